@@ -1,0 +1,54 @@
+// Installs what `npm start` and `npm test` need on a fresh Debian machine: npm packages and the
+// Debian packages the Python training pipeline uses (there is no PyPI here; see README).
+import { execSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const python = '/usr/bin/python3';
+
+const debianPackages = [
+  'python3-torch', 'python3-onnx', 'python3-numpy', 'python3-sklearn', 'python3-scipy',
+  'python3-pytest', 'python3-matplotlib', 'libopenblas0-pthread',
+];
+const pythonModules = ['torch', 'onnx', 'numpy', 'sklearn', 'scipy', 'pytest', 'matplotlib'];
+
+function log(msg) {
+  console.log(`[setup] ${msg}`);
+}
+
+/** Runs `npm ci` when node_modules is missing or older than package-lock.json. */
+export function ensureNpm() {
+  const lock = path.join(root, 'package-lock.json');
+  const stamp = path.join(root, 'node_modules', '.setup-stamp');
+  const want = createHash('sha256').update(readFileSync(lock)).digest('hex');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
+  log('installing npm packages (npm ci)...');
+  // onnxruntime-node's postinstall would download CUDA parts; the CPU binding ships in the package.
+  execSync('npm ci --no-audit --no-fund', {
+    cwd: root, stdio: 'inherit', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+  });
+  mkdirSync(path.dirname(stamp), { recursive: true });
+  writeFileSync(stamp, want);
+}
+
+/** Installs Debian's PyTorch/ONNX/numpy stack with apt-get when /usr/bin/python3 lacks it. */
+export function ensurePython() {
+  const probe = spawnSync(python, ['-c', `import ${pythonModules.join(', ')}`], { stdio: 'ignore' });
+  if (probe.status === 0) return;
+  log(`installing Debian packages: ${debianPackages.join(' ')}`);
+  if (process.getuid && process.getuid() !== 0) {
+    throw new Error(`missing Python modules; run as root or: sudo apt-get install -y ${debianPackages.join(' ')}`);
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execSync('apt-get update -qq', { stdio: 'inherit', env });
+  execSync(`apt-get install -y -qq ${debianPackages.join(' ')}`, { stdio: 'inherit', env });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  ensureNpm();
+  ensurePython();
+  log('ready');
+}

@@ -1,0 +1,26 @@
+// `npm test`: installs what is missing, then runs every suite. Each suite is one step; all run even
+// if one fails, and the summary line says which failed.
+import { spawnSync } from 'node:child_process';
+import { ensureNpm, ensurePython, root, python } from './setup.mjs';
+
+ensureNpm();
+ensurePython();
+
+const env = { ...process.env, OMP_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1' };
+const steps = [
+  { name: 'pipeline (pytest)', cmd: python, args: ['-m', 'pytest', '-q', 'test/model-assets'] },
+  { name: 'worker (vitest in workerd)', cmd: 'npx', args: ['vitest', 'run'] },
+];
+
+const results = [];
+for (const step of steps) {
+  console.log(`\n=== ${step.name} ===`);
+  const t0 = Date.now();
+  const r = spawnSync(step.cmd, step.args, { cwd: root, stdio: 'inherit', env });
+  results.push({ name: step.name, ok: r.status === 0, s: ((Date.now() - t0) / 1000).toFixed(1) });
+}
+console.log('\n=== summary ===');
+for (const r of results) console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name}  (${r.s}s)`);
+const failed = results.filter((r) => !r.ok).length;
+console.log(`${results.length - failed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,73 @@
+/**
+ * The seam between the decision core and the upstream providers.
+ *
+ * The router hands an ordered list of targets (best first) to `callWithFallback`
+ * (worker/upstream/fallback.ts); each provider folder turns an OpenAI-style chat request into its
+ * own wire format and its answer back into OpenAI chat-completions JSON or SSE.
+ */
+
+/** One message of an OpenAI-style chat request (content parts are flattened to text by providers that need it). */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool' | 'developer';
+  content: string | Array<{ type: string; text?: string; [key: string]: unknown }> | null;
+  name?: string;
+  [key: string]: unknown;
+}
+
+/** A validated OpenAI chat-completions request body, with the router's own fields removed. */
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  stream?: boolean;
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  stop?: string | string[];
+  [key: string]: unknown;
+}
+
+export type ProviderKind = 'openai' | 'anthropic' | 'workers-ai';
+
+/** Where and how to call one model. Built from the D1 `models` row and the worker's secrets. */
+export interface UpstreamTarget {
+  /** Public model name (what `x-router-model` shows). */
+  name: string;
+  provider: ProviderKind;
+  /** The provider's own model id (e.g. `gpt-4o-2024-05-13`, `@cf/meta/llama-3.1-8b-instruct`). */
+  upstreamModel: string;
+  /** Base URL for HTTP providers, e.g. `https://api.openai.com/v1`; unused for workers-ai. */
+  baseUrl?: string;
+  /** API key read from the secret named in the model row; undefined when the row names none. */
+  apiKey?: string;
+}
+
+/** The outcome of one try against one target. */
+export interface Attempt {
+  target: string;
+  /** HTTP status from upstream, or 0 when no response arrived (connection error, timeout). */
+  status: number;
+  ok: boolean;
+  /** Short reason when not ok: `timeout`, `connect`, `http_429`, `http_503`, ... */
+  reason?: string;
+  ms: number;
+}
+
+export interface FallbackOptions {
+  /** Per-attempt budget until the first byte of the upstream answer. */
+  timeoutMs: number;
+  /** Most targets tried, the first included. */
+  maxTries: number;
+  /** Workers AI binding, when configured. */
+  ai?: Ai;
+  /** Injected fetch (tests); defaults to global fetch. */
+  fetch?: typeof fetch;
+}
+
+export interface FallbackResult {
+  /** OpenAI-format response: JSON, or `text/event-stream` passed through chunk by chunk. */
+  response: Response;
+  /** Index into the targets of the one that answered. */
+  used: number;
+  attempts: Attempt[];
+}
