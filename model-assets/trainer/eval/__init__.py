@@ -1,0 +1,1 @@
+"""Benchmark harness: quality/cost metrics, baseline routers, the policy as served, reports."""
