@@ -1,0 +1,129 @@
+"""Quiz selection: which N bank items tell most about an unknown identity theta.
+
+Fisher information of item j at theta is ``p_j(1 - p_j) a_j a_j^T``. Averaged over the population
+prior ``theta ~ N(m, S)`` it stays rank one, ``w_j a_j a_j^T`` with ``w_j = E[p_j(1 - p_j)]``, and
+``w_j`` only depends on the scalar ``u_j = a_j . theta - c_j ~ N(a_j . m - c_j, a_j^T S a_j)``, so a
+fixed 1-D quadrature computes it exactly enough and identically in Python and TypeScript
+(``worker/onboarding/design.ts``; a parity test pins both to the same fixture).
+
+Greedy D-optimal design: start from the prior precision ``S^-1`` and repeatedly add the item with
+the largest ``log det`` gain, ``log(1 + w_j a_j^T M^-1 a_j)``; ``M^-1`` and the quadratic forms are
+updated with Sherman-Morrison, so one step costs O(J d). Chosen items are never chosen again, and
+an item whose direction is already well known gains little, which keeps the quiz diverse.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Quadrature grid for E[f(u)], u ~ N(mu, sd^2): z on [-6, 6], weights prop. to the normal pdf.
+QUAD_POINTS = 61
+
+
+def quadrature() -> tuple[np.ndarray, np.ndarray]:
+    """Nodes z_k and weights (sum 1) of the fixed normal quadrature shared with the worker.
+
+    Example:
+        >>> z, w = quadrature()
+        >>> round(float((w * z * z).sum()), 6)
+        1.0
+    """
+    z = -6.0 + 12.0 * np.arange(QUAD_POINTS, dtype=np.float64) / (QUAD_POINTS - 1)
+    w = np.exp(-0.5 * z * z)
+    return z, w / w.sum()
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Numerically safe logistic function."""
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def expected_item_weights(
+    a: np.ndarray, c: np.ndarray, prior_mean: np.ndarray, prior_cov: np.ndarray, *, expectation: str = "prior"
+) -> np.ndarray:
+    """``w_j = E[p_j (1 - p_j)]`` under the prior (``expectation="prior"``) or at its mean (``"mean"``).
+
+    Example:
+        >>> w = expected_item_weights(np.ones((1, 1)), np.zeros(1), np.zeros(1), np.eye(1), expectation="mean")
+        >>> float(w[0])
+        0.25
+    """
+    a = np.asarray(a, np.float64)
+    mu = a @ np.asarray(prior_mean, np.float64) - np.asarray(c, np.float64)
+    if expectation == "mean":
+        p = sigmoid(mu)
+        return p * (1.0 - p)
+    if expectation != "prior":
+        raise ValueError(f"expectation must be 'prior' or 'mean', not {expectation!r}")
+    sd = np.sqrt(np.maximum(np.einsum("jd,de,je->j", a, np.asarray(prior_cov, np.float64), a), 0.0))
+    z, wq = quadrature()
+    p = sigmoid(mu[:, None] + sd[:, None] * z[None, :])
+    return (p * (1.0 - p)) @ wq
+
+
+@dataclass
+class Quiz:
+    """Chosen bank rows in the order picked, with each pick's log-det gain (nats)."""
+
+    rows: np.ndarray
+    gains: np.ndarray
+
+    @property
+    def log_det_gain(self) -> float:
+        """log det(posterior-expected precision) - log det(prior precision)."""
+        return float(self.gains.sum())
+
+
+def select_quiz(
+    a: np.ndarray,
+    c: np.ndarray,
+    prior_mean: np.ndarray,
+    prior_cov: np.ndarray,
+    n: int,
+    *,
+    expectation: str = "prior",
+    exclude: np.ndarray | None = None,
+) -> Quiz:
+    """Greedy D-optimal quiz of ``n`` distinct rows of the bank (deterministic; ties -> lower row).
+
+    Example:
+        >>> a = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 0.9]])
+        >>> select_quiz(a, np.zeros(3), np.zeros(2), np.eye(2), 2).rows.tolist()
+        [0, 2]
+    """
+    a = np.asarray(a, np.float64)
+    n_items = a.shape[0]
+    if not 1 <= n <= n_items:
+        raise ValueError(f"quiz size must be in [1, {n_items}], got {n}")
+    w = expected_item_weights(a, c, prior_mean, prior_cov, expectation=expectation)
+    cov = np.array(prior_cov, np.float64, copy=True)  # M^-1, the expected posterior covariance
+    quad = np.einsum("jd,de,je->j", a, cov, a)  # a_j^T M^-1 a_j
+    available = np.ones(n_items, dtype=bool)
+    if exclude is not None:
+        available[np.asarray(exclude, dtype=np.int64)] = False
+    rows: list[int] = []
+    gains: list[float] = []
+    for _ in range(n):
+        score = np.where(available, w * quad, -np.inf)
+        j = int(np.argmax(score))
+        if not np.isfinite(score[j]):
+            raise ValueError("not enough selectable items in the bank")
+        v = cov @ a[j]
+        denom = 1.0 + w[j] * float(a[j] @ v)
+        cov -= w[j] * np.outer(v, v) / denom
+        quad -= w[j] * (a @ v) ** 2 / denom
+        available[j] = False
+        rows.append(j)
+        gains.append(float(np.log(denom)))
+    return Quiz(rows=np.array(rows, dtype=np.int64), gains=np.array(gains))
+
+
+def random_quiz(n_items: int, n: int, seed: int) -> np.ndarray:
+    """The baseline: ``n`` distinct rows drawn uniformly (numpy ``default_rng(seed)``).
+
+    Example:
+        >>> len(set(random_quiz(100, 20, seed=1).tolist()))
+        20
+    """
+    return np.random.default_rng(seed).choice(n_items, size=n, replace=False)
