@@ -1,0 +1,76 @@
+/**
+ * The bundle manifest (docs/bundle-contract.md, format 1), validated with zod. Runtime-agnostic.
+ */
+import { z } from 'zod';
+
+const fileEntry = z.object({
+  key: z.string().min(1),
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+/** Candidate feature names the worker knows how to build (contract, "Candidate features"). */
+export const FEATURE_NAMES = ['identity', 'cost_norm', 'p_success', 'p_success_rel', 'p_success_z'] as const;
+export type FeatureName = (typeof FEATURE_NAMES)[number];
+
+export const manifestSchema = z.object({
+  format: z.literal(1),
+  version: z.string().min(1),
+  created: z.string().optional(),
+  embedding: z.object({
+    space: z.string().min(1),
+    dim: z.number().int().positive(),
+    provider: z.enum(['local', 'workers-ai']),
+    model: z.string().nullish(),
+    text: z.string().default('last-user-message'),
+    empty: z.string().optional(),
+  }),
+  /** Tokenizer spec, opaque here: worker/embedding/tokenizer.ts interprets it. */
+  tokenizer: z.record(z.string(), z.unknown()).nullish(),
+  identity_dim: z.number().int().positive(),
+  irt: z.record(z.string(), z.unknown()).optional(),
+  policy: z.object({
+    features: z.array(z.object({ name: z.enum(FEATURE_NAMES), size: z.number().int().positive() })).min(1),
+    preference: z.string().optional(),
+  }),
+  files: z.object({ embedder: fileEntry.optional(), irt: fileEntry, policy: fileEntry }),
+  models: z.array(z.object({
+    name: z.string().min(1),
+    aliases: z.array(z.string()).default([]),
+    identity: z.array(z.number()),
+    identity_std: z.array(z.number()).optional(),
+    mean_output_tokens: z.number().positive().optional(),
+    input_usd_per_mtok: z.number().nonnegative().optional(),
+    output_usd_per_mtok: z.number().nonnegative().optional(),
+  })).default([]),
+  eval: z.unknown().optional(),
+  training_data: z.unknown().optional(),
+}).superRefine((m, ctx) => {
+  if (m.embedding.provider === 'local' && (!m.files.embedder || !m.tokenizer)) {
+    ctx.addIssue({ code: 'custom', message: 'embedding.provider "local" needs files.embedder and tokenizer' });
+  }
+  for (const f of m.policy.features) {
+    const want = f.name === 'identity' ? m.identity_dim : 1;
+    if (f.size !== want) ctx.addIssue({ code: 'custom', message: `feature ${f.name} has size ${f.size}, expected ${want}` });
+  }
+  for (const model of m.models) {
+    if (model.identity.length !== m.identity_dim) {
+      ctx.addIssue({ code: 'custom', message: `model ${model.name}: identity has ${model.identity.length} dims, expected ${m.identity_dim}` });
+    }
+  }
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+
+/**
+ * Parses and checks a manifest object; throws a readable Error when it breaks the contract.
+ *
+ * @example
+ * const manifest = parseManifest(JSON.parse(text));
+ * manifest.policy.features; // [{ name: 'identity', size: 16 }, ...]
+ */
+export function parseManifest(raw: unknown): Manifest {
+  const r = manifestSchema.safeParse(raw);
+  if (!r.success) throw new Error(`invalid manifest: ${z.prettifyError(r.error)}`);
+  return r.data;
+}

@@ -1,0 +1,1 @@
+export interface Tenant { id: string; name: string; defaultPool: string | null }

@@ -1,0 +1,17 @@
+/**
+ * Public surface of the decision core (runtime-agnostic; safe to import from Node tooling).
+ *
+ * @example
+ * import { decide, promptTokens } from './worker/decision';
+ */
+export { decide, decideBatch, DecisionInputError } from './decide';
+export type { DecisionBundle } from './decide';
+export { expectedCostUsd, promptTokens } from './cost';
+export { writeFeatures } from './features';
+export { resolveIdentity } from './identity';
+export type { ResolvedIdentity } from './identity';
+export type { Candidate, DecideInput, Decision, OnnxSession, OnnxTensor } from './types';
+export { parseManifest, manifestSchema } from '../bundle/manifest';
+export type { Manifest } from '../bundle/manifest';
+export { fromOrtSession } from './ort-adapter';
+export type { OrtLikeSession, OrtLikeTensor, OrtTensorClass } from './ort-adapter';

@@ -1,0 +1,58 @@
+/**
+ * Plain data types of the decision core. Nothing here depends on Workers, Hono or a particular
+ * ONNX runtime, so Node tooling (benchmarks, evaluation) can import the same code the worker serves.
+ */
+
+/** A tensor as every ORT flavour (web, node) understands it. */
+export interface OnnxTensor {
+  type: 'float32' | 'int64';
+  data: Float32Array | BigInt64Array;
+  dims: readonly number[];
+}
+
+/**
+ * The part of an ORT `InferenceSession` the decision core uses. Wrap `onnxruntime-node` or
+ * `onnxruntime-web` sessions with `fromOrtSession` (see decision/ort-adapter.ts) or by hand.
+ */
+export interface OnnxSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, OnnxTensor>): Promise<Record<string, OnnxTensor>>;
+}
+
+/** One model the policy may choose, with everything the features need. */
+export interface Candidate {
+  /** Public model name (reported back; not used by the maths). */
+  name: string;
+  /** Identity vector for this bundle (length = manifest.identity_dim). */
+  identity: readonly number[];
+  inputUsdPerMtok: number;
+  outputUsdPerMtok: number;
+  /** Expected completion length of this model, in tokens. */
+  expectedOutputTokens: number;
+}
+
+/** One routing question. */
+export interface DecideInput {
+  /** Prompt embedding in the bundle's space (length = manifest.embedding.dim). */
+  embedding: Float32Array | readonly number[];
+  /** w in [0, 1]: 0 = cheapest acceptable, 1 = best quality regardless of cost. */
+  preference: number;
+  candidates: readonly Candidate[];
+  /** Prompt length in tokens (`promptTokens()` in decision/cost.ts: ceil(chars / 4)). */
+  promptTokens: number;
+}
+
+/** The answer, with per-candidate numbers aligned to `DecideInput.candidates`. */
+export interface Decision {
+  /** Index of the chosen candidate (argmax of probs, ties to the cheaper). */
+  chosen: number;
+  /** All candidate indices, best first: the fallback order. */
+  order: number[];
+  /** Policy probabilities. */
+  probs: number[];
+  /** IRT predicted success probability (the "predicted quality"). */
+  pSuccess: number[];
+  /** Expected cost of this request in USD. */
+  expectedCostUsd: number[];
+}
