@@ -1,0 +1,184 @@
+"""Distils the USE-Lite teacher into the hashed n-gram student and writes the embedder files.
+
+Corpus: every prompt of every dataset (train split only for training: test-split prompts of all
+datasets are never trained on and are the held-out set) plus a fixed random subset of model answers
+(train-split prompts only). Loss: 1 - cosine to the teacher vector. ``smoke=True`` trains on a few
+hundred short prompts for tests.
+"""
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .corpus import answer_items, dedupe, prompt_items
+from .export import export_onnx
+from .model import StudentConfig, StudentNet
+from .student import SPACE, load_student
+from .teacher import teacher_embeddings
+from .tokenizer import DEFAULT_SPEC, Tokenizer, TokenizerSpec
+
+ANSWERS = 4000  # teacher budget for model answers (long texts, ~5 per second per core)
+
+
+@dataclass
+class StudentInfo:
+    """What ``train_student`` built and measured."""
+
+    space: str
+    dim: int
+    buckets: int
+    table_dim: int
+    max_tokens: int
+    bytes_int8: int
+    bytes_fp32: int
+    n_train: int
+    n_heldout: int
+    heldout_cosine: dict[str, float] = field(default_factory=dict)
+    heldout_cosine_int8: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    smoke: bool = False
+
+    def to_dict(self) -> dict:
+        """Plain dict (written to ``student.json``)."""
+        return asdict(self)
+
+
+def answer_subset(n: int = ANSWERS, seed: int = 0) -> list[str]:
+    """A fixed random subset of train-split model answers (what the teacher budget covers)."""
+    items = [t for _, t, test in dedupe(answer_items()) if not test]
+    random.Random(seed).shuffle(items)
+    return items[:n]
+
+
+def _corpus(smoke: bool) -> tuple[list[str], list[str], list[str]]:
+    """(train texts, held-out texts, held-out sources)."""
+    prompts = dedupe(prompt_items())
+    if smoke:
+        small = [p for p in prompts if p[0] in ("alpaca-eval", "mt-bench", "arena-hard")]
+        small = [p for p in small if len(p[1]) < 400]
+        train = [t for _, t, test in small if not test][:160]
+        held = [(s, t) for s, t, test in small if test][:40]
+        return train + [""], [t for _, t in held], [s for s, _ in held]
+    train = [t for _, t, test in prompts if not test] + answer_subset()
+    held = [(s, t) for s, t, test in prompts if test]
+    return train + [""], [t for _, t in held], [s for s, _ in held]
+
+
+def _ragged(ids_rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    flat = torch.tensor([i for row in ids_rows for i in row], dtype=torch.int64)
+    lengths = torch.tensor([len(r) for r in ids_rows], dtype=torch.int64)
+    offsets = torch.cumsum(lengths, 0) - lengths
+    return flat, offsets
+
+
+def _embed_ragged(net: StudentNet, rows: list[list[int]], batch: int = 512) -> np.ndarray:
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(rows), batch):
+            out.append(net(*_ragged(rows[i:i + batch])).numpy())
+    return np.concatenate(out) if out else np.zeros((0, net.cfg.out_dim), np.float32)
+
+
+def _cosines(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    t = target / np.maximum(np.linalg.norm(target, axis=1, keepdims=True), 1e-9)
+    p = pred / np.maximum(np.linalg.norm(pred, axis=1, keepdims=True), 1e-9)
+    return (p * t).sum(1)
+
+
+def _by_source(cos: np.ndarray, sources: list[str]) -> dict[str, float]:
+    out = {"all": float(cos.mean()) if len(cos) else float("nan")}
+    for s in sorted(set(sources)):
+        m = np.array([x == s for x in sources])
+        out[s] = float(cos[m].mean())
+    return out
+
+
+def fit(net: StudentNet, rows: list[list[int]], target: np.ndarray, epochs: int, seed: int,
+        batch: int = 128, lr: float = 3e-3, log: bool = True) -> None:
+    """Minimises mean (1 - cosine) to the normalised teacher vectors with Adam, lr decayed
+    linearly to 10%; prints one line per epoch."""
+    g = torch.Generator().manual_seed(seed)
+    tgt = torch.from_numpy(target / np.linalg.norm(target, axis=1, keepdims=True)).float()
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    steps = epochs * ((len(rows) + batch - 1) // batch)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 - 0.9 * s / max(1, steps))
+    for ep in range(epochs):
+        t0 = time.time()
+        perm = torch.randperm(len(rows), generator=g).tolist()
+        total = 0.0
+        for i in range(0, len(perm), batch):
+            idx = perm[i:i + batch]
+            flat, offsets = _ragged([rows[j] for j in idx])
+            pred = net(flat, offsets)
+            loss = (1.0 - (pred * tgt[idx]).sum(1)).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss) * len(idx)
+        if log:
+            print(f"[student] epoch {ep + 1}/{epochs}  train cos {1 - total / len(rows):.4f}  "
+                  f"{time.time() - t0:.1f}s", file=sys.stderr, flush=True)
+
+
+def train_student(out_dir: Path, smoke: bool = False, seed: int = 0,
+                  cfg: StudentConfig | None = None, spec: TokenizerSpec | None = None,
+                  epochs: int | None = None) -> StudentInfo:
+    """Trains the student on the corpus and writes ``embedder.pt``, ``embedder.fp32.onnx``,
+    ``embedder.onnx`` (int8), ``tokenizer.json`` and ``student.json`` into ``out_dir``.
+
+    Runs the Node teacher for texts missing from the cache (the whole corpus on a clean clone:
+    ~35k texts, about 30-60 min on one core; a few hundred in smoke mode).
+
+    >>> info = train_student(Path("build/embedder"), smoke=True)  # doctest: +SKIP
+    >>> info.dim
+    512
+    """
+    t_start = time.time()
+    torch.manual_seed(seed)
+    spec = dict(spec or DEFAULT_SPEC)
+    cfg = cfg or StudentConfig(buckets=spec["buckets"])
+    if cfg.buckets != spec["buckets"]:
+        raise ValueError("StudentConfig.buckets must equal the tokenizer spec's buckets")
+    train, held, held_src = _corpus(smoke)
+    print(f"[student] corpus: {len(train)} train texts, {len(held)} held-out prompts", file=sys.stderr)
+    target = teacher_embeddings(train + held)
+    t_train, t_held = target[: len(train)], target[len(train):]
+    tok = Tokenizer(spec)
+    t0 = time.time()
+    rows = [tok.ids(t) for t in train]
+    held_rows = [tok.ids(t) for t in held]
+    print(f"[student] tokenised in {time.time() - t0:.0f}s", file=sys.stderr)
+
+    net = StudentNet(cfg)
+    fit(net, rows, t_train, epochs=epochs or (12 if smoke else 20), seed=seed)
+    net.eval()
+    cos = _cosines(_embed_ragged(net, held_rows), t_held)
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.save({"config": cfg.to_dict(), "spec": spec, "state": net.state_dict()}, out_dir / "embedder.pt")
+    (out_dir / "tokenizer.json").write_text(json.dumps(spec, indent=2) + "\n")
+    bytes_fp32 = export_onnx(net, out_dir / "embedder.fp32.onnx", quantize=False, max_tokens=spec["max_tokens"])
+    bytes_int8 = export_onnx(net, out_dir / "embedder.onnx", quantize=True, max_tokens=spec["max_tokens"])
+
+    int8 = load_student(out_dir)  # the int8 maths, as served
+    cos8 = _cosines(int8.embed(held), t_held)
+    info = StudentInfo(
+        space=SPACE, dim=cfg.out_dim, buckets=cfg.buckets, table_dim=cfg.table_dim,
+        max_tokens=spec["max_tokens"], bytes_int8=bytes_int8, bytes_fp32=bytes_fp32,
+        n_train=len(train), n_heldout=len(held), heldout_cosine=_by_source(cos, held_src),
+        heldout_cosine_int8=_by_source(cos8, held_src), seconds=time.time() - t_start, smoke=smoke,
+    )
+    (out_dir / "student.json").write_text(json.dumps(info.to_dict(), indent=2) + "\n")
+    print(f"[student] held-out cosine to teacher {info.heldout_cosine['all']:.4f} "
+          f"(int8 {info.heldout_cosine_int8['all']:.4f}); embedder.onnx {bytes_int8 / 1e6:.2f} MB; "
+          f"{info.seconds:.0f}s", file=sys.stderr)
+    return info
