@@ -1,0 +1,170 @@
+"""``npm run eval``: every router on the fixed test split of every dataset (or of ``--data DIR``).
+
+    npm run eval                                  # all shared datasets, docs/benchmarks/ + summary
+    npm run eval -- --json results.json           # also the machine-readable results
+    npm run eval -- --data my-folder --json r.json  # bring-your-own-data: train on its train split
+    npm run eval -- --datasets mmlu-pro --max-test 500 --no-docs
+    npm run eval -- --onboarding ...              # the onboarding benchmark (trainer.onboard.evaluate)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..paths import DEFAULT_FILE, BUNDLES_DIR, PROJECT_ROOT
+from .baselines.greedy import W_GRID
+from .evalset import EvalSet, build_evalset
+from .report import markdown, plot, summary_table
+from .routers import run_routers
+from .scores import score_dataset
+
+DOCS_DIR = PROJECT_ROOT / "docs" / "benchmarks"
+
+
+def log(msg: str) -> None:
+    print(f"[eval {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def default_bundle() -> Path | None:
+    """The bundle named in ``model-assets/bundles/DEFAULT``, if there is one."""
+    if DEFAULT_FILE.exists():
+        path = BUNDLES_DIR / DEFAULT_FILE.read_text().strip()
+        if (path / "manifest.json").exists():
+            return path
+    return None
+
+
+def subsample(es: EvalSet, max_test: int | None, max_train: int | None) -> EvalSet:
+    """Deterministic prefix subsets (small runs and tests); the full run uses every prompt."""
+    if max_test is None and max_train is None:
+        return es
+    from .evalset import SplitData
+
+    def cut(s: SplitData, n: int | None) -> SplitData:
+        if n is None or n >= s.size:
+            return s
+        r = np.arange(n)
+        return SplitData(s.table.subset(rows=r), s.quality[r], s.cost[r], s.expected_cost[r])
+
+    return EvalSet(es.dataset, es.models, cut(es.train, max_train), cut(es.test, max_test), es.excluded_models)
+
+
+def evaluate(es: EvalSet, bundle: Path | None, embedding: str, mf_epochs: int) -> dict[str, Any]:
+    """Embeds, runs every router and scores one dataset."""
+    t0 = time.time()
+    served_out = None
+    meta: dict[str, Any] = {}
+    if bundle is not None:
+        from .served import run_served
+
+        tr_emb, te_emb, served_out, meta = run_served(es, bundle, W_GRID, progress=log)
+    if bundle is None or embedding == "tfidf":
+        from .embeddings import tfidf_embeddings
+
+        tr_emb, te_emb = tfidf_embeddings(es.train.table.prompts, es.test.table.prompts)
+        meta["baseline_embedding"] = "tfidf-svd"
+    else:
+        meta["baseline_embedding"] = "served embedder.onnx"
+    log(f"{es.dataset}: {es.train.size} train / {es.test.size} test prompts, {len(es.models)} models; routers...")
+    results = run_routers(es, tr_emb, te_emb, served_out, progress=lambda s: log(f"{es.dataset}: {s}"),
+                          mf_epochs=mf_epochs)
+    block = score_dataset(es, results, meta)
+    block["seconds"] = round(time.time() - t0, 1)
+    pol = block["routers"].get("policy")
+    log(f"{es.dataset}: hull AIQ {block['hull_aiq']:.3f}"
+        + (f", policy AIQ {pol['aiq']:.3f}, saves {block['savings_vs']}" if pol else "")
+        + f" ({block['seconds']}s)")
+    return block
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--onboarding" in argv:
+        from ..onboard import evaluate as onboarding  # the onboarding benchmark lives with onboarding
+
+        return int(onboarding.main([a for a in argv if a != "--onboarding"]) or 0)
+    ap = argparse.ArgumentParser(prog="npm run eval --", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", type=Path, help="write machine-readable results here")
+    ap.add_argument("--data", type=Path, help="bring-your-own-data folder (prompts.jsonl, outcomes.csv, prices.csv)")
+    ap.add_argument("--datasets", help="comma-separated subset of the shared datasets")
+    ap.add_argument("--bundle", type=Path, help="bundle folder (default: model-assets/bundles/$(cat DEFAULT))")
+    ap.add_argument("--no-bundle", action="store_true", help="skip the policy and IRT-greedy (baselines on TF-IDF)")
+    ap.add_argument("--embedding", choices=["served", "tfidf"], default="served",
+                    help="prompt embedding of the baselines (default: the bundle's embedder)")
+    ap.add_argument("--out", type=Path, help="where the Markdown table and plots go "
+                    "(default: docs/benchmarks for the shared data, none for --data)")
+    ap.add_argument("--no-docs", action="store_true", help="write no Markdown/PNG")
+    ap.add_argument("--max-test", type=int, help="evaluate only the first N test prompts (quick runs)")
+    ap.add_argument("--max-train", type=int, help="train baselines on the first N train prompts (quick runs)")
+    ap.add_argument("--mf-epochs", type=int, default=4)
+    args = ap.parse_args(argv)
+
+    from ..data import COLD_START_MODELS, DATASETS, load_byod, load_dataset
+
+    bundle = None if args.no_bundle else (args.bundle or default_bundle())
+    if bundle is not None and not (Path(bundle) / "manifest.json").exists():
+        ap.error(f"no manifest.json in bundle folder {bundle}")
+    if bundle is None:
+        log("no bundle: the policy and IRT-greedy are skipped; baselines use TF-IDF embeddings")
+    if args.data is not None:
+        tables = [("byod:" + args.data.name, lambda: load_byod(args.data), ())]
+    else:
+        names = args.datasets.split(",") if args.datasets else DATASETS
+        unknown = [n for n in names if n not in DATASETS]
+        if unknown:
+            ap.error(f"unknown dataset(s) {unknown}; known: {', '.join(DATASETS)}")
+        tables = [(n, (lambda n=n: load_dataset(n)), COLD_START_MODELS if n == "mmlu-pro" else ())
+                  for n in names]
+    out_dir = None if args.no_docs else (args.out or (None if args.data else DOCS_DIR))
+
+    results: dict[str, Any] = {
+        "meta": {
+            "bundle": str(Path(bundle).name) if bundle else None,
+            "w_grid": len(W_GRID),
+            "embedding": ("TF-IDF + SVD (no bundle)" if bundle is None or args.embedding == "tfidf"
+                          else "the bundle's embedder.onnx, as served"),
+            "quality_missing": "filled with the model's mean outcome on the same split",
+            "cold_start_excluded": list(COLD_START_MODELS),
+            "max_test": args.max_test,
+        },
+        "datasets": {},
+    }
+    t0 = time.time()
+    for i, (name, load, exclude) in enumerate(tables, 1):
+        log(f"[{i}/{len(tables)}] {name}: loading")
+        try:
+            es = build_evalset(load(), exclude=exclude)
+        except ValueError as err:
+            log(f"[{i}/{len(tables)}] {name}: skipped ({err})")
+            continue
+        es = subsample(es, args.max_test, args.max_train)
+        block = evaluate(es, Path(bundle) if bundle else None, args.embedding, args.mf_epochs)
+        if out_dir is not None:
+            plot(name, block, Path(out_dir) / f"{name.replace(':', '-')}.png")
+            block["plot"] = f"{name.replace(':', '-')}.png"
+        results["datasets"][name] = block
+    results["meta"]["seconds"] = round(time.time() - t0, 1)
+
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+        log(f"wrote {args.json}")
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        (Path(out_dir) / "README.md").write_text(markdown(results))
+        (Path(out_dir) / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+        log(f"wrote {out_dir}/README.md, results.json and plots")
+    print("\n=== summary ===\n" + summary_table(results))
+    log(f"done in {results['meta']['seconds']}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

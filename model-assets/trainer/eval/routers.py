@@ -1,0 +1,111 @@
+"""Every router of the benchmark on one dataset: its (cost, quality) points and its scores.
+
+Routers driven by a preference are swept over ``W_GRID``; binary routers over every threshold.
+Scores follow ``metrics`` (the data README).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from . import metrics as M
+from .baselines import binary, category, greedy, knn, mf, sw_ranking
+from .evalset import EvalSet
+
+
+@dataclass
+class RouterResult:
+    """One router's curve on the test split, with what it is (kind) and, for pairs, its APGR."""
+
+    name: str
+    kind: str
+    points: list[M.Point]
+    apgr: float | None = None
+    pair: tuple[str, str] | None = None
+    note: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ServedOutputs:
+    """What the policy as served (the int8 bundle, run by the Node decision core) returned for
+    the test prompts: IRT success predictions [P, K] and the chosen model per (w, prompt)."""
+
+    preferences: np.ndarray   # [W]
+    choices: np.ndarray       # [W, P] int indices into the pool
+    p_success: np.ndarray     # [P, K]
+    bundle: str
+
+
+Progress = Callable[[str], None]
+
+
+def _pairs(es: EvalSet) -> list[tuple[str, int, int]]:
+    strong, weak = binary.best_and_cheapest(es.train.quality, es.train.cost)
+    pairs = [("", strong, weak)]
+    s_name, w_name = binary.ROUTELLM_PAIR
+    if s_name in es.models and w_name in es.models:
+        p = (es.models.index(s_name), es.models.index(w_name))
+        if p != (strong, weak):
+            pairs.append(("_routellm_pair", *p))
+        else:
+            pairs[0] = ("", *p)
+    return pairs
+
+
+def run_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, served: ServedOutputs | None,
+                progress: Progress = lambda s: None, ws: np.ndarray = greedy.W_GRID,
+                mf_epochs: int = 4) -> list[RouterResult]:
+    """All routers on ``es``; ``served`` adds IRT-greedy and the policy (skipped when None).
+
+    @example
+        results = run_routers(es, train_emb, test_emb, served)
+        {r.name: M.aiq(r.points, es.pool()) for r in results}
+    """
+    te, tr = es.test, es.train
+    cost, quality, cnorm = te.cost, te.quality, te.cost_norm()
+    pool = es.pool()
+    out: list[RouterResult] = []
+
+    hull = [pool.points()[i] for i in range(len(pool.names))]
+    out.append(RouterResult("hull", "single-model hull", hull, note="upper convex hull of single models"))
+
+    # Binary routers on (best-quality, cheapest) and RouteLLM's own pair where present.
+    progress("routellm-mf: training on train-split battles")
+    mf_model = mf.train_mf(train_emb, tr.quality, epochs=mf_epochs)
+    for suffix, s, w in _pairs(es):
+        pair = (es.models[s], es.models[w])
+        out.append(RouterResult("random_mix" + suffix, "binary random", binary.random_mix(cost, quality, s, w),
+                                apgr=0.5, pair=pair))
+        pts, a = binary.threshold_points(mf.win_rate(mf_model, test_emb, s, w), cost, quality, s, w)
+        out.append(RouterResult("routellm_mf" + suffix, "binary threshold", pts, apgr=a, pair=pair))
+        scores = sw_ranking.sw_scores(train_emb, tr.quality[:, s], tr.quality[:, w], test_emb)
+        pts, a = binary.threshold_points(scores, cost, quality, s, w)
+        out.append(RouterResult("sw_ranking" + suffix, "binary threshold", pts, apgr=a, pair=pair))
+        progress(f"binary routers on {pair[0]} / {pair[1]} done")
+
+    pred = knn.knn_predict(train_emb, tr.quality, test_emb)
+    out.append(RouterResult("knn", "multi-model greedy", greedy.greedy_curve(pred, cnorm, cost, quality, ws),
+                            note="k=50 nearest train prompts, cosine"))
+    progress("knn done")
+
+    if te.table.category is not None and tr.table.category is not None:
+        pred = category.category_predict(tr.table.category, tr.quality, te.table.category)
+        out.append(RouterResult("category", "multi-model greedy",
+                                greedy.greedy_curve(pred, cnorm, cost, quality, ws),
+                                note="best model per category from the train split"))
+        progress("category done")
+
+    if served is not None:
+        out.append(RouterResult("irt_greedy", "multi-model greedy",
+                                greedy.greedy_curve(served.p_success, cnorm, cost, quality, ws),
+                                note=f"irt.onnx of {served.bundle}"))
+        pts = [M.choice_point(c, cost, quality) for c in served.choices]
+        out.append(RouterResult("policy", "multi-model policy", pts, note=f"int8 bundle {served.bundle} as served"))
+        progress("irt-greedy and policy done")
+
+    oracle = M.choice_point(M.oracle_choice(cost, quality), cost, quality)
+    out.append(RouterResult("oracle", "bound", [oracle], note="cheapest model with the best outcome"))
+    return out

@@ -1,0 +1,56 @@
+"""The harness end to end on small data (no bundle: baselines only; seconds)."""
+import csv
+import json
+
+import numpy as np
+
+from trainer.data import load_dataset
+from trainer.eval.__main__ import main
+
+
+def test_shared_dataset_run_writes_the_results_shape(tmp_path):
+    out = tmp_path / "r.json"
+    assert main(["--datasets", "arena-hard-v1", "--no-bundle", "--json", str(out), "--out", str(tmp_path / "docs"),
+                 "--mf-epochs", "1"]) == 0
+    res = json.loads(out.read_text())
+    block = res["datasets"]["arena-hard-v1"]
+    assert set(block["best_single"]) == {"model", "cost", "quality"}
+    assert block["best_single"]["model"] == "gpt-4-1106-preview"
+    routers = block["routers"]
+    for name in ("hull", "random_mix", "routellm_mf", "sw_ranking", "knn", "oracle", "routellm_mf_routellm_pair"):
+        assert name in routers, name
+        assert routers[name]["points"] and all(len(p) == 2 for p in routers[name]["points"])
+    assert routers["hull"]["aiq"] == block["hull_aiq"]
+    # The oracle bounds every router; a random mix of two pool models never beats the hull.
+    assert routers["oracle"]["aiq"] >= max(r["aiq"] for r in routers.values())
+    assert routers["random_mix"]["aiq"] <= block["hull_aiq"] + 1e-9
+    assert set(block["savings_vs"]) == {"hull", "routellm_mf", "irt_greedy"}
+    assert (tmp_path / "docs" / "README.md").read_text().count("arena-hard-v1") >= 2
+    assert (tmp_path / "docs" / "arena-hard-v1.png").stat().st_size > 10_000
+
+
+def test_bring_your_own_data_without_split_field(tmp_path):
+    """A BYOD folder written from a subset of a shared table (kept in tmp, never committed)."""
+    t = load_dataset("routellm-gsm8k")
+    rows = np.arange(300)
+    folder = tmp_path / "my-evals"
+    folder.mkdir()
+    with open(folder / "prompts.jsonl", "w") as f:
+        for i in rows:
+            f.write(json.dumps({"id": f"q{i}", "prompt": t.prompts[i]}) + "\n")
+    with open(folder / "outcomes.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["prompt_id", "model", "outcome", "input_tokens", "output_tokens"])
+        for i in rows:
+            for j, m in enumerate(t.models):
+                w.writerow([f"q{i}", m, t.outcome[i, j], "", t.output_tokens[i, j]])
+    with open(folder / "prices.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["model", "input_usd_per_mtok", "output_usd_per_mtok"])
+        for m, (pi, po) in zip(t.models, t.prices):
+            w.writerow([m, pi, po])
+    out = tmp_path / "byod.json"
+    assert main(["--data", str(folder), "--no-bundle", "--json", str(out), "--mf-epochs", "1"]) == 0
+    block = json.loads(out.read_text())["datasets"]["byod:my-evals"]
+    assert 30 <= block["n_test"] <= 90 and block["n_train"] + block["n_test"] == 300  # ~80/20 by id hash
+    assert block["routers"]["routellm_mf"]["apgr"] is not None
