@@ -1,0 +1,211 @@
+/**
+ * The admin API inside workerd with real D1 and R2: register a model, get its quiz, post outcomes
+ * (or let the worker run the quiz against the loopback upstream), and find the identity in D1.
+ */
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { Hono } from 'hono';
+import type { AppEnv } from '../../../worker/env';
+import { auth } from '../../../worker/middleware/auth';
+import { errorHandler } from '../../../worker/middleware/error-handler';
+import { admin } from '../../../worker/routes/admin';
+import { selectQuiz } from '../../../worker/onboarding/design';
+import { packItems } from '../../../worker/onboarding/items';
+import { seedBundle, testEnv } from '../support/seed';
+
+const KEY = 'sk-admin-test';
+const D = 8; // identity_dim of the generated test bundle
+const ITEMS = 60;
+
+/** Deterministic pseudo-random numbers (the bank must be the same on every run). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+/** A synthetic bank: items 0-19 answerable "Hello", 20-39 multiple choice "A", 40-59 without text. */
+function makeBank(): { format: 1; name: string; bundle_version: string; identity_dim: number; items: Array<Record<string, unknown>> } {
+  const r = rng(11);
+  const items = Array.from({ length: ITEMS }, (_, i) => ({
+    id: `q${i}`,
+    a: Array.from({ length: D }, () => (r() - 0.5) * 3),
+    c: (r() - 0.5) * 2,
+    ...(i < 40 ? { prompt: `question ${i}` } : {}),
+    ...(i < 20 ? { reference: 'Hello' } : i < 40 ? { reference: 'A' } : {}),
+  }));
+  return { format: 1, name: 'default', bundle_version: 'test-v1', identity_dim: D, items };
+}
+
+const bank = makeBank();
+
+function app(): Hono<AppEnv> {
+  const a = new Hono<AppEnv>();
+  a.use('/admin/*', auth());
+  a.route('/admin', admin);
+  a.onError(errorHandler);
+  return a;
+}
+
+async function call(method: string, path: string, body?: unknown, key: string | null = KEY): Promise<{ status: number; json: Record<string, unknown> }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (key) headers.authorization = `Bearer ${key}`;
+  const res = await app().request(path, {
+    method, headers, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  }, testEnv);
+  expect(res.headers.get('content-type')).toMatch(/application\/json/);
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+function errorOf(json: Record<string, unknown>): { message: string; type: string; param: string | null; code: string | null } {
+  const e = json.error as { message: string; type: string; param: string | null; code: string | null };
+  expect(typeof e.message).toBe('string');
+  expect(e).toHaveProperty('param');
+  return e;
+}
+
+const baseModel = { provider: 'openai', upstream_model: 'phi-3-mini', input_usd_per_mtok: 0.1, output_usd_per_mtok: 0.1 };
+
+beforeAll(async () => {
+  await seedBundle('test-v1');
+  await testEnv.ASSETS.put('banks/test-v1/default.json', JSON.stringify(bank));
+  const hash = [...new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(KEY)))]
+    .map((b) => b.toString(16).padStart(2, '0')).join('');
+  await testEnv.DB.batch([
+    testEnv.DB.prepare("INSERT INTO tenants (id, name, default_pool) VALUES ('t-admin', 'Admin Co', 'main')"),
+    testEnv.DB.prepare("INSERT INTO tenants (id, name) VALUES ('t-other', 'Other')"),
+    testEnv.DB.prepare("INSERT INTO api_keys (key_hash, tenant_id) VALUES (?1, 't-admin')").bind(hash),
+    testEnv.DB.prepare("INSERT INTO pools (id, tenant_id, name, bundle_version) VALUES ('p-main', 't-admin', 'main', 'test-v1')"),
+    testEnv.DB.prepare(`INSERT INTO models (id, tenant_id, name, provider, upstream_model, input_usd_per_mtok, output_usd_per_mtok)
+      VALUES ('m-other', 't-other', 'theirs', 'openai', 'x', 1, 1)`),
+  ]);
+});
+
+describe('POST /admin/models', () => {
+  it('needs a tenant key', async () => {
+    const r = await call('POST', '/admin/models', { name: 'x', ...baseModel }, null);
+    expect(r.status).toBe(401);
+    expect(errorOf(r.json).type).toBe('authentication_error');
+  });
+
+  it('rejects bad bodies with a 400 naming the field', async () => {
+    expect((await call('POST', '/admin/models', '{nope')).status).toBe(400);
+    const neg = await call('POST', '/admin/models', { name: 'x', ...baseModel, input_usd_per_mtok: -1 });
+    expect(neg.status).toBe(400);
+    expect(errorOf(neg.json).param).toBe('input_usd_per_mtok');
+    const extra = await call('POST', '/admin/models', { name: 'x', ...baseModel, surprise: 1 });
+    expect(extra.status).toBe(400);
+    const provider = await call('POST', '/admin/models', { name: 'x', ...baseModel, provider: 'mystery' });
+    expect(errorOf(provider.json).param).toBe('provider');
+  });
+
+  it('registers a model into a pool; duplicates and unknown pools are refused', async () => {
+    const r = await call('POST', '/admin/models', { name: 'phi-3', ...baseModel, pools: ['main'] });
+    expect(r.status).toBe(201);
+    expect(r.json).toMatchObject({ object: 'model', name: 'phi-3', pools: ['main'], identities: [] });
+    expect(String(r.json.id)).toMatch(/^mdl_/);
+    expect((await call('POST', '/admin/models', { name: 'phi-3', ...baseModel })).status).toBe(409);
+    const pool = await call('POST', '/admin/models', { name: 'phi-4', ...baseModel, pools: ['nope'] });
+    expect(pool.status).toBe(404);
+    expect(errorOf(pool.json).param).toBe('pools');
+    const row = await testEnv.DB.prepare("SELECT count(*) AS n FROM models WHERE name = 'phi-4'").first<{ n: number }>();
+    expect(row?.n).toBe(0);
+  });
+});
+
+describe('quiz endpoints', () => {
+  let id = '';
+  beforeAll(async () => {
+    id = String((await call('POST', '/admin/models', { name: 'quizzed', ...baseModel, pools: ['main'] })).json.id);
+  });
+
+  it('GET returns the D-optimal quiz the onboarding math picks, without reference answers', async () => {
+    const r = await call('GET', `/admin/models/${id}/quiz?n=12`);
+    expect(r.status).toBe(200);
+    const items = r.json.items as Array<{ id: string; prompt?: string; reference?: string; gradable: boolean }>;
+    const want = selectQuiz(packItems(bank.items.map((it) => it.a as number[]), bank.items.map((it) => it.c as number)),
+      { mean: new Array(D).fill(0), cov: Array.from({ length: D }, (_, i) => Array.from({ length: D }, (__, j) => (i === j ? 1 : 0))) }, 12);
+    expect(items.map((it) => it.id)).toEqual(want.rows.map((row) => `q${row}`));
+    expect(new Set(items.map((it) => it.id)).size).toBe(12);
+    expect(items.every((it) => it.reference === undefined)).toBe(true);
+    expect(r.json).toMatchObject({ object: 'quiz', bundle_version: 'test-v1', method: 'd-optimal', n: 12 });
+    expect(r.json.expected_information_nats as number).toBeGreaterThan(0);
+  });
+
+  it('GET supports the random baseline and gradable-only quizzes; bad queries are 4xx JSON', async () => {
+    const rand = await call('GET', `/admin/models/quizzed/quiz?n=12&method=random&seed=3`);
+    expect(rand.status).toBe(200);
+    expect(new Set((rand.json.items as Array<{ id: string }>).map((it) => it.id)).size).toBe(12);
+    const grad = await call('GET', `/admin/models/${id}/quiz?n=40&gradable=true`);
+    expect((grad.json.items as Array<{ gradable: boolean }>).every((it) => it.gradable)).toBe(true);
+    expect((await call('GET', `/admin/models/${id}/quiz?n=41&gradable=true`)).status).toBe(400);
+    expect(errorOf((await call('GET', `/admin/models/${id}/quiz?n=0`)).json).param).toBe('n');
+    expect((await call('GET', `/admin/models/${id}/quiz?n=abc`)).status).toBe(400);
+    expect((await call('GET', `/admin/models/${id}/quiz?bank=nope`)).status).toBe(404);
+    expect((await call('GET', `/admin/models/${id}/quiz?bundle=nope`)).status).toBe(404);
+    expect((await call('GET', `/admin/models/nope/quiz`)).status).toBe(404);
+    expect((await call('GET', `/admin/models/m-other/quiz`)).status).toBe(404); // another tenant's model
+  });
+
+  it('POST outcomes stores a quiz identity in D1 that is more certain than the prior', async () => {
+    const quiz = (await call('GET', `/admin/models/${id}/quiz?n=20`)).json.items as Array<{ id: string }>;
+    const outcomes = quiz.map((it, i) => ({ id: it.id, outcome: i % 3 === 0 ? 0 : 1 }));
+    const r = await call('POST', `/admin/models/${id}/quiz`, { outcomes });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ object: 'model.identity', source: 'quiz', n_items: 20, bundle_version: 'test-v1', converged: true });
+    const identity = r.json.identity as number[];
+    const std = r.json.std as number[];
+    expect(identity).toHaveLength(D);
+    expect(std.every((s) => s > 0 && s < 1)).toBe(true);
+    const row = await testEnv.DB.prepare('SELECT vector, std, source, n_items FROM model_identities WHERE model_id = ?1 AND bundle_version = ?2')
+      .bind(id, 'test-v1').first<{ vector: string; std: string; source: string; n_items: number }>();
+    expect(row?.source).toBe('quiz');
+    expect(row?.n_items).toBe(20);
+    expect(JSON.parse(row!.vector)).toEqual(identity);
+    // posting again replaces the row
+    const again = await call('POST', `/admin/models/${id}/quiz`, { outcomes: outcomes.slice(0, 5).map((o) => ({ ...o, outcome: true })) });
+    expect(again.json.n_items).toBe(5);
+    const shown = await call('GET', `/admin/models/${id}`);
+    expect(shown.json.identities).toMatchObject([{ bundle_version: 'test-v1', source: 'quiz', n_items: 5 }]);
+  });
+
+  it('POST refuses unknown or repeated items and ambiguous bodies', async () => {
+    const unknown = await call('POST', `/admin/models/${id}/quiz`, { outcomes: [{ id: 'zzz', outcome: 1 }] });
+    expect(unknown.status).toBe(400);
+    expect(errorOf(unknown.json).param).toBe('outcomes.0.id');
+    const dup = await call('POST', `/admin/models/${id}/quiz`, { outcomes: [{ id: 'q1', outcome: 1 }, { id: 'q1', outcome: 0 }] });
+    expect(errorOf(dup.json).code).toBe('duplicate_item');
+    expect((await call('POST', `/admin/models/${id}/quiz`, { outcomes: [{ id: 'q1', outcome: 2 }] })).status).toBe(400);
+    expect((await call('POST', `/admin/models/${id}/quiz`, { outcomes: [{ id: 'q1', outcome: 1 }], run: {} })).status).toBe(400);
+    expect((await call('POST', `/admin/models/${id}/quiz`, {})).status).toBe(400);
+  });
+});
+
+describe('quiz run by the worker against the model upstream', () => {
+  it('asks every gradable item, grades against the references and stores the identity', async () => {
+    const created = await call('POST', '/admin/models', {
+      name: 'loopback-model', ...baseModel, upstream_model: 'quiz-taker', base_url: inject('upstreamUrl'),
+    });
+    const id = String(created.json.id);
+    const r = await call('POST', `/admin/models/${id}/quiz`, { run: { n: 16 } });
+    expect(r.status).toBe(200);
+    const answers = r.json.answers as Array<{ id: string; outcome: number | null }>;
+    expect(answers).toHaveLength(16);
+    // the stand-in always says "Hello from quiz-taker": right for reference "Hello", wrong for "A"
+    for (const a of answers) expect(a.outcome).toBe(Number(a.id.slice(1)) < 20 ? 1 : 0);
+    expect(answers.every((a) => Number(a.id.slice(1)) < 40)).toBe(true);
+    expect(r.json.n_items).toBe(16);
+    const seen = (await (await fetch(`${inject('upstreamUrl')}/__requests?model=quiz-taker`)).json()) as unknown[];
+    expect(seen.length).toBe(16);
+  });
+
+  it('answers 502 when the upstream fails every item', async () => {
+    const created = await call('POST', '/admin/models', {
+      name: 'broken-model', ...baseModel, upstream_model: 'fail-503', base_url: inject('upstreamUrl'),
+    });
+    const r = await call('POST', `/admin/models/${String(created.json.id)}/quiz`, { run: { n: 3 } });
+    expect(r.status).toBe(502);
+    expect(errorOf(r.json).code).toBe('quiz_upstream_failed');
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * Quiz banks in R2. A bank is the JSON written by `model-assets/trainer/onboard/items.py`
+ * (`ItemBank.to_json`): item ids with IRT item parameters under one bundle, and, for banks an
+ * operator uploads, the prompt text and an optional reference answer per item.
+ *
+ * Where: `banks/<bundle_version>/<name>.json`; the name `default` falls back to the bundle's own
+ * optional `bundles/<bundle_version>/bank.json` (ids and numbers only). Parsed banks are cached
+ * per isolate by key and etag (banks are rewritten rarely, and a new etag reloads).
+ */
+import { z } from 'zod';
+import { packItems, type ItemParams } from './items';
+
+const itemSchema = z.object({
+  id: z.union([z.string().min(1), z.number().int()]).transform(String),
+  a: z.array(z.number().finite()),
+  c: z.number().finite(),
+  prompt: z.string().optional(),
+  reference: z.string().nullish(),
+});
+
+export const bankSchema = z.object({
+  format: z.literal(1),
+  name: z.string().default(''),
+  bundle_version: z.string().default(''),
+  identity_dim: z.number().int().positive(),
+  meta: z.record(z.string(), z.unknown()).default({}),
+  items: z.array(itemSchema).min(1),
+});
+
+/** One bank item as the service sees it. */
+export interface BankItem {
+  id: string;
+  prompt?: string;
+  reference?: string;
+}
+
+/** A bank ready for selection: item parameters plus ids/text, and a row lookup by id. */
+export interface Bank {
+  name: string;
+  bundleVersion: string;
+  key: string;
+  params: ItemParams;
+  items: BankItem[];
+  rowOf: Map<string, number>;
+}
+
+/** The bank is missing or unusable (404/422 to the caller, never a 500). */
+export class BankError extends Error {
+  override name = 'BankError';
+  constructor(message: string, readonly status: 404 | 422) {
+    super(message);
+  }
+}
+
+/** Bank names are single path segments. */
+export const BANK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * Checks and indexes a parsed bank object; throws {@link BankError} (422) when it breaks the format.
+ *
+ * @example
+ * const bank = parseBank(JSON.parse(text), 'banks/v1/default.json', 16);
+ * bank.params.count; // number of items
+ */
+export function parseBank(raw: unknown, key: string, identityDim: number): Bank {
+  const r = bankSchema.safeParse(raw);
+  if (!r.success) throw new BankError(`bank ${key} is malformed: ${z.prettifyError(r.error)}`, 422);
+  const bank = r.data;
+  if (bank.identity_dim !== identityDim) {
+    throw new BankError(`bank ${key} has identity_dim ${bank.identity_dim}, the bundle has ${identityDim}`, 422);
+  }
+  const rowOf = new Map<string, number>();
+  bank.items.forEach((it, i) => {
+    if (rowOf.has(it.id)) throw new BankError(`bank ${key} repeats item id ${it.id}`, 422);
+    rowOf.set(it.id, i);
+  });
+  let params: ItemParams;
+  try {
+    params = packItems(bank.items.map((it) => it.a), bank.items.map((it) => it.c));
+  } catch (e) {
+    throw new BankError(`bank ${key}: ${e instanceof Error ? e.message : 'bad item parameters'}`, 422);
+  }
+  if (params.dim !== identityDim) throw new BankError(`bank ${key} items have ${params.dim} components, expected ${identityDim}`, 422);
+  const items = bank.items.map((it) => ({
+    id: it.id,
+    ...(it.prompt !== undefined ? { prompt: it.prompt } : {}),
+    ...(it.reference ? { reference: it.reference } : {}),
+  }));
+  return { name: bank.name, bundleVersion: bank.bundle_version, key, params, items, rowOf };
+}
+
+const cache = new Map<string, { etag: string; bank: Bank }>();
+
+/**
+ * Reads bank `name` for `bundleVersion` from R2 (see the module comment for the keys).
+ *
+ * @example
+ * const bank = await loadBank(env.ASSETS, 'v2026-11-22', 'default', 16);
+ */
+export async function loadBank(bucket: R2Bucket, bundleVersion: string, name: string, identityDim: number): Promise<Bank> {
+  if (!BANK_NAME.test(name)) throw new BankError(`bank name ${JSON.stringify(name)} is not valid`, 422);
+  const keys = [`banks/${bundleVersion}/${name}.json`];
+  if (name === 'default') keys.push(`bundles/${bundleVersion}/bank.json`);
+  for (const key of keys) {
+    const head = await bucket.head(key);
+    if (!head) continue;
+    const hit = cache.get(key);
+    if (hit && hit.etag === head.etag) return hit.bank;
+    const obj = await bucket.get(key);
+    if (!obj) continue;
+    let raw: unknown;
+    try {
+      raw = await obj.json();
+    } catch {
+      throw new BankError(`bank ${key} is not valid JSON`, 422);
+    }
+    const bank = parseBank(raw, key, identityDim);
+    cache.set(key, { etag: obj.etag, bank });
+    return bank;
+  }
+  throw new BankError(`no quiz bank ${JSON.stringify(name)} for bundle ${bundleVersion}`, 404);
+}

@@ -1,0 +1,60 @@
+/**
+ * The population prior of identities a new model starts from: the manifest's `irt.prior`
+ * (`{ mean: [d], cov: [[d x d]] }`), validated against the bundle's identity_dim. A bundle without
+ * one gets the empirical prior of its trained identities (mean, covariance + a small ridge), so a
+ * quiz still has a proper Gaussian to start from.
+ */
+import { z } from 'zod';
+import type { Manifest } from '../bundle/manifest';
+import { cholesky } from './linalg';
+import type { GaussianPrior } from './items';
+
+const priorSchema = z.object({
+  mean: z.array(z.number().finite()),
+  cov: z.array(z.array(z.number().finite())),
+});
+
+/** The bundle has no usable prior (broken manifest): onboarding under it is impossible. */
+export class PriorError extends Error {
+  override name = 'PriorError';
+}
+
+/** Added to the diagonal of an empirical covariance so it is positive definite. */
+const RIDGE = 1e-2;
+
+/**
+ * The prior of identities under `manifest`; throws {@link PriorError} when it is malformed.
+ *
+ * @example
+ * const prior = identityPrior(manifest);
+ * prior.mean.length === manifest.identity_dim; // true
+ */
+export function identityPrior(manifest: Manifest): GaussianPrior {
+  const d = manifest.identity_dim;
+  const raw = (manifest.irt as Record<string, unknown> | undefined)?.prior;
+  let prior: GaussianPrior;
+  if (raw !== undefined) {
+    const r = priorSchema.safeParse(raw);
+    if (!r.success) throw new PriorError(`bundle ${manifest.version}: irt.prior is malformed`);
+    prior = r.data;
+  } else {
+    prior = empiricalPrior(manifest.models.map((m) => m.identity), d, manifest.version);
+  }
+  if (prior.mean.length !== d || prior.cov.length !== d || prior.cov.some((row) => row.length !== d)) {
+    throw new PriorError(`bundle ${manifest.version}: irt.prior does not have identity_dim ${d}`);
+  }
+  try {
+    cholesky(prior.cov);
+  } catch {
+    throw new PriorError(`bundle ${manifest.version}: irt.prior covariance is not positive definite`);
+  }
+  return prior;
+}
+
+function empiricalPrior(ids: number[][], d: number, version: string): GaussianPrior {
+  if (ids.length < 2) throw new PriorError(`bundle ${version}: no irt.prior and fewer than two trained identities`);
+  const mean = Array.from({ length: d }, (_, i) => ids.reduce((s, v) => s + v[i]!, 0) / ids.length);
+  const cov = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) =>
+    ids.reduce((s, v) => s + (v[i]! - mean[i]!) * (v[j]! - mean[j]!), 0) / (ids.length - 1) + (i === j ? RIDGE : 0)));
+  return { mean, cov };
+}

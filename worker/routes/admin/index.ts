@@ -1,0 +1,17 @@
+/**
+ * The admin API (mounted at `/admin` behind the tenant-key auth): registering models and
+ * onboarding them from a quiz. See docs/onboarding.md.
+ *
+ * @example
+ * app.route('/admin', admin);
+ */
+import { Hono } from 'hono';
+import type { AppEnv } from '../../env';
+import { createModel, showModel } from './models';
+import { getQuiz, postQuiz } from './quiz';
+
+export const admin = new Hono<AppEnv>()
+  .post('/models', createModel)
+  .get('/models/:id', showModel)
+  .get('/models/:id/quiz', getQuiz)
+  .post('/models/:id/quiz', postQuiz);

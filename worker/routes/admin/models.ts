@@ -1,0 +1,55 @@
+/**
+ * `POST /admin/models` registers a tenant-owned model (optionally into pools);
+ * `GET /admin/models/{id}` shows it with its pools and stored identities.
+ */
+import type { Context } from 'hono';
+import type { AppEnv } from '../../env';
+import { StoreError, getModel, identitiesOf, insertModel, poolsOf, type ModelRow } from '../../onboarding/store';
+import { fail, invalid, jsonBody } from './errors';
+import { newModelSchema } from './schemas';
+
+/** The public JSON form of a model row. */
+export async function modelView(db: D1Database, row: ModelRow): Promise<Record<string, unknown>> {
+  const [pools, identities] = await Promise.all([poolsOf(db, row.id), identitiesOf(db, row.id)]);
+  return {
+    object: 'model', id: row.id, name: row.name, provider: row.provider, upstream_model: row.upstream_model,
+    base_url: row.base_url, secret_name: row.secret_name, input_usd_per_mtok: row.input_usd_per_mtok,
+    output_usd_per_mtok: row.output_usd_per_mtok, expected_output_tokens: row.expected_output_tokens,
+    bundle_model: row.bundle_model, created_at: row.created_at, pools, identities,
+  };
+}
+
+/**
+ * Handler of `POST /admin/models`: 201 with the new model, 409 on a duplicate name, 404 for an unknown pool.
+ *
+ * @example
+ * app.post('/models', createModel);
+ */
+export async function createModel(c: Context<AppEnv>): Promise<Response> {
+  const body = await jsonBody(c);
+  if (body instanceof Response) return body;
+  const r = newModelSchema.safeParse(body);
+  if (!r.success) return invalid(r.error);
+  const { pools, ...m } = r.data;
+  try {
+    const row = await insertModel(c.env.DB, c.get('tenant').id, {
+      ...m, base_url: m.base_url ?? null, secret_name: m.secret_name ?? null, bundle_model: m.bundle_model ?? null,
+    }, pools);
+    return c.json(await modelView(c.env.DB, row), 201);
+  } catch (e) {
+    if (e instanceof StoreError) return fail(e.status, e.message, e.status === 409 ? 'model_exists' : 'pool_not_found', e.param);
+    throw e;
+  }
+}
+
+/**
+ * Handler of `GET /admin/models/{id}` (id or name of one of the tenant's models).
+ *
+ * @example
+ * app.get('/models/:id', showModel);
+ */
+export async function showModel(c: Context<AppEnv>): Promise<Response> {
+  const row = await getModel(c.env.DB, c.get('tenant').id, c.req.param('id') ?? '');
+  if (!row) return fail(404, `model ${JSON.stringify(c.req.param('id'))} not found`, 'model_not_found', 'id');
+  return c.json(await modelView(c.env.DB, row));
+}

@@ -1,0 +1,135 @@
+/**
+ * `GET /admin/models/{id}/quiz?n=20` returns the quiz (D-optimal by default, `method=random` for the
+ * baseline); `POST /admin/models/{id}/quiz` takes the outcomes (or `{"run": {"n": 20}}`: the worker
+ * asks the model itself and grades against the bank's references), fits the identity with the
+ * Laplace posterior and stores it in D1 with source `quiz`. From then on every pool the model is in
+ * routes with it (pools are cached a few seconds per isolate).
+ */
+import type { Context } from 'hono';
+import type { AppEnv } from '../../env';
+import { OnboardingError, onboardingContext, type OnboardingContext } from '../../onboarding/context';
+import { selectQuiz, type Quiz } from '../../onboarding/design';
+import { pickItems } from '../../onboarding/items';
+import { laplacePosterior } from '../../onboarding/laplace';
+import { runQuiz, type QuizAnswer } from '../../onboarding/run-quiz';
+import { getModel, upsertIdentity, type ModelRow } from '../../onboarding/store';
+import { fail, invalid, jsonBody } from './errors';
+import { quizPostSchema, quizQuerySchema } from './schemas';
+
+/** Rows of items the worker can grade itself (prompt and reference present). */
+function ungradable(ctx: OnboardingContext): number[] {
+  const out: number[] = [];
+  ctx.bank.items.forEach((it, i) => { if (!it.prompt || !it.reference) out.push(i); });
+  return out;
+}
+
+/** `n` distinct rows by a seeded generator (mulberry32), avoiding `exclude`. */
+function randomRows(count: number, n: number, seed: number, exclude: readonly number[]): number[] {
+  const banned = new Set(exclude);
+  const pool = Array.from({ length: count }, (_, i) => i).filter((i) => !banned.has(i));
+  let s = seed >>> 0;
+  const next = (): number => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(next() * (pool.length - i));
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  return pool.slice(0, n);
+}
+
+function choose(ctx: OnboardingContext, n: number, method: 'd-optimal' | 'random', seed: number, exclude: number[]): Quiz {
+  const available = ctx.bank.params.count - exclude.length;
+  if (n > available) throw new OnboardingError(`bank ${ctx.bank.key} has only ${available} usable items`, 400, 'quiz_too_large', 'n');
+  if (method === 'random') return { rows: randomRows(ctx.bank.params.count, n, seed, exclude), gains: [] };
+  return selectQuiz(ctx.bank.params, ctx.prior, n, { exclude });
+}
+
+async function withModel(c: Context<AppEnv>, then: (row: ModelRow) => Promise<Response>): Promise<Response> {
+  const row = await getModel(c.env.DB, c.get('tenant').id, c.req.param('id') ?? '');
+  if (!row) return fail(404, `model ${JSON.stringify(c.req.param('id'))} not found`, 'model_not_found', 'id');
+  try {
+    return await then(row);
+  } catch (e) {
+    if (e instanceof OnboardingError) return fail(e.status, e.message, e.code, e.param);
+    throw e;
+  }
+}
+
+/**
+ * Handler of `GET /admin/models/{id}/quiz`.
+ *
+ * @example
+ * app.get('/models/:id/quiz', getQuiz); // ?n=20&bank=default&bundle=v1&method=d-optimal
+ */
+export function getQuiz(c: Context<AppEnv>): Promise<Response> {
+  return withModel(c, async (row) => {
+    const q = quizQuerySchema.safeParse(c.req.query());
+    if (!q.success) return invalid(q.error);
+    const { n, bank, bundle, method, seed, gradable } = q.data;
+    const ctx = await onboardingContext(c.env, bundle, bank);
+    const quiz = choose(ctx, n, method, seed, gradable ? ungradable(ctx) : []);
+    return c.json({
+      object: 'quiz', model: row.id, bundle_version: ctx.manifest.version, bank, method, n,
+      expected_information_nats: method === 'd-optimal' ? quiz.gains.reduce((s, g) => s + g, 0) : null,
+      items: quiz.rows.map((r) => {
+        const it = ctx.bank.items[r]!;
+        return { id: it.id, ...(it.prompt !== undefined ? { prompt: it.prompt } : {}), gradable: Boolean(it.prompt && it.reference) };
+      }),
+    });
+  });
+}
+
+/**
+ * Handler of `POST /admin/models/{id}/quiz`.
+ *
+ * @example
+ * app.post('/models/:id/quiz', postQuiz); // {"outcomes": [{"id": "70", "outcome": 1}, ...]}
+ */
+export function postQuiz(c: Context<AppEnv>): Promise<Response> {
+  return withModel(c, async (row) => {
+    const body = await jsonBody(c);
+    if (body instanceof Response) return body;
+    const r = quizPostSchema.safeParse(body);
+    if (!r.success) return invalid(r.error);
+    const ctx = await onboardingContext(c.env, r.data.bundle, r.data.bank);
+    let rows: number[];
+    let y: number[];
+    let answers: QuizAnswer[] | undefined;
+    if (r.data.outcomes) {
+      rows = [];
+      y = [];
+      const seen = new Set<string>();
+      for (const [i, o] of r.data.outcomes.entries()) {
+        const rowIdx = ctx.bank.rowOf.get(o.id);
+        if (rowIdx === undefined) return fail(400, `item ${JSON.stringify(o.id)} is not in bank ${ctx.bank.key}`, 'unknown_item', `outcomes.${i}.id`);
+        if (seen.has(o.id)) return fail(400, `item ${JSON.stringify(o.id)} appears twice`, 'duplicate_item', `outcomes.${i}.id`);
+        seen.add(o.id);
+        rows.push(rowIdx);
+        y.push(o.outcome);
+      }
+    } else {
+      const n = r.data.run?.n ?? 20;
+      const quiz = choose(ctx, n, 'd-optimal', 0, ungradable(ctx));
+      answers = await runQuiz(row, c.env, ctx.bank, quiz.rows);
+      const ok = answers.filter((a) => a.outcome !== null);
+      if (!ok.length) {
+        return fail(502, `the model answered none of the ${n} quiz items (${answers[0]?.error ?? 'no answer'})`, 'quiz_upstream_failed');
+      }
+      rows = ok.map((a) => a.row);
+      y = ok.map((a) => a.outcome as number);
+    }
+    const post = laplacePosterior(pickItems(ctx.bank.params, rows), y, ctx.prior);
+    if (!post.mean.every(Number.isFinite)) return fail(422, 'the identity fit did not converge', 'fit_failed');
+    await upsertIdentity(c.env.DB, row.id, ctx.manifest.version, post.mean, post.std, 'quiz', rows.length);
+    return c.json({
+      object: 'model.identity', model: row.id, name: row.name, bundle_version: ctx.manifest.version, bank: r.data.bank,
+      source: 'quiz', n_items: rows.length, identity: post.mean, std: post.std, converged: post.converged,
+      iterations: post.iterations, ...(answers ? { answers: answers.map(({ row: _row, ...a }) => a) } : {}),
+    });
+  });
+}

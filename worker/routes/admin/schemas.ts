@@ -1,0 +1,50 @@
+/** Request shapes of the admin endpoints (validated at the edge with zod). */
+import { z } from 'zod';
+import { BANK_NAME } from '../../onboarding/bank';
+import { BUNDLE_VERSION } from '../../onboarding/manifest';
+
+const name = z.string().min(1).max(128).regex(/^[\w.:/@+-]+$/, 'letters, digits and ._:/@+- only');
+
+/** `POST /admin/models`. */
+export const newModelSchema = z.object({
+  name,
+  provider: z.enum(['openai', 'anthropic', 'workers-ai']),
+  upstream_model: z.string().min(1).max(256),
+  base_url: z.url({ protocol: /^https?$/ }).nullish(),
+  secret_name: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'an upper-case secret name').nullish(),
+  input_usd_per_mtok: z.number().finite().nonnegative(),
+  output_usd_per_mtok: z.number().finite().nonnegative(),
+  expected_output_tokens: z.number().int().positive().max(1_000_000).default(512),
+  bundle_model: z.string().min(1).max(256).nullish(),
+  pools: z.array(z.string().min(1).max(128)).max(32).default([]),
+}).strict();
+
+const bundle = z.string().regex(BUNDLE_VERSION, 'a bundle version');
+const bank = z.string().regex(BANK_NAME, 'a bank name').default('default');
+
+/** Largest quiz: LLM Bandit uses 20-50 prompts; more adds little and costs upstream calls. */
+export const MAX_QUIZ = 200;
+
+/** `GET /admin/models/{id}/quiz` query. */
+export const quizQuerySchema = z.object({
+  n: z.coerce.number().int().min(1).max(MAX_QUIZ).default(20),
+  bank,
+  bundle: bundle.optional(),
+  method: z.enum(['d-optimal', 'random']).default('d-optimal'),
+  seed: z.coerce.number().int().nonnegative().default(0),
+  /** Only items the worker can grade itself (prompt + reference). */
+  gradable: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
+}).strict();
+
+/** `POST /admin/models/{id}/quiz`: outcomes the operator collected, or `run` to let the worker quiz the model. */
+export const quizPostSchema = z.object({
+  bank,
+  bundle: bundle.optional(),
+  outcomes: z.array(z.object({
+    id: z.union([z.string().min(1), z.number().int()]).transform(String),
+    outcome: z.union([z.number().min(0).max(1), z.boolean().transform((b) => (b ? 1 : 0))]),
+  }).strict()).min(1).max(1000).optional(),
+  run: z.object({ n: z.number().int().min(1).max(MAX_QUIZ).default(20) }).strict().optional(),
+}).strict().refine((b) => (b.outcomes === undefined) !== (b.run === undefined), {
+  message: 'give exactly one of "outcomes" or "run"', path: ['outcomes'],
+});
