@@ -1,5 +1,22 @@
-import { createSession } from './runtime/ort';
+/**
+ * Worker entry point (wrangler.toml `main`): the Hono app, plus the consumer of the optional
+ * decision-log Queue (batched D1 inserts).
+ */
+import { createApp } from './app';
+import { insertDecisionLogs, type DecisionLogEntry } from './data/decision-log';
+import type { Env } from './env';
+
+const app = createApp();
+
 export default {
-  async fetch(): Promise<Response> { return new Response('ok'); },
-} satisfies ExportedHandler;
-void createSession;
+  fetch: app.fetch,
+  async queue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+    try {
+      await insertDecisionLogs(env.DB, batch.messages.map((m) => m.body as DecisionLogEntry));
+      batch.ackAll();
+    } catch (e) {
+      console.error('decision log batch insert failed; retrying', e);
+      batch.retryAll();
+    }
+  },
+} satisfies ExportedHandler<Env>;

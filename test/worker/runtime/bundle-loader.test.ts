@@ -3,17 +3,46 @@ import { getBundle, BundleUnavailableError } from '../../../worker/runtime/bundl
 import { seedBundle, testEnv } from '../support/seed';
 
 describe('bundle loader', () => {
-  it('loads the generated bundle from R2 and runs its graphs inside workerd', async () => {
+  it('loads the generated bundle from R2 and runs its embedder inside workerd', async () => {
     await seedBundle('test-v1');
     const bundle = await getBundle(testEnv.ASSETS, 'test-v1');
     expect(bundle.manifest.version).toBe('test-v1');
-    const ids = new BigInt64Array(64);
+    const ids = new BigInt64Array(2 * 128);
     ids[0] = 5n; ids[1] = 77n;
-    const out = await bundle.embedder!.run({ ids: { type: 'int64', data: ids, dims: [1, 64] } });
-    expect(out['embedding']!.dims).toEqual([1, 64]);
+    const out = await bundle.embedder!.run({ ids: { type: 'int64', data: ids, dims: [2, 128] } });
+    const e = out['embedding']!;
+    expect(e.dims).toEqual([2, 64]);
+    const data = e.data as Float32Array;
+    for (const row of [0, 1]) {
+      const v = data.slice(row * 64, row * 64 + 64);
+      expect(Math.hypot(...v)).toBeCloseTo(1, 4); // L2-normalised, also for the all-padding row
+    }
   });
 
-  it('rejects a missing bundle with BundleUnavailableError', async () => {
+  it('shares one load between concurrent first requests', async () => {
+    await seedBundle('test-v1', 0, 'shared-v1');
+    const [a, b, c] = await Promise.all([0, 1, 2].map(() => getBundle(testEnv.ASSETS, 'shared-v1')));
+    expect(a).toBe(b);
+    expect(b).toBe(c);
+  });
+
+  it('rejects a missing bundle', async () => {
     await expect(getBundle(testEnv.ASSETS, 'nope')).rejects.toBeInstanceOf(BundleUnavailableError);
+  });
+
+  it('rejects a file whose sha256 does not match the manifest, and retries after a fix', async () => {
+    const manifest = await seedBundle('test-v1', 0, 'corrupt-v1') as { files: { policy: { key: string; bytes: number } } };
+    const good = await (await testEnv.ASSETS.get(manifest.files.policy.key))!.arrayBuffer();
+    const bad = new Uint8Array(good.slice(0));
+    bad[bad.length - 1] ^= 0xff;
+    await testEnv.ASSETS.put(manifest.files.policy.key, bad);
+    await expect(getBundle(testEnv.ASSETS, 'corrupt-v1')).rejects.toThrow(/sha256/);
+    await testEnv.ASSETS.put(manifest.files.policy.key, good);
+    await expect(getBundle(testEnv.ASSETS, 'corrupt-v1')).resolves.toHaveProperty('manifest.version', 'corrupt-v1');
+  });
+
+  it('rejects a manifest that breaks the contract', async () => {
+    await testEnv.ASSETS.put('bundles/broken-v1/manifest.json', JSON.stringify({ format: 1, version: 'broken-v1' }));
+    await expect(getBundle(testEnv.ASSETS, 'broken-v1')).rejects.toThrow(/invalid manifest/);
   });
 });

@@ -26,3 +26,69 @@ function rename(manifest: { files: Record<string, { key: string }>; version: str
   const files = Object.fromEntries(Object.entries(manifest.files).map(([k, v]) => [k, { ...v, key: v.key.replace(`bundles/${from}/`, `bundles/${to}/`) }]));
   return { ...manifest, version: to, files };
 }
+
+/** sha256 hex, as the auth middleware stores keys. */
+async function sha256Hex(text: string): Promise<string> {
+  const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export interface SeedModel {
+  name: string;
+  upstreamModel?: string;
+  bundleModel?: string | null;
+  inputUsd: number;
+  outputUsd: number;
+  outputTokens?: number;
+  provider?: 'openai' | 'anthropic' | 'workers-ai';
+  baseUrl?: string | null;
+  secretName?: string | null;
+  tenantId?: string | null;
+}
+
+let counter = 0;
+const uid = (p: string): string => `${p}-${++counter}-${crypto.randomUUID().slice(0, 8)}`;
+
+/** Creates a tenant with a key; returns the tenant id and the bearer key. */
+export async function seedTenant(defaultPool: string | null = 'default'): Promise<{ tenantId: string; key: string }> {
+  const tenantId = uid('t');
+  const key = `sk-test-${crypto.randomUUID()}`;
+  await testEnv.DB.batch([
+    testEnv.DB.prepare('INSERT INTO tenants (id, name, default_pool) VALUES (?1, ?2, ?3)').bind(tenantId, tenantId, defaultPool),
+    testEnv.DB.prepare('INSERT INTO api_keys (key_hash, tenant_id) VALUES (?1, ?2)').bind(await sha256Hex(key), tenantId),
+  ]);
+  return { tenantId, key };
+}
+
+/** Inserts a model row; returns its id. */
+export async function seedModel(m: SeedModel): Promise<string> {
+  const id = uid('m');
+  await testEnv.DB.prepare(`INSERT INTO models (id, tenant_id, name, provider, upstream_model, base_url, secret_name,
+      input_usd_per_mtok, output_usd_per_mtok, expected_output_tokens, bundle_model) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)`)
+    .bind(id, m.tenantId ?? null, m.name, m.provider ?? 'openai', m.upstreamModel ?? m.name, m.baseUrl ?? null, m.secretName ?? null,
+      m.inputUsd, m.outputUsd, m.outputTokens ?? 500, m.bundleModel === undefined ? m.name : m.bundleModel)
+    .run();
+  return id;
+}
+
+/** Creates a pool over the given model ids; returns its id. */
+export async function seedPool(tenantId: string, name: string, bundleVersion: string, modelIds: string[],
+  opts: { embeddingProvider?: string | null; defaultPreference?: number } = {}): Promise<string> {
+  const id = uid('p');
+  await testEnv.DB.prepare('INSERT INTO pools (id, tenant_id, name, bundle_version, embedding_provider, default_preference) VALUES (?1,?2,?3,?4,?5,?6)')
+    .bind(id, tenantId, name, bundleVersion, opts.embeddingProvider ?? null, opts.defaultPreference ?? 0.5).run();
+  await testEnv.DB.batch(modelIds.map((mid) => testEnv.DB.prepare('INSERT INTO pool_members (pool_id, model_id) VALUES (?1, ?2)').bind(id, mid)));
+  return id;
+}
+
+/** The four models of the generated test bundle, priced as in its manifest, served by `baseUrl`. */
+export async function seedBundleModels(tenantId: string, baseUrl: string, upstreamSuffix = ''): Promise<Record<string, string>> {
+  const rows: [string, number, number, number][] = [
+    ['test-large', 10, 30, 600], ['test-medium', 1, 3, 500], ['test-small', 0.2, 0.6, 400], ['test-tiny', 0.05, 0.1, 300],
+  ];
+  const ids: Record<string, string> = {};
+  for (const [name, i, o, t] of rows) {
+    ids[name] = await seedModel({ name, upstreamModel: `${name}${upstreamSuffix}`, inputUsd: i, outputUsd: o, outputTokens: t, baseUrl, tenantId });
+  }
+  return ids;
+}

@@ -1,0 +1,109 @@
+// The decision core on the generated bundle's real ONNX graphs, inside workerd. The test bundle's
+// policy adds 6*w*p_success - 6*(1-w)*cost_norm to a random set MLP (see make_test_bundle.py), so
+// w = 0 must pick the cheapest candidate and w = 1 the one with the highest predicted success.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decide, decideBatch, DecisionInputError, expectedCostUsd, type Candidate, type DecisionBundle } from '../../../worker/decision';
+import { embedLocal } from '../../../worker/embedding/local';
+import type { TokenizerSpec } from '../../../worker/embedding/tokenizer';
+import { getBundle, type LoadedBundle } from '../../../worker/runtime/bundle-loader';
+import { seedBundle, testEnv } from '../support/seed';
+
+let bundle: LoadedBundle;
+let candidates: Candidate[];
+
+const prompts = ['What is the capital of France?', 'Prove that there are infinitely many primes.',
+  'Write a haiku about autumn leaves.', 'Explain the difference between TCP and UDP in detail.'];
+
+async function embed(text: string): Promise<Float32Array> {
+  return (await embedLocal(bundle.embedder!, bundle.manifest.tokenizer as unknown as TokenizerSpec, [text]))[0]!;
+}
+
+beforeAll(async () => {
+  await seedBundle('test-v1');
+  bundle = await getBundle(testEnv.ASSETS, 'test-v1');
+  candidates = bundle.manifest.models.map((m) => ({
+    name: m.name, identity: m.identity, inputUsdPerMtok: m.input_usd_per_mtok!, outputUsdPerMtok: m.output_usd_per_mtok!,
+    expectedOutputTokens: m.mean_output_tokens!,
+  }));
+});
+
+describe('decide', () => {
+  it('returns aligned per-candidate numbers, probabilities summing to 1, and a full fallback order', async () => {
+    const d = await decide(bundle, { embedding: await embed(prompts[0]!), preference: 0.5, candidates, promptTokens: 8 });
+    expect(d.probs).toHaveLength(4);
+    expect(d.probs.reduce((s, p) => s + p, 0)).toBeCloseTo(1, 5);
+    expect([...d.order].sort()).toEqual([0, 1, 2, 3]);
+    expect(d.order[0]).toBe(d.chosen);
+    for (let i = 1; i < 4; i++) expect(d.probs[d.order[i - 1]!]!).toBeGreaterThanOrEqual(d.probs[d.order[i]!]!);
+    for (const p of d.pSuccess) expect(p > 0 && p < 1).toBe(true);
+    expect(d.expectedCostUsd[0]).toBeCloseTo(expectedCostUsd(candidates[0]!, 8), 12);
+    expect(d.expectedCostUsd[0]).toBeCloseTo((10 * 8 + 30 * 600) / 1e6, 12);
+  });
+
+  it('picks the cheapest model at w = 0 and the highest predicted success at w = 1', async () => {
+    for (const text of prompts) {
+      const embedding = await embed(text);
+      const cheap = await decide(bundle, { embedding, preference: 0, candidates, promptTokens: 20 });
+      expect(candidates[cheap.chosen]!.name).toBe('test-tiny');
+      const best = await decide(bundle, { embedding, preference: 1, candidates, promptTokens: 20 });
+      const argmaxP = best.pSuccess.indexOf(Math.max(...best.pSuccess));
+      expect(best.chosen).toBe(argmaxP);
+    }
+  });
+
+  it('is permutation-equivariant in the candidates', async () => {
+    const embedding = await embed(prompts[1]!);
+    const a = await decide(bundle, { embedding, preference: 0.6, candidates, promptTokens: 12 });
+    const perm = [2, 0, 3, 1];
+    const b = await decide(bundle, { embedding, preference: 0.6, candidates: perm.map((i) => candidates[i]!), promptTokens: 12 });
+    perm.forEach((src, dst) => {
+      expect(b.probs[dst]).toBeCloseTo(a.probs[src]!, 5);
+      expect(b.pSuccess[dst]).toBeCloseTo(a.pSuccess[src]!, 6);
+    });
+    expect(candidates[perm[b.chosen]!]!.name).toBe(candidates[a.chosen]!.name);
+  });
+
+  it('batch with different candidate sets equals one-by-one decisions', async () => {
+    const inputs = await Promise.all(prompts.map(async (text, i) => ({
+      embedding: await embed(text), preference: i / 3, candidates: candidates.slice(0, 4 - (i % 2)), promptTokens: 10 + i,
+    })));
+    const batch = await decideBatch(bundle, inputs);
+    for (const [i, input] of inputs.entries()) {
+      const one = await decide(bundle, input);
+      expect(batch[i]!.chosen).toBe(one.chosen);
+      batch[i]!.probs.forEach((p, k) => expect(p).toBeCloseTo(one.probs[k]!, 5));
+    }
+  });
+
+  it('keeps identical candidates in input order', async () => {
+    const twin = { ...candidates[0]!, name: 'twin' };
+    const d = await decide(bundle, { embedding: await embed(prompts[2]!), preference: 0.5, candidates: [candidates[0]!, twin], promptTokens: 5 });
+    expect(d.probs[0]).toBe(d.probs[1]);
+    expect(d.order).toEqual([0, 1]);
+  });
+
+  it('breaks equal probabilities toward the cheaper candidate', async () => {
+    // The real IRT graph, and a policy whose probabilities are tied (uniform over unmasked
+    // candidates), isolates the core's tie rule from any trained behaviour.
+    const uniform: DecisionBundle['policy'] = {
+      inputNames: ['embedding', 'preference', 'features', 'mask'], outputNames: ['probs'],
+      async run(feeds) {
+        const mask = feeds['mask']!.data as Float32Array;
+        const n = mask.reduce((s, v) => s + v, 0);
+        return { probs: { type: 'float32', data: mask.map((v) => v / n), dims: feeds['mask']!.dims } };
+      },
+    };
+    const d = await decide({ ...bundle, policy: uniform }, { embedding: await embed(prompts[2]!), preference: 0.5, candidates, promptTokens: 5 });
+    expect(d.order.map((i) => candidates[i]!.name)).toEqual(['test-tiny', 'test-small', 'test-medium', 'test-large']);
+  });
+
+  it('rejects wrong embedding size, identity size, preference and empty candidate sets', async () => {
+    const embedding = await embed(prompts[0]!);
+    const b = bundle as DecisionBundle;
+    await expect(decide(b, { embedding: embedding.slice(1), preference: 0.5, candidates, promptTokens: 1 })).rejects.toBeInstanceOf(DecisionInputError);
+    await expect(decide(b, { embedding, preference: 1.5, candidates, promptTokens: 1 })).rejects.toBeInstanceOf(DecisionInputError);
+    await expect(decide(b, { embedding, preference: 0.5, candidates: [], promptTokens: 1 })).rejects.toBeInstanceOf(DecisionInputError);
+    await expect(decide(b, { embedding, preference: 0.5, candidates: [{ ...candidates[0]!, identity: [1, 2] }], promptTokens: 1 }))
+      .rejects.toThrow(/identity/);
+  });
+});

@@ -1,0 +1,40 @@
+/**
+ * The Hono app: middleware and routes. Extend it by mounting more routes on the returned app
+ * (e.g. `app.route('/admin', adminRoutes)`) before exporting it.
+ */
+import { Hono } from 'hono';
+import { requestId } from 'hono/request-id';
+import type { AppEnv } from './env';
+import { auth } from './middleware/auth';
+import { bodyLimit } from './middleware/body-limit';
+import { errorHandler, notFoundHandler } from './middleware/error-handler';
+import { requestContext } from './middleware/request-context';
+import { chatCompletions } from './routes/chat-completions';
+import { healthz } from './routes/healthz';
+import { listModelsRoute } from './routes/models';
+import { routeOnly } from './routes/route';
+
+/**
+ * Builds the router app.
+ *
+ * @example
+ * const app = createApp();
+ * export default app;
+ */
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.onError(errorHandler);
+  app.notFound(notFoundHandler);
+  app.use(requestId());
+  app.use(requestContext());
+  app.get('/healthz', healthz);
+
+  const v1 = new Hono<AppEnv>();
+  v1.use(bodyLimit());
+  v1.use(auth());
+  v1.post('/chat/completions', chatCompletions);
+  v1.post('/route', routeOnly);
+  v1.get('/models', listModelsRoute);
+  app.route('/v1', v1);
+  return app;
+}

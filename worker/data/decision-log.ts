@@ -1,0 +1,65 @@
+/**
+ * The decision log: one row per routed request, written after the response. With a Queue binding
+ * (`DECISION_LOG_QUEUE`) entries go through the queue and its consumer inserts them in batches;
+ * without one (or when sending fails) they go straight to D1.
+ */
+export interface DecisionLogEntry {
+  id: string;
+  tenantId: string;
+  pool: string | null;
+  arm: string | null;
+  bundleVersion: string | null;
+  model: string;
+  preference: number | null;
+  candidates: string[];
+  probs: number[];
+  expectedCostUsd: number | null;
+  predictedQuality: number | null;
+  routingMs: number;
+  attempts: unknown[];
+  /** 'ok' | 'route_only' | 'upstream_error' | 'direct' (concrete model, no routing) */
+  status: string;
+}
+
+function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
+  return db
+    .prepare(`INSERT INTO decision_log (id, tenant_id, pool, arm, bundle_version, model, preference, candidates,
+              probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status)
+              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)`)
+    .bind(e.id, e.tenantId, e.pool, e.arm, e.bundleVersion, e.model, e.preference, JSON.stringify(e.candidates),
+      JSON.stringify(e.probs), e.expectedCostUsd, e.predictedQuality, e.routingMs, JSON.stringify(e.attempts), e.status);
+}
+
+/**
+ * Inserts entries into D1 in one batch (the queue consumer and the direct path both use it).
+ *
+ * @example
+ * await insertDecisionLogs(env.DB, [entry]);
+ */
+export async function insertDecisionLogs(db: D1Database, entries: readonly DecisionLogEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await db.batch(entries.map((e) => insert(db, e)));
+}
+
+/**
+ * Records one decision: through the queue when bound, else (or on queue failure) directly in D1.
+ * Never throws: a lost log line must not fail a request that already answered.
+ *
+ * @example
+ * c.executionCtx.waitUntil(recordDecision(c.env, entry));
+ */
+export async function recordDecision(env: { DB: D1Database; DECISION_LOG_QUEUE?: Queue<unknown> }, entry: DecisionLogEntry): Promise<void> {
+  try {
+    if (env.DECISION_LOG_QUEUE) {
+      try {
+        await env.DECISION_LOG_QUEUE.send(entry);
+        return;
+      } catch (e) {
+        console.error('decision log queue send failed; writing to D1', e);
+      }
+    }
+    await insertDecisionLogs(env.DB, [entry]);
+  } catch (e) {
+    console.error(`decision log write failed for ${entry.id}`, e);
+  }
+}

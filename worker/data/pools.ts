@@ -1,0 +1,116 @@
+/**
+ * Pools with their members, stored identities and active experiment, read from D1 in one batch
+ * and cached per isolate for `POOL_CACHE_SECONDS`.
+ */
+import { z } from 'zod';
+import type { ResolvedIdentity } from '../decision/identity';
+import { MODEL_COLUMNS, toModelRow, type DbModel, type ModelRow } from './models';
+import { TtlCache } from './ttl-cache';
+
+export type EmbeddingProvider = 'local' | 'workers-ai' | 'precomputed';
+
+const armSchema = z.object({
+  name: z.string().min(1),
+  weight: z.number().nonnegative(),
+  bundle_version: z.string().min(1).optional(),
+  pool: z.string().min(1).optional(),
+});
+export type ExperimentArm = z.infer<typeof armSchema>;
+
+export interface Experiment {
+  id: string;
+  name: string;
+  arms: ExperimentArm[];
+}
+
+export interface Pool {
+  id: string;
+  tenantId: string;
+  name: string;
+  bundleVersion: string;
+  embeddingProvider: EmbeddingProvider | null;
+  defaultPreference: number;
+  members: ModelRow[];
+  /** Stored identities: model id -> bundle version -> identity. */
+  identities: Map<string, Map<string, ResolvedIdentity>>;
+  experiment: Experiment | null;
+}
+
+const cache = new TtlCache<string, Pool | null>(500);
+
+interface DbPool {
+  id: string; tenant_id: string; name: string; bundle_version: string;
+  embedding_provider: EmbeddingProvider | null; default_preference: number;
+}
+
+function parseVector(text: string): number[] | null {
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function readPool(db: D1Database, tenantId: string, name: string): Promise<Pool | null> {
+  const pool = await db
+    .prepare('SELECT id, tenant_id, name, bundle_version, embedding_provider, default_preference FROM pools WHERE tenant_id = ?1 AND name = ?2')
+    .bind(tenantId, name)
+    .first<DbPool>();
+  if (!pool) return null;
+  const [members, identities, experiment] = await db.batch([
+    db.prepare(`SELECT ${MODEL_COLUMNS} FROM pool_members pm JOIN models m ON m.id = pm.model_id
+                WHERE pm.pool_id = ?1 ORDER BY m.name`).bind(pool.id),
+    db.prepare(`SELECT mi.model_id, mi.bundle_version, mi.vector, mi.source FROM model_identities mi
+                JOIN pool_members pm ON pm.model_id = mi.model_id WHERE pm.pool_id = ?1`).bind(pool.id),
+    db.prepare(`SELECT id, name, arms FROM experiments WHERE pool_id = ?1 AND active = 1
+                ORDER BY created_at DESC LIMIT 1`).bind(pool.id),
+  ]);
+  const idMap = new Map<string, Map<string, ResolvedIdentity>>();
+  for (const r of (identities?.results ?? []) as { model_id: string; bundle_version: string; vector: string; source: ResolvedIdentity['source'] }[]) {
+    const vector = parseVector(r.vector);
+    if (!vector) continue;
+    const perBundle = idMap.get(r.model_id) ?? new Map<string, ResolvedIdentity>();
+    perBundle.set(r.bundle_version, { vector, source: r.source });
+    idMap.set(r.model_id, perBundle);
+  }
+  const expRow = (experiment?.results ?? [])[0] as { id: string; name: string; arms: string } | undefined;
+  let exp: Experiment | null = null;
+  if (expRow) {
+    const arms = z.array(armSchema).min(1).safeParse(JSON.parse(expRow.arms));
+    // A malformed experiment is ignored (logged), never a failed request.
+    if (arms.success && arms.data.some((a) => a.weight > 0)) exp = { id: expRow.id, name: expRow.name, arms: arms.data };
+    else console.error(`experiment ${expRow.id}: invalid arms, ignored`);
+  }
+  return {
+    id: pool.id, tenantId: pool.tenant_id, name: pool.name, bundleVersion: pool.bundle_version,
+    embeddingProvider: pool.embedding_provider, defaultPreference: pool.default_preference,
+    members: ((members?.results ?? []) as DbModel[]).map(toModelRow), identities: idMap, experiment: exp,
+  };
+}
+
+/**
+ * The tenant's pool `name` with members, identities and active experiment, or null.
+ *
+ * @example
+ * const pool = await getPool(env.DB, tenant.id, 'default', 5000);
+ */
+export function getPool(db: D1Database, tenantId: string, name: string, ttlMs: number): Promise<Pool | null> {
+  return cache.getOrLoad(`${tenantId}\u0000${name}`, ttlMs, () => readPool(db, tenantId, name));
+}
+
+/**
+ * Names of the tenant's pools (for `/v1/models`).
+ *
+ * @example
+ * await listPoolNames(env.DB, tenant.id); // ['default', 'code']
+ */
+export async function listPoolNames(db: D1Database, tenantId: string): Promise<string[]> {
+  const { results } = await db.prepare('SELECT name FROM pools WHERE tenant_id = ?1 ORDER BY name').bind(tenantId).all<{ name: string }>();
+  return results.map((r) => r.name);
+}
+
+/** Drops cached pools (after admin writes, and in tests). */
+export function clearPoolCache(): void {
+  cache.clear();
+}

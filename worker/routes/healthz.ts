@@ -1,0 +1,25 @@
+/**
+ * `GET /healthz`: liveness, with the bundles loaded in this isolate. `?bundle=1` also loads (and
+ * so warms) `DEFAULT_BUNDLE` and answers 503 when it cannot be loaded.
+ */
+import type { Context } from 'hono';
+import { readConfig } from '../config';
+import type { AppEnv } from '../env';
+import { cachedBundleVersions, getBundle } from '../runtime/bundle-loader';
+
+/**
+ * @example
+ * app.get('/healthz', healthz);
+ */
+export async function healthz(c: Context<AppEnv>): Promise<Response> {
+  const { defaultBundle } = readConfig(c.env);
+  if (c.req.query('bundle') && defaultBundle) {
+    try {
+      const bundle = await getBundle(c.env.ASSETS, defaultBundle);
+      return c.json({ status: 'ok', default_bundle: defaultBundle, load_ms: bundle.loadMs, bundles_loaded: cachedBundleVersions() });
+    } catch (e) {
+      return c.json({ status: 'degraded', default_bundle: defaultBundle, error: e instanceof Error ? e.message : String(e) }, 503);
+    }
+  }
+  return c.json({ status: 'ok', default_bundle: defaultBundle, bundles_loaded: cachedBundleVersions() });
+}

@@ -1,0 +1,53 @@
+/**
+ * `POST /v1/route`: the decision only (no upstream call): the chosen model, the fallback order
+ * and, per candidate, the policy probability, predicted quality and expected cost.
+ */
+import type { Context } from 'hono';
+import { readConfig } from '../config';
+import { recordDecision } from '../data/decision-log';
+import type { AppEnv } from '../env';
+import { decisionHeaders } from '../routing/headers';
+import { routeRequest } from '../routing/route-request';
+import { parseChatBody } from '../schemas/chat';
+
+/**
+ * @example
+ * app.post('/v1/route', routeOnly);
+ */
+export async function routeOnly(c: Context<AppEnv>): Promise<Response> {
+  const body = await parseChatBody(c.req.raw);
+  const tenant = c.get('tenant');
+  const outcome = await routeRequest({
+    env: c.env, config: readConfig(c.env), tenant, body,
+    preferenceHeader: c.req.header('x-router-preference'),
+    userHeader: c.req.header('x-router-user'),
+  });
+  const { decision } = outcome;
+  const chosen = outcome.candidates[decision.chosen]!.model.name;
+  c.executionCtx.waitUntil(recordDecision(c.env, {
+    id: outcome.decisionId, tenantId: tenant.id, pool: outcome.pool, arm: outcome.arm, bundleVersion: outcome.bundleVersion,
+    model: chosen, preference: outcome.preference, candidates: outcome.candidates.map((x) => x.model.name),
+    probs: decision.probs, expectedCostUsd: decision.expectedCostUsd[decision.chosen] ?? null,
+    predictedQuality: decision.pSuccess[decision.chosen] ?? null, routingMs: outcome.timings.total, attempts: [], status: 'route_only',
+  }));
+  return c.json({
+    id: outcome.decisionId,
+    object: 'router.decision',
+    model: chosen,
+    pool: outcome.pool,
+    arm: outcome.arm,
+    bundle: outcome.bundleVersion,
+    preference: outcome.preference,
+    embedding: outcome.embedding,
+    candidates: outcome.candidates.map((cand, i) => ({
+      model: cand.model.name,
+      probability: decision.probs[i],
+      predicted_quality: decision.pSuccess[i],
+      expected_cost_usd: decision.expectedCostUsd[i],
+      identity_source: cand.identitySource,
+    })),
+    fallback_order: decision.order.map((i) => outcome.candidates[i]!.model.name),
+    unroutable: outcome.unroutable,
+    timings_ms: outcome.timings,
+  }, 200, decisionHeaders(outcome));
+}

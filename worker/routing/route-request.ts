@@ -1,0 +1,151 @@
+/**
+ * One routing decision for a chat body: pool (and experiment arm) -> bundle -> embedding ->
+ * decision core. Shared by `/v1/chat/completions` and `/v1/route`.
+ */
+import type { RouterConfig } from '../config';
+import type { ModelRow } from '../data/models';
+import { getPool, type Pool } from '../data/pools';
+import type { Tenant } from '../data/tenants';
+import { decide, promptTokens, resolveIdentity, type Candidate, type Decision } from '../decision';
+import { embedPrompt, type EmbedResult } from '../embedding';
+import { embeddingText, messageText } from '../embedding/prompt-text';
+import type { AiEmbeddingBinding } from '../embedding/workers-ai';
+import type { Env } from '../env';
+import { ApiError, badRequest } from '../errors';
+import { getBundle } from '../runtime/bundle-loader';
+import type { ChatBody } from '../schemas/chat';
+import { assignArm } from './experiment';
+import { parsePreference } from './preference';
+
+export interface RoutedCandidate {
+  model: ModelRow;
+  identitySource: string;
+}
+
+export interface RouteOutcome {
+  decisionId: string;
+  pool: string;
+  arm: string | null;
+  bundleVersion: string;
+  preference: number;
+  /** Routable pool members, aligned with the arrays of `decision`. */
+  candidates: RoutedCandidate[];
+  /** Pool members without an identity under this bundle (reported, not routed to). */
+  unroutable: string[];
+  decision: Decision;
+  embedding: Pick<EmbedResult, 'source' | 'cacheHit'> & { space: string };
+  /** Milliseconds per stage; `total` is the routing overhead. */
+  timings: { bundle: number; embed: number; decide: number; total: number };
+}
+
+/** Request-level inputs that do not come from the body. */
+export interface RouteInputs {
+  env: Env;
+  config: RouterConfig;
+  tenant: Tenant;
+  body: ChatBody;
+  /** `x-router-preference` header, if sent. */
+  preferenceHeader?: string | undefined;
+  /** `x-router-user` header, if sent (experiment unit when the body has no `user`). */
+  userHeader?: string | undefined;
+}
+
+/** `router` -> the tenant's default pool; `router/<name>` -> that pool; anything else -> null. */
+export function poolNameOf(model: string, tenant: Tenant): string | null {
+  if (model === 'router') {
+    if (!tenant.defaultPool) throw badRequest('model "router" needs a default pool, and this tenant has none; use "router/<pool>"', 'model', 'no_default_pool');
+    return tenant.defaultPool;
+  }
+  if (model.startsWith('router/')) {
+    const name = model.slice('router/'.length);
+    if (!name) throw badRequest('model "router/" names no pool', 'model', 'model_not_found');
+    return name;
+  }
+  return null;
+}
+
+async function requirePool(inputs: RouteInputs, name: string): Promise<Pool> {
+  const pool = await getPool(inputs.env.DB, inputs.tenant.id, name, inputs.config.poolCacheMs);
+  if (!pool) throw new ApiError(404, `unknown pool "${name}"`, 'invalid_request_error', 'model_not_found', 'model');
+  return pool;
+}
+
+/**
+ * Decides which pool member serves this request (no upstream call).
+ *
+ * @example
+ * const outcome = await routeRequest({ env, config, tenant, body, preferenceHeader: c.req.header('x-router-preference') });
+ * outcome.candidates[outcome.decision.chosen].model.name;
+ */
+export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
+  const t0 = performance.now();
+  const { body, tenant } = inputs;
+  const decisionId = crypto.randomUUID();
+  const poolName = poolNameOf(body.model, tenant);
+  if (!poolName) throw badRequest(`model "${body.model}" is not a router model`, 'model', 'model_not_found');
+  const bodyPreference = parsePreference(body.router?.preference, 'router.preference');
+  const headerPreference = parsePreference(inputs.preferenceHeader, 'x-router-preference');
+
+  let pool = await requirePool(inputs, poolName);
+  let arm: string | null = null;
+  let bundleVersion = pool.bundleVersion;
+  if (pool.experiment) {
+    const unit = body.user ?? inputs.userHeader ?? decisionId;
+    const chosenArm = assignArm(pool.experiment, unit);
+    arm = chosenArm.name;
+    if (chosenArm.pool && chosenArm.pool !== pool.name) pool = await requirePool(inputs, chosenArm.pool);
+    bundleVersion = chosenArm.bundle_version ?? pool.bundleVersion;
+  }
+  // Body wins over header (it is the more specific of the two); the pool's default otherwise.
+  const preference = bodyPreference ?? headerPreference ?? pool.defaultPreference;
+
+  const tBundle = performance.now();
+  const bundle = await getBundle(inputs.env.ASSETS, bundleVersion);
+  const { manifest } = bundle;
+
+  const candidates: RoutedCandidate[] = [];
+  const unroutable: string[] = [];
+  for (const model of pool.members) {
+    const identity = resolveIdentity(manifest, model.bundleModel, pool.identities.get(model.id)?.get(bundleVersion));
+    if (identity) candidates.push({ model, identitySource: identity.source });
+    else unroutable.push(model.name);
+  }
+  if (candidates.length === 0) {
+    throw new ApiError(503, `pool "${pool.name}" has no model with an identity under bundle ${bundleVersion}` +
+      (unroutable.length ? ` (unroutable: ${unroutable.join(', ')})` : ' (the pool is empty)'), 'service_unavailable', 'no_routable_candidates');
+  }
+
+  const tEmbed = performance.now();
+  const embedded = await embedPrompt({
+    bundle,
+    poolProvider: pool.embeddingProvider,
+    text: embeddingText(body.messages, manifest.embedding.text),
+    ...(body.router?.embedding ? { precomputed: body.router.embedding } : {}),
+    ...(inputs.env.AI ? { ai: inputs.env.AI as unknown as AiEmbeddingBinding } : {}),
+    workersAiModel: inputs.config.workersAiEmbeddingModel,
+  });
+
+  const tDecide = performance.now();
+  const identities = new Map(candidates.map((c) => [c.model.id,
+    resolveIdentity(manifest, c.model.bundleModel, pool.identities.get(c.model.id)?.get(bundleVersion))!.vector]));
+  const decisionCandidates: Candidate[] = candidates.map(({ model }) => ({
+    name: model.name,
+    identity: identities.get(model.id)!,
+    inputUsdPerMtok: model.inputUsdPerMtok,
+    outputUsdPerMtok: model.outputUsdPerMtok,
+    expectedOutputTokens: model.expectedOutputTokens,
+  }));
+  const decision = await decide(bundle, {
+    embedding: embedded.vector,
+    preference,
+    candidates: decisionCandidates,
+    promptTokens: promptTokens(body.messages.map(messageText)),
+  });
+  const tEnd = performance.now();
+
+  return {
+    decisionId, pool: pool.name, arm, bundleVersion, preference, candidates, unroutable, decision,
+    embedding: { source: embedded.source, cacheHit: embedded.cacheHit, space: manifest.embedding.space },
+    timings: { bundle: tEmbed - tBundle, embed: tDecide - tEmbed, decide: tEnd - tDecide, total: tEnd - t0 },
+  };
+}
