@@ -26,8 +26,9 @@ from .distill import StudentInfo, train_student
 from .student import EMPTY, SPACE, Student, load_student
 from .teacher import teacher_embeddings
 from .tokenizer import DEFAULT_SPEC, Tokenizer
+from .workers_ai import WorkersAIError, workers_ai_embeddings
 
 __all__ = [
     "DEFAULT_SPEC", "EMPTY", "SPACE", "Student", "StudentInfo", "Tokenizer", "load_student",
-    "teacher_embeddings", "train_student",
+    "teacher_embeddings", "train_student", "WorkersAIError", "workers_ai_embeddings",
 ]

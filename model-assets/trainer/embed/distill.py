@@ -24,7 +24,8 @@ from .student import SPACE, load_student
 from .teacher import teacher_embeddings
 from .tokenizer import DEFAULT_SPEC, Tokenizer, TokenizerSpec
 
-ANSWERS = 4000  # teacher budget for model answers (long texts, ~5 per second per core)
+ANSWERS = 1000  # teacher budget: model answers (long texts, ~5 per second per core)
+ROUTELLM_MMLU = 2000  # teacher budget: RouteLLM MMLU prompts
 
 
 @dataclass
@@ -58,7 +59,12 @@ def answer_subset(n: int = ANSWERS, seed: int = 0) -> list[str]:
 
 
 def _corpus(smoke: bool) -> tuple[list[str], list[str], list[str]]:
-    """(train texts, held-out texts, held-out sources)."""
+    """(train texts, held-out texts, held-out sources).
+
+    Full: every prompt except RouteLLM's MMLU, of which a fixed random ``ROUTELLM_MMLU`` (it is the
+    same kind of text as mmlu-pro, and the teacher's time is the budget), plus ``ANSWERS`` answers.
+    Train = train splits; held out = test splits of all datasets.
+    """
     prompts = dedupe(prompt_items())
     if smoke:
         small = [p for p in prompts if p[0] in ("alpaca-eval", "mt-bench", "arena-hard")]
@@ -66,9 +72,18 @@ def _corpus(smoke: bool) -> tuple[list[str], list[str], list[str]]:
         train = [t for _, t, test in small if not test][:160]
         held = [(s, t) for s, t, test in small if test][:40]
         return train + [""], [t for _, t in held], [s for s, _ in held]
+    rl = [p for p in prompts if p[0] == "routellm-mmlu"]
+    random.Random(0).shuffle(rl)
+    prompts = [p for p in prompts if p[0] != "routellm-mmlu"] + rl[:ROUTELLM_MMLU]
     train = [t for _, t, test in prompts if not test] + answer_subset()
     held = [(s, t) for s, t, test in prompts if test]
     return train + [""], [t for _, t in held], [s for s, _ in held]
+
+
+def teacher_corpus() -> list[str]:
+    """Every text the full build needs a teacher vector for, the routing benchmark first."""
+    train, held, _ = _corpus(smoke=False)
+    return train + held
 
 
 def _ragged(ids_rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:

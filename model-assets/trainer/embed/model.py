@@ -9,6 +9,7 @@ on padded ``[B, T]`` ids with an int8 table gathered *before* dequantising (so a
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass
 
 import torch
@@ -69,6 +70,17 @@ class StudentNet(nn.Module):
         return F.normalize(y, dim=1, eps=1e-6)
 
 
+def fake_quantize_rows(w: torch.Tensor) -> torch.Tensor:
+    """Symmetric per-row int8 round trip: ``scale * round(w / scale)``, ``scale = max|row| / 127``.
+
+    >>> fake_quantize_rows(torch.tensor([[1.0, 0.5]])).tolist()
+    [[1.0, 0.5039370059967041]]
+    """
+    amax = w.abs().amax(dim=1, keepdim=True)
+    scale = torch.where(amax > 0, amax / 127.0, torch.ones_like(amax))
+    return torch.clamp(torch.round(w / scale), -127, 127) * scale
+
+
 class DeployedStudentNet(nn.Module):
     """Export form: padded int64 ids ``[B, T]`` -> ``embedding [B, out_dim]``, int8 table.
 
@@ -89,9 +101,13 @@ class DeployedStudentNet(nn.Module):
             self.register_buffer("table_f", table)
         self.quantized = quantize
         self.register_buffer("weight", student.bucket_weight().detach().clone())
-        self.fc1 = student.fc1
-        self.fc2 = student.fc2
-        self.skip = student.skip
+        self.fc1, self.fc2, self.skip = (copy.deepcopy(m) for m in (student.fc1, student.fc2, student.skip))
+        if quantize:
+            # The export quantises these weights per output channel (export.quantize); doing the
+            # same rounding here makes the Python maths equal the int8 ONNX file's.
+            for lin in (self.fc1, self.fc2, self.skip):
+                with torch.no_grad():
+                    lin.weight.copy_(fake_quantize_rows(lin.weight))
         self.register_buffer("empty", student.empty.detach().clone())
 
     def rows(self, ids: torch.Tensor) -> torch.Tensor:

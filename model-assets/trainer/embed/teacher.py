@@ -101,23 +101,14 @@ def teacher_embeddings(texts: list[str], cache_dir: Path = TEACHER_CACHE, run_mi
 
 
 def _main() -> None:
-    """Fills the cache for the embedder's corpus: ``python3 -m trainer.embed.teacher [prompts|answers N]``."""
-    import sys
+    """Fills the cache for the embedder's corpus: ``python3 -m trainer.embed.teacher``
+    (mmlu-pro and the small prompt sets first, then the rest of the distillation corpus)."""
+    from .corpus import dedupe, prompt_items
+    from .distill import teacher_corpus
 
-    from .corpus import answer_texts, dedupe, prompt_texts
-
-    what = sys.argv[1] if len(sys.argv) > 1 else "prompts"
-    if what == "prompts":
-        items = dedupe(prompt_texts())
-        first = [t for s, t in items if s != "routellm-mmlu"]
-        run_teacher(first)
-        run_teacher([t for _, t in items])
-    elif what == "answers":
-        n = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
-        from .distill import answer_subset
-        run_teacher(answer_subset(n))
-    else:
-        raise SystemExit(f"unknown corpus {what!r}")
+    first = [t for s, t, _ in dedupe(prompt_items()) if s != "routellm-mmlu"]
+    run_teacher(first)
+    run_teacher(teacher_corpus())
 
 
 if __name__ == "__main__":
