@@ -1,0 +1,60 @@
+"""The onboarding benchmark end to end on the generated test bundle (random weights, real int8
+graphs served by the Node decision core) and a small mmlu-pro subset: shape of the results and
+that its numbers are the harness's own metrics."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trainer.onboard import evaluate
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("bundles")
+    subprocess.run([sys.executable, str(ROOT / "test/fixtures/make_test_bundle.py"), str(out), "onboard-v1"], check=True,
+                   capture_output=True)
+    return out / "onboard-v1"
+
+
+def test_prior_of_checks_dimensions() -> None:
+    with pytest.raises(ValueError):
+        evaluate.prior_of({"irt": {}}, 2)
+    with pytest.raises(ValueError):
+        evaluate.prior_of({"irt": {"prior": {"mean": [0], "cov": [[1]]}}}, 2)
+
+
+def test_benchmark_on_a_small_subset(bundle: Path, tmp_path: Path) -> None:
+    from trainer.data import load_dataset
+    from trainer.eval import metrics as M
+    from trainer.eval.evalset import build_evalset
+
+    out = tmp_path / "onboarding.json"
+    rc = evaluate.main(["--bundle", str(bundle), "--models", "mathstral-7B", "--budgets", "5,10",
+                        "--random-seeds", "2", "--w-points", "3", "--max-train", "200", "--max-test", "60",
+                        "--no-cache", "--json", str(out)])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    block = res["onboarding"]["mathstral-7B"]
+    assert set(block["quiz"]) == {"5", "10"}
+    for n in ("5", "10"):
+        q = block["quiz"][n]
+        assert 0.0 <= q["aiq"] <= 1.0 and 0.0 <= q["random_aiq"] <= 1.0
+        assert q["expected_information_nats"] > 0
+    # more quiz items, more expected information
+    assert block["quiz"]["10"]["expected_information_nats"] > block["quiz"]["5"]["expected_information_nats"]
+    # hull_aiq is the harness's single-model hull with the model in the pool
+    table = evaluate.subset_table(load_dataset("mmlu-pro"), 200, 60)
+    from trainer.data import COLD_START_MODELS
+    es = build_evalset(table, exclude=[m for m in COLD_START_MODELS if m != "mathstral-7B"])
+    assert "mathstral-7B" in es.models
+    assert block["hull_aiq"] == pytest.approx(M.hull_aiq(es.pool()), abs=1e-4)
+    assert res["meta"]["test_prompts"] == 60 and res["meta"]["train_items"] == 200
+    assert np.isfinite(block["full_aiq"]) and block["n_train_outcomes"] <= 200
