@@ -53,21 +53,33 @@ export interface Attempt {
   ms: number;
 }
 
+/**
+ * The slice of the Workers AI binding the providers use. The generated `Ai` type overloads `run`
+ * per model name; pools name models at run time, so providers call it through this shape.
+ */
+export interface WorkersAiBinding {
+  run(model: string, inputs: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<unknown>;
+}
+
 export interface FallbackOptions {
   /** Per-attempt budget until the first byte of the upstream answer. */
   timeoutMs: number;
   /** Most targets tried, the first included. */
   maxTries: number;
-  /** Workers AI binding, when configured. */
-  ai?: Ai;
+  /** Workers AI binding, when configured (`env.AI`, or a test double of the same shape). */
+  ai?: Ai | WorkersAiBinding;
   /** Injected fetch (tests); defaults to global fetch. */
   fetch?: typeof fetch;
+  /** Longest silence allowed once a stream has begun; the stream then ends with an error event. Defaults to `timeoutMs`. */
+  idleTimeoutMs?: number;
+  /** The client's request signal: when it aborts, no further upstream is tried. */
+  signal?: AbortSignal;
 }
 
 export interface FallbackResult {
   /** OpenAI-format response: JSON, or `text/event-stream` passed through chunk by chunk. */
   response: Response;
-  /** Index into the targets of the one that answered. */
+  /** Index into the targets of the one that answered; -1 when none did (the response is then an error). */
   used: number;
   attempts: Attempt[];
 }

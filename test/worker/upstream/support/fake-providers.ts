@@ -1,0 +1,227 @@
+// Loopback fakes of the upstream providers (Node http on 127.0.0.1), speaking the real wire
+// formats: OpenAI chat completions under /openai/v1 and Anthropic Messages under /anthropic/v1.
+// They stand in for provider APIs that cannot be reached from here; the router's real fetch path
+// calls them. Behaviour is picked by the upstream model id's prefix:
+//   ok-...           an answer (JSON, or SSE when stream: true); "ok-gated-..." streams its first
+//                    event, then waits for POST /__release?model=<id> before the rest
+//   status-NNN-...   HTTP NNN with the provider's error body
+//   hang-...         never answers
+//   garbage-...      OpenAI only: 200 with an HTML page instead of a completion
+//   silent-...       status and headers, then nothing (no first byte) forever
+//   stall-...        status, headers and the first event, then silence forever
+//   reset-...        status, headers and the first event, then the connection is destroyed
+//   cut-...          a stream that ends without its terminator ([DONE] / message_stop)
+//   error-event-...  Anthropic only: a stream that carries an `error` event mid-way
+//   tool-...         Anthropic only: an answer that calls a tool
+// GET /__requests?model=<id> lists what that model received (path, auth headers, body).
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+interface Received {
+  path: string;
+  headers: Record<string, string | undefined>;
+  body: Record<string, unknown>;
+}
+
+const GAP_MS = 20;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let data = '';
+    req.on('data', (c: Buffer) => {
+      data += c.toString('utf8');
+    });
+    req.on('end', () => resolve(data));
+    req.on('error', reject);
+  });
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+// --- OpenAI wire format -----------------------------------------------------------------------
+
+const WORDS = ['Hello', ' from', ' the', ' fake'];
+
+function openAIChunk(model: string, delta: Record<string, unknown>, finish: string | null): string {
+  const c = { id: 'chatcmpl-fake1', object: 'chat.completion.chunk', created: 1700000000, model, choices: [{ index: 0, delta, finish_reason: finish }] };
+  return `data: ${JSON.stringify(c)}\n\n`;
+}
+
+async function openAI(res: ServerResponse, model: string, body: Record<string, unknown>, gate: () => Promise<void>): Promise<void> {
+  const status = /^status-(\d{3})/.exec(model);
+  if (status) {
+    const code = Number(status[1]);
+    json(res, code, { error: { message: `fake upstream says ${code}`, type: code === 429 ? 'rate_limit_error' : 'invalid_request_error', param: code === 400 ? 'max_tokens' : null, code: `fake_${code}` } }, code === 429 ? { 'retry-after': '1' } : {});
+    return;
+  }
+  if (model.startsWith('hang')) return;
+  if (model.startsWith('garbage')) {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<html><body>502 Bad Gateway</body></html>');
+    return;
+  }
+  if (body.stream !== true) {
+    json(res, 200, {
+      id: 'chatcmpl-fake1', object: 'chat.completion', created: 1700000000, model,
+      choices: [{ index: 0, message: { role: 'assistant', content: WORDS.join('') }, finish_reason: 'stop', logprobs: null }],
+      usage: { prompt_tokens: 7, completion_tokens: 4, total_tokens: 11 },
+      system_fingerprint: 'fp_fake',
+    });
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  if (model.startsWith('silent')) {
+    res.flushHeaders();
+    return;
+  }
+  res.write(openAIChunk(model, { role: 'assistant', content: WORDS[0] }, null));
+  if (model.startsWith('stall')) return;
+  if (model.startsWith('reset')) {
+    await sleep(GAP_MS);
+    res.socket?.destroy();
+    return;
+  }
+  if (model.startsWith('ok-gated')) await gate();
+  for (const w of WORDS.slice(1)) {
+    await sleep(GAP_MS);
+    res.write(openAIChunk(model, { content: w }, null));
+  }
+  if (model.startsWith('cut')) {
+    res.end();
+    return;
+  }
+  res.write(openAIChunk(model, {}, 'stop'));
+  res.end('data: [DONE]\n\n');
+}
+
+// --- Anthropic wire format --------------------------------------------------------------------
+
+function event(type: string, data: Record<string, unknown>): string {
+  return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+}
+
+async function anthropic(res: ServerResponse, model: string, body: Record<string, unknown>): Promise<void> {
+  const status = /^status-(\d{3})/.exec(model);
+  if (status) {
+    const code = Number(status[1]);
+    const type = code === 529 ? 'overloaded_error' : code === 429 ? 'rate_limit_error' : 'invalid_request_error';
+    json(res, code, { type: 'error', error: { type, message: code === 529 ? 'Overloaded' : `fake anthropic says ${code}` } });
+    return;
+  }
+  if (model.startsWith('hang')) return;
+  const tool = model.startsWith('tool');
+  if (body.stream !== true) {
+    json(res, 200, {
+      id: 'msg_fake1', type: 'message', role: 'assistant', model,
+      content: tool
+        ? [{ type: 'text', text: 'Let me check.' }, { type: 'tool_use', id: 'toolu_01', name: 'get_weather', input: { city: 'Paris' } }]
+        : [{ type: 'text', text: 'Hello from' }, { type: 'text', text: ' Claude' }],
+      stop_reason: tool ? 'tool_use' : 'end_turn', stop_sequence: null,
+      usage: { input_tokens: 12, output_tokens: 5 },
+    });
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const parts = [
+    event('message_start', { message: { id: 'msg_fake1', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 12, output_tokens: 1 } } }),
+    event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+    event('ping', {}),
+    event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Hello' } }),
+  ];
+  if (model.startsWith('error-event')) {
+    parts.push(event('error', { error: { type: 'overloaded_error', message: 'Overloaded' } }));
+  } else if (!model.startsWith('cut')) {
+    parts.push(event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: ' from Claude' } }));
+    parts.push(event('content_block_stop', { index: 0 }));
+    if (tool) {
+      parts.push(event('content_block_start', { index: 1, content_block: { type: 'tool_use', id: 'toolu_01', name: 'get_weather', input: {} } }));
+      parts.push(event('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '{"city": ' } }));
+      parts.push(event('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '"Paris"}' } }));
+      parts.push(event('content_block_stop', { index: 1 }));
+    }
+    parts.push(event('message_delta', { delta: { stop_reason: tool ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: 6 } }));
+    parts.push(event('message_stop', {}));
+  }
+  for (const p of parts) {
+    // Split every event across two writes so the router's decoder must join partial lines.
+    const cut = Math.floor(p.length / 2);
+    res.write(p.slice(0, cut));
+    await sleep(2);
+    res.write(p.slice(cut));
+    await sleep(GAP_MS);
+  }
+  res.end();
+}
+
+// --- server -----------------------------------------------------------------------------------
+
+/**
+ * Starts the fakes on an ephemeral loopback port.
+ *
+ * @example
+ * const fakes = await startFakeProviders(); // fakes.url === 'http://127.0.0.1:PORT'
+ */
+export async function startFakeProviders(): Promise<{ url: string; close: () => Promise<void> }> {
+  const received = new Map<string, Received[]>();
+  const gates = new Map<string, () => void>();
+  const released = new Set<string>();
+  const server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      const key = url.searchParams.get('model') ?? '';
+      if (req.method === 'GET' && url.pathname === '/__requests') return json(res, 200, received.get(key) ?? []);
+      if (req.method === 'POST' && url.pathname === '/__release') {
+        released.add(key);
+        gates.get(key)?.();
+        return json(res, 200, { released: key });
+      }
+      const text = await readBody(req);
+      let body: Record<string, unknown> = {};
+      try {
+        body = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        return json(res, 400, { error: { message: 'body is not JSON', type: 'invalid_request_error', param: null, code: null } });
+      }
+      const model = typeof body.model === 'string' ? body.model : '';
+      const list = received.get(model) ?? [];
+      list.push({
+        path: url.pathname,
+        headers: { authorization: req.headers.authorization, 'x-api-key': req.headers['x-api-key'] as string | undefined, 'anthropic-version': req.headers['anthropic-version'] as string | undefined },
+        body,
+      });
+      received.set(model, list);
+      const gate = (): Promise<void> => (released.has(model) ? Promise.resolve() : new Promise<void>((r) => gates.set(model, r)));
+      if (url.pathname === '/openai/v1/chat/completions') return openAI(res, model, body, gate);
+      if (url.pathname === '/anthropic/v1/messages') return anthropic(res, model, body);
+      return json(res, 404, { error: { message: `no route ${url.pathname}`, type: 'not_found', param: null, code: null } });
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * A loopback URL where nothing listens (a port opened, then closed): connections are refused.
+ *
+ * @example
+ * const dead = await refusedUrl(); // 'http://127.0.0.1:PORT'
+ */
+export async function refusedUrl(): Promise<string> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}

@@ -1,0 +1,24 @@
+import type { ProviderAdapter } from '../adapter';
+import { anthropicRequest } from './request';
+import { anthropicCompletion, anthropicError } from './response';
+import { anthropicStream } from './stream';
+
+/**
+ * Anthropic Messages API, translated both ways (JSON and streaming) to OpenAI chat completions.
+ *
+ * @example
+ * const res = await anthropic.send(target, req, { signal, fetch });
+ */
+export const anthropic: ProviderAdapter = {
+  async send(target, req, ctx) {
+    const { url, init } = anthropicRequest(target, req);
+    return ctx.fetch(url, { ...init, signal: ctx.signal });
+  },
+  completion: (body) => anthropicCompletion(body),
+  stream: (target, req) =>
+    anthropicStream({
+      includeUsage: (req.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+      fallbackModel: target.upstreamModel,
+    }),
+  error: anthropicError,
+};

@@ -1,0 +1,109 @@
+import { sseData, sseDecoder, type SseEvent } from '../sse';
+import { openAIError } from '../errors';
+import { chunk, nowSeconds, type ChatCompletionChunk } from '../openai/types';
+import { anthropicError, finishReason } from './response';
+import type { ByteTransform } from '../adapter';
+
+interface Meta {
+  id: string;
+  created: number;
+  model: string;
+}
+
+/**
+ * Translates Anthropic's streamed Messages events into OpenAI `chat.completion.chunk` events:
+ * message_start -> a role chunk; text_delta -> content; tool_use start / input_json_delta ->
+ * tool_calls deltas; message_delta -> finish_reason (and a usage chunk when the caller asked for
+ * `stream_options.include_usage`); message_stop -> `data: [DONE]`; error -> an error event, then
+ * `[DONE]`; ping is dropped. A stream that ends without message_stop ends with an error event.
+ *
+ * @example
+ * upstream.body.pipeThrough(anthropicStream({ includeUsage: false }));
+ */
+export function anthropicStream(opts: { includeUsage: boolean; fallbackModel: string }): ByteTransform {
+  const meta: Meta = { id: 'chatcmpl-anthropic', created: nowSeconds(), model: opts.fallbackModel };
+  let inputTokens = 0;
+  let outputTokens = 0;
+  let ended = false;
+  // Anthropic numbers content blocks across text and tools; OpenAI numbers tool calls only.
+  const toolIndex = new Map<number, number>();
+
+  const handle = (ev: SseEvent, out: TransformStreamDefaultController<Uint8Array>): void => {
+    if (ended) return;
+    let data: Record<string, unknown>;
+    try {
+      data = JSON.parse(ev.data) as Record<string, unknown>;
+    } catch {
+      return; // not a JSON event: nothing Anthropic documents, nothing to translate
+    }
+    const type = ev.event ?? (typeof data.type === 'string' ? data.type : '');
+    const emit = (c: ChatCompletionChunk): void => out.enqueue(sseData(c));
+    switch (type) {
+      case 'message_start': {
+        const m = data.message as { id?: unknown; model?: unknown; usage?: { input_tokens?: unknown } } | undefined;
+        if (typeof m?.id === 'string') meta.id = m.id;
+        if (typeof m?.model === 'string') meta.model = m.model;
+        if (typeof m?.usage?.input_tokens === 'number') inputTokens = m.usage.input_tokens;
+        emit(chunk(meta, { role: 'assistant', content: '' }));
+        return;
+      }
+      case 'content_block_start': {
+        const block = data.content_block as { type?: unknown; id?: unknown; name?: unknown } | undefined;
+        if (block?.type !== 'tool_use') return;
+        const index = toolIndex.size;
+        toolIndex.set(Number(data.index), index);
+        emit(chunk(meta, { tool_calls: [{ index, id: String(block.id ?? ''), type: 'function', function: { name: String(block.name ?? ''), arguments: '' } }] }));
+        return;
+      }
+      case 'content_block_delta': {
+        const delta = data.delta as { type?: unknown; text?: unknown; partial_json?: unknown } | undefined;
+        if (delta?.type === 'text_delta' && typeof delta.text === 'string') emit(chunk(meta, { content: delta.text }));
+        else if (delta?.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
+          const index = toolIndex.get(Number(data.index)) ?? 0;
+          emit(chunk(meta, { tool_calls: [{ index, function: { arguments: delta.partial_json } }] }));
+        }
+        return;
+      }
+      case 'message_delta': {
+        const delta = data.delta as { stop_reason?: unknown } | undefined;
+        const usage = data.usage as { output_tokens?: unknown; input_tokens?: unknown } | undefined;
+        if (typeof usage?.output_tokens === 'number') outputTokens = usage.output_tokens;
+        if (typeof usage?.input_tokens === 'number') inputTokens = usage.input_tokens;
+        emit(chunk(meta, {}, finishReason(delta?.stop_reason) ?? 'stop'));
+        return;
+      }
+      case 'message_stop': {
+        if (opts.includeUsage) {
+          const usage = { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens };
+          out.enqueue(sseData({ id: meta.id, object: 'chat.completion.chunk', created: meta.created, model: meta.model, choices: [], usage }));
+        }
+        out.enqueue(sseData('[DONE]'));
+        ended = true;
+        return;
+      }
+      case 'error': {
+        out.enqueue(sseData(anthropicError(0, ev.data)));
+        out.enqueue(sseData('[DONE]'));
+        ended = true;
+        return;
+      }
+      default:
+        return; // ping, content_block_stop, and event types added later
+    }
+  };
+
+  const decoder = sseDecoder();
+  return {
+    writable: decoder.writable,
+    readable: decoder.readable.pipeThrough(
+      new TransformStream<SseEvent, Uint8Array>({
+        transform: handle,
+        flush(out) {
+          if (ended) return;
+          out.enqueue(sseData(openAIError('upstream stream ended before message_stop', 'upstream_error', 'upstream_incomplete')));
+          out.enqueue(sseData('[DONE]'));
+        },
+      }),
+    ),
+  };
+}

@@ -1,0 +1,58 @@
+import { sseData, sseDecoder, type SseEvent } from '../sse';
+import { openAIError } from '../errors';
+import { chunk, nowSeconds } from '../openai/types';
+import type { ByteTransform } from '../adapter';
+import { usageOf } from './response';
+
+/**
+ * Translates the Workers AI text stream (`data: {"response":"..."}` events, then `data: [DONE]`)
+ * into OpenAI chunks: a role chunk first, one content chunk per piece, a finish chunk, an optional
+ * usage chunk, and `[DONE]`. A stream that ends without `[DONE]` ends with an error event.
+ *
+ * @example
+ * (await ai.run(model, { messages, stream: true })).pipeThrough(workersAiStream({ model, includeUsage: false }));
+ */
+export function workersAiStream(opts: { model: string; includeUsage: boolean }): ByteTransform {
+  const meta = { id: `chatcmpl-${crypto.randomUUID()}`, created: nowSeconds(), model: opts.model };
+  let started = false;
+  let ended = false;
+  let usage: ReturnType<typeof usageOf>;
+
+  const decoder = sseDecoder();
+  return {
+    writable: decoder.writable,
+    readable: decoder.readable.pipeThrough(
+      new TransformStream<SseEvent, Uint8Array>({
+        transform(ev, out) {
+          if (ended) return;
+          if (!started) {
+            out.enqueue(sseData(chunk(meta, { role: 'assistant', content: '' })));
+            started = true;
+          }
+          if (ev.data === '[DONE]') {
+            out.enqueue(sseData(chunk(meta, {}, 'stop')));
+            if (opts.includeUsage && usage) {
+              out.enqueue(sseData({ id: meta.id, object: 'chat.completion.chunk', created: meta.created, model: meta.model, choices: [], usage }));
+            }
+            out.enqueue(sseData('[DONE]'));
+            ended = true;
+            return;
+          }
+          let piece: { response?: unknown; usage?: unknown };
+          try {
+            piece = JSON.parse(ev.data) as typeof piece;
+          } catch {
+            return;
+          }
+          usage = usageOf(piece.usage) ?? usage;
+          if (typeof piece.response === 'string' && piece.response !== '') out.enqueue(sseData(chunk(meta, { content: piece.response })));
+        },
+        flush(out) {
+          if (ended) return;
+          out.enqueue(sseData(openAIError('Workers AI stream ended before [DONE]', 'upstream_error', 'upstream_incomplete')));
+          out.enqueue(sseData('[DONE]'));
+        },
+      }),
+    ),
+  };
+}
