@@ -13,6 +13,7 @@ import { chatCompletions } from './routes/chat-completions';
 import { healthz } from './routes/healthz';
 import { listModelsRoute } from './routes/models';
 import { routeOnly } from './routes/route';
+import { admin } from './routes/admin';
 
 /**
  * Builds the router app.
@@ -36,5 +37,6 @@ export function createApp(): Hono<AppEnv> {
   v1.post('/route', routeOnly);
   v1.get('/models', listModelsRoute);
   app.route('/v1', v1);
+  app.route('/admin', admin);
   return app;
 }

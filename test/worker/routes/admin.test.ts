@@ -2,12 +2,9 @@
  * The admin API inside workerd with real D1 and R2: register a model, get its quiz, post outcomes
  * (or let the worker run the quiz against the loopback upstream), and find the identity in D1.
  */
+import { createExecutionContext } from 'cloudflare:test';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { Hono } from 'hono';
-import type { AppEnv } from '../../../worker/env';
-import { auth } from '../../../worker/middleware/auth';
-import { errorHandler } from '../../../worker/middleware/error-handler';
-import { admin } from '../../../worker/routes/admin';
+import { createApp } from '../../../worker/app';
 import { selectQuiz } from '../../../worker/onboarding/design';
 import { packItems } from '../../../worker/onboarding/items';
 import { seedBundle, testEnv } from '../support/seed';
@@ -40,20 +37,14 @@ function makeBank(): { format: 1; name: string; bundle_version: string; identity
 
 const bank = makeBank();
 
-function app(): Hono<AppEnv> {
-  const a = new Hono<AppEnv>();
-  a.use('/admin/*', auth());
-  a.route('/admin', admin);
-  a.onError(errorHandler);
-  return a;
-}
+const app = createApp();
 
 async function call(method: string, path: string, body?: unknown, key: string | null = KEY): Promise<{ status: number; json: Record<string, unknown> }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (key) headers.authorization = `Bearer ${key}`;
-  const res = await app().request(path, {
+  const res = await app.request(path, {
     method, headers, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  }, testEnv);
+  }, testEnv, createExecutionContext());
   expect(res.headers.get('content-type')).toMatch(/application\/json/);
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
@@ -168,6 +159,14 @@ describe('quiz endpoints', () => {
     expect(again.json.n_items).toBe(5);
     const shown = await call('GET', `/admin/models/${id}`);
     expect(shown.json.identities).toMatchObject([{ bundle_version: 'test-v1', source: 'quiz', n_items: 5 }]);
+  });
+
+  it('routes the quizzed model at once; a pool member without identity is reported unroutable', async () => {
+    const r = await call('POST', '/v1/route', { model: 'router', messages: [{ role: 'user', content: 'What is 2 + 2?' }] });
+    expect(r.status).toBe(200);
+    const cands = r.json.candidates as Array<{ model: string; identity_source: string }>;
+    expect(cands.find((c) => c.model === 'quizzed')?.identity_source).toBe('quiz');
+    expect(JSON.stringify(r.json.unroutable)).toContain('phi-3');
   });
 
   it('POST refuses unknown or repeated items and ambiguous bodies', async () => {

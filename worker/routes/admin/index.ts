@@ -7,10 +7,14 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../../env';
+import { auth } from '../../middleware/auth';
+import { bodyLimit } from '../../middleware/body-limit';
 import { createModel, showModel } from './models';
 import { getQuiz, postQuiz } from './quiz';
 
 export const admin = new Hono<AppEnv>()
+  .use(bodyLimit())
+  .use(auth())
   .post('/models', createModel)
   .get('/models/:id', showModel)
   .get('/models/:id/quiz', getQuiz)

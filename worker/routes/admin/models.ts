@@ -3,6 +3,7 @@
  * `GET /admin/models/{id}` shows it with its pools and stored identities.
  */
 import type { Context } from 'hono';
+import { clearPoolCache } from '../../data/pools';
 import type { AppEnv } from '../../env';
 import { StoreError, getModel, identitiesOf, insertModel, poolsOf, type ModelRow } from '../../onboarding/store';
 import { fail, invalid, jsonBody } from './errors';
@@ -35,6 +36,7 @@ export async function createModel(c: Context<AppEnv>): Promise<Response> {
     const row = await insertModel(c.env.DB, c.get('tenant').id, {
       ...m, base_url: m.base_url ?? null, secret_name: m.secret_name ?? null, bundle_model: m.bundle_model ?? null,
     }, pools);
+    clearPoolCache(); // the new member is routable at once in this isolate (others within POOL_CACHE_SECONDS)
     return c.json(await modelView(c.env.DB, row), 201);
   } catch (e) {
     if (e instanceof StoreError) return fail(e.status, e.message, e.status === 409 ? 'model_exists' : 'pool_not_found', e.param);

@@ -6,6 +6,7 @@
  * routes with it (pools are cached a few seconds per isolate).
  */
 import type { Context } from 'hono';
+import { clearPoolCache } from '../../data/pools';
 import type { AppEnv } from '../../env';
 import { OnboardingError, onboardingContext, type OnboardingContext } from '../../onboarding/context';
 import { selectQuiz, type Quiz } from '../../onboarding/design';
@@ -126,6 +127,7 @@ export function postQuiz(c: Context<AppEnv>): Promise<Response> {
     const post = laplacePosterior(pickItems(ctx.bank.params, rows), y, ctx.prior);
     if (!post.mean.every(Number.isFinite)) return fail(422, 'the identity fit did not converge', 'fit_failed');
     await upsertIdentity(c.env.DB, row.id, ctx.manifest.version, post.mean, post.std, 'quiz', rows.length);
+    clearPoolCache(); // routed with the new identity at once in this isolate
     return c.json({
       object: 'model.identity', model: row.id, name: row.name, bundle_version: ctx.manifest.version, bank: r.data.bank,
       source: 'quiz', n_items: rows.length, identity: post.mean, std: post.std, converged: post.converged,
