@@ -45,3 +45,15 @@ def test_long_inputs_are_cut_head_and_tail():
     assert len(ws) == spec["max_words"]
     assert ws[spec["head_words"] - 1] == f"w{spec['head_words'] - 1}" and ws[-1] == "w1999"
     assert len(Tokenizer().ids(many)) == spec["max_tokens"]
+
+
+def test_golden_is_current():
+    """The workerd tokenizer test compares against this file; it must follow the Python tokenizer."""
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import golden
+
+    assert json.loads(golden.GOLDEN.read_text()) == json.loads(json.dumps(golden.build(), ensure_ascii=True))
