@@ -1,0 +1,98 @@
+// The demo tenant, its API key, the demo models (real names, real prices) and the `demo` pool, as
+// idempotent SQL for `wrangler d1 execute DB --local --file ...` (npm start runs it on every start).
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** The demo pool definition (scripts/demo-pool.json). */
+export function readDemoPool() {
+  return JSON.parse(readFileSync(path.join(here, 'demo-pool.json'), 'utf8'));
+}
+
+/** SQL string literal (or NULL). */
+const q = (v) => (v === null || v === undefined ? 'NULL' : `'${String(v).replace(/'/g, "''")}'`);
+const num = (v) => {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`not a number: ${v}`);
+  return String(v);
+};
+
+/** The manifest entry whose name or aliases equal `bundleModel`, as the worker resolves identities. */
+export function manifestEntry(manifest, bundleModel) {
+  return manifest.models?.find((m) => m.name === bundleModel || (m.aliases ?? []).includes(bundleModel));
+}
+
+/**
+ * Idempotent SQL that (re)creates the demo tenant, key, models and pool. Models not in the
+ * bundle manifest are still seeded (the worker reports them as not routable) and listed in
+ * `warnings`. Expected output tokens come from the manifest's `mean_output_tokens`.
+ *
+ * @example
+ * const { sql, warnings } = demoSeedSql({ pool: readDemoPool(), manifest, keyHash, baseUrl: 'http://127.0.0.1:8788/v1' });
+ */
+export function demoSeedSql({ pool, manifest, keyHash, baseUrl }) {
+  const warnings = [];
+  const { tenant } = pool;
+  const lines = [
+    `INSERT INTO tenants (id, name, default_pool) VALUES (${q(tenant.id)}, ${q(tenant.name)}, ${q(pool.pool.name)})
+  ON CONFLICT (id) DO UPDATE SET name = excluded.name, default_pool = excluded.default_pool;`,
+    `INSERT INTO api_keys (key_hash, tenant_id, label) VALUES (${q(keyHash)}, ${q(tenant.id)}, 'npm start demo key')
+  ON CONFLICT (key_hash) DO UPDATE SET tenant_id = excluded.tenant_id, revoked_at = NULL;`,
+  ];
+  const ids = [];
+  for (const m of pool.models) {
+    const entry = manifestEntry(manifest, m.bundle_model);
+    if (!entry) warnings.push(`${m.name}: bundle_model ${m.bundle_model} is not in bundle ${manifest.version}; it will not be routable`);
+    const outTokens = Math.max(1, Math.round(entry?.mean_output_tokens ?? 512));
+    const id = `demo-${m.name}`;
+    ids.push(id);
+    lines.push(`INSERT INTO models (id, tenant_id, name, provider, upstream_model, base_url, secret_name, input_usd_per_mtok, output_usd_per_mtok, expected_output_tokens, bundle_model)
+  VALUES (${q(id)}, ${q(tenant.id)}, ${q(m.name)}, 'openai', ${q(m.upstream_model)}, ${q(baseUrl)}, ${q(pool.secret_name)}, ${num(m.input_usd_per_mtok)}, ${num(m.output_usd_per_mtok)}, ${outTokens}, ${q(m.bundle_model)})
+  ON CONFLICT (id) DO UPDATE SET name = excluded.name, provider = excluded.provider, upstream_model = excluded.upstream_model,
+    base_url = excluded.base_url, secret_name = excluded.secret_name, input_usd_per_mtok = excluded.input_usd_per_mtok,
+    output_usd_per_mtok = excluded.output_usd_per_mtok, expected_output_tokens = excluded.expected_output_tokens, bundle_model = excluded.bundle_model;`);
+  }
+  const p = pool.pool;
+  lines.push(`INSERT INTO pools (id, tenant_id, name, bundle_version, default_preference) VALUES (${q(p.id)}, ${q(tenant.id)}, ${q(p.name)}, ${q(manifest.version)}, ${num(p.default_preference)})
+  ON CONFLICT (id) DO UPDATE SET bundle_version = excluded.bundle_version, default_preference = excluded.default_preference;`);
+  lines.push(`DELETE FROM pool_members WHERE pool_id = ${q(p.id)} AND model_id NOT IN (${ids.map(q).join(', ')});`);
+  for (const id of ids) lines.push(`INSERT OR IGNORE INTO pool_members (pool_id, model_id) VALUES (${q(p.id)}, ${q(id)});`);
+  return { sql: `${lines.join('\n')}\n`, warnings };
+}
+
+/**
+ * The demo API key: made once (random) and kept in `<stateDir>/demo-api-key`, so re-runs print
+ * and accept the same key.
+ *
+ * @example
+ * const { key, keyHash } = demoApiKey('.wrangler/state');
+ */
+export function demoApiKey(stateDir) {
+  const file = path.join(stateDir, 'demo-api-key');
+  let key = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  if (!/^sk-router-demo-[0-9a-f]{32}$/.test(key)) {
+    key = `sk-router-demo-${randomBytes(16).toString('hex')}`;
+    mkdirSync(stateDir, { recursive: true });
+    writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  }
+  return { key, keyHash: createHash('sha256').update(key).digest('hex') };
+}
+
+/**
+ * Makes sure `.dev.vars` (local worker secrets) holds `name=<random>`; keeps every other line and an
+ * existing value. Returns the value.
+ *
+ * @example
+ * const standinKey = ensureDevVar('/repo/.dev.vars', 'STANDIN_API_KEY');
+ */
+export function ensureDevVar(file, name) {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const m = new RegExp(`^${name}=(.*)$`, 'm').exec(text);
+  if (m && m[1].trim() !== '') return m[1].trim().replace(/^"(.*)"$/, '$1');
+  const value = randomBytes(16).toString('hex');
+  const kept = text.split('\n').filter((l) => !l.startsWith(`${name}=`)).join('\n').replace(/\n*$/, '');
+  writeFileSync(file, `${kept ? `${kept}\n` : ''}${name}=${value}\n`, { mode: 0o600 });
+  return value;
+}

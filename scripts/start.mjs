@@ -1,0 +1,189 @@
+// `npm start`: a local, offline router on a fresh clone. Installs npm packages, applies the D1
+// migrations locally, uploads the shipped bundle to local R2, seeds the demo tenant/key/models/pool,
+// starts the local stand-in upstream (NOT a real model; see scripts/standin-upstream.mjs), then
+// serves the worker with `wrangler dev --local` on 127.0.0.1:${PORT:-8787}. Safe to re-run.
+//
+//   npm start                       # prepare everything, then serve
+//   npm start -- --prepare-only     # prepare everything, do not serve
+// Env: PORT (worker, default 8787), STANDIN_PORT (stand-in, default 8788).
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ensureNpm, root } from './setup.mjs';
+import { demoApiKey, demoSeedSql, ensureDevVar, readDemoPool } from './seed-demo.mjs';
+import { DEFAULT_STANDIN_PORT } from './standin-upstream.mjs';
+
+const STEPS = 7;
+let step = 0;
+const log = (msg) => console.log(`[start] ${msg}`);
+const progress = (msg) => log(`${++step}/${STEPS} ${msg}`);
+const fail = (msg) => {
+  console.error(`[start] ERROR: ${msg}`);
+  process.exit(1);
+};
+
+const port = Number(process.env.PORT || 8787);
+const standinPort = Number(process.env.STANDIN_PORT || DEFAULT_STANDIN_PORT);
+const prepareOnly = process.argv.includes('--prepare-only');
+const stateDir = path.join(root, '.wrangler', 'state');
+const wranglerBin = path.join(root, 'node_modules', '.bin', 'wrangler');
+// Offline and non-interactive: no prompts, no telemetry.
+const wranglerEnv = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' };
+
+/** Runs wrangler with its output shown only when it fails. */
+function wrangler(args, what) {
+  const r = spawnSync(wranglerBin, args, { cwd: root, env: wranglerEnv, encoding: 'utf8' });
+  if (r.status !== 0) {
+    process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
+    fail(`${what} failed (wrangler ${args.join(' ')})`);
+  }
+  return r.stdout;
+}
+
+/** One string value from wrangler.toml (first match of `key = "..."` after `section`). */
+function tomlValue(section, key) {
+  const toml = readFileSync(path.join(root, 'wrangler.toml'), 'utf8');
+  const at = toml.indexOf(section);
+  const m = new RegExp(`^\\s*${key}\\s*=\\s*"([^"]+)"`, 'm').exec(at === -1 ? '' : toml.slice(at));
+  if (!m) fail(`wrangler.toml has no ${key} under ${section}`);
+  return m[1];
+}
+
+const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+/** The DEFAULT bundle's folder, manifest and the files to upload (hashes checked). */
+function readBundle() {
+  const defaultFile = path.join(root, 'model-assets', 'bundles', 'DEFAULT');
+  if (!existsSync(defaultFile)) {
+    fail('model-assets/bundles/DEFAULT is missing: there is no shipped bundle to serve yet. ' +
+      'Build one with the training pipeline (model-assets/), which writes model-assets/bundles/<version>/ and DEFAULT.');
+  }
+  const version = readFileSync(defaultFile, 'utf8').trim();
+  const dir = path.join(root, 'model-assets', 'bundles', version);
+  const manifestFile = path.join(dir, 'manifest.json');
+  if (!version || !existsSync(manifestFile)) fail(`model-assets/bundles/DEFAULT names "${version}", but ${path.relative(root, manifestFile)} does not exist`);
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  if (manifest.version !== version) fail(`bundle ${version}: manifest.json says version "${manifest.version}"`);
+  const uploads = [{ key: `bundles/${version}/manifest.json`, file: manifestFile }];
+  for (const [name, entry] of Object.entries(manifest.files ?? {})) {
+    const file = path.join(dir, path.basename(entry.key));
+    if (!existsSync(file)) fail(`bundle ${version}: ${name} file ${path.relative(root, file)} is missing`);
+    if (sha256(file) !== entry.sha256) fail(`bundle ${version}: ${path.relative(root, file)} does not match the sha256 in manifest.json`);
+    uploads.push({ key: entry.key, file });
+  }
+  const bank = path.join(dir, 'bank.json');
+  if (existsSync(bank)) uploads.push({ key: `bundles/${version}/bank.json`, file: bank });
+  return { version, manifest, uploads };
+}
+
+/** Uploads the bundle to local R2 unless the same files were uploaded before. */
+function uploadBundle(bucket, bundle) {
+  const stamp = path.join(stateDir, `start-bundle-${bundle.version}.json`);
+  const want = JSON.stringify(bundle.uploads.map((u) => [u.key, sha256(u.file)]));
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) {
+    log(`    bundle ${bundle.version} already in local R2 (${bundle.uploads.length} files)`);
+    return;
+  }
+  bundle.uploads.forEach((u, i) => {
+    log(`    [${i + 1}/${bundle.uploads.length}] r2 put ${bucket}/${u.key}`);
+    wrangler(['r2', 'object', 'put', `${bucket}/${u.key}`, '--local', '--file', u.file], `upload of ${u.key}`);
+  });
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(stamp, want);
+}
+
+/** Resolves when something answers GET url within ms, else rejects. */
+async function waitFor(url, ms) {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) return r.json();
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > until) throw new Error(`nothing answered ${url} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Starts the stand-in (or reuses one already on the port); returns its child process or null. */
+async function startStandin(apiKey) {
+  const health = `http://127.0.0.1:${standinPort}/healthz`;
+  const existing = await waitFor(health, 1).catch(() => null);
+  if (existing?.service === 'standin-upstream') {
+    log(`    a stand-in upstream already runs on 127.0.0.1:${standinPort}; reusing it`);
+    return null;
+  }
+  const child = spawn(process.execPath, [path.join(root, 'scripts', 'standin-upstream.mjs')], {
+    cwd: root, stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, STANDIN_PORT: String(standinPort), STANDIN_API_KEY: apiKey },
+  });
+  const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`stand-in exited with code ${code} (port ${standinPort} in use?)`))));
+  await Promise.race([waitFor(health, 10_000), exited]).catch((err) => fail(err.message));
+  return child;
+}
+
+async function main() {
+  progress('npm packages');
+  ensureNpm();
+
+  progress('bundle');
+  const bundle = readBundle();
+  log(`    model-assets/bundles/${bundle.version}: ${bundle.manifest.models?.length ?? 0} models, ${bundle.uploads.length} files`);
+
+  progress('D1 migrations (local)');
+  const dbName = tomlValue('[[d1_databases]]', 'binding');
+  wrangler(['d1', 'migrations', 'apply', dbName, '--local'], 'D1 migrations');
+
+  progress('bundle -> local R2');
+  uploadBundle(tomlValue('[[r2_buckets]]', 'bucket_name'), bundle);
+
+  progress('demo tenant, key, models and pool');
+  const standinKey = ensureDevVar(path.join(root, '.dev.vars'), readDemoPool().secret_name);
+  const { key, keyHash } = demoApiKey(stateDir);
+  const pool = readDemoPool();
+  const { sql, warnings } = demoSeedSql({ pool, manifest: bundle.manifest, keyHash, baseUrl: `http://127.0.0.1:${standinPort}/v1` });
+  for (const w of warnings) log(`    warning: ${w}`);
+  const seedFile = path.join(root, '.wrangler', 'tmp', 'seed-demo.sql');
+  mkdirSync(path.dirname(seedFile), { recursive: true });
+  writeFileSync(seedFile, sql);
+  wrangler(['d1', 'execute', dbName, '--local', '--file', seedFile], 'demo seed');
+  log(`    pool "${pool.pool.name}": ${pool.models.length} models, $${Math.min(...pool.models.map((m) => m.output_usd_per_mtok))}-$${Math.max(...pool.models.map((m) => m.output_usd_per_mtok))} per M output tokens`);
+
+  if (prepareOnly) {
+    log(`prepared (--prepare-only). Demo API key: ${key}`);
+    return;
+  }
+
+  progress(`stand-in upstream on 127.0.0.1:${standinPort} (local stand-in, not real models)`);
+  const standin = await startStandin(standinKey);
+
+  progress(`wrangler dev --local on 127.0.0.1:${port}`);
+  const base = `http://127.0.0.1:${port}`;
+  console.log(`
+  Demo API key: ${key}
+  Try (once wrangler says Ready):
+    curl -N ${base}/v1/chat/completions -H "authorization: Bearer ${key}" -H 'content-type: application/json' \\
+      -d '{"model":"router","stream":true,"messages":[{"role":"user","content":"Prove that sqrt(2) is irrational."}]}' -D -
+    curl ${base}/v1/route -H "authorization: Bearer ${key}" -H 'content-type: application/json' \\
+      -d '{"model":"router","messages":[{"role":"user","content":"What is 2+2?"}]}'
+  Answers come from the local stand-in upstream, which says so; see docs/providers.md for real providers.
+`);
+  const dev = spawn(wranglerBin, ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--var', `DEFAULT_BUNDLE:${bundle.version}`], {
+    cwd: root, stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+  });
+  const stop = (signal) => {
+    dev.kill(signal);
+    standin?.kill(signal);
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  dev.on('exit', (code) => {
+    standin?.kill('SIGTERM');
+    process.exit(code ?? 0);
+  });
+}
+
+main().catch((err) => fail(err.stack ?? String(err)));
