@@ -18,13 +18,11 @@ embedded once by the served embedder (``serve-decisions.ts``) and cached.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,7 @@ import numpy as np
 from ..paths import CACHE_DIR, PROJECT_ROOT
 from .design import random_quiz, select_quiz, sigmoid
 from .laplace import laplace_posterior
+from .served import prior_of, served_items
 
 ROUTES_TOOL = PROJECT_ROOT / "model-assets" / "tools" / "onboard-routes.ts"
 DEFAULT_BUDGETS = (10, 20, 50)
@@ -40,63 +39,6 @@ DEFAULT_BUDGETS = (10, 20, 50)
 
 def log(msg: str) -> None:
     print(f"[onboard-eval {time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-@dataclass
-class Served:
-    """Per prompt of the table: served embedding and IRT item parameters (a [P, d], c [P])."""
-
-    emb: np.ndarray
-    a: np.ndarray
-    c: np.ndarray
-
-
-def prior_of(manifest: dict[str, Any], d: int) -> tuple[np.ndarray, np.ndarray]:
-    """The manifest's ``irt.prior`` (mean, cov); the contract requires it for onboarding.
-
-    @example
-        >>> m, S = prior_of({"irt": {"prior": {"mean": [0, 0], "cov": [[1, 0], [0, 1]]}}}, 2)
-        >>> S.shape
-        (2, 2)
-    """
-    prior = (manifest.get("irt") or {}).get("prior")
-    if not prior:
-        raise ValueError("the bundle's manifest has no irt.prior")
-    mean, cov = np.asarray(prior["mean"], np.float64), np.asarray(prior["cov"], np.float64)
-    if mean.shape != (d,) or cov.shape != (d, d):
-        raise ValueError(f"irt.prior does not have identity_dim {d}")
-    return mean, cov
-
-
-def served_items(bundle: Path, texts: list[str], cache: Path | None) -> Served:
-    """Embeds every text with the served embedder and reads its item parameters off irt.onnx
-    (``trainer.eval.served``: probe identities 0, +-s e_i); cached by bundle hash and texts."""
-    from ..eval.served import PROBE_SCALE, _run, item_params
-
-    manifest_bytes = (bundle / "manifest.json").read_bytes()
-    manifest = json.loads(manifest_bytes)
-    d, dim = int(manifest["identity_dim"]), int(manifest["embedding"]["dim"])
-    h = hashlib.sha256(manifest_bytes)
-    for t in texts:
-        h.update(t.encode("utf-8") + b"\0")
-    path = None if cache is None else cache / f"served-{manifest['version']}-{h.hexdigest()[:16]}.npz"
-    if path is not None and path.exists():
-        z = np.load(path)
-        return Served(z["emb"], z["a"], z["c"])
-    log(f"embedding and probing {len(texts)} prompts with the served bundle {manifest['version']}")
-    with tempfile.TemporaryDirectory(prefix="onboard-") as tmp:
-        work = Path(tmp)
-        req = {"bundle": str(bundle.resolve()), "embed": {"texts": texts},
-               "probe": {"rows": list(range(len(texts))), "scale": PROBE_SCALE}}
-        _run(req, work, lambda s: log(s) if "embedded" in s else None)
-        emb = np.fromfile(work / "embeddings.f32", dtype="<f4").reshape(len(texts), dim)
-        probe = np.fromfile(work / "probe.f32", dtype="<f4").reshape(len(texts), 1 + 2 * d)
-    a, c = item_params(probe, d)
-    out = Served(emb, a, c)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, emb=emb, a=a, c=c)
-    return out
 
 
 def route_variants(bundle: Path, emb: np.ndarray, prompt_tokens: np.ndarray, ws: np.ndarray,

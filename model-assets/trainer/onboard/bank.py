@@ -1,0 +1,145 @@
+"""Builds a quiz bank for a bundle: item ids, IRT item parameters under the served head, and (for
+R2) prompt text and reference answers.
+
+    python -m trainer.onboard.bank --mmlu-pro                     # our bank: mmlu-pro train split
+    python -m trainer.onboard.bank --prompts my/prompts.jsonl --name support-faq
+    ... --upload-local                                            # put it into local R2 for `npm start`
+
+Sources: the mmlu-pro train split read from ``../shared/data`` at run time (reference = the answer
+letter), or an operator's ``prompts.jsonl`` in the bring-your-own-data format
+(``{"id", "prompt", "reference"?}`` per line). The output ``banks/<bundle>/<name>.json`` is what
+``GET /admin/models/{id}/quiz?bank=<name>`` reads; it is written under ``model-assets/.cache``
+(git-ignored): prompt text of third-party data is never committed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from ..paths import CACHE_DIR, DATA_ROOT, PROJECT_ROOT
+from .items import ItemBank
+from .served import log, served_items
+
+#: The R2 bucket of wrangler.toml (binding ASSETS).
+BUCKET = "edge-llm-router-assets"
+
+
+def mmlu_pro_source(data_root: Path = DATA_ROOT) -> tuple[list[str], list[str], list[str | None]]:
+    """(ids, prompt texts, answer letters) of the mmlu-pro train split, prompts as the data README
+    formats them (question, then "A. ..." options) - the same text the router is trained on.
+
+    @example
+        ids, prompts, refs = mmlu_pro_source()
+    """
+    from ..data import load_dataset
+
+    table = load_dataset("mmlu-pro", data_root)
+    answers: dict[str, str] = {}
+    with open(Path(data_root) / "mmlu-pro" / "mmlu_pro_questions.jsonl", encoding="utf-8") as f:
+        for line in f:
+            q = json.loads(line)
+            answers[str(q["question_id"])] = str(q["answer"])
+    rows = [i for i, s in enumerate(table.split) if s == "train"]
+    ids = [table.prompt_ids[i] for i in rows]
+    return ids, [table.prompts[i] for i in rows], [answers.get(i) for i in ids]
+
+
+def byod_source(path: Path) -> tuple[list[str], list[str], list[str | None]]:
+    """(ids, prompts, references) of a bring-your-own-data ``prompts.jsonl``; every bad line
+    raises ``ValueError`` naming file and line.
+
+    @example
+        ids, prompts, refs = byod_source(Path("my-evals/prompts.jsonl"))
+    """
+    ids: list[str] = []
+    prompts: list[str] = []
+    refs: list[str | None] = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+            pid, text, ref = obj.get("id") if isinstance(obj, dict) else None, None, None
+            if isinstance(obj, dict):
+                text, ref = obj.get("prompt"), obj.get("reference")
+            if isinstance(pid, int) and not isinstance(pid, bool):
+                pid = str(pid)
+            if not isinstance(pid, str) or not pid or not isinstance(text, str):
+                raise ValueError(f"{path}:{n}: each line needs a string \"id\" and \"prompt\"")
+            if ref is not None and not isinstance(ref, str):
+                raise ValueError(f"{path}:{n}: \"reference\" must be a string")
+            if pid in ids:
+                raise ValueError(f"{path}:{n}: duplicate id {pid!r}")
+            ids.append(pid)
+            prompts.append(text)
+            refs.append(ref)
+    if not ids:
+        raise ValueError(f"{path}: no prompts")
+    return ids, prompts, refs
+
+
+def build_bank(bundle: Path, name: str, ids: list[str], prompts: list[str], refs: list[str | None],
+               cache: Path | None = CACHE_DIR / "onboard", source: str = "") -> ItemBank:
+    """Item parameters of every prompt under ``bundle`` (served embedder + irt.onnx).
+
+    @example
+        bank = build_bank(Path("model-assets/bundles/v1"), "default", *mmlu_pro_source())
+    """
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    served = served_items(bundle, prompts, cache)
+    return ItemBank(ids=ids, a=served.a, c=served.c, bundle_version=str(manifest["version"]), name=name,
+                    prompts=prompts, references=refs,
+                    meta={"source": source, "items": len(ids), "with_reference": sum(r is not None for r in refs)})
+
+
+def upload_local(path: Path, key: str, persist_to: Path | None = None) -> None:
+    """Puts the bank into the local R2 of ``wrangler dev --local`` (what ``npm start`` serves)."""
+    cmd = ["npx", "--no-install", "wrangler", "r2", "object", "put", f"{BUCKET}/{key}", "--file", str(path), "--local"]
+    if persist_to is not None:
+        cmd += ["--persist-to", str(persist_to)]
+    subprocess.run(cmd, cwd=PROJECT_ROOT, check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..eval.__main__ import default_bundle
+
+    ap = argparse.ArgumentParser(prog="python -m trainer.onboard.bank", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--mmlu-pro", action="store_true", help="the mmlu-pro train split from ../shared/data")
+    src.add_argument("--prompts", type=Path, help="bring-your-own-data prompts.jsonl (id, prompt, reference?)")
+    ap.add_argument("--name", default="default", help="bank name (default: default)")
+    ap.add_argument("--bundle", type=Path, help="bundle folder (default: model-assets/bundles/$(cat DEFAULT))")
+    ap.add_argument("--out", type=Path, help="output file (default: model-assets/.cache/banks/<bundle>/<name>.json)")
+    ap.add_argument("--no-text", action="store_true", help="ids and numbers only (the form a bundle may ship)")
+    ap.add_argument("--upload-local", action="store_true", help="also put it into local R2 as banks/<bundle>/<name>.json")
+    ap.add_argument("--persist-to", type=Path, help="wrangler --persist-to for --upload-local")
+    args = ap.parse_args(argv)
+    bundle = args.bundle or default_bundle()
+    if bundle is None or not (Path(bundle) / "manifest.json").exists():
+        ap.error("no bundle: pass --bundle or commit one named in model-assets/bundles/DEFAULT")
+    bundle = Path(bundle)
+    try:
+        ids, prompts, refs = mmlu_pro_source() if args.mmlu_pro else byod_source(args.prompts)
+    except (OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    bank = build_bank(bundle, args.name, ids, prompts, refs, source="mmlu-pro train split" if args.mmlu_pro else str(args.prompts))
+    key = f"banks/{bank.bundle_version}/{args.name}.json"
+    out = args.out or CACHE_DIR / key
+    bank.save(out, with_text=not args.no_text)
+    log(f"wrote {out}: {len(bank)} items, d={bank.dim}, {bank.meta['with_reference']} with a reference answer")
+    if args.upload_local:
+        upload_local(out, key, args.persist_to)
+        log(f"uploaded to local R2 as {BUCKET}/{key}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
