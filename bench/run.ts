@@ -1,0 +1,214 @@
+/**
+ * `npm run bench -- [--json PATH] [--bundle DIR] [--n 1000] [--fresh 5]`: the routing overhead
+ * inside workerd (Miniflare running bench/worker.ts, built by wrangler like the real worker).
+ *
+ * - per decision (embed + IRT + policy, distinct real prompts, warm) for 8, 32 and 128 candidates:
+ *   p50/p99 of the driver's round trip minus that of an empty request sent just before (workerd's
+ *   clock only ticks in whole milliseconds, so single decisions cannot be timed inside it), and the
+ *   in-worker mean over a back-to-back loop;
+ * - the first routed request in a fresh isolate (R2 read, sha256 checks, ORT init, three sessions,
+ *   one decision), over several fresh isolates;
+ * - ORT's wasm linear memory; the asset bundle's size raw and gzip; the worker upload size.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { Miniflare } from 'miniflare';
+
+const root = path.resolve(import.meta.dirname, '..');
+const outDir = path.join(root, 'bench', '.out');
+const persist = path.join(root, 'bench', '.wrangler', 'r2');
+
+function arg(name: string, fallback?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+function log(msg: string): void {
+  console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+}
+
+function defaultBundle(): string {
+  const file = path.join(root, 'model-assets', 'bundles', 'DEFAULT');
+  if (!existsSync(file)) throw new Error('no model-assets/bundles/DEFAULT; pass --bundle DIR');
+  return path.join(root, 'model-assets', 'bundles', readFileSync(file, 'utf8').trim());
+}
+
+function quantile(sorted: number[], q: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+function stats(xs: number[]): { p50: number; p99: number; mean: number; n: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  return { p50: r(quantile(s, 0.5)), p99: r(quantile(s, 0.99)), mean: r(xs.reduce((a, b) => a + b, 0) / xs.length), n: xs.length };
+}
+
+/** Real prompts (mmlu-pro questions with their options), read from the shared data at run time. */
+function prompts(n: number): string[] {
+  const file = path.join(process.env['ROUTER_DATA'] ?? path.join(root, '..', 'shared', 'data'), 'mmlu-pro', 'mmlu_pro_questions.jsonl');
+  const out: string[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const q = JSON.parse(line) as { question: string; options: string[] };
+    out.push([q.question, ...q.options.map((o, i) => `${String.fromCharCode(65 + i)}. ${o}`)].join('\n'));
+    if (out.length >= n) break;
+  }
+  return out;
+}
+
+/** Builds bench/worker.ts exactly as wrangler deploys it; returns the reported upload size. */
+function build(): { raw_kib: number; gzip_kib: number } {
+  rmSync(outDir, { recursive: true, force: true });
+  const text = execFileSync('npx', ['--no-install', 'wrangler', 'deploy', '--dry-run', '--outdir', '.out', '-c', 'bench/wrangler.toml'],
+    { cwd: root, encoding: 'utf8', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+  const m = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(text);
+  if (!m) throw new Error(`could not read the upload size from wrangler:\n${text}`);
+  return { raw_kib: Number(m[1]), gzip_kib: Number(m[2]) };
+}
+
+function miniflare(): Miniflare {
+  return new Miniflare({
+    // Modules listed by hand: ORT's glue has a dynamic import() Miniflare cannot follow (never taken).
+    modulesRoot: outDir,
+    modules: [
+      { type: 'ESModule', path: path.join(outDir, 'worker.js') },
+      ...readdirSync(outDir).filter((f) => f.endsWith('.wasm')).map((f) => ({ type: 'CompiledWasm' as const, path: path.join(outDir, f) })),
+    ],
+    compatibilityDate: '2026-04-01',
+    r2Buckets: ['ASSETS'],
+    r2Persist: persist,
+  });
+}
+
+async function call(mf: Miniflare, pathname: string, body?: unknown): Promise<{ ms: number; json: Record<string, unknown> }> {
+  const t0 = performance.now();
+  const res = await mf.dispatchFetch(`http://bench${pathname}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
+  const text = await res.text();
+  const ms = performance.now() - t0;
+  if (!res.ok) throw new Error(`${pathname}: ${res.status} ${text}`);
+  return { ms, json: pathname === '/noop' ? {} : JSON.parse(text) as Record<string, unknown> };
+}
+
+async function main(): Promise<void> {
+  const bundleDir = path.resolve(arg('bundle') ?? defaultBundle());
+  const n = Number(arg('n', '1000'));
+  const fresh = Number(arg('fresh', '5'));
+  const sizes = [8, 32, 128];
+  const manifest = JSON.parse(readFileSync(path.join(bundleDir, 'manifest.json'), 'utf8')) as {
+    version: string; files: Record<string, { key: string }>;
+  };
+  const version = manifest.version;
+
+  log('building bench/worker.ts with wrangler (as deployed)');
+  const upload = build();
+  log(`worker upload ${upload.raw_kib} KiB, gzip ${upload.gzip_kib} KiB`);
+
+  const files: Record<string, { bytes: number; gzip_bytes: number }> = {};
+  for (const f of readdirSync(bundleDir)) {
+    const bytes = readFileSync(path.join(bundleDir, f));
+    if (!statSync(path.join(bundleDir, f)).isFile()) continue;
+    files[f] = { bytes: bytes.length, gzip_bytes: gzipSync(bytes, { level: 9 }).length };
+  }
+  const total = Object.values(files).reduce((a, f) => ({ bytes: a.bytes + f.bytes, gzip_bytes: a.gzip_bytes + f.gzip_bytes }), { bytes: 0, gzip_bytes: 0 });
+  log(`bundle ${version}: ${(total.bytes / 1024).toFixed(1)} KiB raw, ${(total.gzip_bytes / 1024).toFixed(1)} KiB gzip`);
+
+  // Seed R2 (persisted, so every fresh isolate below finds the bundle without a seeding request).
+  rmSync(persist, { recursive: true, force: true });
+  mkdirSync(persist, { recursive: true });
+  {
+    const mf = miniflare();
+    const bucket = await mf.getR2Bucket('ASSETS');
+    // Plain ArrayBuffers: Miniflare's Node-to-workerd proxy rejects Node Buffers (pooled views).
+    const bytes = (file: string): ArrayBuffer => {
+      const b = readFileSync(file);
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+    };
+    await bucket.put(`bundles/${version}/manifest.json`, bytes(path.join(bundleDir, 'manifest.json')));
+    for (const entry of Object.values(manifest.files)) {
+      await bucket.put(entry.key, bytes(path.join(bundleDir, path.basename(entry.key))));
+    }
+    await mf.dispose();
+  }
+
+  const texts = prompts(n + 200 + fresh);
+  log(`first request in ${fresh} fresh isolates`);
+  const first: { round_trip_ms: number; bundle_load_ms: number; decide_ms: number }[] = [];
+  for (let i = 0; i < fresh; i++) {
+    const mf = miniflare();
+    await mf.ready;
+    const r = await call(mf, '/decide', { version, text: texts[i], k: 32, w: 0.5 });
+    first.push({ round_trip_ms: Math.round(r.ms * 10) / 10, bundle_load_ms: Number(r.json['load_ms']), decide_ms: Number(r.json['decide_ms']) });
+    log(`  fresh isolate ${i + 1}/${fresh}: ${r.ms.toFixed(0)} ms (bundle load ${String(r.json['load_ms'])} ms)`);
+    await mf.dispose();
+  }
+
+  const mf = miniflare();
+  await mf.ready;
+  const warmTexts = texts.slice(fresh, fresh + 200);
+  const runTexts = texts.slice(fresh + 200, fresh + 200 + n);
+  for (const t of warmTexts) await call(mf, '/decide', { version, text: t, k: 32, w: 0.5 });
+  const noop: number[] = [];
+  for (let i = 0; i < n; i++) noop.push((await call(mf, '/noop')).ms);
+  const noopStats = stats(noop);
+  log(`empty request round trip: p50 ${noopStats.p50} ms, p99 ${noopStats.p99} ms`);
+  const overhead: Record<string, unknown> = {};
+  for (const k of sizes) {
+    for (const t of warmTexts.slice(0, 50)) await call(mf, '/decide', { version, text: t, k, w: 0.5 });
+    // Each decision is paired with an empty request just before it; the difference cancels the
+    // driver-to-workerd transport and slow drifts of machine load.
+    const rt: number[] = [];
+    const net: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const base = (await call(mf, '/noop')).ms;
+      const ms = (await call(mf, '/decide', { version, text: runTexts[i], k, w: (i % 11) / 10 })).ms;
+      rt.push(ms);
+      net.push(Math.max(0, ms - base));
+      if ((i + 1) % 250 === 0) log(`  k=${k}: ${i + 1}/${n} decisions`);
+    }
+    const loop = (await call(mf, '/loop', { version, texts: runTexts, k, w: 0.5 })).json;
+    const inWorkerMean = Number(loop['total_ms']) / Number(loop['n']);
+    overhead[String(k)] = {
+      ...stats(net), round_trip: stats(rt), in_worker_loop_mean_ms: Math.round(inWorkerMean * 1000) / 1000,
+      in_worker_mean_embed_ms: Math.round((Number(loop['embed_ms']) / Number(loop['n'])) * 1000) / 1000,
+      in_worker_mean_irt_policy_ms: Math.round((Number(loop['decide_ms']) / Number(loop['n'])) * 1000) / 1000,
+    };
+    const o = overhead[String(k)] as { p50: number; p99: number };
+    log(`k=${k}: routing overhead p50 ${o.p50} ms, p99 ${o.p99} ms; in-worker loop mean ${inWorkerMean.toFixed(3)} ms ` +
+      `(embed ${String(overhead[String(k)] && (overhead[String(k)] as Record<string, number>)['in_worker_mean_embed_ms'])} ms)`);
+  }
+  const memory = (await call(mf, '/memory')).json;
+  await mf.dispose();
+
+  const firstSorted = [...first].sort((a, b) => a.round_trip_ms - b.round_trip_ms);
+  const result = {
+    bundle: version,
+    runtime: 'workerd via Miniflare (bench/worker.ts built by wrangler deploy --dry-run), onnxruntime-web wasm, 1 thread',
+    decisions_per_size: n,
+    routing_overhead_ms: overhead,
+    overhead_method: 'per decision: driver round trip minus the round trip of an empty request sent just before it; in_worker_loop_mean_ms: back-to-back loop timed inside workerd (ms clock)',
+    empty_request_round_trip_ms: noopStats,
+    first_request_fresh_isolate_ms: {
+      median: firstSorted[Math.floor(firstSorted.length / 2)]!.round_trip_ms,
+      min: firstSorted[0]!.round_trip_ms, max: firstSorted[firstSorted.length - 1]!.round_trip_ms, runs: first,
+    },
+    ort_wasm_memory_bytes: memory['wasm_memory_bytes'],
+    bundle_size: { files, total },
+    worker_upload_kib: upload,
+    machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+  };
+  console.log(JSON.stringify({ routing_overhead_ms: Object.fromEntries(Object.entries(overhead).map(([k, v]) => [k, { p50: (v as { p50: number }).p50, p99: (v as { p99: number }).p99 }])), first_request_ms: result.first_request_fresh_isolate_ms.median, ort_wasm_memory_bytes: result.ort_wasm_memory_bytes, bundle_bytes: total }, null, 1));
+  const json = arg('json');
+  if (json) {
+    mkdirSync(path.dirname(path.resolve(json)), { recursive: true });
+    writeFileSync(json, JSON.stringify(result, null, 1) + '\n');
+    log(`wrote ${json}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`[bench] error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  process.exit(1);
+});

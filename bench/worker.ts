@@ -1,0 +1,113 @@
+/**
+ * The benchmark worker: runs the router's own decision path (bundle loader from R2, local embedder,
+ * IRT head, policy; worker/runtime + worker/embedding + worker/decision) inside workerd, so
+ * `npm run bench` measures what a request pays for routing. Driven by bench/run.ts.
+ *
+ * POST /seed    { base, files }: copies bundle files from the driver's loopback server into R2.
+ * POST /decide  { version, text, k, w }: one routing decision (embed + IRT + policy), uncached.
+ * POST /loop    { version, texts, k, w }: many decisions back to back, one clock reading around all.
+ * GET  /memory  ORT's wasm linear memory in bytes (after the first session exists).
+ * GET  /noop    nothing: the driver's round-trip baseline.
+ */
+import { getBundle, type LoadedBundle } from '../worker/runtime/bundle-loader';
+import { embedLocal } from '../worker/embedding/local';
+import type { TokenizerSpec } from '../worker/embedding/tokenizer';
+import { decide, promptTokens, type Candidate, type Decision } from '../worker/decision';
+
+interface Env {
+  ASSETS: R2Bucket;
+}
+
+// Record ORT's wasm instance (worker/runtime/ort.ts creates it with `new WebAssembly.Instance`) to
+// read its memory size. Benchmark-only; the served worker has no such hook.
+const memories: WebAssembly.Memory[] = [];
+const OriginalInstance = WebAssembly.Instance;
+class RecordingInstance extends OriginalInstance {
+  constructor(module: WebAssembly.Module, imports?: WebAssembly.Imports) {
+    super(module, imports);
+    for (const v of Object.values(this.exports)) if (v instanceof WebAssembly.Memory) memories.push(v);
+    for (const ns of Object.values(imports ?? {})) {
+      for (const v of Object.values(ns)) if (v instanceof WebAssembly.Memory) memories.push(v);
+    }
+  }
+}
+(WebAssembly as { Instance: unknown }).Instance = RecordingInstance;
+
+/** `k` candidates built from the manifest's identities (cycled) with spread prices. */
+function candidates(bundle: LoadedBundle, k: number): Candidate[] {
+  const models = bundle.manifest.models;
+  if (models.length === 0) throw new Error('bundle has no models');
+  return Array.from({ length: k }, (_, i) => {
+    const m = models[i % models.length]!;
+    const scale = 1 + Math.floor(i / models.length) * 0.37;
+    return {
+      name: `${m.name}#${i}`,
+      identity: m.identity,
+      inputUsdPerMtok: (m.input_usd_per_mtok ?? 0.2 + i * 0.05) * scale,
+      outputUsdPerMtok: (m.output_usd_per_mtok ?? 0.2 + i * 0.07) * scale,
+      expectedOutputTokens: m.mean_output_tokens ?? 256,
+    };
+  });
+}
+
+/** Milliseconds spent embedding and deciding, summed over calls (workerd's clock has 1 ms steps,
+ * so only sums over many decisions are meaningful). */
+const phases = { embed: 0, decide: 0 };
+
+async function route(bundle: LoadedBundle, text: string, cands: Candidate[], w: number): Promise<Decision> {
+  if (!bundle.embedder) throw new Error('bench needs a bundle with a local embedder');
+  const t0 = Date.now();
+  const [embedding] = await embedLocal(bundle.embedder, bundle.manifest.tokenizer as unknown as TokenizerSpec, [text]);
+  const t1 = Date.now();
+  const d = await decide(bundle, { embedding: embedding!, preference: w, candidates: cands, promptTokens: promptTokens([text]) });
+  phases.embed += t1 - t0;
+  phases.decide += Date.now() - t1;
+  return d;
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+}
+
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    const url = new URL(request.url);
+    try {
+      if (url.pathname === '/noop') return new Response('ok');
+      if (url.pathname === '/memory') {
+        return json({ wasm_memory_bytes: memories.map((m) => m.buffer.byteLength) });
+      }
+      if (url.pathname === '/seed') {
+        const { base, files } = await request.json<{ base: string; files: string[] }>();
+        for (const key of files) {
+          const r = await fetch(`${base}/${key}`);
+          if (!r.ok) return json({ error: `seed: ${key} -> ${r.status}` }, 500);
+          await env.ASSETS.put(key, await r.arrayBuffer());
+        }
+        return json({ seeded: files.length });
+      }
+      if (url.pathname === '/decide') {
+        const { version, text, k, w } = await request.json<{ version: string; text: string; k: number; w: number }>();
+        const t0 = Date.now();
+        const bundle = await getBundle(env.ASSETS, version);
+        const t1 = Date.now();
+        const d = await route(bundle, text, candidates(bundle, k), w);
+        return json({ chosen: d.chosen, bundle_ms: t1 - t0, decide_ms: Date.now() - t1, load_ms: bundle.loadMs });
+      }
+      if (url.pathname === '/loop') {
+        const { version, texts, k, w } = await request.json<{ version: string; texts: string[]; k: number; w: number }>();
+        const bundle = await getBundle(env.ASSETS, version);
+        const cands = candidates(bundle, k);
+        phases.embed = 0;
+        phases.decide = 0;
+        const t0 = Date.now();
+        let check = 0;
+        for (const text of texts) check += (await route(bundle, text, cands, w)).chosen;
+        return json({ n: texts.length, total_ms: Date.now() - t0, embed_ms: phases.embed, decide_ms: phases.decide, check });
+      }
+      return json({ error: 'not found' }, 404);
+    } catch (e) {
+      return json({ error: e instanceof Error ? e.message : String(e) }, 500);
+    }
+  },
+};
