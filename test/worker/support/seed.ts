@@ -77,7 +77,7 @@ export async function seedPool(tenantId: string, name: string, bundleVersion: st
   const id = uid('p');
   await testEnv.DB.prepare('INSERT INTO pools (id, tenant_id, name, bundle_version, embedding_provider, default_preference) VALUES (?1,?2,?3,?4,?5,?6)')
     .bind(id, tenantId, name, bundleVersion, opts.embeddingProvider ?? null, opts.defaultPreference ?? 0.5).run();
-  await testEnv.DB.batch(modelIds.map((mid) => testEnv.DB.prepare('INSERT INTO pool_members (pool_id, model_id) VALUES (?1, ?2)').bind(id, mid)));
+  if (modelIds.length > 0) await testEnv.DB.batch(modelIds.map((mid) => testEnv.DB.prepare('INSERT INTO pool_members (pool_id, model_id) VALUES (?1, ?2)').bind(id, mid)));
   return id;
 }
 

@@ -1,0 +1,119 @@
+// /v1/route, /v1/models, /healthz and the header contract, end to end through the worker's fetch
+// handler with D1 and R2 bindings and the generated bundle.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../support/call';
+import { seedBundle, seedBundleModels, seedModel, seedPool, seedTenant, testEnv } from '../support/seed';
+
+let key: string;
+let tenantId: string;
+let modelIds: Record<string, string>;
+const messages = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Explain quicksort and its worst case.' }];
+
+const HEADER_CONTRACT = ['x-router-model', 'x-router-pool', 'x-router-preference', 'x-router-bundle', 'x-router-decision-id',
+  'x-router-arm', 'x-router-expected-cost-usd', 'x-router-predicted-quality', 'server-timing'];
+
+beforeAll(async () => {
+  await seedBundle('test-v1');
+  ({ tenantId, key } = await seedTenant('default'));
+  modelIds = await seedBundleModels(tenantId, 'http://127.0.0.1:9/v1');
+  await seedPool(tenantId, 'default', 'test-v1', Object.values(modelIds), { defaultPreference: 0.5 });
+});
+
+interface RouteBody {
+  model: string; pool: string; preference: number; bundle: string;
+  candidates: { model: string; probability: number; predicted_quality: number; expected_cost_usd: number; identity_source: string }[];
+  fallback_order: string[]; unroutable: string[];
+}
+
+describe('POST /v1/route', () => {
+  it('answers the decision with the header contract', async () => {
+    const res = await call('/v1/route', { key, body: { model: 'router', messages } });
+    expect(res.status).toBe(200);
+    for (const h of HEADER_CONTRACT) expect(res.headers.get(h), h).toBeTruthy();
+    const body = await res.json<RouteBody>();
+    expect(body.pool).toBe('default');
+    expect(body.bundle).toBe('test-v1');
+    expect(body.preference).toBe(0.5);
+    expect(body.candidates).toHaveLength(4);
+    expect(body.fallback_order[0]).toBe(body.model);
+    expect(res.headers.get('x-router-model')).toBe(body.model);
+    const chosen = body.candidates.find((c) => c.model === body.model)!;
+    expect(Number(res.headers.get('x-router-expected-cost-usd'))).toBeCloseTo(chosen.expected_cost_usd, 9);
+    expect(Number(res.headers.get('x-router-predicted-quality'))).toBeCloseTo(chosen.predicted_quality, 3);
+    expect(res.headers.get('x-router-arm')).toBe('none');
+    expect(res.headers.get('server-timing')).toMatch(/^route;dur=\d+(\.\d+)?/);
+    expect(body.candidates.reduce((s, c) => s + c.probability, 0)).toBeCloseTo(1, 5);
+    // prompt tokens = ceil((9 + 37) / 4) = 12; test-large: (10 * 12 + 30 * 600) / 1e6
+    expect(body.candidates.find((c) => c.model === 'test-large')!.expected_cost_usd).toBeCloseTo(0.01812, 9);
+  });
+
+  it('follows the preference: header, body (wins) and presets', async () => {
+    const cheap = await (await call('/v1/route', { key, body: { model: 'router', messages }, headers: { 'x-router-preference': 'cheap' } })).json<RouteBody>();
+    expect(cheap.preference).toBe(0);
+    expect(cheap.model).toBe('test-tiny');
+    const quality = await (await call('/v1/route', { key, body: { model: 'router/default', messages, router: { preference: 'quality' } },
+      headers: { 'x-router-preference': '0' } })).json<RouteBody>();
+    expect(quality.preference).toBe(1);
+    const best = quality.candidates.reduce((a, b) => (b.predicted_quality > a.predicted_quality ? b : a));
+    expect(quality.model).toBe(best.model);
+  });
+
+  it('writes the decision log to D1 after answering', async () => {
+    const res = await call('/v1/route', { key, body: { model: 'router', messages, router: { preference: 0.3 } } });
+    const id = res.headers.get('x-router-decision-id')!;
+    const row = await testEnv.DB.prepare('SELECT * FROM decision_log WHERE id = ?1').bind(id).first<Record<string, unknown>>();
+    expect(row).toMatchObject({ tenant_id: tenantId, pool: 'default', bundle_version: 'test-v1', model: res.headers.get('x-router-model'),
+      preference: 0.3, status: 'route_only' });
+    expect(JSON.parse(row!.candidates as string)).toHaveLength(4);
+    expect(JSON.parse(row!.probs as string)).toHaveLength(4);
+    expect(row!.routing_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it('reports members without an identity as unroutable and prefers a D1 identity over the manifest', async () => {
+    const extra = await seedModel({ name: 'no-identity', bundleModel: 'unknown-model', inputUsd: 1, outputUsd: 1, tenantId });
+    const quizzed = await seedModel({ name: 'quizzed', bundleModel: null, inputUsd: 0.5, outputUsd: 1, tenantId });
+    await testEnv.DB.prepare("INSERT INTO model_identities (model_id, bundle_version, vector, source, n_items) VALUES (?1, 'test-v1', ?2, 'quiz', 30)")
+      .bind(quizzed, JSON.stringify([0.1, 0.2, -0.3, 0.4, 0.0, 0.5, -0.1, 0.2])).run();
+    await seedPool(tenantId, 'mixed', 'test-v1', [modelIds['test-large']!, extra, quizzed]);
+    const res = await call('/v1/route', { key, body: { model: 'router/mixed', messages } });
+    expect(res.status).toBe(200);
+    const body = await res.json<RouteBody>();
+    expect(body.unroutable).toEqual(['no-identity']);
+    expect(res.headers.get('x-router-unroutable')).toBe('no-identity');
+    expect(body.candidates.map((c) => [c.model, c.identity_source])).toEqual([['quizzed', 'quiz'], ['test-large', 'manifest']]);
+  });
+
+  it('splits traffic by experiment arm, deterministically per user, and can switch bundles', async () => {
+    await seedBundle('test-v1', 0, 'test-v1b');
+    const poolId = await seedPool(tenantId, 'exp', 'test-v1', [modelIds['test-large']!, modelIds['test-tiny']!]);
+    await testEnv.DB.prepare("INSERT INTO experiments (id, tenant_id, pool_id, name, arms, active) VALUES ('e1', ?1, ?2, 'bundle b', ?3, 1)")
+      .bind(tenantId, poolId, JSON.stringify([{ name: 'control', weight: 0.5 }, { name: 'candidate', weight: 0.5, bundle_version: 'test-v1b' }])).run();
+    const seen = new Map<string, string>();
+    for (let u = 0; u < 16; u++) {
+      const res = await call('/v1/route', { key, body: { model: 'router/exp', messages, user: `user-${u}` } });
+      const arm = res.headers.get('x-router-arm')!;
+      expect(res.headers.get('x-router-bundle')).toBe(arm === 'candidate' ? 'test-v1b' : 'test-v1');
+      seen.set(`user-${u}`, arm);
+    }
+    expect(new Set(seen.values())).toEqual(new Set(['control', 'candidate']));
+    const again = await call('/v1/route', { key, body: { model: 'router/exp', messages }, headers: { 'x-router-user': 'user-3' } });
+    expect(again.headers.get('x-router-arm')).toBe(seen.get('user-3'));
+  });
+});
+
+describe('GET /v1/models and /healthz', () => {
+  it('lists router, router/<pool> and concrete models', async () => {
+    const res = await call('/v1/models', { key });
+    expect(res.status).toBe(200);
+    const ids = (await res.json<{ data: { id: string }[] }>()).data.map((m) => m.id);
+    expect(ids).toEqual(expect.arrayContaining(['router', 'router/default', 'test-large', 'test-tiny']));
+  });
+
+  it('healthz is public and can warm the default bundle', async () => {
+    const res = await call('/healthz?bundle=1');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ok', default_bundle: 'test-v1' });
+    const missing = await call('/healthz?bundle=1', { env: { DEFAULT_BUNDLE: 'absent-v9' } });
+    expect(missing.status).toBe(503);
+  });
+});
