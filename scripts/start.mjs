@@ -5,7 +5,8 @@
 //
 //   npm start                       # prepare everything, then serve
 //   npm start -- --prepare-only     # prepare everything, do not serve
-// Env: PORT (worker, default 8787), STANDIN_PORT (stand-in, default 8788).
+// Env: PORT (worker, default 8787), STANDIN_PORT (stand-in, default 8788), BUNDLES_DIR (where
+// bundles and DEFAULT live, default model-assets/bundles; for trying a bundle built elsewhere).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,9 +28,12 @@ const port = Number(process.env.PORT || 8787);
 const standinPort = Number(process.env.STANDIN_PORT || DEFAULT_STANDIN_PORT);
 const prepareOnly = process.argv.includes('--prepare-only');
 const stateDir = path.join(root, '.wrangler', 'state');
+const bundlesDir = path.resolve(root, process.env.BUNDLES_DIR || path.join('model-assets', 'bundles'));
 const wranglerBin = path.join(root, 'node_modules', '.bin', 'wrangler');
-// Offline and non-interactive: no prompts, no telemetry.
-const wranglerEnv = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' };
+// Offline: no telemetry, and no fetch of the Request.cf placeholder (it fails offline, noisily).
+const offlineEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
+// Non-interactive for the preparation steps: no confirmation prompts.
+const wranglerEnv = { ...offlineEnv, CI: 'true' };
 
 /** Runs wrangler with its output shown only when it fails. */
 function wrangler(args, what) {
@@ -54,15 +58,15 @@ const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest(
 
 /** The DEFAULT bundle's folder, manifest and the files to upload (hashes checked). */
 function readBundle() {
-  const defaultFile = path.join(root, 'model-assets', 'bundles', 'DEFAULT');
+  const defaultFile = path.join(bundlesDir, 'DEFAULT');
   if (!existsSync(defaultFile)) {
-    fail('model-assets/bundles/DEFAULT is missing: there is no shipped bundle to serve yet. ' +
+    fail(`${path.relative(root, defaultFile)} is missing: there is no shipped bundle to serve yet. ` +
       'Build one with the training pipeline (model-assets/), which writes model-assets/bundles/<version>/ and DEFAULT.');
   }
   const version = readFileSync(defaultFile, 'utf8').trim();
-  const dir = path.join(root, 'model-assets', 'bundles', version);
+  const dir = path.join(bundlesDir, version);
   const manifestFile = path.join(dir, 'manifest.json');
-  if (!version || !existsSync(manifestFile)) fail(`model-assets/bundles/DEFAULT names "${version}", but ${path.relative(root, manifestFile)} does not exist`);
+  if (!version || !existsSync(manifestFile)) fail(`${path.relative(root, defaultFile)} names "${version}", but ${path.relative(root, manifestFile)} does not exist`);
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
   if (manifest.version !== version) fail(`bundle ${version}: manifest.json says version "${manifest.version}"`);
   const uploads = [{ key: `bundles/${version}/manifest.json`, file: manifestFile }];
@@ -131,7 +135,7 @@ async function main() {
 
   progress('bundle');
   const bundle = readBundle();
-  log(`    model-assets/bundles/${bundle.version}: ${bundle.manifest.models?.length ?? 0} models, ${bundle.uploads.length} files`);
+  log(`    ${path.relative(root, bundlesDir)}/${bundle.version}: ${bundle.manifest.models?.length ?? 0} models, ${bundle.uploads.length} files`);
 
   progress('D1 migrations (local)');
   const dbName = tomlValue('[[d1_databases]]', 'binding');
@@ -172,7 +176,7 @@ async function main() {
   Answers come from the local stand-in upstream, which says so; see docs/providers.md for real providers.
 `);
   const dev = spawn(wranglerBin, ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--var', `DEFAULT_BUNDLE:${bundle.version}`], {
-    cwd: root, stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+    cwd: root, stdio: 'inherit', env: offlineEnv,
   });
   const stop = (signal) => {
     dev.kill(signal);
