@@ -33,14 +33,13 @@ function fakeAi(calls: string[][]): Env['AI'] {
 beforeAll(async () => {
   const manifest = await seedBundle('test-v1');
   // The same graphs as a "workers-ai" bundle: no embedder, vectors come from the AI binding.
-  const wai = { ...manifest, version: 'test-wai', tokenizer: null,
-    embedding: { ...(manifest.embedding as object), provider: 'workers-ai', model: '@cf/test/embedder', space: 'test-wai-space' } };
   const files = manifest.files as Record<string, { key: string }>;
+  const moved = (name: 'irt' | 'policy') => ({ ...files[name]!, key: files[name]!.key.replace('test-v1', 'test-wai') });
   for (const name of ['irt', 'policy'] as const) {
-    await testEnv.ASSETS.put(files[name]!.key.replace('test-v1', 'test-wai'), await (await testEnv.ASSETS.get(files[name]!.key))!.arrayBuffer());
+    await testEnv.ASSETS.put(moved(name).key, await (await testEnv.ASSETS.get(files[name]!.key))!.arrayBuffer());
   }
-  (wai as { files: unknown }).files = { irt: { ...files.irt, key: files.irt!.key.replace('test-v1', 'test-wai') },
-    policy: { ...files.policy, key: files.policy!.key.replace('test-v1', 'test-wai') } };
+  const wai = { ...manifest, version: 'test-wai', tokenizer: null, files: { irt: moved('irt'), policy: moved('policy') },
+    embedding: { ...(manifest.embedding as object), provider: 'workers-ai', model: '@cf/test/embedder', space: 'test-wai-space' } };
   await testEnv.ASSETS.put('bundles/test-wai/manifest.json', JSON.stringify(wai));
 
   const tenant = await seedTenant('default');

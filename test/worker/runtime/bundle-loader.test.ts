@@ -34,7 +34,7 @@ describe('bundle loader', () => {
     const manifest = await seedBundle('test-v1', 0, 'corrupt-v1') as { files: { policy: { key: string; bytes: number } } };
     const good = await (await testEnv.ASSETS.get(manifest.files.policy.key))!.arrayBuffer();
     const bad = new Uint8Array(good.slice(0));
-    bad[bad.length - 1] ^= 0xff;
+    bad[bad.length - 1] = bad[bad.length - 1]! ^ 0xff;
     await testEnv.ASSETS.put(manifest.files.policy.key, bad);
     await expect(getBundle(testEnv.ASSETS, 'corrupt-v1')).rejects.toThrow(/sha256/);
     await testEnv.ASSETS.put(manifest.files.policy.key, good);
