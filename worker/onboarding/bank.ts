@@ -1,11 +1,8 @@
 /**
- * Quiz banks in R2. A bank is the JSON written by `model-assets/trainer/onboard/items.py`
- * (`ItemBank.to_json`): item ids with IRT item parameters under one bundle, and, for banks an
- * operator uploads, the prompt text and an optional reference answer per item.
- *
- * Where: `banks/<bundle_version>/<name>.json`; the name `default` falls back to the bundle's own
- * optional `bundles/<bundle_version>/bank.json` (ids and numbers only). Parsed banks are cached
- * per isolate by key and etag (banks are rewritten rarely, and a new etag reloads).
+ * Quiz banks: the JSON written by `model-assets/trainer/onboard/items.py` (`ItemBank.to_json`):
+ * item ids with IRT item parameters under one bundle, and, for banks an operator uploads, the
+ * prompt text and an optional reference answer per item. Runtime-agnostic (the offline CLI uses
+ * it too); reading from R2 is in bank-r2.ts.
  */
 import { z } from 'zod';
 import { packItems, type ItemParams } from './items';
@@ -87,36 +84,4 @@ export function parseBank(raw: unknown, key: string, identityDim: number): Bank 
     ...(it.reference ? { reference: it.reference } : {}),
   }));
   return { name: bank.name, bundleVersion: bank.bundle_version, key, params, items, rowOf };
-}
-
-const cache = new Map<string, { etag: string; bank: Bank }>();
-
-/**
- * Reads bank `name` for `bundleVersion` from R2 (see the module comment for the keys).
- *
- * @example
- * const bank = await loadBank(env.ASSETS, 'v2026-11-22', 'default', 16);
- */
-export async function loadBank(bucket: R2Bucket, bundleVersion: string, name: string, identityDim: number): Promise<Bank> {
-  if (!BANK_NAME.test(name)) throw new BankError(`bank name ${JSON.stringify(name)} is not valid`, 422);
-  const keys = [`banks/${bundleVersion}/${name}.json`];
-  if (name === 'default') keys.push(`bundles/${bundleVersion}/bank.json`);
-  for (const key of keys) {
-    const head = await bucket.head(key);
-    if (!head) continue;
-    const hit = cache.get(key);
-    if (hit && hit.etag === head.etag) return hit.bank;
-    const obj = await bucket.get(key);
-    if (!obj) continue;
-    let raw: unknown;
-    try {
-      raw = await obj.json();
-    } catch {
-      throw new BankError(`bank ${key} is not valid JSON`, 422);
-    }
-    const bank = parseBank(raw, key, identityDim);
-    cache.set(key, { etag: obj.etag, bank });
-    return bank;
-  }
-  throw new BankError(`no quiz bank ${JSON.stringify(name)} for bundle ${bundleVersion}`, 404);
 }

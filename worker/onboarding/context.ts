@@ -4,7 +4,8 @@
  */
 import type { Env } from '../env';
 import type { Manifest } from '../bundle/manifest';
-import { BankError, loadBank, type Bank } from './bank';
+import { BankError, type Bank } from './bank';
+import { loadBank } from './bank-r2';
 import type { GaussianPrior } from './items';
 import { readManifest } from './manifest';
 import { PriorError, identityPrior } from './prior';
