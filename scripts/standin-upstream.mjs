@@ -5,6 +5,7 @@
 //
 //   node scripts/standin-upstream.mjs            # port from STANDIN_PORT, default 8788
 //   STANDIN_API_KEY=... requires `Authorization: Bearer <key>` (npm start sets it from .dev.vars)
+//   STANDIN_FAIL_MODELS=id1,id2 answers those upstream model ids with 503, to watch fallback work
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +69,9 @@ async function chat(req, res, opts) {
   if (typeof body?.model !== 'string' || !Array.isArray(body.messages) || body.messages.length === 0) {
     return error(res, 400, 'stand-in upstream: `model` and a non-empty `messages` array are required', 'invalid_request_error', null, 'messages');
   }
+  if (opts.failModels?.includes(body.model)) {
+    return error(res, 503, `stand-in upstream: ${body.model} is set to fail (STANDIN_FAIL_MODELS)`, 'server_error', 'standin_forced_failure');
+  }
   if (opts.models && !opts.models.includes(body.model)) {
     return error(res, 404, `stand-in upstream: model "${body.model}" is not in the demo pool`, 'invalid_request_error', 'model_not_found', 'model');
   }
@@ -102,14 +106,15 @@ async function chat(req, res, opts) {
 }
 
 /**
- * Starts the stand-in. `models` limits which model ids it answers (undefined = any).
+ * Starts the stand-in. `models` limits which model ids it answers (undefined = any); `failModels`
+ * are answered with 503 (to demonstrate fallback).
  *
  * @example
  * const s = await startStandin({ port: 0, apiKey: 'k' }); // s.url === 'http://127.0.0.1:PORT'
  * await s.close();
  */
-export async function startStandin({ port = DEFAULT_STANDIN_PORT, apiKey, models, wordGapMs = WORD_GAP_MS } = {}) {
-  const opts = { apiKey, models, wordGapMs };
+export async function startStandin({ port = DEFAULT_STANDIN_PORT, apiKey, models, failModels = [], wordGapMs = WORD_GAP_MS } = {}) {
+  const opts = { apiKey, models, failModels, wordGapMs };
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const route = `${req.method} ${url.pathname.replace(/\/+$/, '')}`;
@@ -138,8 +143,10 @@ export async function startStandin({ port = DEFAULT_STANDIN_PORT, apiKey, models
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const port = Number(process.env.STANDIN_PORT ?? DEFAULT_STANDIN_PORT);
-  const s = await startStandin({ port, apiKey: process.env.STANDIN_API_KEY || undefined, models: demoUpstreamModels() });
-  console.log(`[standin] local stand-in upstream (not a real model) on ${s.url}/v1 for ${demoUpstreamModels().length} demo models`);
+  const failModels = (process.env.STANDIN_FAIL_MODELS ?? '').split(',').map((m) => m.trim()).filter(Boolean);
+  const s = await startStandin({ port, apiKey: process.env.STANDIN_API_KEY || undefined, models: demoUpstreamModels(), failModels });
+  console.log(`[standin] local stand-in upstream (not a real model) on ${s.url}/v1 for ${demoUpstreamModels().length} demo models` +
+    (failModels.length ? `; answering 503 for ${failModels.join(', ')}` : ''));
   const stop = () => s.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -6,7 +6,8 @@
 //   npm start                       # prepare everything, then serve
 //   npm start -- --prepare-only     # prepare everything, do not serve
 // Env: PORT (worker, default 8787), STANDIN_PORT (stand-in, default 8788), BUNDLES_DIR (where
-// bundles and DEFAULT live, default model-assets/bundles; for trying a bundle built elsewhere).
+// bundles and DEFAULT live, default model-assets/bundles; for trying a bundle built elsewhere),
+// STANDIN_FAIL_MODELS (upstream ids the stand-in answers with 503, to watch fallback).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

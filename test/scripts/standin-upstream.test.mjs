@@ -6,7 +6,7 @@ import { demoUpstreamModels, startStandin } from '../../scripts/standin-upstream
 
 let s;
 before(async () => {
-  s = await startStandin({ port: 0, apiKey: 'k1', models: demoUpstreamModels(), wordGapMs: 1 });
+  s = await startStandin({ port: 0, apiKey: 'k1', models: demoUpstreamModels(), failModels: ['command-r-03-2024'], wordGapMs: 1 });
 });
 after(() => s.close());
 
@@ -47,6 +47,12 @@ test('errors are OpenAI-style JSON: wrong key 401, bad JSON 400, unknown model 4
   assert.deepEqual(Object.keys((await bad.json()).error).sort(), ['code', 'message', 'param', 'type']);
   const unknown = await post({ model: 'gpt-5', messages: [{ role: 'user', content: 'hi' }] });
   assert.equal(unknown.status, 404);
+});
+
+test('models listed in failModels answer 503 (for watching fallback)', async () => {
+  const r = await post({ model: 'command-r-03-2024', messages: [{ role: 'user', content: 'hi' }] });
+  assert.equal(r.status, 503);
+  assert.equal((await r.json()).error.code, 'standin_forced_failure');
 });
 
 test('/v1/models lists the demo pool', async () => {

@@ -65,6 +65,12 @@ describe('openai over loopback', () => {
     expect(events.at(-1)).toBe('[DONE]');
   });
 
+  it('passes an upstream error event through and only adds [DONE]', async () => {
+    const r = await callWithFallback([fakeTarget('openai', 'error-event-o1')], chat({ stream: true }), opts);
+    const events = dataEvents(await within(r.response.text(), 3000, 'error-event stream'));
+    expect(events.slice(1)).toEqual([{ error: { message: 'provider overloaded', type: 'server_error', param: null, code: 'overloaded' } }, '[DONE]']);
+  });
+
   it('treats a 200 that is not a completion as a failure and moves on', async () => {
     const r = await callWithFallback([fakeTarget('openai', 'garbage-1'), fakeTarget('openai', 'ok-after-bad')], chat(), { timeoutMs: 2000, maxTries: 2 });
     expect(r.attempts[0]).toMatchObject({ ok: false, reason: 'bad_response' });

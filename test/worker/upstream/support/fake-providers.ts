@@ -11,7 +11,8 @@
 //   stall-...        status, headers and the first event, then silence forever
 //   reset-...        status, headers and the first event, then the connection is destroyed
 //   cut-...          a stream that ends without its terminator ([DONE] / message_stop)
-//   error-event-...  Anthropic only: a stream that carries an `error` event mid-way
+//   error-event-...  a stream that carries an error event mid-way (Anthropic `event: error`;
+//                    OpenAI-compatible `data: {"error":...}`, as OpenRouter sends), then ends
 //   tool-...         Anthropic only: an answer that calls a tool
 // GET /__requests?model=<id> lists what that model received (path, auth headers, body).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -83,6 +84,10 @@ async function openAI(res: ServerResponse, model: string, body: Record<string, u
   if (model.startsWith('reset')) {
     await sleep(GAP_MS);
     res.socket?.destroy();
+    return;
+  }
+  if (model.startsWith('error-event')) {
+    res.end(`data: ${JSON.stringify({ error: { message: 'provider overloaded', type: 'server_error', param: null, code: 'overloaded' } })}\n\n`);
     return;
   }
   if (model.startsWith('ok-gated')) await gate();
