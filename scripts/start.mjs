@@ -86,7 +86,8 @@ function readBundle() {
 function uploadBundle(bucket, bundle) {
   const stamp = path.join(stateDir, `start-bundle-${bundle.version}.json`);
   const want = JSON.stringify(bundle.uploads.map((u) => [u.key, sha256(u.file)]));
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) {
+  const r2Dir = path.join(stateDir, 'v3', 'r2', bucket);
+  if (existsSync(stamp) && existsSync(r2Dir) && readFileSync(stamp, 'utf8') === want) {
     log(`    bundle ${bundle.version} already in local R2 (${bundle.uploads.length} files)`);
     return;
   }
