@@ -62,7 +62,7 @@ function prompts(n: number): string[] {
 /** Builds bench/worker.ts exactly as wrangler deploys it; returns the reported upload size. */
 function build(): { raw_kib: number; gzip_kib: number } {
   rmSync(outDir, { recursive: true, force: true });
-  const text = execFileSync('npx', ['--no-install', 'wrangler', 'deploy', '--dry-run', '--outdir', '.out', '-c', 'bench/wrangler.toml'],
+  const text = execFileSync('npx', ['--no-install', 'wrangler', 'deploy', '--dry-run', '--outdir', outDir, '-c', 'bench/wrangler.toml'],
     { cwd: root, encoding: 'utf8', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
   const m = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(text);
   if (!m) throw new Error(`could not read the upload size from wrangler:\n${text}`);

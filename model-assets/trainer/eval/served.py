@@ -26,10 +26,16 @@ RUNNER = PROJECT_ROOT / "model-assets" / "tools" / "serve-decisions.ts"
 PROBE_SCALE = 0.5
 
 
+#: ORT flavour of the runner: "node" (onnxruntime-node, graph optimisation "basic", the default)
+#: or "web" (onnxruntime-web's wasm, what workerd runs); int8 outputs agree at "basic".
+ORT_RUNTIME = os.environ.get("ROUTER_EVAL_ORT", "node")
+
+
 def _run(request: dict[str, Any], work: Path, progress: Callable[[str], None]) -> dict[str, Any]:
     req_path = work / "request.json"
     req_path.write_text(json.dumps(request))
-    cmd = ["npx", "--no-install", "tsx", str(RUNNER), "--request", str(req_path), "--out", str(work)]
+    cmd = ["npx", "--no-install", "tsx", str(RUNNER), "--request", str(req_path), "--out", str(work),
+           "--runtime", ORT_RUNTIME]
     t0 = time.time()
     proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
@@ -104,7 +110,7 @@ def run_served(es: EvalSet, bundle: Path, preferences: np.ndarray, progress: Cal
     known = manifest_models(manifest)
     missing = [j for j, m in enumerate(es.models) if m not in known]
     train_texts, test_texts = es.train.table.prompts, es.test.table.prompts
-    meta: dict[str, Any] = {"bundle": Path(bundle).name}
+    meta: dict[str, Any] = {"bundle": Path(bundle).name, "ort": ORT_RUNTIME}
     with tempfile.TemporaryDirectory(prefix="served-") as tmp:
         work = Path(tmp)
         req: dict[str, Any] = {"bundle": str(Path(bundle).resolve()), "embed": {"texts": train_texts + test_texts}}
