@@ -37,12 +37,21 @@ class ServedOutputs:
     choices: np.ndarray       # [W, P] int indices into the pool
     p_success: np.ndarray     # [P, K]
     bundle: str
+    #: the policy served with only a strong/weak pair as candidates: (strong, weak) -> [W, P] with
+    #: 1 where it chose the strong model
+    pair_strong: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
 
 
 Progress = Callable[[str], None]
 
 
-def _pairs(es: EvalSet) -> list[tuple[str, int, int]]:
+def binary_pairs(es: EvalSet) -> list[tuple[str, int, int]]:
+    """(name suffix, strong, weak): the pool's best-quality/cheapest pair (train split), and
+    RouteLLM's own pair where both of its models are in the pool.
+
+    @example
+        [(suffix, es.models[s], es.models[w]) for suffix, s, w in binary_pairs(es)]
+    """
     strong, weak = binary.best_and_cheapest(es.train.quality, es.train.cost)
     pairs = [("", strong, weak)]
     s_name, w_name = binary.ROUTELLM_PAIR
@@ -75,7 +84,7 @@ def run_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, served
     # Binary routers on (best-quality, cheapest) and RouteLLM's own pair where present.
     progress("routellm-mf: training on train-split battles")
     mf_model = mf.train_mf(train_emb, tr.quality, epochs=mf_epochs)
-    for suffix, s, w in _pairs(es):
+    for suffix, s, w in binary_pairs(es):
         pair = (es.models[s], es.models[w])
         out.append(RouterResult("random_mix" + suffix, "binary random", binary.random_mix(cost, quality, s, w),
                                 apgr=0.5, pair=pair))
@@ -84,6 +93,10 @@ def run_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, served
         scores = sw_ranking.sw_scores(train_emb, tr.quality[:, s], tr.quality[:, w], test_emb)
         pts, a = binary.threshold_points(scores, cost, quality, s, w)
         out.append(RouterResult("sw_ranking" + suffix, "binary threshold", pts, apgr=a, pair=pair))
+        if served is not None and (s, w) in served.pair_strong:
+            pts, a = binary.choice_points(served.pair_strong[(s, w)], cost, quality, s, w)
+            out.append(RouterResult("policy_pair" + suffix, "binary policy", pts, apgr=a, pair=pair,
+                                    note="the served policy with only this pair as candidates, w swept"))
         progress(f"binary routers on {pair[0]} / {pair[1]} done")
 
     pred = knn.knn_predict(train_emb, tr.quality, test_emb)

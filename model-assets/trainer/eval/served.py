@@ -20,7 +20,7 @@ import numpy as np
 
 from ..paths import PROJECT_ROOT
 from .evalset import EvalSet
-from .routers import ServedOutputs
+from .routers import ServedOutputs, binary_pairs
 
 RUNNER = PROJECT_ROOT / "model-assets" / "tools" / "serve-decisions.ts"
 PROBE_SCALE = 0.5
@@ -131,27 +131,40 @@ def run_served(es: EvalSet, bundle: Path, preferences: np.ndarray, progress: Cal
             progress(f"{es.dataset}: fitted identities of {len(missing)} models not in the bundle on the train split")
         mean_out = es.train.table.output_tokens.astype(np.float64).mean(axis=0)
         t = es.test.table
-        req = {
-            "bundle": str(Path(bundle).resolve()),
-            "route": {
-                "texts": test_texts,
-                "prompt_tokens": [float(x) for x in t.input_tokens],
-                "preferences": [float(w) for w in preferences],
-                "candidates": [{"name": m, "identity": identities[m],
-                                "input_usd_per_mtok": float(t.prices[j, 0]),
-                                "output_usd_per_mtok": float(t.prices[j, 1]),
-                                "expected_output_tokens": float(mean_out[j])}
-                               for j, m in enumerate(es.models)],
-            },
-        }
-        progress(f"{es.dataset}: routing {len(test_texts)} test prompts x {len(preferences)} preferences "
-                 f"through the served decision core")
-        run_meta = _run(req, work, lambda s: progress(f"{es.dataset}: {s}") if "decisions" in s else None)
-        p, w, k = len(test_texts), len(preferences), len(es.models)
-        choices = _read(work / "route_choices.i32", "<i4", (w, p)).astype(np.int64)
-        p_success = _read(work / "route_p_success.f32", "<f4", (p, k)).astype(np.float64)
+
+        def route(members: list[int], label: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+            req = {
+                "bundle": str(Path(bundle).resolve()),
+                "route": {
+                    "texts": test_texts,
+                    "prompt_tokens": [float(x) for x in t.input_tokens],
+                    "preferences": [float(w) for w in preferences],
+                    "candidates": [{"name": es.models[j], "identity": identities[es.models[j]],
+                                    "input_usd_per_mtok": float(t.prices[j, 0]),
+                                    "output_usd_per_mtok": float(t.prices[j, 1]),
+                                    "expected_output_tokens": float(mean_out[j])}
+                                   for j in members],
+                },
+            }
+            progress(f"{es.dataset}: routing {len(test_texts)} test prompts x {len(preferences)} preferences "
+                     f"over {label} through the served decision core")
+            run_meta = _run(req, work, lambda s: progress(f"{es.dataset}: {s}") if "decisions" in s else None)
+            p, w = len(test_texts), len(preferences)
+            choices = _read(work / "route_choices.i32", "<i4", (w, p)).astype(np.int64)
+            p_success = _read(work / "route_p_success.f32", "<f4", (p, len(members))).astype(np.float64)
+            return choices, p_success, run_meta
+
+        choices, p_success, run_meta = route(list(range(len(es.models))), f"the pool of {len(es.models)}")
+        pair_strong: dict[tuple[int, int], np.ndarray] = {}
+        if len(es.models) > 2:
+            for _, s, w in binary_pairs(es):
+                pair_choices, _, _ = route([s, w], f"the pair {es.models[s]} / {es.models[w]}")
+                pair_strong[(s, w)] = pair_choices == 0
+        else:  # a two-model pool is its own pair: the main run already is the binary router
+            for _, s, w in binary_pairs(es):
+                pair_strong[(s, w)] = choices == s
     meta["served"] = {k_: run_meta[k_] for k_ in ("route_ms_per_decision", "wall_seconds", "identity_sources")
                       if k_ in run_meta}
     out = ServedOutputs(preferences=np.asarray(preferences), choices=choices, p_success=p_success,
-                        bundle=Path(bundle).name)
+                        bundle=Path(bundle).name, pair_strong=pair_strong)
     return emb[:len(train_texts)], emb[len(train_texts):], out, meta

@@ -37,7 +37,8 @@ def test_policy_and_irt_greedy_run_through_the_served_decision_core(bundle, tmp_
                  "--no-docs", "--json", str(out), "--mf-epochs", "1"]) == 0
     block = json.loads(out.read_text())["datasets"]["routellm-gsm8k"]
     routers = block["routers"]
-    assert {"policy", "irt_greedy"} <= set(routers)
+    assert {"policy", "irt_greedy", "policy_pair"} <= set(routers)
+    assert 0.0 <= routers["policy_pair"]["apgr"] <= 1.0
     # The test bundle's policy is built to pick the cheapest at w = 0 and the best predicted at w = 1:
     # its curve must span from the cheap end to a dearer point.
     costs = [p[0] for p in routers["policy"]["points"]]

@@ -49,3 +49,21 @@ def threshold_points(scores: np.ndarray, cost: np.ndarray, quality: np.ndarray, 
     qs, qw = float(quality[:, strong].mean()), float(quality[:, weak].mean())
     score = apgr(f, q, qw, qs) if abs(qs - qw) > 1e-12 else float("nan")
     return [(float(x), float(y)) for x, y in zip(c, q)], score
+
+
+def choice_points(strong_mask: np.ndarray, cost: np.ndarray, quality: np.ndarray, strong: int,
+                  weak: int) -> tuple[list[Point], float]:
+    """Points and APGR of a binary router given as [settings, P] masks (True = strong model).
+
+    @example
+        >>> m = np.array([[False, False], [True, False], [True, True]])
+        >>> choice_points(m, np.array([[1.0, 3.0], [1.0, 3.0]]), np.array([[0.0, 1.0], [1.0, 1.0]]), 1, 0)
+        ([(1.0, 0.5), (2.0, 1.0), (3.0, 1.0)], 0.75)
+    """
+    m = np.asarray(strong_mask, bool)
+    q = np.where(m, quality[None, :, strong], quality[None, :, weak]).mean(axis=1)
+    c = np.where(m, cost[None, :, strong], cost[None, :, weak]).mean(axis=1)
+    f = m.mean(axis=1)
+    qs, qw = float(quality[:, strong].mean()), float(quality[:, weak].mean())
+    score = apgr(f, q, qw, qs) if abs(qs - qw) > 1e-12 else float("nan")
+    return [(float(x), float(y)) for x, y in zip(c, q)], score
