@@ -64,16 +64,18 @@ def evaluate(es: EvalSet, bundle: Path | None, embedding: str, mf_epochs: int) -
         from .served import run_served
 
         tr_emb, te_emb, served_out, meta = run_served(es, bundle, W_GRID, progress=log)
-    if bundle is None or embedding == "tfidf":
-        from .embeddings import tfidf_embeddings
+    from .embeddings import tfidf_embeddings
 
-        tr_emb, te_emb = tfidf_embeddings(es.train.table.prompts, es.test.table.prompts)
+    tfidf = tfidf_embeddings(es.train.table.prompts, es.test.table.prompts)
+    if bundle is None or embedding == "tfidf":
+        tr_emb, te_emb = tfidf
+        tfidf = None
         meta["baseline_embedding"] = "tfidf-svd"
     else:
         meta["baseline_embedding"] = "served embedder.onnx"
     log(f"{es.dataset}: {es.train.size} train / {es.test.size} test prompts, {len(es.models)} models; routers...")
     results = run_routers(es, tr_emb, te_emb, served_out, progress=lambda s: log(f"{es.dataset}: {s}"),
-                          mf_epochs=mf_epochs)
+                          mf_epochs=mf_epochs, tfidf=tfidf)
     block = score_dataset(es, results, meta)
     block["seconds"] = round(time.time() - t0, 1)
     pol = block["routers"].get("policy")

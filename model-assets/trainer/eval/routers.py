@@ -66,8 +66,9 @@ def binary_pairs(es: EvalSet) -> list[tuple[str, int, int]]:
 
 def run_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, served: ServedOutputs | None,
                 progress: Progress = lambda s: None, ws: np.ndarray = greedy.W_GRID,
-                mf_epochs: int = 4) -> list[RouterResult]:
-    """All routers on ``es``; ``served`` adds IRT-greedy and the policy (skipped when None).
+                mf_epochs: int = 4, tfidf: tuple[np.ndarray, np.ndarray] | None = None) -> list[RouterResult]:
+    """All routers on ``es``; ``served`` adds IRT-greedy and the policy (skipped when None);
+    ``tfidf`` (train, test) reference embeddings add a kNN router on them.
 
     @example
         results = run_routers(es, train_emb, test_emb, served)
@@ -103,6 +104,10 @@ def run_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, served
     out.append(RouterResult("knn", "multi-model greedy", greedy.greedy_curve(pred, cnorm, cost, quality, ws),
                             note="k=50 nearest train prompts, cosine"))
     progress("knn done")
+    if tfidf is not None:
+        pred = knn.knn_predict(tfidf[0], tr.quality, tfidf[1])
+        out.append(RouterResult("knn_tfidf", "multi-model greedy", greedy.greedy_curve(pred, cnorm, cost, quality, ws),
+                                note="k=50 nearest train prompts on TF-IDF + SVD (reference)"))
 
     if te.table.category is not None and tr.table.category is not None:
         pred = category.category_predict(tr.table.category, tr.quality, te.table.category)
