@@ -7,7 +7,12 @@ import path from 'node:path';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** The demo pool definition (scripts/demo-pool.json). */
+/**
+ * The demo pool definition (scripts/demo-pool.json).
+ *
+ * @example
+ * readDemoPool().models.map((m) => m.name); // ['gpt-4o', 'gemini-3.1-pro', ...]
+ */
 export function readDemoPool() {
   return JSON.parse(readFileSync(path.join(here, 'demo-pool.json'), 'utf8'));
 }
@@ -19,7 +24,12 @@ const num = (v) => {
   return String(v);
 };
 
-/** The manifest entry whose name or aliases equal `bundleModel`, as the worker resolves identities. */
+/**
+ * The manifest entry whose name or aliases equal `bundleModel`, as the worker resolves identities.
+ *
+ * @example
+ * manifestEntry(manifest, 'gpt-4o-2024-05-13')?.name; // 'gpt-4o_dir-gpt4o' when that alias is listed
+ */
 export function manifestEntry(manifest, bundleModel) {
   return manifest.models?.find((m) => m.name === bundleModel || (m.aliases ?? []).includes(bundleModel));
 }

@@ -15,7 +15,12 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_STANDIN_PORT = 8788;
 const WORD_GAP_MS = 25;
 
-/** Upstream model ids the demo pool uses (what /v1/models lists). */
+/**
+ * Upstream model ids the demo pool uses (what /v1/models lists).
+ *
+ * @example
+ * demoUpstreamModels(); // ['gpt-4o-2024-05-13', 'gemini-3.1-pro-preview', ...]
+ */
 export function demoUpstreamModels() {
   const pool = JSON.parse(readFileSync(path.join(here, 'demo-pool.json'), 'utf8'));
   return pool.models.map((m) => m.upstream_model);
@@ -38,7 +43,12 @@ function messageText(content) {
   return '';
 }
 
-/** The stand-in's answer: it names itself and the model it stands in for. */
+/**
+ * The stand-in's answer: it names itself and the model it stands in for.
+ *
+ * @example
+ * standinAnswer('gpt-4o-2024-05-13', [{ role: 'user', content: 'Hi' }]); // '[local stand-in for gpt-4o-2024-05-13] ...'
+ */
 export function standinAnswer(model, messages) {
   const last = [...messages].reverse().find((m) => m?.role === 'user');
   const asked = messageText(last?.content).replace(/\s+/g, ' ').trim();

@@ -51,7 +51,12 @@ export class UpstreamError extends Error {
   }
 }
 
-/** Short human text for any thrown value (never a stack trace). */
+/**
+ * Short human text for any thrown value (never a stack trace).
+ *
+ * @example
+ * describe(new TypeError('fetch failed')); // 'fetch failed'
+ */
 export function describe(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
   return String(err);

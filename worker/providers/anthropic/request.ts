@@ -32,7 +32,12 @@ export interface AnthropicRequestBody {
   tool_choice?: { type: 'auto' | 'any' | 'none' } | { type: 'tool'; name: string };
 }
 
-/** Plain text of a message's content (system prompts and tool results are text-only in Anthropic's API). */
+/**
+ * Plain text of a message's content (system prompts and tool results are text-only in Anthropic's API).
+ *
+ * @example
+ * textOf([{ type: 'text', text: 'a' }, { type: 'image_url', image_url: { url: '...' } }, { type: 'text', text: 'b' }]); // 'a\nb'
+ */
 export function textOf(content: ChatMessage['content']): string {
   if (content == null) return '';
   if (typeof content === 'string') return content;

@@ -1,7 +1,12 @@
 import { openAIError, UpstreamError, type OpenAIErrorBody } from '../errors';
 import { nowSeconds, type ChatCompletion, type FinishReason, type ToolCall } from '../openai/types';
 
-/** Anthropic's stop_reason in OpenAI's finish_reason vocabulary. */
+/**
+ * Anthropic's stop_reason in OpenAI's finish_reason vocabulary.
+ *
+ * @example
+ * finishReason('max_tokens'); // 'length'
+ */
 export function finishReason(stop: unknown): FinishReason {
   switch (stop) {
     case 'end_turn':

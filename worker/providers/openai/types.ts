@@ -70,7 +70,12 @@ export function chunk(
   };
 }
 
-/** Seconds since the epoch, as OpenAI's `created` field. */
+/**
+ * Seconds since the epoch, as OpenAI's `created` field.
+ *
+ * @example
+ * chunk({ id, created: nowSeconds(), model }, { content: 'Hi' });
+ */
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }

@@ -1,7 +1,12 @@
 import { UpstreamError } from '../errors';
 import { nowSeconds, type ChatCompletion } from '../openai/types';
 
-/** Converts the binding's `usage` (already in OpenAI's names) when it is there. */
+/**
+ * Converts the binding's `usage` (already in OpenAI's names) when it is there.
+ *
+ * @example
+ * usageOf({ prompt_tokens: 9, completion_tokens: 3 }); // { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 }
+ */
 export function usageOf(v: unknown): ChatCompletion['usage'] | undefined {
   const u = v as { prompt_tokens?: unknown; completion_tokens?: unknown } | undefined;
   if (typeof u?.prompt_tokens !== 'number' || typeof u.completion_tokens !== 'number') return undefined;
