@@ -9,7 +9,9 @@ ensurePython();
 const env = { ...process.env, OMP_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1' };
 const steps = [
   { name: 'pipeline (pytest)', cmd: python, args: ['-m', 'pytest', '-q', 'test/model-assets'] },
+  { name: 'typecheck (tsc)', cmd: 'npx', args: ['tsc', '--noEmit', '-p', 'tsconfig.json'] },
   { name: 'worker (vitest in workerd)', cmd: 'npx', args: ['vitest', 'run'] },
+  { name: 'scripts (node --test)', cmd: process.execPath, args: ['--test', 'test/scripts/'] },
 ];
 
 const results = [];
@@ -22,5 +24,5 @@ for (const step of steps) {
 console.log('\n=== summary ===');
 for (const r of results) console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name}  (${r.s}s)`);
 const failed = results.filter((r) => !r.ok).length;
-console.log(`${results.length - failed} passed, ${failed} failed`);
+console.log(`suites: ${results.length - failed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
