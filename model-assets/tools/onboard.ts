@@ -26,7 +26,7 @@ import { identityPrior } from '../../worker/onboarding/prior';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const usage = `usage:
-  npm run onboard -- --quiz N [--method d-optimal|random] [--seed S] [--gradable] [--out FILE]
+  npm run onboard -- --quiz N [--method d-optimal|i-optimal|random] [--seed S] [--gradable] [--out FILE]
   npm run onboard -- --model NAME --answers FILE [--d1-local] [--model-id ID] [--out FILE]
   npm run onboard -- --build-bank (--mmlu-pro | --prompts FILE) [--name NAME] [--upload-local]
 common: --bundle DIR  --bank FILE`;
@@ -159,10 +159,10 @@ function quizCommand(n: number): void {
       [pool[i], pool[j]] = [pool[j]!, pool[i]!];
     }
     rows = pool.slice(0, n);
-  } else if (method === 'd-optimal') {
-    rows = selectQuiz(bank.params, identityPrior(manifest), n, { exclude }).rows;
+  } else if (method === 'd-optimal' || method === 'i-optimal') {
+    rows = selectQuiz(bank.params, identityPrior(manifest), n, { exclude, criterion: method }).rows;
   } else {
-    throw new CliError('--method must be d-optimal or random');
+    throw new CliError('--method must be d-optimal, i-optimal or random');
   }
   emit(rows.map((r) => JSON.stringify({ id: bank.items[r]!.id, prompt: bank.items[r]!.prompt ?? null })).join('\n') + '\n');
   log(`${rows.length} items (${method}) from ${bank.params.count}`);

@@ -63,21 +63,50 @@ export function expectedItemWeights(items: ItemParams, prior: GaussianPrior, exp
   return out;
 }
 
-/** A quiz: bank rows in pick order, with each pick's log-det gain (nats). */
+/** `Q = mean_j w_j a_j a_j^T` over the whole bank. */
+function fisherAverage(items: ItemParams, w: Float64Array): number[][] {
+  const { dim, count, a } = items;
+  const q = Array.from({ length: dim }, () => new Array<number>(dim).fill(0));
+  for (let j = 0; j < count; j++) {
+    const aj = a.subarray(j * dim, (j + 1) * dim);
+    const wj = w[j]! / count;
+    for (let i = 0; i < dim; i++) {
+      const qi = q[i]!;
+      for (let k = 0; k < dim; k++) qi[k] = qi[k]! + wj * aj[i]! * aj[k]!;
+    }
+  }
+  return q;
+}
+
+/** `S Q S` for symmetric S. */
+function sandwich(s: number[][], q: number[][]): number[][] {
+  const sq = s.map((row) => q[0]!.map((_, k) => row.reduce((acc, x, i) => acc + x * q[i]![k]!, 0)));
+  return sq.map((row) => s[0]!.map((_, k) => row.reduce((acc, x, i) => acc + x * s[i]![k]!, 0)));
+}
+
+/** A quiz: bank rows in pick order, with each pick's criterion gain (D-optimal: log-det nats). */
 export interface Quiz {
   rows: number[];
   gains: number[];
 }
 
+/**
+ * Selection criterion: `d-optimal` (log det of the expected posterior precision) or `i-optimal`
+ * (bank-average predictive variance of the logit, `tr(Q Sigma)`, `Q = mean_j w_j a_j a_j^T`).
+ */
+export type Criterion = 'd-optimal' | 'i-optimal';
+
 /** Options of {@link selectQuiz}. */
 export interface SelectOptions {
   expectation?: Expectation;
+  criterion?: Criterion;
   /** Rows that may not be picked (e.g. items without a reference answer when the worker grades). */
   exclude?: Iterable<number>;
 }
 
 /**
- * Greedy D-optimal quiz of `n` distinct bank rows (deterministic; ties go to the lower row).
+ * Greedy optimal-design quiz of `n` distinct bank rows (deterministic; ties go to the lower row);
+ * D-optimal unless `options.criterion` says `i-optimal` (O(count * dim^2) a pick instead of O(count * dim)).
  *
  * @example
  * const quiz = selectQuiz(items, { mean: [0, 0], cov: [[1, 0], [0, 1]] }, 20);
@@ -95,14 +124,22 @@ export function selectQuiz(items: ItemParams, prior: GaussianPrior, n: number, o
   }
   const available = new Uint8Array(count).fill(1);
   for (const r of options.exclude ?? []) if (r >= 0 && r < count) available[r] = 0;
+  const qMat = options.criterion === 'i-optimal' ? fisherAverage(items, w) : null;
   const rows: number[] = [];
   const gains: number[] = [];
   for (let step = 0; step < n; step++) {
     let best = -1;
     let bestScore = -Infinity;
+    const b = qMat ? sandwich(cov, qMat) : null;
     for (let j = 0; j < count; j++) {
       if (!available[j]) continue;
-      const s = w[j]! * quad[j]!;
+      let s: number;
+      if (b) {
+        const aj = a.subarray(j * dim, (j + 1) * dim);
+        s = (w[j]! * dot(aj, matVec(b, aj))) / (1 + w[j]! * quad[j]!);
+      } else {
+        s = w[j]! * quad[j]!;
+      }
       if (s > bestScore) {
         bestScore = s;
         best = j;
@@ -123,7 +160,7 @@ export function selectQuiz(items: ItemParams, prior: GaussianPrior, n: number, o
     }
     available[best] = 0;
     rows.push(best);
-    gains.push(Math.log(denom));
+    gains.push(qMat ? bestScore : Math.log(denom));
   }
   return { rows, gains };
 }

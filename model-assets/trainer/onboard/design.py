@@ -6,10 +6,12 @@ prior ``theta ~ N(m, S)`` it stays rank one, ``w_j a_j a_j^T`` with ``w_j = E[p_
 fixed 1-D quadrature computes it exactly enough and identically in Python and TypeScript
 (``worker/onboarding/design.ts``; a parity test pins both to the same fixture).
 
-Greedy D-optimal design: start from the prior precision ``S^-1`` and repeatedly add the item with
+Greedy D-optimal design (the default): start from the prior precision ``S^-1`` and repeatedly add the item with
 the largest ``log det`` gain, ``log(1 + w_j a_j^T M^-1 a_j)``; ``M^-1`` and the quadratic forms are
 updated with Sherman-Morrison, so one step costs O(J d). Chosen items are never chosen again, and
 an item whose direction is already well known gains little, which keeps the quiz diverse.
+Greedy I-optimal design instead minimises the bank-average predictive variance of the logit,
+``tr(Q Sigma)`` with ``Q = mean_j w_j a_j a_j^T``: information where the prompts are, O(J d^2) a pick.
 """
 from __future__ import annotations
 
@@ -64,15 +66,24 @@ def expected_item_weights(
 
 @dataclass
 class Quiz:
-    """Chosen bank rows in the order picked, with each pick's log-det gain (nats)."""
+    """Chosen bank rows in the order picked, with each pick's criterion gain.
+
+    D-optimal: gain in log det of the expected posterior precision (nats); I-optimal: reduction of
+    the bank-average predictive variance ``tr(Q Sigma)``.
+    """
 
     rows: np.ndarray
     gains: np.ndarray
 
     @property
     def log_det_gain(self) -> float:
-        """log det(posterior-expected precision) - log det(prior precision)."""
+        """Sum of the gains (for D-optimal: log det(expected posterior precision / prior precision))."""
         return float(self.gains.sum())
+
+
+#: Selection criteria: D-optimal (information about theta in every direction) and I-optimal
+#: (average predictive variance of the logit over the bank, i.e. what routing uses).
+CRITERIA = ("d-optimal", "i-optimal")
 
 
 def select_quiz(
@@ -84,8 +95,13 @@ def select_quiz(
     *,
     expectation: str = "prior",
     exclude: np.ndarray | None = None,
+    criterion: str = "d-optimal",
 ) -> Quiz:
-    """Greedy D-optimal quiz of ``n`` distinct rows of the bank (deterministic; ties -> lower row).
+    """Greedy optimal-design quiz of ``n`` distinct rows of the bank (deterministic; ties -> lower row).
+
+    ``criterion="d-optimal"`` maximises ``log det`` of the expected posterior precision;
+    ``"i-optimal"`` minimises ``tr(Q Sigma)``, ``Q = mean_j w_j a_j a_j^T`` over the whole bank: the
+    Fisher-weighted average posterior variance of the logit over the bank's prompts.
 
     Example:
         >>> a = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 0.9]])
@@ -96,16 +112,24 @@ def select_quiz(
     n_items = a.shape[0]
     if not 1 <= n <= n_items:
         raise ValueError(f"quiz size must be in [1, {n_items}], got {n}")
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {CRITERIA}, not {criterion!r}")
     w = expected_item_weights(a, c, prior_mean, prior_cov, expectation=expectation)
     cov = np.array(prior_cov, np.float64, copy=True)  # M^-1, the expected posterior covariance
     quad = np.einsum("jd,de,je->j", a, cov, a)  # a_j^T M^-1 a_j
+    q_mat = (a * w[:, None]).T @ a / n_items if criterion == "i-optimal" else None
     available = np.ones(n_items, dtype=bool)
     if exclude is not None:
         available[np.asarray(exclude, dtype=np.int64)] = False
     rows: list[int] = []
     gains: list[float] = []
     for _ in range(n):
-        score = np.where(available, w * quad, -np.inf)
+        if q_mat is None:
+            score = w * quad
+        else:
+            b = cov @ q_mat @ cov
+            score = w * np.einsum("jd,de,je->j", a, b, a) / (1.0 + w * quad)
+        score = np.where(available, score, -np.inf)
         j = int(np.argmax(score))
         if not np.isfinite(score[j]):
             raise ValueError("not enough selectable items in the bank")
@@ -115,7 +139,7 @@ def select_quiz(
         quad -= w[j] * (a @ v) ** 2 / denom
         available[j] = False
         rows.append(j)
-        gains.append(float(np.log(denom)))
+        gains.append(float(np.log(denom)) if q_mat is None else float(score[j]))
     return Quiz(rows=np.array(rows, dtype=np.int64), gains=np.array(gains))
 
 

@@ -81,10 +81,21 @@ def subset_table(table: Any, max_train: int | None, max_test: int | None) -> Any
     return table.subset(rows=np.sort(np.concatenate(rows)))
 
 
+def _quiz_keys(budgets: list[int], criteria: list[str], seeds: int) -> list[str]:
+    keys = ["prior", "full"]
+    for n in budgets:
+        keys += [f"{cr}-{n}" for cr in criteria] + [f"random-{n}-{s}" for s in range(seeds)]
+    return keys
+
+
 def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.ndarray,
         max_train: int | None = None, max_test: int | None = None, cache: Path | None = CACHE_DIR / "onboard",
-        expectation: str = "prior") -> dict[str, Any]:
-    """The whole benchmark; returns the ``{"onboarding": ...}`` results object."""
+        expectation: str = "prior", criteria: tuple[str, ...] = ("d-optimal",), policy: bool = True) -> dict[str, Any]:
+    """The whole benchmark; returns the ``{"onboarding": ...}`` results object.
+
+    ``criteria[0]`` is the selection reported as ``quiz``; the others go to ``quiz.<N>.alt``.
+    ``policy=False`` skips the served policy (IRT-greedy and identity metrics only; seconds).
+    """
     from ..data import COLD_START_MODELS, load_dataset
     from ..eval import metrics as M
     from ..eval.baselines.greedy import greedy_curve
@@ -92,9 +103,11 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
     from ..eval.served import manifest_models
 
     t0 = time.time()
+    criteria = list(criteria)
     manifest = json.loads((bundle / "manifest.json").read_text())
     d = int(manifest["identity_dim"])
     prior_mean, prior_cov = prior_of(manifest, d)
+    prec = np.linalg.inv(prior_cov)
     table = subset_table(load_dataset("mmlu-pro"), max_train, max_test)
     served = served_items(bundle, list(table.prompts), cache)
     train_rows, test_rows = np.flatnonzero(table.split == "train"), np.flatnonzero(table.split == "test")
@@ -102,14 +115,14 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
     a_te, c_te = served.a[test_rows], served.c[test_rows]
     known = manifest_models(manifest)
 
-    # The D-optimal quiz does not depend on the model; compute it once per budget over the whole
-    # train bank. Items a model has no record for are skipped (we cannot "ask" the data for them).
+    # A quiz does not depend on the model (non-adaptive), except that items a model has no record
+    # for are skipped: the data cannot "answer" them for it.
     fitted_pool: dict[str, np.ndarray] = {}
     jobs: list[dict[str, Any]] = []
     variants: list[dict[str, Any]] = []
+    keys = _quiz_keys(budgets, criteria, seeds)
     for model in models:
-        others = [m for m in COLD_START_MODELS if m != model]
-        es = build_evalset(table, exclude=others)
+        es = build_evalset(table, exclude=[m for m in COLD_START_MODELS if m != model])
         if model not in es.models:
             log(f"{model}: not in the pool (too few test outcomes); skipped")
             continue
@@ -141,27 +154,29 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         identities: dict[str, np.ndarray] = {"prior": prior_mean.copy(), "full": fit(observed)}
         info: dict[str, float] = {}
         for n in budgets:
-            quiz = select_quiz(a_tr, c_tr, prior_mean, prior_cov, n, exclude=missing, expectation=expectation)
-            identities[f"quiz-{n}"] = fit(quiz.rows)
-            info[f"quiz-{n}"] = quiz.log_det_gain
+            for cr in criteria:
+                quiz = select_quiz(a_tr, c_tr, prior_mean, prior_cov, n, exclude=missing, expectation=expectation,
+                                   criterion=cr)
+                identities[f"{cr}-{n}"] = fit(quiz.rows)
+                info[f"{cr}-{n}"] = quiz.log_det_gain
             for s in range(seeds):
-                rows = observed[random_quiz(len(observed), n, seed=1000 * n + s)]
-                identities[f"random-{n}-{s}"] = fit(rows)
+                identities[f"random-{n}-{s}"] = fit(observed[random_quiz(len(observed), n, seed=1000 * n + s)])
         target = {"name": model, "input_usd_per_mtok": float(es.test.table.prices[j, 0]),
                   "output_usd_per_mtok": float(es.test.table.prices[j, 1]),
                   "expected_output_tokens": float(mean_out[j])}
-        job = {"model": model, "es": es, "j": j, "identities": identities, "info": info, "first_variant": len(variants),
-               "n_train_outcomes": int(len(observed))}
-        for key, theta in identities.items():
-            # the onboarded model goes where it sits in es.models, so choices index es.models
-            cands = base[:j] + [{**target, "identity": [float(x) for x in theta]}] + base[j:]
+        jobs.append({"model": model, "es": es, "j": j, "identities": identities, "info": info,
+                     "first_variant": len(variants), "n_train_outcomes": int(len(observed)), "base": base, "target": target})
+        for key in keys:
+            # the onboarded model sits where it is in es.models, so choices index es.models
+            cands = base[:j] + [{**target, "identity": [float(x) for x in identities[key]]}] + base[j:]
             variants.append({"name": f"{model}/{key}", "candidates": cands})
-        jobs.append(job)
-        log(f"{model}: {len(observed)} train outcomes; identities fitted ({', '.join(identities)})")
+        log(f"{model}: {len(observed)} train outcomes; {len(identities)} identities fitted")
 
-    test_tokens = table.input_tokens[test_rows]
-    log(f"routing {len(test_rows)} test prompts x {len(ws)} preferences x {len(variants)} pool variants")
-    choices, route_meta = route_variants(bundle, served.emb[test_rows], test_tokens, ws, variants)
+    choices = None
+    route_meta: dict[str, Any] = {}
+    if policy and variants:
+        log(f"routing {len(test_rows)} test prompts x {len(ws)} preferences x {len(variants)} pool variants")
+        choices, route_meta = route_variants(bundle, served.emb[test_rows], table.input_tokens[test_rows], ws, variants)
 
     out: dict[str, Any] = {}
     for job in jobs:
@@ -169,71 +184,82 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         te = es.test
         pool = es.pool()
         cnorm = te.cost_norm()
-        keys = list(job["identities"])
-        aiq: dict[str, float] = {}
-        greedy: dict[str, float] = {}
-        for i, key in enumerate(keys):
-            pts = [M.choice_point(ch, te.cost, te.quality) for ch in choices[job["first_variant"] + i]]
-            aiq[key] = M.aiq(pts, pool)
-            thetas = np.array([c["identity"] for c in variants[job["first_variant"] + i]["candidates"]])
-            p = sigmoid(a_te @ thetas.T - c_te[:, None])
-            greedy[key] = M.aiq(greedy_curve(p, cnorm, te.cost, te.quality, ws), pool)
-        hull = M.hull_aiq(pool)
         full = job["identities"]["full"]
-        prec = np.linalg.inv(prior_cov)
-
-        def dist(theta: np.ndarray) -> float:  # prior-Mahalanobis distance to the full identity
+        y_te = te.table.outcome[:, j].astype(np.float64)
+        ok_te = ~np.isnan(y_te)
+        m: dict[str, dict[str, float]] = {}
+        for i, key in enumerate(keys):
+            cands = variants[job["first_variant"] + i]["candidates"]
+            thetas = np.array([c_["identity"] for c_ in cands])
+            p = sigmoid(a_te @ thetas.T - c_te[:, None])
+            theta = job["identities"][key]
+            pk = np.clip(p[ok_te, j], 1e-6, 1 - 1e-6)
             r = theta - full
-            return float(np.sqrt(r @ prec @ r))
+            m[key] = {
+                "greedy": M.aiq(greedy_curve(p, cnorm, te.cost, te.quality, ws), pool),
+                "logloss": float(-np.mean(y_te[ok_te] * np.log(pk) + (1 - y_te[ok_te]) * np.log(1 - pk))),
+                "dist": float(np.sqrt(r @ prec @ r)),
+            }
+            if choices is not None:
+                pts = [M.choice_point(ch, te.cost, te.quality) for ch in choices[job["first_variant"] + i]]
+                m[key]["aiq"] = M.aiq(pts, pool)
+        hull = M.hull_aiq(pool)
+        main_metric = "aiq" if choices is not None else "greedy"
 
         def frac(x: float) -> float | None:
-            gain = aiq["full"] - hull
+            gain = m["full"][main_metric] - hull
             return None if abs(gain) < 1e-9 else _round((x - hull) / gain)
 
+        def opt(key: str, metric: str) -> float | None:
+            return _round(m[key][metric]) if metric in m[key] else None
+
+        def mean_rnd(n: int, metric: str) -> float | None:
+            vals = [m[f"random-{n}-{s}"][metric] for s in range(seeds) if metric in m[f"random-{n}-{s}"]]
+            return _round(np.mean(vals)) if vals else None
+
+        def entry(key: str, n: int) -> dict[str, Any]:
+            return {"aiq": opt(key, "aiq"), "greedy_aiq": _round(m[key]["greedy"]), "gain_fraction": frac(m[key][main_metric]),
+                    "test_logloss": _round(m[key]["logloss"]), "identity_distance": _round(m[key]["dist"]),
+                    "criterion_gain": _round(job["info"][key])}
+
         block: dict[str, Any] = {
-            "hull_aiq": _round(hull), "full_aiq": _round(aiq["full"]), "prior_aiq": _round(aiq["prior"]),
-            "full_greedy_aiq": _round(greedy["full"]), "prior_greedy_aiq": _round(greedy["prior"]),
+            "hull_aiq": _round(hull), "full_aiq": opt("full", "aiq"), "prior_aiq": opt("prior", "aiq"),
+            "full_greedy_aiq": _round(m["full"]["greedy"]), "prior_greedy_aiq": _round(m["prior"]["greedy"]),
+            "full_test_logloss": _round(m["full"]["logloss"]), "prior_test_logloss": _round(m["prior"]["logloss"]),
+            "prior_identity_distance": _round(m["prior"]["dist"]),
             "n_train_outcomes": job["n_train_outcomes"], "quiz": {},
         }
         for n in budgets:
-            rnd = [aiq[f"random-{n}-{s}"] for s in range(seeds)]
-            rnd_g = [greedy[f"random-{n}-{s}"] for s in range(seeds)]
-            q = aiq[f"quiz-{n}"]
+            primary = entry(f"{criteria[0]}-{n}", n)
+            rnd_main = [m[f"random-{n}-{s}"][main_metric] for s in range(seeds)]
             block["quiz"][str(n)] = {
-                "aiq": _round(q), "random_aiq": _round(np.mean(rnd)), "random_aiq_std": _round(np.std(rnd)),
-                "gain_fraction": frac(q), "random_gain_fraction": frac(float(np.mean(rnd))),
-                "greedy_aiq": _round(greedy[f"quiz-{n}"]), "random_greedy_aiq": _round(np.mean(rnd_g)),
-                "identity_distance": _round(dist(job["identities"][f"quiz-{n}"])),
-                "random_identity_distance": _round(np.mean([dist(job["identities"][f"random-{n}-{s}"]) for s in range(seeds)])),
-                "expected_information_nats": _round(job["info"][f"quiz-{n}"]),
+                **primary,
+                "random_aiq": mean_rnd(n, "aiq"),
+                "random_aiq_std": _round(np.std([m[f"random-{n}-{s}"]["aiq"] for s in range(seeds)])) if choices is not None else None,
+                "random_greedy_aiq": mean_rnd(n, "greedy"),
+                "random_gain_fraction": frac(float(np.mean(rnd_main))),
+                "random_test_logloss": mean_rnd(n, "logloss"),
+                "random_identity_distance": mean_rnd(n, "dist"),
+                "alt": {cr: entry(f"{cr}-{n}", n) for cr in criteria[1:]},
             }
         out[model] = block
-        q20 = block["quiz"].get("20", block["quiz"][str(budgets[0])])
-        log(f"{model}: hull {hull:.4f} full {aiq['full']:.4f} prior {aiq['prior']:.4f} | "
-            + " ".join(f"N={n}: quiz {block['quiz'][str(n)]['aiq']:.4f} rand {block['quiz'][str(n)]['random_aiq']:.4f}"
-                       for n in budgets) + f" | gain fraction {q20['gain_fraction']}")
-    summary: dict[str, Any] = {}
-    for n in budgets:
-        fr = [b["quiz"][str(n)]["gain_fraction"] for b in out.values() if b["quiz"][str(n)]["gain_fraction"] is not None]
-        summary[str(n)] = {
-            "mean_aiq": _round(np.mean([b["quiz"][str(n)]["aiq"] for b in out.values()])) if out else None,
-            "mean_random_aiq": _round(np.mean([b["quiz"][str(n)]["random_aiq"] for b in out.values()])) if out else None,
-            "median_gain_fraction": _round(np.median(fr)) if fr else None,
-            "quiz_beats_random": sum(b["quiz"][str(n)]["aiq"] > b["quiz"][str(n)]["random_aiq"] for b in out.values()),
-            "quiz_closer_than_random": sum(b["quiz"][str(n)]["identity_distance"] < b["quiz"][str(n)]["random_identity_distance"]
-                                           for b in out.values()),
-            "models": len(out),
-        }
+        log(f"{model}: hull {hull:.4f} full {m['full'][main_metric]:.4f} prior {m['prior'][main_metric]:.4f} ({main_metric}) | "
+            + " ".join(f"N={n}: quiz {m[f'{criteria[0]}-{n}'][main_metric]:.4f} rand {np.mean([m[f'random-{n}-{s}'][main_metric] for s in range(seeds)]):.4f}"
+                       for n in budgets))
     return {
         "onboarding": out,
-        "summary": summary,
+        "summary": summarise(out, budgets, "aiq" if choices is not None else "greedy_aiq"),
         "meta": {
             "bundle": manifest["version"], "dataset": "mmlu-pro", "bank": "mmlu-pro train split",
-            "budgets": budgets, "random_seeds": seeds, "preferences": len(ws), "selection": f"greedy D-optimal ({expectation}-expected Fisher information)",
-            "router": "policy as served (int8 ONNX, worker/decision via onboard-routes.ts)",
+            "budgets": budgets, "random_seeds": seeds, "preferences": len(ws),
+            "selection": f"greedy {criteria[0]} ({expectation}-expected Fisher information)",
+            "alt_selections": criteria[1:],
+            "router": ("policy as served (int8 ONNX, worker/decision via onboard-routes.ts)" if choices is not None
+                       else "none (--greedy-only): aiq fields are null, gain fractions use IRT-greedy"),
             "secondary": "greedy_aiq = IRT-greedy with the same identities",
-            "gain_fraction": "(aiq - hull_aiq) / (full_aiq - hull_aiq)",
+            "gain_fraction": f"({'aiq' if choices is not None else 'greedy_aiq'} - hull_aiq) / (full - hull_aiq)",
             "identity_distance": "Mahalanobis distance (prior metric) to the full-data identity",
+            "test_logloss": "log loss of the onboarded model's predicted success on its test-split outcomes",
             "pool_identities_fitted_on_train": sorted(fitted_pool),
             "test_prompts": int(len(test_rows)), "train_items": int(len(train_rows)),
             "route": {k: route_meta[k] for k in ("seconds", "ms_per_decision") if k in route_meta},
@@ -242,10 +268,33 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
     }
 
 
+def summarise(out: dict[str, Any], budgets: list[int], metric: str) -> dict[str, Any]:
+    """Per budget, across models: mean quiz and random AIQ, median gain fraction, and on how many
+    models the quiz beats random (AIQ, test log loss, identity distance)."""
+    summary: dict[str, Any] = {}
+    for n in budgets:
+        qs = [b["quiz"][str(n)] for b in out.values()]
+        fr = [q["gain_fraction"] for q in qs if q["gain_fraction"] is not None]
+        rmetric = "random_" + metric
+        summary[str(n)] = {
+            "metric": metric,
+            "mean_quiz": _round(np.mean([q[metric] for q in qs])) if qs else None,
+            "mean_random": _round(np.mean([q[rmetric] for q in qs])) if qs else None,
+            "median_gain_fraction": _round(np.median(fr)) if fr else None,
+            "min_gain_fraction": _round(np.min(fr)) if fr else None,
+            "quiz_beats_random": int(sum(q[metric] > q[rmetric] for q in qs)),
+            "quiz_lower_logloss": int(sum(q["test_logloss"] < q["random_test_logloss"] for q in qs)),
+            "quiz_closer_identity": int(sum(q["identity_distance"] < q["random_identity_distance"] for q in qs)),
+            "models": len(qs),
+        }
+    return summary
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI entry, reached through ``npm run eval -- --onboarding``."""
     from ..data import COLD_START_MODELS
     from ..eval.__main__ import default_bundle
+    from .design import CRITERIA
 
     ap = argparse.ArgumentParser(prog="npm run eval -- --onboarding", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -253,35 +302,44 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bundle", type=Path, help="bundle folder (default: model-assets/bundles/$(cat DEFAULT))")
     ap.add_argument("--models", help=f"comma-separated (default: the cold-start models {', '.join(COLD_START_MODELS)})")
     ap.add_argument("--budgets", default=",".join(map(str, DEFAULT_BUDGETS)), help="quiz sizes (default 10,20,50)")
+    ap.add_argument("--criteria", default="d-optimal,i-optimal",
+                    help=f"selection criteria, the first reported as quiz (of {', '.join(CRITERIA)}; default d-optimal,i-optimal)")
     ap.add_argument("--random-seeds", type=int, default=3, help="random quizzes per budget (default 3)")
     ap.add_argument("--w-points", type=int, default=11, help="preferences swept in [0, 1] (default 11)")
     ap.add_argument("--expectation", choices=["prior", "mean"], default="prior", help="Fisher information averaged over the prior or at its mean")
+    ap.add_argument("--greedy-only", action="store_true", help="skip the served policy (IRT-greedy, log loss, distances only)")
     ap.add_argument("--max-train", type=int, help="use only the first N train prompts (quick runs)")
     ap.add_argument("--max-test", type=int, help="use only the first N test prompts (quick runs)")
     ap.add_argument("--no-cache", action="store_true", help="do not cache served embeddings/item parameters")
-    # tolerate the main harness's flags that do not apply here
-    ap.add_argument("--no-docs", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--no-docs", action="store_true", help=argparse.SUPPRESS)  # the main harness's flag
     args = ap.parse_args(argv)
     bundle = args.bundle or default_bundle()
     if bundle is None or not (Path(bundle) / "manifest.json").exists():
         ap.error("no bundle: pass --bundle or commit one named in model-assets/bundles/DEFAULT")
+    criteria = tuple(args.criteria.split(","))
+    if any(c not in CRITERIA for c in criteria):
+        ap.error(f"--criteria must name some of {', '.join(CRITERIA)}")
     models = args.models.split(",") if args.models else list(COLD_START_MODELS)
     budgets = [int(x) for x in args.budgets.split(",")]
     ws = np.linspace(0.0, 1.0, args.w_points)
     res = run(Path(bundle), models, budgets, args.random_seeds, ws, args.max_train, args.max_test,
-              None if args.no_cache else CACHE_DIR / "onboard", args.expectation)
+              None if args.no_cache else CACHE_DIR / "onboard", args.expectation, criteria, not args.greedy_only)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=1) + "\n")
         log(f"wrote {args.json}")
-    print("\n=== onboarding summary ===")
-    print(f"{'model':32s} {'hull':>7s} {'full':>7s} " + " ".join(f"{'q' + str(n):>7s} {'r' + str(n):>7s}" for n in budgets))
-    for m, b in res["onboarding"].items():
-        print(f"{m:32s} {b['hull_aiq']:7.4f} {b['full_aiq']:7.4f} "
-              + " ".join(f"{b['quiz'][str(n)]['aiq']:7.4f} {b['quiz'][str(n)]['random_aiq']:7.4f}" for n in budgets))
+    metric = "aiq" if not args.greedy_only else "greedy_aiq"
+    print(f"\n=== onboarding summary ({metric}; quiz = {criteria[0]}) ===")
+    print(f"{'model':30s} {'hull':>7s} {'full':>7s} {'prior':>7s} " + " ".join(f"{'q' + str(n):>7s} {'r' + str(n):>7s}" for n in budgets))
+    for name, b in res["onboarding"].items():
+        full = b["full_aiq"] if metric == "aiq" else b["full_greedy_aiq"]
+        prior = b["prior_aiq"] if metric == "aiq" else b["prior_greedy_aiq"]
+        print(f"{name:30s} {b['hull_aiq']:7.4f} {full:7.4f} {prior:7.4f} "
+              + " ".join(f"{b['quiz'][str(n)][metric]:7.4f} {b['quiz'][str(n)]['random_' + metric]:7.4f}" for n in budgets))
     for n, s in res["summary"].items():
-        print(f"N={n}: median gain fraction {s['median_gain_fraction']}, quiz beats random on "
-              f"{s['quiz_beats_random']}/{s['models']} models, closer identity on {s['quiz_closer_than_random']}/{s['models']}")
+        print(f"N={n}: median gain fraction {s['median_gain_fraction']} (min {s['min_gain_fraction']}); quiz beats random on "
+              f"{s['quiz_beats_random']}/{s['models']} ({metric}), lower test log loss on {s['quiz_lower_logloss']}, "
+              f"closer identity on {s['quiz_closer_identity']}")
     log(f"done in {res['meta']['seconds']}s")
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import doctest
 
 import numpy as np
+import pytest
 
 from trainer.onboard import design
 from trainer.onboard.design import expected_item_weights, quadrature, random_quiz, select_quiz
@@ -84,3 +85,23 @@ def test_d_optimal_beats_random_on_information_and_on_recovery() -> None:
         r = rand[len(err_rand) % len(rand)]
         err_rand.append(np.sum((laplace_posterior(a[r], c[r], y[r], mean, cov).mean - theta) ** 2))
     assert np.mean(err_opt) < 0.9 * np.mean(err_rand)
+
+
+def test_i_optimal_greedy_step_minimises_average_predictive_variance() -> None:
+    a, c, mean, cov = synthetic_bank(n_items=80, seed=21)
+    w = expected_item_weights(a, c, mean, cov)
+    q = (a * w[:, None]).T @ a / len(a)
+
+    def avg_var(rows: list[int]) -> float:
+        m = np.linalg.inv(cov) + sum(w[j] * np.outer(a[j], a[j]) for j in rows)
+        return float(np.trace(q @ np.linalg.inv(m)))
+
+    quiz = select_quiz(a, c, mean, cov, 6, criterion="i-optimal")
+    rows = quiz.rows.tolist()
+    for k in range(6):
+        chosen = rows[:k]
+        brute = min((j for j in range(len(a)) if j not in chosen), key=lambda j: avg_var(chosen + [j]))
+        assert brute == rows[k]
+        assert abs(quiz.gains[k] - (avg_var(chosen) - avg_var(chosen + [rows[k]]))) < 1e-9
+    with pytest.raises(ValueError):
+        select_quiz(a, c, mean, cov, 3, criterion="a-optimal")

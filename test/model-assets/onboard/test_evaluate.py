@@ -47,9 +47,11 @@ def test_benchmark_on_a_small_subset(bundle: Path, tmp_path: Path) -> None:
     for n in ("5", "10"):
         q = block["quiz"][n]
         assert 0.0 <= q["aiq"] <= 1.0 and 0.0 <= q["random_aiq"] <= 1.0
-        assert q["expected_information_nats"] > 0
+        assert q["criterion_gain"] > 0 and q["test_logloss"] > 0 and q["identity_distance"] >= 0
+        assert q["alt"]["i-optimal"]["criterion_gain"] > 0
     # more quiz items, more expected information
-    assert block["quiz"]["10"]["expected_information_nats"] > block["quiz"]["5"]["expected_information_nats"]
+    assert block["quiz"]["10"]["criterion_gain"] > block["quiz"]["5"]["criterion_gain"]
+    assert set(res["summary"]) == {"5", "10"} and res["summary"]["5"]["models"] == 1
     # hull_aiq is the harness's single-model hull with the model in the pool
     table = evaluate.subset_table(load_dataset("mmlu-pro"), 200, 60)
     from trainer.data import COLD_START_MODELS
@@ -58,3 +60,12 @@ def test_benchmark_on_a_small_subset(bundle: Path, tmp_path: Path) -> None:
     assert block["hull_aiq"] == pytest.approx(M.hull_aiq(es.pool()), abs=1e-4)
     assert res["meta"]["test_prompts"] == 60 and res["meta"]["train_items"] == 200
     assert np.isfinite(block["full_aiq"]) and block["n_train_outcomes"] <= 200
+
+
+def test_greedy_only_mode_skips_the_policy(bundle: Path, tmp_path: Path) -> None:
+    out = tmp_path / "g.json"
+    assert evaluate.main(["--bundle", str(bundle), "--models", "Phi-3-mini-4k-instruct", "--budgets", "4",
+                          "--random-seeds", "2", "--w-points", "3", "--max-train", "120", "--max-test", "40",
+                          "--criteria", "i-optimal", "--greedy-only", "--json", str(out)]) == 0
+    q = json.loads(out.read_text())["onboarding"]["Phi-3-mini-4k-instruct"]["quiz"]["4"]
+    assert q["aiq"] is None and q["random_aiq"] is None and 0 <= q["greedy_aiq"] <= 1 and q["alt"] == {}

@@ -31,8 +31,9 @@ def build_case() -> dict:
         "a": a.tolist(), "c": c.tolist(), "prior": {"mean": mean.tolist(), "cov": cov.tolist()},
         "y": y.tolist(), "weights": expected_item_weights(a, c, mean, cov).tolist(), "quizzes": {},
     }
-    for mode in ("prior", "mean"):
-        quiz = select_quiz(a, c, mean, cov, 12, expectation=mode)
+    for mode in ("prior", "mean", "i-optimal"):
+        quiz = (select_quiz(a, c, mean, cov, 12, criterion="i-optimal") if mode == "i-optimal"
+                else select_quiz(a, c, mean, cov, 12, expectation=mode))
         rows = quiz.rows
         post = laplace_posterior(a[rows], c[rows], y[rows], mean, cov)
         case["quizzes"][mode] = {
@@ -50,7 +51,7 @@ def test_fixture_matches_python() -> None:
         FIXTURE.parent.mkdir(parents=True, exist_ok=True)
         FIXTURE.write_text(json.dumps(case, indent=1) + "\n")
     stored = json.loads(FIXTURE.read_text())
-    for mode in ("prior", "mean"):
+    for mode in ("prior", "mean", "i-optimal"):
         assert stored["quizzes"][mode]["rows"] == case["quizzes"][mode]["rows"]
         for key in ("mean", "cov"):
             assert np.allclose(stored["quizzes"][mode]["posterior"][key], case["quizzes"][mode]["posterior"][key], atol=1e-9)

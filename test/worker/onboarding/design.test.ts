@@ -32,10 +32,10 @@ describe('onboarding math (parity with Python)', () => {
     expect(maxAbsDiff(expectedItemWeights(items, prior), fixture.weights)).toBeLessThan(1e-12);
   });
 
-  for (const mode of ['prior', 'mean'] as const) {
+  for (const mode of ['prior', 'mean', 'i-optimal'] as const) {
     it(`selects the same quiz and posterior (${mode})`, () => {
       const want = fixture.quizzes[mode];
-      const quiz = selectQuiz(items, prior, 12, { expectation: mode });
+      const quiz = selectQuiz(items, prior, 12, mode === 'i-optimal' ? { criterion: 'i-optimal' } : { expectation: mode });
       expect(quiz.rows).toEqual(want.rows);
       expect(maxAbsDiff(quiz.gains, want.gains)).toBeLessThan(1e-9);
       const y = quiz.rows.map((r) => fixture.y[r]!);

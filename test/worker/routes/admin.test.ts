@@ -128,6 +128,12 @@ describe('quiz endpoints', () => {
     const rand = await call('GET', `/admin/models/quizzed/quiz?n=12&method=random&seed=3`);
     expect(rand.status).toBe(200);
     expect(new Set((rand.json.items as Array<{ id: string }>).map((it) => it.id)).size).toBe(12);
+    const iopt = await call('GET', `/admin/models/${id}/quiz?n=8&method=i-optimal`);
+    const wantI = selectQuiz(packItems(bank.items.map((it) => it.a as number[]), bank.items.map((it) => it.c as number)),
+      { mean: new Array(D).fill(0), cov: Array.from({ length: D }, (_, i) => Array.from({ length: D }, (__, j) => (i === j ? 1 : 0))) }, 8,
+      { criterion: 'i-optimal' });
+    expect((iopt.json.items as Array<{ id: string }>).map((it) => it.id)).toEqual(wantI.rows.map((row) => `q${row}`));
+    expect(iopt.json.predictive_variance_reduction as number).toBeGreaterThan(0);
     const grad = await call('GET', `/admin/models/${id}/quiz?n=40&gradable=true`);
     expect((grad.json.items as Array<{ gradable: boolean }>).every((it) => it.gradable)).toBe(true);
     expect((await call('GET', `/admin/models/${id}/quiz?n=41&gradable=true`)).status).toBe(400);

@@ -1,7 +1,7 @@
 /**
- * `GET /admin/models/{id}/quiz?n=20` returns the quiz (D-optimal by default, `method=random` for the
- * baseline); `POST /admin/models/{id}/quiz` takes the outcomes (or `{"run": {"n": 20}}`: the worker
- * asks the model itself and grades against the bank's references), fits the identity with the
+ * `GET /admin/models/{id}/quiz?n=20` returns the quiz (D-optimal by default, `method=i-optimal`, or
+ * `method=random` for the baseline); `POST /admin/models/{id}/quiz` takes the outcomes (or
+ * `{"run": {"n": 20}}`: the worker asks the model itself and grades against the bank's references), fits the identity with the
  * Laplace posterior and stores it in D1 with source `quiz`. From then on every pool the model is in
  * routes with it (pools are cached a few seconds per isolate).
  */
@@ -43,11 +43,11 @@ function randomRows(count: number, n: number, seed: number, exclude: readonly nu
   return pool.slice(0, n);
 }
 
-function choose(ctx: OnboardingContext, n: number, method: 'd-optimal' | 'random', seed: number, exclude: number[]): Quiz {
+function choose(ctx: OnboardingContext, n: number, method: 'd-optimal' | 'i-optimal' | 'random', seed: number, exclude: number[]): Quiz {
   const available = ctx.bank.params.count - exclude.length;
   if (n > available) throw new OnboardingError(`bank ${ctx.bank.key} has only ${available} usable items`, 400, 'quiz_too_large', 'n');
   if (method === 'random') return { rows: randomRows(ctx.bank.params.count, n, seed, exclude), gains: [] };
-  return selectQuiz(ctx.bank.params, ctx.prior, n, { exclude });
+  return selectQuiz(ctx.bank.params, ctx.prior, n, { exclude, criterion: method });
 }
 
 async function withModel(c: Context<AppEnv>, then: (row: ModelRow) => Promise<Response>): Promise<Response> {
@@ -77,6 +77,7 @@ export function getQuiz(c: Context<AppEnv>): Promise<Response> {
     return c.json({
       object: 'quiz', model: row.id, bundle_version: ctx.manifest.version, bank, method, n,
       expected_information_nats: method === 'd-optimal' ? quiz.gains.reduce((s, g) => s + g, 0) : null,
+      ...(method === 'i-optimal' ? { predictive_variance_reduction: quiz.gains.reduce((s, g) => s + g, 0) } : {}),
       items: quiz.rows.map((r) => {
         const it = ctx.bank.items[r]!;
         return { id: it.id, ...(it.prompt !== undefined ? { prompt: it.prompt } : {}), gradable: Boolean(it.prompt && it.reference) };
@@ -115,7 +116,7 @@ export function postQuiz(c: Context<AppEnv>): Promise<Response> {
       }
     } else {
       const n = r.data.run?.n ?? 20;
-      const quiz = choose(ctx, n, 'd-optimal', 0, ungradable(ctx));
+      const quiz = choose(ctx, n, r.data.run?.method ?? 'd-optimal', 0, ungradable(ctx));
       answers = await runQuiz(row, c.env, ctx.bank, quiz.rows);
       const ok = answers.filter((a) => a.outcome !== null);
       if (!ok.length) {
