@@ -100,26 +100,30 @@ def run_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, served
                                     note="the served policy with only this pair as candidates, w swept"))
         progress(f"binary routers on {pair[0]} / {pair[1]} done")
 
+    ecost = te.expected_cost
     pred = knn.knn_predict(train_emb, tr.quality, test_emb)
-    out.append(RouterResult("knn", "multi-model greedy", greedy.greedy_curve(pred, cnorm, cost, quality, ws),
-                            note="k=50 nearest train prompts, cosine"))
+    out.append(RouterResult("knn", "multi-model, price swept", greedy.lambda_curve(pred, ecost, cost, quality),
+                            note="k=50 nearest train prompts, cosine; argmax pred - lam * expected cost"))
     progress("knn done")
     if tfidf is not None:
         pred = knn.knn_predict(tfidf[0], tr.quality, tfidf[1])
-        out.append(RouterResult("knn_tfidf", "multi-model greedy", greedy.greedy_curve(pred, cnorm, cost, quality, ws),
+        out.append(RouterResult("knn_tfidf", "multi-model, price swept", greedy.lambda_curve(pred, ecost, cost, quality),
                                 note="k=50 nearest train prompts on TF-IDF + SVD (reference)"))
 
     if te.table.category is not None and tr.table.category is not None:
         pred = category.category_predict(tr.table.category, tr.quality, te.table.category)
-        out.append(RouterResult("category", "multi-model greedy",
-                                greedy.greedy_curve(pred, cnorm, cost, quality, ws),
-                                note="best model per category from the train split"))
+        out.append(RouterResult("category", "multi-model, price swept",
+                                greedy.lambda_curve(pred, ecost, cost, quality),
+                                note="best model per category (train-split means) at each price lam"))
         progress("category done")
 
     if served is not None:
         out.append(RouterResult("irt_greedy", "multi-model greedy",
                                 greedy.greedy_curve(served.p_success, cnorm, cost, quality, ws),
-                                note=f"irt.onnx of {served.bundle}"))
+                                note=f"irt.onnx of {served.bundle}; argmax w * p - (1 - w) * cost_norm"))
+        out.append(RouterResult("irt_lambda", "multi-model, price swept",
+                                greedy.lambda_curve(served.p_success, ecost, cost, quality),
+                                note=f"irt.onnx of {served.bundle}; argmax p - lam * expected cost"))
         pts = [M.choice_point(c, cost, quality) for c in served.choices]
         out.append(RouterResult("policy", "multi-model policy", pts, note=f"int8 bundle {served.bundle} as served"))
         progress("irt-greedy and policy done")

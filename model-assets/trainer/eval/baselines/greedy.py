@@ -1,7 +1,12 @@
-"""The decision rule shared by IRT-greedy, kNN and the category router.
+"""The decision rules of the predict-then-pick routers (IRT-greedy, kNN, per-category).
 
-Pick, per prompt, the model that maximises ``w * predicted_quality - (1 - w) * cost_norm``; ties go
-to the cheaper model (as in the worker).
+- ``greedy_*``: per prompt, the model maximising ``w * predicted_quality - (1 - w) * cost_norm``
+  (the contract's per-prompt log min-max cost, the trade-off the policy is trained on);
+- ``lambda_*``: per prompt, the model maximising ``predicted_quality - lam * expected_cost_usd``
+  with one price ``lam`` for all prompts. For calibrated predictions this Lagrangian rule traces the
+  best mean-cost/mean-quality frontier those predictions allow, so baselines use it as their knob.
+
+Ties go to the cheaper model (as in the worker).
 """
 from __future__ import annotations
 
@@ -40,3 +45,34 @@ def greedy_curve(pred: np.ndarray, cost_norm: np.ndarray, cost: np.ndarray, qual
         [(1.0, 0.0), (3.0, 1.0)]
     """
     return [choice_point(greedy_choices(pred, cost_norm, float(w)), cost, quality) for w in ws]
+
+
+def lambda_grid(expected_cost: np.ndarray, n: int = 161) -> np.ndarray:
+    """Prices (quality per USD): 0, then log-spaced over 8 decades around 1 / median expected cost.
+
+    @example
+        >>> g = lambda_grid(np.array([[1.0, 1.0]]), n=3)
+        >>> g.round(4).tolist()
+        [0.0, 0.0001, 1.0, 10000.0]
+    """
+    scale = 1.0 / float(np.median(expected_cost))
+    return np.concatenate([[0.0], scale * np.logspace(-4, 4, n)])
+
+
+def lambda_curve(pred: np.ndarray, expected_cost: np.ndarray, cost: np.ndarray, quality: np.ndarray,
+                 lambdas: Sequence[float] | None = None) -> list[Point]:
+    """(mean cost, mean quality) of ``argmax pred - lam * expected_cost`` for every price ``lam``.
+
+    @example
+        >>> lambda_curve(np.array([[0.5, 0.9]]), np.array([[1.0, 3.0]]), np.array([[1.0, 3.0]]),
+        ...              np.array([[0.0, 1.0]]), lambdas=[0.0, 1.0])
+        [(3.0, 1.0), (1.0, 0.0)]
+    """
+    grid = lambda_grid(expected_cost) if lambdas is None else lambdas
+    ec = np.asarray(expected_cost, np.float64)
+    rank = ec / ec.max()
+    out = []
+    for lam in grid:
+        utility = pred - float(lam) * ec - 1e-9 * rank
+        out.append(choice_point(np.argmax(utility, axis=1), cost, quality))
+    return out
