@@ -35,6 +35,8 @@ from .served import prior_of, served_items
 
 ROUTES_TOOL = PROJECT_ROOT / "model-assets" / "tools" / "onboard-routes.ts"
 DEFAULT_BUDGETS = (10, 20, 50)
+#: AIQ differences below this (0.1 quality points x cost range) make a gain fraction meaningless.
+MIN_GAIN = 1e-3
 
 
 def log(msg: str) -> None:
@@ -206,9 +208,10 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         hull = M.hull_aiq(pool)
         main_metric = "aiq" if choices is not None else "greedy"
 
-        def frac(x: float) -> float | None:
-            gain = m["full"][main_metric] - hull
-            return None if abs(gain) < 1e-9 else _round((x - hull) / gain)
+        def frac(x: float, base: float = hull) -> float | None:
+            # Below MIN_GAIN the full identity barely moves the router: a ratio would be noise.
+            gain = m["full"][main_metric] - base
+            return None if abs(gain) < MIN_GAIN else _round((x - base) / gain)
 
         def opt(key: str, metric: str) -> float | None:
             return _round(m[key][metric]) if metric in m[key] else None
@@ -219,6 +222,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
 
         def entry(key: str, n: int) -> dict[str, Any]:
             return {"aiq": opt(key, "aiq"), "greedy_aiq": _round(m[key]["greedy"]), "gain_fraction": frac(m[key][main_metric]),
+                    "gain_fraction_vs_prior": frac(m[key][main_metric], m["prior"][main_metric]),
                     "test_logloss": _round(m[key]["logloss"]), "identity_distance": _round(m[key]["dist"]),
                     "criterion_gain": _round(job["info"][key])}
 
@@ -238,6 +242,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
                 "random_aiq_std": _round(np.std([m[f"random-{n}-{s}"]["aiq"] for s in range(seeds)])) if choices is not None else None,
                 "random_greedy_aiq": mean_rnd(n, "greedy"),
                 "random_gain_fraction": frac(float(np.mean(rnd_main))),
+                "random_gain_fraction_vs_prior": frac(float(np.mean(rnd_main)), m["prior"][main_metric]),
                 "random_test_logloss": mean_rnd(n, "logloss"),
                 "random_identity_distance": mean_rnd(n, "dist"),
                 "alt": {cr: entry(f"{cr}-{n}", n) for cr in criteria[1:]},
@@ -257,7 +262,9 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
             "router": ("policy as served (int8 ONNX, worker/decision via onboard-routes.ts)" if choices is not None
                        else "none (--greedy-only): aiq fields are null, gain fractions use IRT-greedy"),
             "secondary": "greedy_aiq = IRT-greedy with the same identities",
-            "gain_fraction": f"({'aiq' if choices is not None else 'greedy_aiq'} - hull_aiq) / (full - hull_aiq)",
+            "gain_fraction": f"({'aiq' if choices is not None else 'greedy_aiq'} - hull_aiq) / (full - hull_aiq); "
+                             f"null when |full - hull_aiq| < {MIN_GAIN}",
+            "gain_fraction_vs_prior": "the same with the prior-mean identity (no quiz) in place of the hull",
             "identity_distance": "Mahalanobis distance (prior metric) to the full-data identity",
             "test_logloss": "log loss of the onboarded model's predicted success on its test-split outcomes",
             "pool_identities_fitted_on_train": sorted(fitted_pool),
