@@ -133,3 +133,18 @@ export async function identitiesOf(db: D1Database, modelId: string): Promise<Ide
     updated_at: r.updated_at,
   }));
 }
+
+/**
+ * Adds (`join = true`) or removes a tenant model to/from a tenant pool; false when either is unknown.
+ *
+ * @example
+ * await setPoolMember(env.DB, 'acme', 'main', 'mdl_3f...', true);
+ */
+export async function setPoolMember(db: D1Database, tenantId: string, pool: string, modelId: string, join: boolean): Promise<boolean> {
+  const row = await db.prepare('SELECT id FROM pools WHERE tenant_id = ?1 AND name = ?2').bind(tenantId, pool).first<{ id: string }>();
+  if (!row) return false;
+  await db.prepare(join
+    ? 'INSERT OR IGNORE INTO pool_members (pool_id, model_id) VALUES (?1, ?2)'
+    : 'DELETE FROM pool_members WHERE pool_id = ?1 AND model_id = ?2').bind(row.id, modelId).run();
+  return true;
+}

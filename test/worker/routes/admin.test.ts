@@ -167,6 +167,18 @@ describe('quiz endpoints', () => {
     expect(shown.json.identities).toMatchObject([{ bundle_version: 'test-v1', source: 'quiz', n_items: 5 }]);
   });
 
+  it('puts a model into a pool and takes it out again', async () => {
+    const made = await call('POST', '/admin/models', { name: 'joiner', ...baseModel });
+    expect(made.json.pools).toEqual([]);
+    const joined = await call('PUT', '/admin/pools/main/members/joiner');
+    expect(joined.status).toBe(200);
+    expect(joined.json.pools).toEqual(['main']);
+    expect((await call('PUT', '/admin/pools/main/members/joiner')).json.pools).toEqual(['main']); // idempotent
+    expect((await call('DELETE', '/admin/pools/main/members/joiner')).json.pools).toEqual([]);
+    expect((await call('PUT', '/admin/pools/nope/members/joiner')).status).toBe(404);
+    expect((await call('PUT', '/admin/pools/main/members/m-other')).status).toBe(404);
+  });
+
   it('routes the quizzed model at once; a pool member without identity is reported unroutable', async () => {
     const r = await call('POST', '/v1/route', { model: 'router', messages: [{ role: 'user', content: 'What is 2 + 2?' }] });
     expect(r.status).toBe(200);

@@ -10,6 +10,7 @@ import type { AppEnv } from '../../env';
 import { auth } from '../../middleware/auth';
 import { bodyLimit } from '../../middleware/body-limit';
 import { createModel, showModel } from './models';
+import { poolMember } from './pools';
 import { getQuiz, postQuiz } from './quiz';
 
 export const admin = new Hono<AppEnv>()
@@ -18,4 +19,6 @@ export const admin = new Hono<AppEnv>()
   .post('/models', createModel)
   .get('/models/:id', showModel)
   .get('/models/:id/quiz', getQuiz)
-  .post('/models/:id/quiz', postQuiz);
+  .post('/models/:id/quiz', postQuiz)
+  .put('/pools/:pool/members/:model', poolMember)
+  .delete('/pools/:pool/members/:model', poolMember);

@@ -1,0 +1,26 @@
+/**
+ * `PUT /admin/pools/{pool}/members/{model}` adds one of the tenant's models to one of its pools;
+ * `DELETE` removes it. Both answer with the model (its pools and identities).
+ */
+import type { Context } from 'hono';
+import { clearPoolCache } from '../../data/pools';
+import type { AppEnv } from '../../env';
+import { getModel, setPoolMember } from '../../onboarding/store';
+import { fail } from './errors';
+import { modelView } from './models';
+
+/**
+ * Handler of both methods (`PUT` joins, `DELETE` leaves).
+ *
+ * @example
+ * app.put('/pools/:pool/members/:model', poolMember);
+ */
+export async function poolMember(c: Context<AppEnv>): Promise<Response> {
+  const tenant = c.get('tenant').id;
+  const row = await getModel(c.env.DB, tenant, c.req.param('model') ?? '');
+  if (!row) return fail(404, `model ${JSON.stringify(c.req.param('model'))} not found`, 'model_not_found', 'model');
+  const ok = await setPoolMember(c.env.DB, tenant, c.req.param('pool') ?? '', row.id, c.req.method === 'PUT');
+  if (!ok) return fail(404, `pool ${JSON.stringify(c.req.param('pool'))} not found`, 'pool_not_found', 'pool');
+  clearPoolCache();
+  return c.json(await modelView(c.env.DB, row));
+}
