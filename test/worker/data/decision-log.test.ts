@@ -1,0 +1,48 @@
+// Decision-log writes: the optional Queue path (producer falls back to D1 when sending fails;
+// the consumer inserts a batch) and the direct D1 insert.
+import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { recordDecision, type DecisionLogEntry } from '../../../worker/data/decision-log';
+import worker from '../../../worker/index';
+import { testEnv } from '../support/seed';
+
+function entry(id: string): DecisionLogEntry {
+  return { id, tenantId: 't-log', pool: 'default', arm: null, bundleVersion: 'test-v1', model: 'test-tiny', preference: 0.2,
+    candidates: ['test-tiny', 'test-large'], probs: [0.7, 0.3], expectedCostUsd: 0.0001, predictedQuality: 0.61, routingMs: 1.5,
+    attempts: [{ target: 'test-tiny', status: 200, ok: true, ms: 12 }], status: 'ok' };
+}
+
+async function row(id: string): Promise<Record<string, unknown> | null> {
+  return testEnv.DB.prepare('SELECT * FROM decision_log WHERE id = ?1').bind(id).first();
+}
+
+describe('decision log', () => {
+  it('writes straight to D1 without a queue', async () => {
+    await recordDecision(testEnv, entry('direct-1'));
+    expect(await row('direct-1')).toMatchObject({ model: 'test-tiny', preference: 0.2, status: 'ok', probs: '[0.7,0.3]' });
+  });
+
+  it('sends to the queue when bound, and falls back to D1 when sending fails', async () => {
+    const sent: unknown[] = [];
+    const queue = { async send(body: unknown) { sent.push(body); } } as unknown as Queue<unknown>;
+    await recordDecision({ DB: testEnv.DB, DECISION_LOG_QUEUE: queue }, entry('queued-1'));
+    expect(sent).toEqual([entry('queued-1')]);
+    expect(await row('queued-1')).toBeNull();
+    const broken = { async send() { throw new Error('queue down'); } } as unknown as Queue<unknown>;
+    await recordDecision({ DB: testEnv.DB, DECISION_LOG_QUEUE: broken }, entry('queued-2'));
+    expect(await row('queued-2')).toMatchObject({ status: 'ok' });
+  });
+
+  it('the queue consumer inserts a batch and acks it', async () => {
+    const batch = createMessageBatch<unknown>('decision-log', [
+      { id: 'a', timestamp: new Date(), attempts: 1, body: entry('batch-1') },
+      { id: 'b', timestamp: new Date(), attempts: 1, body: entry('batch-2') },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch as MessageBatch<unknown>, testEnv);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.ackAll).toBe(true);
+    expect(await row('batch-1')).not.toBeNull();
+    expect(await row('batch-2')).not.toBeNull();
+  });
+});
