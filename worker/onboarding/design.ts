@@ -63,6 +63,18 @@ export function expectedItemWeights(items: ItemParams, prior: GaussianPrior, exp
   return out;
 }
 
+/** `a_j^T M a_j` for the item starting at `off` (M symmetric), without allocating: the hot loop. */
+function quadForm(a: Float64Array, off: number, dim: number, m: number[][]): number {
+  let total = 0;
+  for (let i = 0; i < dim; i++) {
+    const row = m[i]!;
+    let t = 0;
+    for (let k = 0; k < dim; k++) t += row[k]! * a[off + k]!;
+    total += a[off + i]! * t;
+  }
+  return total;
+}
+
 /** `Q = mean_j w_j a_j a_j^T` over the whole bank. */
 function fisherAverage(items: ItemParams, w: Float64Array): number[][] {
   const { dim, count, a } = items;
@@ -118,10 +130,7 @@ export function selectQuiz(items: ItemParams, prior: GaussianPrior, n: number, o
   const w = expectedItemWeights(items, prior, options.expectation ?? 'prior');
   const cov = copyMatrix(prior.cov);
   const quad = new Float64Array(count);
-  for (let j = 0; j < count; j++) {
-    const aj = a.subarray(j * dim, (j + 1) * dim);
-    quad[j] = dot(aj, matVec(cov, aj));
-  }
+  for (let j = 0; j < count; j++) quad[j] = quadForm(a, j * dim, dim, cov);
   const available = new Uint8Array(count).fill(1);
   for (const r of options.exclude ?? []) if (r >= 0 && r < count) available[r] = 0;
   const qMat = options.criterion === 'i-optimal' ? fisherAverage(items, w) : null;
@@ -133,13 +142,7 @@ export function selectQuiz(items: ItemParams, prior: GaussianPrior, n: number, o
     const b = qMat ? sandwich(cov, qMat) : null;
     for (let j = 0; j < count; j++) {
       if (!available[j]) continue;
-      let s: number;
-      if (b) {
-        const aj = a.subarray(j * dim, (j + 1) * dim);
-        s = (w[j]! * dot(aj, matVec(b, aj))) / (1 + w[j]! * quad[j]!);
-      } else {
-        s = w[j]! * quad[j]!;
-      }
+      const s = b ? (w[j]! * quadForm(a, j * dim, dim, b)) / (1 + w[j]! * quad[j]!) : w[j]! * quad[j]!;
       if (s > bestScore) {
         bestScore = s;
         best = j;
@@ -154,8 +157,9 @@ export function selectQuiz(items: ItemParams, prior: GaussianPrior, n: number, o
       const row = cov[i]!;
       for (let k = 0; k < dim; k++) row[k] = row[k]! - (wb * v[i]! * v[k]!) / denom;
     }
-    for (let j = 0; j < count; j++) {
-      const t = dot(a.subarray(j * dim, (j + 1) * dim), v);
+    for (let j = 0, off = 0; j < count; j++, off += dim) {
+      let t = 0;
+      for (let k = 0; k < dim; k++) t += a[off + k]! * v[k]!;
       quad[j] = quad[j]! - (wb * t * t) / denom;
     }
     available[best] = 0;
