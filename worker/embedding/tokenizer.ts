@@ -96,41 +96,78 @@ export function words(text: string, spec: TokenizerSpec): string[] {
   return out.slice(0, spec.head_words).concat(out.slice(out.length - tail));
 }
 
-/** FNV-1a 32 over the UTF-8 bytes of `prefix + text`, encoded on the fly (no allocation). */
-function fnv1a32(prefix: string, text: string, seed: number): number {
-  let h = seed >>> 0;
-  const feed = (s: string): void => {
-    for (let i = 0; i < s.length; i++) {
-      let c = s.charCodeAt(i);
-      if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-        const d = s.charCodeAt(i + 1);
-        if (d >= 0xdc00 && d <= 0xdfff) {
-          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-          i++;
-        }
-      }
-      if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd; // lone surrogate (never reaches here: step 3 drops them)
-      if (c < 0x80) {
-        h = Math.imul(h ^ c, FNV_PRIME);
-      } else if (c < 0x800) {
-        h = Math.imul(h ^ (0xc0 | (c >> 6)), FNV_PRIME);
-        h = Math.imul(h ^ (0x80 | (c & 0x3f)), FNV_PRIME);
-      } else if (c < 0x10000) {
-        h = Math.imul(h ^ (0xe0 | (c >> 12)), FNV_PRIME);
-        h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), FNV_PRIME);
-        h = Math.imul(h ^ (0x80 | (c & 0x3f)), FNV_PRIME);
-      } else {
-        h = Math.imul(h ^ (0xf0 | (c >> 18)), FNV_PRIME);
-        h = Math.imul(h ^ (0x80 | ((c >> 12) & 0x3f)), FNV_PRIME);
-        h = Math.imul(h ^ (0x80 | ((c >> 6) & 0x3f)), FNV_PRIME);
-        h = Math.imul(h ^ (0x80 | (c & 0x3f)), FNV_PRIME);
+const encoder = new TextEncoder();
+
+/** FNV-1a 32 step over `bytes[start..end)`, continuing from `h`. */
+function fnv(h: number, bytes: Uint8Array, start: number, end: number): number {
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
+  return h;
+}
+
+/** What a word contributes, computed once per isolate and spec (words repeat across prompts). */
+interface WordEntry {
+  /** UTF-8 bytes of the word (for bigrams). */
+  bytes: Uint8Array;
+  /** Id of `w:<word>`. */
+  unigram: number;
+  /** Ids of the word's character n-grams, in spec order. */
+  chars: Int32Array;
+}
+
+/** Per-spec hashing state and word cache. */
+class Hasher {
+  readonly mod: number;
+  readonly hWord: number;
+  readonly hBigram: number;
+  readonly hChar: number;
+  private readonly cache = new Map<string, WordEntry>();
+  private static readonly MAX_CACHE = 50_000;
+
+  constructor(readonly spec: TokenizerSpec) {
+    this.mod = spec.buckets - 1;
+    const seed = spec.seed | 0;
+    this.hWord = fnv(seed, encoder.encode('w:'), 0, 2);
+    this.hBigram = fnv(seed, encoder.encode('b:'), 0, 2);
+    this.hChar = fnv(seed, encoder.encode('c:'), 0, 2);
+  }
+
+  id(h: number): number {
+    return 1 + ((h >>> 0) % this.mod);
+  }
+
+  word(w: string): WordEntry {
+    let e = this.cache.get(w);
+    if (e) return e;
+    const bytes = encoder.encode(w);
+    const unigram = this.id(fnv(this.hWord, bytes, 0, bytes.length));
+    // Byte offset of every code point of "<" + w + ">" (plus the end), for n-grams over bytes.
+    const padded = new Uint8Array(bytes.length + 2);
+    padded[0] = 0x3c;
+    padded.set(bytes, 1);
+    padded[bytes.length + 1] = 0x3e;
+    const offsets: number[] = [0, 1];
+    for (let i = 1; i < padded.length - 1;) {
+      const b = padded[i]!;
+      i += b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
+      offsets.push(i);
+    }
+    offsets.push(padded.length);
+    const cps = offsets.length - 3; // code points of the word itself
+    const chars: number[] = [];
+    if (cps >= 2 && cps <= this.spec.char_ngram_max_word) {
+      const grams = offsets.length - 1; // code points of the padded word
+      for (const n of this.spec.char_ngrams) {
+        for (let i = 0; i + n <= grams; i++) chars.push(this.id(fnv(this.hChar, padded, offsets[i]!, offsets[i + n]!)));
       }
     }
-  };
-  feed(prefix);
-  feed(text);
-  return h >>> 0;
+    e = { bytes, unigram, chars: Int32Array.from(chars) };
+    if (this.cache.size >= Hasher.MAX_CACHE) this.cache.clear();
+    this.cache.set(w, e);
+    return e;
+  }
 }
+
+const hashers = new WeakMap<TokenizerSpec, Hasher>();
 
 /**
  * Hashes a text into `spec.max_tokens` bucket ids (int64, 0 = padding) for `embedder.onnx`.
@@ -140,34 +177,33 @@ function fnv1a32(prefix: string, text: string, seed: number): number {
  * ids.length === spec.max_tokens; // true
  */
 export function tokenize(text: string, spec: TokenizerSpec): BigInt64Array {
-  const out = new BigInt64Array(spec.max_tokens);
+  let hasher = hashers.get(spec);
+  if (!hasher) {
+    hasher = new Hasher(spec);
+    hashers.set(spec, hasher);
+  }
   const cap = spec.max_tokens;
-  const mod = spec.buckets - 1;
-  const seed = spec.seed;
-  const ws = words(text, spec);
+  const out = new BigInt64Array(cap);
+  // Ids are < 2^31: write the low 32 bits of each little-endian int64 (no BigInt per id).
+  const low = new Int32Array(out.buffer);
+  const entries = words(text, spec).map((w) => hasher.word(w));
   let n = 0;
-  const push = (prefix: string, feature: string): boolean => {
-    if (n >= cap) return false;
-    out[n++] = BigInt(1 + (fnv1a32(prefix, feature, seed) % mod));
-    return true;
-  };
   for (const kind of spec.features) {
     if (n >= cap) break;
     if (kind === 'word') {
-      for (const w of ws) if (!push('w:', w)) break;
+      for (let i = 0; i < entries.length && n < cap; i++) low[2 * n++] = entries[i]!.unigram;
     } else if (kind === 'bigram') {
-      for (let i = 1; i < ws.length; i++) if (!push('b:', `${ws[i - 1]} ${ws[i]}`)) break;
+      for (let i = 1; i < entries.length && n < cap; i++) {
+        const a = entries[i - 1]!.bytes;
+        const b = entries[i]!.bytes;
+        let h = fnv(hasher.hBigram, a, 0, a.length);
+        h = Math.imul(h ^ 0x20, FNV_PRIME);
+        low[2 * n++] = hasher.id(fnv(h, b, 0, b.length));
+      }
     } else if (kind === 'char') {
-      for (const w of ws) {
-        if (n >= cap) break;
-        const cps = Array.from(w);
-        if (cps.length < 2 || cps.length > spec.char_ngram_max_word) continue;
-        const padded = ['<', ...cps, '>'];
-        for (const size of spec.char_ngrams) {
-          for (let i = 0; i + size <= padded.length; i++) {
-            if (!push('c:', padded.slice(i, i + size).join(''))) break;
-          }
-        }
+      for (let i = 0; i < entries.length && n < cap; i++) {
+        const chars = entries[i]!.chars;
+        for (let j = 0; j < chars.length && n < cap; j++) low[2 * n++] = chars[j]!;
       }
     } else {
       throw new Error(`unknown tokenizer feature: ${String(kind)}`);

@@ -1,0 +1,96 @@
+/**
+ * `npx tsx bench/embedder/run.ts [--dir DIR] [--n 1000]`: time of the local embedder (tokenize +
+ * embedder.onnx) for a 256-token prompt, warm, inside workerd (Miniflare running
+ * bench/embedder/worker.ts built by wrangler as deployed). DIR holds embedder.onnx + tokenizer.json
+ * (default model-assets/build/embedder, what `train_student` writes there).
+ *
+ * workerd's clock ticks in whole milliseconds, so: p50/p99 of the driver's round trip minus that of
+ * an empty request sent just before, and the in-worker mean over a back-to-back loop.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { Miniflare } from 'miniflare';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const outDir = path.join(root, 'bench', 'embedder', '.out');
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : fallback;
+}
+
+function stats(xs: number[]): { p50: number; p99: number; mean: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  return { p50: r(q(0.5)), p99: r(q(0.99)), mean: r(xs.reduce((a, b) => a + b, 0) / xs.length) };
+}
+
+/** A real prompt of ~256 tokens (the data README's tokens = ceil(chars / 4)): mmlu-pro questions
+ * with options, concatenated up to 1024 characters. */
+function prompt256(): string {
+  const file = path.join(process.env['ROUTER_DATA'] ?? path.join(root, '..', 'shared', 'data'), 'mmlu-pro', 'mmlu_pro_questions.jsonl');
+  let text = '';
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const q = JSON.parse(line) as { question: string; options: string[] };
+    text += [q.question, ...q.options.map((o, i) => `${String.fromCharCode(65 + i)}. ${o}`)].join('\n') + '\n';
+    if (text.length >= 1024) break;
+  }
+  return text.slice(0, 1024);
+}
+
+async function main(): Promise<void> {
+  const dir = path.resolve(arg('dir', path.join(root, 'model-assets', 'build', 'embedder')));
+  const n = Number(arg('n', '1000'));
+  rmSync(outDir, { recursive: true, force: true });
+  execFileSync('npx', ['--no-install', 'wrangler', 'deploy', '--dry-run', '--outdir', outDir, '-c', 'bench/embedder/wrangler.toml'],
+    { cwd: root, stdio: 'ignore', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+  const mf = new Miniflare({
+    modulesRoot: outDir,
+    modules: [
+      { type: 'ESModule', path: path.join(outDir, 'worker.js') },
+      ...readdirSync(outDir).filter((f) => f.endsWith('.wasm')).map((f) => ({ type: 'CompiledWasm' as const, path: path.join(outDir, f) })),
+    ],
+    compatibilityDate: '2026-04-01',
+    r2Buckets: ['ASSETS'],
+  });
+  const bucket = await mf.getR2Bucket('ASSETS');
+  for (const f of ['embedder.onnx', 'tokenizer.json']) {
+    const b = readFileSync(path.join(dir, f));
+    await bucket.put(f, b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+  }
+  const call = async (p: string, body?: unknown): Promise<{ ms: number; json: Record<string, unknown> }> => {
+    const t0 = performance.now();
+    const res = await mf.dispatchFetch(`http://bench${p}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) });
+    const text = await res.text();
+    const ms = performance.now() - t0;
+    if (!res.ok) throw new Error(`${p}: ${res.status} ${text}`);
+    return { ms, json: p === '/noop' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+  };
+  const text = prompt256();
+  const first = await call('/embed', { text });
+  console.log(`[bench-embedder] first request (session creation + ORT init): ${first.ms.toFixed(1)} ms`);
+  for (let i = 0; i < 200; i++) await call('/embed', { text });
+  const net: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const base = (await call('/noop')).ms;
+    net.push(Math.max(0, (await call('/embed', { text })).ms - base));
+    if ((i + 1) % 250 === 0) console.log(`[bench-embedder] ${i + 1}/${n}`);
+  }
+  const loop = (await call('/loop', { text, n: 2000 })).json;
+  await mf.dispose();
+  const result = {
+    prompt_chars: text.length,
+    embedder_bytes: readFileSync(path.join(dir, 'embedder.onnx')).length,
+    per_request_minus_noop_ms: stats(net),
+    in_worker_loop_mean_ms: { tokenize_embed: Number(loop['embed_total_ms']) / 2000, tokenize_only: Number(loop['tokenize_total_ms']) / 2000 },
+  };
+  console.log(JSON.stringify(result, null, 2));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,60 @@
+/**
+ * Embedder benchmark worker: the worker's own tokenizer + embedder.onnx in onnxruntime-web, inside
+ * workerd. Driven by bench/embedder/run.ts.
+ *
+ * POST /embed {text}        one tokenize + embed (session created on first use, then warm)
+ * POST /loop  {text, n}     n back-to-back tokenize + embed, and n tokenize-only; ms totals
+ * GET  /noop                nothing: the driver's round-trip baseline
+ */
+import { createSession } from '../../worker/runtime/ort';
+import { embedLocal } from '../../worker/embedding/local';
+import { tokenize, type TokenizerSpec } from '../../worker/embedding/tokenizer';
+import type { OnnxSession } from '../../worker/decision/types';
+
+interface Env {
+  ASSETS: R2Bucket;
+}
+
+let loaded: Promise<{ session: OnnxSession; spec: TokenizerSpec }> | undefined;
+
+async function load(env: Env): Promise<{ session: OnnxSession; spec: TokenizerSpec }> {
+  const model = await env.ASSETS.get('embedder.onnx');
+  const spec = await env.ASSETS.get('tokenizer.json');
+  if (!model || !spec) throw new Error('seed embedder.onnx and tokenizer.json first');
+  const session = await createSession(new Uint8Array(await model.arrayBuffer()));
+  return { session, spec: JSON.parse(await spec.text()) as TokenizerSpec };
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+}
+
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    const url = new URL(request.url);
+    try {
+      if (url.pathname === '/noop') return new Response('ok');
+      loaded ??= load(env);
+      const { session, spec } = await loaded;
+      if (url.pathname === '/embed') {
+        const { text } = await request.json<{ text: string }>();
+        const [v] = await embedLocal(session, spec, [text]);
+        return json({ dim: v!.length, first: v![0] });
+      }
+      if (url.pathname === '/loop') {
+        const { text, n } = await request.json<{ text: string; n: number }>();
+        let t0 = Date.now();
+        let check = 0;
+        for (let i = 0; i < n; i++) check += (await embedLocal(session, spec, [text]))[0]![0]!;
+        const embedMs = Date.now() - t0;
+        t0 = Date.now();
+        for (let i = 0; i < n; i++) check += Number(tokenize(text, spec)[0]);
+        const tokenizeMs = Date.now() - t0;
+        return json({ n, embed_total_ms: embedMs, tokenize_total_ms: tokenizeMs, check });
+      }
+      return json({ error: 'not found' }, 404);
+    } catch (e) {
+      return json({ error: e instanceof Error ? e.message : String(e) }, 500);
+    }
+  },
+};
