@@ -1,0 +1,321 @@
+"""Build a bundle end to end: data -> embeddings -> IRT -> policy -> ONNX (int8) -> parity -> manifest.
+
+Usage (from ``model-assets/``, or via ``npm run build:bundle``)::
+
+    python3 -m trainer.build                       # the default bundle (version from bundles/DEFAULT)
+    python3 -m trainer.build --smoke --out /tmp/b  # small subset, dev embedding, a few minutes
+    python3 -m trainer.build --byod my-evals/      # train on your own eval logs (see README)
+
+Progress lines go to stdout, a summary at the end. Seeds are fixed; a rebuild reproduces metrics
+within noise (single-threaded torch).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .common_embed import Embedder, dev_embedding_for, embed_cached, texts_digest
+from .data import COLD_START_MODELS, DATASETS, OutcomeTable, aliases_of, load_byod, load_dataset
+from .paths import BUILD_DIR, BUNDLES_DIR, DEFAULT_FILE
+from .irt.evaluate import evaluate_irt
+from .irt.joint import JointData, build_joint
+from .irt.train import IrtConfig, population_prior, predict, train_irt
+from .policy.episodes import EpisodeSampler, make_pool
+from .policy.evaluate import evaluate_policy, served_inputs
+from .policy.model import FEATURES_DEFAULT, SetPolicy, feature_layout
+from .policy.train import PolicyConfig, ppo, pretrain
+from .export.manifest import write_manifest
+from .export.onnx_export import export_irt, export_policy
+from .export.parity import agreement, run_onnx
+from .export.quantize import quantize_weight_only
+
+VAL_PROMPTS = 1000            # mmlu-pro train prompts held out of policy training to pick checkpoints
+PARITY_PROMPTS = 500          # mmlu-pro test prompts x PARITY_W for the parity check
+PARITY_W = (0.0, 0.25, 0.5, 0.75, 1.0)
+MAX_ONNX_BYTES = 10 * 1024 * 1024
+
+
+class Progress:
+    """Numbered step lines with elapsed time: ``[build 3/9] IRT ... (42s)``."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.i, self.t0 = total, 0, time.time()
+
+    def step(self, what: str) -> None:
+        self.i += 1
+        print(f"[build {self.i}/{self.total}] {what}  ({time.time() - self.t0:.0f}s)", flush=True)
+
+    def log(self, msg: str) -> None:
+        print(f"  {msg}", flush=True)
+
+
+def _smoke_subset(t: OutcomeTable, rng: np.random.Generator, n_train: int, n_test: int) -> OutcomeTable:
+    tr, te = np.flatnonzero(t.split == "train"), np.flatnonzero(t.split == "test")
+    rows = np.concatenate([rng.choice(tr, min(n_train, len(tr)), replace=False),
+                           rng.choice(te, min(n_test, len(te)), replace=False)])
+    return t.subset(rows=np.sort(rows))
+
+
+def load_tables(smoke: bool, byod: Path | None, seed: int) -> list[OutcomeTable]:
+    """Every dataset's table (or one BYOD table); smoke mode keeps a small random subset of each."""
+    tables = [load_byod(byod)] if byod else [load_dataset(n) for n in DATASETS]
+    if smoke:
+        rng = np.random.default_rng(seed)
+        tables = [_smoke_subset(t, rng, 2500 if t.dataset == "mmlu-pro" else 300,
+                                700 if t.dataset == "mmlu-pro" else 100) for t in tables]
+    return tables
+
+
+def get_embedder(args: argparse.Namespace, tables: list[OutcomeTable], student_dir: Path,
+                 p: Progress) -> tuple[Embedder, str, dict, dict | None, Path | None]:
+    """(embedder, cache tag, manifest embedding block, tokenizer spec, embedder.onnx path or None)."""
+    if args.dev_embedding:
+        corpus = [x for t in tables for x, s in zip(t.prompts, t.split) if s == "train"]
+        dev = dev_embedding_for(corpus, dim=128, seed=args.seed)
+        p.log(f"development embedding (TF-IDF + SVD, {dev.dim}-d; not servable by the worker)")
+        block = {"space": dev.space, "dim": dev.dim, "provider": "dev", "model": None,
+                 "text": "last-user-message", "empty": "not-defined"}
+        return dev, texts_digest(corpus), block, None, None
+    from .embed import load_student, train_student
+
+    if not (student_dir / "embedder.pt").exists() or args.retrain_embedder:
+        p.log(f"training the student embedder into {student_dir}")
+        train_student(student_dir, smoke=args.smoke, seed=args.seed)
+    student = load_student(student_dir)
+    onnx_path = student_dir / "embedder.onnx"
+    tag = __import__("hashlib").sha256(onnx_path.read_bytes()).hexdigest()[:16]
+    block = {"space": student.space, "dim": student.dim, "provider": "local", "model": None,
+             "text": "last-user-message", "empty": student.empty}
+    p.log(f"student embedder {student.space} ({student.dim}-d), onnx sha256 {tag}")
+    return student, tag, block, student.tokenizer_spec, onnx_path
+
+
+def validation_split(mmlu: OutcomeTable, emb: np.ndarray, n_val: int, seed: int):
+    """Hold ``n_val`` mmlu-pro train prompts out of policy training; build an eval set on them."""
+    from .eval.evalset import build_evalset
+
+    rng = np.random.default_rng(seed + 7)
+    train_rows = np.flatnonzero(mmlu.split == "train")
+    val = np.zeros(len(mmlu.split), dtype=bool)
+    val[rng.choice(train_rows, min(n_val, len(train_rows) // 3), replace=False)] = True
+    marked = dataclasses.replace(mmlu, split=np.where(val, "test", "train").astype("<U5"))
+    sub = marked.subset(rows=mmlu.split == "train")
+    es = build_evalset(sub, exclude=COLD_START_MODELS)
+    return val, es, emb[mmlu.split == "train"][sub.split == "test"]
+
+
+def manifest_models(joint: JointData, irt, tables: list[OutcomeTable]) -> list[dict]:
+    """``models[]``: identity mean/std, mean output tokens over train rows, list prices."""
+    mu = irt.mu.detach().numpy()
+    std = np.exp(irt.log_std.detach().numpy())
+    out = []
+    for k, name in enumerate(joint.models):
+        tokens, prices = [], None
+        for t in tables:
+            if name in t.models:
+                j = t.models.index(name)
+                tr = t.split == "train"
+                obs = ~np.isnan(t.outcome[tr, j])
+                tokens.append(t.output_tokens[tr, j][obs])
+                prices = t.prices[j]
+        out.append({
+            "name": name, "aliases": aliases_of(name),
+            "identity": [round(float(x), 6) for x in mu[k]],
+            "identity_std": [round(float(x), 6) for x in std[k]],
+            "mean_output_tokens": round(float(np.concatenate(tokens).mean()), 1),
+            "input_usd_per_mtok": float(prices[0]), "output_usd_per_mtok": float(prices[1]),
+        })
+    return out
+
+
+def parity_check(policy: SetPolicy, irt, joint: JointData, es_test, emb_test: np.ndarray, names, build: Path,
+                 bundle: Path, n: int, p: Progress) -> dict:
+    """Policy top choice: torch fp32 vs fp32/int8 ONNX on onnxruntime-node (basic) and -web."""
+    e, feats, mask, _ = served_inputs(es_test, emb_test[:n], irt, joint.models, names)
+    cn = np.tile(es_test.cost_norm()[:n], (len(PARITY_W), 1))
+    e_rep = e.repeat(len(PARITY_W), 1)
+    f_rep = feats.repeat(len(PARITY_W), 1, 1)
+    m_rep = mask.repeat(len(PARITY_W), 1)
+    w = torch.tensor(np.repeat(PARITY_W, len(e)), dtype=torch.float32)[:, None]
+    with torch.no_grad():
+        ref = policy.probs(e_rep, w, f_rep, m_rep).numpy()
+    outs = run_onnx({"fp32": build / "policy.fp32.onnx", "int8": bundle / "policy.onnx"},
+                    {"embedding": e_rep.numpy(), "preference": w.numpy(), "features": f_rep.numpy(),
+                     "mask": m_rep.numpy()}, "probs")
+    rep = agreement(ref, outs, cn)
+    # IRT: int8 vs torch p_success (absolute error; it feeds the features).
+    theta = irt.mu.detach().numpy()
+    with torch.no_grad():
+        p_ref = predict(irt, emb_test[:n])
+    irt_out = run_onnx({"int8": bundle / "irt.onnx"}, {"embedding": emb_test[:n], "identity": theta}, "p_success")
+    res = {"policy": rep, "policy_rows": int(len(ref)), "preferences": list(PARITY_W),
+           "irt_int8_max_abs_diff": {rt: round(float(np.abs(a - p_ref).max()), 5) for rt, a in irt_out["int8"].items()}}
+    p.log(f"parity: {json.dumps(rep)}; irt int8 max |dp| {res['irt_int8_max_abs_diff']}")
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python3 -m trainer.build", description=__doc__.split("\n")[0])
+    ap.add_argument("--smoke", action="store_true", help="small subset and short training (tests)")
+    ap.add_argument("--version", default=None, help="bundle version (default: bundles/DEFAULT)")
+    ap.add_argument("--out", type=Path, default=None, help="bundle folder (default: bundles/<version>)")
+    ap.add_argument("--dev-embedding", action="store_true", help="TF-IDF dev embedding instead of the student")
+    ap.add_argument("--student-dir", type=Path, default=None, help="student embedder folder (default: build/<version>/embedder)")
+    ap.add_argument("--retrain-embedder", action="store_true")
+    ap.add_argument("--byod", type=Path, default=None, help="bring-your-own-data folder instead of shared/data")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+
+    version = args.version or (DEFAULT_FILE.read_text().strip() if DEFAULT_FILE.exists() else "v2026-11-22")
+    if args.smoke and args.out is None:
+        args.out = Path(tempfile.mkdtemp(prefix="bundle-smoke-")) / version
+    bundle = (args.out or BUNDLES_DIR / version).resolve()
+    if bundle.name != version:
+        raise SystemExit(f"bundle folder name {bundle.name!r} must equal the version {version!r}")
+    build = BUILD_DIR / version if not args.smoke else bundle.parent / "build"
+    student_dir = args.student_dir or (BUILD_DIR / version / "embedder" if not args.smoke else build / "embedder")
+    bundle.mkdir(parents=True, exist_ok=True)
+    build.mkdir(parents=True, exist_ok=True)
+
+    p = Progress(10)
+    p.step("loading outcome tables")
+    tables = load_tables(args.smoke, args.byod, args.seed)
+    for t in tables:
+        p.log(f"{t.dataset}: {len(t.prompt_ids)} prompts x {len(t.models)} models, {(t.split == 'test').sum()} test")
+
+    p.step("prompt embeddings")
+    embedder, tag, emb_block, tokenizer, embedder_onnx = get_embedder(args, tables, student_dir, p)
+    embs = []
+    for t in tables:
+        t0 = time.time()
+        embs.append(embed_cached(embedder, t.prompts, tag))
+        p.log(f"{t.dataset}: {embs[-1].shape} ({time.time() - t0:.1f}s)")
+
+    p.step("variational IRT (joint over datasets, cold-start models excluded)")
+    exclude = [] if args.byod else COLD_START_MODELS
+    joint = build_joint(tables, embs, exclude=exclude)
+    p.log(f"{len(joint.models)} models, {int((~np.isnan(joint.y[joint.rows('train')])).sum())} train observations")
+    irt_cfg = IrtConfig(epochs=25 if args.smoke else 30, seed=args.seed)
+    irt = train_irt(joint, irt_cfg, log=p.log)
+    mf = train_irt(joint, dataclasses.replace(irt_cfg, linear=True, variational=False, dropout=0.0), log=p.log)
+
+    p.step("IRT held-out metrics vs baselines")
+    irt_eval = evaluate_irt(joint, {"irt": irt, "matrix_factorisation": mf}, logistic=True, log=p.log)
+
+    p.step("policy: pairwise pretraining, then multi-objective PPO")
+    names = FEATURES_DEFAULT
+    d = irt_cfg.d
+    layout = feature_layout(d, names)
+    n_features = sum(f["size"] for f in layout)
+    ref_name = "mmlu-pro" if "mmlu-pro" in joint.datasets else joint.datasets[0]
+    ref_i = joint.datasets.index(ref_name)
+    ref_table, ref_emb = tables[ref_i], embs[ref_i]
+    val_mask, val_es, val_emb = validation_split(ref_table, ref_emb, 300 if args.smoke else VAL_PROMPTS, args.seed)
+    val_ws = np.linspace(0, 1, 21)
+    validate = lambda pol: evaluate_policy(pol, irt, joint.models, val_es.test, val_emb, names, ws=val_ws)["policy"]["aiq"]  # noqa: E731
+    pools = []
+    for t, e in zip(tables, embs):
+        rows = t.split == "train"
+        if t.dataset == ref_name:
+            rows = rows & ~val_mask
+        if len([m for m in t.models if m in joint.models]) >= 2:
+            pools.append(make_pool(t.subset(rows=rows), e[rows], joint.models))
+    weights = [3.0 if pl.name == ref_name else 1.0 for pl in pools]
+    sampler = EpisodeSampler(pools, irt, names, seed=args.seed, pool_weights=weights)
+    pcfg = PolicyConfig(seed=args.seed)
+    if args.smoke:
+        pcfg = dataclasses.replace(pcfg, pretrain_steps=40, ppo_iters=4, ppo_batch=512, eval_every=2)
+    torch.manual_seed(args.seed)
+    policy = SetPolicy(joint.emb.shape[1], n_features, cost_index=d, p_index=d + 1,
+                       width=pcfg.width, heads=pcfg.heads, blocks=pcfg.blocks)
+    greedy_val = evaluate_policy(policy, irt, joint.models, val_es.test, val_emb, names, ws=val_ws)["irt_greedy"]["aiq"]
+    p.log(f"validation AIQ of IRT-greedy: {greedy_val:.4f}")
+    pretrain(policy, sampler, pcfg, validate=None, log=p.log)
+    policy, history = ppo(policy, sampler, pcfg, validate=validate, log=p.log)
+    chosen = max(history, key=lambda h: h[1]) if history else (None, None)
+    p.log(f"kept checkpoint: PPO iteration {chosen[0]} (0 = pretrained only), validation AIQ {chosen[1]}")
+
+    p.step(f"policy on the {ref_name} test split (AIQ, CTM vs IRT-greedy and the single-model hull)")
+    from .eval.evalset import build_evalset
+
+    es = build_evalset(ref_table, exclude=exclude)
+    test_emb = ref_emb[ref_table.split == "test"]
+    policy_eval = evaluate_policy(policy, irt, joint.models, es.test, test_emb, names)
+    p.log(json.dumps({k: v for k, v in policy_eval.items() if k != "policy_points"}))
+
+    p.step("ONNX export (fp32 twins in build/) and int8 weight-only quantisation")
+    export_irt(irt.head, joint.emb.shape[1], d, build / "irt.fp32.onnx")
+    export_policy(policy, joint.emb.shape[1], n_features, build / "policy.fp32.onnx")
+    for name in ("irt", "policy"):
+        n_q = quantize_weight_only(build / f"{name}.fp32.onnx", bundle / f"{name}.onnx")
+        p.log(f"{name}.onnx: {n_q} weights int8, {(bundle / f'{name}.onnx').stat().st_size} bytes")
+    if embedder_onnx is not None:
+        shutil.copyfile(embedder_onnx, bundle / "embedder.onnx")
+    torch.save({"irt": irt.state_dict(), "policy": policy.state_dict(), "models": joint.models,
+                "irt_config": dataclasses.asdict(irt_cfg), "policy_config": dataclasses.asdict(pcfg)},
+               build / "checkpoint.pt")
+    total_onnx = sum(f.stat().st_size for f in bundle.glob("*.onnx"))
+    if total_onnx > MAX_ONNX_BYTES:
+        raise SystemExit(f"ONNX files total {total_onnx} bytes > 10 MB")
+
+    p.step("parity: torch fp32 vs int8 on onnxruntime-node (basic) and onnxruntime-web")
+    parity = parity_check(policy, irt, joint, es.test, test_emb, names, build, bundle,
+                          min(PARITY_PROMPTS, len(test_emb)), p)
+
+    p.step("manifest")
+    models = manifest_models(joint, irt, tables)
+    eval_summary = {
+        "split": "test (fixed splits of shared/data/README.md)",
+        "policy": {ref_name: {k: v for k, v in policy_eval.items()}, "kept_ppo_iteration": chosen[0],
+                   "validation_history": [[i, s] for i, s in history], "validation_irt_greedy_aiq": greedy_val},
+        "irt": irt_eval,
+        "parity": parity,
+        "smoke": bool(args.smoke),
+    }
+    training_data = {
+        "datasets": {t.dataset: {"prompts": len(t.prompt_ids), "train": int((t.split == "train").sum()),
+                                 "test": int((t.split == "test").sum()), "models": len(t.models)} for t in tables},
+        "excluded_models": list(exclude),
+        "identity_models": len(joint.models),
+        "train_observations": int((~np.isnan(joint.y[joint.rows("train")])).sum()),
+        "policy_validation_prompts": int(val_mask.sum()),
+        "seed": args.seed,
+        "embedding_cache_tag": tag,
+    }
+    manifest = write_manifest(bundle, version, emb_block, tokenizer, d, population_prior(irt), layout, models,
+                              eval_summary, training_data)
+
+    p.step("done")
+    pe = policy_eval
+    print("\n=== bundle summary ===")
+    print(f"bundle      {bundle}  (version {version})")
+    for name, f in manifest["files"].items():
+        print(f"file        {name}.onnx  {f['bytes']} bytes  sha256 {f['sha256'][:12]}")
+    print(f"onnx total  {total_onnx} bytes")
+    ir = irt_eval.get(ref_name, {})
+    for k, v in ir.items():
+        print(f"irt {ref_name:9s} {k:22s} log-loss {v['log_loss']}  auc {v['auc']}  ece {v['ece']}")
+    print(f"policy      AIQ {pe['policy']['aiq']} (CTM {pe['policy']['ctm']})  IRT-greedy AIQ {pe['irt_greedy']['aiq']}"
+          f" (CTM {pe['irt_greedy']['ctm']})  single-model hull AIQ {pe['single_model_hull_aiq']}")
+    agree = min(v["top_choice_agreement"] for v in parity["policy"].values())
+    print(f"parity      min top-choice agreement {agree}  over {parity['policy_rows']} rows")
+    print(f"elapsed     {time.time() - p.t0:.0f}s")
+    if agree < 0.99:
+        print("FAIL: top-choice agreement below 0.99", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

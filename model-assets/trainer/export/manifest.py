@@ -1,0 +1,52 @@
+"""The bundle's ``manifest.json`` (format 1, ``docs/bundle-contract.md``)."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+PREFERENCE = "w in [0,1]; 0 = cheapest acceptable, 1 = best quality regardless of cost"
+ONNX_FILES = ("embedder", "irt", "policy")
+
+
+def file_entry(version: str, path: Path) -> dict[str, Any]:
+    """``{key, bytes, sha256}`` of one bundle file (the R2 key is ``bundles/<version>/<name>``).
+
+    @example
+        file_entry("v2026-11-22", bundle / "irt.onnx")
+    """
+    data = path.read_bytes()
+    return {"key": f"bundles/{version}/{path.name}", "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def write_manifest(bundle_dir: Path, version: str, embedding: dict[str, Any], tokenizer: dict | None,
+                   identity_dim: int, prior: dict, features: list[dict], models: list[dict],
+                   eval_summary: dict, training_data: dict, created: str | None = None) -> dict[str, Any]:
+    """Write ``bundle_dir/manifest.json`` with file hashes of the ONNX files present; returns it.
+
+    @example
+        write_manifest(bundle, "v2026-11-22", {...}, spec, 16, prior, layout, models, ev, data)
+    """
+    files = {name: file_entry(version, bundle_dir / f"{name}.onnx") for name in ONNX_FILES
+             if (bundle_dir / f"{name}.onnx").exists()}
+    manifest: dict[str, Any] = {
+        "format": 1,
+        "version": version,
+        "created": created or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "embedding": embedding,
+    }
+    if tokenizer is not None:
+        manifest["tokenizer"] = tokenizer
+    manifest.update({
+        "identity_dim": identity_dim,
+        "irt": {"form": "bilinear", "prior": prior},
+        "policy": {"features": features, "preference": PREFERENCE},
+        "files": files,
+        "models": models,
+        "eval": eval_summary,
+        "training_data": training_data,
+    })
+    (bundle_dir / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest

@@ -1,0 +1,1 @@
+"""Preference-conditioned SetTransformer routing policy (pairwise pretraining, then multi-objective PPO)."""

@@ -1,0 +1,188 @@
+"""Training episodes for the policy: (prompt, preference, random candidate subset, perturbed prices).
+
+Each episode draws a dataset, a train prompt (mixed with a second one with probability ``mixup``:
+on-manifold mixup of unit embeddings, renormalised; outcomes and token counts mix with the same
+weight), a preference w, a random subset of that dataset's models (sizes 2..``kmax``), and
+log-normal multipliers on every candidate's prices, so one policy serves any pool and price list.
+Features are built exactly as the worker builds them (contract vocabulary), with ``p_success`` from
+the frozen IRT head on the (mixed) embedding and identities optionally sampled from their posteriors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..data.table import OutcomeTable
+from ..irt.model import IrtModel
+
+
+@dataclass
+class PolicyPool:
+    """One dataset's train prompts, as the policy sees them."""
+
+    name: str
+    emb: torch.Tensor          # [P, dim]
+    quality: torch.Tensor      # [P, K] outcomes, missing filled with the model's mean
+    in_tokens: torch.Tensor    # [P]
+    mean_out: torch.Tensor     # [K] mean output tokens on the train split
+    prices: torch.Tensor       # [K, 2]
+    irt_index: torch.Tensor    # [K] long, column of each model in the IRT model list
+
+
+def make_pool(table: OutcomeTable, emb: np.ndarray, irt_models: list[str]) -> PolicyPool:
+    """A :class:`PolicyPool` from a table restricted to rows used for training and to IRT-known models.
+
+    @example
+        pool = make_pool(mmlu.subset(rows=train_rows), emb[train_rows], joint.models)
+    """
+    keep = [j for j, m in enumerate(table.models) if m in irt_models]
+    t = table.subset(models=keep)
+    y = t.outcome.astype(np.float64)
+    with np.errstate(all="ignore"):
+        means = np.nanmean(y, axis=0)
+    y = np.where(np.isnan(y), np.where(np.isnan(means), 0.5, means)[None, :], y)
+    f = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))  # noqa: E731
+    return PolicyPool(
+        name=t.dataset, emb=f(emb), quality=f(y), in_tokens=f(t.input_tokens),
+        mean_out=f(t.output_tokens.mean(axis=0)), prices=f(t.prices),
+        irt_index=torch.tensor([irt_models.index(m) for m in t.models], dtype=torch.long),
+    )
+
+
+@dataclass
+class Batch:
+    """A batch of episodes, padded to ``kmax`` candidates."""
+
+    emb: torch.Tensor       # [B, dim]
+    w: torch.Tensor         # [B, 1]
+    features: torch.Tensor  # [B, K, F]
+    mask: torch.Tensor      # [B, K]
+    reward: torch.Tensor    # [B, K] w * quality - (1 - w) * cost_norm (0 on padding)
+
+
+def cost_norm(log_cost: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Contract ``cost_norm``: per-row min-max of log cost over unmasked candidates, 0 if all equal.
+
+    @example
+        cost_norm(torch.log(torch.tensor([[1.0, 10.0, 100.0]])), torch.ones(1, 3))  # [[0, .5, 1]]
+    """
+    big = 1e9
+    lo = torch.where(mask > 0, log_cost, torch.full_like(log_cost, big)).min(dim=1, keepdim=True).values
+    hi = torch.where(mask > 0, log_cost, torch.full_like(log_cost, -big)).max(dim=1, keepdim=True).values
+    span = hi - lo
+    out = torch.where(span > 1e-9, (log_cost - lo) / torch.clamp(span, min=1e-9), torch.zeros_like(log_cost))
+    return out * mask
+
+
+def build_features(p: torch.Tensor, cn: torch.Tensor, theta: torch.Tensor, mask: torch.Tensor,
+                   names: tuple[str, ...]) -> torch.Tensor:
+    """Stack contract features in ``names`` order: [B, K, F].
+
+    @example
+        f = build_features(p, cn, theta, mask, ("identity", "cost_norm", "p_success"))
+    """
+    cols = []
+    for n in names:
+        if n == "identity":
+            cols.append(theta)
+        elif n == "cost_norm":
+            cols.append(cn[..., None])
+        elif n == "p_success":
+            cols.append(p[..., None])
+        elif n == "p_success_rel":
+            pmax = torch.where(mask > 0, p, torch.full_like(p, -1.0)).max(dim=1, keepdim=True).values
+            cols.append(((p - pmax) * mask)[..., None])
+        elif n == "p_success_z":
+            cnt = mask.sum(dim=1, keepdim=True).clamp(min=1)
+            mean = (p * mask).sum(dim=1, keepdim=True) / cnt
+            std = torch.sqrt((((p - mean) * mask) ** 2).sum(dim=1, keepdim=True) / cnt)
+            cols.append((((p - mean) / (std + 1e-3)) * mask)[..., None])
+        else:
+            raise ValueError(f"unknown feature {n!r}")
+    return torch.cat(cols, dim=-1) * mask[..., None]
+
+
+class EpisodeSampler:
+    """Draws :class:`Batch` es of random episodes (see module docs).
+
+    @example
+        sampler = EpisodeSampler(pools, irt, names, seed=0)
+        batch = sampler.sample(512)
+    """
+
+    def __init__(self, pools: list[PolicyPool], irt: IrtModel, names: tuple[str, ...], seed: int = 0,
+                 kmax: int = 32, mixup: float = 0.3, price_sigma: float = 0.7, identity_noise: float = 0.5,
+                 pool_weights: list[float] | None = None) -> None:
+        self.pools, self.irt, self.names, self.kmax = pools, irt, names, kmax
+        self.mixup, self.price_sigma, self.identity_noise = mixup, price_sigma, identity_noise
+        w = np.array(pool_weights if pool_weights is not None else [1.0] * len(pools), dtype=np.float64)
+        self.pool_p = w / w.sum()
+        self.rng = np.random.default_rng(seed)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.mu = irt.mu.detach()
+        self.std = torch.exp(irt.log_std.detach())
+
+    def _randn(self, *shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=self.gen)
+
+    @torch.no_grad()
+    def _pool_batch(self, pool: PolicyPool, n: int) -> Batch:
+        rng, kmax = self.rng, self.kmax
+        n_prompts, k_all = pool.quality.shape
+        k = min(k_all, kmax)
+        i1 = torch.from_numpy(rng.integers(0, n_prompts, n))
+        i2 = torch.from_numpy(rng.integers(0, n_prompts, n))
+        lam = torch.from_numpy(np.where(rng.random(n) < self.mixup, rng.beta(0.4, 0.4, n), 1.0).astype(np.float32))
+        lam = torch.maximum(lam, 1 - lam)[:, None]   # the first prompt dominates
+        emb = lam * pool.emb[i1] + (1 - lam) * pool.emb[i2]
+        emb = emb / emb.norm(dim=1, keepdim=True).clamp(min=1e-8)
+        sizes = torch.from_numpy(rng.integers(2, k + 1, n))
+        sel = torch.from_numpy(np.argsort(rng.random((n, k_all)), axis=1)[:, :k])   # [n, k]
+        mask = (torch.arange(k)[None, :] < sizes[:, None]).float()
+        quality = lam * pool.quality[i1][torch.arange(n)[:, None], sel] + (1 - lam) * pool.quality[i2][torch.arange(n)[:, None], sel]
+        in_tok = lam[:, 0] * pool.in_tokens[i1] + (1 - lam[:, 0]) * pool.in_tokens[i2]
+        prices = pool.prices[sel]                                       # [n, k, 2]
+        mult = torch.exp(self.price_sigma * self._randn(n, k, 1) + 0.3 * self.price_sigma * self._randn(n, k, 2))
+        prices = prices * mult
+        exp_cost = (prices[..., 0] * in_tok[:, None] + prices[..., 1] * pool.mean_out[sel]) / 1e6
+        cn = cost_norm(torch.log(exp_cost.clamp(min=1e-12)), mask)
+        idx = pool.irt_index[sel]
+        theta = self.mu[idx]
+        noisy = torch.from_numpy(rng.random(n) < self.identity_noise)[:, None, None]
+        theta = torch.where(noisy, theta + self.std[idx] * self._randn(*theta.shape), theta)
+        a, c = self.irt.head(emb)
+        p = torch.sigmoid(torch.einsum("bd,bkd->bk", a, theta) - c[:, None]) * mask
+        u = rng.random(n)
+        w = np.where(u < 0.05, 0.0, np.where(u < 0.10, 1.0, rng.random(n))).astype(np.float32)
+        w = torch.from_numpy(w)[:, None]
+        reward = (w * quality - (1 - w) * cn) * mask
+        feats = build_features(p, cn, theta, mask, self.names)
+        return Batch(emb, w, feats, mask, reward)
+
+    def sample(self, n: int) -> Batch:
+        """``n`` episodes from one pool (drawn by weight), padded to the largest subset drawn.
+
+        One pool per batch keeps padding small (two-model pools do not pay for 32 slots).
+
+        @example
+            b = sampler.sample(256); b.features.shape   # [256, K, F], K <= kmax
+        """
+        self.irt.eval()
+        pool = self.pools[int(self.rng.choice(len(self.pools), p=self.pool_p))]
+        b = self._pool_batch(pool, n)
+        k = int(b.mask.sum(dim=1).max())
+        return Batch(b.emb, b.w, b.features[:, :k], b.mask[:, :k], b.reward[:, :k])
+
+
+def normalised_reward(reward: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Reward normalisation across model sets: per episode, zero mean and unit std over candidates.
+
+    @example
+        normalised_reward(torch.tensor([[0.2, 0.4, 0.0]]), torch.tensor([[1.0, 1.0, 0.0]]))  # [[-1, 1, 0]]
+    """
+    cnt = mask.sum(dim=1, keepdim=True).clamp(min=1)
+    mean = (reward * mask).sum(dim=1, keepdim=True) / cnt
+    std = torch.sqrt((((reward - mean) * mask) ** 2).sum(dim=1, keepdim=True) / cnt)
+    return (reward - mean) / (std + 1e-2) * mask

@@ -1,0 +1,85 @@
+"""The policy as served, scored with the eval harness's metrics (AIQ, CTM) against IRT-greedy."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..eval.baselines.greedy import W_GRID, greedy_curve
+from ..eval.evalset import SplitData
+from ..eval.metrics import SinglePool, aiq, choice_point, ctm, hull_aiq, single_pool
+from ..irt.model import IrtModel
+from .episodes import build_features
+from .model import SetPolicy
+
+
+@torch.no_grad()
+def served_inputs(split: SplitData, emb: np.ndarray, irt: IrtModel, irt_models: list[str],
+                  names: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
+    """(embedding, features without w, mask, p_success) for a split's prompts over its pool.
+
+    ``emb`` holds the embeddings of the split's first N prompts (N may be smaller than the split).
+
+    @example
+        e, f, m, p = served_inputs(evalset.test, emb_test, irt, joint.models, names)
+    """
+    idx = torch.tensor([irt_models.index(m) for m in split.table.models])
+    e = torch.from_numpy(emb.astype(np.float32))
+    theta = irt.mu.detach()[idx][None].expand(len(e), -1, -1)
+    a, c = irt.head(e)
+    p = torch.sigmoid(a @ theta[0].T - c[:, None])
+    mask = torch.ones(p.shape)
+    cn = torch.from_numpy(split.cost_norm()[: len(e)].astype(np.float32))
+    return e, build_features(p, cn, theta, mask, names), mask, p.numpy()
+
+
+@torch.no_grad()
+def policy_choices(policy: SetPolicy, e: torch.Tensor, feats: torch.Tensor, mask: torch.Tensor,
+                   cost_norm: np.ndarray, w: float, batch: int = 4096) -> np.ndarray:
+    """The worker's rule: argmax of the policy's probabilities, ties to the cheaper candidate.
+
+    @example
+        choice = policy_choices(policy, e, f, m, split.cost_norm(), 0.5)
+    """
+    policy.eval()
+    out = []
+    for s in range(0, len(e), batch):
+        sl = slice(s, s + batch)
+        pw = torch.full((len(e[sl]), 1), float(w))
+        probs = policy.probs(e[sl], pw, feats[sl], mask[sl]).numpy()
+        out.append(np.argmax(probs - 1e-7 * cost_norm[sl], axis=1))
+    return np.concatenate(out)
+
+
+def router_report(points: list[tuple[float, float]], pool: SinglePool) -> dict[str, float | None]:
+    """AIQ and CTM of a router's points.
+
+    @example
+        router_report(points, evalset.pool())
+    """
+    c = ctm(points, pool)
+    return {"aiq": round(aiq(points, pool), 4), "ctm": None if c is None else round(c, 4)}
+
+
+def evaluate_policy(policy: SetPolicy, irt: IrtModel, irt_models: list[str], split: SplitData, emb: np.ndarray,
+                    names: tuple[str, ...], ws: Sequence[float] = W_GRID) -> dict:
+    """Policy vs IRT-greedy vs the single-model hull on one split (AIQ, CTM; points per w).
+
+    @example
+        report = evaluate_policy(policy, irt, joint.models, evalset.test, emb_test, names)
+    """
+    e, feats, mask, p = served_inputs(split, emb, irt, irt_models, names)
+    cn = split.cost_norm()
+    pool = single_pool(split.table.models, split.cost, split.quality)
+    points = [choice_point(policy_choices(policy, e, feats, mask, cn, w), split.cost, split.quality) for w in ws]
+    greedy = greedy_curve(p, cn, split.cost, split.quality, ws)
+    return {
+        "prompts": len(e), "models": len(split.table.models),
+        "policy": router_report(points, pool),
+        "irt_greedy": router_report(greedy, pool),
+        "single_model_hull_aiq": round(hull_aiq(pool), 4),
+        "best_single": {"model": pool.names[pool.best], "quality": round(float(pool.qualities[pool.best]), 4),
+                        "cost": float(pool.costs[pool.best])},
+        "policy_points": [[float(c), round(float(q), 4)] for c, q in points[:: max(1, len(points) // 10)]],
+    }

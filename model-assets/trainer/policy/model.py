@@ -1,0 +1,105 @@
+"""The policy network: a SetTransformer over the candidate set, conditioned on prompt and preference.
+
+Inputs follow ``docs/bundle-contract.md``: ``embedding [B, dim]``, ``preference [B, 1]``,
+``features [B, K, F]``, ``mask [B, K]`` -> ``probs [B, K]`` (masked softmax, padding exactly 0).
+Self-attention without positional input keeps it permutation-equivariant in K. A learned multiple
+of the greedy utility ``w * p_success - (1 - w) * cost_norm`` is added to the logits: the network
+starts from the IRT-greedy rule and learns corrections to it.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+FEATURES_DEFAULT = ("identity", "cost_norm", "p_success", "p_success_rel")
+_NEG = -1e9
+
+
+def feature_layout(d: int, names: tuple[str, ...] = FEATURES_DEFAULT) -> list[dict]:
+    """The manifest's ``policy.features`` list for identity size ``d``.
+
+    @example
+        feature_layout(16)  # [{"name": "identity", "size": 16}, {"name": "cost_norm", "size": 1}, ...]
+    """
+    return [{"name": n, "size": d if n == "identity" else 1} for n in names]
+
+
+class SetAttentionBlock(nn.Module):
+    """Pre-norm multi-head self-attention over candidates (padding masked as keys) + feed-forward.
+
+    @example
+        blk = SetAttentionBlock(64, 4)
+        y = blk(torch.randn(2, 5, 64), torch.ones(2, 5))
+    """
+
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        self.heads, self.dh = heads, width // heads
+        self.ln1, self.ln2 = nn.LayerNorm(width), nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+        self.ff = nn.Sequential(nn.Linear(width, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        b, k, w = x.shape[0], x.shape[1], x.shape[2]
+        q, kk, v = self.qkv(self.ln1(x)).chunk(3, dim=-1)
+        q = q.reshape(b, k, self.heads, self.dh).transpose(1, 2)
+        kk = kk.reshape(b, k, self.heads, self.dh).transpose(1, 2)
+        v = v.reshape(b, k, self.heads, self.dh).transpose(1, 2)
+        att = q @ kk.transpose(-1, -2) / math.sqrt(self.dh) + ((1.0 - mask) * _NEG)[:, None, None, :]
+        out = (torch.softmax(att, dim=-1) @ v).transpose(1, 2).reshape(b, k, w)
+        x = x + self.proj(out)
+        return x + self.ff(self.ln2(x))
+
+
+class SetPolicy(nn.Module):
+    """SetTransformer policy; ``forward`` returns logits, :meth:`probs` the masked softmax.
+
+    ``cost_index`` / ``p_index`` locate ``cost_norm`` and ``p_success`` in the feature axis.
+
+    @example
+        pol = SetPolicy(dim=256, n_features=19, cost_index=16, p_index=17)
+        probs = pol.probs(e, w, feats, mask)   # [B, K]
+    """
+
+    def __init__(self, dim: int, n_features: int, cost_index: int, p_index: int, width: int = 64,
+                 heads: int = 4, blocks: int = 2, greedy_scale: float = 8.0) -> None:
+        super().__init__()
+        self.cost_index, self.p_index = cost_index, p_index
+        self.prompt = nn.Sequential(nn.Linear(dim + 1, width), nn.GELU(), nn.Linear(width, width))
+        self.cand = nn.Sequential(nn.Linear(n_features + 1, width), nn.GELU(), nn.Linear(width, width))
+        self.blocks = nn.ModuleList([SetAttentionBlock(width, heads) for _ in range(blocks)])
+        self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.GELU(), nn.Linear(width, 1))
+        self.greedy_scale = nn.Parameter(torch.tensor(float(greedy_scale)))
+
+    def forward(self, embedding: torch.Tensor, preference: torch.Tensor, features: torch.Tensor,
+                mask: torch.Tensor) -> torch.Tensor:
+        w_k = preference[:, None, :].expand(-1, features.shape[1], -1)
+        x = self.cand(torch.cat([features, w_k], dim=-1)) + self.prompt(torch.cat([embedding, preference], dim=-1))[:, None, :]
+        for blk in self.blocks:
+            x = blk(x, mask)
+        greedy = preference * features[..., self.p_index] - (1.0 - preference) * features[..., self.cost_index]
+        logits = self.head(x).squeeze(-1) + self.greedy_scale * greedy
+        return logits + (1.0 - mask) * _NEG
+
+    def probs(self, embedding: torch.Tensor, preference: torch.Tensor, features: torch.Tensor,
+              mask: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self(embedding, preference, features, mask), dim=-1) * mask
+
+
+class PolicyExport(nn.Module):
+    """What ``policy.onnx`` computes: the masked probabilities.
+
+    @example
+        torch.onnx.export(PolicyExport(policy), (e, w, f, m), "policy.onnx", opset_version=17, ...)
+    """
+
+    def __init__(self, policy: SetPolicy) -> None:
+        super().__init__()
+        self.policy = policy
+
+    def forward(self, embedding: torch.Tensor, preference: torch.Tensor, features: torch.Tensor,
+                mask: torch.Tensor) -> torch.Tensor:
+        return self.policy.probs(embedding, preference, features, mask)

@@ -1,0 +1,85 @@
+"""End-to-end smoke build on a small subset: bundle layout, manifest, ONNX contract, int8 parity."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from trainer.build import main as build_main
+from trainer.export.parity import run_onnx
+
+VERSION = "v0000-smoke"
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("smoke") / VERSION
+    rc = build_main(["--smoke", "--dev-embedding", "--version", VERSION, "--out", str(out)])
+    assert rc == 0
+    return out
+
+
+def test_manifest_matches_files(bundle: Path) -> None:
+    m = json.loads((bundle / "manifest.json").read_text())
+    assert m["format"] == 1 and m["version"] == VERSION == bundle.name
+    assert set(m["files"]) == {"irt", "policy"}     # dev embedding: no embedder.onnx
+    for name, f in m["files"].items():
+        data = (bundle / f"{name}.onnx").read_bytes()
+        assert f["bytes"] == len(data) and f["sha256"] == hashlib.sha256(data).hexdigest()
+        assert f["key"] == f"bundles/{VERSION}/{name}.onnx"
+    d = m["identity_dim"]
+    assert np.array(m["irt"]["prior"]["cov"]).shape == (d, d)
+    assert [f["name"] for f in m["policy"]["features"]][0] == "identity"
+    names = {x["name"] for x in m["models"]}
+    assert "Mixtral-8x7B-Instruct-v0.1" in names and "gemini-1.5-flash-002" not in names  # cold start excluded
+    mix = next(x for x in m["models"] if x["name"] == "Mixtral-8x7B-Instruct-v0.1")
+    assert "mistralai/Mixtral-8x7B-Instruct-v0.1" in mix["aliases"] and len(mix["identity"]) == d
+    assert all(x["mean_output_tokens"] > 0 and x["input_usd_per_mtok"] > 0 for x in m["models"])
+    ev = m["eval"]
+    assert set(ev["irt"]["mmlu-pro"]) >= {"irt", "per_model_mean", "per_model_logistic", "matrix_factorisation"}
+    # A predictor that learned nothing has AUC 0.5; the IRT head must beat the per-model mean on AUC.
+    assert ev["irt"]["mmlu-pro"]["irt"]["auc"] > ev["irt"]["mmlu-pro"]["per_model_mean"]["auc"]
+    assert sum(f.stat().st_size for f in bundle.glob("*.onnx")) < 10 * 1024 * 1024
+
+
+def test_int8_parity_at_least_99_percent(bundle: Path) -> None:
+    parity = json.loads((bundle / "manifest.json").read_text())["eval"]["parity"]
+    assert set(parity["policy"]) == {"fp32_node", "fp32_web", "int8_node", "int8_web"}
+    for label, r in parity["policy"].items():
+        assert r["top_choice_agreement"] >= 0.99, (label, r)
+    assert parity["policy_rows"] >= 500
+
+
+def test_onnx_contract(bundle: Path) -> None:
+    for name, inputs, output in (("irt", ["embedding", "identity"], "p_success"),
+                                 ("policy", ["embedding", "preference", "features", "mask"], "probs")):
+        model = onnx.load(str(bundle / f"{name}.onnx"))
+        assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [17]
+        assert [i.name for i in model.graph.input] == inputs
+        assert [o.name for o in model.graph.output] == [output]
+        assert any(n.op_type == "DequantizeLinear" for n in model.graph.node)
+
+
+def test_policy_is_permutation_equivariant_and_masks_padding(bundle: Path) -> None:
+    m = json.loads((bundle / "manifest.json").read_text())
+    dim, f = m["embedding"]["dim"], sum(x["size"] for x in m["policy"]["features"])
+    rng = np.random.default_rng(0)
+    e = rng.normal(size=(3, dim)).astype(np.float32)
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    feats = rng.normal(size=(3, 7, f)).astype(np.float32)
+    mask = np.ones((3, 7), dtype=np.float32)
+    mask[1, 5:] = 0
+    w = np.array([[0.0], [0.5], [1.0]], dtype=np.float32)
+    perm = np.array([3, 0, 6, 1, 5, 2, 4])
+    out = run_onnx({"a": bundle / "policy.onnx"}, {"embedding": e, "preference": w, "features": feats, "mask": mask}, "probs")
+    outp = run_onnx({"a": bundle / "policy.onnx"},
+                    {"embedding": e, "preference": w, "features": feats[:, perm], "mask": mask[:, perm]}, "probs")
+    for rt in ("node", "web"):
+        probs = out["a"][rt]
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+        assert (probs[1, 5:] == 0).all()
+        np.testing.assert_allclose(outp["a"][rt], probs[:, perm], atol=1e-5)
