@@ -19,6 +19,7 @@ import { parsePreference } from './preference';
 
 export interface RoutedCandidate {
   model: ModelRow;
+  identity: number[];
   identitySource: string;
 }
 
@@ -107,7 +108,7 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
   const unroutable: string[] = [];
   for (const model of pool.members) {
     const identity = resolveIdentity(manifest, model.bundleModel, pool.identities.get(model.id)?.get(bundleVersion));
-    if (identity) candidates.push({ model, identitySource: identity.source });
+    if (identity) candidates.push({ model, identity: identity.vector, identitySource: identity.source });
     else unroutable.push(model.name);
   }
   if (candidates.length === 0) {
@@ -126,11 +127,9 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
   });
 
   const tDecide = performance.now();
-  const identities = new Map(candidates.map((c) => [c.model.id,
-    resolveIdentity(manifest, c.model.bundleModel, pool.identities.get(c.model.id)?.get(bundleVersion))!.vector]));
-  const decisionCandidates: Candidate[] = candidates.map(({ model }) => ({
+  const decisionCandidates: Candidate[] = candidates.map(({ model, identity }) => ({
     name: model.name,
-    identity: identities.get(model.id)!,
+    identity,
     inputUsdPerMtok: model.inputUsdPerMtok,
     outputUsdPerMtok: model.outputUsdPerMtok,
     expectedOutputTokens: model.expectedOutputTokens,

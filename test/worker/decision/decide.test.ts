@@ -2,7 +2,7 @@
 // policy adds 6*w*p_success - 6*(1-w)*cost_norm to a random set MLP (see make_test_bundle.py), so
 // w = 0 must pick the cheapest candidate and w = 1 the one with the highest predicted success.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decide, decideBatch, DecisionInputError, expectedCostUsd, type Candidate, type DecisionBundle } from '../../../worker/decision';
+import { decide, decideBatch, DecisionInputError, expectedCostUsd, type Candidate, type Decision, type DecisionBundle } from '../../../worker/decision';
 import { embedLocal } from '../../../worker/embedding/local';
 import type { TokenizerSpec } from '../../../worker/embedding/tokenizer';
 import { getBundle, type LoadedBundle } from '../../../worker/runtime/bundle-loader';
@@ -105,5 +105,15 @@ describe('decide', () => {
     await expect(decide(b, { embedding, preference: 0.5, candidates: [], promptTokens: 1 })).rejects.toBeInstanceOf(DecisionInputError);
     await expect(decide(b, { embedding, preference: 0.5, candidates: [{ ...candidates[0]!, identity: [1, 2] }], promptTokens: 1 }))
       .rejects.toThrow(/identity/);
+  });
+});
+
+describe('decide under concurrency', () => {
+  it('gives the same answers when many requests share the sessions at once', async () => {
+    const inputs = await Promise.all(prompts.map(async (text, i) => ({ embedding: await embed(text), preference: i / 4, candidates, promptTokens: 9 })));
+    const sequential: Decision[] = [];
+    for (const input of inputs) sequential.push(await decide(bundle, input));
+    const concurrent = await Promise.all([...inputs, ...inputs].map((input) => decide(bundle, input)));
+    concurrent.forEach((d, i) => expect(d.probs).toEqual(sequential[i % inputs.length]!.probs));
   });
 });
