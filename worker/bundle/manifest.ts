@@ -20,7 +20,8 @@ export const manifestSchema = z.object({
   embedding: z.object({
     space: z.string().min(1),
     dim: z.number().int().positive(),
-    provider: z.enum(['local', 'workers-ai']),
+    /** `local` | `workers-ai`; any other value (e.g. a pipeline `dev` space) routes on precomputed vectors only. */
+    provider: z.string().min(1),
     model: z.string().nullish(),
     text: z.string().default('last-user-message'),
     empty: z.string().optional(),

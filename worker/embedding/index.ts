@@ -54,7 +54,7 @@ export async function embedPrompt(req: EmbedRequest): Promise<EmbedResult> {
     return { vector: Float32Array.from(req.precomputed.vector), source: 'precomputed', cacheHit: false };
   }
   const provider = req.poolProvider ?? manifest.embedding.provider;
-  if (provider === 'precomputed') {
+  if (provider !== 'local' && provider !== 'workers-ai') {
     throw badRequest(`this pool routes on precomputed embeddings: send router.embedding {space: "${space}", vector: [${dim} numbers]}`,
       'router.embedding', 'embedding_required');
   }
