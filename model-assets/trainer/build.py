@@ -88,8 +88,14 @@ def get_embedder(args: argparse.Namespace, tables: list[OutcomeTable], student_d
     from .embed import load_student, train_student
 
     if not (student_dir / "embedder.pt").exists() or args.retrain_embedder:
-        p.log(f"training the student embedder into {student_dir}")
-        train_student(student_dir, smoke=args.smoke, seed=args.seed)
+        if args.interim_student:
+            from .common_student import train_student_from_cache
+
+            p.log(f"training an interim student (cached teacher vectors only) into {student_dir}")
+            train_student_from_cache(student_dir, seed=args.seed, log=p.log)
+        else:
+            p.log(f"training the student embedder into {student_dir}")
+            train_student(student_dir, smoke=args.smoke, seed=args.seed)
     student = load_student(student_dir)
     onnx_path = student_dir / "embedder.onnx"
     tag = __import__("hashlib").sha256(onnx_path.read_bytes()).hexdigest()[:16]
@@ -171,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dev-embedding", action="store_true", help="TF-IDF dev embedding instead of the student")
     ap.add_argument("--student-dir", type=Path, default=None, help="student embedder folder (default: build/<version>/embedder)")
     ap.add_argument("--retrain-embedder", action="store_true")
+    ap.add_argument("--interim-student", action="store_true",
+                    help="if the student must be trained, train it on cached teacher vectors only")
     ap.add_argument("--byod", type=Path, default=None, help="bring-your-own-data folder instead of shared/data")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -293,8 +301,14 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "embedding_cache_tag": tag,
     }
+    if embedder_onnx is not None and (embedder_onnx.parent / "student.json").exists():
+        training_data["embedder"] = json.loads((embedder_onnx.parent / "student.json").read_text())
     manifest = write_manifest(bundle, version, emb_block, tokenizer, d, population_prior(irt), layout, models,
                               eval_summary, training_data)
+
+    if not args.smoke and args.out is None and not args.byod:
+        DEFAULT_FILE.write_text(version + "\n")   # the service ships this bundle
+        p.log(f"{DEFAULT_FILE} -> {version}")
 
     p.step("done")
     pe = policy_eval

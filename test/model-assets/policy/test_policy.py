@@ -1,0 +1,101 @@
+"""Policy pieces: contract features, masking, equivariance, losses, episode sampling, learning."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from trainer.eval.evalset import cost_norm as eval_cost_norm
+from trainer.irt.model import IrtModel
+from trainer.policy.episodes import EpisodeSampler, PolicyPool, build_features, cost_norm, normalised_reward
+from trainer.policy.model import SetPolicy, feature_layout
+from trainer.policy.train import PolicyConfig, pairwise_loss, pretrain
+
+NAMES = ("identity", "cost_norm", "p_success", "p_success_rel")
+
+
+def test_cost_norm_matches_the_eval_harness_and_ignores_padding() -> None:
+    c = np.array([[1.0, 10.0, 100.0, 5.0], [2.0, 2.0, 7.0, 7.0]])
+    mask = torch.tensor([[1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 0.0, 0.0]])
+    got = cost_norm(torch.log(torch.tensor(c, dtype=torch.float32)), mask).numpy()
+    np.testing.assert_allclose(got[0, :3], eval_cost_norm(c[:1, :3])[0], atol=1e-6)
+    assert got[0, 3] == 0 and (got[1] == 0).all()   # padding 0; equal costs -> 0
+
+
+def test_features_layout_and_rel() -> None:
+    p = torch.tensor([[0.2, 0.7, 0.5]])
+    theta = torch.randn(1, 3, 4)
+    f = build_features(p, torch.tensor([[0.0, 1.0, 0.5]]), theta, torch.tensor([[1.0, 1.0, 0.0]]), NAMES)
+    assert f.shape == (1, 3, 4 + 3)
+    assert sum(x["size"] for x in feature_layout(4, NAMES)) == 7
+    np.testing.assert_allclose(f[0, :2, 6].numpy(), [-0.5, 0.0], atol=1e-6)
+    assert (f[0, 2] == 0).all()
+
+
+def test_policy_masks_and_is_permutation_equivariant() -> None:
+    torch.manual_seed(0)
+    pol = SetPolicy(dim=8, n_features=7, cost_index=4, p_index=5, width=16, heads=2).eval()
+    e, w = torch.randn(2, 8), torch.tensor([[0.3], [0.9]])
+    f = torch.randn(2, 5, 7)
+    m = torch.tensor([[1.0, 1, 1, 1, 1], [1, 1, 0, 1, 0]])
+    probs = pol.probs(e, w, f, m)
+    assert torch.allclose(probs.sum(1), torch.ones(2), atol=1e-6) and (probs[1, [2, 4]] == 0).all()
+    perm = torch.tensor([4, 2, 0, 3, 1])
+    assert torch.allclose(pol.probs(e, w, f[:, perm], m[:, perm]), probs[:, perm], atol=1e-6)
+    # Padding content must not matter.
+    f2 = f.clone()
+    f2[1, 2] = 100.0
+    assert torch.allclose(pol.probs(e, w, f2, m), probs, atol=1e-6)
+
+
+def test_pairwise_loss_prefers_higher_reward_and_normalised_reward() -> None:
+    r, m = torch.tensor([[1.0, 0.0]]), torch.ones(1, 2)
+    assert pairwise_loss(torch.tensor([[2.0, 0.0]]), r, m) < pairwise_loss(torch.tensor([[0.0, 2.0]]), r, m)
+    nr = normalised_reward(torch.tensor([[0.2, 0.4, 9.0]]), torch.tensor([[1.0, 1.0, 0.0]]))
+    np.testing.assert_allclose(nr.numpy(), [[-0.1 / 0.11, 0.1 / 0.11, 0.0]], atol=1e-5)
+
+
+def _toy_pool(n: int = 400, k: int = 4, dim: int = 8) -> tuple[PolicyPool, IrtModel]:
+    # Model 0 is cheap and as good as the others on "easy" prompts (first half of embedding space),
+    # useless on hard ones; the expensive models succeed everywhere.
+    rng = np.random.default_rng(0)
+    e = rng.normal(size=(n, dim)).astype(np.float32)
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    easy = e[:, 0] > 0
+    q = np.ones((n, k), dtype=np.float32)
+    q[~easy, 0] = 0.0
+    irt = IrtModel(dim, 4, k)
+    pool = PolicyPool("toy", torch.from_numpy(e), torch.from_numpy(q), torch.full((n,), 100.0),
+                      torch.full((k,), 200.0), torch.tensor([[0.1, 0.1]] + [[10.0, 10.0]] * (k - 1)),
+                      torch.arange(k))
+    return pool, irt
+
+
+def test_sampler_batches_follow_the_contract() -> None:
+    pool, irt = _toy_pool()
+    s = EpisodeSampler([pool], irt, NAMES, seed=0, kmax=32)
+    b = s.sample(300)
+    sizes = b.mask.sum(1)
+    assert sizes.min() >= 2 and sizes.max() <= 4 and b.features.shape[2] == 4 + 3
+    assert ((b.w >= 0) & (b.w <= 1)).all()
+    assert torch.allclose(b.emb.norm(dim=1), torch.ones(300), atol=1e-5)   # mixup stays on the sphere
+    assert (b.reward[b.mask == 0] == 0).all() and (b.features[b.mask == 0] == 0).all()
+
+
+def test_pretraining_learns_when_the_cheap_model_suffices() -> None:
+    torch.manual_seed(0)
+    pool, irt = _toy_pool()
+    s = EpisodeSampler([pool], irt, NAMES, seed=0, mixup=0.0, price_sigma=0.0, identity_noise=0.0)
+    pol = SetPolicy(8, 7, cost_index=4, p_index=5, width=16, heads=2, greedy_scale=0.0)
+    pretrain(pol, s, PolicyConfig(pretrain_steps=250, pretrain_batch=128, pretrain_lr=3e-3), log=lambda _: None)
+    e = pool.emb[:200]
+    mask = torch.ones(200, 4)
+    theta = irt.mu.detach()[None].expand(200, -1, -1)
+    cn = torch.tensor([[0.0, 1.0, 1.0, 1.0]]).expand(200, -1)    # model 0 cheapest
+    with torch.no_grad():
+        a, c = irt.head(e)
+        p = torch.sigmoid(a @ irt.mu.T - c[:, None])              # features exactly as in training
+        f = build_features(p, cn, theta, mask, NAMES)
+        choice = pol.probs(e, torch.full((200, 1), 0.8), f, mask).argmax(1).numpy()
+    easy = e[:, 0].numpy() > 0
+    assert (choice[easy] == 0).mean() > 0.85        # cheap model where it is enough
+    assert (choice[~easy] != 0).mean() > 0.85       # a strong model where it is not
