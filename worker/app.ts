@@ -8,7 +8,7 @@ import type { AppEnv } from './env';
 import { auth } from './middleware/auth';
 import { bodyLimit } from './middleware/body-limit';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
-import { requestContext } from './middleware/request-context';
+import { serverTiming } from './middleware/server-timing';
 import { chatCompletions } from './routes/chat-completions';
 import { healthz } from './routes/healthz';
 import { listModelsRoute } from './routes/models';
@@ -27,7 +27,7 @@ export function createApp(): Hono<AppEnv> {
   app.onError(errorHandler);
   app.notFound(notFoundHandler);
   app.use(requestId());
-  app.use(requestContext());
+  app.use(serverTiming());
   app.get('/healthz', healthz);
 
   const v1 = new Hono<AppEnv>();

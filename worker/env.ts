@@ -21,8 +21,6 @@ export interface Env {
 /** Values middleware puts on the Hono context. */
 export interface Variables {
   requestId: string;
-  /** `performance.now()`-style start of the request (Date.now() in workerd). */
-  startedAt: number;
   tenant: Tenant;
 }
 

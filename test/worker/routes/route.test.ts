@@ -41,7 +41,7 @@ describe('POST /v1/route', () => {
     expect(Number(res.headers.get('x-router-expected-cost-usd'))).toBeCloseTo(chosen.expected_cost_usd, 9);
     expect(Number(res.headers.get('x-router-predicted-quality'))).toBeCloseTo(chosen.predicted_quality, 3);
     expect(res.headers.get('x-router-arm')).toBe('none');
-    expect(res.headers.get('server-timing')).toMatch(/^route;dur=\d+(\.\d+)?/);
+    expect(res.headers.get('server-timing')).toMatch(/^route;dur=\d+(\.\d+)?;desc="routing overhead", .*app;dur=/);
     expect(body.candidates.reduce((s, c) => s + c.probability, 0)).toBeCloseTo(1, 5);
     // prompt tokens = ceil((9 + 37) / 4) = 12; test-large: (10 * 12 + 30 * 600) / 1e6
     expect(body.candidates.find((c) => c.model === 'test-large')!.expected_cost_usd).toBeCloseTo(0.01812, 9);
