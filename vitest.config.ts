@@ -9,7 +9,8 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-worker
 import { defineConfig } from 'vitest/config';
 
 const root = import.meta.dirname;
-const bundleRoots = [path.join(root, 'test/.tmp/bundles'), path.join(root, 'model-assets/bundles')];
+// BUNDLES_DIR (as for `npm start`) points the real-bundle test at bundles built elsewhere.
+const bundleRoots = [path.join(root, 'test/.tmp/bundles'), process.env.BUNDLES_DIR ?? path.join(root, 'model-assets/bundles')];
 
 /** GET /<root index>/<path>: a file under one of bundleRoots (404 when absent). */
 async function serveFixture(request: Request): Promise<Response> {
