@@ -21,7 +21,7 @@ from .corpus import answer_items, dedupe, prompt_items
 from .export import export_onnx
 from .model import StudentConfig, StudentNet
 from .student import SPACE, load_student
-from .teacher import teacher_embeddings
+from .teacher import read_cache, teacher_embeddings, text_key
 from .tokenizer import DEFAULT_SPEC, Tokenizer, TokenizerSpec
 
 ANSWERS = 1000  # teacher budget: model answers (long texts, ~5 per second per core)
@@ -45,6 +45,8 @@ class StudentInfo:
     heldout_cosine_int8: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     smoke: bool = False
+    n_train_corpus: int = 0
+    partial_teacher_corpus: bool = False
 
     def to_dict(self) -> dict:
         """Plain dict (written to ``student.json``)."""
@@ -115,28 +117,51 @@ def _by_source(cos: np.ndarray, sources: list[str]) -> dict[str, float]:
     return out
 
 
+def _drop_ids(rows: list[list[int]], p: float, rng: np.random.Generator) -> list[list[int]]:
+    """Token dropout: each id of a row with at least 5 ids is dropped with probability ``p`` (a
+    regulariser for a bag model; short rows are kept whole so no text turns into "empty")."""
+    if p <= 0:
+        return rows
+    out = []
+    for r in rows:
+        if len(r) < 5:
+            out.append(r)
+            continue
+        keep = rng.random(len(r)) >= p
+        kept = [i for i, k in zip(r, keep) if k]
+        out.append(kept or r[:1])
+    return out
+
+
 def fit(net: StudentNet, rows: list[list[int]], target: np.ndarray, epochs: int, seed: int,
-        batch: int = 128, lr: float = 3e-3, log: bool = True) -> None:
-    """Minimises mean (1 - cosine) to the normalised teacher vectors with Adam, lr decayed
-    linearly to 10%; prints one line per epoch."""
+        batch: int = 128, lr: float = 3e-3, dropout: float = 0.0, log: bool = True) -> None:
+    """Minimises mean (1 - cosine) to the normalised teacher vectors (lazy Adam on the table, Adam
+    elsewhere, lr decayed linearly to 10%, optional token dropout); one line per epoch."""
     g = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
     tgt = torch.from_numpy(target / np.linalg.norm(target, axis=1, keepdims=True)).float()
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    # The table's gradient is sparse (a batch touches a few thousand of its rows): SparseAdam for
+    # it, Adam for the rest; both decay linearly to 10%.
+    table = [net.table.weight]
+    rest = [p for p in net.parameters() if p is not net.table.weight]
+    opts = [torch.optim.SparseAdam(table, lr=lr), torch.optim.Adam(rest, lr=lr)]
     steps = epochs * ((len(rows) + batch - 1) // batch)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 - 0.9 * s / max(1, steps))
+    scheds = [torch.optim.lr_scheduler.LambdaLR(o, lambda s: 1.0 - 0.9 * s / max(1, steps)) for o in opts]
     for ep in range(epochs):
         t0 = time.time()
         perm = torch.randperm(len(rows), generator=g).tolist()
         total = 0.0
         for i in range(0, len(perm), batch):
             idx = perm[i:i + batch]
-            flat, offsets = _ragged([rows[j] for j in idx])
+            flat, offsets = _ragged(_drop_ids([rows[j] for j in idx], dropout, rng))
             pred = net(flat, offsets)
             loss = (1.0 - (pred * tgt[idx]).sum(1)).mean()
-            opt.zero_grad()
+            for o in opts:
+                o.zero_grad()
             loss.backward()
-            opt.step()
-            sched.step()
+            for o, sch in zip(opts, scheds):
+                o.step()
+                sch.step()
             total += float(loss) * len(idx)
         if log:
             print(f"[student] epoch {ep + 1}/{epochs}  train cos {1 - total / len(rows):.4f}  "
@@ -145,12 +170,15 @@ def fit(net: StudentNet, rows: list[list[int]], target: np.ndarray, epochs: int,
 
 def train_student(out_dir: Path, smoke: bool = False, seed: int = 0,
                   cfg: StudentConfig | None = None, spec: TokenizerSpec | None = None,
-                  epochs: int | None = None) -> StudentInfo:
+                  epochs: int | None = None, only_cached: bool = False,
+                  dropout: float = 0.25) -> StudentInfo:
     """Trains the student on the corpus and writes ``embedder.pt``, ``embedder.fp32.onnx``,
     ``embedder.onnx`` (int8), ``tokenizer.json`` and ``student.json`` into ``out_dir``.
 
-    Runs the Node teacher for texts missing from the cache (the whole corpus on a clean clone:
-    ~35k texts, about 30-60 min on one core; a few hundred in smoke mode).
+    Runs the Node teacher for texts missing from the cache first (the whole corpus on a clean
+    clone: ~18k texts, ~15 min on an idle core, far longer on a busy one; a few hundred in smoke
+    mode). ``only_cached=True`` instead trains on the part of the corpus whose teacher vectors are
+    cached (``student.json`` says how much: ``n_train`` of ``n_train_corpus``).
 
     >>> info = train_student(Path("build/embedder"), smoke=True)  # doctest: +SKIP
     >>> info.dim
@@ -163,8 +191,14 @@ def train_student(out_dir: Path, smoke: bool = False, seed: int = 0,
     if cfg.buckets != spec["buckets"]:
         raise ValueError("StudentConfig.buckets must equal the tokenizer spec's buckets")
     train, held, held_src = _corpus(smoke)
-    print(f"[student] corpus: {len(train)} train texts, {len(held)} held-out prompts", file=sys.stderr)
-    target = teacher_embeddings(train + held)
+    n_corpus = len(train)
+    if only_cached:
+        cache = read_cache()
+        train = [t for t in train if text_key(t) in cache]
+        pairs = [(t, s) for t, s in zip(held, held_src) if text_key(t) in cache]
+        held, held_src = [t for t, _ in pairs], [s for _, s in pairs]
+    print(f"[student] corpus: {len(train)}/{n_corpus} train texts, {len(held)} held-out prompts", file=sys.stderr)
+    target = teacher_embeddings(train + held, run_missing=not only_cached)
     t_train, t_held = target[: len(train)], target[len(train):]
     tok = Tokenizer(spec)
     t0 = time.time()
@@ -173,7 +207,7 @@ def train_student(out_dir: Path, smoke: bool = False, seed: int = 0,
     print(f"[student] tokenised in {time.time() - t0:.0f}s", file=sys.stderr)
 
     net = StudentNet(cfg)
-    fit(net, rows, t_train, epochs=epochs or (12 if smoke else 20), seed=seed)
+    fit(net, rows, t_train, epochs=epochs or (30 if smoke else 20), seed=seed, dropout=dropout)
     net.eval()
     cos = _cosines(_embed_ragged(net, held_rows), t_held)
 
@@ -191,6 +225,7 @@ def train_student(out_dir: Path, smoke: bool = False, seed: int = 0,
         max_tokens=spec["max_tokens"], bytes_int8=bytes_int8, bytes_fp32=bytes_fp32,
         n_train=len(train), n_heldout=len(held), heldout_cosine=_by_source(cos, held_src),
         heldout_cosine_int8=_by_source(cos8, held_src), seconds=time.time() - t_start, smoke=smoke,
+        n_train_corpus=n_corpus, partial_teacher_corpus=len(train) < n_corpus,
     )
     (out_dir / "student.json").write_text(json.dumps(info.to_dict(), indent=2) + "\n")
     print(f"[student] held-out cosine to teacher {info.heldout_cosine['all']:.4f} "

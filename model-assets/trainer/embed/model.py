@@ -37,7 +37,7 @@ class StudentNet(nn.Module):
     def __init__(self, cfg: StudentConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.table = nn.EmbeddingBag(cfg.buckets, cfg.table_dim, mode="sum", padding_idx=0)
+        self.table = nn.EmbeddingBag(cfg.buckets, cfg.table_dim, mode="sum", padding_idx=0, sparse=True)
         nn.init.normal_(self.table.weight, std=0.1)
         with torch.no_grad():
             self.table.weight[0].zero_()
