@@ -93,9 +93,17 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
   if (pool.experiment) {
     const unit = body.user ?? inputs.userHeader ?? decisionId;
     const chosenArm = assignArm(pool.experiment, unit);
-    arm = chosenArm.name;
-    if (chosenArm.pool && chosenArm.pool !== pool.name) pool = await requirePool(inputs, chosenArm.pool);
-    bundleVersion = chosenArm.bundle_version ?? pool.bundleVersion;
+    const armPool = chosenArm.pool && chosenArm.pool !== pool.name
+      ? await getPool(inputs.env.DB, tenant.id, chosenArm.pool, inputs.config.poolCacheMs)
+      : pool;
+    if (armPool) {
+      arm = chosenArm.name;
+      pool = armPool;
+      bundleVersion = chosenArm.bundle_version ?? pool.bundleVersion;
+    } else {
+      // A misconfigured arm must not fail its share of traffic: route as if there were no experiment.
+      console.error(`experiment ${pool.experiment.id}: arm ${chosenArm.name} names unknown pool ${chosenArm.pool}; arm ignored`);
+    }
   }
   // Body wins over header (it is the more specific of the two); the pool's default otherwise.
   const preference = bodyPreference ?? headerPreference ?? pool.defaultPreference;

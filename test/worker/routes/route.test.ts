@@ -99,6 +99,15 @@ describe('POST /v1/route', () => {
     const again = await call('/v1/route', { key, body: { model: 'router/exp', messages }, headers: { 'x-router-user': 'user-3' } });
     expect(again.headers.get('x-router-arm')).toBe(seen.get('user-3'));
   });
+  it('ignores an experiment arm that names a missing pool instead of failing its traffic', async () => {
+    const poolId = await seedPool(tenantId, 'exp-broken', 'test-v1', [modelIds['test-tiny']!]);
+    await testEnv.DB.prepare("INSERT INTO experiments (id, tenant_id, pool_id, name, arms, active) VALUES ('e-broken', ?1, ?2, 'typo', ?3, 1)")
+      .bind(tenantId, poolId, JSON.stringify([{ name: 'candidate', weight: 1, pool: 'no-such-pool' }])).run();
+    const res = await call('/v1/route', { key, body: { model: 'router/exp-broken', messages } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-router-arm')).toBe('none');
+    expect(res.headers.get('x-router-pool')).toBe('exp-broken');
+  });
 });
 
 describe('GET /v1/models and /healthz', () => {
