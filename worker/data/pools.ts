@@ -43,13 +43,18 @@ interface DbPool {
   embedding_provider: EmbeddingProvider | null; default_preference: number;
 }
 
-function parseVector(text: string): number[] | null {
+/** JSON text from D1, or undefined when it does not parse (a bad row must not fail requests). */
+function parseJson(text: string): unknown {
   try {
-    const v: unknown = JSON.parse(text);
-    return Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : null;
+    return JSON.parse(text);
   } catch {
-    return null;
+    return undefined;
   }
+}
+
+function parseVector(text: string): number[] | null {
+  const v = parseJson(text);
+  return Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : null;
 }
 
 async function readPool(db: D1Database, tenantId: string, name: string): Promise<Pool | null> {
@@ -77,7 +82,7 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
   const expRow = (experiment?.results ?? [])[0] as { id: string; name: string; arms: string } | undefined;
   let exp: Experiment | null = null;
   if (expRow) {
-    const arms = z.array(armSchema).min(1).safeParse(JSON.parse(expRow.arms));
+    const arms = z.array(armSchema).min(1).safeParse(parseJson(expRow.arms));
     // A malformed experiment is ignored (logged), never a failed request.
     if (arms.success && arms.data.some((a) => a.weight > 0)) exp = { id: expRow.id, name: expRow.name, arms: arms.data };
     else console.error(`experiment ${expRow.id}: invalid arms, ignored`);

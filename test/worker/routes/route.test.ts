@@ -99,6 +99,15 @@ describe('POST /v1/route', () => {
     const again = await call('/v1/route', { key, body: { model: 'router/exp', messages }, headers: { 'x-router-user': 'user-3' } });
     expect(again.headers.get('x-router-arm')).toBe(seen.get('user-3'));
   });
+  it('ignores an experiment whose arms are not valid JSON', async () => {
+    const poolId = await seedPool(tenantId, 'exp-garbled', 'test-v1', [modelIds['test-tiny']!]);
+    await testEnv.DB.prepare("INSERT INTO experiments (id, tenant_id, pool_id, name, arms, active) VALUES ('e-garbled', ?1, ?2, 'garbled', '[{oops', 1)")
+      .bind(tenantId, poolId).run();
+    const res = await call('/v1/route', { key, body: { model: 'router/exp-garbled', messages } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-router-arm')).toBe('none');
+  });
+
   it('ignores an experiment arm that names a missing pool instead of failing its traffic', async () => {
     const poolId = await seedPool(tenantId, 'exp-broken', 'test-v1', [modelIds['test-tiny']!]);
     await testEnv.DB.prepare("INSERT INTO experiments (id, tenant_id, pool_id, name, arms, active) VALUES ('e-broken', ?1, ?2, 'typo', ?3, 1)")
