@@ -138,7 +138,7 @@ def manifest_models(joint: JointData, irt, tables: list[OutcomeTable]) -> list[d
             "identity": [round(float(x), 6) for x in mu[k]],
             "identity_std": [round(float(x), 6) for x in std[k]],
             "mean_output_tokens": round(float(np.concatenate(tokens).mean()), 1),
-            "input_usd_per_mtok": float(prices[0]), "output_usd_per_mtok": float(prices[1]),
+            "input_usd_per_mtok": round(float(prices[0]), 6), "output_usd_per_mtok": round(float(prices[1]), 6),
         })
     return out
 

@@ -27,9 +27,10 @@ def run_onnx(files: dict[str, Path], inputs: dict[str, np.ndarray], output: str,
         tmpdir = Path(tmp)
         spec = {}
         for name, arr in inputs.items():
-            arr = np.ascontiguousarray(arr, dtype=np.float32)
+            kind = "int64" if np.asarray(arr).dtype == np.int64 else "float32"   # token ids stay int64
+            arr = np.ascontiguousarray(arr, dtype=np.int64 if kind == "int64" else np.float32)
             (tmpdir / f"{name}.bin").write_bytes(arr.tobytes())
-            spec[name] = {"file": f"{name}.bin", "type": "float32", "dims": list(arr.shape)}
+            spec[name] = {"file": f"{name}.bin", "type": kind, "dims": list(arr.shape)}
         request = {"files": {k: str(Path(v).resolve()) for k, v in files.items()}, "inputs": spec, "output": output}
         (tmpdir / "request.json").write_text(json.dumps(request))
         res = subprocess.run(["node", str(PARITY_TOOL), str(tmpdir / "request.json"), str(tmpdir / "out")],
