@@ -121,9 +121,12 @@ class Hasher {
   readonly hBigram: number;
   readonly hChar: number;
   private readonly cache = new Map<string, WordEntry>();
-  private static readonly MAX_CACHE = 50_000;
+  /** ~3 MB at most; cleared when full (cheap to refill, and bounded per isolate). */
+  private static readonly MAX_CACHE = 20_000;
 
   constructor(readonly spec: TokenizerSpec) {
+    // Ids are written as the low 32 bits of each int64, so they must stay below 2^31.
+    if (!(spec.buckets >= 2 && spec.buckets <= 2 ** 31)) throw new Error(`tokenizer buckets out of range: ${spec.buckets}`);
     this.mod = spec.buckets - 1;
     const seed = spec.seed | 0;
     this.hWord = fnv(seed, encoder.encode('w:'), 0, 2);
