@@ -185,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
 
+    if args.byod and not args.version:
+        raise SystemExit("--byod needs --version (a bundle of your data must not replace the default bundle)")
     version = args.version or (DEFAULT_FILE.read_text().strip() if DEFAULT_FILE.exists() else "v2026-11-22")
     if args.smoke and args.out is None:
         args.out = Path(tempfile.mkdtemp(prefix="bundle-smoke-")) / version

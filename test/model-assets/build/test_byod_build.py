@@ -1,0 +1,48 @@
+"""A smoke build on a bring-your-own-data folder (written at test time from real shared data)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trainer.build import main as build_main
+from trainer.data import load_dataset
+
+
+def _write_byod(folder: Path) -> None:
+    t = load_dataset("mmlu-pro")
+    s = t.subset(rows=np.arange(0, 12032, 8)[:1200], models=t.models[:5])
+    folder.mkdir(parents=True)
+    with open(folder / "prompts.jsonl", "w") as f:
+        for pid, text in zip(s.prompt_ids, s.prompts):
+            f.write(json.dumps({"id": pid, "prompt": text}) + "\n")      # no split: hashed 80/20
+    with open(folder / "outcomes.csv", "w") as f:
+        f.write("prompt_id,model,outcome,input_tokens,output_tokens\n")
+        for i, pid in enumerate(s.prompt_ids):
+            for j, m in enumerate(s.models):
+                if not np.isnan(s.outcome[i, j]):
+                    out = "" if i % 3 == 0 else str(int(s.output_tokens[i, j]))   # some lengths unknown
+                    f.write(f"{pid},{m},{int(s.outcome[i, j])},,{out}\n")
+    with open(folder / "prices.csv", "w") as f:
+        f.write("model,input_usd_per_mtok,output_usd_per_mtok\n")
+        for j, m in enumerate(s.models):
+            f.write(f"{m},{s.prices[j, 0]},{s.prices[j, 1]}\n")
+
+
+def test_byod_smoke_build(tmp_path: Path) -> None:
+    _write_byod(tmp_path / "my-evals")
+    out = tmp_path / "bundles" / "v-mine"
+    rc = build_main(["--smoke", "--dev-embedding", "--byod", str(tmp_path / "my-evals"), "--version", "v-mine",
+                     "--out", str(out)])
+    assert rc == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["version"] == "v-mine" and len(m["models"]) == 5
+    assert list(m["training_data"]["datasets"]) == ["my-evals"] and m["training_data"]["excluded_models"] == []
+    assert m["eval"]["parity"]["policy"]["int8_web"]["top_choice_agreement"] >= 0.99
+
+
+def test_byod_needs_a_version(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="--version"):
+        build_main(["--byod", str(tmp_path)])
