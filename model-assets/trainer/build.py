@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import shutil
 import sys
@@ -98,7 +99,7 @@ def get_embedder(args: argparse.Namespace, tables: list[OutcomeTable], student_d
             train_student(student_dir, smoke=args.smoke, seed=args.seed)
     student = load_student(student_dir)
     onnx_path = student_dir / "embedder.onnx"
-    tag = __import__("hashlib").sha256(onnx_path.read_bytes()).hexdigest()[:16]
+    tag = hashlib.sha256(onnx_path.read_bytes()).hexdigest()[:16]
     block = {"space": student.space, "dim": student.dim, "provider": "local", "model": None,
              "text": "last-user-message", "empty": student.empty}
     p.log(f"student embedder {student.space} ({student.dim}-d), onnx sha256 {tag}")
