@@ -84,10 +84,12 @@ def subset_table(table: Any, max_train: int | None, max_test: int | None) -> Any
 
 
 def _quiz_keys(budgets: list[int], criteria: list[str], seeds: int) -> list[str]:
+    """Identity variants per model; the ones after the primary criterion's come last, so the
+    policy pass can skip them (``routed``): each variant costs P x W policy decisions."""
     keys = ["prior", "full"]
     for n in budgets:
-        keys += [f"{cr}-{n}" for cr in criteria] + [f"random-{n}-{s}" for s in range(seeds)]
-    return keys
+        keys += [f"{criteria[0]}-{n}"] + [f"random-{n}-{s}" for s in range(seeds)]
+    return keys + [f"{cr}-{n}" for n in budgets for cr in criteria[1:]]
 
 
 def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.ndarray,
@@ -95,7 +97,8 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         expectation: str = "prior", criteria: tuple[str, ...] = ("d-optimal",), policy: bool = True) -> dict[str, Any]:
     """The whole benchmark; returns the ``{"onboarding": ...}`` results object.
 
-    ``criteria[0]`` is the selection reported as ``quiz``; the others go to ``quiz.<N>.alt``.
+    ``criteria[0]`` is the selection reported as ``quiz``; the others go to ``quiz.<N>.alt`` with
+    IRT-greedy, log loss and distance only (no policy pass: it is the expensive part).
     ``policy=False`` skips the served policy (IRT-greedy and identity metrics only; seconds).
     """
     from ..data import COLD_START_MODELS, load_dataset
@@ -123,6 +126,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
     jobs: list[dict[str, Any]] = []
     variants: list[dict[str, Any]] = []
     keys = _quiz_keys(budgets, criteria, seeds)
+    alt_prefixes = tuple(f"{cr}-" for cr in criteria[1:]) or ("\0",)
     for model in models:
         es = build_evalset(table, exclude=[m for m in COLD_START_MODELS if m != model])
         if model not in es.models:
@@ -171,14 +175,18 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         for key in keys:
             # the onboarded model sits where it is in es.models, so choices index es.models
             cands = base[:j] + [{**target, "identity": [float(x) for x in identities[key]]}] + base[j:]
-            variants.append({"name": f"{model}/{key}", "candidates": cands})
+            variants.append({"name": f"{model}/{key}", "candidates": cands, "routed": not key.startswith(alt_prefixes)})
         log(f"{model}: {len(observed)} train outcomes; {len(identities)} identities fitted")
 
     choices = None
     route_meta: dict[str, Any] = {}
+    slot: dict[int, int] = {}  # variant index -> row of choices (routed variants only)
     if policy and variants:
-        log(f"routing {len(test_rows)} test prompts x {len(ws)} preferences x {len(variants)} pool variants")
-        choices, route_meta = route_variants(bundle, served.emb[test_rows], table.input_tokens[test_rows], ws, variants)
+        routed = [i for i, v in enumerate(variants) if v["routed"]]
+        slot = {i: r for r, i in enumerate(routed)}
+        log(f"routing {len(test_rows)} test prompts x {len(ws)} preferences x {len(routed)} pool variants")
+        choices, route_meta = route_variants(bundle, served.emb[test_rows], table.input_tokens[test_rows], ws,
+                                             [{"name": variants[i]["name"], "candidates": variants[i]["candidates"]} for i in routed])
 
     out: dict[str, Any] = {}
     for job in jobs:
@@ -202,8 +210,8 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
                 "logloss": float(-np.mean(y_te[ok_te] * np.log(pk) + (1 - y_te[ok_te]) * np.log(1 - pk))),
                 "dist": float(np.sqrt(r @ prec @ r)),
             }
-            if choices is not None:
-                pts = [M.choice_point(ch, te.cost, te.quality) for ch in choices[job["first_variant"] + i]]
+            if choices is not None and job["first_variant"] + i in slot:
+                pts = [M.choice_point(ch, te.cost, te.quality) for ch in choices[slot[job["first_variant"] + i]]]
                 m[key]["aiq"] = M.aiq(pts, pool)
         hull = M.hull_aiq(pool)
         main_metric = "aiq" if choices is not None else "greedy"
@@ -211,6 +219,10 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         def frac(x: float, base: float = hull) -> float | None:
             # Below MIN_GAIN the full identity barely moves the router: a ratio would be noise.
             gain = m["full"][main_metric] - base
+            return None if abs(gain) < MIN_GAIN else _round((x - base) / gain)
+
+        def frac2(x: float, base: float, metric: str) -> float | None:
+            gain = m["full"][metric] - base
             return None if abs(gain) < MIN_GAIN else _round((x - base) / gain)
 
         def opt(key: str, metric: str) -> float | None:
@@ -221,8 +233,11 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
             return _round(np.mean(vals)) if vals else None
 
         def entry(key: str, n: int) -> dict[str, Any]:
-            return {"aiq": opt(key, "aiq"), "greedy_aiq": _round(m[key]["greedy"]), "gain_fraction": frac(m[key][main_metric]),
-                    "gain_fraction_vs_prior": frac(m[key][main_metric], m["prior"][main_metric]),
+            # alt selections have no policy AIQ: their gain fractions use IRT-greedy throughout
+            metric = main_metric if main_metric in m[key] else "greedy"
+            return {"aiq": opt(key, "aiq"), "greedy_aiq": _round(m[key]["greedy"]),
+                    "gain_fraction": frac2(m[key][metric], hull, metric),
+                    "gain_fraction_vs_prior": frac2(m[key][metric], m["prior"][metric], metric),
                     "test_logloss": _round(m[key]["logloss"]), "identity_distance": _round(m[key]["dist"]),
                     "criterion_gain": _round(job["info"][key])}
 
@@ -259,6 +274,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
             "budgets": budgets, "random_seeds": seeds, "preferences": len(ws),
             "selection": f"greedy {criteria[0]} ({expectation}-expected Fisher information)",
             "alt_selections": criteria[1:],
+            "alt_note": "alt selections are scored with IRT-greedy, test log loss and identity distance only",
             "router": ("policy as served (int8 ONNX, worker/decision via onboard-routes.ts)" if choices is not None
                        else "none (--greedy-only): aiq fields are null, gain fractions use IRT-greedy"),
             "secondary": "greedy_aiq = IRT-greedy with the same identities",
