@@ -44,7 +44,7 @@ DEFAULT_SPEC: TokenizerSpec = {
     "hash": "fnv1a32",
     "seed": 2166136261,
     "buckets": 65536,
-    "max_tokens": 1024,
+    "max_tokens": 512,
     "truncation": "code points: head+tail; words: head+tail; ids: first max_tokens in feature order",
 }
 
