@@ -16,6 +16,7 @@ Greedy I-optimal design instead minimises the bank-average predictive variance o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -141,6 +142,67 @@ def select_quiz(
         rows.append(j)
         gains.append(float(np.log(denom)) if q_mat is None else float(score[j]))
     return Quiz(rows=np.array(rows, dtype=np.int64), gains=np.array(gains))
+
+
+def next_item(
+    a: np.ndarray,
+    c: np.ndarray,
+    prior_mean: np.ndarray,
+    prior_cov: np.ndarray,
+    rows: np.ndarray,
+    outcomes: np.ndarray,
+    *,
+    criterion: str = "i-optimal",
+    exclude: np.ndarray | None = None,
+) -> int:
+    """The next quiz item of an adaptive quiz: one greedy step of ``criterion`` started from the
+    Laplace posterior given the outcomes so far (expected information under that posterior).
+
+    A fixed quiz is designed for the *average* model; a model far from it (a strong one, say)
+    answers many of those items the same way and they tell little. Re-aiming every step fixes that.
+
+    Example:
+        >>> a = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 0.9]])
+        >>> next_item(a, np.zeros(3), np.zeros(2), np.eye(2), np.array([0]), np.array([1.0]), criterion="d-optimal")
+        2
+    """
+    from .laplace import laplace_posterior
+
+    rows = np.asarray(rows, dtype=np.int64)
+    post = laplace_posterior(a[rows], np.asarray(c)[rows], outcomes, prior_mean, prior_cov)
+    banned = rows if exclude is None else np.concatenate([rows, np.asarray(exclude, dtype=np.int64)])
+    step = select_quiz(a, c, post.mean, post.cov, 1, exclude=banned, criterion=criterion)
+    return int(step.rows[0])
+
+
+def adaptive_quiz(
+    a: np.ndarray,
+    c: np.ndarray,
+    prior_mean: np.ndarray,
+    prior_cov: np.ndarray,
+    n: int,
+    answer: Callable[[int], float],
+    *,
+    criterion: str = "i-optimal",
+    exclude: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Asks ``n`` items one at a time, each chosen by :func:`next_item` from the answers so far.
+    ``answer(row)`` returns the outcome in [0, 1]. Returns (rows, outcomes); a prefix of a longer
+    adaptive quiz is the shorter one.
+
+    Example:
+        >>> a = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+        >>> adaptive_quiz(a, np.zeros(3), np.zeros(2), np.eye(2), 2, lambda r: 1.0)[0].tolist()
+        [2, 0]
+    """
+    rows: list[int] = []
+    ys: list[float] = []
+    for _ in range(n):
+        r = next_item(a, c, prior_mean, prior_cov, np.array(rows, dtype=np.int64), np.array(ys), criterion=criterion,
+                      exclude=exclude)
+        rows.append(r)
+        ys.append(float(answer(r)))
+    return np.array(rows, dtype=np.int64), np.array(ys)
 
 
 def random_quiz(n_items: int, n: int, seed: int) -> np.ndarray:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..paths import CACHE_DIR, PROJECT_ROOT
-from .design import random_quiz, select_quiz, sigmoid
+from .design import adaptive_quiz, random_quiz, select_quiz, sigmoid
 from .laplace import laplace_posterior
 from .served import prior_of, served_items
 
@@ -37,6 +37,9 @@ ROUTES_TOOL = PROJECT_ROOT / "model-assets" / "tools" / "onboard-routes.ts"
 DEFAULT_BUDGETS = (10, 20, 50)
 #: AIQ differences below this (0.1 quality points x cost range) make a gain fraction meaningless.
 MIN_GAIN = 1e-3
+#: Static greedy designs and their adaptive versions (re-aimed at the posterior after each answer).
+ALL_CRITERIA = ("d-optimal", "i-optimal", "adaptive-d-optimal", "adaptive-i-optimal")
+DEFAULT_CRITERIA = ("adaptive-i-optimal", "d-optimal", "i-optimal", "adaptive-d-optimal")
 
 
 def log(msg: str) -> None:
@@ -68,8 +71,8 @@ def route_variants(bundle: Path, emb: np.ndarray, prompt_tokens: np.ndarray, ws:
     return choices.astype(np.int64), meta
 
 
-def _round(x: float, digits: int = 4) -> float:
-    return round(float(x), digits)
+def _round(x: float, digits: int = 4) -> float | None:
+    return None if not np.isfinite(x) else round(float(x), digits)
 
 
 def subset_table(table: Any, max_train: int | None, max_test: int | None) -> Any:
@@ -159,12 +162,22 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
 
         identities: dict[str, np.ndarray] = {"prior": prior_mean.copy(), "full": fit(observed)}
         info: dict[str, float] = {}
-        for n in budgets:
-            for cr in criteria:
-                quiz = select_quiz(a_tr, c_tr, prior_mean, prior_cov, n, exclude=missing, expectation=expectation,
+        top = max(budgets)
+        for cr in criteria:
+            # greedy designs, static or adaptive, are prefix-consistent: the N-item quiz is the
+            # first N items of the longest one
+            if cr.startswith("adaptive-"):
+                rows_all, _ = adaptive_quiz(a_tr, c_tr, prior_mean, prior_cov, top, lambda r: float(y[r]),
+                                            criterion=cr[len("adaptive-"):], exclude=missing)
+                gains_all = np.full(top, np.nan)
+            else:
+                quiz = select_quiz(a_tr, c_tr, prior_mean, prior_cov, top, exclude=missing, expectation=expectation,
                                    criterion=cr)
-                identities[f"{cr}-{n}"] = fit(quiz.rows)
-                info[f"{cr}-{n}"] = quiz.log_det_gain
+                rows_all, gains_all = quiz.rows, quiz.gains
+            for n in budgets:
+                identities[f"{cr}-{n}"] = fit(rows_all[:n])
+                info[f"{cr}-{n}"] = float(gains_all[:n].sum())
+        for n in budgets:
             for s in range(seeds):
                 identities[f"random-{n}-{s}"] = fit(observed[random_quiz(len(observed), n, seed=1000 * n + s)])
         target = {"name": model, "input_usd_per_mtok": float(es.test.table.prices[j, 0]),
@@ -272,7 +285,8 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         "meta": {
             "bundle": manifest["version"], "dataset": "mmlu-pro", "bank": "mmlu-pro train split",
             "budgets": budgets, "random_seeds": seeds, "preferences": len(ws),
-            "selection": f"greedy {criteria[0]} ({expectation}-expected Fisher information)",
+            "selection": f"greedy {criteria[0]} ({expectation}-expected Fisher information; adaptive = "
+                         "re-aimed at the Laplace posterior after every answer)",
             "alt_selections": criteria[1:],
             "alt_note": "alt selections are scored with IRT-greedy, test log loss and identity distance only",
             "router": ("policy as served (int8 ONNX, worker/decision via onboard-routes.ts)" if choices is not None
@@ -317,7 +331,6 @@ def main(argv: list[str] | None = None) -> int:
     """CLI entry, reached through ``npm run eval -- --onboarding``."""
     from ..data import COLD_START_MODELS
     from ..eval.__main__ import default_bundle
-    from .design import CRITERIA
 
     ap = argparse.ArgumentParser(prog="npm run eval -- --onboarding", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -325,8 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bundle", type=Path, help="bundle folder (default: model-assets/bundles/$(cat DEFAULT))")
     ap.add_argument("--models", help=f"comma-separated (default: the cold-start models {', '.join(COLD_START_MODELS)})")
     ap.add_argument("--budgets", default=",".join(map(str, DEFAULT_BUDGETS)), help="quiz sizes (default 10,20,50)")
-    ap.add_argument("--criteria", default="d-optimal,i-optimal",
-                    help=f"selection criteria, the first reported as quiz (of {', '.join(CRITERIA)}; default d-optimal,i-optimal)")
+    ap.add_argument("--criteria", default=",".join(DEFAULT_CRITERIA),
+                    help=f"selection criteria, the first reported as quiz (of {', '.join(ALL_CRITERIA)}; "
+                         f"default {','.join(DEFAULT_CRITERIA)})")
     ap.add_argument("--random-seeds", type=int, default=3, help="random quizzes per budget (default 3)")
     ap.add_argument("--w-points", type=int, default=11, help="preferences swept in [0, 1] (default 11)")
     ap.add_argument("--expectation", choices=["prior", "mean"], default="prior", help="Fisher information averaged over the prior or at its mean")
@@ -340,8 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     if bundle is None or not (Path(bundle) / "manifest.json").exists():
         ap.error("no bundle: pass --bundle or commit one named in model-assets/bundles/DEFAULT")
     criteria = tuple(args.criteria.split(","))
-    if any(c not in CRITERIA for c in criteria):
-        ap.error(f"--criteria must name some of {', '.join(CRITERIA)}")
+    if any(c not in ALL_CRITERIA for c in criteria):
+        ap.error(f"--criteria must name some of {', '.join(ALL_CRITERIA)}")
     models = args.models.split(",") if args.models else list(COLD_START_MODELS)
     budgets = [int(x) for x in args.budgets.split(",")]
     ws = np.linspace(0.0, 1.0, args.w_points)

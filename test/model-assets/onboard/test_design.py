@@ -105,3 +105,24 @@ def test_i_optimal_greedy_step_minimises_average_predictive_variance() -> None:
         assert abs(quiz.gains[k] - (avg_var(chosen) - avg_var(chosen + [rows[k]]))) < 1e-9
     with pytest.raises(ValueError):
         select_quiz(a, c, mean, cov, 3, criterion="a-optimal")
+
+
+def test_adaptive_quiz_reaims_at_the_posterior() -> None:
+    from trainer.onboard.design import adaptive_quiz, next_item
+
+    a, c, mean, cov = synthetic_bank(n_items=150, seed=31)
+    # no answers yet: the first adaptive item is the static design's first item
+    for crit in ("d-optimal", "i-optimal"):
+        first = next_item(a, c, mean, cov, np.zeros(0, np.int64), np.zeros(0), criterion=crit)
+        assert first == select_quiz(a, c, mean, cov, 1, criterion=crit).rows[0]
+    theta = mean + 3 * np.sqrt(np.diag(cov))  # a model far from the population
+    y = draw_outcomes(a, c, theta, np.random.default_rng(32))
+    rows, ys = adaptive_quiz(a, c, mean, cov, 12, lambda r: y[r], exclude=np.array([0, 1]))
+    assert len(set(rows.tolist())) == 12 and not {0, 1} & set(rows.tolist())
+    assert np.array_equal(ys, y[rows])
+    short, _ = adaptive_quiz(a, c, mean, cov, 5, lambda r: y[r], exclude=np.array([0, 1]))
+    assert short.tolist() == rows[:5].tolist()  # prefix-consistent
+    # each step is the static greedy step from the posterior of the answers so far
+    post = laplace_posterior(a[rows[:6]], c[rows[:6]], y[rows[:6]], mean, cov)
+    want = select_quiz(a, c, post.mean, post.cov, 1, criterion="i-optimal", exclude=np.concatenate([rows[:6], [0, 1]])).rows[0]
+    assert rows[6] == want

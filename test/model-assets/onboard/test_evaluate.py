@@ -47,10 +47,12 @@ def test_benchmark_on_a_small_subset(bundle: Path, tmp_path: Path) -> None:
     for n in ("5", "10"):
         q = block["quiz"][n]
         assert 0.0 <= q["aiq"] <= 1.0 and 0.0 <= q["random_aiq"] <= 1.0
-        assert q["criterion_gain"] > 0 and q["test_logloss"] > 0 and q["identity_distance"] >= 0
-        assert q["alt"]["i-optimal"]["criterion_gain"] > 0
+        assert q["test_logloss"] > 0 and q["identity_distance"] >= 0
+        assert q["alt"]["i-optimal"]["criterion_gain"] > 0 and q["alt"]["d-optimal"]["criterion_gain"] > 0
+        assert set(q["alt"]) == {"d-optimal", "i-optimal", "adaptive-d-optimal"}
     # more quiz items, more expected information
-    assert block["quiz"]["10"]["criterion_gain"] > block["quiz"]["5"]["criterion_gain"]
+    assert block["quiz"]["10"]["alt"]["d-optimal"]["criterion_gain"] > block["quiz"]["5"]["alt"]["d-optimal"]["criterion_gain"]
+    assert res["meta"]["selection"].startswith("greedy adaptive-i-optimal")
     assert set(res["summary"]) == {"5", "10"} and res["summary"]["5"]["models"] == 1
     # hull_aiq is the harness's single-model hull with the model in the pool
     table = evaluate.subset_table(load_dataset("mmlu-pro"), 200, 60)
