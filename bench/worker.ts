@@ -7,7 +7,7 @@
  * POST /decide  { version, text, k, w }: one routing decision (embed + IRT + policy), uncached.
  * POST /loop    { version, texts, k, w }: many decisions back to back, one clock reading around all.
  * GET  /memory  ORT's wasm linear memory in bytes (after the first session exists).
- * GET  /noop    nothing: the driver's round-trip baseline.
+ * POST /noop    parses the same body as /decide and does nothing: the driver's round-trip baseline.
  */
 import { getBundle, type LoadedBundle } from '../worker/runtime/bundle-loader';
 import { embedLocal } from '../worker/embedding/local';
@@ -73,7 +73,11 @@ export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
     try {
-      if (url.pathname === '/noop') return new Response('ok');
+      if (url.pathname === '/noop') {
+        // Same body and JSON parse as /decide, so the driver's difference is the routing alone.
+        if (request.method === 'POST') await request.json();
+        return json({ ok: true });
+      }
       if (url.pathname === '/memory') {
         return json({ wasm_memory_bytes: memories.map((m) => m.buffer.byteLength) });
       }
