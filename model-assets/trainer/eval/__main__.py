@@ -20,7 +20,7 @@ import numpy as np
 from ..paths import DEFAULT_FILE, BUNDLES_DIR, PROJECT_ROOT
 from .baselines.greedy import W_GRID
 from .evalset import EvalSet, build_evalset
-from .report import markdown, plot, summary_table
+from .report import markdown, plot, readme_section, summary_table
 from .routers import run_routers
 from .scores import score_dataset
 
@@ -162,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         (Path(out_dir) / "README.md").write_text(markdown(results))
         (Path(out_dir) / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+        if args.data is None and args.datasets is None and args.max_test is None:
+            (Path(out_dir) / "readme-section.md").write_text(readme_section(results))
         log(f"wrote {out_dir}/README.md, results.json and plots")
     print("\n=== summary ===\n" + summary_table(results))
     log(f"done in {results['meta']['seconds']}s")

@@ -95,6 +95,39 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(head) + "\n".join(body)
 
 
+def readme_section(results: dict[str, Any]) -> str:
+    """The section the project README embeds (paths relative to the repository root).
+
+    @example
+        Path("docs/benchmarks/readme-section.md").write_text(readme_section(results))
+    """
+    meta = results.get("meta", {})
+    mm = results["datasets"].get("mmlu-pro")
+    lines = [
+        "## Benchmarks",
+        "",
+        f"`npm run eval` scores every router on the fixed test splits of `shared/data` with the data README's cost "
+        f"model and metrics (bundle `{meta.get('bundle')}`, the policy exactly as served: int8 ONNX through the "
+        "worker's decision core). Full tables, plots and JSON: [docs/benchmarks](docs/benchmarks/README.md); "
+        "routing overhead inside workerd: [docs/benchmarks/overhead.md](docs/benchmarks/overhead.md).",
+        "",
+        summary_table(results),
+    ]
+    if mm is not None:
+        r = mm["routers"]
+        lines += [
+            f"mmlu-pro ({mm['n_test']} test prompts, {len(mm['pool'])} models, cold-start models excluded): "
+            f"policy AIQ {r['policy']['aiq']:.3f} vs single-model hull {mm['hull_aiq']:.3f}, "
+            f"RouteLLM-MF {r['routellm_mf']['aiq']:.3f}, IRT-greedy {r['irt_greedy']['aiq']:.3f}, "
+            f"per-category {r['category']['aiq']:.3f}, kNN {r['knn']['aiq']:.3f}, oracle {r['oracle']['aiq']:.3f}."
+            if "policy" in r and "category" in r else "",
+            "",
+            "![mmlu-pro: quality versus cost](docs/benchmarks/mmlu-pro.png)",
+            "",
+        ]
+    return "\n".join(lines)
+
+
 _STYLE = {
     "policy": dict(color="crimson", lw=2.2, zorder=5),
     "oracle": dict(color="black", marker="*", ms=12, ls="none", zorder=6),
