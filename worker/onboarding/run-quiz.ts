@@ -7,7 +7,10 @@
 import type { Env } from '../env';
 import type { ChatRequest, UpstreamTarget } from '../providers/types';
 import { tryTarget } from '../upstream/attempt';
+import { nextItem } from './adaptive';
 import type { Bank } from './bank';
+import type { Criterion } from './design';
+import type { GaussianPrior } from './items';
 import { grade, quizMessage } from './grade';
 import type { ModelRow } from './store';
 
@@ -50,43 +53,76 @@ function contentOf(json: string): string {
 }
 
 /**
- * Asks the model every item at `rows` (which must have prompt and reference) and grades the answers.
+ * Asks the model one bank item (which must have prompt and reference) and grades the answer.
+ *
+ * @example
+ * const answer = await askItem(row, env, bank, 412); // { id: '412', row: 412, outcome: 1 }
+ */
+export async function askItem(row: ModelRow, env: Env, bank: Bank, r: number, fetcher: typeof fetch = fetch): Promise<QuizAnswer> {
+  const target = targetOf(row, env);
+  const timeoutMs = Number(env.UPSTREAM_TIMEOUT_MS ?? '15000') || 15000;
+  const item = bank.items[r]!;
+  const req: ChatRequest = {
+    model: row.upstream_model,
+    messages: [{ role: 'user', content: quizMessage(item.prompt ?? '', item.reference) }],
+    max_tokens: MAX_TOKENS,
+    temperature: 0,
+    stream: false,
+  };
+  const res = await tryTarget(target, req, { timeoutMs, idleTimeoutMs: timeoutMs, fetch: fetcher, ...(env.AI ? { ai: env.AI } : {}) });
+  if (res.kind !== 'answer') return { id: item.id, row: r, outcome: null, error: res.attempt.reason ?? 'upstream_error' };
+  try {
+    return { id: item.id, row: r, outcome: grade(contentOf(await res.response.text()), item.reference ?? '') };
+  } catch {
+    return { id: item.id, row: r, outcome: null, error: 'bad_response' };
+  }
+}
+
+/**
+ * Asks the model every item at `rows` (a fixed quiz; 4 calls in flight) and grades the answers.
  *
  * @example
  * const answers = await runQuiz(row, env, bank, quiz.rows);
  * answers.filter((a) => a.outcome !== null).length; // items that count
  */
 export async function runQuiz(row: ModelRow, env: Env, bank: Bank, rows: readonly number[], fetcher: typeof fetch = fetch): Promise<QuizAnswer[]> {
-  const target = targetOf(row, env);
-  const timeoutMs = Number(env.UPSTREAM_TIMEOUT_MS ?? '15000') || 15000;
   const out: QuizAnswer[] = new Array(rows.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < rows.length) {
       const i = next++;
-      const r = rows[i]!;
-      const item = bank.items[r]!;
-      const req: ChatRequest = {
-        model: row.upstream_model,
-        messages: [{ role: 'user', content: quizMessage(item.prompt ?? '', item.reference) }],
-        max_tokens: MAX_TOKENS,
-        temperature: 0,
-        stream: false,
-      };
-      const res = await tryTarget(target, req, {
-        timeoutMs, idleTimeoutMs: timeoutMs, fetch: fetcher, ...(env.AI ? { ai: env.AI } : {}),
-      });
-      if (res.kind !== 'answer') {
-        out[i] = { id: item.id, row: r, outcome: null, error: res.attempt.reason ?? 'upstream_error' };
-        continue;
-      }
-      try {
-        out[i] = { id: item.id, row: r, outcome: grade(contentOf(await res.response.text()), item.reference ?? '') };
-      } catch {
-        out[i] = { id: item.id, row: r, outcome: null, error: 'bad_response' };
-      }
+      out[i] = await askItem(row, env, bank, rows[i]!, fetcher);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, rows.length) }, worker));
   return out;
+}
+
+/**
+ * The adaptive quiz: one item at a time, each picked from the posterior of the answers so far
+ * (onboarding/adaptive.ts). A failed call excludes that item and the next one is picked; at most
+ * `2 n` calls are made. Sequential by nature: n round trips to the model.
+ *
+ * @example
+ * const answers = await runAdaptiveQuiz(row, env, bank, prior, 20, ungradableRows);
+ */
+export async function runAdaptiveQuiz(row: ModelRow, env: Env, bank: Bank, prior: GaussianPrior, n: number,
+  exclude: readonly number[], criterion: Criterion = 'i-optimal', fetcher: typeof fetch = fetch): Promise<QuizAnswer[]> {
+  const answers: QuizAnswer[] = [];
+  const rows: number[] = [];
+  const ys: number[] = [];
+  const failed: number[] = [];
+  const usable = bank.params.count - exclude.length;
+  while (rows.length < n && answers.length < 2 * n && rows.length + failed.length < usable) {
+    const { row: r } = nextItem(bank.params, prior, rows, ys, { criterion, exclude: [...exclude, ...failed] });
+    const answer = await askItem(row, env, bank, r, fetcher);
+    answers.push(answer);
+    if (answer.outcome === null) {
+      failed.push(r);
+    } else {
+      rows.push(r);
+      ys.push(answer.outcome);
+    }
+  }
+  return answers;
 }

@@ -40,6 +40,11 @@ def build_case() -> dict:
             "rows": rows.tolist(), "gains": quiz.gains.tolist(),
             "posterior": {"mean": post.mean.tolist(), "cov": post.cov.tolist(), "iterations": post.iterations},
         }
+    from trainer.onboard.design import adaptive_quiz
+
+    for crit in ("i-optimal", "d-optimal"):
+        rows, _ = adaptive_quiz(a, c, mean, cov, 10, lambda r: float(y[r]), criterion=crit)
+        case.setdefault("adaptive", {})[crit] = rows.tolist()
     full = laplace_posterior(a, c, y, mean, cov)
     case["full_posterior"] = {"mean": full.mean.tolist(), "cov": full.cov.tolist()}
     return case
@@ -56,4 +61,5 @@ def test_fixture_matches_python() -> None:
         for key in ("mean", "cov"):
             assert np.allclose(stored["quizzes"][mode]["posterior"][key], case["quizzes"][mode]["posterior"][key], atol=1e-9)
     assert np.allclose(stored["weights"], case["weights"], atol=1e-12)
+    assert stored["adaptive"] == case["adaptive"]
     assert np.allclose(stored["full_posterior"]["mean"], case["full_posterior"]["mean"], atol=1e-9)

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import fixture from './fixtures/parity.json';
 import { expectedItemWeights, quadrature, selectQuiz } from '../../../worker/onboarding/design';
 import { laplacePosterior } from '../../../worker/onboarding/laplace';
+import { nextItem } from '../../../worker/onboarding/adaptive';
 import { packItems, pickItems } from '../../../worker/onboarding/items';
 import { cholesky, inverseSpd, matVec } from '../../../worker/onboarding/linalg';
 
@@ -53,6 +54,19 @@ describe('onboarding math (parity with Python)', () => {
     const quizPost = fixture.quizzes.prior.posterior;
     post.std.forEach((s, i) => expect(s).toBeLessThan(Math.sqrt(quizPost.cov[i]![i]!)));
   });
+
+  for (const crit of ['i-optimal', 'd-optimal'] as const) {
+    it(`asks the same adaptive quiz as Python (${crit})`, () => {
+      const rows: number[] = [];
+      const y: number[] = [];
+      for (let k = 0; k < 10; k++) {
+        const { row } = nextItem(items, prior, rows, y, { criterion: crit });
+        rows.push(row);
+        y.push(fixture.y[row]!);
+      }
+      expect(rows).toEqual(fixture.adaptive[crit]);
+    });
+  }
 
   it('excludes rows and refuses impossible sizes', () => {
     const quiz = selectQuiz(items, prior, 5, { exclude: fixture.quizzes.prior.rows.slice(0, 3) });

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../../worker/app';
 import { selectQuiz } from '../../../worker/onboarding/design';
 import { packItems } from '../../../worker/onboarding/items';
+import { nextItem } from '../../../worker/onboarding/adaptive';
 import { seedBundle, testEnv } from '../support/seed';
 
 const KEY = 'sk-admin-test';
@@ -112,7 +113,7 @@ describe('quiz endpoints', () => {
   });
 
   it('GET returns the D-optimal quiz the onboarding math picks, without reference answers', async () => {
-    const r = await call('GET', `/admin/models/${id}/quiz?n=12`);
+    const r = await call('GET', `/admin/models/${id}/quiz?n=12&method=d-optimal`);
     expect(r.status).toBe(200);
     const items = r.json.items as Array<{ id: string; prompt?: string; reference?: string; gradable: boolean }>;
     const want = selectQuiz(packItems(bank.items.map((it) => it.a as number[]), bank.items.map((it) => it.c as number)),
@@ -121,6 +122,7 @@ describe('quiz endpoints', () => {
     expect(new Set(items.map((it) => it.id)).size).toBe(12);
     expect(items.every((it) => it.reference === undefined)).toBe(true);
     expect(r.json).toMatchObject({ object: 'quiz', bundle_version: 'test-v1', method: 'd-optimal', n: 12 });
+    expect((await call('GET', `/admin/models/${id}/quiz?n=3`)).json.method).toBe('i-optimal'); // the default
     expect(r.json.expected_information_nats as number).toBeGreaterThan(0);
   });
 
@@ -187,6 +189,28 @@ describe('quiz endpoints', () => {
     expect(JSON.stringify(r.json.unroutable)).toContain('phi-3');
   });
 
+  it('POST quiz/next walks an adaptive quiz: each item re-aimed at the posterior of the answers so far', async () => {
+    const prior = { mean: new Array(D).fill(0), cov: Array.from({ length: D }, (_, i) => Array.from({ length: D }, (__, j) => (i === j ? 1 : 0))) };
+    const items = packItems(bank.items.map((it) => it.a as number[]), bank.items.map((it) => it.c as number));
+    const outcomes: Array<{ id: string; outcome: number }> = [];
+    const rows: number[] = [];
+    for (let k = 0; k < 6; k++) {
+      const r = await call('POST', `/admin/models/${id}/quiz/next`, { outcomes });
+      expect(r.status).toBe(200);
+      expect(r.json).toMatchObject({ object: 'quiz.next', asked: k, method: 'adaptive-i-optimal' });
+      const itemId = (r.json.item as { id: string }).id;
+      const want = nextItem(items, prior, rows, outcomes.map((o) => o.outcome)).row;
+      expect(itemId).toBe(`q${want}`);
+      expect(outcomes.map((o) => o.id)).not.toContain(itemId);
+      rows.push(want);
+      outcomes.push({ id: itemId, outcome: k % 2 });
+    }
+    const grad = await call('POST', `/admin/models/${id}/quiz/next`, { outcomes: [], gradable: true, method: 'd-optimal' });
+    expect((grad.json.item as { gradable: boolean }).gradable).toBe(true);
+    expect((await call('POST', `/admin/models/${id}/quiz/next`, { outcomes: [{ id: 'nope', outcome: 1 }] })).status).toBe(400);
+    expect((await call('POST', `/admin/models/${id}/quiz/next`, { method: 'random' })).status).toBe(400);
+  });
+
   it('POST refuses unknown or repeated items and ambiguous bodies', async () => {
     const unknown = await call('POST', `/admin/models/${id}/quiz`, { outcomes: [{ id: 'zzz', outcome: 1 }] });
     expect(unknown.status).toBe(400);
@@ -215,6 +239,17 @@ describe('quiz run by the worker against the model upstream', () => {
     expect(r.json.n_items).toBe(16);
     const seen = (await (await fetch(`${inject('upstreamUrl')}/__requests?model=quiz-taker`)).json()) as unknown[];
     expect(seen.length).toBe(16);
+  });
+
+  it('runs a fixed (non-adaptive) quiz concurrently when asked to', async () => {
+    const created = await call('POST', '/admin/models', {
+      name: 'fixed-quiz-model', ...baseModel, upstream_model: 'fixed-taker', base_url: inject('upstreamUrl'),
+    });
+    const r = await call('POST', `/admin/models/${String(created.json.id)}/quiz`, { run: { n: 10, method: 'i-optimal' } });
+    expect(r.status).toBe(200);
+    const answers = r.json.answers as Array<{ id: string; outcome: number | null }>;
+    expect(answers).toHaveLength(10);
+    for (const a of answers) expect(a.outcome).toBe(Number(a.id.slice(1)) < 20 ? 1 : 0);
   });
 
   it('answers 502 when the upstream fails every item', async () => {

@@ -11,7 +11,7 @@ import { auth } from '../../middleware/auth';
 import { bodyLimit } from '../../middleware/body-limit';
 import { createModel, showModel } from './models';
 import { poolMember } from './pools';
-import { getQuiz, postQuiz } from './quiz';
+import { getQuiz, nextQuizItem, postQuiz } from './quiz';
 
 export const admin = new Hono<AppEnv>()
   .use(bodyLimit())
@@ -20,5 +20,6 @@ export const admin = new Hono<AppEnv>()
   .get('/models/:id', showModel)
   .get('/models/:id/quiz', getQuiz)
   .post('/models/:id/quiz', postQuiz)
+  .post('/models/:id/quiz/next', nextQuizItem)
   .put('/pools/:pool/members/:model', poolMember)
   .delete('/pools/:pool/members/:model', poolMember);

@@ -12,10 +12,11 @@ import { OnboardingError, onboardingContext, type OnboardingContext } from '../.
 import { selectQuiz, type Quiz } from '../../onboarding/design';
 import { pickItems } from '../../onboarding/items';
 import { laplacePosterior } from '../../onboarding/laplace';
-import { runQuiz, type QuizAnswer } from '../../onboarding/run-quiz';
+import { nextItem } from '../../onboarding/adaptive';
+import { runAdaptiveQuiz, runQuiz, type QuizAnswer } from '../../onboarding/run-quiz';
 import { getModel, upsertIdentity, type ModelRow } from '../../onboarding/store';
 import { fail, invalid, jsonBody } from './errors';
-import { quizPostSchema, quizQuerySchema } from './schemas';
+import { quizNextSchema, quizPostSchema, quizQuerySchema } from './schemas';
 
 /** Rows of items the worker can grade itself (prompt and reference present). */
 function ungradable(ctx: OnboardingContext): number[] {
@@ -116,8 +117,16 @@ export function postQuiz(c: Context<AppEnv>): Promise<Response> {
       }
     } else {
       const n = r.data.run?.n ?? 20;
-      const quiz = choose(ctx, n, r.data.run?.method ?? 'd-optimal', 0, ungradable(ctx));
-      answers = await runQuiz(row, c.env, ctx.bank, quiz.rows);
+      const method = r.data.run?.method ?? 'adaptive';
+      if (method === 'adaptive') {
+        const skip = ungradable(ctx);
+        if (n > ctx.bank.params.count - skip.length) {
+          return fail(400, `bank ${ctx.bank.key} has only ${ctx.bank.params.count - skip.length} usable items`, 'quiz_too_large', 'run.n');
+        }
+        answers = await runAdaptiveQuiz(row, c.env, ctx.bank, ctx.prior, n, skip);
+      } else {
+        answers = await runQuiz(row, c.env, ctx.bank, choose(ctx, n, method, 0, ungradable(ctx)).rows);
+      }
       const ok = answers.filter((a) => a.outcome !== null);
       if (!ok.length) {
         return fail(502, `the model answered none of the ${n} quiz items (${answers[0]?.error ?? 'no answer'})`, 'quiz_upstream_failed');
@@ -133,6 +142,43 @@ export function postQuiz(c: Context<AppEnv>): Promise<Response> {
       object: 'model.identity', model: row.id, name: row.name, bundle_version: ctx.manifest.version, bank: r.data.bank,
       source: 'quiz', n_items: rows.length, identity: post.mean, std: post.std, converged: post.converged,
       iterations: post.iterations, ...(answers ? { answers: answers.map(({ row: _row, ...a }) => a) } : {}),
+    });
+  });
+}
+
+/**
+ * Handler of `POST /admin/models/{id}/quiz/next`: given the outcomes so far (none to start), the
+ * next item of an adaptive quiz and the posterior so far. Stateless: the caller keeps the answers
+ * and posts them all to `POST /admin/models/{id}/quiz` at the end.
+ *
+ * @example
+ * app.post('/models/:id/quiz/next', nextQuizItem); // {"outcomes": [{"id": "70", "outcome": 1}]}
+ */
+export function nextQuizItem(c: Context<AppEnv>): Promise<Response> {
+  return withModel(c, async (row) => {
+    const body = await jsonBody(c);
+    if (body instanceof Response) return body;
+    const r = quizNextSchema.safeParse(body);
+    if (!r.success) return invalid(r.error);
+    const ctx = await onboardingContext(c.env, r.data.bundle, r.data.bank);
+    const rows: number[] = [];
+    const y: number[] = [];
+    for (const [i, o] of r.data.outcomes.entries()) {
+      const rowIdx = ctx.bank.rowOf.get(o.id);
+      if (rowIdx === undefined) return fail(400, `item ${JSON.stringify(o.id)} is not in bank ${ctx.bank.key}`, 'unknown_item', `outcomes.${i}.id`);
+      if (rows.includes(rowIdx)) return fail(400, `item ${JSON.stringify(o.id)} appears twice`, 'duplicate_item', `outcomes.${i}.id`);
+      rows.push(rowIdx);
+      y.push(o.outcome);
+    }
+    const skip = r.data.gradable ? ungradable(ctx) : [];
+    if (rows.length + skip.length >= ctx.bank.params.count) return fail(400, `bank ${ctx.bank.key} has no items left`, 'bank_exhausted', 'outcomes');
+    const { row: next, posterior } = nextItem(ctx.bank.params, ctx.prior, rows, y, { criterion: r.data.method, exclude: skip });
+    const it = ctx.bank.items[next]!;
+    return c.json({
+      object: 'quiz.next', model: row.id, bundle_version: ctx.manifest.version, bank: r.data.bank, method: `adaptive-${r.data.method}`,
+      asked: rows.length,
+      item: { id: it.id, ...(it.prompt !== undefined ? { prompt: it.prompt } : {}), gradable: Boolean(it.prompt && it.reference) },
+      identity: posterior.mean, std: posterior.std,
     });
   });
 }

@@ -30,7 +30,7 @@ export const quizQuerySchema = z.object({
   n: z.coerce.number().int().min(1).max(MAX_QUIZ).default(20),
   bank,
   bundle: bundle.optional(),
-  method: z.enum(['d-optimal', 'i-optimal', 'random']).default('d-optimal'),
+  method: z.enum(['d-optimal', 'i-optimal', 'random']).default('i-optimal'),
   seed: z.coerce.number().int().nonnegative().default(0),
   /** Only items the worker can grade itself (prompt + reference). */
   gradable: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
@@ -46,8 +46,23 @@ export const quizPostSchema = z.object({
   }).strict()).min(1).max(1000).optional(),
   run: z.object({
     n: z.number().int().min(1).max(MAX_QUIZ).default(20),
-    method: z.enum(['d-optimal', 'i-optimal']).default('d-optimal'),
+    /** `adaptive`: one item at a time, re-aimed at the posterior (n sequential calls). */
+    method: z.enum(['adaptive', 'i-optimal', 'd-optimal']).default('adaptive'),
   }).strict().optional(),
 }).strict().refine((b) => (b.outcomes === undefined) !== (b.run === undefined), {
   message: 'give exactly one of "outcomes" or "run"', path: ['outcomes'],
 });
+
+const outcomeSchema = z.object({
+  id: z.union([z.string().min(1), z.number().int()]).transform(String),
+  outcome: z.union([z.number().min(0).max(1), z.boolean().transform((b) => (b ? 1 : 0))]),
+}).strict();
+
+/** `POST /admin/models/{id}/quiz/next`: the outcomes so far (possibly none) -> the next item to ask. */
+export const quizNextSchema = z.object({
+  bank,
+  bundle: bundle.optional(),
+  outcomes: z.array(outcomeSchema).max(1000).default([]),
+  method: z.enum(['i-optimal', 'd-optimal']).default('i-optimal'),
+  gradable: z.boolean().default(false),
+}).strict();
