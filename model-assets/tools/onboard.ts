@@ -1,7 +1,8 @@
 /**
  * `npm run onboard`: onboarding offline, with the same code the worker serves (worker/onboarding).
  *
- *   npm run onboard -- --quiz 20 [--out quiz.jsonl]              # the quiz to put to the model
+ *   npm run onboard -- --quiz 20 [--out quiz.jsonl]              # a fixed quiz to put to the model
+ *   npm run onboard -- --next [--answers FILE]                   # adaptive: the next item given the answers so far
  *   npm run onboard -- --model NAME --answers FILE [--d1-local]  # fit and print (and store) its identity
  *   npm run onboard -- --build-bank --mmlu-pro [--upload-local]  # build a bank (python -m trainer.onboard.bank)
  *
@@ -22,11 +23,13 @@ import { selectQuiz } from '../../worker/onboarding/design';
 import { grade } from '../../worker/onboarding/grade';
 import { pickItems } from '../../worker/onboarding/items';
 import { laplacePosterior } from '../../worker/onboarding/laplace';
+import { nextItem } from '../../worker/onboarding/adaptive';
 import { identityPrior } from '../../worker/onboarding/prior';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const usage = `usage:
-  npm run onboard -- --quiz N [--method d-optimal|i-optimal|random] [--seed S] [--gradable] [--out FILE]
+  npm run onboard -- --quiz N [--method i-optimal|d-optimal|random] [--seed S] [--gradable] [--out FILE]
+  npm run onboard -- --next [--answers FILE] [--method i-optimal|d-optimal] [--gradable]
   npm run onboard -- --model NAME --answers FILE [--d1-local] [--model-id ID] [--out FILE]
   npm run onboard -- --build-bank (--mmlu-pro | --prompts FILE) [--name NAME] [--upload-local]
 common: --bundle DIR  --bank FILE`;
@@ -147,7 +150,7 @@ function quizCommand(n: number): void {
   const { dir, manifest } = loadBundle();
   const bank = loadBank(dir, manifest);
   const exclude = flag('gradable') ? bank.items.flatMap((it, i) => (it.prompt && it.reference ? [] : [i])) : [];
-  const method = opt('method') ?? 'd-optimal';
+  const method = opt('method') ?? 'i-optimal';
   let rows: number[];
   if (method === 'random') {
     const seed = Number(opt('seed') ?? '0');
@@ -168,10 +171,8 @@ function quizCommand(n: number): void {
   log(`${rows.length} items (${method}) from ${bank.params.count}`);
 }
 
-function fitCommand(model: string, answersFile: string): void {
-  const { dir, manifest } = loadBundle();
-  const bank = loadBank(dir, manifest);
-  const answers = readAnswers(answersFile);
+/** Rows and outcomes of an answers file against the bank (answer text graded by reference). */
+function scoreAnswers(bank: Bank, answers: Answer[]): { rows: number[]; y: number[] } {
   const rows: number[] = [];
   const y: number[] = [];
   const seen = new Set<string>();
@@ -189,6 +190,26 @@ function fitCommand(model: string, answersFile: string): void {
     }
     rows.push(row);
   }
+  return { rows, y };
+}
+
+function nextCommand(): void {
+  const { dir, manifest } = loadBundle();
+  const bank = loadBank(dir, manifest);
+  const file = opt('answers');
+  const { rows, y } = file ? scoreAnswers(bank, readAnswers(file)) : { rows: [], y: [] };
+  const method = opt('method') ?? 'i-optimal';
+  if (method !== 'i-optimal' && method !== 'd-optimal') throw new CliError('--method must be i-optimal or d-optimal');
+  const exclude = flag('gradable') ? bank.items.flatMap((it, i) => (it.prompt && it.reference ? [] : [i])) : [];
+  const { row, posterior } = nextItem(bank.params, identityPrior(manifest), rows, y, { criterion: method, exclude });
+  const it = bank.items[row]!;
+  emit(JSON.stringify({ id: it.id, prompt: it.prompt ?? null, asked: rows.length, identity: posterior.mean, std: posterior.std }) + '\n');
+}
+
+function fitCommand(model: string, answersFile: string): void {
+  const { dir, manifest } = loadBundle();
+  const bank = loadBank(dir, manifest);
+  const { rows, y } = scoreAnswers(bank, readAnswers(answersFile));
   if (rows.length === 0) throw new CliError('no answers');
   const post = laplacePosterior(pickItems(bank.params, rows), y, identityPrior(manifest));
   const result: Record<string, unknown> = {
@@ -217,6 +238,7 @@ function main(): void {
     return;
   }
   if (flag('build-bank')) return buildBankCommand();
+  if (flag('next')) return nextCommand();
   const quiz = opt('quiz');
   if (quiz !== undefined) {
     const n = Number(quiz);

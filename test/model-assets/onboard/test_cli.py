@@ -48,8 +48,24 @@ def test_quiz_is_the_python_selection(setup) -> None:
     bank = ItemBank.load(bank_file)
     manifest = json.loads((bundle / "manifest.json").read_text())
     prior = manifest["irt"]["prior"]
-    want = select_quiz(bank.a, bank.c, np.array(prior["mean"]), np.array(prior["cov"]), 8).rows
+    want = select_quiz(bank.a, bank.c, np.array(prior["mean"]), np.array(prior["cov"]), 8, criterion="i-optimal").rows
     assert ids == [bank.ids[i] for i in want]
+
+
+def test_next_item_is_the_python_adaptive_step(setup, tmp_path: Path) -> None:
+    from trainer.onboard.design import next_item
+
+    bundle, bank_file = setup
+    bank = ItemBank.load(bank_file)
+    prior = json.loads((bundle / "manifest.json").read_text())["irt"]["prior"]
+    answers = [{"id": "i3", "outcome": 1}, {"id": "i8", "outcome": 0}]
+    (tmp_path / "so-far.json").write_text(json.dumps(answers))
+    r = onboard("--next", "--answers", str(tmp_path / "so-far.json"), "--bundle", str(bundle), "--bank", str(bank_file))
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    want = next_item(bank.a, bank.c, np.array(prior["mean"]), np.array(prior["cov"]), bank.index(["i3", "i8"]),
+                     np.array([1.0, 0.0]))
+    assert got["id"] == bank.ids[want] and got["asked"] == 2
 
 
 def test_fit_from_outcomes_and_graded_answers_matches_python(setup, tmp_path: Path) -> None:
