@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-docs", action="store_true", help="write no Markdown/PNG")
     ap.add_argument("--max-test", type=int, help="evaluate only the first N test prompts (quick runs)")
     ap.add_argument("--max-train", type=int, help="train baselines on the first N train prompts (quick runs)")
-    ap.add_argument("--mf-epochs", type=int, default=4)
+    ap.add_argument("--mf-epochs", type=int, default=20, help="most MF epochs (early stopping on held-out train prompts)")
     args = ap.parse_args(argv)
 
     from ..data import COLD_START_MODELS, DATASETS, load_byod, load_dataset

@@ -66,7 +66,7 @@ def binary_pairs(es: EvalSet) -> list[tuple[str, int, int]]:
 
 def run_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, served: ServedOutputs | None,
                 progress: Progress = lambda s: None, ws: np.ndarray = greedy.W_GRID,
-                mf_epochs: int = 4, tfidf: tuple[np.ndarray, np.ndarray] | None = None) -> list[RouterResult]:
+                mf_epochs: int = 20, tfidf: tuple[np.ndarray, np.ndarray] | None = None) -> list[RouterResult]:
     """All routers on ``es``; ``served`` adds IRT-greedy and the policy (skipped when None);
     ``tfidf`` (train, test) reference embeddings add a kNN router on them.
 
