@@ -35,8 +35,16 @@ def hash_split(prompt_id: str) -> str:
     return "test" if int(hashlib.sha256(prompt_id.encode()).hexdigest()[:12], 16) % 5 == 0 else "train"
 
 
-def _read_prompts(path: Path) -> tuple[list[str], list[str], list[str]]:
-    ids, texts, splits, seen = [], [], [], set()
+def read_prompts(path: Path) -> tuple[list[str], list[str], list[str], list[str | None]]:
+    """(ids, prompts, splits, references) of a bring-your-own-data ``prompts.jsonl``.
+
+    ``split`` defaults to :func:`hash_split`; ``reference`` (a reference answer, used by quiz banks)
+    is optional. Every bad line raises :class:`ByodError` naming file and line.
+
+    @example
+        ids, prompts, splits, refs = read_prompts(Path("my-evals/prompts.jsonl"))
+    """
+    ids, texts, splits, refs, seen = [], [], [], [], set()
     with open(path, encoding="utf-8") as f:
         for line_no, line in enumerate(f, start=1):
             if not line.strip():
@@ -56,6 +64,9 @@ def _read_prompts(path: Path) -> tuple[list[str], list[str], list[str]]:
                 raise ByodError(f"{path}:{line_no}: \"prompt\" must be a string")
             if pid in seen:
                 raise ByodError(f"{path}:{line_no}: duplicate id {pid!r}")
+            ref = obj.get("reference")
+            if ref is not None and not isinstance(ref, str):
+                raise ByodError(f"{path}:{line_no}: \"reference\" must be a string")
             split = obj.get("split")
             if split is None:
                 split = hash_split(pid)
@@ -65,9 +76,10 @@ def _read_prompts(path: Path) -> tuple[list[str], list[str], list[str]]:
             ids.append(pid)
             texts.append(text)
             splits.append(split)
+            refs.append(ref)
     if not ids:
         raise ByodError(f"{path}: no prompts")
-    return ids, texts, splits
+    return ids, texts, splits, refs
 
 
 def _optional_number(value: str | None, path: Path, line: int, column: str) -> float:
@@ -92,7 +104,7 @@ def load_byod(folder: Path) -> OutcomeTable:
     for f in ("prompts.jsonl", "outcomes.csv", "prices.csv"):
         if not (folder / f).is_file():
             raise ByodError(f"{folder / f}: missing (need prompts.jsonl, outcomes.csv, prices.csv)")
-    ids, texts, splits = _read_prompts(folder / "prompts.jsonl")
+    ids, texts, splits, _ = read_prompts(folder / "prompts.jsonl")
     row_of = {pid: i for i, pid in enumerate(ids)}
     try:
         prices = read_prices(folder / "prices.csv")

@@ -19,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..data.byod import read_prompts
 from ..paths import CACHE_DIR, DATA_ROOT, PROJECT_ROOT
 from .items import ItemBank
 from .served import log, served_items
@@ -48,39 +49,14 @@ def mmlu_pro_source(data_root: Path = DATA_ROOT) -> tuple[list[str], list[str], 
 
 
 def byod_source(path: Path) -> tuple[list[str], list[str], list[str | None]]:
-    """(ids, prompts, references) of a bring-your-own-data ``prompts.jsonl``; every bad line
-    raises ``ValueError`` naming file and line.
+    """(ids, prompts, references) of a bring-your-own-data ``prompts.jsonl`` (the pipeline's own
+    reader, :func:`trainer.data.byod.read_prompts`); every bad line raises ``ValueError`` naming
+    file and line.
 
     @example
         ids, prompts, refs = byod_source(Path("my-evals/prompts.jsonl"))
     """
-    ids: list[str] = []
-    prompts: list[str] = []
-    refs: list[str | None] = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{n}: not valid JSON ({e.msg})") from None
-            pid, text, ref = obj.get("id") if isinstance(obj, dict) else None, None, None
-            if isinstance(obj, dict):
-                text, ref = obj.get("prompt"), obj.get("reference")
-            if isinstance(pid, int) and not isinstance(pid, bool):
-                pid = str(pid)
-            if not isinstance(pid, str) or not pid or not isinstance(text, str):
-                raise ValueError(f"{path}:{n}: each line needs a string \"id\" and \"prompt\"")
-            if ref is not None and not isinstance(ref, str):
-                raise ValueError(f"{path}:{n}: \"reference\" must be a string")
-            if pid in ids:
-                raise ValueError(f"{path}:{n}: duplicate id {pid!r}")
-            ids.append(pid)
-            prompts.append(text)
-            refs.append(ref)
-    if not ids:
-        raise ValueError(f"{path}: no prompts")
+    ids, prompts, _, refs = read_prompts(path)
     return ids, prompts, refs
 
 
