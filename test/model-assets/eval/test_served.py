@@ -1,8 +1,6 @@
 """The policy as served: the Node runner (worker decision core + embedder on int8 ONNX) driven by
 the harness, on the generated test bundle (random weights, real graphs) and a small subset."""
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,15 +9,6 @@ import pytest
 from trainer.eval import served
 from trainer.eval.__main__ import main
 
-ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("bundles")
-    subprocess.run([sys.executable, str(ROOT / "test/fixtures/make_test_bundle.py"), str(out), "eval-v1"], check=True,
-                   capture_output=True)
-    return out / "eval-v1"
 
 
 def test_item_params_recover_the_bilinear_form():

@@ -4,8 +4,6 @@ that its numbers are the harness's own metrics."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +11,6 @@ import pytest
 
 from trainer.onboard import evaluate
 
-ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("bundles")
-    subprocess.run([sys.executable, str(ROOT / "test/fixtures/make_test_bundle.py"), str(out), "onboard-v1"], check=True,
-                   capture_output=True)
-    return out / "onboard-v1"
 
 
 def test_prior_of_checks_dimensions() -> None:
