@@ -4,8 +4,10 @@
  * reference, and the outcomes feed the Laplace fit. An item whose call fails is left out (not
  * counted wrong), so an upstream hiccup lowers the item count, never the identity.
  */
+import { toModelRow } from '../data/models';
 import type { Env } from '../env';
-import type { ChatRequest, UpstreamTarget } from '../providers/types';
+import type { ChatRequest } from '../providers/types';
+import { toTarget } from '../routing/targets';
 import { tryTarget } from '../upstream/attempt';
 import { nextItem } from './adaptive';
 import type { Bank } from './bank';
@@ -29,23 +31,6 @@ const CONCURRENCY = 4;
 /** Answer budget per item: enough for a short reasoning plus "The answer is (X)". */
 const MAX_TOKENS = 512;
 
-/**
- * The upstream target of a model row (API key from the worker secret the row names).
- *
- * @example
- * const target = targetOf(row, env); // { name: 'phi-3', provider: 'openai', ... }
- */
-export function targetOf(row: ModelRow, env: Env): UpstreamTarget {
-  const secret = row.secret_name ? (env as unknown as Record<string, unknown>)[row.secret_name] : undefined;
-  return {
-    name: row.name,
-    provider: row.provider,
-    upstreamModel: row.upstream_model,
-    ...(row.base_url ? { baseUrl: row.base_url } : {}),
-    ...(typeof secret === 'string' ? { apiKey: secret } : {}),
-  };
-}
-
 function contentOf(json: string): string {
   const body = JSON.parse(json) as { choices?: Array<{ message?: { content?: unknown } }> };
   const content = body.choices?.[0]?.message?.content;
@@ -59,7 +44,7 @@ function contentOf(json: string): string {
  * const answer = await askItem(row, env, bank, 412); // { id: '412', row: 412, outcome: 1 }
  */
 export async function askItem(row: ModelRow, env: Env, bank: Bank, r: number, fetcher: typeof fetch = fetch): Promise<QuizAnswer> {
-  const target = targetOf(row, env);
+  const target = toTarget(toModelRow(row), env);
   const timeoutMs = Number(env.UPSTREAM_TIMEOUT_MS ?? '15000') || 15000;
   const item = bank.items[r]!;
   const req: ChatRequest = {

@@ -2,23 +2,10 @@
  * D1 access of onboarding: tenant-owned model rows, pool membership, and quiz identities
  * (`model_identities`, source `quiz`). Tables are those of migrations/0001_init.sql.
  */
-import type { ProviderKind } from '../providers/types';
+import type { DbModel } from '../data/models';
 
-/** A `models` row as onboarding reads it. */
-export interface ModelRow {
-  id: string;
-  tenant_id: string | null;
-  name: string;
-  provider: ProviderKind;
-  upstream_model: string;
-  base_url: string | null;
-  secret_name: string | null;
-  input_usd_per_mtok: number;
-  output_usd_per_mtok: number;
-  expected_output_tokens: number;
-  bundle_model: string | null;
-  created_at: string;
-}
+/** A `models` row as onboarding reads it: the D1 row of `data/models.ts` plus its creation time. */
+export type ModelRow = DbModel & { created_at: string };
 
 /** Fields of a new model (validated at the edge, see routes/admin/schemas.ts). */
 export type NewModel = Omit<ModelRow, 'id' | 'tenant_id' | 'created_at'>;
