@@ -10,20 +10,14 @@
  *   one decision), over several fresh isolates;
  * - ORT's wasm linear memory; the asset bundle's size raw and gzip; the worker upload size.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Miniflare } from 'miniflare';
+import type { Miniflare } from 'miniflare';
+import { arg, buildWorker, mmluProPrompts, root, startWorker, stats } from './support';
 
-const root = path.resolve(import.meta.dirname, '..');
 const outDir = path.join(root, 'bench', '.out');
 const persist = path.join(root, 'bench', '.wrangler', 'r2');
-
-function arg(name: string, fallback?: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 
 function log(msg: string): void {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -35,52 +29,12 @@ function defaultBundle(): string {
   return path.join(root, 'model-assets', 'bundles', readFileSync(file, 'utf8').trim());
 }
 
-function quantile(sorted: number[], q: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i]!;
-}
-
-function stats(xs: number[]): { p50: number; p99: number; mean: number; n: number } {
-  const s = [...xs].sort((a, b) => a - b);
-  const r = (x: number) => Math.round(x * 1000) / 1000;
-  return { p50: r(quantile(s, 0.5)), p99: r(quantile(s, 0.99)), mean: r(xs.reduce((a, b) => a + b, 0) / xs.length), n: xs.length };
-}
-
-/** Real prompts (mmlu-pro questions with their options), read from the shared data at run time. */
-function prompts(n: number): string[] {
-  const file = path.join(process.env['ROUTER_DATA'] ?? path.join(root, '..', 'shared', 'data'), 'mmlu-pro', 'mmlu_pro_questions.jsonl');
-  const out: string[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const q = JSON.parse(line) as { question: string; options: string[] };
-    out.push([q.question, ...q.options.map((o, i) => `${String.fromCharCode(65 + i)}. ${o}`)].join('\n'));
-    if (out.length >= n) break;
-  }
-  return out;
-}
-
 /** Builds bench/worker.ts exactly as wrangler deploys it; returns the reported upload size. */
 function build(): { raw_kib: number; gzip_kib: number } {
-  rmSync(outDir, { recursive: true, force: true });
-  const text = execFileSync('npx', ['--no-install', 'wrangler', 'deploy', '--dry-run', '--outdir', outDir, '-c', 'bench/wrangler.toml'],
-    { cwd: root, encoding: 'utf8', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+  const text = buildWorker('bench/wrangler.toml', outDir);
   const m = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(text);
   if (!m) throw new Error(`could not read the upload size from wrangler:\n${text}`);
   return { raw_kib: Number(m[1]), gzip_kib: Number(m[2]) };
-}
-
-function miniflare(): Miniflare {
-  return new Miniflare({
-    // Modules listed by hand: ORT's glue has a dynamic import() Miniflare cannot follow (never taken).
-    modulesRoot: outDir,
-    modules: [
-      { type: 'ESModule', path: path.join(outDir, 'worker.js') },
-      ...readdirSync(outDir).filter((f) => f.endsWith('.wasm')).map((f) => ({ type: 'CompiledWasm' as const, path: path.join(outDir, f) })),
-    ],
-    compatibilityDate: '2026-04-01',
-    r2Buckets: ['ASSETS'],
-    r2Persist: persist,
-  });
 }
 
 async function call(mf: Miniflare, pathname: string, body?: unknown): Promise<{ ms: number; json: Record<string, unknown> }> {
@@ -119,7 +73,7 @@ async function main(): Promise<void> {
   rmSync(persist, { recursive: true, force: true });
   mkdirSync(persist, { recursive: true });
   {
-    const mf = miniflare();
+    const mf = startWorker(outDir, { r2Persist: persist });
     const bucket = await mf.getR2Bucket('ASSETS');
     // Plain ArrayBuffers: Miniflare's Node-to-workerd proxy rejects Node Buffers (pooled views).
     const bytes = (file: string): ArrayBuffer => {
@@ -133,11 +87,11 @@ async function main(): Promise<void> {
     await mf.dispose();
   }
 
-  const texts = prompts(n + 200 + fresh);
+  const texts = mmluProPrompts(n + 200 + fresh);
   log(`first request in ${fresh} fresh isolates`);
   const first: { round_trip_ms: number; bundle_load_ms: number; decide_ms: number }[] = [];
   for (let i = 0; i < fresh; i++) {
-    const mf = miniflare();
+    const mf = startWorker(outDir, { r2Persist: persist });
     await mf.ready;
     const r = await call(mf, '/decide', { version, text: texts[i], k: 32, w: 0.5 });
     first.push({ round_trip_ms: Math.round(r.ms * 10) / 10, bundle_load_ms: Number(r.json['load_ms']), decide_ms: Number(r.json['decide_ms']) });
@@ -145,7 +99,7 @@ async function main(): Promise<void> {
     await mf.dispose();
   }
 
-  const mf = miniflare();
+  const mf = startWorker(outDir, { r2Persist: persist });
   await mf.ready;
   const warmTexts = texts.slice(fresh, fresh + 200);
   const runTexts = texts.slice(fresh + 200, fresh + 200 + n);

@@ -8,25 +8,11 @@
  * an empty request sent just before (includes request parsing and dispatch), the in-worker mean over
  * a back-to-back loop, and the p50/p99 of per-call times read from blocks of 10 calls.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Miniflare } from 'miniflare';
+import { arg, buildWorker, root, startWorker, stats } from '../support';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
 const outDir = path.join(root, 'bench', 'embedder', '.out');
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-}
-
-function stats(xs: number[]): { p50: number; p99: number; mean: number } {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
-  const r = (x: number) => Math.round(x * 1000) / 1000;
-  return { p50: r(q(0.5)), p99: r(q(0.99)), mean: r(xs.reduce((a, b) => a + b, 0) / xs.length) };
-}
 
 /** Real prompts of ~256 tokens (the data README's tokens = ceil(chars / 4)): mmlu-pro questions
  * with options, concatenated and cut into `count` distinct 1024-character pieces. */
@@ -45,18 +31,8 @@ function prompts256(count: number): string[] {
 async function main(): Promise<void> {
   const dir = path.resolve(arg('dir', path.join(root, 'model-assets', 'build', 'embedder')));
   const n = Number(arg('n', '1000'));
-  rmSync(outDir, { recursive: true, force: true });
-  execFileSync('npx', ['--no-install', 'wrangler', 'deploy', '--dry-run', '--outdir', outDir, '-c', 'bench/embedder/wrangler.toml'],
-    { cwd: root, stdio: 'ignore', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
-  const mf = new Miniflare({
-    modulesRoot: outDir,
-    modules: [
-      { type: 'ESModule', path: path.join(outDir, 'worker.js') },
-      ...readdirSync(outDir).filter((f) => f.endsWith('.wasm')).map((f) => ({ type: 'CompiledWasm' as const, path: path.join(outDir, f) })),
-    ],
-    compatibilityDate: '2026-04-01',
-    r2Buckets: ['ASSETS'],
-  });
+  buildWorker('bench/embedder/wrangler.toml', outDir);
+  const mf = startWorker(outDir);
   const bucket = await mf.getR2Bucket('ASSETS');
   for (const f of ['embedder.onnx', 'tokenizer.json']) {
     const b = readFileSync(path.join(dir, f));
