@@ -28,7 +28,8 @@ async function runOne(ort, file, inputs, outputName, options) {
   const session = await ort.InferenceSession.create(file, options);
   const feeds = {};
   for (const [name, spec] of Object.entries(inputs)) {
-    feeds[name] = new ort.Tensor(spec.type, spec.data, spec.dims);
+    // Contract inputs a graph does not read were dropped at export; onnxruntime-web rejects undeclared feeds.
+    if (session.inputNames.includes(name)) feeds[name] = new ort.Tensor(spec.type, spec.data, spec.dims);
   }
   const t0 = performance.now();
   const result = await session.run(feeds);

@@ -10,7 +10,7 @@ const fileEntry = z.object({
 });
 
 /** Candidate feature names the worker knows how to build (contract, "Candidate features"). */
-export const FEATURE_NAMES = ['identity', 'cost_norm', 'p_success', 'p_success_rel', 'p_success_z'] as const;
+export const FEATURE_NAMES = ['identity', 'cost_norm', 'cost_rel', 'p_success', 'p_success_rel', 'p_success_z'] as const;
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 
 export const manifestSchema = z.object({

@@ -21,6 +21,12 @@ function costNorm(costs: readonly number[]): number[] {
   return logs.map((l) => (hi > lo ? (l - lo) / (hi - lo) : 0));
 }
 
+/** Cost over the largest in the set: linear in dollars, so a preference is one price per dollar. */
+function costRel(costs: readonly number[]): number[] {
+  const top = Math.max(...costs);
+  return costs.map((c) => (top > 0 ? c / top : 0));
+}
+
 /**
  * Writes the features of K candidates into `out` (row-major [K, F]) at `offset`.
  * `p_success_z` uses the population standard deviation (ddof = 0), like numpy's default.
@@ -40,6 +46,7 @@ export function writeFeatures(
   const k = inputs.costsUsd.length;
   const width = layout.reduce((s, f) => s + f.size, 0);
   const cn = costNorm(inputs.costsUsd);
+  const cr = costRel(inputs.costsUsd);
   const p = inputs.pSuccess;
   const pMax = Math.max(...p);
   const pMean = p.reduce((s, v) => s + v, 0) / k;
@@ -54,6 +61,7 @@ export function writeFeatures(
           break;
         }
         case 'cost_norm': out[at] = cn[i] ?? 0; break;
+        case 'cost_rel': out[at] = cr[i] ?? 0; break;
         case 'p_success': out[at] = p[i] ?? 0; break;
         case 'p_success_rel': out[at] = (p[i] ?? 0) - pMax; break;
         case 'p_success_z': out[at] = ((p[i] ?? 0) - pMean) / (pStd + 1e-3); break;

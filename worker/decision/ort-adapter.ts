@@ -34,7 +34,11 @@ export function fromOrtSession(session: OrtLikeSession, Tensor: OrtTensorClass):
     outputNames: session.outputNames,
     async run(feeds: Record<string, OnnxTensor>): Promise<Record<string, OnnxTensor>> {
       const ortFeeds: Record<string, never> = {};
-      for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new Tensor(t.type, t.data, t.dims) as never;
+      // A graph may not read every contract input (the exporter drops unused ones, e.g. a policy
+      // that sees the prompt only through p_success); onnxruntime-web rejects undeclared feeds.
+      for (const [name, t] of Object.entries(feeds)) {
+        if (session.inputNames.includes(name)) ortFeeds[name] = new Tensor(t.type, t.data, t.dims) as never;
+      }
       const out = await session.run(ortFeeds);
       const result: Record<string, OnnxTensor> = {};
       for (const [name, t] of Object.entries(out)) {
