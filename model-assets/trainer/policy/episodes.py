@@ -29,10 +29,14 @@ class PolicyPool:
     mean_out: torch.Tensor     # [K] mean output tokens on the train split
     prices: torch.Tensor       # [K, 2]
     irt_index: torch.Tensor    # [K] long, column of each model in the IRT model list
+    fold: torch.Tensor | None = None  # [P] long: which cross-fit head predicts each prompt
 
 
-def make_pool(table: OutcomeTable, emb: np.ndarray, irt_models: list[str]) -> PolicyPool:
+def make_pool(table: OutcomeTable, emb: np.ndarray, irt_models: list[str],
+              fold: np.ndarray | None = None) -> PolicyPool:
     """A :class:`PolicyPool` from a table restricted to rows used for training and to IRT-known models.
+
+    ``fold`` [P] names each prompt's cross-fit head (see ``EpisodeSampler(heads=...)``).
 
     @example
         pool = make_pool(mmlu.subset(rows=train_rows), emb[train_rows], joint.models)
@@ -48,6 +52,7 @@ def make_pool(table: OutcomeTable, emb: np.ndarray, irt_models: list[str]) -> Po
         name=t.dataset, emb=f(emb), quality=f(y), in_tokens=f(t.input_tokens),
         mean_out=f(t.output_tokens.mean(axis=0)), prices=f(t.prices),
         irt_index=torch.tensor([irt_models.index(m) for m in t.models], dtype=torch.long),
+        fold=None if fold is None else torch.from_numpy(np.asarray(fold, dtype=np.int64)),
     )
 
 
@@ -59,7 +64,7 @@ class Batch:
     w: torch.Tensor         # [B, 1]
     features: torch.Tensor  # [B, K, F]
     mask: torch.Tensor      # [B, K]
-    reward: torch.Tensor    # [B, K] w * quality - (1 - w) * cost_norm (0 on padding)
+    reward: torch.Tensor    # [B, K] w * quality - (1 - w) * cost_rel (0 on padding)
 
 
 def cost_norm(log_cost: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -76,19 +81,35 @@ def cost_norm(log_cost: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return out * mask
 
 
-def build_features(p: torch.Tensor, cn: torch.Tensor, theta: torch.Tensor, mask: torch.Tensor,
-                   names: tuple[str, ...]) -> torch.Tensor:
-    """Stack contract features in ``names`` order: [B, K, F].
+def cost_rel(cost: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Contract ``cost_rel``: expected cost over the largest in the candidate set (linear, in [0, 1]).
+
+    Linear in dollars on purpose: ``w * p - (1 - w) * cost_rel`` then charges one price per dollar
+    within a set, which traces nearly the best mean-cost frontier the predictions allow
+    (docs/benchmarks/cost-normalisation.md), where the log-scaled ``cost_norm`` does not.
 
     @example
-        f = build_features(p, cn, theta, mask, ("identity", "cost_norm", "p_success"))
+        cost_rel(torch.tensor([[1.0, 10.0, 100.0]]), torch.ones(1, 3))  # [[0.01, 0.1, 1]]
+    """
+    top = (cost * mask).max(dim=1, keepdim=True).values
+    return torch.where(top > 0, cost / top.clamp(min=1e-30), torch.zeros_like(cost)) * mask
+
+
+def build_features(p: torch.Tensor, cost: torch.Tensor, theta: torch.Tensor, mask: torch.Tensor,
+                   names: tuple[str, ...]) -> torch.Tensor:
+    """Stack contract features in ``names`` order: [B, K, F]; ``cost`` is the expected cost in USD.
+
+    @example
+        f = build_features(p, cost_usd, theta, mask, ("identity", "cost_rel", "cost_norm", "p_success"))
     """
     cols = []
     for n in names:
         if n == "identity":
             cols.append(theta)
         elif n == "cost_norm":
-            cols.append(cn[..., None])
+            cols.append(cost_norm(torch.log(cost.clamp(min=1e-12)), mask)[..., None])
+        elif n == "cost_rel":
+            cols.append(cost_rel(cost, mask)[..., None])
         elif n == "p_success":
             cols.append(p[..., None])
         elif n == "p_success_rel":
@@ -114,8 +135,9 @@ class EpisodeSampler:
 
     def __init__(self, pools: list[PolicyPool], irt: IrtModel, names: tuple[str, ...], seed: int = 0,
                  kmax: int = 32, mixup: float = 0.3, price_sigma: float = 0.7, identity_noise: float = 0.5,
-                 pool_weights: list[float] | None = None) -> None:
+                 pool_weights: list[float] | None = None, heads: list[IrtModel] | None = None) -> None:
         self.pools, self.irt, self.names, self.kmax = pools, irt, names, kmax
+        self.heads = heads
         self.mixup, self.price_sigma, self.identity_noise = mixup, price_sigma, identity_noise
         w = np.array(pool_weights if pool_weights is not None else [1.0] * len(pools), dtype=np.float64)
         self.pool_p = w / w.sum()
@@ -147,19 +169,32 @@ class EpisodeSampler:
         mult = torch.exp(self.price_sigma * self._randn(n, k, 1) + 0.3 * self.price_sigma * self._randn(n, k, 2))
         prices = prices * mult
         exp_cost = (prices[..., 0] * in_tok[:, None] + prices[..., 1] * pool.mean_out[sel]) / 1e6
-        cn = cost_norm(torch.log(exp_cost.clamp(min=1e-12)), mask)
+        exp_cost = exp_cost * mask
         idx = pool.irt_index[sel]
         theta = self.mu[idx]
         noisy = torch.from_numpy(rng.random(n) < self.identity_noise)[:, None, None]
         theta = torch.where(noisy, theta + self.std[idx] * self._randn(*theta.shape), theta)
-        a, c = self.irt.head(emb)
+        a, c = self._prompt_params(pool, emb, i1)
         p = torch.sigmoid(torch.einsum("bd,bkd->bk", a, theta) - c[:, None]) * mask
         u = rng.random(n)
         w = np.where(u < 0.05, 0.0, np.where(u < 0.10, 1.0, rng.random(n))).astype(np.float32)
         w = torch.from_numpy(w)[:, None]
-        reward = (w * quality - (1 - w) * cn) * mask
-        feats = build_features(p, cn, theta, mask, self.names)
+        reward = (w * quality - (1 - w) * cost_rel(exp_cost, mask)) * mask
+        feats = build_features(p, exp_cost, theta, mask, self.names)
         return Batch(emb, w, feats, mask, reward)
+
+    def _prompt_params(self, pool: PolicyPool, emb: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """IRT prompt parameters (a, c): from the cross-fit head of each prompt's fold when there are
+        heads (out-of-sample ``p_success``, as on live traffic), else from the main IRT."""
+        if self.heads is None or pool.fold is None:
+            return self.irt.head(emb)
+        fold = pool.fold[rows]
+        a, c = self.irt.head(emb)
+        for k, h in enumerate(self.heads):
+            sel = fold == k
+            if bool(sel.any()):
+                a[sel], c[sel] = h.head(emb[sel])
+        return a, c
 
     def sample(self, n: int) -> Batch:
         """``n`` episodes from one pool (drawn by weight), padded to the largest subset drawn.
@@ -170,6 +205,8 @@ class EpisodeSampler:
             b = sampler.sample(256); b.features.shape   # [256, K, F], K <= kmax
         """
         self.irt.eval()
+        for h in self.heads or []:
+            h.eval()
         pool = self.pools[int(self.rng.choice(len(self.pools), p=self.pool_p))]
         b = self._pool_batch(pool, n)
         k = int(b.mask.sum(dim=1).max())

@@ -30,8 +30,8 @@ def served_inputs(split: SplitData, emb: np.ndarray, irt: IrtModel, irt_models: 
     a, c = irt.head(e)
     p = torch.sigmoid(a @ theta[0].T - c[:, None])
     mask = torch.ones(p.shape)
-    cn = torch.from_numpy(split.cost_norm()[: len(e)].astype(np.float32))
-    return e, build_features(p, cn, theta, mask, names), mask, p.numpy()
+    cost = torch.from_numpy(split.expected_cost[: len(e)].astype(np.float32))
+    return e, build_features(p, cost, theta, mask, names), mask, p.numpy()
 
 
 @torch.no_grad()

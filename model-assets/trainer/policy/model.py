@@ -3,8 +3,8 @@
 Inputs follow ``docs/bundle-contract.md``: ``embedding [B, dim]``, ``preference [B, 1]``,
 ``features [B, K, F]``, ``mask [B, K]`` -> ``probs [B, K]`` (masked softmax, padding exactly 0).
 Self-attention without positional input keeps it permutation-equivariant in K. A learned multiple
-of the greedy utility ``w * p_success - (1 - w) * cost_norm`` is added to the logits: the network
-starts from the IRT-greedy rule and learns corrections to it.
+of the greedy utility ``w * p_success - (1 - w) * cost_rel`` is added to the logits: the network
+starts from the price rule (one price per dollar within the set) and learns corrections to it.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-FEATURES_DEFAULT = ("identity", "cost_norm", "p_success", "p_success_rel")
+FEATURES_DEFAULT = ("identity", "cost_rel", "cost_norm", "p_success", "p_success_rel")
 _NEG = -1e9
 
 
@@ -21,7 +21,7 @@ def feature_layout(d: int, names: tuple[str, ...] = FEATURES_DEFAULT) -> list[di
     """The manifest's ``policy.features`` list for identity size ``d``.
 
     @example
-        feature_layout(16)  # [{"name": "identity", "size": 16}, {"name": "cost_norm", "size": 1}, ...]
+        feature_layout(16)  # [{"name": "identity", "size": 16}, {"name": "cost_rel", "size": 1}, ...]
     """
     return [{"name": n, "size": d if n == "identity" else 1} for n in names]
 
@@ -57,7 +57,11 @@ class SetAttentionBlock(nn.Module):
 class SetPolicy(nn.Module):
     """SetTransformer policy; ``forward`` returns logits, :meth:`probs` the masked softmax.
 
-    ``cost_index`` / ``p_index`` locate ``cost_norm`` and ``p_success`` in the feature axis.
+    ``cost_index`` / ``p_index`` locate the cost feature of the greedy prior (``cost_rel``) and
+    ``p_success`` in the feature axis. ``prompt_input=False`` lets the prompt reach the policy only
+    through the per-candidate IRT features (the exported graph then has no ``embedding`` input):
+    with the embedding as a direct input the policy memorised training prompts and lost to the plain
+    price rule on held-out ones.
 
     @example
         pol = SetPolicy(dim=256, n_features=19, cost_index=16, p_index=17)
@@ -65,10 +69,11 @@ class SetPolicy(nn.Module):
     """
 
     def __init__(self, dim: int, n_features: int, cost_index: int, p_index: int, width: int = 64,
-                 heads: int = 4, blocks: int = 2, greedy_scale: float = 8.0) -> None:
+                 heads: int = 4, blocks: int = 2, greedy_scale: float = 8.0, prompt_input: bool = True) -> None:
         super().__init__()
         self.cost_index, self.p_index = cost_index, p_index
-        self.prompt = nn.Sequential(nn.Linear(dim + 1, width), nn.GELU(), nn.Linear(width, width))
+        self.prompt_input = prompt_input
+        self.prompt = nn.Sequential(nn.Linear((dim if prompt_input else 0) + 1, width), nn.GELU(), nn.Linear(width, width))
         self.cand = nn.Sequential(nn.Linear(n_features + 1, width), nn.GELU(), nn.Linear(width, width))
         self.blocks = nn.ModuleList([SetAttentionBlock(width, heads) for _ in range(blocks)])
         self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.GELU(), nn.Linear(width, 1))
@@ -77,7 +82,8 @@ class SetPolicy(nn.Module):
     def forward(self, embedding: torch.Tensor, preference: torch.Tensor, features: torch.Tensor,
                 mask: torch.Tensor) -> torch.Tensor:
         w_k = preference[:, None, :].expand(-1, features.shape[1], -1)
-        x = self.cand(torch.cat([features, w_k], dim=-1)) + self.prompt(torch.cat([embedding, preference], dim=-1))[:, None, :]
+        ctx = torch.cat([embedding, preference], dim=-1) if self.prompt_input else preference
+        x = self.cand(torch.cat([features, w_k], dim=-1)) + self.prompt(ctx)[:, None, :]
         for blk in self.blocks:
             x = blk(x, mask)
         greedy = preference * features[..., self.p_index] - (1.0 - preference) * features[..., self.cost_index]

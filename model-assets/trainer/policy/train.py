@@ -20,6 +20,7 @@ class PolicyConfig:
     width: int = 48
     heads: int = 4
     blocks: int = 2
+    prompt_input: bool = False  # see SetPolicy: the prompt reaches the policy through p_success only
     pretrain_steps: int = 400
     pretrain_batch: int = 256
     pretrain_lr: float = 1e-3

@@ -67,6 +67,7 @@ def _features(p: np.ndarray, cost: np.ndarray, theta: np.ndarray, layout: list[d
     span = lc.max(1, keepdims=True) - lc.min(1, keepdims=True)
     cn = np.where(span > 0, (lc - lc.min(1, keepdims=True)) / np.where(span > 0, span, 1), 0.0)
     cols = {"identity": np.broadcast_to(theta, (len(p), *theta.shape)), "cost_norm": cn[..., None],
+            "cost_rel": (cost / cost.max(1, keepdims=True))[..., None],
             "p_success": p[..., None], "p_success_rel": (p - p.max(1, keepdims=True))[..., None],
             "p_success_z": ((p - p.mean(1, keepdims=True)) / (p.std(1, keepdims=True) + 1e-3))[..., None]}
     return np.concatenate([cols[f["name"]] for f in layout], axis=-1).astype(np.float32), cn

@@ -6,11 +6,11 @@ import torch
 
 from trainer.eval.evalset import cost_norm as eval_cost_norm
 from trainer.irt.model import IrtModel
-from trainer.policy.episodes import EpisodeSampler, PolicyPool, build_features, cost_norm, normalised_reward
+from trainer.policy.episodes import EpisodeSampler, PolicyPool, build_features, cost_norm, cost_rel, normalised_reward
 from trainer.policy.model import SetPolicy, feature_layout
 from trainer.policy.train import PolicyConfig, pairwise_loss, pretrain
 
-NAMES = ("identity", "cost_norm", "p_success", "p_success_rel")
+NAMES = ("identity", "cost_rel", "p_success", "p_success_rel")
 
 
 def test_cost_norm_matches_the_eval_harness_and_ignores_padding() -> None:
@@ -21,13 +21,24 @@ def test_cost_norm_matches_the_eval_harness_and_ignores_padding() -> None:
     assert got[0, 3] == 0 and (got[1] == 0).all()   # padding 0; equal costs -> 0
 
 
+def test_cost_rel_is_linear_in_dollars_and_ignores_padding() -> None:
+    mask = torch.tensor([[1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 0.0, 0.0]])
+    got = cost_rel(torch.tensor([[1.0, 10.0, 40.0, 0.0], [0.0, 0.0, 0.0, 0.0]]), mask).numpy()
+    np.testing.assert_allclose(got[0], [0.025, 0.25, 1.0, 0.0], atol=1e-7)
+    assert (got[1] == 0).all()   # all free -> 0, not NaN
+
+
 def test_features_layout_and_rel() -> None:
     p = torch.tensor([[0.2, 0.7, 0.5]])
     theta = torch.randn(1, 3, 4)
-    f = build_features(p, torch.tensor([[0.0, 1.0, 0.5]]), theta, torch.tensor([[1.0, 1.0, 0.0]]), NAMES)
-    assert f.shape == (1, 3, 4 + 3)
-    assert sum(x["size"] for x in feature_layout(4, NAMES)) == 7
-    np.testing.assert_allclose(f[0, :2, 6].numpy(), [-0.5, 0.0], atol=1e-6)
+    cost = torch.tensor([[0.001, 0.004, 0.002]])
+    names = ("identity", "cost_rel", "cost_norm", "p_success", "p_success_rel")
+    f = build_features(p, cost, theta, torch.tensor([[1.0, 1.0, 0.0]]), names)
+    assert f.shape == (1, 3, 4 + 4)
+    assert sum(x["size"] for x in feature_layout(4, names)) == 8
+    np.testing.assert_allclose(f[0, :2, 4].numpy(), [0.25, 1.0], atol=1e-6)   # cost_rel
+    np.testing.assert_allclose(f[0, :2, 5].numpy(), [0.0, 1.0], atol=1e-6)    # cost_norm
+    np.testing.assert_allclose(f[0, :2, 7].numpy(), [-0.5, 0.0], atol=1e-6)   # p_success_rel
     assert (f[0, 2] == 0).all()
 
 
@@ -90,11 +101,11 @@ def test_pretraining_learns_when_the_cheap_model_suffices() -> None:
     e = pool.emb[:200]
     mask = torch.ones(200, 4)
     theta = irt.mu.detach()[None].expand(200, -1, -1)
-    cn = torch.tensor([[0.0, 1.0, 1.0, 1.0]]).expand(200, -1)    # model 0 cheapest
+    cost = torch.tensor([[0.001, 0.1, 0.1, 0.1]]).expand(200, -1)    # model 0 cheapest
     with torch.no_grad():
         a, c = irt.head(e)
         p = torch.sigmoid(a @ irt.mu.T - c[:, None])              # features exactly as in training
-        f = build_features(p, cn, theta, mask, NAMES)
+        f = build_features(p, cost, theta, mask, NAMES)
         choice = pol.probs(e, torch.full((200, 1), 0.8), f, mask).argmax(1).numpy()
     easy = e[:, 0].numpy() > 0
     assert (choice[easy] == 0).mean() > 0.85        # cheap model where it is enough
