@@ -1,14 +1,13 @@
 """Distils the USE-Lite teacher into the hashed n-gram student and writes the embedder files.
 
 Corpus: every prompt of every dataset (train split only for training: test-split prompts of all
-datasets are never trained on and are the held-out set) plus a fixed random subset of model answers
-(train-split prompts only). Loss: 1 - cosine to the teacher vector. ``smoke=True`` trains on a few
+datasets are never trained on and are the held-out set) plus every model answer to a train-split
+prompt (about 33k distinct texts in all). Loss: 1 - cosine to the teacher vector. ``smoke=True`` trains on a few
 hundred short prompts for tests.
 """
 from __future__ import annotations
 
 import json
-import random
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,8 +23,9 @@ from .student import SPACE, load_student
 from .teacher import read_cache, teacher_embeddings, text_key
 from .tokenizer import DEFAULT_SPEC, Tokenizer, TokenizerSpec
 
-ANSWERS = 1000  # teacher budget: model answers (long texts, ~5 per second per core)
-ROUTELLM_MMLU = 2000  # teacher budget: RouteLLM MMLU prompts
+#: Epochs of a full build: the whole corpus is ~4x the texts of the first interim student, so
+#: fewer passes give more steps than its 20 did.
+FULL_EPOCHS = 10
 
 
 @dataclass
@@ -53,19 +53,16 @@ class StudentInfo:
         return asdict(self)
 
 
-def answer_subset(n: int = ANSWERS, seed: int = 0) -> list[str]:
-    """A fixed random subset of train-split model answers (what the teacher budget covers)."""
-    items = [t for _, t, test in dedupe(answer_items()) if not test]
-    random.Random(seed).shuffle(items)
-    return items[:n]
+def train_answers() -> list[str]:
+    """Every distinct model answer to a train-split prompt."""
+    return [t for _, t, test in dedupe(answer_items()) if not test]
 
 
 def _corpus(smoke: bool) -> tuple[list[str], list[str], list[str]]:
     """(train texts, held-out texts, held-out sources).
 
-    Full: every prompt except RouteLLM's MMLU, of which a fixed random ``ROUTELLM_MMLU`` (it is the
-    same kind of text as mmlu-pro, and the teacher's time is the budget), plus ``ANSWERS`` answers.
-    Train = train splits; held out = test splits of all datasets.
+    Full: every prompt and every answer to a train prompt. Train = train splits; held out = test
+    splits of all datasets.
     """
     prompts = dedupe(prompt_items())
     if smoke:
@@ -74,10 +71,7 @@ def _corpus(smoke: bool) -> tuple[list[str], list[str], list[str]]:
         train = [t for _, t, test in small if not test][:160]
         held = [(s, t) for s, t, test in small if test][:40]
         return train + [""], [t for _, t in held], [s for s, _ in held]
-    rl = [p for p in prompts if p[0] == "routellm-mmlu"]
-    random.Random(0).shuffle(rl)
-    prompts = [p for p in prompts if p[0] != "routellm-mmlu"] + rl[:ROUTELLM_MMLU]
-    train = [t for _, t, test in prompts if not test] + answer_subset()
+    train = [t for _, t, test in prompts if not test] + train_answers()
     held = [(s, t) for s, t, test in prompts if test]
     return train + [""], [t for _, t in held], [s for s, _ in held]
 
@@ -207,7 +201,7 @@ def train_student(out_dir: Path, smoke: bool = False, seed: int = 0,
     print(f"[student] tokenised in {time.time() - t0:.0f}s", file=sys.stderr)
 
     net = StudentNet(cfg)
-    fit(net, rows, t_train, epochs=epochs or (30 if smoke else 20), seed=seed, dropout=dropout)
+    fit(net, rows, t_train, epochs=epochs or (30 if smoke else FULL_EPOCHS), seed=seed, dropout=dropout)
     net.eval()
     cos = _cosines(_embed_ragged(net, held_rows), t_held)
 
