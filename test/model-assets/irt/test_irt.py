@@ -12,7 +12,7 @@ from trainer.export.parity import run_onnx
 from trainer.irt.baselines import per_model_logistic, per_model_mean
 from trainer.irt.joint import JointData
 from trainer.irt.metrics import auc, ece, log_loss
-from trainer.irt.train import IrtConfig, population_prior, predict, train_irt
+from trainer.irt.train import IrtConfig, cross_fit_heads, population_prior, predict, train_irt
 
 
 def test_metrics_by_hand() -> None:
@@ -58,6 +58,24 @@ def test_irt_recovers_a_bilinear_model_better_than_baselines() -> None:
     assert float(model.kl()) >= 0
     prior = population_prior(model)
     assert len(prior["mean"]) == 8 and np.all(np.linalg.eigvalsh(np.array(prior["cov"])) > 0)
+
+
+def test_cross_fit_heads_keep_identities_and_predict_their_fold_out_of_sample() -> None:
+    data, _ = _synthetic(n=1500)
+    cfg = IrtConfig(d=8, epochs=10, batch=256, lr=5e-3, seed=0)
+    main = train_irt(data, cfg, log=lambda _: None)
+    folds = np.arange(len(data.split)) % 3
+    held = np.zeros(len(data.split), dtype=bool)
+    held[:30] = True
+    heads = cross_fit_heads(data, main, cfg, folds, exclude=held, log=lambda _: None)
+    assert len(heads) == 3
+    for h in heads:   # identities frozen at the main model's: the policy's identity space
+        assert torch.equal(h.mu, main.mu) and torch.equal(h.log_std, main.log_std)
+    # A head sees none of its own fold: its in-fold train loss is worse than on the rows it fitted.
+    tr = data.split == "train"
+    own, other = np.flatnonzero(tr & (folds == 0) & ~held), np.flatnonzero(tr & (folds != 0) & ~held)
+    y_own, y_other = data.y[own], data.y[other]
+    assert log_loss(predict(heads[0], data.emb[own]), y_own) > log_loss(predict(heads[0], data.emb[other]), y_other)
 
 
 def test_irt_onnx_matches_torch_with_identities_as_input(tmp_path: Path) -> None:
