@@ -65,10 +65,6 @@ async function route(bundle: LoadedBundle, text: string, cands: Candidate[], w: 
   return d;
 }
 
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
-}
-
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
@@ -76,19 +72,19 @@ export default {
       if (url.pathname === '/noop') {
         // Same body and JSON parse as /decide, so the driver's difference is the routing alone.
         if (request.method === 'POST') await request.json();
-        return json({ ok: true });
+        return Response.json({ ok: true });
       }
       if (url.pathname === '/memory') {
-        return json({ wasm_memory_bytes: memories.map((m) => m.buffer.byteLength) });
+        return Response.json({ wasm_memory_bytes: memories.map((m) => m.buffer.byteLength) });
       }
       if (url.pathname === '/seed') {
         const { base, files } = await request.json<{ base: string; files: string[] }>();
         for (const key of files) {
           const r = await fetch(`${base}/${key}`);
-          if (!r.ok) return json({ error: `seed: ${key} -> ${r.status}` }, 500);
+          if (!r.ok) return Response.json({ error: `seed: ${key} -> ${r.status}` }, { status: 500 });
           await env.ASSETS.put(key, await r.arrayBuffer());
         }
-        return json({ seeded: files.length });
+        return Response.json({ seeded: files.length });
       }
       if (url.pathname === '/decide') {
         const { version, text, k, w } = await request.json<{ version: string; text: string; k: number; w: number }>();
@@ -96,7 +92,7 @@ export default {
         const bundle = await getBundle(env.ASSETS, version);
         const t1 = Date.now();
         const d = await route(bundle, text, candidates(bundle, k), w);
-        return json({ chosen: d.chosen, bundle_ms: t1 - t0, decide_ms: Date.now() - t1, load_ms: bundle.loadMs });
+        return Response.json({ chosen: d.chosen, bundle_ms: t1 - t0, decide_ms: Date.now() - t1, load_ms: bundle.loadMs });
       }
       if (url.pathname === '/loop') {
         const { version, texts, k, w } = await request.json<{ version: string; texts: string[]; k: number; w: number }>();
@@ -107,11 +103,11 @@ export default {
         const t0 = Date.now();
         let check = 0;
         for (const text of texts) check += (await route(bundle, text, cands, w)).chosen;
-        return json({ n: texts.length, total_ms: Date.now() - t0, embed_ms: phases.embed, decide_ms: phases.decide, check });
+        return Response.json({ n: texts.length, total_ms: Date.now() - t0, embed_ms: phases.embed, decide_ms: phases.decide, check });
       }
-      return json({ error: 'not found' }, 404);
+      return Response.json({ error: 'not found' }, { status: 404 });
     } catch (e) {
-      return json({ error: e instanceof Error ? e.message : String(e) }, 500);
+      return Response.json({ error: e instanceof Error ? e.message : String(e) }, { status: 500 });
     }
   },
 };

@@ -26,10 +26,6 @@ async function load(env: Env): Promise<{ session: OnnxSession; spec: TokenizerSp
   return { session, spec: JSON.parse(await spec.text()) as TokenizerSpec };
 }
 
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
-}
-
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
@@ -40,7 +36,7 @@ export default {
       if (url.pathname === '/embed') {
         const { text } = await request.json<{ text: string }>();
         const [v] = await embedLocal(session, spec, [text]);
-        return json({ dim: v!.length, first: v![0] });
+        return Response.json({ dim: v!.length, first: v![0] });
       }
       if (url.pathname === '/loop') {
         const { texts, n } = await request.json<{ texts: string[]; n: number }>();
@@ -57,11 +53,11 @@ export default {
         t0 = Date.now();
         for (let i = 0; i < n; i++) check += Number(tokenize(text(i), spec)[0]);
         const tokenizeMs = Date.now() - t0;
-        return json({ n, embed_total_ms: embedMs, embed_block10_ms: blocks, tokenize_total_ms: tokenizeMs, check });
+        return Response.json({ n, embed_total_ms: embedMs, embed_block10_ms: blocks, tokenize_total_ms: tokenizeMs, check });
       }
-      return json({ error: 'not found' }, 404);
+      return Response.json({ error: 'not found' }, { status: 404 });
     } catch (e) {
-      return json({ error: e instanceof Error ? e.message : String(e) }, 500);
+      return Response.json({ error: e instanceof Error ? e.message : String(e) }, { status: 500 });
     }
   },
 };
