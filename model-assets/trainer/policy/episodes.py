@@ -189,7 +189,9 @@ class EpisodeSampler:
         if self.heads is None or pool.fold is None:
             return self.irt.head(emb)
         fold = pool.fold[rows]
-        a, c = self.irt.head(emb)
+        # Every fold has a head (cross_fit_heads makes max(fold) + 1), so each row is written.
+        a = emb.new_empty(len(emb), self.mu.shape[1])
+        c = emb.new_empty(len(emb))
         for k, h in enumerate(self.heads):
             sel = fold == k
             if bool(sel.any()):
