@@ -170,8 +170,8 @@ def train_student(out_dir: Path, smoke: bool = False, seed: int = 0,
     ``embedder.onnx`` (int8), ``tokenizer.json`` and ``student.json`` into ``out_dir``.
 
     Runs the Node teacher for texts missing from the cache first (the whole corpus on a clean
-    clone: ~18k texts, ~15 min on an idle core, far longer on a busy one; a few hundred in smoke
-    mode). ``only_cached=True`` instead trains on the part of the corpus whose teacher vectors are
+    clone: ~36.5k texts with the held-out prompts, over an hour on one core: prompts run at ~20
+    texts/s, long answers at ~6; a few hundred in smoke mode). ``only_cached=True`` instead trains on the part of the corpus whose teacher vectors are
     cached (``student.json`` says how much: ``n_train`` of ``n_train_corpus``).
 
     >>> info = train_student(Path("build/embedder"), smoke=True)  # doctest: +SKIP
