@@ -32,7 +32,7 @@ from .irt.joint import JointData, build_joint
 from .irt.train import IrtConfig, cross_fit_heads, population_prior, predict, train_irt
 from .policy.episodes import EpisodeSampler, make_pool
 from .policy.evaluate import evaluate_policy, served_inputs
-from .policy.model import FEATURES_DEFAULT, SetPolicy, feature_layout
+from .policy.model import FEATURE_NAMES, FEATURES_DEFAULT, SetPolicy, feature_layout
 from .policy.train import PolicyConfig, ppo, pretrain
 from .export.manifest import write_manifest
 from .export.onnx_export import export_irt, export_policy
@@ -183,7 +183,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="if the student must be trained, train it on cached teacher vectors only")
     ap.add_argument("--byod", type=Path, default=None, help="bring-your-own-data folder instead of shared/data")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--features", default=",".join(FEATURES_DEFAULT),
+                    help=f"policy input features, from the contract vocabulary (default {','.join(FEATURES_DEFAULT)})")
     args = ap.parse_args(argv)
+    names = tuple(args.features.split(","))
+    if any(n not in FEATURE_NAMES for n in names) or not {"cost_rel", "p_success"} <= set(names):
+        ap.error(f"--features: names from {', '.join(FEATURE_NAMES)}, including cost_rel and p_success "
+                 f"(the policy's price rule reads them); got {args.features!r}")
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
 
@@ -226,7 +232,6 @@ def main(argv: list[str] | None = None) -> int:
     irt_eval = evaluate_irt(joint, {"irt": irt, "matrix_factorisation": mf}, logistic=True, log=p.log)
 
     p.step("policy: pairwise pretraining, then multi-objective PPO")
-    names = FEATURES_DEFAULT
     d = irt_cfg.d
     layout = feature_layout(d, names)
     n_features = sum(f["size"] for f in layout)

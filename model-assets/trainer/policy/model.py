@@ -13,7 +13,14 @@ import math
 import torch
 from torch import nn
 
-FEATURES_DEFAULT = ("identity", "cost_rel", "cost_norm", "p_success", "p_success_rel")
+# No "identity": the policy sees a model only through its predicted success and price. With the
+# 16-d identity as an input (bundles up to v2026-11-22.2) it had learned 27 identities and reacted
+# unpredictably to an onboarded one: a quiz identity that predicted gemini-1.5-flash almost as well
+# as its full identity routed below the bare prior. Without it, mmlu-pro AIQ is unchanged (0.8167 vs
+# 0.8162) and 4 of 5 onboarded models keep >= 95% of their gain at 20 items (3 of 5 before).
+FEATURES_DEFAULT = ("cost_rel", "cost_norm", "p_success", "p_success_rel")
+#: the contract's per-candidate feature vocabulary (docs/bundle-contract.md, worker/decision/features.ts)
+FEATURE_NAMES = ("identity", "cost_norm", "cost_rel", "p_success", "p_success_rel", "p_success_z")
 _NEG = -1e9
 
 
@@ -21,7 +28,8 @@ def feature_layout(d: int, names: tuple[str, ...] = FEATURES_DEFAULT) -> list[di
     """The manifest's ``policy.features`` list for identity size ``d``.
 
     @example
-        feature_layout(16)  # [{"name": "identity", "size": 16}, {"name": "cost_rel", "size": 1}, ...]
+        feature_layout(16)                      # [{"name": "cost_rel", "size": 1}, ...]
+        feature_layout(16, ("identity", "p_success"))  # [{"name": "identity", "size": 16}, {...}]
     """
     return [{"name": n, "size": d if n == "identity" else 1} for n in names]
 

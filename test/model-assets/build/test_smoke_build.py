@@ -10,6 +10,7 @@ import onnx
 import pytest
 
 from trainer.build import main as build_main
+from trainer.policy.model import FEATURES_DEFAULT
 from trainer.export.parity import run_onnx
 
 VERSION = "v0000-smoke"
@@ -33,7 +34,8 @@ def test_manifest_matches_files(bundle: Path) -> None:
         assert f["key"] == f"bundles/{VERSION}/{name}.onnx"
     d = m["identity_dim"]
     assert np.array(m["irt"]["prior"]["cov"]).shape == (d, d)
-    assert [f["name"] for f in m["policy"]["features"]][0] == "identity"
+    # the policy sees models through p_success and price only (FEATURES_DEFAULT), never the raw identity
+    assert [f["name"] for f in m["policy"]["features"]] == list(FEATURES_DEFAULT)
     names = {x["name"] for x in m["models"]}
     assert "Mixtral-8x7B-Instruct-v0.1" in names and "gemini-1.5-flash-002" not in names  # cold start excluded
     mix = next(x for x in m["models"] if x["name"] == "Mixtral-8x7B-Instruct-v0.1")
@@ -83,3 +85,10 @@ def test_policy_is_permutation_equivariant_and_masks_padding(bundle: Path) -> No
         np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
         assert (probs[1, 5:] == 0).all()
         np.testing.assert_allclose(outp["a"][rt], probs[:, perm], atol=1e-5)
+
+
+@pytest.mark.parametrize("features", ["cost_rel,p_success,nonsense", "cost_norm,p_success"])
+def test_features_outside_the_vocabulary_or_without_the_price_rule_are_refused(features: str, capsys) -> None:
+    with pytest.raises(SystemExit) as err:
+        build_main(["--smoke", "--dev-embedding", "--features", features])
+    assert err.value.code == 2 and "--features" in capsys.readouterr().err
