@@ -241,11 +241,11 @@ describe('quiz run by the worker against the model upstream', () => {
     expect(seen.length).toBe(16);
   });
 
-  it('runs a fixed (non-adaptive) quiz concurrently when asked to', async () => {
+  it('runs an adaptive quiz (one item at a time) when asked to', async () => {
     const created = await call('POST', '/admin/models', {
-      name: 'fixed-quiz-model', ...baseModel, upstream_model: 'fixed-taker', base_url: inject('upstreamUrl'),
+      name: 'adaptive-quiz-model', ...baseModel, upstream_model: 'adaptive-taker', base_url: inject('upstreamUrl'),
     });
-    const r = await call('POST', `/admin/models/${String(created.json.id)}/quiz`, { run: { n: 10, method: 'i-optimal' } });
+    const r = await call('POST', `/admin/models/${String(created.json.id)}/quiz`, { run: { n: 10, method: 'adaptive' } });
     expect(r.status).toBe(200);
     const answers = r.json.answers as Array<{ id: string; outcome: number | null }>;
     expect(answers).toHaveLength(10);

@@ -117,7 +117,7 @@ export function postQuiz(c: Context<AppEnv>): Promise<Response> {
       }
     } else {
       const n = r.data.run?.n ?? 20;
-      const method = r.data.run?.method ?? 'adaptive';
+      const method = r.data.run?.method ?? 'i-optimal';
       if (method === 'adaptive') {
         const skip = ungradable(ctx);
         if (n > ctx.bank.params.count - skip.length) {

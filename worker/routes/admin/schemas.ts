@@ -46,8 +46,10 @@ export const quizPostSchema = z.object({
   }).strict()).min(1).max(1000).optional(),
   run: z.object({
     n: z.number().int().min(1).max(MAX_QUIZ).default(20),
-    /** `adaptive`: one item at a time, re-aimed at the posterior (n sequential calls). */
-    method: z.enum(['adaptive', 'i-optimal', 'd-optimal']).default('adaptive'),
+    /** `i-optimal` (default): a fixed quiz, 4 calls in flight; `adaptive`: one item at a time,
+     * re-aimed at the posterior (n sequential calls). The fixed I-optimal quiz routes better at 20
+     * items (docs/onboarding.md), so it is the default. */
+    method: z.enum(['adaptive', 'i-optimal', 'd-optimal']).default('i-optimal'),
   }).strict().optional(),
 }).strict().refine((b) => (b.outcomes === undefined) !== (b.run === undefined), {
   message: 'give exactly one of "outcomes" or "run"', path: ['outcomes'],
