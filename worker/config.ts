@@ -6,6 +6,7 @@ import type { Env } from './env';
 export interface RouterConfig {
   defaultBundle: string | null;
   upstreamTimeoutMs: number;
+  completionTimeoutMs: number;
   maxTries: number;
   maxBodyBytes: number;
   poolCacheMs: number;
@@ -27,6 +28,7 @@ export function readConfig(env: Env): RouterConfig {
   return {
     defaultBundle: env.DEFAULT_BUNDLE ? env.DEFAULT_BUNDLE : null,
     upstreamTimeoutMs: positive(env.UPSTREAM_TIMEOUT_MS, 15_000),
+    completionTimeoutMs: positive(env.UPSTREAM_COMPLETION_TIMEOUT_MS, 120_000),
     maxTries: Math.floor(positive(env.MAX_TRIES, 3)),
     maxBodyBytes: Math.floor(positive(env.MAX_BODY_BYTES, 1_048_576)),
     poolCacheMs: positive(env.POOL_CACHE_SECONDS, 5) * 1000,

@@ -12,6 +12,7 @@ export interface Env {
   DECISION_LOG_QUEUE?: Queue<unknown>;
   DEFAULT_BUNDLE?: string;
   UPSTREAM_TIMEOUT_MS?: string;
+  UPSTREAM_COMPLETION_TIMEOUT_MS?: string;
   MAX_TRIES?: string;
   MAX_BODY_BYTES?: string;
   POOL_CACHE_SECONDS?: string;

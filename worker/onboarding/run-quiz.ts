@@ -4,6 +4,7 @@
  * reference, and the outcomes feed the Laplace fit. An item whose call fails is left out (not
  * counted wrong), so an upstream hiccup lowers the item count, never the identity.
  */
+import { readConfig } from '../config';
 import { toModelRow } from '../data/models';
 import type { Env } from '../env';
 import type { ChatRequest } from '../providers/types';
@@ -45,7 +46,7 @@ function contentOf(json: string): string {
  */
 export async function askItem(row: ModelRow, env: Env, bank: Bank, r: number, fetcher: typeof fetch = fetch): Promise<QuizAnswer> {
   const target = toTarget(toModelRow(row), env);
-  const timeoutMs = Number(env.UPSTREAM_TIMEOUT_MS ?? '15000') || 15000;
+  const { upstreamTimeoutMs: timeoutMs, completionTimeoutMs } = readConfig(env);
   const item = bank.items[r]!;
   const req: ChatRequest = {
     model: row.upstream_model,
@@ -54,7 +55,7 @@ export async function askItem(row: ModelRow, env: Env, bank: Bank, r: number, fe
     temperature: 0,
     stream: false,
   };
-  const res = await tryTarget(target, req, { timeoutMs, idleTimeoutMs: timeoutMs, fetch: fetcher, ...(env.AI ? { ai: env.AI } : {}) });
+  const res = await tryTarget(target, req, { timeoutMs, completionTimeoutMs, idleTimeoutMs: timeoutMs, fetch: fetcher, ...(env.AI ? { ai: env.AI } : {}) });
   if (res.kind !== 'answer') return { id: item.id, row: r, outcome: null, error: res.attempt.reason ?? 'upstream_error' };
   try {
     return { id: item.id, row: r, outcome: grade(contentOf(await res.response.text()), item.reference ?? '') };

@@ -62,8 +62,14 @@ export interface WorkersAiBinding {
 }
 
 export interface FallbackOptions {
-  /** Per-attempt budget until the first byte of the upstream answer. */
+  /** Per-attempt budget until the first byte of a streamed answer. */
   timeoutMs: number;
+  /**
+   * Per-attempt budget for a whole non-streamed answer: such an upstream sends nothing until the
+   * completion is done, so the first-byte budget would cut off every long answer. Defaults to
+   * `timeoutMs`.
+   */
+  completionTimeoutMs?: number;
   /** Most targets tried, the first included. */
   maxTries: number;
   /** Workers AI binding, when configured (`env.AI`, or a test double of the same shape). */

@@ -26,6 +26,7 @@ function fallbackOptions(c: Context<AppEnv>): FallbackOptions {
   const config = readConfig(c.env);
   return {
     timeoutMs: config.upstreamTimeoutMs,
+    completionTimeoutMs: config.completionTimeoutMs,
     maxTries: config.maxTries,
     ...(c.env.AI ? { ai: c.env.AI } : {}),
     signal: c.req.raw.signal,

@@ -13,7 +13,10 @@ export type AttemptOutcome =
   | { kind: 'failed'; attempt: Attempt; message: string };
 
 export interface AttemptOptions {
+  /** Budget to the first byte of a stream. */
   timeoutMs: number;
+  /** Budget for a whole non-streamed answer (defaults to `timeoutMs`). */
+  completionTimeoutMs?: number;
   idleTimeoutMs: number;
   fetch: typeof fetch;
   ai?: CallContext['ai'];
@@ -24,9 +27,9 @@ const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
 /**
- * Calls one target. Everything up to the first byte of the answer (the whole body for a JSON
- * answer; the first chunk for a stream) must happen within `timeoutMs`; until then any failure is
- * reported as `failed` so the caller can move on, because nothing has reached the client yet.
+ * Calls one target. A stream's first chunk must arrive within `timeoutMs`; a non-streamed answer,
+ * which arrives whole, within `completionTimeoutMs`. Until then any failure is reported as
+ * `failed` so the caller can move on, because nothing has reached the client yet.
  * After that a stream is handed over guarded: a silence of `idleTimeoutMs` or an upstream error
  * ends it with an SSE error event.
  *
@@ -39,10 +42,12 @@ export async function tryTarget(target: UpstreamTarget, req: ChatRequest, opts: 
   const started = Date.now();
   const controller = new AbortController();
   let timedOut = false;
+  const budgetMs = req.stream ? opts.timeoutMs : (opts.completionTimeoutMs ?? opts.timeoutMs);
+  const late = req.stream ? `no first byte within ${budgetMs} ms` : `no complete answer within ${budgetMs} ms`;
   const timer = setTimeout(() => {
     timedOut = true;
-    controller.abort(new UpstreamError('timeout', `no first byte within ${opts.timeoutMs} ms`));
-  }, opts.timeoutMs);
+    controller.abort(new UpstreamError('timeout', late));
+  }, budgetMs);
   const onClientAbort = (): void => controller.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onClientAbort, { once: true });
   const signal = controller.signal;
@@ -80,7 +85,7 @@ export async function tryTarget(target: UpstreamTarget, req: ChatRequest, opts: 
     const translated = idleGuard(reader, first.value, opts.idleTimeoutMs).pipeThrough(adapter.stream(target, req));
     return { kind: 'answer', response: new Response(endWithErrorEvent(translated), { status: 200, headers: SSE_HEADERS }), attempt: attempt(res.status, true) };
   } catch (err) {
-    if (timedOut) return { kind: 'failed', attempt: attempt(0, false, 'timeout'), message: `no first byte within ${opts.timeoutMs} ms` };
+    if (timedOut) return { kind: 'failed', attempt: attempt(0, false, 'timeout'), message: late };
     if (err instanceof UpstreamError) {
       if (err.status >= 400 && err.status < 500 && !isRetryableStatus(err.status)) {
         const body = openAIError(err.message, 'invalid_request_error', err.reason);

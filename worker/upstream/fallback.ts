@@ -23,6 +23,7 @@ export async function callWithFallback(targets: UpstreamTarget[], req: ChatReque
   const tries = Math.min(Math.max(1, Math.floor(opts.maxTries)), targets.length);
   const attemptOpts = {
     timeoutMs: opts.timeoutMs,
+    completionTimeoutMs: opts.completionTimeoutMs ?? opts.timeoutMs,
     idleTimeoutMs: opts.idleTimeoutMs ?? opts.timeoutMs,
     fetch: opts.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init)),
     // The real binding satisfies the narrow shape at run time; its generated type overloads `run` per model.

@@ -99,7 +99,7 @@ describe('POST /v1/chat/completions (routed)', () => {
 
   it('falls back when the chosen upstream does not answer in time', async () => {
     const res = await call('/v1/chat/completions', { key, body: { model: 'router/first-hangs', messages, router: { preference: 0 } },
-      env: { UPSTREAM_TIMEOUT_MS: '400' } });
+      env: { UPSTREAM_TIMEOUT_MS: '400', UPSTREAM_COMPLETION_TIMEOUT_MS: '400' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-router-choice')).toBe('first-hangs-test-tiny');
     expect(res.headers.get('x-router-model')).toBe('first-hangs-test-large');

@@ -48,6 +48,19 @@ describe('callWithFallback: before the first byte', () => {
     expect(Date.now() - t0).toBeLessThan(1500);
   });
 
+  it('gives a non-streamed answer the completion budget, not the first-byte one', async () => {
+    // slow-600 answers after 600 ms: past the 300 ms first-byte budget, inside the 1,500 ms completion one
+    const r = await callWithFallback([fakeTarget('openai', 'slow-600'), fakeTarget('openai', 'ok-not-after-slow')], chat(),
+      { timeoutMs: 300, completionTimeoutMs: 1500, maxTries: 2 });
+    expect(r.used).toBe(0);
+    expect(r.attempts[0]).toMatchObject({ target: 'slow-600', ok: true });
+    expect(r.attempts[0]!.ms).toBeGreaterThanOrEqual(590);
+    const late = await callWithFallback([fakeTarget('openai', 'slow-600'), fakeTarget('openai', 'ok-after-slow')], chat(),
+      { timeoutMs: 300, completionTimeoutMs: 300, maxTries: 2 });
+    expect(late.used).toBe(1);
+    expect(late.attempts[0]).toMatchObject({ target: 'slow-600', ok: false, reason: 'timeout' });
+  });
+
   it('falls back when a stream sends headers but no first byte in time', async () => {
     const r = await callWithFallback([fakeTarget('openai', 'silent-1'), fakeTarget('openai', 'ok-after-silent')], chat({ stream: true }), { timeoutMs: 300, maxTries: 2 });
     expect(r.used).toBe(1);

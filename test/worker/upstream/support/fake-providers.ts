@@ -6,6 +6,7 @@
 //                    event, then waits for POST /__release?model=<id> before the rest
 //   status-NNN-...   HTTP NNN with the provider's error body
 //   hang-...         never answers
+//   slow-MS-...      OpenAI only: answers after MS milliseconds (a long non-streamed completion)
 //   garbage-...      OpenAI only: 200 with an HTML page instead of a completion
 //   silent-...       status and headers, then nothing (no first byte) forever
 //   stall-...        status, headers and the first event, then silence forever
@@ -60,6 +61,8 @@ async function openAI(res: ServerResponse, model: string, body: Record<string, u
     return;
   }
   if (model.startsWith('hang')) return;
+  const slow = /^slow-(\d+)/.exec(model);
+  if (slow) await new Promise((resolve) => setTimeout(resolve, Number(slow[1])));
   if (model.startsWith('garbage')) {
     res.writeHead(200, { 'content-type': 'text/html' });
     res.end('<html><body>502 Bad Gateway</body></html>');
