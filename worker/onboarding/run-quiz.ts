@@ -39,12 +39,19 @@ function contentOf(json: string): string {
 }
 
 /**
+ * The platform fetch, called unbound. Handed around as `opts.fetch` it is called as a method, and
+ * workerd rejects the global fetch with any other `this` ("Illegal invocation"): every quiz call
+ * failed as `connect` under `wrangler dev` before this wrapper (upstream/fallback.ts does the same).
+ */
+const globalFetch: typeof fetch = (input, init) => fetch(input, init);
+
+/**
  * Asks the model one bank item (which must have prompt and reference) and grades the answer.
  *
  * @example
  * const answer = await askItem(row, env, bank, 412); // { id: '412', row: 412, outcome: 1 }
  */
-export async function askItem(row: ModelRow, env: Env, bank: Bank, r: number, fetcher: typeof fetch = fetch): Promise<QuizAnswer> {
+export async function askItem(row: ModelRow, env: Env, bank: Bank, r: number, fetcher: typeof fetch = globalFetch): Promise<QuizAnswer> {
   const target = toTarget(toModelRow(row), env);
   const { upstreamTimeoutMs: timeoutMs, completionTimeoutMs } = readConfig(env);
   const item = bank.items[r]!;
@@ -71,7 +78,7 @@ export async function askItem(row: ModelRow, env: Env, bank: Bank, r: number, fe
  * const answers = await runQuiz(row, env, bank, quiz.rows);
  * answers.filter((a) => a.outcome !== null).length; // items that count
  */
-export async function runQuiz(row: ModelRow, env: Env, bank: Bank, rows: readonly number[], fetcher: typeof fetch = fetch): Promise<QuizAnswer[]> {
+export async function runQuiz(row: ModelRow, env: Env, bank: Bank, rows: readonly number[], fetcher: typeof fetch = globalFetch): Promise<QuizAnswer[]> {
   const out: QuizAnswer[] = new Array(rows.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -93,7 +100,7 @@ export async function runQuiz(row: ModelRow, env: Env, bank: Bank, rows: readonl
  * const answers = await runAdaptiveQuiz(row, env, bank, prior, 20, ungradableRows);
  */
 export async function runAdaptiveQuiz(row: ModelRow, env: Env, bank: Bank, prior: GaussianPrior, n: number,
-  exclude: readonly number[], criterion: Criterion = 'i-optimal', fetcher: typeof fetch = fetch): Promise<QuizAnswer[]> {
+  exclude: readonly number[], criterion: Criterion = 'i-optimal', fetcher: typeof fetch = globalFetch): Promise<QuizAnswer[]> {
   const answers: QuizAnswer[] = [];
   const rows: number[] = [];
   const ys: number[] = [];
