@@ -34,17 +34,27 @@ export function ensureNpm() {
   writeFileSync(stamp, want);
 }
 
-/** Installs Debian's PyTorch/ONNX/numpy stack with apt-get when /usr/bin/python3 lacks it. */
-export function ensurePython() {
-  const probe = spawnSync(python, ['-c', `import ${pythonModules.join(', ')}`], { stdio: 'ignore' });
+/** Installs `packages` with apt-get when /usr/bin/python3 cannot import every one of `modules`. */
+function ensureDebian(modules, packages) {
+  const probe = spawnSync(python, ['-c', `import ${modules.join(', ')}`], { stdio: 'ignore' });
   if (probe.status === 0) return;
-  log(`installing Debian packages: ${debianPackages.join(' ')}`);
+  log(`installing Debian packages: ${packages.join(' ')}`);
   if (process.getuid && process.getuid() !== 0) {
-    throw new Error(`missing Python modules; run as root or: sudo apt-get install -y ${debianPackages.join(' ')}`);
+    throw new Error(`missing Python modules; run as root or: sudo apt-get install -y ${packages.join(' ')}`);
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execSync('apt-get update -qq', { stdio: 'inherit', env });
-  execSync(`apt-get install -y -qq ${debianPackages.join(' ')}`, { stdio: 'inherit', env });
+  execSync(`apt-get install -y -qq ${packages.join(' ')}`, { stdio: 'inherit', env });
+}
+
+/** Installs Debian's PyTorch/ONNX/numpy stack with apt-get when /usr/bin/python3 lacks it. */
+export function ensurePython() {
+  ensureDebian(pythonModules, debianPackages);
+}
+
+/** numpy only: all that building a quiz bank needs (`npm start`). */
+export function ensureNumpy() {
+  ensureDebian(['numpy'], ['python3-numpy']);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,5 +1,7 @@
 // `npm start`: a local, offline router on a fresh clone. Installs npm packages, applies the D1
-// migrations locally, uploads the shipped bundle to local R2, seeds the demo tenant/key/models/pool,
+// migrations locally, uploads the shipped bundle to local R2, builds the default quiz bank (the
+// mmlu-pro train split of ../shared/data, when present) into local R2 for the onboarding endpoints,
+// seeds the demo tenant/key/models/pool,
 // starts the local stand-in upstream (NOT a real model; see scripts/standin-upstream.mjs), then
 // serves the worker with `wrangler dev --local` on 127.0.0.1:${PORT:-8787}. Safe to re-run.
 //
@@ -12,11 +14,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensureNpm, root } from './setup.mjs';
+import { ensureNpm, ensureNumpy, python, root } from './setup.mjs';
 import { demoApiKey, demoSeedSql, ensureDevVar, readDemoPool } from './seed-demo.mjs';
 import { DEFAULT_STANDIN_PORT } from './standin-upstream.mjs';
 
-const STEPS = 7;
+const STEPS = 8;
 let step = 0;
 const log = (msg) => console.log(`[start] ${msg}`);
 const progress = (msg) => log(`${++step}/${STEPS} ${msg}`);
@@ -99,6 +101,32 @@ function uploadBundle(bucket, bundle) {
   writeFileSync(stamp, want);
 }
 
+/**
+ * Builds the bundle's default quiz bank from the mmlu-pro train split of ../shared/data (prompts,
+ * reference answers, item parameters under this bundle) and puts it into local R2, so
+ * `GET /admin/models/{id}/quiz` and the worker-run quiz work offline. Not fatal: without the data
+ * the onboarding endpoints answer 404 for the bank, and the log says how to add one.
+ */
+function uploadQuizBank(bundle) {
+  const stamp = path.join(stateDir, `start-bank-${bundle.version}.json`);
+  const want = sha256(path.join(bundlesDir, bundle.version, 'manifest.json'));
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) {
+    log(`    quiz bank banks/${bundle.version}/default.json already in local R2`);
+    return;
+  }
+  ensureNumpy();
+  const r = spawnSync(python, ['-m', 'trainer.onboard.bank', '--mmlu-pro', '--bundle', path.join(bundlesDir, bundle.version), '--upload-local'], {
+    cwd: path.join(root, 'model-assets'), env: { ...wranglerEnv, PYTHONPATH: '.' }, encoding: 'utf8',
+  });
+  if (r.status !== 0) {
+    const why = `${r.stderr ?? ''}`.trim().split('\n').pop();
+    log(`    warning: no quiz bank (${why}); onboarding needs one: npm run onboard -- --build-bank --prompts FILE --upload-local`);
+    return;
+  }
+  for (const line of `${r.stdout ?? ''}`.trim().split('\n').slice(-2)) log(`    ${line}`);
+  writeFileSync(stamp, want);
+}
+
 /** Resolves when something answers GET url within ms, else rejects. */
 async function waitFor(url, ms) {
   const until = Date.now() + ms;
@@ -145,6 +173,9 @@ async function main() {
 
   progress('bundle -> local R2');
   uploadBundle(tomlValue('[[r2_buckets]]', 'bucket_name'), bundle);
+
+  progress('quiz bank -> local R2 (onboarding)');
+  uploadQuizBank(bundle);
 
   progress('demo tenant, key, models and pool');
   const standinKey = ensureDevVar(path.join(root, '.dev.vars'), readDemoPool().secret_name);
