@@ -107,10 +107,10 @@ function uploadBundle(bucket, bundle) {
  * `GET /admin/models/{id}/quiz` and the worker-run quiz work offline. Not fatal: without the data
  * the onboarding endpoints answer 404 for the bank, and the log says how to add one.
  */
-function uploadQuizBank(bundle) {
+function uploadQuizBank(bucket, bundle) {
   const stamp = path.join(stateDir, `start-bank-${bundle.version}.json`);
   const want = sha256(path.join(bundlesDir, bundle.version, 'manifest.json'));
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) {
+  if (existsSync(stamp) && existsSync(path.join(stateDir, 'v3', 'r2', bucket)) && readFileSync(stamp, 'utf8') === want) {
     log(`    quiz bank banks/${bundle.version}/default.json already in local R2`);
     return;
   }
@@ -171,11 +171,12 @@ async function main() {
   const dbName = tomlValue('[[d1_databases]]', 'binding');
   wrangler(['d1', 'migrations', 'apply', dbName, '--local'], 'D1 migrations');
 
+  const bucket = tomlValue('[[r2_buckets]]', 'bucket_name');
   progress('bundle -> local R2');
-  uploadBundle(tomlValue('[[r2_buckets]]', 'bucket_name'), bundle);
+  uploadBundle(bucket, bundle);
 
   progress('quiz bank -> local R2 (onboarding)');
-  uploadQuizBank(bundle);
+  uploadQuizBank(bucket, bundle);
 
   progress('demo tenant, key, models and pool');
   const standinKey = ensureDevVar(path.join(root, '.dev.vars'), readDemoPool().secret_name);
