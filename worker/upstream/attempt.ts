@@ -15,8 +15,8 @@ export type AttemptOutcome =
 export interface AttemptOptions {
   /** Budget to the first byte of a stream. */
   timeoutMs: number;
-  /** Budget for a whole non-streamed answer (defaults to `timeoutMs`). */
-  completionTimeoutMs?: number;
+  /** Budget for a whole non-streamed answer. */
+  completionTimeoutMs: number;
   idleTimeoutMs: number;
   fetch: typeof fetch;
   ai?: CallContext['ai'];
@@ -34,7 +34,7 @@ const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
  * ends it with an SSE error event.
  *
  * @example
- * const out = await tryTarget(target, req, { timeoutMs: 15000, idleTimeoutMs: 15000, fetch });
+ * const out = await tryTarget(target, req, { timeoutMs: 15000, completionTimeoutMs: 120000, idleTimeoutMs: 15000, fetch });
  * if (out.kind === 'answer') return out.response;
  */
 export async function tryTarget(target: UpstreamTarget, req: ChatRequest, opts: AttemptOptions): Promise<AttemptOutcome> {
@@ -42,7 +42,7 @@ export async function tryTarget(target: UpstreamTarget, req: ChatRequest, opts: 
   const started = Date.now();
   const controller = new AbortController();
   let timedOut = false;
-  const budgetMs = req.stream ? opts.timeoutMs : (opts.completionTimeoutMs ?? opts.timeoutMs);
+  const budgetMs = req.stream ? opts.timeoutMs : opts.completionTimeoutMs;
   const late = req.stream ? `no first byte within ${budgetMs} ms` : `no complete answer within ${budgetMs} ms`;
   const timer = setTimeout(() => {
     timedOut = true;
