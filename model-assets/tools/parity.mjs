@@ -54,9 +54,11 @@ async function main() {
   const ortWeb = await import('onnxruntime-web');
   ortWeb.env.wasm.numThreads = 1;
   ortWeb.env.wasm.proxy = false;
+  // The worker's SESSION_OPTIONS (worker/decision/ort-adapter.ts); a plain .mjs cannot import it.
+  const served = { graphOptimizationLevel: 'basic', extra: { session: { disable_quant_qdq: '1' } } };
   const runtimes = {
-    node: { ort: ortNode, options: { graphOptimizationLevel: 'basic', intraOpNumThreads: 1, interOpNumThreads: 1 } },
-    web: { ort: ortWeb, options: { executionProviders: ['wasm'], graphOptimizationLevel: 'basic' } },
+    node: { ort: ortNode, options: { ...served, intraOpNumThreads: 1, interOpNumThreads: 1 } },
+    web: { ort: ortWeb, options: { ...served, executionProviders: ['wasm'] } },
   };
   mkdirSync(outDir, { recursive: true });
   const summary = {};
