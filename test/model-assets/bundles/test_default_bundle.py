@@ -82,6 +82,13 @@ def test_served_chain_on_real_prompts(bundle: tuple[Path, dict]) -> None:
     np.testing.assert_allclose(emb["node"], emb["web"], atol=1e-4)
     e = emb["node"]
     assert e.shape == (200, m["embedding"]["dim"])
+    # Contract: padding adds nothing, so the worker passes only the columns the longest row needs.
+    chat = Tokenizer(m["tokenizer"]).encode_batch(["Hi!", "Translate 'good morning' into German.", ""])
+    width = int(np.flatnonzero((chat != 0).any(axis=0)).max()) + 1
+    assert width < chat.shape[1]
+    padded = run_onnx({"e": folder / "embedder.onnx"}, {"ids": chat}, "embedding")["e"]["node"]
+    narrow = run_onnx({"e": folder / "embedder.onnx"}, {"ids": np.ascontiguousarray(chat[:, :width])}, "embedding")["e"]["node"]
+    np.testing.assert_allclose(narrow, padded, rtol=0, atol=1e-6)
     pool = [x for x in m["models"] if x["name"] in test.models]
     theta = np.array([x["identity"] for x in pool], dtype=np.float32)
     p = run_onnx({"i": folder / "irt.onnx"}, {"embedding": e, "identity": theta}, "p_success")["i"]["node"]

@@ -3,7 +3,8 @@
 // answers in the binding's { shape, data } format), plus its failure modes.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { embedLocal } from '../../../worker/embedding/local';
-import type { TokenizerSpec } from '../../../worker/embedding/tokenizer';
+import { tokenize, type TokenizerSpec } from '../../../worker/embedding/tokenizer';
+import type { OnnxSession } from '../../../worker/decision/types';
 import { getBundle } from '../../../worker/runtime/bundle-loader';
 import type { Env } from '../../../worker/env';
 import { call } from '../support/call';
@@ -93,5 +94,27 @@ describe('embedding sources', () => {
     const wrong = { async run() { return { shape: [1, 3], data: [[1, 2, 3]] }; } } as unknown as Env['AI'];
     const bad = await call('/v1/route', { key, body: { model: 'router/wai', messages: fresh }, env: { AI: wrong } });
     expect(bad.status).toBe(502);
+  });
+});
+
+describe('embedLocal', () => {
+  it('passes only the columns the longest text needs, and embeds as the full max_tokens width does', async () => {
+    const bundle = await getBundle(testEnv.ASSETS, 'test-v1');
+    const embedder = bundle.embedder!;
+    const spec = bundle.manifest.tokenizer as unknown as TokenizerSpec;
+    const widths: number[] = [];
+    const recording: OnnxSession = { ...embedder, run: (feeds) => { widths.push(feeds['ids']!.dims[1]!); return embedder.run(feeds); } };
+    const texts = ['short one', 'a longer prompt, with more words', ''];
+    const trimmed = await embedLocal(recording, spec, texts);
+    const longest = Math.max(...texts.map((t) => Array.from(tokenize(t, spec)).filter((id) => id !== 0n).length));
+    expect(widths).toEqual([longest]);
+    expect(longest).toBeLessThan(spec.max_tokens);
+    for (const [i, text] of texts.entries()) {
+      const full = await embedder.run({ ids: { type: 'int64', data: tokenize(text, spec), dims: [1, spec.max_tokens] } });
+      const ref = full['embedding']!.data as Float32Array;
+      trimmed[i]!.forEach((x, j) => expect(x).toBeCloseTo(ref[j]!, 6));
+    }
+    expect(await embedLocal(recording, spec, [''])).toHaveLength(1);
+    expect(widths.at(-1)).toBe(1);
   });
 });
