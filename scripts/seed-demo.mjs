@@ -25,6 +25,20 @@ const num = (v) => {
 };
 
 /**
+ * A pool's default preference as a number: a number as given, a preset name (`cheap`, `balanced`,
+ * `quality`) as the bundle calibrated it (`policy.presets`; 0 / 0.5 / 1 for bundles without).
+ *
+ * @example
+ * defaultPreference('balanced', manifest); // manifest.policy.presets.balanced, e.g. 0.86
+ */
+export function defaultPreference(value, manifest) {
+  if (typeof value === 'number') return value;
+  const presets = manifest.policy?.presets ?? { cheap: 0, balanced: 0.5, quality: 1 };
+  if (!Object.hasOwn(presets, value)) throw new Error(`default_preference ${JSON.stringify(value)} is neither a number nor a preset`);
+  return presets[value];
+}
+
+/**
  * The manifest entry whose name or aliases equal `bundleModel`, as the worker resolves identities.
  *
  * @example
@@ -65,7 +79,7 @@ export function demoSeedSql({ pool, manifest, keyHash, baseUrl }) {
     output_usd_per_mtok = excluded.output_usd_per_mtok, expected_output_tokens = excluded.expected_output_tokens, bundle_model = excluded.bundle_model;`);
   }
   const p = pool.pool;
-  lines.push(`INSERT INTO pools (id, tenant_id, name, bundle_version, default_preference) VALUES (${q(p.id)}, ${q(tenant.id)}, ${q(p.name)}, ${q(manifest.version)}, ${num(p.default_preference)})
+  lines.push(`INSERT INTO pools (id, tenant_id, name, bundle_version, default_preference) VALUES (${q(p.id)}, ${q(tenant.id)}, ${q(p.name)}, ${q(manifest.version)}, ${num(defaultPreference(p.default_preference, manifest))})
   ON CONFLICT (id) DO UPDATE SET bundle_version = excluded.bundle_version, default_preference = excluded.default_preference;`);
   lines.push(`DELETE FROM pool_members WHERE pool_id = ${q(p.id)} AND model_id NOT IN (${ids.map(q).join(', ')});`);
   for (const id of ids) lines.push(`INSERT OR IGNORE INTO pool_members (pool_id, model_id) VALUES (${q(p.id)}, ${q(id)});`);

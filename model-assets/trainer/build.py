@@ -33,6 +33,7 @@ from .irt.train import IrtConfig, cross_fit_heads, population_prior, predict, tr
 from .policy.episodes import EpisodeSampler, make_pool
 from .policy.evaluate import evaluate_policy, served_inputs
 from .policy.model import FEATURE_NAMES, FEATURES_DEFAULT, SetPolicy, feature_layout
+from .policy.presets import calibrate_presets
 from .policy.train import PolicyConfig, ppo, pretrain
 from .export.manifest import write_manifest
 from .export.onnx_export import export_irt, export_policy
@@ -270,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     policy, history = ppo(policy, sampler, pcfg, validate=validate, log=p.log)
     chosen = max(history, key=lambda h: h[1]) if history else (None, None)
     p.log(f"kept checkpoint: PPO iteration {chosen[0]} (0 = pretrained only), validation AIQ {chosen[1]}")
+    presets, preset_report = calibrate_presets(policy, heads[0], joint.models, val_es.test, val_emb, names)
+    p.log(f"presets {presets} ({json.dumps(preset_report)})")
 
     p.step(f"policy on the {ref_name} test split (AIQ, CTM vs IRT-greedy and the single-model hull)")
     from .eval.evalset import build_evalset
@@ -304,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     eval_summary = {
         "split": "test (fixed splits of shared/data/README.md)",
         "policy": {ref_name: {k: v for k, v in policy_eval.items()}, "kept_ppo_iteration": chosen[0],
-                   "validation_history": [[i, s] for i, s in history], "validation_irt_greedy_aiq": greedy_val},
+                   "validation_history": [[i, s] for i, s in history], "validation_irt_greedy_aiq": greedy_val,
+                   "presets": preset_report},
         "irt": irt_eval,
         "parity": parity,
         "smoke": bool(args.smoke),
@@ -322,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     if embedder_onnx is not None and (embedder_onnx.parent / "student.json").exists():
         training_data["embedder"] = json.loads((embedder_onnx.parent / "student.json").read_text())
     manifest = write_manifest(bundle, version, emb_block, tokenizer, d, population_prior(irt), layout, models,
-                              eval_summary, training_data)
+                              eval_summary, training_data, presets=presets)
 
     if not args.smoke and args.out is None and not args.byod:
         DEFAULT_FILE.write_text(version + "\n")   # the service ships this bundle

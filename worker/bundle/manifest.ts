@@ -13,6 +13,8 @@ const fileEntry = z.object({
 export const FEATURE_NAMES = ['identity', 'cost_norm', 'cost_rel', 'p_success', 'p_success_rel', 'p_success_z'] as const;
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 
+const unitInterval = z.number().min(0).max(1);
+
 export const manifestSchema = z.object({
   format: z.literal(1),
   version: z.string().min(1),
@@ -33,6 +35,10 @@ export const manifestSchema = z.object({
   policy: z.object({
     features: z.array(z.object({ name: z.enum(FEATURE_NAMES), size: z.number().int().positive() })).min(1),
     preference: z.string().optional(),
+    /** The w of each preset, calibrated by the build (routing/preference.ts); absent in old bundles. */
+    presets: z.object({ cheap: unitInterval, balanced: unitInterval, quality: unitInterval })
+      .refine((p) => p.cheap <= p.balanced && p.balanced <= p.quality, 'presets must satisfy cheap <= balanced <= quality')
+      .optional(),
   }),
   files: z.object({ embedder: fileEntry.optional(), irt: fileEntry, policy: fileEntry }),
   models: z.array(z.object({

@@ -15,7 +15,7 @@ import { ApiError, badRequest } from '../errors';
 import { getBundle } from '../runtime/bundle-loader';
 import type { ChatBody } from '../schemas/chat';
 import { assignArm } from './experiment';
-import { parsePreference } from './preference';
+import { parsePreference, resolvePreference } from './preference';
 
 export interface RoutedCandidate {
   model: ModelRow;
@@ -105,12 +105,13 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
       console.error(`experiment ${pool.experiment.id}: arm ${chosenArm.name} names unknown pool ${chosenArm.pool}; arm ignored`);
     }
   }
-  // Body wins over header (it is the more specific of the two); the pool's default otherwise.
-  const preference = bodyPreference ?? headerPreference ?? pool.defaultPreference;
 
   const tBundle = performance.now();
   const bundle = await getBundle(inputs.env.ASSETS, bundleVersion);
   const { manifest } = bundle;
+  // Body wins over header (it is the more specific of the two); the pool's default otherwise. A
+  // preset means the operating point the bundle calibrated for it.
+  const preference = resolvePreference(bodyPreference ?? headerPreference ?? pool.defaultPreference, manifest.policy.presets);
 
   const candidates: RoutedCandidate[] = [];
   const unroutable: string[] = [];

@@ -15,7 +15,7 @@ const message = z.object({
 
 /** Router options in the body (never sent upstream). */
 export const routerOptionsSchema = z.object({
-  /** Number in [0, 1] or a preset: `cheap` (0), `balanced` (0.5), `quality` (1). */
+  /** Number in [0, 1] or a preset (`cheap`, `balanced`, `quality`; the bundle says which w each means). */
   preference: z.union([z.number(), z.string()]).optional(),
   /** A prompt embedding computed by the caller, in the named space. */
   embedding: z.object({ space: z.string().min(1), vector: z.array(z.number()).min(1) }).strict().optional(),

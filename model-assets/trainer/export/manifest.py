@@ -23,8 +23,10 @@ def file_entry(version: str, path: Path) -> dict[str, Any]:
 
 def write_manifest(bundle_dir: Path, version: str, embedding: dict[str, Any], tokenizer: dict | None,
                    identity_dim: int, prior: dict, features: list[dict], models: list[dict],
-                   eval_summary: dict, training_data: dict, created: str | None = None) -> dict[str, Any]:
+                   eval_summary: dict, training_data: dict, created: str | None = None,
+                   presets: dict[str, float] | None = None) -> dict[str, Any]:
     """Write ``bundle_dir/manifest.json`` with file hashes of the ONNX files present; returns it.
+    ``presets`` (cheap/balanced/quality -> w, trainer/policy/presets.py) go to ``policy.presets``.
 
     @example
         write_manifest(bundle, "v2026-11-22", {...}, spec, 16, prior, layout, models, ev, data)
@@ -42,7 +44,7 @@ def write_manifest(bundle_dir: Path, version: str, embedding: dict[str, Any], to
     manifest.update({
         "identity_dim": identity_dim,
         "irt": {"form": "bilinear", "prior": prior},
-        "policy": {"features": features, "preference": PREFERENCE},
+        "policy": {"features": features, "preference": PREFERENCE, **({"presets": presets} if presets else {})},
         "files": files,
         "models": models,
         "eval": eval_summary,

@@ -36,6 +36,11 @@ def test_manifest_matches_files(bundle: Path) -> None:
     assert np.array(m["irt"]["prior"]["cov"]).shape == (d, d)
     # the policy sees models through p_success and price only (FEATURES_DEFAULT), never the raw identity
     assert [f["name"] for f in m["policy"]["features"]] == list(FEATURES_DEFAULT)
+    # presets calibrated on the validation prompts (trainer/policy/presets.py)
+    presets = m["policy"]["presets"]
+    assert presets["cheap"] == 0.0 and presets["quality"] == 1.0 and 0.0 <= presets["balanced"] <= 1.0
+    report = m["eval"]["policy"]["presets"]
+    assert report["balanced_quality"] >= report["target_quality"] or presets["balanced"] == 1.0
     names = {x["name"] for x in m["models"]}
     assert "Mixtral-8x7B-Instruct-v0.1" in names and "gemini-1.5-flash-002" not in names  # cold start excluded
     mix = next(x for x in m["models"] if x["name"] == "Mixtral-8x7B-Instruct-v0.1")
@@ -57,8 +62,10 @@ def test_int8_parity_at_least_99_percent(bundle: Path) -> None:
 
 
 def test_onnx_contract(bundle: Path) -> None:
+    # The default policy reads the prompt only through p_success (PolicyConfig.prompt_input), and the
+    # exporter drops a graph input nothing reads, so its "embedding" input is absent.
     for name, inputs, output in (("irt", ["embedding", "identity"], "p_success"),
-                                 ("policy", ["embedding", "preference", "features", "mask"], "probs")):
+                                 ("policy", ["preference", "features", "mask"], "probs")):
         model = onnx.load(str(bundle / f"{name}.onnx"))
         assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [17]
         assert [i.name for i in model.graph.input] == inputs

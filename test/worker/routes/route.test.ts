@@ -56,6 +56,10 @@ describe('POST /v1/route', () => {
     expect(quality.preference).toBe(1);
     const best = quality.candidates.reduce((a, b) => (b.predicted_quality > a.predicted_quality ? b : a));
     expect(quality.model).toBe(best.model);
+    // "balanced" is the w the bundle calibrated (the test bundle's manifest says 0.7), not 0.5.
+    const balanced = await call('/v1/route', { key, body: { model: 'router', messages, router: { preference: 'Balanced' } } });
+    expect((await balanced.json<RouteBody>()).preference).toBe(0.7);
+    expect(balanced.headers.get('x-router-preference')).toBe('0.7');
   });
 
   it('writes the decision log to D1 after answering', async () => {
