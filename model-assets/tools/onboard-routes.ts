@@ -15,7 +15,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { decideBatch, fromOrtSession, parseManifest, SESSION_OPTIONS } from '../../worker/decision';
+import { decideBatch, fromOrtSession, parseManifest, sessionOptions } from '../../worker/decision';
 import type { Candidate, DecideInput, DecisionBundle, OrtTensorClass } from '../../worker/decision';
 
 const candidateSchema = z.object({
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const ort = await import('onnxruntime-node');
   const open = async (name: string) => fromOrtSession(
     await ort.InferenceSession.create(path.join(req.bundle, `${name}.onnx`), {
-      ...SESSION_OPTIONS, intraOpNumThreads: 1, interOpNumThreads: 1,
+      ...sessionOptions(), intraOpNumThreads: 1, interOpNumThreads: 1,
     }) as never,
     ort.Tensor as unknown as OrtTensorClass,
   );

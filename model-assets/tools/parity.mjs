@@ -1,6 +1,6 @@
-// Parity checker for bundle ONNX files: runs the same inputs through onnxruntime-node (graph
-// optimisation "basic", so DequantizeLinear+MatMul is not fused and int8 results match the web
-// runtime) and onnxruntime-web's wasm backend in Node, and writes every output for the Python side
+// Parity checker for bundle ONNX files: runs the same inputs through onnxruntime-node and
+// onnxruntime-web's wasm backend in Node, both with the worker's session options (graph optimisation
+// "basic", so no QDQ fusion and int8 results match across runtimes; int8 weights folded at load), and writes every output for the Python side
 // to compare (top-choice agreement, max abs difference).
 //
 // Usage: node model-assets/tools/parity.mjs <request.json> <out-dir>
@@ -54,7 +54,7 @@ async function main() {
   const ortWeb = await import('onnxruntime-web');
   ortWeb.env.wasm.numThreads = 1;
   ortWeb.env.wasm.proxy = false;
-  // The worker's SESSION_OPTIONS (worker/decision/ort-adapter.ts); a plain .mjs cannot import it.
+  // The worker's sessionOptions (worker/decision/ort-adapter.ts); a plain .mjs cannot import it.
   const served = { graphOptimizationLevel: 'basic', extra: { session: { disable_quant_qdq: '1' } } };
   const runtimes = {
     node: { ort: ortNode, options: { ...served, intraOpNumThreads: 1, interOpNumThreads: 1 } },

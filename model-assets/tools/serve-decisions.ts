@@ -12,13 +12,13 @@
  * Output in DIR (little-endian, row-major): embeddings.f32 [N, dim] (embed), probe.f32
  * [R, 1 + 2d] (irt.onnx p_success for identities 0, +scale e_i, -scale e_i; probe rows index
  * embed.texts), route_choices.i32 [W, P] and route_p_success.f32 [P, K] (route), meta.json.
- * ORT runs with the worker's `SESSION_OPTIONS` (graph optimisation "basic", int8 weights folded
+ * ORT runs with the worker's `sessionOptions` (graph optimisation "basic", int8 weights folded
  * at load), on either runtime: int8 results then equal onnxruntime-web's in workerd.
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { decideBatch, fromOrtSession, parseManifest, resolveIdentity, SESSION_OPTIONS } from '../../worker/decision';
+import { decideBatch, fromOrtSession, parseManifest, resolveIdentity, sessionOptions } from '../../worker/decision';
 import type { Candidate, DecideInput, DecisionBundle, Manifest, OnnxSession, OrtTensorClass } from '../../worker/decision';
 import { embedLocal } from '../../worker/embedding/local';
 import type { TokenizerSpec } from '../../worker/embedding/tokenizer';
@@ -57,7 +57,7 @@ async function runtime(kind: string): Promise<Runtime> {
     ort.env.wasm.numThreads = 1;
     return {
       async open(file) {
-        const s = await ort.InferenceSession.create(new Uint8Array(readFileSync(file)), SESSION_OPTIONS);
+        const s = await ort.InferenceSession.create(new Uint8Array(readFileSync(file)), sessionOptions());
         return fromOrtSession(s as never, ort.Tensor as unknown as OrtTensorClass);
       },
     };
@@ -65,7 +65,7 @@ async function runtime(kind: string): Promise<Runtime> {
   const ort = await import('onnxruntime-node');
   return {
     async open(file) {
-      const s = await ort.InferenceSession.create(file, { ...SESSION_OPTIONS, intraOpNumThreads: 1, interOpNumThreads: 1 });
+      const s = await ort.InferenceSession.create(file, { ...sessionOptions(), intraOpNumThreads: 1, interOpNumThreads: 1 });
       return fromOrtSession(s as never, ort.Tensor as unknown as OrtTensorClass);
     },
   };

@@ -13,5 +13,5 @@ export type { ResolvedIdentity } from './identity';
 export type { Candidate, DecideInput, Decision, OnnxSession, OnnxTensor } from './types';
 export { parseManifest, manifestSchema } from '../bundle/manifest';
 export type { Manifest } from '../bundle/manifest';
-export { fromOrtSession, SESSION_OPTIONS } from './ort-adapter';
+export { fromOrtSession, sessionOptions } from './ort-adapter';
 export type { OrtLikeSession, OrtLikeTensor, OrtTensorClass } from './ort-adapter';

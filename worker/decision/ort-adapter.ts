@@ -29,13 +29,14 @@ export interface OrtLikeSession {
  *   policy's outputs are bit-identical and the IRT head's differ by at most 1.2e-7 (a MatMul on a
  *   constant weight is pre-packed).
  *
+ * A fresh object per call: onnxruntime-web writes its own defaults into `extra.session`.
+ *
  * @example
- * const session = await ort.InferenceSession.create(bytes, { ...SESSION_OPTIONS, executionProviders: ['wasm'] });
+ * const session = await ort.InferenceSession.create(bytes, { ...sessionOptions(), executionProviders: ['wasm'] });
  */
-export const SESSION_OPTIONS = {
-  graphOptimizationLevel: 'basic',
-  extra: { session: { disable_quant_qdq: '1' } },
-} as const;
+export function sessionOptions(): { graphOptimizationLevel: 'basic'; extra: { session: Record<string, string> } } {
+  return { graphOptimizationLevel: 'basic', extra: { session: { disable_quant_qdq: '1' } } };
+}
 
 /** The `Tensor` constructor of the same ORT flavour. */
 export type OrtTensorClass = new (type: 'float32' | 'int64', data: Float32Array | BigInt64Array, dims: readonly number[]) => unknown;
@@ -45,7 +46,7 @@ export type OrtTensorClass = new (type: 'float32' | 'int64', data: Float32Array 
  *
  * @example
  * import * as ort from 'onnxruntime-node';
- * const irt = fromOrtSession(await ort.InferenceSession.create('irt.onnx', SESSION_OPTIONS), ort.Tensor);
+ * const irt = fromOrtSession(await ort.InferenceSession.create('irt.onnx', sessionOptions()), ort.Tensor);
  */
 export function fromOrtSession(session: OrtLikeSession, Tensor: OrtTensorClass): OnnxSession {
   return {

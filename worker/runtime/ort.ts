@@ -11,7 +11,7 @@
 import * as ort from 'onnxruntime-web/wasm';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
 import type { OnnxSession } from '../decision/types';
-import { fromOrtSession, SESSION_OPTIONS } from '../decision/ort-adapter';
+import { fromOrtSession, sessionOptions } from '../decision/ort-adapter';
 
 /** `\0asm` + version 1: the smallest buffer ORT accepts as `wasmBinary`. */
 const PLACEHOLDER = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
@@ -48,14 +48,14 @@ async function createWithPatch(model: Uint8Array, options: ort.InferenceSession.
 
 /**
  * Creates an ONNX session from model bytes inside workerd (first call also initialises ORT).
- * Options: `SESSION_OPTIONS` (decision/ort-adapter.ts), the same as the Node tools that score it.
+ * Options: `sessionOptions` (decision/ort-adapter.ts), the same as the Node tools that score it.
  *
  * @example
  * const session = await createSession(new Uint8Array(await obj.arrayBuffer()));
  * const out = await session.run({ embedding: { type: 'float32', data, dims: [1, 64] } });
  */
 export function createSession(model: Uint8Array): Promise<OnnxSession> {
-  const next = queue.then(() => createWithPatch(model, { ...SESSION_OPTIONS, executionProviders: ['wasm'] }));
+  const next = queue.then(() => createWithPatch(model, { ...sessionOptions(), executionProviders: ['wasm'] }));
   queue = next.catch(() => undefined);
   return next.then((session) => fromOrtSession(session, ort.Tensor));
 }

@@ -26,8 +26,8 @@ RUNNER = PROJECT_ROOT / "model-assets" / "tools" / "serve-decisions.ts"
 PROBE_SCALE = 0.5
 
 
-#: ORT flavour of the runner: "node" (onnxruntime-node, graph optimisation "basic", the default)
-#: or "web" (onnxruntime-web's wasm, what workerd runs); int8 outputs agree at "basic".
+#: ORT flavour of the runner: "node" (onnxruntime-node, the default) or "web" (onnxruntime-web's
+#: wasm, what workerd runs); both use the worker's sessionOptions, where int8 outputs agree.
 ORT_RUNTIME = os.environ.get("ROUTER_EVAL_ORT", "node")
 
 

@@ -1,4 +1,4 @@
-"""The worker's ONNX session options (``SESSION_OPTIONS``, worker/decision/ort-adapter.ts) fold the
+"""The worker's ONNX session options (``sessionOptions``, worker/decision/ort-adapter.ts) fold the
 int8 weights' DequantizeLinear nodes at session creation, and routing outputs do not change.
 
 ORT silently ignores an unknown config key, so a misspelt option would only show as a slower
@@ -7,6 +7,7 @@ policy; the optimised graph that onnxruntime-node writes shows whether the foldi
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -15,11 +16,11 @@ import onnx
 
 ROOT = Path(__file__).resolve().parents[3]
 
-# Runs each graph with plain "basic" and with SESSION_OPTIONS, imported from the worker's own module.
+# Runs each graph with plain "basic" and with sessionOptions, imported from the worker's own module.
 # Written under test/.tmp so that the relative import and onnxruntime-node resolve from the project.
 SCRIPT = r"""
 import * as ort from 'onnxruntime-node';
-import { SESSION_OPTIONS } from '../../worker/decision';
+import { sessionOptions } from '../../worker/decision';
 const [dir, out, shape] = process.argv.slice(2);
 const { dim, d, f } = JSON.parse(shape!) as { dim: number; d: number; f: number };
 const K = 7, B = 3;
@@ -34,7 +35,7 @@ const feeds: Record<string, Record<string, ort.Tensor>> = {
 };
 const result: Record<string, number[]> = {};
 for (const name of ['irt', 'policy']) {
-  for (const [tag, options] of [['basic', { graphOptimizationLevel: 'basic' }], ['served', SESSION_OPTIONS]] as const) {
+  for (const [tag, options] of [['basic', { graphOptimizationLevel: 'basic' }], ['served', sessionOptions()]] as const) {
     const s = await ort.InferenceSession.create(`${dir}/${name}.onnx`, {
       ...options, intraOpNumThreads: 1, optimizedModelFilePath: `${out}/${name}.${tag}.onnx`,
     });
@@ -43,7 +44,7 @@ for (const name of ['irt', 'policy']) {
     result[`${name}.${tag}`] = Array.from((await s.run(fed))[s.outputNames[0]!]!.data as Float32Array);
   }
 }
-console.log(JSON.stringify(result));
+console.log(JSON.stringify({ ...result, options: sessionOptions() }));
 """
 
 
@@ -64,7 +65,12 @@ def test_served_options_fold_dequantize_and_keep_outputs(bundle: Path, tmp_path:
     finally:
         runner.unlink()
     assert res.returncode == 0, res.stderr[-2000:]
-    out = {k: np.array(v, dtype=np.float32) for k, v in json.loads(res.stdout.strip().splitlines()[-1]).items()}
+    raw = json.loads(res.stdout.strip().splitlines()[-1])
+    options = raw.pop("options")
+    out = {k: np.array(v, dtype=np.float32) for k, v in raw.items()}
+    # parity.mjs (plain JS, cannot import the TS module) repeats the options as a literal.
+    literal = re.search(r"const served = (\{.*\});", (ROOT / "model-assets/tools/parity.mjs").read_text()).group(1)
+    assert json.loads(re.sub(r"(\w+):", r'"\1":', literal.replace("'", '"'))) == options
     for name in ("irt", "policy"):
         assert _dequantize_nodes(bundle / f"{name}.onnx") > 0, f"{name}.onnx has no int8 weights to fold"
         assert _dequantize_nodes(tmp_path / f"{name}.basic.onnx") > 0  # plain "basic" keeps them per run
