@@ -25,17 +25,18 @@ const num = (v) => {
 };
 
 /**
- * A pool's default preference as a number: a number as given, a preset name (`cheap`, `balanced`,
- * `quality`) as the bundle calibrated it (`policy.presets`; 0 / 0.5 / 1 for bundles without).
+ * A pool default as D1 stores it: a number goes to `default_preference`; a preset name (`cheap`,
+ * `balanced`, `quality`) goes to `default_preset`, which the worker resolves per request with the
+ * bundle that routes it (`default_preference` then keeps its column default, 0.5, unused).
  *
  * @example
- * defaultPreference('balanced', manifest); // manifest.policy.presets.balanced, e.g. 0.86
+ * poolDefault('balanced'); // { preference: 0.5, preset: 'balanced' }
+ * poolDefault(0.3);        // { preference: 0.3, preset: null }
  */
-export function defaultPreference(value, manifest) {
-  if (typeof value === 'number') return value;
-  const presets = manifest.policy?.presets ?? { cheap: 0, balanced: 0.5, quality: 1 };
-  if (!Object.hasOwn(presets, value)) throw new Error(`default_preference ${JSON.stringify(value)} is neither a number nor a preset`);
-  return presets[value];
+export function poolDefault(value) {
+  if (typeof value === 'number') return { preference: value, preset: null };
+  if (['cheap', 'balanced', 'quality'].includes(value)) return { preference: 0.5, preset: value };
+  throw new Error(`default_preference ${JSON.stringify(value)} is neither a number nor a preset`);
 }
 
 /**
@@ -79,8 +80,9 @@ export function demoSeedSql({ pool, manifest, keyHash, baseUrl }) {
     output_usd_per_mtok = excluded.output_usd_per_mtok, expected_output_tokens = excluded.expected_output_tokens, bundle_model = excluded.bundle_model;`);
   }
   const p = pool.pool;
-  lines.push(`INSERT INTO pools (id, tenant_id, name, bundle_version, default_preference) VALUES (${q(p.id)}, ${q(tenant.id)}, ${q(p.name)}, ${q(manifest.version)}, ${num(defaultPreference(p.default_preference, manifest))})
-  ON CONFLICT (id) DO UPDATE SET bundle_version = excluded.bundle_version, default_preference = excluded.default_preference;`);
+  const d = poolDefault(p.default_preference);
+  lines.push(`INSERT INTO pools (id, tenant_id, name, bundle_version, default_preference, default_preset) VALUES (${q(p.id)}, ${q(tenant.id)}, ${q(p.name)}, ${q(manifest.version)}, ${num(d.preference)}, ${q(d.preset)})
+  ON CONFLICT (id) DO UPDATE SET bundle_version = excluded.bundle_version, default_preference = excluded.default_preference, default_preset = excluded.default_preset;`);
   lines.push(`DELETE FROM pool_members WHERE pool_id = ${q(p.id)} AND model_id NOT IN (${ids.map(q).join(', ')});`);
   for (const id of ids) lines.push(`INSERT OR IGNORE INTO pool_members (pool_id, model_id) VALUES (${q(p.id)}, ${q(id)});`);
   return { sql: `${lines.join('\n')}\n`, warnings };

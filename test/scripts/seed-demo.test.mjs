@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultPreference, demoApiKey, demoSeedSql, ensureDevVar, manifestEntry, readDemoPool } from '../../scripts/seed-demo.mjs';
+import { poolDefault, demoApiKey, demoSeedSql, ensureDevVar, manifestEntry, readDemoPool } from '../../scripts/seed-demo.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const pool = readDemoPool();
@@ -64,19 +64,23 @@ test('the seed applies to the real schema, twice, with the same result', () => {
   const rows = sqlite(db, [], `SELECT name, provider, base_url, secret_name, expected_output_tokens, bundle_model FROM models ORDER BY output_usd_per_mtok DESC LIMIT 2`);
   assert.deepEqual(rows[0], [pool.models[0].name, 'openai', 'http://127.0.0.1:8788/v1', 'STANDIN_API_KEY', 512, pool.models[0].bundle_model]);
   assert.equal(rows[1][4], 100, 'expected output tokens come from the manifest');
-  // The demo pool asks for the "balanced" preset; a bundle without presets means 0.5.
-  assert.deepEqual(sqlite(db, [], `SELECT bundle_version, default_preference FROM pools WHERE name = 'demo'`), [['v-test', 0.5]]);
-  const calibrated = { ...manifestWith(names), policy: { presets: { cheap: 0, balanced: 0.86, quality: 1 } } };
-  writeFileSync(seed, demoSeedSql({ pool, manifest: calibrated, keyHash: 'ab'.repeat(32), baseUrl: 'http://127.0.0.1:8788/v1' }).sql);
-  assert.deepEqual(sqlite(db, [seed], `SELECT default_preference FROM pools WHERE name = 'demo'`), [[0.86]]);
+  // The demo pool's default is the "balanced" preset, kept as a name: the routing bundle resolves it.
+  assert.deepEqual(sqlite(db, [], `SELECT bundle_version, default_preset FROM pools WHERE name = 'demo'`), [['v-test', 'balanced']]);
 });
 
-test('a default preference is a number or a preset the bundle resolves', () => {
-  const manifest = { policy: { presets: { cheap: 0.1, balanced: 0.8, quality: 1 } } };
-  assert.equal(defaultPreference(0.3, manifest), 0.3);
-  assert.equal(defaultPreference('balanced', manifest), 0.8);
-  assert.equal(defaultPreference('quality', {}), 1);
-  assert.throws(() => defaultPreference('fast', manifest), /neither a number nor a preset/);
+test('a pool default is a number or a preset name; the schema refuses other names', () => {
+  assert.deepEqual(poolDefault(0.3), { preference: 0.3, preset: null });
+  assert.deepEqual(poolDefault('balanced'), { preference: 0.5, preset: 'balanced' });
+  assert.throws(() => poolDefault('fast'), /neither a number nor a preset/);
+  const dir = mkdtempSync(path.join(tmpdir(), 'seed-demo-'));
+  const migrations = readdirSync(path.join(root, 'migrations')).filter((f) => f.endsWith('.sql')).sort().map((f) => path.join(root, 'migrations', f));
+  const bad = path.join(dir, 'bad.sql');
+  writeFileSync(bad, "INSERT INTO tenants (id, name) VALUES ('t', 't'); INSERT INTO pools (id, tenant_id, name, bundle_version, default_preset) VALUES ('p', 't', 'x', 'v', 'fast');");
+  const r = spawnSync('/usr/bin/python3', ['-c', `import sqlite3,sys
+db = sqlite3.connect(':memory:')
+for f in sys.argv[1:]: db.executescript(open(f).read())`, ...migrations, bad], { encoding: 'utf8' });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /CHECK constraint failed/);
 });
 
 test('manifest entries are found by name or alias', () => {

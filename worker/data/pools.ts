@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { ResolvedIdentity } from '../decision/identity';
+import type { PresetName } from '../routing/preference';
 import { MODEL_COLUMNS, toModelRow, type DbModel, type ModelRow } from './models';
 import { TtlCache } from './ttl-cache';
 
@@ -30,6 +31,8 @@ export interface Pool {
   bundleVersion: string;
   embeddingProvider: EmbeddingProvider | null;
   defaultPreference: number;
+  /** A preset to route with when the request names none; wins over `defaultPreference`. */
+  defaultPreset: PresetName | null;
   members: ModelRow[];
   /** Stored identities: model id -> bundle version -> identity. */
   identities: Map<string, Map<string, ResolvedIdentity>>;
@@ -40,7 +43,7 @@ const cache = new TtlCache<string, Pool | null>(500);
 
 interface DbPool {
   id: string; tenant_id: string; name: string; bundle_version: string;
-  embedding_provider: EmbeddingProvider | null; default_preference: number;
+  embedding_provider: EmbeddingProvider | null; default_preference: number; default_preset: PresetName | null;
 }
 
 /** JSON text from D1, or undefined when it does not parse (a bad row must not fail requests). */
@@ -59,7 +62,7 @@ function parseVector(text: string): number[] | null {
 
 async function readPool(db: D1Database, tenantId: string, name: string): Promise<Pool | null> {
   const pool = await db
-    .prepare('SELECT id, tenant_id, name, bundle_version, embedding_provider, default_preference FROM pools WHERE tenant_id = ?1 AND name = ?2')
+    .prepare('SELECT id, tenant_id, name, bundle_version, embedding_provider, default_preference, default_preset FROM pools WHERE tenant_id = ?1 AND name = ?2')
     .bind(tenantId, name)
     .first<DbPool>();
   if (!pool) return null;
@@ -89,7 +92,7 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
   }
   return {
     id: pool.id, tenantId: pool.tenant_id, name: pool.name, bundleVersion: pool.bundle_version,
-    embeddingProvider: pool.embedding_provider, defaultPreference: pool.default_preference,
+    embeddingProvider: pool.embedding_provider, defaultPreference: pool.default_preference, defaultPreset: pool.default_preset,
     members: ((members?.results ?? []) as DbModel[]).map(toModelRow), identities: idMap, experiment: exp,
   };
 }

@@ -110,8 +110,9 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
   const bundle = await getBundle(inputs.env.ASSETS, bundleVersion);
   const { manifest } = bundle;
   // Body wins over header (it is the more specific of the two); the pool's default otherwise. A
-  // preset means the operating point the bundle calibrated for it.
-  const preference = resolvePreference(bodyPreference ?? headerPreference ?? pool.defaultPreference, manifest.policy.presets);
+  // preset means the operating point this request's bundle calibrated for it.
+  const requested = bodyPreference ?? headerPreference ?? pool.defaultPreset ?? pool.defaultPreference;
+  const preference = resolvePreference(requested, manifest.policy.presets);
 
   const candidates: RoutedCandidate[] = [];
   const unroutable: string[] = [];

@@ -29,13 +29,13 @@ PRESET_GRID = np.round(np.linspace(0.0, 1.0, 101), 2)
 
 
 def least_w_from_which(ws: Sequence[float], qualities: Sequence[float], target: float) -> float:
-    """Least w such that this and every larger w (ascending grid) reach ``target``; 1.0 if none.
+    """Least w such that this and every larger w (ascending grid) reach ``target``; the largest w if none.
 
     @example
         least_w_from_which([0, 0.5, 0.8, 1], [0.2, 0.9, 0.85, 0.95], 0.85)   # 0.5
         least_w_from_which([0, 0.5, 0.8, 1], [0.2, 0.9, 0.80, 0.95], 0.85)   # 1.0
     """
-    chosen = 1.0
+    chosen = float(ws[-1])
     for w, q in zip(reversed(list(ws)), reversed(list(qualities))):
         if q < target:
             break

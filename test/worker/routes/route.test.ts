@@ -17,6 +17,7 @@ beforeAll(async () => {
   ({ tenantId, key } = await seedTenant('default'));
   modelIds = await seedBundleModels(tenantId, 'http://127.0.0.1:9/v1');
   await seedPool(tenantId, 'default', 'test-v1', Object.values(modelIds), { defaultPreference: 0.5 });
+  await seedPool(tenantId, 'preset', 'test-v1', Object.values(modelIds), { defaultPreference: 0.5, defaultPreset: 'balanced' });
 });
 
 interface RouteBody {
@@ -60,6 +61,11 @@ describe('POST /v1/route', () => {
     const balanced = await call('/v1/route', { key, body: { model: 'router', messages, router: { preference: 'Balanced' } } });
     expect((await balanced.json<RouteBody>()).preference).toBe(0.7);
     expect(balanced.headers.get('x-router-preference')).toBe('0.7');
+    // A pool whose default is a preset routes with the bundle's value for it; a request still wins.
+    const byPool = await (await call('/v1/route', { key, body: { model: 'router/preset', messages } })).json<RouteBody>();
+    expect(byPool.preference).toBe(0.7);
+    const asked = await (await call('/v1/route', { key, body: { model: 'router/preset', messages }, headers: { 'x-router-preference': '0.2' } })).json<RouteBody>();
+    expect(asked.preference).toBe(0.2);
   });
 
   it('writes the decision log to D1 after answering', async () => {
