@@ -20,7 +20,7 @@ import numpy as np
 from ..paths import DEFAULT_FILE, BUNDLES_DIR, PROJECT_ROOT
 from .baselines.greedy import W_GRID
 from .evalset import EvalSet, build_evalset
-from .report import markdown, plot, readme_section, summary_table
+from .report import markdown, plot, preset_points, readme_section, summary_table
 from .routers import run_routers
 from .scores import score_dataset
 
@@ -77,6 +77,9 @@ def evaluate(es: EvalSet, bundle: Path | None, embedding: str, mf_epochs: int) -
     results = run_routers(es, tr_emb, te_emb, served_out, progress=lambda s: log(f"{es.dataset}: {s}"),
                           mf_epochs=mf_epochs, tfidf=tfidf)
     block = score_dataset(es, results, meta)
+    presets = json.loads((bundle / "manifest.json").read_text())["policy"].get("presets") if bundle else None
+    if presets and "policy" in block["routers"]:
+        block["presets"] = preset_points(block["routers"]["policy"]["points"], W_GRID, presets, block["best_single"])
     block["seconds"] = round(time.time() - t0, 1)
     pol = block["routers"].get("policy")
     log(f"{es.dataset}: hull AIQ {block['hull_aiq']:.3f}"

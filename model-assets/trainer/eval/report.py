@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -122,6 +122,16 @@ def readme_section(results: dict[str, Any]) -> str:
             f"per-category {r['category']['aiq']:.3f}, kNN {r['knn']['aiq']:.3f}, oracle {r['oracle']['aiq']:.3f}."
             if "policy" in r and "category" in r else "",
             "",
+        ]
+        bal = mm.get("presets", {}).get("balanced")
+        if bal is not None:
+            lines += [
+                f"The `balanced` preset (w = {bal['w']:g}, calibrated by the bundle on validation prompts) routes "
+                f"mmlu-pro at quality {bal['quality']:.3f}, {bal['quality_of_best']:.1%} of the best single model's, "
+                f"for {bal['cost_of_best']:.0%} of its cost (red diamonds in the plot).",
+                "",
+            ]
+        lines += [
             "![mmlu-pro: quality versus cost](docs/benchmarks/mmlu-pro.png)",
             "",
         ]
@@ -142,6 +152,28 @@ _STYLE = {
     "sw_ranking": dict(color="tab:cyan"),
     "random_mix": dict(color="tab:brown", ls=":"),
 }
+
+
+def preset_points(points: list[list[float]], ws: Sequence[float], presets: dict[str, float],
+                  best: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Where the bundle's presets land on the policy's curve: ``points[i]`` is the policy at ``ws[i]``.
+
+    A preset whose w is not on the grid is left out (the curve has no point for it).
+
+    @example
+        preset_points(block["routers"]["policy"]["points"], W_GRID, manifest["policy"]["presets"],
+                      block["best_single"])["balanced"]   # {"w": 0.85, "cost": ..., "quality": ..., ...}
+    """
+    out = {}
+    for name, w in presets.items():
+        hits = [i for i, x in enumerate(ws) if abs(float(x) - w) < 1e-9]
+        if not hits:
+            continue
+        cost, quality = points[hits[0]]
+        out[name] = {"w": w, "cost": cost, "quality": quality,
+                     "quality_of_best": round(quality / best["quality"], 4) if best["quality"] else None,
+                     "cost_of_best": round(cost / best["cost"], 4) if best["cost"] else None}
+    return out
 
 
 def plot(name: str, block: dict[str, Any], path: Path) -> None:
@@ -174,6 +206,10 @@ def plot(name: str, block: dict[str, Any], path: Path) -> None:
         xs = np.concatenate([f.costs, [max(hi, f.costs[-1])]])
         ys = np.concatenate([f.qualities, [f.qualities[-1]]])
         ax.plot(xs, ys, label=f"{rname} (AIQ {r['aiq']:.3f})", **style)
+    for pname, pt in block.get("presets", {}).items():
+        ax.scatter([pt["cost"]], [pt["quality"]], s=36, marker="D", color="tab:red", zorder=5)
+        ax.annotate(f"{pname} (w={pt['w']:g})", (pt["cost"], pt["quality"]), textcoords="offset points",
+                    xytext=(-8, 8), ha="right", fontsize=7, color="tab:red")
     ax.set_xscale("log")
     ax.set_xlabel("mean cost per prompt (USD, log scale)")
     ax.set_ylabel("mean quality")

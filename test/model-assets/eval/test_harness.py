@@ -54,3 +54,16 @@ def test_bring_your_own_data_without_split_field(tmp_path):
     block = json.loads(out.read_text())["datasets"]["byod:my-evals"]
     assert 30 <= block["n_test"] <= 90 and block["n_train"] + block["n_test"] == 300  # ~80/20 by id hash
     assert block["routers"]["routellm_mf"]["apgr"] is not None
+
+
+def test_preset_points_read_the_policy_curve_at_each_presets_w():
+    from trainer.eval.baselines.greedy import W_GRID
+    from trainer.eval.report import preset_points
+
+    points = [[0.001 * (1 + i), 0.5 + 0.004 * i] for i in range(len(W_GRID))]
+    best = {"model": "m", "cost": 0.1, "quality": 0.9}
+    got = preset_points(points, W_GRID, {"cheap": 0.0, "balanced": 0.85, "quality": 1.0, "odd": 0.333}, best)
+    assert set(got) == {"cheap", "balanced", "quality"}   # 0.333 is not on the 0.01 grid
+    assert got["balanced"]["cost"] == points[85][0] and got["balanced"]["quality"] == points[85][1]
+    assert got["quality"]["quality_of_best"] == round(0.9 / 0.9, 4)
+    assert got["cheap"]["cost_of_best"] == round(0.001 / 0.1, 4)
