@@ -11,6 +11,8 @@ export interface DecisionLogEntry {
   bundleVersion: string | null;
   model: string;
   preference: number | null;
+  /** The preset behind `preference`, if any (entries queued before it existed lack it). */
+  preset?: string | null;
   candidates: string[];
   probs: number[];
   expectedCostUsd: number | null;
@@ -23,10 +25,10 @@ export interface DecisionLogEntry {
 
 function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
   return db
-    .prepare(`INSERT INTO decision_log (id, tenant_id, pool, arm, bundle_version, model, preference, candidates,
+    .prepare(`INSERT INTO decision_log (id, tenant_id, pool, arm, bundle_version, model, preference, preset, candidates,
               probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status)
-              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)`)
-    .bind(e.id, e.tenantId, e.pool, e.arm, e.bundleVersion, e.model, e.preference, JSON.stringify(e.candidates),
+              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)`)
+    .bind(e.id, e.tenantId, e.pool, e.arm, e.bundleVersion, e.model, e.preference, e.preset ?? null, JSON.stringify(e.candidates),
       JSON.stringify(e.probs), e.expectedCostUsd, e.predictedQuality, e.routingMs, JSON.stringify(e.attempts), e.status);
 }
 

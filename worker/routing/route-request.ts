@@ -15,7 +15,7 @@ import { ApiError, badRequest } from '../errors';
 import { getBundle } from '../runtime/bundle-loader';
 import type { ChatBody } from '../schemas/chat';
 import { assignArm } from './experiment';
-import { parsePreference, resolvePreference } from './preference';
+import { parsePreference, resolvePreference, type PresetName } from './preference';
 
 export interface RoutedCandidate {
   model: ModelRow;
@@ -29,6 +29,8 @@ export interface RouteOutcome {
   arm: string | null;
   bundleVersion: string;
   preference: number;
+  /** The preset the preference came from, if it was one (`preference` is then its value). */
+  preset: PresetName | null;
   /** Routable pool members, aligned with the arrays of `decision`. */
   candidates: RoutedCandidate[];
   /** Pool members without an identity under this bundle (reported, not routed to). */
@@ -113,6 +115,7 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
   // preset means the operating point this request's bundle calibrated for it.
   const requested = bodyPreference ?? headerPreference ?? pool.defaultPreset ?? pool.defaultPreference;
   const preference = resolvePreference(requested, manifest.policy.presets);
+  const preset = typeof requested === 'string' ? requested : null;
 
   const candidates: RoutedCandidate[] = [];
   const unroutable: string[] = [];
@@ -153,7 +156,7 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
   const tEnd = performance.now();
 
   return {
-    decisionId, pool: pool.name, arm, bundleVersion, preference, candidates, unroutable, decision,
+    decisionId, pool: pool.name, arm, bundleVersion, preference, preset, candidates, unroutable, decision,
     embedding: { source: embedded.source, cacheHit: embedded.cacheHit, space: manifest.embedding.space },
     timings: { bundle: tEmbed - tBundle, embed: tDecide - tEmbed, decide: tEnd - tDecide, total: tEnd - t0 },
   };

@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 
 interface RouteBody {
-  model: string; pool: string; preference: number; bundle: string;
+  model: string; pool: string; preference: number; preset: string | null; bundle: string;
   candidates: { model: string; probability: number; predicted_quality: number; expected_cost_usd: number; identity_source: string }[];
   fallback_order: string[]; unroutable: string[];
 }
@@ -63,9 +63,9 @@ describe('POST /v1/route', () => {
     expect(balanced.headers.get('x-router-preference')).toBe('0.7');
     // A pool whose default is a preset routes with the bundle's value for it; a request still wins.
     const byPool = await (await call('/v1/route', { key, body: { model: 'router/preset', messages } })).json<RouteBody>();
-    expect(byPool.preference).toBe(0.7);
+    expect([byPool.preference, byPool.preset]).toEqual([0.7, 'balanced']);
     const asked = await (await call('/v1/route', { key, body: { model: 'router/preset', messages }, headers: { 'x-router-preference': '0.2' } })).json<RouteBody>();
-    expect(asked.preference).toBe(0.2);
+    expect([asked.preference, asked.preset]).toEqual([0.2, null]);
   });
 
   it('writes the decision log to D1 after answering', async () => {
@@ -73,7 +73,11 @@ describe('POST /v1/route', () => {
     const id = res.headers.get('x-router-decision-id')!;
     const row = await testEnv.DB.prepare('SELECT * FROM decision_log WHERE id = ?1').bind(id).first<Record<string, unknown>>();
     expect(row).toMatchObject({ tenant_id: tenantId, pool: 'default', bundle_version: 'test-v1', model: res.headers.get('x-router-model'),
-      preference: 0.3, status: 'route_only' });
+      preference: 0.3, preset: null, status: 'route_only' });
+    const named = await call('/v1/route', { key, body: { model: 'router', messages, router: { preference: 'balanced' } } });
+    const namedRow = await testEnv.DB.prepare('SELECT preference, preset FROM decision_log WHERE id = ?1')
+      .bind(named.headers.get('x-router-decision-id')).first();
+    expect(namedRow).toEqual({ preference: 0.7, preset: 'balanced' });
     expect(JSON.parse(row!.candidates as string)).toHaveLength(4);
     expect(JSON.parse(row!.probs as string)).toHaveLength(4);
     expect(row!.routing_ms).toBeGreaterThanOrEqual(0);
