@@ -54,18 +54,19 @@ async function main() {
   const ortWeb = await import('onnxruntime-web');
   ortWeb.env.wasm.numThreads = 1;
   ortWeb.env.wasm.proxy = false;
-  // The worker's sessionOptions (worker/decision/ort-adapter.ts); a plain .mjs cannot import it.
-  const served = { graphOptimizationLevel: 'basic', extra: { session: { disable_quant_qdq: '1' } } };
+  // The worker's sessionOptions() (worker/decision/ort-adapter.ts); a plain .mjs cannot import it.
+  // A fresh object per session: onnxruntime-web writes its own defaults into extra.session.
+  const served = () => ({ graphOptimizationLevel: 'basic', extra: { session: { disable_quant_qdq: '1' } } });
   const runtimes = {
-    node: { ort: ortNode, options: { ...served, intraOpNumThreads: 1, interOpNumThreads: 1 } },
-    web: { ort: ortWeb, options: { ...served, executionProviders: ['wasm'] } },
+    node: { ort: ortNode, options: () => ({ ...served(), intraOpNumThreads: 1, interOpNumThreads: 1 }) },
+    web: { ort: ortWeb, options: () => ({ ...served(), executionProviders: ['wasm'] }) },
   };
   mkdirSync(outDir, { recursive: true });
   const summary = {};
   for (const [label, file] of Object.entries(request.files)) {
     summary[label] = {};
     for (const [rt, { ort, options }] of Object.entries(runtimes)) {
-      const r = await runOne(ort, path.resolve(baseDir, file), inputs, request.output, options);
+      const r = await runOne(ort, path.resolve(baseDir, file), inputs, request.output, options());
       writeFileSync(path.join(outDir, `${label}.${rt}.bin`), Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength));
       summary[label][rt] = { dims: r.dims, ms: Number(r.ms.toFixed(2)) };
       console.log(`[parity] ${label} on onnxruntime-${rt}: output ${JSON.stringify(r.dims)} in ${r.ms.toFixed(1)} ms`);

@@ -78,8 +78,10 @@ def evaluate(es: EvalSet, bundle: Path | None, embedding: str, mf_epochs: int) -
                           mf_epochs=mf_epochs, tfidf=tfidf)
     block = score_dataset(es, results, meta)
     presets = json.loads((bundle / "manifest.json").read_text())["policy"].get("presets") if bundle else None
-    if presets and "policy" in block["routers"]:
-        block["presets"] = preset_points(block["routers"]["policy"]["points"], W_GRID, presets, block["best_single"])
+    policy = next((r for r in results if r.name == "policy"), None)
+    if presets and policy is not None:
+        # The router's own points, one per W_GRID entry in order (the JSON block's are sorted by cost).
+        block["presets"] = preset_points(policy.points, W_GRID, presets, block["best_single"])
     block["seconds"] = round(time.time() - t0, 1)
     pol = block["routers"].get("policy")
     log(f"{es.dataset}: hull AIQ {block['hull_aiq']:.3f}"

@@ -154,14 +154,15 @@ _STYLE = {
 }
 
 
-def preset_points(points: list[list[float]], ws: Sequence[float], presets: dict[str, float],
+def preset_points(points: Sequence[Sequence[float]], ws: Sequence[float], presets: dict[str, float],
                   best: dict[str, float]) -> dict[str, dict[str, float]]:
-    """Where the bundle's presets land on the policy's curve: ``points[i]`` is the policy at ``ws[i]``.
+    """Where the bundle's presets land on the policy's curve: ``points[i]`` is the policy at ``ws[i]``
+    (the router's points in preference order, not the JSON block's, which are sorted by cost).
 
     A preset whose w is not on the grid is left out (the curve has no point for it).
 
     @example
-        preset_points(block["routers"]["policy"]["points"], W_GRID, manifest["policy"]["presets"],
+        preset_points(policy_result.points, W_GRID, manifest["policy"]["presets"],
                       block["best_single"])["balanced"]   # {"w": 0.85, "cost": ..., "quality": ..., ...}
     """
     out = {}
@@ -170,7 +171,7 @@ def preset_points(points: list[list[float]], ws: Sequence[float], presets: dict[
         if not hits:
             continue
         cost, quality = points[hits[0]]
-        out[name] = {"w": w, "cost": cost, "quality": quality,
+        out[name] = {"w": w, "cost": round(float(cost), 9), "quality": round(float(quality), 6),
                      "quality_of_best": round(quality / best["quality"], 4) if best["quality"] else None,
                      "cost_of_best": round(cost / best["cost"], 4) if best["cost"] else None}
     return out

@@ -69,7 +69,7 @@ def test_served_options_fold_dequantize_and_keep_outputs(bundle: Path, tmp_path:
     options = raw.pop("options")
     out = {k: np.array(v, dtype=np.float32) for k, v in raw.items()}
     # parity.mjs (plain JS, cannot import the TS module) repeats the options as a literal.
-    literal = re.search(r"const served = (\{.*\});", (ROOT / "model-assets/tools/parity.mjs").read_text()).group(1)
+    literal = re.search(r"const served = \(\) => \((\{.*\})\);", (ROOT / "model-assets/tools/parity.mjs").read_text()).group(1)
     assert json.loads(re.sub(r"(\w+):", r'"\1":', literal.replace("'", '"'))) == options
     for name in ("irt", "policy"):
         assert _dequantize_nodes(bundle / f"{name}.onnx") > 0, f"{name}.onnx has no int8 weights to fold"
