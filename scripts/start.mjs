@@ -84,12 +84,16 @@ function readBundle() {
   return { version, manifest, uploads };
 }
 
+/** Whether `stamp` records `want` and local R2 still exists, so the upload it stands for is done. */
+function stampCurrent(stamp, want, bucket) {
+  return existsSync(stamp) && existsSync(path.join(stateDir, 'v3', 'r2', bucket)) && readFileSync(stamp, 'utf8') === want;
+}
+
 /** Uploads the bundle to local R2 unless the same files were uploaded before. */
 function uploadBundle(bucket, bundle) {
   const stamp = path.join(stateDir, `start-bundle-${bundle.version}.json`);
   const want = JSON.stringify(bundle.uploads.map((u) => [u.key, sha256(u.file)]));
-  const r2Dir = path.join(stateDir, 'v3', 'r2', bucket);
-  if (existsSync(stamp) && existsSync(r2Dir) && readFileSync(stamp, 'utf8') === want) {
+  if (stampCurrent(stamp, want, bucket)) {
     log(`    bundle ${bundle.version} already in local R2 (${bundle.uploads.length} files)`);
     return;
   }
@@ -110,7 +114,7 @@ function uploadBundle(bucket, bundle) {
 function uploadQuizBank(bucket, bundle) {
   const stamp = path.join(stateDir, `start-bank-${bundle.version}.json`);
   const want = sha256(path.join(bundlesDir, bundle.version, 'manifest.json'));
-  if (existsSync(stamp) && existsSync(path.join(stateDir, 'v3', 'r2', bucket)) && readFileSync(stamp, 'utf8') === want) {
+  if (stampCurrent(stamp, want, bucket)) {
     log(`    quiz bank banks/${bundle.version}/default.json already in local R2`);
     return;
   }

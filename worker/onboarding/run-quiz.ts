@@ -9,7 +9,7 @@ import { toModelRow } from '../data/models';
 import type { Env } from '../env';
 import type { ChatRequest } from '../providers/types';
 import { toTarget } from '../routing/targets';
-import { tryTarget } from '../upstream/attempt';
+import { globalFetch, tryTarget } from '../upstream/attempt';
 import { nextItem } from './adaptive';
 import type { Bank } from './bank';
 import type { Criterion } from './design';
@@ -37,13 +37,6 @@ function contentOf(json: string): string {
   const content = body.choices?.[0]?.message?.content;
   return typeof content === 'string' ? content : '';
 }
-
-/**
- * The platform fetch, called unbound. Handed around as `opts.fetch` it is called as a method, and
- * workerd rejects the global fetch with any other `this` ("Illegal invocation"): every quiz call
- * failed as `connect` under `wrangler dev` before this wrapper (upstream/fallback.ts does the same).
- */
-const globalFetch: typeof fetch = (input, init) => fetch(input, init);
 
 /**
  * Asks the model one bank item (which must have prompt and reference) and grades the answer.

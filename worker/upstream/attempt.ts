@@ -12,6 +12,15 @@ export type AttemptOutcome =
   | { kind: 'caller_error'; response: Response; attempt: Attempt }
   | { kind: 'failed'; attempt: Attempt; message: string };
 
+/**
+ * The platform fetch, called unbound. Stored as `opts.fetch` it is later called as a method, and
+ * workerd rejects the global fetch with any other `this` ("Illegal invocation").
+ *
+ * @example
+ * await tryTarget(target, req, { ...budgets, fetch: opts.fetch ?? globalFetch });
+ */
+export const globalFetch: typeof fetch = (input, init) => fetch(input, init);
+
 export interface AttemptOptions {
   /** Budget to the first byte of a stream. */
   timeoutMs: number;

@@ -1,7 +1,7 @@
 import type { ChatRequest, FallbackOptions, FallbackResult, UpstreamTarget, Attempt, WorkersAiBinding } from '../providers/types';
 import { errorResponse, openAIError } from '../providers/errors';
 import { exhaustedStatus } from './classify';
-import { tryTarget } from './attempt';
+import { globalFetch, tryTarget } from './attempt';
 
 /**
  * Calls the targets in order (best first) until one answers, trying at most `maxTries` of them.
@@ -25,7 +25,7 @@ export async function callWithFallback(targets: UpstreamTarget[], req: ChatReque
     timeoutMs: opts.timeoutMs,
     completionTimeoutMs: opts.completionTimeoutMs ?? opts.timeoutMs,
     idleTimeoutMs: opts.idleTimeoutMs ?? opts.timeoutMs,
-    fetch: opts.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init)),
+    fetch: opts.fetch ?? globalFetch,
     // The real binding satisfies the narrow shape at run time; its generated type overloads `run` per model.
     ai: opts.ai as WorkersAiBinding | undefined,
     signal: opts.signal,

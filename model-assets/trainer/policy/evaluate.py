@@ -52,6 +52,19 @@ def policy_choices(policy: SetPolicy, e: torch.Tensor, feats: torch.Tensor, mask
     return np.concatenate(out)
 
 
+def policy_curve(policy: SetPolicy, irt: IrtModel, irt_models: list[str], split: SplitData, emb: np.ndarray,
+                 names: tuple[str, ...], ws: Sequence[float]) -> tuple[list[tuple[float, float]], np.ndarray]:
+    """The policy's (cost, quality) point at each w of ``ws``, in that order, and the IRT p_success.
+
+    @example
+        points, p = policy_curve(policy, irt, joint.models, evalset.test, emb_test, names, W_GRID)
+    """
+    e, feats, mask, p = served_inputs(split, emb, irt, irt_models, names)
+    cn = split.cost_norm()
+    points = [choice_point(policy_choices(policy, e, feats, mask, cn, float(w)), split.cost, split.quality) for w in ws]
+    return points, p
+
+
 def router_report(points: list[tuple[float, float]], pool: SinglePool) -> dict[str, float | None]:
     """AIQ and CTM of a router's points.
 
@@ -69,13 +82,11 @@ def evaluate_policy(policy: SetPolicy, irt: IrtModel, irt_models: list[str], spl
     @example
         report = evaluate_policy(policy, irt, joint.models, evalset.test, emb_test, names)
     """
-    e, feats, mask, p = served_inputs(split, emb, irt, irt_models, names)
-    cn = split.cost_norm()
+    points, p = policy_curve(policy, irt, irt_models, split, emb, names, ws)
     pool = single_pool(split.table.models, split.cost, split.quality)
-    points = [choice_point(policy_choices(policy, e, feats, mask, cn, w), split.cost, split.quality) for w in ws]
-    greedy = greedy_curve(p, cn, split.cost, split.quality, ws)
+    greedy = greedy_curve(p, split.cost_norm(), split.cost, split.quality, ws)
     return {
-        "prompts": len(e), "models": len(split.table.models),
+        "prompts": len(p), "models": len(split.table.models),
         "policy": router_report(points, pool),
         "irt_greedy": router_report(greedy, pool),
         "single_model_hull_aiq": round(hull_aiq(pool), 4),

@@ -19,9 +19,9 @@ from typing import Sequence
 import numpy as np
 
 from ..eval.evalset import SplitData
-from ..eval.metrics import choice_point, single_pool
+from ..eval.metrics import single_pool
 from ..irt.model import IrtModel
-from .evaluate import policy_choices, served_inputs
+from .evaluate import policy_curve
 from .model import SetPolicy
 
 BALANCED_SHARE = 0.95
@@ -52,18 +52,16 @@ def calibrate_presets(policy: SetPolicy, irt: IrtModel, irt_models: list[str], s
         presets, report = calibrate_presets(policy, heads[0], joint.models, val_es.test, val_emb, names)
         presets["balanced"]   # e.g. 0.86
     """
-    e, feats, mask, _ = served_inputs(split, emb, irt, irt_models, names)
-    cn = split.cost_norm()
+    points, p = policy_curve(policy, irt, irt_models, split, emb, names, ws)
     pool = single_pool(split.table.models, split.cost, split.quality)
     best_q, best_c = float(pool.qualities[pool.best]), float(pool.costs[pool.best])
-    points = [choice_point(policy_choices(policy, e, feats, mask, cn, float(w)), split.cost, split.quality) for w in ws]
     target = share * best_q
     w = least_w_from_which(ws, [q for _, q in points], target)
     cost, quality = points[list(ws).index(w)]
     presets = {"cheap": 0.0, "balanced": w, "quality": 1.0}
     report = {
         "rule": f"balanced: least w from which the policy keeps {share:.0%} of the best single model's quality",
-        "prompts": int(len(e)), "best_single": pool.names[pool.best], "best_quality": round(best_q, 4),
+        "prompts": int(len(p)), "best_single": pool.names[pool.best], "best_quality": round(best_q, 4),
         "target_quality": round(target, 4), "balanced_quality": round(quality, 4),
         "balanced_cost_share": round(cost / best_c, 4) if best_c > 0 else None,
     }
