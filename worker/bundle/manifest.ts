@@ -39,6 +39,12 @@ export const manifestSchema = z.object({
     presets: z.object({ cheap: unitInterval, balanced: unitInterval, quality: unitInterval })
       .refine((p) => p.cheap <= p.balanced && p.balanced <= p.quality, 'presets must satisfy cheap <= balanced <= quality')
       .optional(),
+    /**
+     * Which candidates the policy is shown (decision/frontier.ts): `non-dominated` policies (builds
+     * with --prune-dominated) were trained on, and are served, only the candidates no other one
+     * beats on both price and predicted success. Absent: all of them.
+     */
+    candidates: z.enum(['all', 'non-dominated']).default('all'),
   }),
   files: z.object({ embedder: fileEntry.optional(), irt: fileEntry, policy: fileEntry }),
   models: z.array(z.object({

@@ -6,6 +6,7 @@
 import type { Manifest } from '../bundle/manifest';
 import { expectedCostUsd } from './cost';
 import { writeFeatures } from './features';
+import { nonDominated } from './frontier';
 import type { Candidate, DecideInput, Decision, OnnxSession } from './types';
 
 /** What `decide` needs of a bundle: its manifest and the two decision graphs. */
@@ -36,11 +37,34 @@ function check(manifest: Manifest, input: DecideInput, row: number): void {
   }
 }
 
-/** Best first by probability; equal probabilities go to the cheaper candidate, then the earlier one. */
-function rank(probs: readonly number[], costs: readonly number[]): number[] {
-  return probs
-    .map((_, i) => i)
-    .sort((a, b) => (probs[b]! - probs[a]!) || (costs[a]! - costs[b]!) || (a - b));
+/**
+ * The fallback order: the policy's candidates best first by probability (equal probabilities to the
+ * cheaper, then the earlier one), then the dominated ones by the price rule `w*p - (1-w)*cost_rel`.
+ */
+function rank(probs: readonly number[], costs: readonly number[], shown: ReadonlySet<number>, pSuccess: readonly number[], w: number): number[] {
+  const top = Math.max(...costs);
+  const utility = (i: number): number => w * pSuccess[i]! - (1 - w) * (top > 0 ? costs[i]! / top : 0);
+  const byProb = (a: number, b: number): number => (probs[b]! - probs[a]!) || (costs[a]! - costs[b]!) || (a - b);
+  const byRule = (a: number, b: number): number => (utility(b) - utility(a)) || (costs[a]! - costs[b]!) || (a - b);
+  const all = probs.map((_, i) => i);
+  return [...all.filter((i) => shown.has(i)).sort(byProb), ...all.filter((i) => !shown.has(i)).sort(byRule)];
+}
+
+/**
+ * The policy's `features` [B, K, F] and `mask` [B, K]: each row's shown candidates, in order, padded
+ * to the largest shown set.
+ */
+function packShown(rows: readonly { full: Float32Array; shown: readonly number[] }[], width: number): { features: Float32Array; mask: Float32Array; kMax: number } {
+  const kMax = Math.max(...rows.map((r) => r.shown.length));
+  const features = new Float32Array(rows.length * kMax * width);
+  const mask = new Float32Array(rows.length * kMax);
+  rows.forEach(({ full, shown }, row) => {
+    shown.forEach((k, slot) => {
+      features.set(full.subarray(k * width, (k + 1) * width), (row * kMax + slot) * width);
+      mask[row * kMax + slot] = 1;
+    });
+  });
+  return { features, mask, kMax };
 }
 
 /**
@@ -86,21 +110,21 @@ export async function decideBatch(bundle: DecisionBundle, inputs: readonly Decid
   if (!pAll) throw new Error('irt.onnx returned no p_success');
   const kUnion = unionIds.length;
 
-  const kMax = Math.max(...inputs.map((i) => i.candidates.length));
   const layout = manifest.policy.features;
   const width = layout.reduce((s, f) => s + f.size, 0);
-  const features = new Float32Array(b * kMax * width);
-  const mask = new Float32Array(b * kMax);
-  const preference = new Float32Array(b);
+  const prune = manifest.policy.candidates === 'non-dominated';
+  // Features are computed over the whole set (cost_rel, p_success_rel are relative to it), then
+  // only the shown candidates' rows go to the policy.
   const perRow = inputs.map((input, row) => {
     const pSuccess = slots[row]!.map((slot) => Number(pAll.data[row * kUnion + slot]));
     const costs = input.candidates.map((c) => expectedCostUsd(c, input.promptTokens));
-    writeFeatures(layout, { identities: input.candidates.map((c) => c.identity), costsUsd: costs, pSuccess },
-      features, row * kMax * width);
-    for (let k = 0; k < input.candidates.length; k++) mask[row * kMax + k] = 1;
-    preference[row] = input.preference;
-    return { pSuccess, costs };
+    const full = new Float32Array(input.candidates.length * width);
+    writeFeatures(layout, { identities: input.candidates.map((c) => c.identity), costsUsd: costs, pSuccess }, full, 0);
+    const shown = prune ? nonDominated(costs, pSuccess) : costs.map((_, i) => i);
+    return { pSuccess, costs, full, shown };
   });
+  const { features, mask, kMax } = packShown(perRow, width);
+  const preference = Float32Array.from(inputs, (input) => input.preference);
   const policyOut = await bundle.policy.run({
     embedding: { type: 'float32', data: embedding, dims: [b, dim] },
     preference: { type: 'float32', data: preference, dims: [b, 1] },
@@ -111,11 +135,12 @@ export async function decideBatch(bundle: DecisionBundle, inputs: readonly Decid
   if (!probsAll) throw new Error('policy.onnx returned no probs');
 
   return inputs.map((input, row) => {
-    const k = input.candidates.length;
-    const probs = Array.from({ length: k }, (_, i) => Number(probsAll.data[row * kMax + i]));
-    const { pSuccess, costs } = perRow[row]!;
-    const order = rank(probs, costs);
-    return { chosen: order[0]!, order, probs, pSuccess, expectedCostUsd: costs };
+    const { pSuccess, costs, shown } = perRow[row]!;
+    const probs: number[] = new Array<number>(input.candidates.length).fill(0);
+    shown.forEach((k, slot) => { probs[k] = Number(probsAll.data[row * kMax + slot]); });
+    const shownSet = new Set(shown);
+    const order = rank(probs, costs, shownSet, pSuccess, input.preference);
+    return { chosen: order[0]!, order, probs, shown: probs.map((_, i) => shownSet.has(i)), pSuccess, expectedCostUsd: costs };
   });
 }
 

@@ -8,6 +8,7 @@ export { decide, decideBatch, DecisionInputError } from './decide';
 export type { DecisionBundle } from './decide';
 export { expectedCostUsd, promptTokens } from './cost';
 export { writeFeatures } from './features';
+export { nonDominated } from './frontier';
 export { resolveIdentity } from './identity';
 export type { ResolvedIdentity } from './identity';
 export type { Candidate, DecideInput, Decision, OnnxSession, OnnxTensor } from './types';

@@ -49,8 +49,14 @@ export interface Decision {
   chosen: number;
   /** All candidate indices, best first: the fallback order. */
   order: number[];
-  /** Policy probabilities. */
+  /** Policy probabilities (0 for a candidate the policy was not shown). */
   probs: number[];
+  /**
+   * Whether the policy was shown the candidate: false when the bundle's policy sees only the
+   * non-dominated candidates (manifest `policy.candidates`) and another one is at most as dear and
+   * predicted to succeed at least as often.
+   */
+  shown: boolean[];
   /** IRT predicted success probability (the "predicted quality"). */
   pSuccess: number[];
   /** Expected cost of this request in USD. */

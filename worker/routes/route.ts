@@ -43,6 +43,7 @@ export async function routeOnly(c: Context<AppEnv>): Promise<Response> {
     candidates: outcome.candidates.map((cand, i) => ({
       model: cand.model.name,
       probability: decision.probs[i],
+      shown_to_policy: decision.shown[i],
       predicted_quality: decision.pSuccess[i],
       expected_cost_usd: decision.expectedCostUsd[i],
       identity_source: cand.identitySource,

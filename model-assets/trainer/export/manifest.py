@@ -24,9 +24,11 @@ def file_entry(version: str, path: Path) -> dict[str, Any]:
 def write_manifest(bundle_dir: Path, version: str, embedding: dict[str, Any], tokenizer: dict | None,
                    identity_dim: int, prior: dict, features: list[dict], models: list[dict],
                    eval_summary: dict, training_data: dict, created: str | None = None,
-                   presets: dict[str, float] | None = None) -> dict[str, Any]:
+                   presets: dict[str, float] | None = None, candidates: str = "all") -> dict[str, Any]:
     """Write ``bundle_dir/manifest.json`` with file hashes of the ONNX files present; returns it.
-    ``presets`` (cheap/balanced/quality -> w, trainer/policy/presets.py) go to ``policy.presets``.
+    ``presets`` (cheap/balanced/quality -> w, trainer/policy/presets.py) go to ``policy.presets``;
+    ``candidates`` ("all" | "non-dominated": which candidates the policy is shown) to
+    ``policy.candidates`` (written only when not "all", so older readers see no change).
 
     @example
         write_manifest(bundle, "v2026-11-22", {...}, spec, 16, prior, layout, models, ev, data)
@@ -44,7 +46,8 @@ def write_manifest(bundle_dir: Path, version: str, embedding: dict[str, Any], to
     manifest.update({
         "identity_dim": identity_dim,
         "irt": {"form": "bilinear", "prior": prior},
-        "policy": {"features": features, "preference": PREFERENCE, **({"presets": presets} if presets else {})},
+        "policy": {"features": features, "preference": PREFERENCE, **({"presets": presets} if presets else {}),
+                   **({"candidates": candidates} if candidates != "all" else {})},
         "files": files,
         "models": models,
         "eval": eval_summary,

@@ -95,6 +95,21 @@ def cost_rel(cost: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.where(top > 0, cost / top.clamp(min=1e-30), torch.zeros_like(cost)) * mask
 
 
+def non_dominated(cost: torch.Tensor, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The mask of candidates no other unmasked one dominates: ``j`` dominates ``i`` when it costs no
+    more and is predicted to succeed no less often, one of them strictly (exact twins stay). The
+    worker's twin is ``nonDominated`` in worker/decision/frontier.ts; a policy trained on these sets
+    (``SetPolicy.prune_dominated``) is shown only them when serving.
+
+    @example
+        non_dominated(torch.tensor([[1.0, 2.0, 3.0]]), torch.tensor([[0.5, 0.4, 0.9]]), torch.ones(1, 3))  # [[1, 0, 1]]
+    """
+    ci, cj = cost[:, :, None], cost[:, None, :]
+    pi, pj = p[:, :, None], p[:, None, :]
+    dominates = (cj <= ci) & (pj >= pi) & ((cj < ci) | (pj > pi)) & (mask[:, None, :] > 0)   # [B, i, j]
+    return mask * (~dominates.any(dim=2)).to(mask.dtype)
+
+
 def build_features(p: torch.Tensor, cost: torch.Tensor, theta: torch.Tensor, mask: torch.Tensor,
                    names: tuple[str, ...]) -> torch.Tensor:
     """Stack contract features in ``names`` order: [B, K, F]; ``cost`` is the expected cost in USD.
@@ -135,8 +150,10 @@ class EpisodeSampler:
 
     def __init__(self, pools: list[PolicyPool], irt: IrtModel, names: tuple[str, ...], seed: int = 0,
                  kmax: int = 32, mixup: float = 0.3, price_sigma: float = 0.7, identity_noise: float = 0.5,
-                 pool_weights: list[float] | None = None, heads: list[IrtModel] | None = None) -> None:
+                 pool_weights: list[float] | None = None, heads: list[IrtModel] | None = None,
+                 prune_dominated: bool = False) -> None:
         self.pools, self.irt, self.names, self.kmax = pools, irt, names, kmax
+        self.prune_dominated = prune_dominated
         self.heads = heads
         self.mixup, self.price_sigma, self.identity_noise = mixup, price_sigma, identity_noise
         w = np.array(pool_weights if pool_weights is not None else [1.0] * len(pools), dtype=np.float64)
@@ -181,6 +198,15 @@ class EpisodeSampler:
         w = torch.from_numpy(w)[:, None]
         reward = (w * quality - (1 - w) * cost_rel(exp_cost, mask)) * mask
         feats = build_features(p, exp_cost, theta, mask, self.names)
+        if self.prune_dominated:
+            # Features stay relative to the whole set (as the worker computes them); the policy
+            # attends over, and chooses among, the non-dominated candidates only, moved to the
+            # front (stable: the order of the draw) so that `sample` can trim the padding.
+            shown = non_dominated(exp_cost, p, mask)
+            order = torch.sort(-shown, dim=1, stable=True).indices
+            mask = torch.gather(shown, 1, order)
+            reward = torch.gather(reward, 1, order) * mask
+            feats = torch.gather(feats, 1, order[..., None].expand_as(feats)) * mask[..., None]
         return Batch(emb, w, feats, mask, reward)
 
     def _prompt_params(self, pool: PolicyPool, emb: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -10,7 +10,7 @@ from ..eval.baselines.greedy import W_GRID, greedy_curve
 from ..eval.evalset import SplitData
 from ..eval.metrics import SinglePool, aiq, choice_point, ctm, hull_aiq, single_pool
 from ..irt.model import IrtModel
-from .episodes import build_features
+from .episodes import build_features, non_dominated
 from .model import SetPolicy
 
 
@@ -32,6 +32,19 @@ def served_inputs(split: SplitData, emb: np.ndarray, irt: IrtModel, irt_models: 
     mask = torch.ones(p.shape)
     cost = torch.from_numpy(split.expected_cost[: len(e)].astype(np.float32))
     return e, build_features(p, cost, theta, mask, names), mask, p.numpy()
+
+
+def shown_inputs(feats: torch.Tensor, mask: torch.Tensor, split: SplitData,
+                 p: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """What a ``prune_dominated`` policy is shown: ``served_inputs``' features (relative to the whole
+    set) and mask, restricted to the non-dominated candidates.
+
+    @example
+        feats, mask = shown_inputs(feats, mask, split, p)
+    """
+    cost = torch.from_numpy(split.expected_cost[: len(p)].astype(np.float32))
+    shown = non_dominated(cost, torch.from_numpy(p), mask)
+    return feats * shown[..., None], shown
 
 
 @torch.no_grad()
@@ -60,6 +73,8 @@ def policy_curve(policy: SetPolicy, irt: IrtModel, irt_models: list[str], split:
         points, p = policy_curve(policy, irt, joint.models, evalset.test, emb_test, names, W_GRID)
     """
     e, feats, mask, p = served_inputs(split, emb, irt, irt_models, names)
+    if policy.prune_dominated:
+        feats, mask = shown_inputs(feats, mask, split, p)
     cn = split.cost_norm()
     points = [choice_point(policy_choices(policy, e, feats, mask, cn, float(w)), split.cost, split.quality) for w in ws]
     return points, p

@@ -67,7 +67,9 @@ class SetPolicy(nn.Module):
     """SetTransformer policy; ``forward`` returns logits, :meth:`probs` the masked softmax.
 
     ``cost_index`` / ``p_index`` locate the cost feature of the greedy prior (``cost_rel``) and
-    ``p_success`` in the feature axis. ``prompt_input=False`` lets the prompt reach the policy only
+    ``p_success`` in the feature axis. ``prune_dominated`` records that the policy is trained on, and
+    served, only the candidates no other one dominates in (cost, p_success) (manifest
+    ``policy.candidates``); the graph itself is the same. ``prompt_input=False`` lets the prompt reach the policy only
     through the per-candidate IRT features (the exported graph then has no ``embedding`` input):
     with the embedding as a direct input the policy memorised training prompts and lost to the plain
     price rule on held-out ones.
@@ -78,9 +80,11 @@ class SetPolicy(nn.Module):
     """
 
     def __init__(self, dim: int, n_features: int, cost_index: int, p_index: int, width: int = 64,
-                 heads: int = 4, blocks: int = 2, greedy_scale: float = 8.0, prompt_input: bool = True) -> None:
+                 heads: int = 4, blocks: int = 2, greedy_scale: float = 8.0, prompt_input: bool = True,
+                 prune_dominated: bool = False) -> None:
         super().__init__()
         self.cost_index, self.p_index = cost_index, p_index
+        self.prune_dominated = prune_dominated
         self.prompt_input = prompt_input
         self.prompt = nn.Sequential(nn.Linear((dim if prompt_input else 0) + 1, width), nn.GELU(), nn.Linear(width, width))
         self.cand = nn.Sequential(nn.Linear(n_features + 1, width), nn.GELU(), nn.Linear(width, width))

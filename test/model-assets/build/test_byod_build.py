@@ -32,12 +32,14 @@ def _write_byod(folder: Path) -> None:
 
 
 def test_byod_smoke_build(tmp_path: Path) -> None:
+    # Also the opt-in --prune-dominated path end to end (train, validate, parity, manifest).
     _write_byod(tmp_path / "my-evals")
     out = tmp_path / "bundles" / "v-mine"
     rc = build_main(["--smoke", "--dev-embedding", "--byod", str(tmp_path / "my-evals"), "--version", "v-mine",
-                     "--out", str(out)])
+                     "--out", str(out), "--prune-dominated"])
     assert rc == 0
     m = json.loads((out / "manifest.json").read_text())
+    assert m["policy"]["candidates"] == "non-dominated"   # trained on, and served, the non-dominated sets
     assert m["version"] == "v-mine" and len(m["models"]) == 5
     assert list(m["training_data"]["datasets"]) == ["my-evals"] and m["training_data"]["excluded_models"] == []
     assert m["eval"]["parity"]["policy"]["int8_web"]["top_choice_agreement"] >= 0.99

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from trainer.data import COLD_START_MODELS, load_dataset
 from trainer.embed.tokenizer import Tokenizer
 from trainer.export.parity import run_onnx, top_choice
+from trainer.policy.episodes import non_dominated
 from trainer.paths import BUILD_DIR, BUNDLES_DIR, DATA_ROOT, DEFAULT_FILE
 
 pytestmark = pytest.mark.skipif(not DEFAULT_FILE.exists(), reason="no default bundle built yet")
@@ -97,8 +99,12 @@ def test_served_chain_on_real_prompts(bundle: tuple[Path, dict]) -> None:
     feats, cn = _features(p, cost, theta, m["policy"]["features"])
     ws = np.array([0.0, 0.5, 1.0], dtype=np.float32)
     rows = len(e)
+    mask = np.ones((rows, len(pool)), np.float32)
+    if m["policy"].get("candidates", "all") == "non-dominated":   # contract: shown only the non-dominated
+        mask = non_dominated(torch.from_numpy(cost), torch.from_numpy(p.astype(np.float64)), torch.from_numpy(mask)).numpy()
+        assert 1 <= mask.sum(1).min() and mask.sum(1).max() < len(pool)
     inputs = {"embedding": np.tile(e, (3, 1)), "preference": np.repeat(ws, rows)[:, None],
-              "features": np.tile(feats, (3, 1, 1)), "mask": np.ones((3 * rows, len(pool)), np.float32)}
+              "features": np.tile(feats, (3, 1, 1)), "mask": np.tile(mask, (3, 1))}
     files = {"int8": folder / "policy.onnx"}
     twin = BUILD_DIR / m["version"] / "policy.fp32.onnx"
     if twin.exists():

@@ -6,7 +6,8 @@ import torch
 
 from trainer.eval.evalset import cost_norm as eval_cost_norm
 from trainer.irt.model import IrtModel
-from trainer.policy.episodes import EpisodeSampler, PolicyPool, build_features, cost_norm, cost_rel, normalised_reward
+from trainer.policy.episodes import (EpisodeSampler, PolicyPool, build_features, cost_norm, cost_rel, non_dominated,
+                                      normalised_reward)
 from trainer.policy.model import SetPolicy, feature_layout
 from trainer.policy.train import PolicyConfig, pairwise_loss, pretrain
 
@@ -110,3 +111,46 @@ def test_pretraining_learns_when_the_cheap_model_suffices() -> None:
     easy = e[:, 0].numpy() > 0
     assert (choice[easy] == 0).mean() > 0.85        # cheap model where it is enough
     assert (choice[~easy] != 0).mean() > 0.85       # a strong model where it is not
+
+
+def test_non_dominated_matches_the_definition_and_ignores_padding() -> None:
+    g = torch.Generator().manual_seed(0)
+    cost = torch.randint(0, 5, (200, 12), generator=g).float()     # few values: many ties
+    p = torch.randint(0, 5, (200, 12), generator=g).float() / 4
+    mask = (torch.rand(200, 12, generator=g) < 0.8).float()
+    kept = non_dominated(cost, p, mask)
+    for b in range(200):
+        idx = [i for i in range(12) if mask[b, i] > 0]
+        for i in range(12):
+            dominated = any(cost[b, j] <= cost[b, i] and p[b, j] >= p[b, i] and (cost[b, j] < cost[b, i] or p[b, j] > p[b, i])
+                            for j in idx)
+            assert kept[b, i] == (1.0 if mask[b, i] > 0 and not dominated else 0.0)
+
+
+def test_pruning_sampler_shows_the_non_dominated_subset_with_whole_set_features() -> None:
+    # 12 models with spread prices and qualities, so that sets have dominated members.
+    rng = np.random.default_rng(1)
+    n, dim, k = 64, 8, 12
+    e = rng.normal(size=(n, dim)).astype(np.float32)
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    pool = PolicyPool("toy12", torch.from_numpy(e), torch.from_numpy((rng.random((n, k)) < 0.6).astype(np.float32)),
+                      torch.full((n,), 100.0), torch.full((k,), 200.0),
+                      torch.from_numpy(rng.uniform(0.1, 10.0, (k, 2)).astype(np.float32)), torch.arange(k))
+    irt = IrtModel(dim, 4, k)
+    with torch.no_grad():
+        irt.mu.normal_()
+    full = EpisodeSampler([pool], irt, NAMES, seed=3, kmax=32).sample(400)
+    pruned = EpisodeSampler([pool], irt, NAMES, seed=3, kmax=32, prune_dominated=True).sample(400)
+    assert pruned.mask.sum() < full.mask.sum() and (pruned.mask.sum(1) >= 1).all()
+    # Shown candidates come first, padding after; the padding is trimmed to the largest shown set.
+    assert torch.equal(pruned.mask, torch.sort(pruned.mask, dim=1, descending=True).values)
+    assert pruned.mask.shape[1] == int(pruned.mask.sum(1).max())
+    assert (pruned.reward[pruned.mask == 0] == 0).all() and (pruned.features[pruned.mask == 0] == 0).all()
+    c, q = full.features[..., 4], full.features[..., 5]   # identity (4 columns), cost_rel, p_success, ...
+    keep = non_dominated(c, q, full.mask)   # cost_rel orders candidates as their cost does
+    for b in range(400):
+        # Same draws: the shown rows are the full set's non-dominated rows, features relative to the whole set.
+        want = sorted(full.features[b][keep[b] > 0].tolist())
+        got = sorted(pruned.features[b][pruned.mask[b] > 0].tolist())
+        assert got == want
+        assert sorted(pruned.reward[b][pruned.mask[b] > 0].tolist()) == sorted(full.reward[b][keep[b] > 0].tolist())

@@ -2,7 +2,7 @@
 // policy adds 6*w*p_success - 6*(1-w)*cost_norm to a random set MLP (see make_test_bundle.py), so
 // w = 0 must pick the cheapest candidate and w = 1 the one with the highest predicted success.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decide, decideBatch, DecisionInputError, expectedCostUsd, type Candidate, type Decision, type DecisionBundle } from '../../../worker/decision';
+import { decide, decideBatch, DecisionInputError, expectedCostUsd, nonDominated, type Candidate, type Decision, type DecisionBundle } from '../../../worker/decision';
 import { embedLocal } from '../../../worker/embedding/local';
 import type { TokenizerSpec } from '../../../worker/embedding/tokenizer';
 import { getBundle, type LoadedBundle } from '../../../worker/runtime/bundle-loader';
@@ -95,6 +95,42 @@ describe('decide', () => {
     };
     const d = await decide({ ...bundle, policy: uniform }, { embedding: await embed(prompts[2]!), preference: 0.5, candidates, promptTokens: 5 });
     expect(d.order.map((i) => candidates[i]!.name)).toEqual(['test-tiny', 'test-small', 'test-medium', 'test-large']);
+  });
+
+  it('shows a non-dominated policy only the candidates nothing beats on price and predicted success', async () => {
+    // A dearer copy of every candidate: same identity (same p_success), 1.5x the price, so dominated.
+    const dearer = candidates.map((c) => ({ ...c, name: `${c.name}-dearer`, inputUsdPerMtok: c.inputUsdPerMtok * 1.5, outputUsdPerMtok: c.outputUsdPerMtok * 1.5 }));
+    const all = [...dearer, ...candidates];
+    const seen: { k: number; features: Float32Array }[] = [];
+    const spy = (inner: DecisionBundle['policy']): DecisionBundle['policy'] => ({
+      inputNames: inner.inputNames, outputNames: inner.outputNames,
+      async run(feeds) {
+        seen.push({ k: feeds['features']!.dims[1]!, features: feeds['features']!.data as Float32Array });
+        return inner.run(feeds);
+      },
+    });
+    const input = { embedding: await embed(prompts[1]!), preference: 0.6, candidates: all, promptTokens: 12 };
+    const manifest = { ...bundle.manifest, policy: { ...bundle.manifest.policy, candidates: 'non-dominated' as const } };
+    const pruned = await decide({ ...bundle, manifest, policy: spy(bundle.policy) }, input);
+    const full = await decide({ ...bundle, policy: spy(bundle.policy) }, input);
+    const shown = nonDominated(full.expectedCostUsd, full.pSuccess);
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.every((i) => i >= 4)).toBe(true);   // every dearer copy is dominated by its original
+    expect(seen.map((s) => s.k)).toEqual([shown.length, 8]);
+    // The shown rows carry the features of the whole set (cost_rel is relative to the dearest copy).
+    const width = bundle.manifest.policy.features.reduce((s, f) => s + f.size, 0);
+    shown.forEach((k, slot) => expect(Array.from(seen[0]!.features.subarray(slot * width, (slot + 1) * width)))
+      .toEqual(Array.from(seen[1]!.features.subarray(k * width, (k + 1) * width))));
+    pruned.probs.forEach((p, i) => { if (!shown.includes(i)) expect(p).toBe(0); });
+    expect(pruned.probs.reduce((s, p) => s + p, 0)).toBeCloseTo(1, 5);
+    expect(shown).toContain(pruned.chosen);
+    expect(pruned.pSuccess).toEqual(full.pSuccess);
+    // Fallback: the shown candidates by probability, then the dominated ones by the price rule.
+    expect([...pruned.order].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect([...pruned.order.slice(0, shown.length)].sort((a, b) => a - b)).toEqual(shown);
+    const top = Math.max(...pruned.expectedCostUsd);
+    const rule = (i: number): number => 0.6 * pruned.pSuccess[i]! - 0.4 * pruned.expectedCostUsd[i]! / top;
+    for (let n = shown.length + 1; n < 8; n++) expect(rule(pruned.order[n - 1]!)).toBeGreaterThanOrEqual(rule(pruned.order[n]!));
   });
 
   it('rejects wrong embedding size, identity size, preference and empty candidate sets', async () => {

@@ -5,7 +5,7 @@ import { call } from '../support/call';
 import { seedBundle, seedModel, seedPool, seedTenant, testEnv } from '../support/seed';
 
 interface ManifestModel { name: string; input_usd_per_mtok?: number; output_usd_per_mtok?: number; mean_output_tokens?: number }
-interface RouteBody { model: string; candidates: { model: string; probability: number; expected_cost_usd: number; predicted_quality: number }[] }
+interface RouteBody { model: string; candidates: { model: string; probability: number; shown_to_policy: boolean; expected_cost_usd: number; predicted_quality: number }[] }
 
 let version: string | null = null;
 let key = '';
@@ -50,6 +50,12 @@ describe('the default bundle', () => {
         expect(res.headers.get('x-router-bundle')).toBe(version);
         const body = await res.json<RouteBody>();
         expect(body.candidates.reduce((s, c) => s + c.probability, 0)).toBeCloseTo(1, 4);
+        // A candidate the policy was not shown is dominated: another is no dearer and at least as good.
+        expect(body.candidates.find((c) => c.model === body.model)!.shown_to_policy).toBe(true);
+        for (const c of body.candidates.filter((x) => !x.shown_to_policy)) {
+          expect(c.probability).toBe(0);
+          expect(body.candidates.some((o) => o.expected_cost_usd <= c.expected_cost_usd && o.predicted_quality >= c.predicted_quality && o !== c)).toBe(true);
+        }
         answers.push(body);
       }
       const cost = (b: RouteBody) => b.candidates.find((c) => c.model === b.model)!.expected_cost_usd;

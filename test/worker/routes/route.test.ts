@@ -22,7 +22,7 @@ beforeAll(async () => {
 
 interface RouteBody {
   model: string; pool: string; preference: number; preset: string | null; bundle: string;
-  candidates: { model: string; probability: number; predicted_quality: number; expected_cost_usd: number; identity_source: string }[];
+  candidates: { model: string; probability: number; shown_to_policy: boolean; predicted_quality: number; expected_cost_usd: number; identity_source: string }[];
   fallback_order: string[]; unroutable: string[];
 }
 
@@ -44,6 +44,7 @@ describe('POST /v1/route', () => {
     expect(res.headers.get('x-router-arm')).toBe('none');
     expect(res.headers.get('server-timing')).toMatch(/^route;dur=\d+(\.\d+)?;desc="routing overhead", .*app;dur=/);
     expect(body.candidates.reduce((s, c) => s + c.probability, 0)).toBeCloseTo(1, 5);
+    for (const c of body.candidates) expect(typeof c.shown_to_policy).toBe('boolean');
     // prompt tokens = ceil((9 + 37) / 4) = 12; test-large: (10 * 12 + 30 * 600) / 1e6
     expect(body.candidates.find((c) => c.model === 'test-large')!.expected_cost_usd).toBeCloseTo(0.01812, 9);
   });
