@@ -33,16 +33,31 @@ class RecordingInstance extends OriginalInstance {
 }
 (WebAssembly as { Instance: unknown }).Instance = RecordingInstance;
 
-/** `k` candidates built from the manifest's identities (cycled) with spread prices. */
+/** Deterministic standard normals (Box-Muller on a 32-bit LCG): the same candidates in every run. */
+function normals(seed: number, n: number): number[] {
+  let s = seed >>> 0;
+  const u = (): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return (s + 1) / 4294967297; };
+  return Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
+}
+
+/**
+ * `k` candidates: the manifest's models, then (past their number) distinct variants of them: an
+ * identity drawn from that model's posterior (identity_std) and prices scaled by exp(0.5 z). Plain
+ * copies at a higher price would all be dominated, which would flatter a policy shown only the
+ * non-dominated candidates.
+ */
 function candidates(bundle: LoadedBundle, k: number): Candidate[] {
   const models = bundle.manifest.models;
   if (models.length === 0) throw new Error('bundle has no models');
   return Array.from({ length: k }, (_, i) => {
     const m = models[i % models.length]!;
-    const scale = 1 + Math.floor(i / models.length) * 0.37;
+    const copy = Math.floor(i / models.length);
+    const z = normals(i + 1, m.identity.length + 1);
+    const identity = copy === 0 ? m.identity : m.identity.map((v, j) => v + (m.identity_std?.[j] ?? 0.1) * z[j]!);
+    const scale = copy === 0 ? 1 : Math.exp(0.5 * z[m.identity.length]!);
     return {
       name: `${m.name}#${i}`,
-      identity: m.identity,
+      identity,
       inputUsdPerMtok: (m.input_usd_per_mtok ?? 0.2 + i * 0.05) * scale,
       outputUsdPerMtok: (m.output_usd_per_mtok ?? 0.2 + i * 0.07) * scale,
       expectedOutputTokens: m.mean_output_tokens ?? 256,
@@ -52,7 +67,7 @@ function candidates(bundle: LoadedBundle, k: number): Candidate[] {
 
 /** Milliseconds spent embedding and deciding, summed over calls (workerd's clock has 1 ms steps,
  * so only sums over many decisions are meaningful). */
-const phases = { embed: 0, decide: 0 };
+const phases = { embed: 0, decide: 0, shown: 0 };
 
 async function route(bundle: LoadedBundle, text: string, cands: Candidate[], w: number): Promise<Decision> {
   if (!bundle.embedder) throw new Error('bench needs a bundle with a local embedder');
@@ -62,6 +77,7 @@ async function route(bundle: LoadedBundle, text: string, cands: Candidate[], w: 
   const d = await decide(bundle, { embedding: embedding!, preference: w, candidates: cands, promptTokens: promptTokens([text]) });
   phases.embed += t1 - t0;
   phases.decide += Date.now() - t1;
+  phases.shown += d.shown.filter(Boolean).length;
   return d;
 }
 
@@ -100,10 +116,11 @@ export default {
         const cands = candidates(bundle, k);
         phases.embed = 0;
         phases.decide = 0;
+        phases.shown = 0;
         const t0 = Date.now();
         let check = 0;
         for (const text of texts) check += (await route(bundle, text, cands, w)).chosen;
-        return Response.json({ n: texts.length, total_ms: Date.now() - t0, embed_ms: phases.embed, decide_ms: phases.decide, check });
+        return Response.json({ n: texts.length, total_ms: Date.now() - t0, embed_ms: phases.embed, decide_ms: phases.decide, shown: phases.shown, check });
       }
       return Response.json({ error: 'not found' }, { status: 404 });
     } catch (e) {

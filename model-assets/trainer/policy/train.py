@@ -21,7 +21,7 @@ class PolicyConfig:
     heads: int = 4
     blocks: int = 2
     prompt_input: bool = False  # see SetPolicy: the prompt reaches the policy through p_success only
-    prune_dominated: bool = False  # SetPolicy; build --prune-dominated: ~2x faster decisions, ~0.0007 AIQ
+    prune_dominated: bool = False  # SetPolicy; build --prune-dominated (model-assets/README.md, Policy)
     pretrain_steps: int = 400
     pretrain_batch: int = 256
     pretrain_lr: float = 1e-3
