@@ -49,10 +49,12 @@ function normals(seed: number, n: number): number[] {
 function candidates(bundle: LoadedBundle, k: number): Candidate[] {
   const models = bundle.manifest.models;
   if (models.length === 0) throw new Error('bundle has no models');
+  const d = bundle.manifest.identity_dim;
+  const draws = normals(20261123, k * (d + 1));   // one stream: independent draws per candidate
   return Array.from({ length: k }, (_, i) => {
     const m = models[i % models.length]!;
     const copy = Math.floor(i / models.length);
-    const z = normals(i + 1, m.identity.length + 1);
+    const z = draws.slice(i * (d + 1), (i + 1) * (d + 1));
     const identity = copy === 0 ? m.identity : m.identity.map((v, j) => v + (m.identity_std?.[j] ?? 0.1) * z[j]!);
     const scale = copy === 0 ? 1 : Math.exp(0.5 * z[m.identity.length]!);
     return {

@@ -31,7 +31,7 @@ from .irt.evaluate import evaluate_irt
 from .irt.joint import JointData, build_joint
 from .irt.train import IrtConfig, cross_fit_heads, population_prior, predict, train_irt
 from .policy.episodes import EpisodeSampler, make_pool
-from .policy.evaluate import evaluate_policy, served_inputs, shown_inputs
+from .policy.evaluate import evaluate_policy, served_inputs
 from .policy.model import FEATURE_NAMES, FEATURES_DEFAULT, SetPolicy, feature_layout
 from .policy.presets import calibrate_presets
 from .policy.train import PolicyConfig, ppo, pretrain
@@ -149,9 +149,7 @@ def manifest_models(joint: JointData, irt, tables: list[OutcomeTable]) -> list[d
 def parity_check(policy: SetPolicy, irt, joint: JointData, es_test, emb_test: np.ndarray, names, build: Path,
                  bundle: Path, n: int, p: Progress) -> dict:
     """Policy top choice: torch fp32 vs fp32/int8 ONNX on onnxruntime-node (basic) and -web."""
-    e, feats, mask, p_irt = served_inputs(es_test, emb_test[:n], irt, joint.models, names)
-    if policy.prune_dominated:
-        feats, mask = shown_inputs(feats, mask, es_test, p_irt)
+    e, feats, mask, _ = served_inputs(es_test, emb_test[:n], irt, joint.models, names, prune=policy.prune_dominated)
     cn = np.tile(es_test.cost_norm()[:n], (len(PARITY_W), 1))
     e_rep = e.repeat(len(PARITY_W), 1)
     f_rep = feats.repeat(len(PARITY_W), 1, 1)

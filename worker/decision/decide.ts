@@ -5,7 +5,7 @@
  */
 import type { Manifest } from '../bundle/manifest';
 import { expectedCostUsd } from './cost';
-import { writeFeatures } from './features';
+import { costRel, writeFeatures } from './features';
 import { nonDominated } from './frontier';
 import type { Candidate, DecideInput, Decision, OnnxSession } from './types';
 
@@ -42,8 +42,8 @@ function check(manifest: Manifest, input: DecideInput, row: number): void {
  * cheaper, then the earlier one), then the dominated ones by the price rule `w*p - (1-w)*cost_rel`.
  */
 function rank(probs: readonly number[], costs: readonly number[], shown: ReadonlySet<number>, pSuccess: readonly number[], w: number): number[] {
-  const top = Math.max(...costs);
-  const utility = (i: number): number => w * pSuccess[i]! - (1 - w) * (top > 0 ? costs[i]! / top : 0);
+  const rel = costRel(costs);
+  const utility = (i: number): number => w * pSuccess[i]! - (1 - w) * rel[i]!;
   const byProb = (a: number, b: number): number => (probs[b]! - probs[a]!) || (costs[a]! - costs[b]!) || (a - b);
   const byRule = (a: number, b: number): number => (utility(b) - utility(a)) || (costs[a]! - costs[b]!) || (a - b);
   const all = probs.map((_, i) => i);
@@ -118,6 +118,9 @@ export async function decideBatch(bundle: DecisionBundle, inputs: readonly Decid
   const perRow = inputs.map((input, row) => {
     const pSuccess = slots[row]!.map((slot) => Number(pAll.data[row * kUnion + slot]));
     const costs = input.candidates.map((c) => expectedCostUsd(c, input.promptTokens));
+    // Dominance and the price rule compare these numbers; a NaN would silently reorder them.
+    if (!costs.every(Number.isFinite)) throw new DecisionInputError(`input ${row}: a candidate's expected cost is not a finite number`);
+    if (!pSuccess.every(Number.isFinite)) throw new Error(`irt.onnx returned a non-finite p_success for input ${row}`);
     const full = new Float32Array(input.candidates.length * width);
     writeFeatures(layout, { identities: input.candidates.map((c) => c.identity), costsUsd: costs, pSuccess }, full, 0);
     const shown = prune ? nonDominated(costs, pSuccess) : costs.map((_, i) => i);

@@ -21,8 +21,13 @@ function costNorm(costs: readonly number[]): number[] {
   return logs.map((l) => (hi > lo ? (l - lo) / (hi - lo) : 0));
 }
 
-/** Cost over the largest in the set: linear in dollars, so a preference is one price per dollar. */
-function costRel(costs: readonly number[]): number[] {
+/**
+ * Cost over the largest in the set: linear in dollars, so a preference is one price per dollar.
+ *
+ * @example
+ * costRel([1, 4]); // [0.25, 1]
+ */
+export function costRel(costs: readonly number[]): number[] {
   const top = Math.max(...costs);
   return costs.map((c) => (top > 0 ? c / top : 0));
 }

@@ -15,7 +15,7 @@
 export function nonDominated(costs: readonly number[], pSuccess: readonly number[]): number[] {
   const byCost = costs.map((_, i) => i).sort((a, b) => (costs[a]! - costs[b]!) || (pSuccess[b]! - pSuccess[a]!));
   const kept: number[] = [];
-  let best = -Infinity; // highest p among strictly cheaper (or equal-cost, higher-p) candidates seen
+  let best = -Infinity; // highest p of the candidates seen so far (all of them no dearer)
   let bestCost = -Infinity;
   for (const i of byCost) {
     const p = pSuccess[i]!;

@@ -16,13 +16,15 @@ from .model import SetPolicy
 
 @torch.no_grad()
 def served_inputs(split: SplitData, emb: np.ndarray, irt: IrtModel, irt_models: list[str],
-                  names: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
+                  names: tuple[str, ...], prune: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
     """(embedding, features without w, mask, p_success) for a split's prompts over its pool.
 
     ``emb`` holds the embeddings of the split's first N prompts (N may be smaller than the split).
+    ``prune`` (pass ``policy.prune_dominated``): the mask keeps only the non-dominated candidates,
+    whose features stay relative to the whole set, as the worker shows them.
 
     @example
-        e, f, m, p = served_inputs(evalset.test, emb_test, irt, joint.models, names)
+        e, f, m, p = served_inputs(evalset.test, emb_test, irt, joint.models, names, prune=policy.prune_dominated)
     """
     idx = torch.tensor([irt_models.index(m) for m in split.table.models])
     e = torch.from_numpy(emb.astype(np.float32))
@@ -31,20 +33,11 @@ def served_inputs(split: SplitData, emb: np.ndarray, irt: IrtModel, irt_models: 
     p = torch.sigmoid(a @ theta[0].T - c[:, None])
     mask = torch.ones(p.shape)
     cost = torch.from_numpy(split.expected_cost[: len(e)].astype(np.float32))
-    return e, build_features(p, cost, theta, mask, names), mask, p.numpy()
-
-
-def shown_inputs(feats: torch.Tensor, mask: torch.Tensor, split: SplitData,
-                 p: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """What a ``prune_dominated`` policy is shown: ``served_inputs``' features (relative to the whole
-    set) and mask, restricted to the non-dominated candidates.
-
-    @example
-        feats, mask = shown_inputs(feats, mask, split, p)
-    """
-    cost = torch.from_numpy(split.expected_cost[: len(p)].astype(np.float32))
-    shown = non_dominated(cost, torch.from_numpy(p), mask)
-    return feats * shown[..., None], shown
+    feats = build_features(p, cost, theta, mask, names)
+    if prune:
+        mask = non_dominated(cost, p, mask)
+        feats = feats * mask[..., None]
+    return e, feats, mask, p.numpy()
 
 
 @torch.no_grad()
@@ -72,9 +65,7 @@ def policy_curve(policy: SetPolicy, irt: IrtModel, irt_models: list[str], split:
     @example
         points, p = policy_curve(policy, irt, joint.models, evalset.test, emb_test, names, W_GRID)
     """
-    e, feats, mask, p = served_inputs(split, emb, irt, irt_models, names)
-    if policy.prune_dominated:
-        feats, mask = shown_inputs(feats, mask, split, p)
+    e, feats, mask, p = served_inputs(split, emb, irt, irt_models, names, prune=policy.prune_dominated)
     cn = split.cost_norm()
     points = [choice_point(policy_choices(policy, e, feats, mask, cn, float(w)), split.cost, split.quality) for w in ws]
     return points, p

@@ -102,7 +102,7 @@ def test_served_chain_on_real_prompts(bundle: tuple[Path, dict]) -> None:
     mask = np.ones((rows, len(pool)), np.float32)
     if m["policy"].get("candidates", "all") == "non-dominated":   # contract: shown only the non-dominated
         mask = non_dominated(torch.from_numpy(cost), torch.from_numpy(p.astype(np.float64)), torch.from_numpy(mask)).numpy()
-        assert 1 <= mask.sum(1).min() and mask.sum(1).max() < len(pool)
+        assert mask.sum(1).min() >= 1
     inputs = {"embedding": np.tile(e, (3, 1)), "preference": np.repeat(ws, rows)[:, None],
               "features": np.tile(feats, (3, 1, 1)), "mask": np.tile(mask, (3, 1))}
     files = {"int8": folder / "policy.onnx"}

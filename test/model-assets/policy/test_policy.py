@@ -1,6 +1,9 @@
 """Policy pieces: contract features, masking, equivariance, losses, episode sampling, learning."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -154,3 +157,13 @@ def test_pruning_sampler_shows_the_non_dominated_subset_with_whole_set_features(
         got = sorted(pruned.features[b][pruned.mask[b] > 0].tolist())
         assert got == want
         assert sorted(pruned.reward[b][pruned.mask[b] > 0].tolist()) == sorted(full.reward[b][keep[b] > 0].tolist())
+
+
+def test_non_dominated_keeps_what_the_shared_fixture_says() -> None:
+    # The worker's frontier.ts is tested against the same cases (test/worker/decision/frontier.test.ts).
+    fixture = Path(__file__).resolve().parents[2] / "worker" / "decision" / "fixtures" / "frontier.json"
+    for case in json.loads(fixture.read_text())["cases"]:
+        k = len(case["cost"])
+        kept = non_dominated(torch.tensor([case["cost"]], dtype=torch.float64), torch.tensor([case["p"]], dtype=torch.float64),
+                             torch.ones(1, k, dtype=torch.float64))
+        assert torch.nonzero(kept[0]).flatten().tolist() == case["kept"]

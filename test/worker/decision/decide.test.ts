@@ -101,12 +101,13 @@ describe('decide', () => {
     // A dearer copy of every candidate: same identity (same p_success), 1.5x the price, so dominated.
     const dearer = candidates.map((c) => ({ ...c, name: `${c.name}-dearer`, inputUsdPerMtok: c.inputUsdPerMtok * 1.5, outputUsdPerMtok: c.outputUsdPerMtok * 1.5 }));
     const all = [...dearer, ...candidates];
-    const seen: { k: number; features: Float32Array }[] = [];
+    const seen: { k: number; features: Float32Array; probs: Float32Array }[] = [];
     const spy = (inner: DecisionBundle['policy']): DecisionBundle['policy'] => ({
       inputNames: inner.inputNames, outputNames: inner.outputNames,
       async run(feeds) {
-        seen.push({ k: feeds['features']!.dims[1]!, features: feeds['features']!.data as Float32Array });
-        return inner.run(feeds);
+        const out = await inner.run(feeds);
+        seen.push({ k: feeds['features']!.dims[1]!, features: feeds['features']!.data as Float32Array, probs: out['probs']!.data as Float32Array });
+        return out;
       },
     });
     const input = { embedding: await embed(prompts[1]!), preference: 0.6, candidates: all, promptTokens: 12 };
@@ -117,10 +118,12 @@ describe('decide', () => {
     expect(shown.length).toBeGreaterThan(0);
     expect(shown.every((i) => i >= 4)).toBe(true);   // every dearer copy is dominated by its original
     expect(seen.map((s) => s.k)).toEqual([shown.length, 8]);
-    // The shown rows carry the features of the whole set (cost_rel is relative to the dearest copy).
+    // The shown rows carry the features of the whole set (cost_norm is relative to the dearest copy),
+    // and each slot's probability goes back to its own candidate.
     const width = bundle.manifest.policy.features.reduce((s, f) => s + f.size, 0);
     shown.forEach((k, slot) => expect(Array.from(seen[0]!.features.subarray(slot * width, (slot + 1) * width)))
       .toEqual(Array.from(seen[1]!.features.subarray(k * width, (k + 1) * width))));
+    shown.forEach((k, slot) => expect(pruned.probs[k]).toBe(seen[0]!.probs[slot]));
     pruned.probs.forEach((p, i) => { if (!shown.includes(i)) expect(p).toBe(0); });
     expect(pruned.probs.reduce((s, p) => s + p, 0)).toBeCloseTo(1, 5);
     expect(shown).toContain(pruned.chosen);
@@ -131,6 +134,30 @@ describe('decide', () => {
     const top = Math.max(...pruned.expectedCostUsd);
     const rule = (i: number): number => 0.6 * pruned.pSuccess[i]! - 0.4 * pruned.expectedCostUsd[i]! / top;
     for (let n = shown.length + 1; n < 8; n++) expect(rule(pruned.order[n - 1]!)).toBeGreaterThanOrEqual(rule(pruned.order[n]!));
+  });
+
+  it('pads rows with different numbers of shown candidates like one-by-one decisions', async () => {
+    const manifest = { ...bundle.manifest, policy: { ...bundle.manifest.policy, candidates: 'non-dominated' as const } };
+    const pruning = { ...bundle, manifest };
+    const dearer = candidates.map((c) => ({ ...c, name: `${c.name}-dearer`, inputUsdPerMtok: c.inputUsdPerMtok * 2, outputUsdPerMtok: c.outputUsdPerMtok * 2 }));
+    const inputs = await Promise.all(prompts.map(async (text, i) => ({
+      embedding: await embed(text), preference: 0.3 + i / 6, promptTokens: 10 + i,
+      candidates: i % 2 === 0 ? [...candidates, ...dearer] : candidates.slice(0, 2 + (i % 3)),
+    })));
+    const batch = await decideBatch(pruning, inputs);
+    expect(new Set(batch.map((d) => d.shown.filter(Boolean).length)).size).toBeGreaterThan(1);
+    for (const [i, input] of inputs.entries()) {
+      const one = await decide(pruning, input);
+      expect(batch[i]!.order).toEqual(one.order);
+      expect(batch[i]!.shown).toEqual(one.shown);
+      batch[i]!.probs.forEach((p, k) => expect(p).toBeCloseTo(one.probs[k]!, 5));
+    }
+  });
+
+  it('rejects a candidate whose expected cost is not a number', async () => {
+    const embedding = await embed(prompts[0]!);
+    await expect(decide(bundle, { embedding, preference: 0.5, candidates: [candidates[0]!, { ...candidates[1]!, inputUsdPerMtok: Number.NaN }], promptTokens: 3 }))
+      .rejects.toBeInstanceOf(DecisionInputError);
   });
 
   it('rejects wrong embedding size, identity size, preference and empty candidate sets', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nonDominated, parseManifest } from '../../../worker/decision';
+import fixture from './fixtures/frontier.json';
 
 /** The definition, O(K^2): i is kept unless some j costs no more and succeeds no less, one strictly. */
 function bruteForce(costs: number[], p: number[]): number[] {
@@ -20,6 +21,10 @@ describe('nonDominated', () => {
 
   it('keeps a whole frontier (each dearer one better)', () => {
     expect(nonDominated([4, 1, 3, 2], [0.9, 0.2, 0.8, 0.5])).toEqual([0, 1, 2, 3]);
+  });
+
+  it('keeps what the shared fixture says (the Python trainer checks the same cases)', () => {
+    for (const c of fixture.cases) expect(nonDominated(c.cost, c.p)).toEqual(c.kept);
   });
 
   it('matches the definition on random sets with ties', () => {
