@@ -56,7 +56,7 @@ function candidates(bundle: LoadedBundle, k: number): Candidate[] {
     const copy = Math.floor(i / models.length);
     const z = draws.slice(i * (d + 1), (i + 1) * (d + 1));
     const identity = copy === 0 ? m.identity : m.identity.map((v, j) => v + (m.identity_std?.[j] ?? 0.1) * z[j]!);
-    const scale = copy === 0 ? 1 : Math.exp(0.5 * z[m.identity.length]!);
+    const scale = copy === 0 ? 1 : Math.exp(0.5 * z[d]!);
     return {
       name: `${m.name}#${i}`,
       identity,

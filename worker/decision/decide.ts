@@ -30,9 +30,15 @@ function check(manifest: Manifest, input: DecideInput, row: number): void {
     throw new DecisionInputError(`${where}: preference ${input.preference} is outside [0, 1]`);
   }
   if (input.candidates.length === 0) throw new DecisionInputError(`${where}: no candidates`);
+  // Prices and lengths make the expected costs that dominance and the price rule compare; a NaN
+  // there would silently reorder candidates.
+  if (!Number.isFinite(input.promptTokens)) throw new DecisionInputError(`${where}: promptTokens ${input.promptTokens} is not a finite number`);
   for (const c of input.candidates) {
     if (c.identity.length !== manifest.identity_dim) {
       throw new DecisionInputError(`${where}: candidate ${c.name} has a ${c.identity.length}-d identity, bundle expects ${manifest.identity_dim}`);
+    }
+    if (![c.inputUsdPerMtok, c.outputUsdPerMtok, c.expectedOutputTokens].every(Number.isFinite)) {
+      throw new DecisionInputError(`${where}: candidate ${c.name} has a price or expected length that is not a finite number`);
     }
   }
 }
@@ -118,8 +124,6 @@ export async function decideBatch(bundle: DecisionBundle, inputs: readonly Decid
   const perRow = inputs.map((input, row) => {
     const pSuccess = slots[row]!.map((slot) => Number(pAll.data[row * kUnion + slot]));
     const costs = input.candidates.map((c) => expectedCostUsd(c, input.promptTokens));
-    // Dominance and the price rule compare these numbers; a NaN would silently reorder them.
-    if (!costs.every(Number.isFinite)) throw new DecisionInputError(`input ${row}: a candidate's expected cost is not a finite number`);
     if (!pSuccess.every(Number.isFinite)) throw new Error(`irt.onnx returned a non-finite p_success for input ${row}`);
     const full = new Float32Array(input.candidates.length * width);
     writeFeatures(layout, { identities: input.candidates.map((c) => c.identity), costsUsd: costs, pSuccess }, full, 0);

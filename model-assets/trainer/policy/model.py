@@ -69,10 +69,10 @@ class SetPolicy(nn.Module):
     ``cost_index`` / ``p_index`` locate the cost feature of the greedy prior (``cost_rel``) and
     ``p_success`` in the feature axis. ``prune_dominated`` records that the policy is trained on, and
     served, only the candidates no other one dominates in (cost, p_success) (manifest
-    ``policy.candidates``); the graph itself is the same. ``prompt_input=False`` lets the prompt reach the policy only
-    through the per-candidate IRT features (the exported graph then has no ``embedding`` input):
-    with the embedding as a direct input the policy memorised training prompts and lost to the plain
-    price rule on held-out ones.
+    ``policy.candidates``); the graph itself is the same. ``prompt_input=False`` lets the prompt
+    reach the policy only through the per-candidate IRT features (the exported graph then has no
+    ``embedding`` input): with the embedding as a direct input the policy memorised training prompts
+    and lost to the plain price rule on held-out ones.
 
     @example
         pol = SetPolicy(dim=256, n_features=19, cost_index=16, p_index=17)

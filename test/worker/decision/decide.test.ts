@@ -14,6 +14,11 @@ let candidates: Candidate[];
 const prompts = ['What is the capital of France?', 'Prove that there are infinitely many primes.',
   'Write a haiku about autumn leaves.', 'Explain the difference between TCP and UDP in detail.'];
 
+/** The test bundle as if built with --prune-dominated (manifest policy.candidates). */
+function pruning(): DecisionBundle {
+  return { ...bundle, manifest: { ...bundle.manifest, policy: { ...bundle.manifest.policy, candidates: 'non-dominated' } } };
+}
+
 async function embed(text: string): Promise<Float32Array> {
   return (await embedLocal(bundle.embedder!, bundle.manifest.tokenizer as unknown as TokenizerSpec, [text]))[0]!;
 }
@@ -111,8 +116,7 @@ describe('decide', () => {
       },
     });
     const input = { embedding: await embed(prompts[1]!), preference: 0.6, candidates: all, promptTokens: 12 };
-    const manifest = { ...bundle.manifest, policy: { ...bundle.manifest.policy, candidates: 'non-dominated' as const } };
-    const pruned = await decide({ ...bundle, manifest, policy: spy(bundle.policy) }, input);
+    const pruned = await decide({ ...pruning(), policy: spy(bundle.policy) }, input);
     const full = await decide({ ...bundle, policy: spy(bundle.policy) }, input);
     const shown = nonDominated(full.expectedCostUsd, full.pSuccess);
     expect(shown.length).toBeGreaterThan(0);
@@ -137,17 +141,16 @@ describe('decide', () => {
   });
 
   it('pads rows with different numbers of shown candidates like one-by-one decisions', async () => {
-    const manifest = { ...bundle.manifest, policy: { ...bundle.manifest.policy, candidates: 'non-dominated' as const } };
-    const pruning = { ...bundle, manifest };
+    const bundleP = pruning();
     const dearer = candidates.map((c) => ({ ...c, name: `${c.name}-dearer`, inputUsdPerMtok: c.inputUsdPerMtok * 2, outputUsdPerMtok: c.outputUsdPerMtok * 2 }));
     const inputs = await Promise.all(prompts.map(async (text, i) => ({
       embedding: await embed(text), preference: 0.3 + i / 6, promptTokens: 10 + i,
       candidates: i % 2 === 0 ? [...candidates, ...dearer] : candidates.slice(0, 2 + (i % 3)),
     })));
-    const batch = await decideBatch(pruning, inputs);
+    const batch = await decideBatch(bundleP, inputs);
     expect(new Set(batch.map((d) => d.shown.filter(Boolean).length)).size).toBeGreaterThan(1);
     for (const [i, input] of inputs.entries()) {
-      const one = await decide(pruning, input);
+      const one = await decide(bundleP, input);
       expect(batch[i]!.order).toEqual(one.order);
       expect(batch[i]!.shown).toEqual(one.shown);
       batch[i]!.probs.forEach((p, k) => expect(p).toBeCloseTo(one.probs[k]!, 5));
