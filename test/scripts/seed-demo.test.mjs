@@ -1,5 +1,5 @@
 // node --test: the demo seed is valid SQL for the real schema (run in SQLite, which D1 is), is
-// idempotent, and its prices are the ones in ../shared/data/prices.csv.
+// idempotent, and its prices are the ones in ../shared/data/prices.csv (ROUTER_DATA overrides the folder, as for the pipeline).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -32,7 +32,7 @@ function manifestWith(names) {
 }
 
 test('the demo pool spans cheap to expensive with the prices of prices.csv, and no cold-start model', () => {
-  const csv = readFileSync(path.join(root, '..', 'shared', 'data', 'prices.csv'), 'utf8').trim().split('\n').slice(1);
+  const csv = readFileSync(path.join(process.env['ROUTER_DATA'] ?? path.join(root, '..', 'shared', 'data'), 'prices.csv'), 'utf8').trim().split('\n').slice(1);
   const prices = new Map(csv.map((l) => l.split(',')).map(([m, i, o, basis]) => [m, { i: Number(i), o: Number(o), basis }]));
   assert.ok(pool.models.length >= 8 && pool.models.length <= 12);
   for (const m of pool.models) {
