@@ -15,7 +15,6 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import shutil
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ from .policy.evaluate import evaluate_policy, served_inputs
 from .policy.model import FEATURE_NAMES, FEATURES_DEFAULT, SetPolicy, feature_layout
 from .policy.presets import calibrate_presets
 from .policy.train import PolicyConfig, ppo, pretrain
+from .export.fuse import fuse_gelu_file
 from .export.manifest import write_manifest
 from .export.onnx_export import export_irt, export_policy
 from .export.parity import agreement, run_onnx
@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
                                    min_elements=POLICY_INT8_MIN_ELEMENTS if name == "policy" else 256)
         p.log(f"{name}.onnx: {n_q} weights int8, {(bundle / f'{name}.onnx').stat().st_size} bytes")
     if embedder_onnx is not None:
-        shutil.copyfile(embedder_onnx, bundle / "embedder.onnx")
+        fuse_gelu_file(embedder_onnx, bundle / "embedder.onnx")   # the student's file, GELU fused
     torch.save({"irt": irt.state_dict(), "policy": policy.state_dict(), "models": joint.models,
                 "irt_config": dataclasses.asdict(irt_cfg), "policy_config": dataclasses.asdict(pcfg)},
                build / "checkpoint.pt")

@@ -7,6 +7,7 @@ import torch
 
 from ..irt.model import IrtExport, PromptHead
 from ..policy.model import PolicyExport, SetPolicy
+from .fuse import fuse_gelu_file
 
 OPSET = 17
 
@@ -26,6 +27,7 @@ def export_irt(head: PromptHead, dim: int, d: int, path: Path) -> None:
             input_names=["embedding", "identity"], output_names=["p_success"],
             dynamic_axes={"embedding": {0: "B"}, "identity": {0: "K"}, "p_success": {0: "B", 1: "K"}},
         )
+    fuse_gelu_file(path, path)   # fewer nodes per run (fuse.py)
 
 
 def export_policy(policy: SetPolicy, dim: int, n_features: int, path: Path) -> None:
@@ -47,3 +49,4 @@ def export_policy(policy: SetPolicy, dim: int, n_features: int, path: Path) -> N
             dynamic_axes={"embedding": {0: "B"}, "preference": {0: "B"}, "features": {0: "B", 1: "K"},
                           "mask": {0: "B", 1: "K"}, "probs": {0: "B", 1: "K"}},
         )
+    fuse_gelu_file(path, path)   # fewer nodes per run (fuse.py)

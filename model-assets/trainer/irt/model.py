@@ -84,5 +84,11 @@ class IrtExport(nn.Module):
         self.head = head
 
     def forward(self, embedding: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
-        a, c = self.head(embedding)
-        return torch.sigmoid(a @ identity.T - c[:, None])
+        if self.head.linear:
+            a, c = self.head(embedding)
+            return torch.sigmoid(a @ identity.T - c[:, None])
+        # The head's constant last component of a, written as "+ theta_last": the same logit without
+        # the ones column, whose shape arithmetic (Shape, ConstantOfShape, Concat) ran on every request.
+        h = self.head.trunk(embedding)
+        logit = self.head.a(h) @ identity[:, :-1].T + identity[:, -1] - self.head.c(h)
+        return torch.sigmoid(logit)

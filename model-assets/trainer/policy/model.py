@@ -9,6 +9,7 @@ starts from the price rule (one price per dollar within the set) and learns corr
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from torch import nn
@@ -108,8 +109,58 @@ class SetPolicy(nn.Module):
         return torch.softmax(self(embedding, preference, features, mask), dim=-1) * mask
 
 
+class _Heads(torch.autograd.Function):
+    """``[B, K, W] -> [B, K, H, W/H]`` (``heads`` 0: back to ``[B, K, W]``) as a ``Reshape`` with a constant
+    shape whose 0s copy B and K.
+
+    torch exports ``x.reshape(b, k, h, dh)`` with ``b, k`` read at run time (Shape, Gather, Unsqueeze,
+    Concat: about 10 nodes per reshape), and onnxruntime-web pays a few microseconds per node per
+    run whatever K is. ONNX's own 0 ("copy this dimension") needs no shape arithmetic.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, heads: int) -> torch.Tensor:  # type: ignore[override]
+        return x.unflatten(-1, (heads, -1)) if heads else x.flatten(-2)
+
+    @staticmethod
+    def symbolic(g, x, heads: int):  # type: ignore[no-untyped-def]
+        shape = [0, 0, heads, -1] if heads else [0, 0, -1]
+        with warnings.catch_warnings():   # torch 1.13 flags g.op as deprecated; it is the documented way
+            warnings.simplefilter("ignore", FutureWarning)
+            return g.op("Reshape", x, g.op("Constant", value_t=torch.tensor(shape, dtype=torch.int64)))
+
+
+class _ServedAttention(nn.Module):
+    """``SetAttentionBlock`` as exported: the same maths in fewer ONNX nodes (:class:`_Heads`, and
+    ``1/sqrt(dh)`` folded into the q weights)."""
+
+    def __init__(self, blk: SetAttentionBlock) -> None:
+        super().__init__()
+        width = blk.qkv.weight.shape[1]
+        self.width, self.heads = width, blk.heads
+        self.ln1, self.ln2, self.proj, self.ff = blk.ln1, blk.ln2, blk.proj, blk.ff
+        scale = torch.ones(3 * width)
+        scale[:width] = 1.0 / math.sqrt(blk.dh)
+        self.qkv = nn.Linear(width, 3 * width)
+        with torch.no_grad():
+            self.qkv.weight.copy_(blk.qkv.weight * scale[:, None])
+            self.qkv.bias.copy_(blk.qkv.bias * scale)
+
+    def forward(self, x: torch.Tensor, key_bias: torch.Tensor) -> torch.Tensor:
+        q, k, v = (_Heads.apply(t, self.heads) for t in self.qkv(self.ln1(x)).split(self.width, dim=-1))
+        att = q.permute(0, 2, 1, 3) @ k.permute(0, 2, 3, 1) + key_bias   # [B, H, K, K]
+        out = (torch.softmax(att, dim=-1) @ v.permute(0, 2, 1, 3)).permute(0, 2, 1, 3)
+        x = x + self.proj(_Heads.apply(out, 0))
+        return x + self.ff(self.ln2(x))
+
+
 class PolicyExport(nn.Module):
-    """What ``policy.onnx`` computes: the masked probabilities.
+    """What ``policy.onnx`` computes: ``policy.probs``, written for a small graph (same parameters).
+
+    Besides :class:`_ServedAttention`, the preference column of the candidate MLP's first layer is
+    applied as ``w * column`` instead of concatenating an expanded ``w`` to every candidate (an
+    Expand needs the run-time shape). Equal to ``policy.probs`` to float rounding
+    (test/model-assets/policy/test_policy.py).
 
     @example
         torch.onnx.export(PolicyExport(policy), (e, w, f, m), "policy.onnx", opset_version=17, ...)
@@ -118,7 +169,20 @@ class PolicyExport(nn.Module):
     def __init__(self, policy: SetPolicy) -> None:
         super().__init__()
         self.policy = policy
+        first = policy.cand[0]
+        self.register_buffer("w_features", first.weight[:, :-1].T.detach().clone())
+        self.register_buffer("w_preference", first.weight[:, -1].detach().clone())
+        self.blocks = nn.ModuleList([_ServedAttention(b) for b in policy.blocks])
 
     def forward(self, embedding: torch.Tensor, preference: torch.Tensor, features: torch.Tensor,
                 mask: torch.Tensor) -> torch.Tensor:
-        return self.policy.probs(embedding, preference, features, mask)
+        p = self.policy
+        first = features @ self.w_features + (preference * self.w_preference + p.cand[0].bias).unsqueeze(1)
+        ctx = torch.cat([embedding, preference], dim=-1) if p.prompt_input else preference
+        x = p.cand[2](p.cand[1](first)) + p.prompt(ctx).unsqueeze(1)
+        key_bias = ((1.0 - mask) * _NEG).unsqueeze(1).unsqueeze(1)
+        for blk in self.blocks:
+            x = blk(x, key_bias)
+        greedy = preference * features[..., p.p_index] - (1.0 - preference) * features[..., p.cost_index]
+        logits = p.head(x).squeeze(-1) + p.greedy_scale * greedy + (1.0 - mask) * _NEG
+        return torch.softmax(logits, dim=-1) * mask

@@ -11,7 +11,9 @@ from trainer.eval.evalset import cost_norm as eval_cost_norm
 from trainer.irt.model import IrtModel
 from trainer.policy.episodes import (EpisodeSampler, PolicyPool, build_features, cost_norm, cost_rel, non_dominated,
                                       normalised_reward)
-from trainer.policy.model import SetPolicy, feature_layout
+from trainer.export.onnx_export import export_policy
+from trainer.export.parity import run_onnx
+from trainer.policy.model import PolicyExport, SetPolicy, feature_layout
 from trainer.policy.train import PolicyConfig, pairwise_loss, pretrain
 
 NAMES = ("identity", "cost_rel", "p_success", "p_success_rel")
@@ -60,6 +62,48 @@ def test_policy_masks_and_is_permutation_equivariant() -> None:
     f2 = f.clone()
     f2[1, 2] = 100.0
     assert torch.allclose(pol.probs(e, w, f2, m), probs, atol=1e-6)
+
+
+def _trained_like(pol: SetPolicy, seed: int) -> SetPolicy:
+    """Parameters away from their initial values (LayerNorm gains, biases): a fresh policy's zero biases
+    would hide a dropped bias or a mis-folded scale in the export graph."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for prm in pol.parameters():
+            prm.add_(0.3 * torch.randn(prm.shape, generator=g))
+    return pol.eval()
+
+
+def test_export_graph_equals_the_policy() -> None:
+    # PolicyExport rewrites heads (mask instead of reshape), the preference column and the score scale.
+    for prompt_input, heads in ((False, 4), (True, 2), (False, 1)):
+        pol = _trained_like(SetPolicy(dim=8, n_features=5, cost_index=1, p_index=3, width=24, heads=heads,
+                                      prompt_input=prompt_input), seed=heads)
+        g = torch.Generator().manual_seed(7)
+        for k in (1, 2, 9):
+            e, w, f = torch.randn(4, 8, generator=g), torch.rand(4, 1, generator=g), torch.rand(4, k, 5, generator=g)
+            m = torch.ones(4, k)
+            m[1, k // 2 + 1:] = 0
+            with torch.no_grad():
+                ref, out = pol.probs(e, w, f, m), PolicyExport(pol)(e, w, f, m)
+            assert torch.allclose(out, ref, atol=1e-6), (prompt_input, heads, k, (out - ref).abs().max())
+            assert (out[m == 0] == 0).all()
+
+
+def test_policy_onnx_matches_torch_on_both_runtimes(tmp_path: Path) -> None:
+    pol = _trained_like(SetPolicy(dim=8, n_features=4, cost_index=0, p_index=2, width=16, heads=4, prompt_input=False), 3)
+    export_policy(pol, 8, 4, tmp_path / "policy.onnx")
+    rng = np.random.default_rng(5)
+    f = rng.random((3, 6, 4)).astype(np.float32)
+    m = np.ones((3, 6), dtype=np.float32)
+    m[2, 4:] = 0
+    w = np.array([[0.0], [0.5], [1.0]], dtype=np.float32)
+    e = rng.normal(size=(3, 8)).astype(np.float32)
+    out = run_onnx({"p": tmp_path / "policy.onnx"}, {"embedding": e, "preference": w, "features": f, "mask": m}, "probs")["p"]
+    with torch.no_grad():
+        ref = pol.probs(*(torch.from_numpy(x) for x in (e, w, f, m))).numpy()
+    for runtime in ("node", "web"):
+        np.testing.assert_allclose(out[runtime], ref, atol=1e-5)
 
 
 def test_pairwise_loss_prefers_higher_reward_and_normalised_reward() -> None:
