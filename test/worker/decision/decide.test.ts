@@ -87,6 +87,30 @@ describe('decide', () => {
     expect(d.order).toEqual([0, 1]);
   });
 
+  it('gives the IRT one row per distinct identity, however the candidates hold it', async () => {
+    const rows: number[] = [];
+    const irt: DecisionBundle['irt'] = {
+      inputNames: bundle.irt.inputNames, outputNames: bundle.irt.outputNames,
+      async run(feeds) { rows.push(feeds['identity']!.dims[0]!); return bundle.irt.run(feeds); },
+    };
+    // The same vector as a copy (another provider's listing of the model) and as the same array.
+    const copy = { ...candidates[0]!, name: 'copy', identity: [...candidates[0]!.identity] };
+    const other = { ...candidates[1]!, identity: candidates[1]!.identity.map((v) => v + 0.25) };
+    const embedding = await embed(prompts[3]!);
+    const inputs = [
+      { embedding, preference: 0.4, candidates: [candidates[0]!, copy, candidates[1]!], promptTokens: 9 },
+      { embedding, preference: 0.9, candidates: [other, candidates[0]!], promptTokens: 9 },
+    ];
+    const batch = await decideBatch({ ...bundle, irt }, inputs);
+    expect(rows).toEqual([3]);   // candidates[0] (and its copy), candidates[1], other
+    expect(batch[0]!.pSuccess[1]).toBe(batch[0]!.pSuccess[0]);
+    expect(batch[1]!.pSuccess[0]).not.toBe((await decide(bundle, { ...inputs[1]!, candidates: [candidates[1]!] })).pSuccess[0]);
+    for (const [i, input] of inputs.entries()) {
+      const one = await decide(bundle, input);
+      batch[i]!.pSuccess.forEach((p, k) => expect(p).toBeCloseTo(one.pSuccess[k]!, 6));
+    }
+  });
+
   it('breaks equal probabilities toward the cheaper candidate', async () => {
     // The real IRT graph, and a policy whose probabilities are tied (uniform over unmasked
     // candidates), isolates the core's tie rule from any trained behaviour.
