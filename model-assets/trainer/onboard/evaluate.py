@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..eval.bootstrap import bootstrap_aiqs, interval
 from ..paths import CACHE_DIR, PROJECT_ROOT
 from .design import adaptive_quiz, random_quiz, select_quiz, sigmoid
 from .laplace import laplace_posterior
@@ -35,6 +36,9 @@ from .served import prior_of, served_items
 
 ROUTES_TOOL = PROJECT_ROOT / "model-assets" / "tools" / "onboard-routes.ts"
 DEFAULT_BUDGETS = (10, 20, 50)
+#: Prompt resamples for the paired bootstrap intervals (``--bootstrap``); 90% percentile intervals.
+DEFAULT_BOOTSTRAP = 200
+CI_LEVEL = 0.9
 #: AIQ differences below this (0.1 quality points x cost range) make a gain fraction meaningless.
 MIN_GAIN = 1e-3
 #: Static greedy designs and their adaptive versions (re-aimed at the posterior after each answer).
@@ -101,7 +105,8 @@ def _quiz_keys(budgets: list[int], criteria: list[str], seeds: int) -> list[str]
 
 def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.ndarray,
         max_train: int | None = None, max_test: int | None = None, cache: Path | None = CACHE_DIR / "onboard",
-        expectation: str = "prior", criteria: tuple[str, ...] = ("d-optimal",), policy: bool = True) -> dict[str, Any]:
+        expectation: str = "prior", criteria: tuple[str, ...] = ("d-optimal",), policy: bool = True,
+        n_boot: int = DEFAULT_BOOTSTRAP) -> dict[str, Any]:
     """The whole benchmark; returns the ``{"onboarding": ...}`` results object.
 
     ``criteria[0]`` is the selection reported as ``quiz``; the others go to ``quiz.<N>.alt`` with
@@ -232,6 +237,11 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
                 m[key]["aiq"] = M.aiq(pts, pool)
         hull = M.hull_aiq(pool)
         main_metric = "aiq" if choices is not None else "greedy"
+        boot = None
+        if choices is not None and n_boot > 0:
+            routed_keys = [k for i, k in enumerate(keys) if job["first_variant"] + i in slot]
+            boot = bootstrap_aiqs({k: choices[slot[job["first_variant"] + keys.index(k)]] for k in routed_keys},
+                                  te.cost, te.quality, es.models, n_boot=n_boot, seed=j)
 
         def frac(x: float, base: float = hull) -> float | None:
             # Below MIN_GAIN the full identity barely moves the router: a ratio would be noise.
@@ -278,6 +288,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
                 "random_test_logloss": mean_rnd(n, "logloss"),
                 "random_identity_distance": mean_rnd(n, "dist"),
                 "alt": {cr: entry(f"{cr}-{n}", n) for cr in criteria[1:]},
+                **(_boot_entry(boot, f"{criteria[0]}-{n}", [f"random-{n}-{s}" for s in range(seeds)]) if boot else {}),
             }
         out[model] = block
         log(f"{model}: hull {hull:.4f} full {m['full'][main_metric]:.4f} prior {m['prior'][main_metric]:.4f} ({main_metric}) | "
@@ -301,12 +312,35 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
             "gain_fraction_vs_prior": "the same with the prior-mean identity (no quiz) in place of the hull",
             "identity_distance": "Mahalanobis distance (prior metric) to the full-data identity",
             "test_logloss": "log loss of the onboarded model's predicted success on its test-split outcomes",
+            "bootstrap": (f"{n_boot} paired resamples of the test prompts (hull and every identity on the same "
+                          f"resample), {int(CI_LEVEL * 100)}% percentile intervals; share_at_least_95: resamples "
+                          "where the quiz keeps >= 95% of the gain; quiz_beats_random_share: resamples where its "
+                          "AIQ is above the random quizzes' mean") if choices is not None and n_boot > 0 else None,
             "pool_identities_fitted_on_train": sorted(fitted_pool),
             "test_prompts": int(len(test_rows)), "train_items": int(len(train_rows)),
             "route": {k: route_meta[k] for k in ("seconds", "ms_per_decision") if k in route_meta},
             "seconds": round(time.time() - t0, 1),
         },
     }
+
+
+def _boot_entry(boot: tuple[np.ndarray, dict[str, np.ndarray]], quiz: str, randoms: list[str]) -> dict[str, Any]:
+    """Paired-bootstrap intervals for one budget: the quiz's gain share, and quiz minus random AIQ.
+
+    ``share_at_least_95`` is the fraction of prompt resamples in which the quiz keeps >= 95% of the
+    full identity's gain over the hull (the target), ``quiz_beats_random_share`` those in which the
+    quiz's AIQ is above the random quizzes' mean.
+    """
+    hull, aiq = boot
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = (aiq[quiz] - hull) / (aiq["full"] - hull)
+    diff = aiq[quiz] - np.mean([aiq[r] for r in randoms], axis=0)
+    return {"bootstrap": {
+        "gain_fraction_interval": [_round(x) for x in interval(share, CI_LEVEL)],
+        "share_at_least_95": _round(float(np.mean(share >= 0.95))),
+        "quiz_minus_random_aiq_interval": [_round(x, 5) for x in interval(diff, CI_LEVEL)],
+        "quiz_beats_random_share": _round(float(np.mean(diff > 0))),
+    }}
 
 
 def _beats(q: dict[str, Any], metric: str) -> bool:
@@ -362,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--random-seeds", type=int, default=3, help="random quizzes per budget (default 3)")
     ap.add_argument("--w-points", type=int, default=11, help="preferences swept in [0, 1] (default 11)")
     ap.add_argument("--expectation", choices=["prior", "mean"], default="prior", help="Fisher information averaged over the prior or at its mean")
+    ap.add_argument("--bootstrap", type=int, default=DEFAULT_BOOTSTRAP,
+                    help=f"paired prompt resamples for the intervals (default {DEFAULT_BOOTSTRAP}; 0: none)")
     ap.add_argument("--greedy-only", action="store_true", help="skip the served policy (IRT-greedy, log loss, distances only)")
     ap.add_argument("--max-train", type=int, help="use only the first N train prompts (quick runs)")
     ap.add_argument("--max-test", type=int, help="use only the first N test prompts (quick runs)")
@@ -378,7 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     budgets = [int(x) for x in args.budgets.split(",")]
     ws = np.linspace(0.0, 1.0, args.w_points)
     res = run(Path(bundle), models, budgets, args.random_seeds, ws, args.max_train, args.max_test,
-              None if args.no_cache else CACHE_DIR / "onboard", args.expectation, criteria, not args.greedy_only)
+              None if args.no_cache else CACHE_DIR / "onboard", args.expectation, criteria, not args.greedy_only,
+              args.bootstrap)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=1) + "\n")
@@ -391,6 +428,14 @@ def main(argv: list[str] | None = None) -> int:
         prior = b["prior_aiq"] if metric == "aiq" else b["prior_greedy_aiq"]
         print(f"{name:30s} {b['hull_aiq']:7.4f} {full:7.4f} {prior:7.4f} "
               + " ".join(f"{b['quiz'][str(n)][metric]:7.4f} {b['quiz'][str(n)]['random_' + metric]:7.4f}" for n in budgets))
+    for name, b in res["onboarding"].items():
+        for n in budgets:
+            bs = b["quiz"][str(n)].get("bootstrap")
+            if bs:
+                print(f"{name:30s} N={n}: gain share {b['quiz'][str(n)]['gain_fraction']} "
+                      f"({int(CI_LEVEL * 100)}% interval {bs['gain_fraction_interval']}, >= 0.95 in {bs['share_at_least_95']:.0%} "
+                      f"of resamples); quiz - random AIQ {bs['quiz_minus_random_aiq_interval']} "
+                      f"(quiz ahead in {bs['quiz_beats_random_share']:.0%})")
     for n, s in res["summary"].items():
         print(f"N={n}: median gain fraction {s['median_gain_fraction']} (min {s['min_gain_fraction']}); quiz beats random on "
               f"{s['quiz_beats_random']}/{s['models']} ({metric}), lower test log loss on {s['quiz_lower_logloss']}, "

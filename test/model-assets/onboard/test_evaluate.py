@@ -28,7 +28,7 @@ def test_benchmark_on_a_small_subset(bundle: Path, tmp_path: Path) -> None:
     out = tmp_path / "onboarding.json"
     rc = evaluate.main(["--bundle", str(bundle), "--models", "mathstral-7B", "--budgets", "5,10",
                         "--random-seeds", "2", "--w-points", "3", "--max-train", "200", "--max-test", "60",
-                        "--no-cache", "--json", str(out)])
+                        "--no-cache", "--bootstrap", "30", "--json", str(out)])
     assert rc == 0
     res = json.loads(out.read_text())
     block = res["onboarding"]["mathstral-7B"]
@@ -40,6 +40,10 @@ def test_benchmark_on_a_small_subset(bundle: Path, tmp_path: Path) -> None:
         assert q["alt"]["d-optimal"]["criterion_gain"] > 0
         assert set(q["alt"]) == {"adaptive-i-optimal", "d-optimal", "adaptive-d-optimal"}
         assert q["criterion_gain"] > 0  # the reported quiz is the static I-optimal one
+        bs = q["bootstrap"]
+        for lo, hi in (bs["gain_fraction_interval"], bs["quiz_minus_random_aiq_interval"]):
+            assert lo <= hi
+        assert 0 <= bs["share_at_least_95"] <= 1 and 0 <= bs["quiz_beats_random_share"] <= 1
     # more quiz items, more expected information
     assert block["quiz"]["10"]["alt"]["d-optimal"]["criterion_gain"] > block["quiz"]["5"]["alt"]["d-optimal"]["criterion_gain"]
     assert res["meta"]["selection"].startswith("greedy i-optimal")
@@ -72,3 +76,4 @@ def test_greedy_only_mode_skips_the_policy(bundle: Path, tmp_path: Path) -> None
                           "--criteria", "i-optimal", "--greedy-only", "--json", str(out)]) == 0
     q = json.loads(out.read_text())["onboarding"]["Phi-3-mini-4k-instruct"]["quiz"]["4"]
     assert q["aiq"] is None and q["random_aiq"] is None and 0 <= q["greedy_aiq"] <= 1 and q["alt"] == {}
+    assert "bootstrap" not in q   # intervals are for the routed policy only
