@@ -47,6 +47,7 @@ CROSS_FIT_FOLDS = 4           # prompt heads giving the policy out-of-sample p_s
 # that the price rule ranks by (int8 everywhere: 98.4% top-choice agreement; from 3,000: 99.7%,
 # 127 KB instead of 92 KB).
 POLICY_INT8_MIN_ELEMENTS = 3000
+EMBEDDER_PARITY_ATOL = 1e-4    # bundle embedder.onnx vs the Python student (same int8 maths)
 PARITY_PROMPTS = 500          # mmlu-pro test prompts x PARITY_W for the parity check
 PARITY_W = (0.0, 0.25, 0.5, 0.75, 1.0)
 MAX_ONNX_BYTES = 10 * 1024 * 1024
@@ -170,6 +171,26 @@ def parity_check(policy: SetPolicy, irt, joint: JointData, es_test, emb_test: np
            "irt_int8_max_abs_diff": {rt: round(float(np.abs(a - p_ref).max()), 5) for rt, a in irt_out["int8"].items()}}
     p.log(f"parity: {json.dumps(rep)}; irt int8 max |dp| {res['irt_int8_max_abs_diff']}")
     return res
+
+
+def embedder_parity(onnx_file: Path, tokenizer_spec: dict, texts: list[str], ref: np.ndarray, p: Progress) -> float:
+    """Largest |difference| between the bundle's ``embedder.onnx`` (on both runtimes) and the Python
+    student's vectors ``ref`` for ``texts``; the build stops above ``EMBEDDER_PARITY_ATOL``. The
+    bundle's file is the student's export with its GELU fused (``export/fuse.py``), so this is what
+    shows the rewrite kept the maths.
+
+    @example
+        embedder_parity(bundle / "embedder.onnx", spec, test_texts[:200], test_emb[:200], progress)
+    """
+    from .embed.tokenizer import Tokenizer
+
+    ids = Tokenizer(tokenizer_spec).encode_batch(texts)
+    out = run_onnx({"e": onnx_file}, {"ids": ids}, "embedding")["e"]
+    worst = max(float(np.abs(v - ref).max()) for v in out.values())
+    p.log(f"embedder.onnx vs the Python student on {len(texts)} test prompts: max |diff| {worst:.2e}")
+    if worst > EMBEDDER_PARITY_ATOL:
+        raise SystemExit(f"embedder.onnx differs from the student by {worst:.2e} > {EMBEDDER_PARITY_ATOL}")
+    return worst
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -306,6 +327,10 @@ def main(argv: list[str] | None = None) -> int:
     p.step("parity: torch fp32 vs int8 on onnxruntime-node (basic) and onnxruntime-web")
     parity = parity_check(policy, irt, joint, es.test, test_emb, names, build, bundle,
                           min(PARITY_PROMPTS, len(test_emb)), p)
+    if embedder_onnx is not None:
+        rows = np.flatnonzero(ref_table.split == "test")[:200]
+        parity["embedder_max_abs_diff"] = round(embedder_parity(
+            bundle / "embedder.onnx", tokenizer, [ref_table.prompts[i] for i in rows], test_emb[:len(rows)], p), 7)
 
     p.step("manifest")
     models = manifest_models(joint, irt, tables)

@@ -23,8 +23,8 @@ def bootstrap_aiqs(choices: Mapping[str, np.ndarray], cost: np.ndarray, quality:
     ``cost`` / ``quality`` are ``[P, K]``. Every router and the hull see the same resample.
 
     @example
-        hull, aiq = bootstrap_aiqs({"policy": ch}, te.cost, te.quality, es.models, n_boot=100)
-        share = (aiq["quiz"] - hull) / (aiq["full"] - hull)
+        hull, aiq = bootstrap_aiqs({"quiz": ch_quiz, "full": ch_full}, te.cost, te.quality, es.models)
+        share = (aiq["quiz"] - hull) / (aiq["full"] - hull)   # one gain share per resample
     """
     rng = np.random.default_rng(seed)
     p = cost.shape[0]
@@ -41,7 +41,7 @@ def bootstrap_aiqs(choices: Mapping[str, np.ndarray], cost: np.ndarray, quality:
 
 
 def interval(values: np.ndarray, level: float = 0.9) -> list[float]:
-    """Percentile interval ``[lo, hi]`` holding ``level`` of the finite replicates.
+    """Percentile interval ``[lo, hi]`` holding ``level`` of the finite replicates (ValueError if none).
 
     @example
         >>> interval(np.arange(101.0), 0.9)
@@ -49,5 +49,7 @@ def interval(values: np.ndarray, level: float = 0.9) -> list[float]:
     """
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
+    if v.size == 0:
+        raise ValueError("no finite replicates")
     tail = round((1.0 - level) / 2.0, 12)   # 0.05, not 0.04999...
     return [float(np.quantile(v, tail)), float(np.quantile(v, 1.0 - tail))]

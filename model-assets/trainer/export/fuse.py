@@ -20,6 +20,7 @@ MS_DOMAIN = "com.microsoft"
 
 
 def _constants(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
+    """Every constant value by tensor name: initializers and Constant nodes."""
     out = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     for n in graph.node:
         if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
@@ -28,20 +29,28 @@ def _constants(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
 
 
 def _is_scalar(consts: dict[str, np.ndarray], name: str, value: float) -> bool:
+    """``name`` is a constant equal to ``value`` that cannot change the other operand's shape (0-d or
+    ``[1]``; a ``[1, 1]`` constant would broadcast a vector up to a matrix, which Gelu would not)."""
     v = consts.get(name)
-    return v is not None and v.size == 1 and abs(float(v.reshape(())) - value) <= 1e-6 * max(1.0, abs(value))
+    return (v is not None and v.shape in ((), (1,))
+            and abs(float(v.reshape(())) - value) <= 1e-6 * max(1.0, abs(value)))
 
 
 def _only_consumer(consumers: dict[str, list[onnx.NodeProto]], name: str, op: str) -> onnx.NodeProto | None:
+    """The single node reading ``name``, if it is an ``op``; None when anything else reads it too."""
     nodes = consumers.get(name, [])
     return nodes[0] if len(nodes) == 1 and nodes[0].op_type == op else None
 
 
 def _gelu_chain(erf: onnx.NodeProto, producer: dict[str, onnx.NodeProto],
-                consumers: dict[str, list[onnx.NodeProto]], consts: dict[str, np.ndarray]) -> tuple[str, list[onnx.NodeProto]] | None:
-    """``(x, [div, erf, add, mul, mul_half])`` when ``erf`` sits in torch's GELU chain, else None."""
+                consumers: dict[str, list[onnx.NodeProto]], consts: dict[str, np.ndarray],
+                outputs: set[str]) -> tuple[str, list[onnx.NodeProto]] | None:
+    """``(x, [div, erf, add, mul, mul_half])`` when ``erf`` sits in torch's GELU chain and nothing but
+    the chain reads its intermediate tensors (they disappear with it), else None."""
     div = producer.get(erf.input[0])
     if div is None or div.op_type != "Div" or not _is_scalar(consts, div.input[1], math.sqrt(2.0)):
+        return None
+    if _only_consumer(consumers, div.output[0], "Erf") is not erf:
         return None
     x = div.input[0]
     add = _only_consumer(consumers, erf.output[0], "Add")
@@ -53,15 +62,20 @@ def _gelu_chain(erf: onnx.NodeProto, producer: dict[str, onnx.NodeProto],
     half = _only_consumer(consumers, mul.output[0], "Mul")
     if half is None or not any(_is_scalar(consts, i, 0.5) for i in half.input):
         return None
+    if any(n.output[0] in outputs for n in (div, erf, add, mul)):
+        return None
     return x, [div, erf, add, mul, half]
 
 
 def _drop_unused_constants(graph: onnx.GraphProto) -> None:
+    """Remove Constant nodes and initializers nothing reads any more (an initializer that is also a
+    declared graph input stays: removing it would turn it into a required feed)."""
     used = {i for n in graph.node for i in n.input} | {o.name for o in graph.output}
+    inputs = {i.name for i in graph.input}
     keep = [n for n in graph.node if n.op_type != "Constant" or n.output[0] in used]
     del graph.node[:]
     graph.node.extend(keep)
-    for t in [t for t in graph.initializer if t.name not in used]:
+    for t in [t for t in graph.initializer if t.name not in used and t.name not in inputs]:
         graph.initializer.remove(t)
 
 
@@ -79,10 +93,11 @@ def fuse_gelu(model: onnx.ModelProto) -> int:
         for i in n.input:
             consumers.setdefault(i, []).append(n)
     consts = _constants(graph)
+    outputs = {o.name for o in graph.output}
     replace: dict[int, onnx.NodeProto] = {}
     drop: set[int] = set()
     for node in graph.node:
-        chain = _gelu_chain(node, producer, consumers, consts) if node.op_type == "Erf" else None
+        chain = _gelu_chain(node, producer, consumers, consts, outputs) if node.op_type == "Erf" else None
         if chain is None:
             continue
         x, nodes = chain

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -239,9 +240,9 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         main_metric = "aiq" if choices is not None else "greedy"
         boot = None
         if choices is not None and n_boot > 0:
-            routed_keys = [k for i, k in enumerate(keys) if job["first_variant"] + i in slot]
-            boot = bootstrap_aiqs({k: choices[slot[job["first_variant"] + keys.index(k)]] for k in routed_keys},
-                                  te.cost, te.quality, es.models, n_boot=n_boot, seed=j)
+            routed = {k: choices[slot[job["first_variant"] + i]] for i, k in enumerate(keys) if job["first_variant"] + i in slot}
+            # seeded by the model's name: the same resamples whatever else is evaluated alongside
+            boot = bootstrap_aiqs(routed, te.cost, te.quality, es.models, n_boot=n_boot, seed=zlib.crc32(model.encode()))
 
         def frac(x: float, base: float = hull) -> float | None:
             # Below MIN_GAIN the full identity barely moves the router: a ratio would be noise.
@@ -288,7 +289,8 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
                 "random_test_logloss": mean_rnd(n, "logloss"),
                 "random_identity_distance": mean_rnd(n, "dist"),
                 "alt": {cr: entry(f"{cr}-{n}", n) for cr in criteria[1:]},
-                **(_boot_entry(boot, f"{criteria[0]}-{n}", [f"random-{n}-{s}" for s in range(seeds)]) if boot else {}),
+                **(_boot_entry(boot, f"{criteria[0]}-{n}", [f"random-{n}-{s}" for s in range(seeds)])
+                   if boot and primary["gain_fraction"] is not None else {}),
             }
         out[model] = block
         log(f"{model}: hull {hull:.4f} full {m['full'][main_metric]:.4f} prior {m['prior'][main_metric]:.4f} ({main_metric}) | "
@@ -314,7 +316,8 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
             "test_logloss": "log loss of the onboarded model's predicted success on its test-split outcomes",
             "bootstrap": (f"{n_boot} paired resamples of the test prompts (hull and every identity on the same "
                           f"resample), {int(CI_LEVEL * 100)}% percentile intervals; share_at_least_95: resamples "
-                          "where the quiz keeps >= 95% of the gain; quiz_beats_random_share: resamples where its "
+                          f"where the quiz keeps >= 95% of the gain, of those where the full identity gains >= {MIN_GAIN} "
+                          "over the hull (resamples_with_gain); quiz_beats_random_share: resamples where its "
                           "AIQ is above the random quizzes' mean") if choices is not None and n_boot > 0 else None,
             "pool_identities_fitted_on_train": sorted(fitted_pool),
             "test_prompts": int(len(test_rows)), "train_items": int(len(train_rows)),
@@ -327,17 +330,28 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
 def _boot_entry(boot: tuple[np.ndarray, dict[str, np.ndarray]], quiz: str, randoms: list[str]) -> dict[str, Any]:
     """Paired-bootstrap intervals for one budget: the quiz's gain share, and quiz minus random AIQ.
 
-    ``share_at_least_95`` is the fraction of prompt resamples in which the quiz keeps >= 95% of the
-    full identity's gain over the hull (the target), ``quiz_beats_random_share`` those in which the
-    quiz's AIQ is above the random quizzes' mean.
+    A resample where the full identity gains less than ``MIN_GAIN`` over the hull (or loses to it)
+    has no meaningful share and is left out of the share's numbers (``resamples_with_gain`` says how
+    many count). ``share_at_least_95`` is the fraction of those where the quiz keeps >= 95% of the
+    gain (the target); ``quiz_beats_random_share`` the fraction of all resamples where the quiz's
+    AIQ is above the random quizzes' mean.
+
+    @example
+        >>> hull = np.array([0.80, 0.80, 0.80])
+        >>> aiq = {"full": np.array([0.81, 0.8001, 0.82]), "q": np.array([0.8096, 0.9, 0.81]), "r": np.full(3, 0.805)}
+        >>> b = _boot_entry((hull, aiq), "q", ["r"])["bootstrap"]
+        >>> b["resamples_with_gain"], b["share_at_least_95"], b["quiz_beats_random_share"]
+        (2, 0.5, 1.0)
     """
     hull, aiq = boot
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = (aiq[quiz] - hull) / (aiq["full"] - hull)
+    gain = aiq["full"] - hull
+    ok = gain >= MIN_GAIN
+    share = (aiq[quiz][ok] - hull[ok]) / gain[ok]
     diff = aiq[quiz] - np.mean([aiq[r] for r in randoms], axis=0)
     return {"bootstrap": {
-        "gain_fraction_interval": [_round(x) for x in interval(share, CI_LEVEL)],
-        "share_at_least_95": _round(float(np.mean(share >= 0.95))),
+        "resamples_with_gain": int(ok.sum()),
+        "gain_fraction_interval": [_round(x) for x in interval(share, CI_LEVEL)] if ok.any() else None,
+        "share_at_least_95": _round(float(np.mean(share >= 0.95))) if ok.any() else None,
         "quiz_minus_random_aiq_interval": [_round(x, 5) for x in interval(diff, CI_LEVEL)],
         "quiz_beats_random_share": _round(float(np.mean(diff > 0))),
     }}
@@ -431,10 +445,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, b in res["onboarding"].items():
         for n in budgets:
             bs = b["quiz"][str(n)].get("bootstrap")
-            if bs:
+            if bs and bs["share_at_least_95"] is not None:
                 print(f"{name:30s} N={n}: gain share {b['quiz'][str(n)]['gain_fraction']} "
                       f"({int(CI_LEVEL * 100)}% interval {bs['gain_fraction_interval']}, >= 0.95 in {bs['share_at_least_95']:.0%} "
-                      f"of resamples); quiz - random AIQ {bs['quiz_minus_random_aiq_interval']} "
+                      f"of {bs['resamples_with_gain']} resamples); quiz - random AIQ {bs['quiz_minus_random_aiq_interval']} "
                       f"(quiz ahead in {bs['quiz_beats_random_share']:.0%})")
     for n, s in res["summary"].items():
         print(f"N={n}: median gain fraction {s['median_gain_fraction']} (min {s['min_gain_fraction']}); quiz beats random on "

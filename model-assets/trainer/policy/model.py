@@ -8,8 +8,10 @@ starts from the price rule (one price per dollar within the set) and learns corr
 """
 from __future__ import annotations
 
+import copy
 import math
 import warnings
+from typing import Any
 
 import torch
 from torch import nn
@@ -109,48 +111,48 @@ class SetPolicy(nn.Module):
         return torch.softmax(self(embedding, preference, features, mask), dim=-1) * mask
 
 
-class _Heads(torch.autograd.Function):
-    """``[B, K, W] -> [B, K, H, W/H]`` (``heads`` 0: back to ``[B, K, W]``) as a ``Reshape`` with a constant
-    shape whose 0s copy B and K.
+class _Reshape(torch.autograd.Function):
+    """Export only: ``x`` reshaped to ``[B, K, *tail]``, written as ONNX ``Reshape`` with the constant
+    shape ``[0, -1, *tail]`` (0 copies B, -1 is K).
 
     torch exports ``x.reshape(b, k, h, dh)`` with ``b, k`` read at run time (Shape, Gather, Unsqueeze,
     Concat: about 10 nodes per reshape), and onnxruntime-web pays a few microseconds per node per
-    run whatever K is. ONNX's own 0 ("copy this dimension") needs no shape arithmetic.
+    run whatever K is. A constant shape needs none of that; ``-1`` for K (not 0 as well) keeps an
+    empty candidate axis legal and avoids a torch 1.13 export assertion.
     """
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, heads: int) -> torch.Tensor:  # type: ignore[override]
-        return x.unflatten(-1, (heads, -1)) if heads else x.flatten(-2)
+    def forward(ctx: Any, x: torch.Tensor, tail: tuple[int, ...]) -> torch.Tensor:  # type: ignore[override]
+        return x.reshape(x.shape[0], x.shape[1], *tail)
 
     @staticmethod
-    def symbolic(g, x, heads: int):  # type: ignore[no-untyped-def]
-        shape = [0, 0, heads, -1] if heads else [0, 0, -1]
+    def symbolic(g: Any, x: Any, tail: tuple[int, ...]) -> Any:
         with warnings.catch_warnings():   # torch 1.13 flags g.op as deprecated; it is the documented way
             warnings.simplefilter("ignore", FutureWarning)
-            return g.op("Reshape", x, g.op("Constant", value_t=torch.tensor(shape, dtype=torch.int64)))
+            shape = g.op("Constant", value_t=torch.tensor([0, -1, *tail], dtype=torch.int64))
+            return g.op("Reshape", x, shape)
 
 
 class _ServedAttention(nn.Module):
-    """``SetAttentionBlock`` as exported: the same maths in fewer ONNX nodes (:class:`_Heads`, and
-    ``1/sqrt(dh)`` folded into the q weights)."""
+    """``SetAttentionBlock`` as exported: the same maths in fewer ONNX nodes (:class:`_Reshape` for the
+    heads, and ``1/sqrt(dh)`` folded into the q weights)."""
 
     def __init__(self, blk: SetAttentionBlock) -> None:
         super().__init__()
         width = blk.qkv.weight.shape[1]
-        self.width, self.heads = width, blk.heads
+        self.width, self.heads, self.dh = width, blk.heads, blk.dh
         self.ln1, self.ln2, self.proj, self.ff = blk.ln1, blk.ln2, blk.proj, blk.ff
-        scale = torch.ones(3 * width)
-        scale[:width] = 1.0 / math.sqrt(blk.dh)
-        self.qkv = nn.Linear(width, 3 * width)
+        self.qkv = copy.deepcopy(blk.qkv)
         with torch.no_grad():
-            self.qkv.weight.copy_(blk.qkv.weight * scale[:, None])
-            self.qkv.bias.copy_(blk.qkv.bias * scale)
+            self.qkv.weight[:width] /= math.sqrt(blk.dh)
+            self.qkv.bias[:width] /= math.sqrt(blk.dh)
 
     def forward(self, x: torch.Tensor, key_bias: torch.Tensor) -> torch.Tensor:
-        q, k, v = (_Heads.apply(t, self.heads) for t in self.qkv(self.ln1(x)).split(self.width, dim=-1))
+        heads = (self.heads, self.dh)
+        q, k, v = (_Reshape.apply(t, heads) for t in self.qkv(self.ln1(x)).split(self.width, dim=-1))
         att = q.permute(0, 2, 1, 3) @ k.permute(0, 2, 3, 1) + key_bias   # [B, H, K, K]
         out = (torch.softmax(att, dim=-1) @ v.permute(0, 2, 1, 3)).permute(0, 2, 1, 3)
-        x = x + self.proj(_Heads.apply(out, 0))
+        x = x + self.proj(_Reshape.apply(out, (self.width,)))
         return x + self.ff(self.ln2(x))
 
 

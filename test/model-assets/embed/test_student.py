@@ -82,3 +82,21 @@ def test_onnx_contract_and_parity_with_python(built, tmp_path):
         np.testing.assert_allclose(short[0], want[0], atol=2e-5)
     fp32 = _run_onnx(out / "embedder.fp32.onnx", ids, tmp_path)
     assert (fp32 * got).sum(1).min() > 0.999  # int8 table keeps the direction
+
+
+def test_bundle_copy_with_fused_gelu_passes_the_build_parity_check(built, tmp_path):
+    # build.py writes the student's embedder.onnx into the bundle with its GELU fused and checks the
+    # written file against the Python student (embedder_parity); a different student must fail it.
+    from trainer.build import Progress, embedder_parity
+    from trainer.export.fuse import fuse_gelu_file
+
+    out, _ = built
+    s = load_student(out)
+    fused = tmp_path / "embedder.onnx"
+    assert fuse_gelu_file(out / "embedder.onnx", fused) == 1
+    assert not any(n.op_type == "Erf" for n in onnx.load(str(fused)).graph.node)
+    texts = ["What is 2+2?", "", "Explain TCP vs UDP.", "def f(x): return x * 2"]
+    p = Progress(total=1)
+    assert embedder_parity(fused, s.tokenizer_spec, texts, s.embed(texts), p) < 1e-4
+    with pytest.raises(SystemExit):
+        embedder_parity(fused, s.tokenizer_spec, texts, s.embed(texts[::-1]), p)

@@ -54,3 +54,35 @@ def test_fuse_gelu_replaces_exact_chains_only(tmp_path: Path) -> None:
     out = run_onnx({"plain": tmp_path / "plain.onnx", "fused": tmp_path / "fused.onnx"}, {"x": x}, "y")
     for runtime in ("node", "web"):
         np.testing.assert_allclose(out["fused"][runtime], out["plain"][runtime], atol=1e-5)
+
+
+def _chain(scalar_shape: tuple[int, ...] = (), reuse_div: bool = False, expose: str | None = None) -> onnx.ModelProto:
+    """A hand-built exact-GELU chain on x [2, 3]; optionally its x/sqrt(2) read elsewhere, an
+    intermediate tensor exposed as a graph output, or its constants shaped ``scalar_shape``."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    def const(name: str, v: float) -> onnx.NodeProto:
+        return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.full(scalar_shape, v, np.float32)))
+
+    nodes = [const("s2", float(np.sqrt(2))), const("one", 1.0), const("half", 0.5),
+             helper.make_node("Div", ["x", "s2"], ["d"]), helper.make_node("Erf", ["d"], ["e"]),
+             helper.make_node("Add", ["e", "one"], ["a"]), helper.make_node("Mul", ["x", "a"], ["m"]),
+             helper.make_node("Mul", ["m", "half"], ["y"])]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
+    if reuse_div:
+        nodes.append(helper.make_node("Neg", ["d"], ["z"]))
+        outputs.append(helper.make_tensor_value_info("z", TensorProto.FLOAT, None))
+    if expose:
+        outputs.append(helper.make_tensor_value_info(expose, TensorProto.FLOAT, None))
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])], outputs)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_fuse_gelu_leaves_chains_whose_pieces_are_needed_or_shape_changing() -> None:
+    assert fuse_gelu(_chain()) == 1                          # the plain chain is recognised
+    for model in (_chain(reuse_div=True),                   # x/sqrt(2) read by another node
+                  _chain(expose="a"),                        # an intermediate is a graph output
+                  _chain(scalar_shape=(1, 1, 1))):           # constants that would broadcast x up a rank
+        before = [n.op_type for n in model.graph.node]
+        assert fuse_gelu(model) == 0
+        assert [n.op_type for n in model.graph.node] == before

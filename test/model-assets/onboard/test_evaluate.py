@@ -77,3 +77,19 @@ def test_greedy_only_mode_skips_the_policy(bundle: Path, tmp_path: Path) -> None
     q = json.loads(out.read_text())["onboarding"]["Phi-3-mini-4k-instruct"]["quiz"]["4"]
     assert q["aiq"] is None and q["random_aiq"] is None and 0 <= q["greedy_aiq"] <= 1 and q["alt"] == {}
     assert "bootstrap" not in q   # intervals are for the routed policy only
+
+
+def test_bootstrap_entry_counts_only_resamples_where_the_full_identity_gains() -> None:
+    hull = np.full(4, 0.80)
+    aiq = {"full": np.array([0.81, 0.8001, 0.82, 0.79]),   # 2nd: gain under MIN_GAIN; 4th: below the hull
+           "quiz": np.array([0.8096, 0.90, 0.81, 0.95]), "r1": np.full(4, 0.805), "r2": np.array([0.80, 0.80, 0.82, 0.80])}
+    b = evaluate._boot_entry((hull, aiq), "quiz", ["r1", "r2"])["bootstrap"]
+    assert b["resamples_with_gain"] == 2
+    assert b["share_at_least_95"] == 0.5                 # 0.96 and 0.5: the huge "shares" of 2 and 4 are not counted
+    lo, hi = b["gain_fraction_interval"]   # percentiles of the two counted shares, 0.5 and 0.96
+    assert 0.5 <= lo < 0.6 and 0.9 < hi <= 0.96
+    assert b["quiz_beats_random_share"] == 0.75          # the third resample: quiz 0.81 vs random mean 0.8125
+    swapped = evaluate._boot_entry((hull, {**aiq, "quiz": aiq["r2"], "r2": aiq["quiz"]}), "quiz", ["r1", "r2"])["bootstrap"]
+    assert swapped["quiz_beats_random_share"] < b["quiz_beats_random_share"]
+    none = evaluate._boot_entry((hull, {**aiq, "full": hull + 1e-4}), "quiz", ["r1"])["bootstrap"]
+    assert none["resamples_with_gain"] == 0 and none["share_at_least_95"] is None and none["gain_fraction_interval"] is None

@@ -75,7 +75,7 @@ def _trained_like(pol: SetPolicy, seed: int) -> SetPolicy:
 
 
 def test_export_graph_equals_the_policy() -> None:
-    # PolicyExport rewrites heads (mask instead of reshape), the preference column and the score scale.
+    # PolicyExport rewrites the head split (constant-shape reshapes), the preference column and the score scale.
     for prompt_input, heads in ((False, 4), (True, 2), (False, 1)):
         pol = _trained_like(SetPolicy(dim=8, n_features=5, cost_index=1, p_index=3, width=24, heads=heads,
                                       prompt_input=prompt_input), seed=heads)
@@ -84,6 +84,7 @@ def test_export_graph_equals_the_policy() -> None:
             e, w, f = torch.randn(4, 8, generator=g), torch.rand(4, 1, generator=g), torch.rand(4, k, 5, generator=g)
             m = torch.ones(4, k)
             m[1, k // 2 + 1:] = 0
+            m[2, -1] = 0 if k > 1 else 1     # masking also at k = 2 (the line above masks nothing there)
             with torch.no_grad():
                 ref, out = pol.probs(e, w, f, m), PolicyExport(pol)(e, w, f, m)
             assert torch.allclose(out, ref, atol=1e-6), (prompt_input, heads, k, (out - ref).abs().max())
@@ -94,16 +95,21 @@ def test_policy_onnx_matches_torch_on_both_runtimes(tmp_path: Path) -> None:
     pol = _trained_like(SetPolicy(dim=8, n_features=4, cost_index=0, p_index=2, width=16, heads=4, prompt_input=False), 3)
     export_policy(pol, 8, 4, tmp_path / "policy.onnx")
     rng = np.random.default_rng(5)
-    f = rng.random((3, 6, 4)).astype(np.float32)
-    m = np.ones((3, 6), dtype=np.float32)
-    m[2, 4:] = 0
-    w = np.array([[0.0], [0.5], [1.0]], dtype=np.float32)
-    e = rng.normal(size=(3, 8)).astype(np.float32)
-    out = run_onnx({"p": tmp_path / "policy.onnx"}, {"embedding": e, "preference": w, "features": f, "mask": m}, "probs")["p"]
-    with torch.no_grad():
-        ref = pol.probs(*(torch.from_numpy(x) for x in (e, w, f, m))).numpy()
-    for runtime in ("node", "web"):
-        np.testing.assert_allclose(out[runtime], ref, atol=1e-5)
+    # The dynamic axes at the sizes the exporter's constant-shape reshapes must cope with: one row,
+    # one candidate, and an empty candidate axis.
+    for b, k in ((3, 6), (1, 1), (2, 0)):
+        f = rng.random((b, k, 4)).astype(np.float32)
+        m = np.ones((b, k), dtype=np.float32)
+        if k > 4:
+            m[-1, 4:] = 0
+        w = rng.random((b, 1)).astype(np.float32)
+        e = rng.normal(size=(b, 8)).astype(np.float32)
+        out = run_onnx({"p": tmp_path / "policy.onnx"}, {"embedding": e, "preference": w, "features": f, "mask": m}, "probs")["p"]
+        with torch.no_grad():
+            ref = pol.probs(*(torch.from_numpy(x) for x in (e, w, f, m))).numpy()
+        for runtime in ("node", "web"):
+            assert out[runtime].shape == (b, k)
+            np.testing.assert_allclose(out[runtime], ref, atol=1e-5)
 
 
 def test_pairwise_loss_prefers_higher_reward_and_normalised_reward() -> None:
