@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"policy input features, from the contract vocabulary (default {','.join(FEATURES_DEFAULT)})")
     ap.add_argument("--prune-dominated", action="store_true",
                     help="train (and have the worker serve) the policy on the non-dominated candidates only: "
-                         "about 0.6x the in-worker decision time at 32 candidates, a little AIQ (model-assets/README.md)")
+                         "about 0.4x the in-worker decision time at 32 candidates, a little AIQ (model-assets/README.md)")
     args = ap.parse_args(argv)
     names = tuple(args.features.split(","))
     if any(n not in FEATURE_NAMES for n in names) or not {"cost_rel", "p_success"} <= set(names):

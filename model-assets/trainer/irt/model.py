@@ -29,14 +29,20 @@ class PromptHead(nn.Module):
             self.c = nn.Linear(hidden, 1)
 
     def forward(self, e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.linear:
-            a = self.a(e)
-            c = torch.zeros(e.shape[0], dtype=e.dtype)
-        else:
-            h = self.trunk(e)
-            a, c = self.a(h), self.c(h).squeeze(-1)
+        a, c = self.free(e)
         ones = torch.ones(a.shape[0], 1, dtype=a.dtype)
-        return torch.cat([a, ones], dim=-1), c
+        return torch.cat([a, ones], dim=-1), c.squeeze(-1)
+
+    def free(self, e: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The learned parts: ``a`` without its constant last component ``[B, d-1]``, and ``c`` ``[B, 1]``.
+
+        @example
+            a, c = PromptHead(dim=256, d=16).free(torch.randn(4, 256))   # [4, 15], [4, 1]
+        """
+        if self.linear:
+            return self.a(e), torch.zeros(e.shape[0], 1, dtype=e.dtype)
+        h = self.trunk(e)
+        return self.a(h), self.c(h)
 
 
 class IrtModel(nn.Module):
@@ -84,11 +90,7 @@ class IrtExport(nn.Module):
         self.head = head
 
     def forward(self, embedding: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
-        if self.head.linear:
-            a, c = self.head(embedding)
-            return torch.sigmoid(a @ identity.T - c[:, None])
         # The head's constant last component of a, written as "+ theta_last": the same logit without
         # the ones column, whose shape arithmetic (Shape, ConstantOfShape, Concat) ran on every request.
-        h = self.head.trunk(embedding)
-        logit = self.head.a(h) @ identity[:, :-1].T + identity[:, -1] - self.head.c(h)
-        return torch.sigmoid(logit)
+        a, c = self.head.free(embedding)
+        return torch.sigmoid(a @ identity[:, :-1].T + identity[:, -1] - c)
