@@ -210,7 +210,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prune-dominated", action="store_true",
                     help="train (and have the worker serve) the policy on the non-dominated candidates only: "
                          "about 0.4x the in-worker decision time at 32 candidates, a little AIQ (model-assets/README.md)")
+    ap.add_argument("--policy-width", type=int, default=PolicyConfig.width,
+                    help=f"policy width, a multiple of its {PolicyConfig.heads} heads (default {PolicyConfig.width})")
+    ap.add_argument("--policy-blocks", type=int, default=PolicyConfig.blocks,
+                    help=f"policy attention blocks (default {PolicyConfig.blocks}); run time grows with width and blocks")
     args = ap.parse_args(argv)
+    if args.policy_width < PolicyConfig.heads or args.policy_width % PolicyConfig.heads or args.policy_blocks < 1:
+        ap.error(f"--policy-width must be a positive multiple of {PolicyConfig.heads} and --policy-blocks at least 1")
     names = tuple(args.features.split(","))
     if any(n not in FEATURE_NAMES for n in names) or not {"cost_rel", "p_success"} <= set(names):
         ap.error(f"--features: names from {', '.join(FEATURE_NAMES)}, including cost_rel and p_success "
@@ -281,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         if len([m for m in t.models if m in joint.models]) >= 2:
             pools.append(make_pool(t.subset(rows=rows), e[rows], joint.models, fold=folds[starts[i]:starts[i + 1]][rows]))
     weights = [3.0 if pl.name == ref_name else 1.0 for pl in pools]
-    pcfg = PolicyConfig(seed=args.seed, prune_dominated=args.prune_dominated)
+    pcfg = PolicyConfig(seed=args.seed, prune_dominated=args.prune_dominated, width=args.policy_width,
+                        blocks=args.policy_blocks)
     if args.smoke:
         pcfg = dataclasses.replace(pcfg, pretrain_steps=40, ppo_iters=4, ppo_batch=512, eval_every=2)
     sampler = EpisodeSampler(pools, irt, names, seed=args.seed, pool_weights=weights, heads=heads,

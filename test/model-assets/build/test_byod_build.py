@@ -5,7 +5,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
+import torch
 
 from trainer.build import main as build_main
 from trainer.data import load_dataset
@@ -32,17 +34,28 @@ def _write_byod(folder: Path) -> None:
 
 
 def test_byod_smoke_build(tmp_path: Path) -> None:
-    # Also the opt-in --prune-dominated path end to end (train, validate, parity, manifest).
+    # Also the opt-in --prune-dominated path end to end (train, validate, parity, manifest), with a
+    # smaller policy than the default (--policy-width / --policy-blocks reach the exported graph).
     _write_byod(tmp_path / "my-evals")
     out = tmp_path / "bundles" / "v-mine"
     rc = build_main(["--smoke", "--dev-embedding", "--byod", str(tmp_path / "my-evals"), "--version", "v-mine",
-                     "--out", str(out), "--prune-dominated"])
+                     "--out", str(out), "--prune-dominated", "--policy-width", "16", "--policy-blocks", "1"])
     assert rc == 0
+    ckpt = torch.load(out.parent / "build" / "checkpoint.pt")
+    assert (ckpt["policy_config"]["width"], ckpt["policy_config"]["blocks"]) == (16, 1)
+    graph = onnx.load(str(out / "policy.onnx")).graph
+    assert sum(n.op_type == "Softmax" for n in graph.node) == 2      # one attention block + the output
     m = json.loads((out / "manifest.json").read_text())
     assert m["policy"]["candidates"] == "non-dominated"   # trained on, and served, the non-dominated sets
     assert m["version"] == "v-mine" and len(m["models"]) == 5
     assert list(m["training_data"]["datasets"]) == ["my-evals"] and m["training_data"]["excluded_models"] == []
     assert m["eval"]["parity"]["policy"]["int8_web"]["top_choice_agreement"] >= 0.99
+
+
+@pytest.mark.parametrize("flags", [["--policy-width", "30"], ["--policy-width", "0"], ["--policy-blocks", "0"]])
+def test_policy_shape_flags_are_checked(flags: list[str]) -> None:
+    with pytest.raises(SystemExit):       # argparse error: width must split into the heads, blocks >= 1
+        build_main(["--smoke", *flags])
 
 
 def test_byod_needs_a_version(tmp_path: Path) -> None:
