@@ -221,6 +221,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         y_te = te.table.outcome[:, j].astype(np.float64)
         ok_te = ~np.isnan(y_te)
         m: dict[str, dict[str, float]] = {}
+        routed_choices: dict[str, np.ndarray] = {}   # identity key -> [W, P] choices, routed variants only
         for i, key in enumerate(keys):
             cands = variants[job["first_variant"] + i]["candidates"]
             thetas = np.array([c_["identity"] for c_ in cands])
@@ -234,15 +235,14 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
                 "dist": float(np.sqrt(r @ prec @ r)),
             }
             if choices is not None and job["first_variant"] + i in slot:
-                pts = [M.choice_point(ch, te.cost, te.quality) for ch in choices[slot[job["first_variant"] + i]]]
-                m[key]["aiq"] = M.aiq(pts, pool)
+                routed_choices[key] = choices[slot[job["first_variant"] + i]]
+                m[key]["aiq"] = M.aiq([M.choice_point(ch, te.cost, te.quality) for ch in routed_choices[key]], pool)
         hull = M.hull_aiq(pool)
         main_metric = "aiq" if choices is not None else "greedy"
         boot = None
-        if choices is not None and n_boot > 0:
-            routed = {k: choices[slot[job["first_variant"] + i]] for i, k in enumerate(keys) if job["first_variant"] + i in slot}
+        if routed_choices and n_boot > 0:
             # seeded by the model's name: the same resamples whatever else is evaluated alongside
-            boot = bootstrap_aiqs(routed, te.cost, te.quality, es.models, n_boot=n_boot, seed=zlib.crc32(model.encode()))
+            boot = bootstrap_aiqs(routed_choices, te.cost, te.quality, es.models, n_boot=n_boot, seed=zlib.crc32(model.encode()))
 
         def frac(x: float, base: float = hull) -> float | None:
             # Below MIN_GAIN the full identity barely moves the router: a ratio would be noise.

@@ -98,13 +98,26 @@ class SetPolicy(nn.Module):
     def forward(self, embedding: torch.Tensor, preference: torch.Tensor, features: torch.Tensor,
                 mask: torch.Tensor) -> torch.Tensor:
         w_k = preference[:, None, :].expand(-1, features.shape[1], -1)
-        ctx = torch.cat([embedding, preference], dim=-1) if self.prompt_input else preference
-        x = self.cand(torch.cat([features, w_k], dim=-1)) + self.prompt(ctx)[:, None, :]
+        x = self.cand(torch.cat([features, w_k], dim=-1)) + self.context(embedding, preference)[:, None, :]
         for blk in self.blocks:
             x = blk(x, mask)
+        return self.logits(x, preference, features, mask)
+
+    def context(self, embedding: torch.Tensor, preference: torch.Tensor) -> torch.Tensor:
+        """The prompt MLP's output ``[B, width]`` (it reads the embedding only with ``prompt_input``)."""
+        ctx = torch.cat([embedding, preference], dim=-1) if self.prompt_input else preference
+        return self.prompt(ctx)
+
+    def logits(self, x: torch.Tensor, preference: torch.Tensor, features: torch.Tensor,
+               mask: torch.Tensor) -> torch.Tensor:
+        """Logits ``[B, K]`` from the attended candidates ``x``: the head plus the price-rule prior
+        ``greedy_scale * (w*p_success - (1-w)*cost)``, padding at -1e9. Shared with :class:`PolicyExport`.
+
+        @example
+            logits = pol.logits(torch.randn(2, 5, 64), w, feats, mask)
+        """
         greedy = preference * features[..., self.p_index] - (1.0 - preference) * features[..., self.cost_index]
-        logits = self.head(x).squeeze(-1) + self.greedy_scale * greedy
-        return logits + (1.0 - mask) * _NEG
+        return self.head(x).squeeze(-1) + self.greedy_scale * greedy + (1.0 - mask) * _NEG
 
     def probs(self, embedding: torch.Tensor, preference: torch.Tensor, features: torch.Tensor,
               mask: torch.Tensor) -> torch.Tensor:
@@ -180,11 +193,8 @@ class PolicyExport(nn.Module):
                 mask: torch.Tensor) -> torch.Tensor:
         p = self.policy
         first = features @ self.w_features + (preference * self.w_preference + p.cand[0].bias).unsqueeze(1)
-        ctx = torch.cat([embedding, preference], dim=-1) if p.prompt_input else preference
-        x = p.cand[2](p.cand[1](first)) + p.prompt(ctx).unsqueeze(1)
+        x = p.cand[2](p.cand[1](first)) + p.context(embedding, preference).unsqueeze(1)
         key_bias = ((1.0 - mask) * _NEG).unsqueeze(1).unsqueeze(1)
         for blk in self.blocks:
             x = blk(x, key_bias)
-        greedy = preference * features[..., p.p_index] - (1.0 - preference) * features[..., p.cost_index]
-        logits = p.head(x).squeeze(-1) + p.greedy_scale * greedy + (1.0 - mask) * _NEG
-        return torch.softmax(logits, dim=-1) * mask
+        return torch.softmax(p.logits(x, preference, features, mask), dim=-1) * mask
