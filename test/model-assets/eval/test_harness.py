@@ -61,10 +61,12 @@ def test_preset_points_read_the_policy_curve_at_each_presets_w():
     from trainer.eval.report import preset_points
 
     # Points in preference order, deliberately not sorted by cost: index i must mean w = W_GRID[i].
-    points = [[0.001 * (1 + (i * 37) % 101), 0.5 + 0.004 * i] for i in range(len(W_GRID))]
+    n = len(W_GRID)
+    points = [[0.001 * (1 + (i * 37) % 101), 0.5 + 0.4 * i / (n - 1)] for i in range(n)]
     best = {"model": "m", "cost": 0.1, "quality": 0.9}
     got = preset_points(points, W_GRID, {"cheap": 0.0, "balanced": 0.85, "quality": 1.0, "odd": 0.333}, best)
-    assert set(got) == {"cheap", "balanced", "quality"}   # 0.333 is not on the 0.01 grid
-    assert got["balanced"]["cost"] == round(points[85][0], 9) and got["balanced"]["quality"] == round(points[85][1], 6)
+    assert set(got) == {"cheap", "balanced", "quality"}   # 0.333 is not on the grid
+    i = int(np.flatnonzero(np.isclose(W_GRID, 0.85))[0])
+    assert got["balanced"]["cost"] == round(points[i][0], 9) and got["balanced"]["quality"] == round(points[i][1], 6)
     assert got["quality"]["quality_of_best"] == round(0.9 / 0.9, 4)
     assert got["cheap"]["cost_of_best"] == round(0.001 / 0.1, 4)

@@ -16,8 +16,14 @@ import numpy as np
 
 from ..metrics import Point, choice_point
 
-#: The preference grid every w-driven router is swept over (101 settings, 0 and 1 included).
-W_GRID = np.linspace(0.0, 1.0, 101)
+#: The preference grid every w-driven router is swept over: steps of 0.01 from 0 to 1, plus 10
+#: log-spaced settings a decade in [1e-4, 0.1] and in [0.9, 1 - 1e-4]. A reward linear in dollars
+#: makes the choice between the cheapest models turn at w of 1e-3 to 1e-2 (and between the dearest
+#: near 1); steps of 0.01 alone left the frontier interpolated across half of the quality range
+#: that "savings at matched quality" averages over (the lambda-swept baselines' grid spans 8
+#: decades of price at 20 a decade). Increasing, 0 and 1 included.
+_TAIL = np.geomspace(1e-4, 0.1, 31)
+W_GRID = np.unique(np.round(np.concatenate([np.linspace(0.0, 1.0, 101), _TAIL, 1.0 - _TAIL]), 8))
 
 
 def greedy_choices(pred: np.ndarray, cost_norm: np.ndarray, w: float) -> np.ndarray:
