@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     offsets = {f["name"]: sum(g["size"] for g in layout[:i]) for i, f in enumerate(layout)}
     policy = SetPolicy(joint.emb.shape[1], n_features, cost_index=offsets["cost_rel"], p_index=offsets["p_success"],
                        width=pcfg.width, heads=pcfg.heads, blocks=pcfg.blocks, prompt_input=pcfg.prompt_input,
-                       prune_dominated=pcfg.prune_dominated)
+                       prune_dominated=pcfg.prune_dominated, gate_by_w=pcfg.gate_by_w)
     greedy_val = evaluate_policy(policy, heads[0], joint.models, val_es.test, val_emb, names, ws=val_ws)["irt_greedy"]["aiq"]
     p.log(f"validation AIQ of IRT-greedy: {greedy_val:.4f}")
     pretrain(policy, sampler, pcfg, validate=None, log=p.log)

@@ -5,6 +5,9 @@ Inputs follow ``docs/bundle-contract.md``: ``embedding [B, dim]``, ``preference 
 Self-attention without positional input keeps it permutation-equivariant in K. A learned multiple
 of the greedy utility ``w * p_success - (1 - w) * cost_rel`` is added to the logits: the network
 starts from the price rule (one price per dollar within the set) and learns corrections to it.
+With ``gate_by_w`` (the builds' default) the correction is multiplied by w, as quality is in the
+reward: at small w the choice among cheap models turns on cost differences of a fraction of a
+percent of the set's dearest price, which an ungated correction drowned (model-assets/README.md).
 """
 from __future__ import annotations
 
@@ -75,7 +78,8 @@ class SetPolicy(nn.Module):
     ``policy.candidates``); the graph itself is the same. ``prompt_input=False`` lets the prompt
     reach the policy only through the per-candidate IRT features (the exported graph then has no
     ``embedding`` input): with the embedding as a direct input the policy memorised training prompts
-    and lost to the plain price rule on held-out ones.
+    and lost to the plain price rule on held-out ones. ``gate_by_w`` multiplies the head's output by
+    w (see :meth:`logits`).
 
     @example
         pol = SetPolicy(dim=256, n_features=19, cost_index=16, p_index=17)
@@ -84,8 +88,9 @@ class SetPolicy(nn.Module):
 
     def __init__(self, dim: int, n_features: int, cost_index: int, p_index: int, width: int = 64,
                  heads: int = 4, blocks: int = 2, greedy_scale: float = 8.0, prompt_input: bool = True,
-                 prune_dominated: bool = False) -> None:
+                 prune_dominated: bool = False, gate_by_w: bool = False) -> None:
         super().__init__()
+        self.gate_by_w = gate_by_w
         self.cost_index, self.p_index = cost_index, p_index
         self.prune_dominated = prune_dominated
         self.prompt_input = prompt_input
@@ -110,14 +115,18 @@ class SetPolicy(nn.Module):
 
     def logits(self, x: torch.Tensor, preference: torch.Tensor, features: torch.Tensor,
                mask: torch.Tensor) -> torch.Tensor:
-        """Logits ``[B, K]`` from the attended candidates ``x``: the head plus the price-rule prior
-        ``greedy_scale * (w*p_success - (1-w)*cost)``, padding at -1e9. Shared with :class:`PolicyExport`.
+        """Logits ``[B, K]`` from the attended candidates ``x``: the head (times w with ``gate_by_w``)
+        plus the price-rule prior ``greedy_scale * (w*p_success - (1-w)*cost)``, padding at -1e9.
+        Shared with :class:`PolicyExport`.
 
         @example
             logits = pol.logits(torch.randn(2, 5, 64), w, feats, mask)
         """
         greedy = preference * features[..., self.p_index] - (1.0 - preference) * features[..., self.cost_index]
-        return self.head(x).squeeze(-1) + self.greedy_scale * greedy + (1.0 - mask) * _NEG
+        head = self.head(x).squeeze(-1)
+        if self.gate_by_w:
+            head = preference * head
+        return head + self.greedy_scale * greedy + (1.0 - mask) * _NEG
 
     def probs(self, embedding: torch.Tensor, preference: torch.Tensor, features: torch.Tensor,
               mask: torch.Tensor) -> torch.Tensor:

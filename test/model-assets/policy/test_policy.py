@@ -76,9 +76,9 @@ def _trained_like(pol: SetPolicy, seed: int) -> SetPolicy:
 
 def test_export_graph_equals_the_policy() -> None:
     # PolicyExport rewrites the head split (constant-shape reshapes), the preference column and the score scale.
-    for prompt_input, heads in ((False, 4), (True, 2), (False, 1)):
+    for prompt_input, heads, gate in ((False, 4, True), (True, 2, False), (False, 1, False)):
         pol = _trained_like(SetPolicy(dim=8, n_features=5, cost_index=1, p_index=3, width=24, heads=heads,
-                                      prompt_input=prompt_input), seed=heads)
+                                      prompt_input=prompt_input, gate_by_w=gate), seed=heads)
         g = torch.Generator().manual_seed(7)
         for k in (1, 2, 9):
             e, w, f = torch.randn(4, 8, generator=g), torch.rand(4, 1, generator=g), torch.rand(4, k, 5, generator=g)
@@ -91,8 +91,23 @@ def test_export_graph_equals_the_policy() -> None:
             assert (out[m == 0] == 0).all()
 
 
+def test_gated_policy_buys_the_cheapest_at_w_0_whatever_its_weights() -> None:
+    # gate_by_w scales the learned correction by w, as the reward scales quality: at w = 0 only the
+    # price rule's cost term is left, so the order is the cost order for any weights.
+    g = torch.Generator().manual_seed(3)
+    for seed in range(3):
+        pol = _trained_like(SetPolicy(dim=8, n_features=4, cost_index=0, p_index=2, width=16, heads=4,
+                                      prompt_input=False, gate_by_w=True), seed)
+        f = torch.rand(5, 7, 4, generator=g)
+        with torch.no_grad():
+            probs = pol.probs(torch.randn(5, 8, generator=g), torch.zeros(5, 1), f, torch.ones(5, 7))
+        assert torch.equal(probs.argmax(1), f[..., 0].argmin(1))
+        assert torch.equal(probs.argsort(1, descending=True), f[..., 0].argsort(1))
+
+
 def test_policy_onnx_matches_torch_on_both_runtimes(tmp_path: Path) -> None:
-    pol = _trained_like(SetPolicy(dim=8, n_features=4, cost_index=0, p_index=2, width=16, heads=4, prompt_input=False), 3)
+    pol = _trained_like(SetPolicy(dim=8, n_features=4, cost_index=0, p_index=2, width=16, heads=4, prompt_input=False,
+                                  gate_by_w=True), 3)
     export_policy(pol, 8, 4, tmp_path / "policy.onnx")
     rng = np.random.default_rng(5)
     # The dynamic axes at the sizes the exporter's constant-shape reshapes must cope with: one row,
