@@ -36,7 +36,7 @@ export interface Candidate {
 export interface DecideInput {
   /** Prompt embedding in the bundle's space (length = manifest.embedding.dim). */
   embedding: Float32Array | readonly number[];
-  /** w in [0, 1]: 0 = cheapest acceptable, 1 = best quality regardless of cost. */
+  /** w in [0, 1]: 0 = cheapest candidate, 1 = best quality regardless of cost; w acts as a price. */
   preference: number;
   candidates: readonly Candidate[];
   /** Prompt length in tokens (`promptTokens()` in decision/cost.ts: ceil(chars / 4)). */

@@ -1,5 +1,5 @@
 /**
- * The caller's quality-versus-cost preference w in [0, 1] (0 = cheapest acceptable, 1 = best
+ * The caller's quality-versus-cost preference w in [0, 1] (0 = cheapest candidate, 1 = best
  * quality regardless of cost), from a number or a preset name.
  *
  * Presets name operating points, not numbers: what w a point needs depends on the bundle's policy

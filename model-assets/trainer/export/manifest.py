@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-PREFERENCE = "w in [0,1]; 0 = cheapest acceptable, 1 = best quality regardless of cost"
+PREFERENCE = "w in [0,1]; 0 = cheapest candidate, 1 = best quality regardless of cost; w acts as a price"
 ONNX_FILES = ("embedder", "irt", "policy")
 
 

@@ -5,7 +5,7 @@ Inputs follow ``docs/bundle-contract.md``: ``embedding [B, dim]``, ``preference 
 Self-attention without positional input keeps it permutation-equivariant in K. A learned multiple
 of the greedy utility ``w * p_success - (1 - w) * cost_rel`` is added to the logits: the network
 starts from the price rule (one price per dollar within the set) and learns corrections to it.
-With ``gate_by_w`` (the builds' default) the correction is multiplied by w, as quality is in the
+With ``gate_by_w`` (the default) the correction is multiplied by w, as quality is in the
 reward: at small w the choice among cheap models turns on cost differences of a fraction of a
 percent of the set's dearest price, which an ungated correction drowned (model-assets/README.md).
 """
@@ -88,7 +88,7 @@ class SetPolicy(nn.Module):
 
     def __init__(self, dim: int, n_features: int, cost_index: int, p_index: int, width: int = 64,
                  heads: int = 4, blocks: int = 2, greedy_scale: float = 8.0, prompt_input: bool = True,
-                 prune_dominated: bool = False, gate_by_w: bool = False) -> None:
+                 prune_dominated: bool = False, gate_by_w: bool = True) -> None:
         super().__init__()
         self.gate_by_w = gate_by_w
         self.cost_index, self.p_index = cost_index, p_index

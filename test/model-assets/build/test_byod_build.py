@@ -43,6 +43,7 @@ def test_byod_smoke_build(tmp_path: Path) -> None:
     assert rc == 0
     ckpt = torch.load(out.parent / "build" / "checkpoint.pt")
     assert (ckpt["policy_config"]["width"], ckpt["policy_config"]["blocks"]) == (16, 1)
+    assert ckpt["policy_config"]["gate_by_w"] is True          # the correction weighted by w, as shipped
     graph = onnx.load(str(out / "policy.onnx")).graph
     assert sum(n.op_type == "Softmax" for n in graph.node) == 2      # one attention block + the output
     m = json.loads((out / "manifest.json").read_text())

@@ -56,6 +56,17 @@ def test_bring_your_own_data_without_split_field(tmp_path):
     assert block["routers"]["routellm_mf"]["apgr"] is not None
 
 
+def test_w_grid_is_increasing_and_holds_every_preset_setting():
+    from trainer.eval.baselines.greedy import W_GRID
+    from trainer.policy.presets import PRESET_GRID
+
+    assert W_GRID[0] == 0.0 and W_GRID[-1] == 1.0 and (np.diff(W_GRID) > 0).all()
+    # preset_points reads a preset's point by its w: every w calibration can pick must be on the grid.
+    assert all(np.isclose(W_GRID, w, atol=1e-9).any() for w in PRESET_GRID)
+    # Dense where a reward linear in dollars turns between the cheapest (and the dearest) models.
+    assert (W_GRID < 0.01).sum() >= 20 and (W_GRID > 0.99).sum() >= 20
+
+
 def test_preset_points_read_the_policy_curve_at_each_presets_w():
     from trainer.eval.baselines.greedy import W_GRID
     from trainer.eval.report import preset_points

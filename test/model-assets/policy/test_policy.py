@@ -91,18 +91,27 @@ def test_export_graph_equals_the_policy() -> None:
             assert (out[m == 0] == 0).all()
 
 
-def test_gated_policy_buys_the_cheapest_at_w_0_whatever_its_weights() -> None:
+def test_gated_policy_weights_its_correction_by_w() -> None:
     # gate_by_w scales the learned correction by w, as the reward scales quality: at w = 0 only the
-    # price rule's cost term is left, so the order is the cost order for any weights.
+    # price rule's cost term is left (the cheapest candidate first, whatever the weights), and at
+    # any w the gated logits are the ungated ones with the head's output times w.
     g = torch.Generator().manual_seed(3)
     for seed in range(3):
         pol = _trained_like(SetPolicy(dim=8, n_features=4, cost_index=0, p_index=2, width=16, heads=4,
                                       prompt_input=False, gate_by_w=True), seed)
-        f = torch.rand(5, 7, 4, generator=g)
+        e, f, m = torch.randn(5, 8, generator=g), torch.rand(5, 7, 4, generator=g), torch.ones(5, 7)
         with torch.no_grad():
-            probs = pol.probs(torch.randn(5, 8, generator=g), torch.zeros(5, 1), f, torch.ones(5, 7))
-        assert torch.equal(probs.argmax(1), f[..., 0].argmin(1))
-        assert torch.equal(probs.argsort(1, descending=True), f[..., 0].argsort(1))
+            probs = pol.probs(e, torch.zeros(5, 1), f, m)
+            rule = torch.softmax(-pol.greedy_scale * f[..., 0], dim=-1)
+            assert torch.allclose(probs, rule, atol=1e-6)
+            assert torch.equal(probs.argmax(1), f[..., 0].argmin(1))
+            w = torch.rand(5, 1, generator=g)
+            gated = pol(e, w, f, m)
+            pol.gate_by_w = False
+            free = pol(e, w, f, m)
+            greedy = pol.greedy_scale * (w * f[..., 2] - (1 - w) * f[..., 0])
+            assert torch.allclose(gated - greedy, w * (free - greedy), atol=1e-5)
+            assert not torch.allclose(gated, free, atol=1e-3)
 
 
 def test_policy_onnx_matches_torch_on_both_runtimes(tmp_path: Path) -> None:
