@@ -34,6 +34,7 @@ from .policy.evaluate import evaluate_policy, served_inputs
 from .policy.model import FEATURE_NAMES, FEATURES_DEFAULT, SetPolicy, feature_layout
 from .policy.presets import calibrate_presets
 from .policy.train import PolicyConfig, ppo, pretrain
+from .policy.validation import pair_pools, validation_score
 from .export.fuse import fuse_gelu_file
 from .export.manifest import write_manifest
 from .export.onnx_export import export_irt, export_policy
@@ -41,6 +42,7 @@ from .export.parity import agreement, run_onnx
 from .export.quantize import quantize_weight_only
 
 VAL_PROMPTS = 1000            # mmlu-pro train prompts held out of policy training to pick checkpoints
+VAL_RANDOM_PAIRS = 5          # random model pairs the checkpoint is also validated on (plus best/cheapest)
 CROSS_FIT_FOLDS = 4           # prompt heads giving the policy out-of-sample p_success (irt.train.cross_fit_heads)
 # Policy weights smaller than this stay fp32: the candidate-feature input layer, the attention output
 # projections and the head carry the small cost / p_success differences between cheap candidates
@@ -96,6 +98,11 @@ def get_embedder(args: argparse.Namespace, tables: list[OutcomeTable], student_d
         return dev, texts_digest(corpus), block, None, None
     from .embed import load_student, train_student
 
+    if args.student_from_bundle and not (student_dir / "embedder.pt").exists() and not args.retrain_embedder:
+        from .embed.recover import recover_student
+
+        p.log(f"recovering the student embedder from {args.student_from_bundle} into {student_dir}")
+        recover_student(args.student_from_bundle, student_dir)
     if not (student_dir / "embedder.pt").exists() or args.retrain_embedder:
         what = "an interim student (cached teacher vectors only)" if args.interim_student else "the student embedder"
         p.log(f"training {what} into {student_dir}")
@@ -201,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dev-embedding", action="store_true", help="TF-IDF dev embedding instead of the student")
     ap.add_argument("--student-dir", type=Path, default=None, help="student embedder folder (default: build/<version>/embedder)")
     ap.add_argument("--retrain-embedder", action="store_true")
+    ap.add_argument("--student-from-bundle", type=Path, default=None,
+                    help="when the student folder is empty, recover the student from this bundle's embedder.onnx "
+                         "instead of training it (e.g. model-assets/bundles/v2026-11-23.4)")
     ap.add_argument("--interim-student", action="store_true",
                     help="if the student must be trained, train it on cached teacher vectors only")
     ap.add_argument("--byod", type=Path, default=None, help="bring-your-own-data folder instead of shared/data")
@@ -214,9 +224,15 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"policy width, a multiple of its {PolicyConfig.heads} heads (default {PolicyConfig.width})")
     ap.add_argument("--policy-blocks", type=int, default=PolicyConfig.blocks,
                     help=f"policy attention blocks (default {PolicyConfig.blocks}); run time grows with width and blocks")
+    ap.add_argument("--pretrain-steps", type=int, default=PolicyConfig.pretrain_steps,
+                    help=f"policy pairwise pretraining steps (default {PolicyConfig.pretrain_steps})")
+    ap.add_argument("--ppo-iters", type=int, default=PolicyConfig.ppo_iters,
+                    help=f"policy PPO iterations after pretraining (default {PolicyConfig.ppo_iters}; 0 = none)")
     args = ap.parse_args(argv)
     if args.policy_width < PolicyConfig.heads or args.policy_width % PolicyConfig.heads or args.policy_blocks < 1:
         ap.error(f"--policy-width must be a positive multiple of {PolicyConfig.heads} and --policy-blocks at least 1")
+    if args.pretrain_steps < 1 or args.ppo_iters < 0:
+        ap.error("--pretrain-steps must be at least 1 and --ppo-iters at least 0")
     names = tuple(args.features.split(","))
     if any(n not in FEATURE_NAMES for n in names) or not {"cost_rel", "p_success"} <= set(names):
         ap.error(f"--features: names from {', '.join(FEATURE_NAMES)}, including cost_rel and p_success "
@@ -278,7 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     held = np.zeros(len(joint.split), dtype=bool)
     held[starts[ref_i]:starts[ref_i + 1]] = val_mask
     heads = cross_fit_heads(joint, irt, irt_cfg, folds, exclude=held, log=p.log)
-    validate = lambda pol: evaluate_policy(pol, heads[0], joint.models, val_es.test, val_emb, names, ws=val_ws)["policy"]["aiq"]  # noqa: E731
+    # With PPO on, checkpoints are chosen on the whole validation pool and on strong/weak pairs of it
+    # (trainer/policy/validation.py). PPO is off by default: even so its checkpoints broke RouteLLM's pairs.
+    val_pairs = pair_pools(val_es, VAL_RANDOM_PAIRS, args.seed)
+    validate = lambda pol: validation_score(pol, heads[0], joint.models, val_es, val_emb, names, val_ws, val_pairs)  # noqa: E731
     pools = []
     for i, (t, e) in enumerate(zip(tables, embs)):
         rows = t.split == "train"
@@ -288,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
             pools.append(make_pool(t.subset(rows=rows), e[rows], joint.models, fold=folds[starts[i]:starts[i + 1]][rows]))
     weights = [3.0 if pl.name == ref_name else 1.0 for pl in pools]
     pcfg = PolicyConfig(seed=args.seed, prune_dominated=args.prune_dominated, width=args.policy_width,
-                        blocks=args.policy_blocks)
+                        blocks=args.policy_blocks, pretrain_steps=args.pretrain_steps, ppo_iters=args.ppo_iters)
     if args.smoke:
         pcfg = dataclasses.replace(pcfg, pretrain_steps=40, ppo_iters=4, ppo_batch=512, eval_every=2)
     sampler = EpisodeSampler(pools, irt, names, seed=args.seed, pool_weights=weights, heads=heads,
@@ -303,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     pretrain(policy, sampler, pcfg, validate=None, log=p.log)
     policy, history = ppo(policy, sampler, pcfg, validate=validate, log=p.log)
     chosen = max(history, key=lambda h: h[1]) if history else (None, None)
-    p.log(f"kept checkpoint: PPO iteration {chosen[0]} (0 = pretrained only), validation AIQ {chosen[1]}")
+    p.log(f"kept checkpoint: PPO iteration {chosen[0]} (0 = pretrained only), validation score {chosen[1]:.4f} "
+          f"(AIQ gain over the hull: half the whole pool, half {len(val_pairs)} pairs)")
     presets, preset_report = calibrate_presets(policy, heads[0], joint.models, val_es.test, val_emb, names)
     p.log(f"presets {presets} ({json.dumps(preset_report)})")
 
@@ -344,7 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     eval_summary = {
         "split": "test (fixed splits of shared/data/README.md)",
         "policy": {ref_name: {k: v for k, v in policy_eval.items()}, "kept_ppo_iteration": chosen[0],
-                   "validation_history": [[i, s] for i, s in history], "validation_irt_greedy_aiq": greedy_val,
+                   "validation_history": [[i, round(s, 5)] for i, s in history],
+                   "validation_score": "AIQ gain over the single-model hull on the validation prompts: half the whole pool, "
+                                       f"half the mean of {len(val_pairs)} pairs (trainer/policy/validation.py)", "validation_irt_greedy_aiq": greedy_val,
                    "presets": preset_report},
         "irt": irt_eval,
         "parity": parity,
@@ -359,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         "policy_validation_prompts": int(val_mask.sum()),
         "seed": args.seed,
         "embedding_cache_tag": tag,
+        "policy_config": dataclasses.asdict(pcfg),
     }
     if embedder_onnx is not None and (embedder_onnx.parent / "student.json").exists():
         training_data["embedder"] = json.loads((embedder_onnx.parent / "student.json").read_text())

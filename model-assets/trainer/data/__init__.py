@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..paths import DATA_ROOT
-from .aliases import ALIASES, COLD_START_MODELS, aliases_of, canonical, read_prices
+import dataclasses
+
+from .aliases import ALIASES, COLD_START_MODELS, IDENTITY_SCOPES, aliases_of, canonical, read_prices, scoped, unscoped
 from .byod import ByodError, load_byod
 from .cache import cached_table
 from .table import OutcomeTable
@@ -21,11 +23,23 @@ DATASETS: list[str] = [
 
 
 def load_dataset(name: str, data_root: Path = DATA_ROOT) -> OutcomeTable:
-    """Parsed outcome table of one dataset (cached under ``model-assets/.cache/tables``).
+    """Parsed outcome table of one dataset (cached under ``model-assets/.cache/tables``), its
+    models named by the identity they train (``scoped``: RouteLLM's are ``routellm/<name>``).
 
     @example
         mmlu = load_dataset("mmlu-pro")
         print(mmlu.outcome.shape)   # (12032, 32)
+    """
+    t = load_unscoped(name, data_root)
+    return dataclasses.replace(t, models=[scoped(name, m) for m in t.models]) if name in IDENTITY_SCOPES else t
+
+
+def load_unscoped(name: str, data_root: Path = DATA_ROOT) -> OutcomeTable:
+    """``load_dataset`` with canonical model names in every dataset (the adapters' own lookups).
+
+    @example
+        gsm = load_unscoped("routellm-gsm8k")
+        gsm.models  # ["Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview"] (canonical names)
     """
     from .datasets import LOADERS, SOURCE_DIRS
 
@@ -38,5 +52,5 @@ def load_dataset(name: str, data_root: Path = DATA_ROOT) -> OutcomeTable:
 
 __all__ = [
     "ALIASES", "COLD_START_MODELS", "DATASETS", "ByodError", "OutcomeTable", "aliases_of", "canonical",
-    "load_byod", "load_dataset", "read_prices",
+    "IDENTITY_SCOPES", "load_byod", "load_dataset", "load_unscoped", "read_prices", "scoped", "unscoped",
 ]

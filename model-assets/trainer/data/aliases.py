@@ -31,6 +31,19 @@ ALIASES: dict[str, list[str]] = {
 
 _TO_CANONICAL = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
 
+# Datasets whose outcomes train identities of their own, named "<scope>/<canonical name>". RouteLLM
+# graded its two models with its own harness, and its MMLU marks Mixtral-8x7B-Instruct far above
+# what MMLU-Pro's does relative to the other models: one shared identity over-predicted that model
+# on mmlu-pro by 0.06 (0.475 predicted vs 0.412 on the test split) and cost mmlu-pro routing 4-6
+# points of savings (model-assets/README.md, Diagnostics). The three RouteLLM sets still share one
+# scope, as they share one harness. A pool names a model by its canonical name or an alias and gets
+# the unscoped identity.
+IDENTITY_SCOPES: dict[str, str] = {
+    "routellm-mmlu": "routellm",
+    "routellm-gsm8k": "routellm",
+    "routellm-mt-bench": "routellm",
+}
+
 # Held out of IRT and policy training entirely; onboarded by quiz only (data README).
 COLD_START_MODELS: list[str] = [
     "gemini-1.5-flash-002",
@@ -51,6 +64,27 @@ def canonical(name: str) -> str:
         canonical("mistralai/Mixtral-8x7B-Instruct-v0.1")  # "Mixtral-8x7B-Instruct-v0.1"
     """
     return _TO_CANONICAL.get(name, name)
+
+
+def scoped(dataset: str, name: str) -> str:
+    """The identity name a dataset's outcomes for model ``name`` train (see ``IDENTITY_SCOPES``).
+
+    @example
+        scoped("routellm-mmlu", "Mixtral-8x7B-Instruct-v0.1")  # "routellm/Mixtral-8x7B-Instruct-v0.1"
+        scoped("mmlu-pro", "Mixtral-8x7B-Instruct-v0.1")       # "Mixtral-8x7B-Instruct-v0.1"
+    """
+    scope = IDENTITY_SCOPES.get(dataset)
+    return f"{scope}/{name}" if scope else name
+
+
+def unscoped(name: str) -> str:
+    """The canonical model name behind a scoped identity name.
+
+    @example
+        unscoped("routellm/gpt-4-1106-preview")  # "gpt-4-1106-preview"
+    """
+    scope, sep, rest = name.partition("/")
+    return rest if sep and scope in IDENTITY_SCOPES.values() else name
 
 
 def aliases_of(name: str) -> list[str]:

@@ -281,6 +281,6 @@ SOURCE_DIRS: dict[str, str] = {
 
 
 def load_dataset(name: str, data_root: Path) -> OutcomeTable:  # re-bound in __init__ (cached)
-    from . import load_dataset as cached
+    from . import load_unscoped as cached
 
     return cached(name, data_root)

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import metrics as M
 from .baselines import binary, category, greedy, knn, mf, sw_ranking
+from ..data import unscoped
 from .evalset import EvalSet
 
 
@@ -54,9 +55,10 @@ def binary_pairs(es: EvalSet) -> list[tuple[str, int, int]]:
     """
     strong, weak = binary.best_and_cheapest(es.train.quality, es.train.cost)
     pairs = [("", strong, weak)]
+    names = [unscoped(m) for m in es.models]   # RouteLLM's own sets name them routellm/<name>
     s_name, w_name = binary.ROUTELLM_PAIR
-    if s_name in es.models and w_name in es.models:
-        p = (es.models.index(s_name), es.models.index(w_name))
+    if s_name in names and w_name in names:
+        p = (names.index(s_name), names.index(w_name))
         if p != (strong, weak):
             pairs.append(("_routellm_pair", *p))
         else:

@@ -26,7 +26,7 @@ class PolicyConfig:
     pretrain_steps: int = 400
     pretrain_batch: int = 256
     pretrain_lr: float = 1e-3
-    ppo_iters: int = 25
+    ppo_iters: int = 0  # off by default: its checkpoints broke two-model pools (model-assets/README.md, Policy)
     ppo_batch: int = 1024
     ppo_epochs: int = 3
     ppo_minibatch: int = 256
@@ -75,7 +75,7 @@ def pretrain(policy: SetPolicy, sampler: EpisodeSampler, cfg: PolicyConfig,
         sched.step()
         running += float(loss)
         if step % every == 0 or step == cfg.pretrain_steps:
-            extra = f"  val AIQ {validate(policy):.4f}" if validate else ""
+            extra = f"  val score {validate(policy):.4f}" if validate else ""
             log(f"[policy] pretrain {step}/{cfg.pretrain_steps}  pairwise loss {running / every:.4f}{extra}  ({time.time() - t0:.0f}s)")
             running = 0.0
     return policy
@@ -100,7 +100,7 @@ def ppo(policy: SetPolicy, sampler: EpisodeSampler, cfg: PolicyConfig,
     if validate:
         best_score = validate(policy)
         history.append((0, best_score))
-        log(f"[policy] ppo 0/{cfg.ppo_iters}  val AIQ {best_score:.4f} (pretrained)")
+        log(f"[policy] ppo 0/{cfg.ppo_iters}  val score {best_score:.4f} (pretrained)")
     t0 = time.time()
     for it in range(1, cfg.ppo_iters + 1):
         policy.eval()
@@ -136,7 +136,7 @@ def ppo(policy: SetPolicy, sampler: EpisodeSampler, cfg: PolicyConfig,
             if validate:
                 score = validate(policy)
                 history.append((it, score))
-                msg += f"  val AIQ {score:.4f}"
+                msg += f"  val score {score:.4f}"
                 if score > best_score:
                     best_score, best_state = score, copy.deepcopy(policy.state_dict())
             log(msg + f"  ({time.time() - t0:.0f}s)")

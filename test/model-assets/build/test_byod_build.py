@@ -51,11 +51,13 @@ def test_byod_smoke_build(tmp_path: Path) -> None:
     assert m["version"] == "v-mine" and len(m["models"]) == 5
     assert list(m["training_data"]["datasets"]) == ["my-evals"] and m["training_data"]["excluded_models"] == []
     assert m["eval"]["parity"]["policy"]["int8_web"]["top_choice_agreement"] >= 0.99
+    assert m["training_data"]["policy_config"] == ckpt["policy_config"]   # how the policy was trained
 
 
-@pytest.mark.parametrize("flags", [["--policy-width", "30"], ["--policy-width", "0"], ["--policy-blocks", "0"]])
+@pytest.mark.parametrize("flags", [["--policy-width", "30"], ["--policy-width", "0"], ["--policy-blocks", "0"],
+                                   ["--pretrain-steps", "0"], ["--ppo-iters", "-1"]])
 def test_policy_shape_flags_are_checked(flags: list[str]) -> None:
-    with pytest.raises(SystemExit):       # argparse error: width must split into the heads, blocks >= 1
+    with pytest.raises(SystemExit):       # argparse error: width must split into the heads, blocks >= 1, steps >= 1, iterations >= 0
         build_main(["--smoke", *flags])
 
 

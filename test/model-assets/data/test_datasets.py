@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trainer.data import COLD_START_MODELS, DATASETS, canonical, load_dataset
+from trainer.data import COLD_START_MODELS, DATASETS, canonical, load_dataset, load_unscoped, scoped, unscoped
 from trainer.data.datasets import mmlu_pro_prompt
 
 
@@ -37,10 +37,22 @@ def test_mmlu_pro_split_prompt_and_cold_start() -> None:
 
 
 def test_alias_map_gives_one_identity_across_datasets() -> None:
-    names = {n: set(load_dataset(n).models) for n in ("mmlu-pro", "arena-hard-v1", "routellm-gsm8k")}
-    assert "Mixtral-8x7B-Instruct-v0.1" in names["mmlu-pro"] & names["arena-hard-v1"] & names["routellm-gsm8k"]
-    assert "gpt-4-1106-preview" in names["arena-hard-v1"] & names["routellm-gsm8k"]
+    names = {n: set(load_dataset(n).models) for n in ("mmlu-pro", "arena-hard-v1", "alpaca-eval")}
+    assert "Mixtral-8x7B-Instruct-v0.1" in names["mmlu-pro"] & names["arena-hard-v1"]
     assert not any(m.startswith("mistralai/") for s in names.values() for m in s)
+
+
+def test_routellm_sets_train_identities_of_their_own() -> None:
+    # RouteLLM's harness graded its pair its own way (IDENTITY_SCOPES): its outcomes must not move
+    # the identities that mmlu-pro, alpaca-eval and arena-hard share.
+    for n in ("routellm-mmlu", "routellm-gsm8k", "routellm-mt-bench"):
+        assert sorted(load_dataset(n).models) == ["routellm/Mixtral-8x7B-Instruct-v0.1", "routellm/gpt-4-1106-preview"], n
+        assert sorted(load_unscoped(n).models) == ["Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview"], n
+    assert scoped("routellm-mmlu", "x") == "routellm/x" and scoped("mmlu-pro", "x") == "x"
+    assert unscoped("routellm/gpt-4-1106-preview") == "gpt-4-1106-preview"
+    assert unscoped("mistralai/Mixtral-8x7B-Instruct-v0.1") == "mistralai/Mixtral-8x7B-Instruct-v0.1"
+    gsm, scoped_gsm = load_unscoped("routellm-gsm8k"), load_dataset("routellm-gsm8k")
+    assert np.array_equal(gsm.prices, scoped_gsm.prices) and np.array_equal(gsm.output_tokens, scoped_gsm.output_tokens)
 
 
 def test_grades_are_rescaled() -> None:

@@ -31,7 +31,7 @@ def test_policy_and_irt_greedy_run_through_the_served_decision_core(bundle, tmp_
     # The test bundle's policy is built to pick the cheapest at w = 0 and the best predicted at w = 1:
     # its curve must span from the cheap end to a dearer point.
     costs = [p[0] for p in routers["policy"]["points"]]
-    assert min(costs) == pytest.approx(block["single_models"]["Mixtral-8x7B-Instruct-v0.1"]["cost"], rel=1e-6)
+    assert min(costs) == pytest.approx(block["single_models"]["routellm/Mixtral-8x7B-Instruct-v0.1"]["cost"], rel=1e-6)
     assert all(v is not None for v in block["savings_vs"].values())
     # Neither model is in the test bundle: both identities were fitted on the train split.
     assert sorted(block["identities_fitted_on_train"]) == sorted(block["pool"])
