@@ -3,7 +3,9 @@
 Datasets spell the same model differently (RouteLLM's ``mistralai/Mixtral-8x7B-Instruct-v0.1`` is
 MMLU-Pro's ``Mixtral-8x7B-Instruct-v0.1``; arena-hard's ``gpt-4-turbo`` judgments are
 ``gpt-4-1106-preview``). Every adapter maps names through :func:`canonical` so a model gets one
-identity vector. Aliases also go into the bundle manifest so a pool can name a model either way.
+identity vector, except where a source graded models its own way (``IDENTITY_SCOPES``: RouteLLM's
+sets train ``routellm/<name>`` identities). Aliases also go into the bundle manifest so a pool can
+name a model either way.
 """
 from __future__ import annotations
 

@@ -127,7 +127,7 @@ def readme_section(results: dict[str, Any]) -> str:
         if bal is not None:
             lines += [
                 f"The `balanced` preset (w = {bal['w']:g}, calibrated by the bundle on validation prompts) routes "
-                f"mmlu-pro at quality {bal['quality']:.3f}, {bal['quality_of_best']:.1%} of the best single model's, "
+                f"mmlu-pro at quality {bal['quality']:.3f}, {bal['quality'] / mm['best_single']['quality']:.1%} of the best single model's, "
                 f"for {bal['cost_of_best']:.0%} of its cost (red diamonds in the plot).",
                 "",
             ]

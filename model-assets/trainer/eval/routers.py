@@ -12,7 +12,7 @@ import numpy as np
 
 from . import metrics as M
 from .baselines import binary, category, greedy, knn, mf, sw_ranking
-from ..data import unscoped
+from ..data import IDENTITY_SCOPES, unscoped
 from .evalset import EvalSet
 
 
@@ -55,7 +55,8 @@ def binary_pairs(es: EvalSet) -> list[tuple[str, int, int]]:
     """
     strong, weak = binary.best_and_cheapest(es.train.quality, es.train.cost)
     pairs = [("", strong, weak)]
-    names = [unscoped(m) for m in es.models]   # RouteLLM's own sets name them routellm/<name>
+    # RouteLLM's own sets name them routellm/<name>; a BYOD model may be called that and is left alone.
+    names = [unscoped(m) for m in es.models] if es.dataset in IDENTITY_SCOPES else list(es.models)
     s_name, w_name = binary.ROUTELLM_PAIR
     if s_name in names and w_name in names:
         p = (names.index(s_name), names.index(w_name))

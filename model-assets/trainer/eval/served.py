@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..data import unscoped
 from ..paths import PROJECT_ROOT
 from .evalset import EvalSet
 from .routers import ServedOutputs, binary_pairs
@@ -108,7 +109,10 @@ def run_served(es: EvalSet, bundle: Path, preferences: np.ndarray, progress: Cal
     manifest = json.loads((Path(bundle) / "manifest.json").read_text())
     d = int(manifest["identity_dim"])
     known = manifest_models(manifest)
-    missing = [j for j, m in enumerate(es.models) if m not in known]
+    # Bundles before v2026-11-23.4 have no routellm/<name> identities (data.aliases.IDENTITY_SCOPES):
+    # they route RouteLLM's sets with the shared identity, as they were built to.
+    shared = {j: unscoped(m) for j, m in enumerate(es.models) if m not in known and unscoped(m) in known}
+    missing = [j for j, m in enumerate(es.models) if m not in known and j not in shared]
     train_texts, test_texts = es.train.table.prompts, es.test.table.prompts
     meta: dict[str, Any] = {"bundle": Path(bundle).name, "ort": ORT_RUNTIME}
     with tempfile.TemporaryDirectory(prefix="served-") as tmp:
@@ -121,6 +125,10 @@ def run_served(es: EvalSet, bundle: Path, preferences: np.ndarray, progress: Cal
         dim = int(manifest["embedding"]["dim"])
         emb = _read(work / "embeddings.f32", "<f4", (len(train_texts) + len(test_texts), dim)).astype(np.float64)
         identities: dict[str, list[float] | None] = {m: None for m in es.models}
+        for j, name in shared.items():
+            identities[es.models[j]] = list(known[name])
+        if shared:
+            meta["identities_shared"] = {es.models[j]: name for j, name in shared.items()}
         if missing:
             probe = _read(work / "probe.f32", "<f4", (len(train_texts), 1 + 2 * d))
             a, c = item_params(probe, d)

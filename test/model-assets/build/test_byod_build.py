@@ -51,7 +51,9 @@ def test_byod_smoke_build(tmp_path: Path) -> None:
     assert m["version"] == "v-mine" and len(m["models"]) == 5
     assert list(m["training_data"]["datasets"]) == ["my-evals"] and m["training_data"]["excluded_models"] == []
     assert m["eval"]["parity"]["policy"]["int8_web"]["top_choice_agreement"] >= 0.99
-    assert m["training_data"]["policy_config"] == ckpt["policy_config"]   # how the policy was trained
+    cfg = m["training_data"]["policy_config"]                           # how the policy was trained
+    assert (cfg["width"], cfg["blocks"], cfg["prune_dominated"]) == (16, 1, True)
+    assert (cfg["pretrain_steps"], cfg["ppo_iters"]) == (40, 4)          # the smoke schedule
 
 
 @pytest.mark.parametrize("flags", [["--policy-width", "30"], ["--policy-width", "0"], ["--policy-blocks", "0"],

@@ -61,6 +61,10 @@ def test_score_is_half_the_whole_pool_and_half_the_pairs() -> None:
     got = validation_score(policy, irt, es.models, es, emb, NAMES, ws, pairs)
     assert abs(got - (0.5 * whole + 0.5 * np.mean(gains))) < 1e-12
     assert validation_score(policy, irt, es.models, es, emb, NAMES, ws, []) == whole
-    # A gain is measured against that pool's own hull.
-    sub = restrict(es.test, pairs[0])
-    assert gains[0] + hull_aiq(single_pool(sub.table.models, sub.cost, sub.quality)) <= 1.0
+    # A pair's gain is measured against that pair's own hull: the straight line from the cheaper
+    # model's point to the dearer one's, whose mean height is their mean quality when the dearer is better.
+    i, j = pairs[0]
+    sub = restrict(es.test, [i, j])
+    q, c = sub.quality.mean(axis=0), sub.cost.mean(axis=0)
+    if (q[np.argmax(c)] > q[np.argmin(c)]):
+        assert abs(hull_aiq(single_pool(sub.table.models, sub.cost, sub.quality)) - q.mean()) < 1e-9
