@@ -366,8 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         "policy": {ref_name: {k: v for k, v in policy_eval.items()}, "kept_ppo_iteration": chosen[0],
                    "validation_history": [[i, round(s, 5)] for i, s in history],
                    "validation_score": "AIQ gain over the single-model hull on the validation prompts: half the whole pool, "
-                                       f"half the mean of {len(val_pairs)} pairs (trainer/policy/validation.py)", "validation_irt_greedy_aiq": greedy_val,
-                   "presets": preset_report},
+                                       f"half the mean of {len(val_pairs)} pairs (trainer/policy/validation.py)",
+                   "validation_irt_greedy_aiq": greedy_val, "presets": preset_report},
         "irt": irt_eval,
         "parity": parity,
         "smoke": bool(args.smoke),

@@ -6,11 +6,10 @@
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from ..paths import DATA_ROOT
-import dataclasses
-
 from .aliases import ALIASES, COLD_START_MODELS, IDENTITY_SCOPES, aliases_of, canonical, read_prices, scoped, unscoped
 from .byod import ByodError, load_byod
 from .cache import cached_table

@@ -127,7 +127,7 @@ def readme_section(results: dict[str, Any]) -> str:
         if bal is not None:
             lines += [
                 f"The `balanced` preset (w = {bal['w']:g}, calibrated by the bundle on validation prompts) routes "
-                f"mmlu-pro at quality {bal['quality']:.3f}, {bal['quality'] / mm['best_single']['quality']:.1%} of the best single model's, "
+                f"mmlu-pro at quality {bal['quality']:.3f}, {bal['quality_of_best']:.1%} of the best single model's, "
                 f"for {bal['cost_of_best']:.0%} of its cost (red diamonds in the plot).",
                 "",
             ]
@@ -172,7 +172,7 @@ def preset_points(points: Sequence[Sequence[float]], ws: Sequence[float], preset
             continue
         cost, quality = points[hits[0]]
         out[name] = {"w": w, "cost": round(float(cost), 9), "quality": round(float(quality), 6),
-                     "quality_of_best": round(quality / best["quality"], 4) if best["quality"] else None,
+                     "quality_of_best": round(quality / best["quality"], 6) if best["quality"] else None,
                      "cost_of_best": round(cost / best["cost"], 4) if best["cost"] else None}
     return out
 
