@@ -9,7 +9,8 @@
  *
  * Request (JSON): { bundle, embeddings: "<file of f32 [P, dim]>", prompt_tokens: [P],
  *   preferences: [W], variants: [{ name, candidates: [{ name, identity, input_usd_per_mtok,
- *   output_usd_per_mtok, expected_output_tokens }] }] }
+ *   output_usd_per_mtok, expected_output_tokens, cov_factor? }] }] }
+ * (cov_factor: the identity's posterior covariance factor, routed as the worker routes a quiz identity)
  * Output in DIR: choices.i32 [V, W, P] (little-endian, row-major), meta.json.
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -24,6 +25,7 @@ const candidateSchema = z.object({
   input_usd_per_mtok: z.number().nonnegative(),
   output_usd_per_mtok: z.number().nonnegative(),
   expected_output_tokens: z.number().nonnegative(),
+  cov_factor: z.array(z.array(z.number())).optional(),
 });
 const requestSchema = z.object({
   bundle: z.string().min(1),
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
     const list: Candidate[] = variant.candidates.map((c) => ({
       name: c.name, identity: c.identity, inputUsdPerMtok: c.input_usd_per_mtok,
       outputUsdPerMtok: c.output_usd_per_mtok, expectedOutputTokens: c.expected_output_tokens,
+      ...(c.cov_factor ? { covFactor: c.cov_factor } : {}),
     }));
     const total = w * p;
     for (let s = 0; s < total; s += BATCH) {

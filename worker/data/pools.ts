@@ -60,6 +60,15 @@ function parseVector(text: string): number[] | null {
   return Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : null;
 }
 
+const covFactorSchema = z.array(z.array(z.number()));
+
+/** A stored covariance factor, or undefined when there is none or it does not parse. */
+function parseCovFactor(text: string | null): number[][] | undefined {
+  if (text === null) return undefined;
+  const r = covFactorSchema.safeParse(parseJson(text));
+  return r.success ? r.data : undefined;
+}
+
 async function readPool(db: D1Database, tenantId: string, name: string): Promise<Pool | null> {
   const pool = await db
     .prepare('SELECT id, tenant_id, name, bundle_version, embedding_provider, default_preference, default_preset FROM pools WHERE tenant_id = ?1 AND name = ?2')
@@ -69,17 +78,19 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
   const [members, identities, experiment] = await db.batch([
     db.prepare(`SELECT ${MODEL_COLUMNS} FROM pool_members pm JOIN models m ON m.id = pm.model_id
                 WHERE pm.pool_id = ?1 ORDER BY m.name`).bind(pool.id),
-    db.prepare(`SELECT mi.model_id, mi.bundle_version, mi.vector, mi.source FROM model_identities mi
+    db.prepare(`SELECT mi.model_id, mi.bundle_version, mi.vector, mi.cov_factor, mi.source FROM model_identities mi
                 JOIN pool_members pm ON pm.model_id = mi.model_id WHERE pm.pool_id = ?1`).bind(pool.id),
     db.prepare(`SELECT id, name, arms FROM experiments WHERE pool_id = ?1 AND active = 1
                 ORDER BY created_at DESC LIMIT 1`).bind(pool.id),
   ]);
   const idMap = new Map<string, Map<string, ResolvedIdentity>>();
-  for (const r of (identities?.results ?? []) as { model_id: string; bundle_version: string; vector: string; source: ResolvedIdentity['source'] }[]) {
+  type IdentityDbRow = { model_id: string; bundle_version: string; vector: string; cov_factor: string | null; source: ResolvedIdentity['source'] };
+  for (const r of (identities?.results ?? []) as IdentityDbRow[]) {
     const vector = parseVector(r.vector);
     if (!vector) continue;
     const perBundle = idMap.get(r.model_id) ?? new Map<string, ResolvedIdentity>();
-    perBundle.set(r.bundle_version, { vector, source: r.source });
+    const covFactor = parseCovFactor(r.cov_factor);
+    perBundle.set(r.bundle_version, { vector, source: r.source, ...(covFactor ? { covFactor } : {}) });
     idMap.set(r.model_id, perBundle);
   }
   const expRow = (experiment?.results ?? [])[0] as { id: string; name: string; arms: string } | undefined;

@@ -9,6 +9,23 @@ import { costRel, writeFeatures } from './features';
 import { nonDominated } from './frontier';
 import type { Candidate, DecideInput, Decision, OnnxSession } from './types';
 
+/**
+ * How many posterior standard deviations below its mean an uncertain identity's success logit is
+ * routed at: p = sigmoid(a.theta - c - UNCERTAINTY_PENALTY * sqrt(a^T Sigma a)). A 20-item quiz
+ * leaves a newcomer's identity uncertain, and routing on its mean sends it the prompts it is most
+ * over-rated on; one std kept random 20-item quizzes from routing below the single-model hull on
+ * mmlu-pro (docs/onboarding.md, "Routing on a pessimistic estimate").
+ */
+export const UNCERTAINTY_PENALTY = 1;
+
+/** Success probabilities are float32: keep their logits finite. */
+const P_FLOOR = 1e-7;
+
+function logit(p: number): number {
+  const q = Math.min(1 - P_FLOOR, Math.max(P_FLOOR, p));
+  return Math.log(q / (1 - q));
+}
+
 /** What `decide` needs of a bundle: its manifest and the two decision graphs. */
 export interface DecisionBundle {
   manifest: Manifest;
@@ -40,6 +57,10 @@ function check(manifest: Manifest, input: DecideInput, row: number): void {
     if (![c.inputUsdPerMtok, c.outputUsdPerMtok, c.expectedOutputTokens].every(Number.isFinite)) {
       throw new DecisionInputError(`${where}: candidate ${c.name} has a price or expected length that is not a finite number`);
     }
+    const factor = c.covFactor ?? [];
+    if (factor.length > manifest.identity_dim || factor.some((v) => v.length !== manifest.identity_dim || !v.every(Number.isFinite))) {
+      throw new DecisionInputError(`${where}: candidate ${c.name} has a covariance factor that is not at most ${manifest.identity_dim} finite ${manifest.identity_dim}-d vectors`);
+    }
   }
 }
 
@@ -56,6 +77,46 @@ function identityKey(identity: readonly number[]): string {
     identityKeys.set(identity, key);
   }
   return key;
+}
+
+/** Distinct identity vectors in first-seen order, each with its row ("slot") in the IRT input. */
+class IdentityUnion {
+  readonly vectors: (readonly number[])[] = [];
+  private readonly slotOf = new Map<string, number>();
+
+  slot(vector: readonly number[]): number {
+    const key = identityKey(vector);
+    let slot = this.slotOf.get(key);
+    if (slot === undefined) {
+      slot = this.vectors.length;
+      this.slotOf.set(key, slot);
+      this.vectors.push(vector);
+    }
+    return slot;
+  }
+}
+
+const zeros = new Map<number, readonly number[]>();
+
+/** One shared zero vector per dimension (its identity key is then built once). */
+function zeroVector(d: number): readonly number[] {
+  let z = zeros.get(d);
+  if (!z) {
+    z = new Array<number>(d).fill(0);
+    zeros.set(d, z);
+  }
+  return z;
+}
+
+/**
+ * The success probability `UNCERTAINTY_PENALTY` stds below the mean logit. The logit is bilinear in
+ * the identity (contract, "IRT head"), so a.v = logit p(v) - logit p(0) for each factor vector v,
+ * and a^T Sigma a = sum_v (a.v)^2.
+ */
+function pessimistic(pMean: number, pZero: number, pFactor: readonly number[]): number {
+  const base = logit(pZero);
+  const variance = pFactor.reduce((s, p) => s + (logit(p) - base) ** 2, 0);
+  return 1 / (1 + Math.exp(-(logit(pMean) - UNCERTAINTY_PENALTY * Math.sqrt(variance))));
 }
 
 /**
@@ -106,30 +167,25 @@ export async function decideBatch(bundle: DecisionBundle, inputs: readonly Decid
   const dim = manifest.embedding.dim;
   const d = manifest.identity_dim;
 
-  // IRT takes one identity matrix for the whole batch: the union of all distinct identities.
-  const slotOf = new Map<string, number>();
-  const unionIds: (readonly number[])[] = [];
-  const slots = inputs.map((input) => input.candidates.map((c: Candidate) => {
-    const key = identityKey(c.identity);
-    let slot = slotOf.get(key);
-    if (slot === undefined) {
-      slot = unionIds.length;
-      slotOf.set(key, slot);
-      unionIds.push(c.identity);
-    }
-    return slot;
-  }));
+  // IRT takes one identity matrix for the whole batch: the union of all distinct identities, plus,
+  // for uncertain identities, the zero vector and their covariance factors' vectors.
+  const union = new IdentityUnion();
+  const slots = inputs.map((input) => input.candidates.map((c: Candidate) => union.slot(c.identity)));
+  const spread = inputs.map((input) => input.candidates.map((c: Candidate) => (c.covFactor?.length
+    ? { zero: union.slot(zeroVector(d)), factor: c.covFactor.map((v) => union.slot(v)) }
+    : null)));
   const embedding = new Float32Array(b * dim);
   inputs.forEach((input, row) => embedding.set(input.embedding, row * dim));
-  const identity = new Float32Array(unionIds.length * d);
-  unionIds.forEach((id, k) => identity.set(id, k * d));
+  const kUnion = union.vectors.length;
+  const identity = new Float32Array(kUnion * d);
+  union.vectors.forEach((id, k) => identity.set(id, k * d));
   const irtOut = await bundle.irt.run({
     embedding: { type: 'float32', data: embedding, dims: [b, dim] },
-    identity: { type: 'float32', data: identity, dims: [unionIds.length, d] },
+    identity: { type: 'float32', data: identity, dims: [kUnion, d] },
   });
   const pAll = irtOut['p_success'];
   if (!pAll) throw new Error('irt.onnx returned no p_success');
-  const kUnion = unionIds.length;
+  const pAt = (row: number, slot: number): number => Number(pAll.data[row * kUnion + slot]);
 
   const layout = manifest.policy.features;
   const width = layout.reduce((s, f) => s + f.size, 0);
@@ -137,7 +193,10 @@ export async function decideBatch(bundle: DecisionBundle, inputs: readonly Decid
   // Features are computed over the whole set (cost_rel, p_success_rel are relative to it), then
   // only the shown candidates' rows go to the policy.
   const perRow = inputs.map((input, row) => {
-    const pSuccess = slots[row]!.map((slot) => Number(pAll.data[row * kUnion + slot]));
+    const pSuccess = slots[row]!.map((slot, i) => {
+      const sp = spread[row]![i];
+      return sp ? pessimistic(pAt(row, slot), pAt(row, sp.zero), sp.factor.map((f) => pAt(row, f))) : pAt(row, slot);
+    });
     const costs = input.candidates.map((c) => expectedCostUsd(c, input.promptTokens));
     if (!pSuccess.every(Number.isFinite)) throw new Error(`irt.onnx returned a non-finite p_success for input ${row}`);
     const full = new Float32Array(input.candidates.length * width);

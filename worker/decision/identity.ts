@@ -7,6 +7,12 @@ import type { Manifest } from '../bundle/manifest';
 export interface ResolvedIdentity {
   vector: number[];
   source: 'training' | 'quiz' | 'manual' | 'manifest';
+  /** Its posterior covariance as vectors v_i (cov = sum v_i v_i^T), where it was fitted (a quiz). */
+  covFactor?: number[][];
+}
+
+function validFactor(factor: readonly (readonly number[])[], d: number): boolean {
+  return factor.length <= d && factor.every((v) => v.length === d && v.every(Number.isFinite));
 }
 
 /**
@@ -14,14 +20,19 @@ export interface ResolvedIdentity {
  *
  * @example
  * resolveIdentity(manifest, 'gpt-4o', undefined); // { vector: [...], source: 'manifest' }
- * resolveIdentity(manifest, null, { vector: [...], source: 'quiz' }); // the quiz vector
+ * resolveIdentity(manifest, null, { vector: [...], source: 'quiz', covFactor: [[...], ...] }); // the quiz identity
  */
 export function resolveIdentity(
   manifest: Manifest,
   bundleModel: string | null | undefined,
   stored: ResolvedIdentity | undefined,
 ): ResolvedIdentity | null {
-  if (stored && stored.vector.length === manifest.identity_dim) return stored;
+  if (stored && stored.vector.length === manifest.identity_dim) {
+    if (!stored.covFactor || validFactor(stored.covFactor, manifest.identity_dim)) return stored;
+    // A malformed factor must not fail requests: route on the vector alone, and say so.
+    console.error(`identity for bundle ${manifest.version}: cov_factor does not fit identity_dim ${manifest.identity_dim}; routed at its mean`);
+    return { vector: stored.vector, source: stored.source };
+  }
   if (!bundleModel) return null;
   const entry = manifest.models.find((m) => m.name === bundleModel || m.aliases.includes(bundleModel));
   return entry ? { vector: entry.identity, source: 'manifest' } : null;

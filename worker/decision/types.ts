@@ -30,6 +30,13 @@ export interface Candidate {
   outputUsdPerMtok: number;
   /** Expected completion length of this model, in tokens. */
   expectedOutputTokens: number;
+  /**
+   * The identity's posterior uncertainty, where it has one (a quiz identity): vectors v_i, each of
+   * length manifest.identity_dim, with covariance = sum_i v_i v_i^T (the columns of its Cholesky
+   * factor). The candidate is then routed on a pessimistic success probability (decide.ts,
+   * `UNCERTAINTY_PENALTY`). Absent: routed on the identity as it is.
+   */
+  covFactor?: readonly (readonly number[])[];
 }
 
 /** One routing question. */

@@ -35,6 +35,19 @@ export function cholesky(a: Matrix): Matrix {
 }
 
 /**
+ * Vectors v_i with `A = sum_i v_i v_i^T`: the columns of A's Cholesky factor. This is how D1 stores
+ * an identity's posterior covariance (`model_identities.cov_factor`) and how the decision core
+ * reads it (decision/types.ts, `Candidate.covFactor`).
+ *
+ * @example
+ * covFactor([[4, 0], [0, 1]]); // [[2, 0], [0, 1]]
+ */
+export function covFactor(a: Matrix): Matrix {
+  const l = cholesky(a);
+  return l.map((_, j) => l.map((row) => row[j]!));
+}
+
+/**
  * Solves `L L^T x = b` given the Cholesky factor L.
  *
  * @example

@@ -21,6 +21,8 @@ export interface RoutedCandidate {
   model: ModelRow;
   identity: number[];
   identitySource: string;
+  /** The identity's posterior covariance factor, where it has one (routed pessimistically). */
+  covFactor?: number[][] | undefined;
 }
 
 export interface RouteOutcome {
@@ -121,7 +123,7 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
   const unroutable: string[] = [];
   for (const model of pool.members) {
     const identity = resolveIdentity(manifest, model.bundleModel, pool.identities.get(model.id)?.get(bundleVersion));
-    if (identity) candidates.push({ model, identity: identity.vector, identitySource: identity.source });
+    if (identity) candidates.push({ model, identity: identity.vector, identitySource: identity.source, covFactor: identity.covFactor });
     else unroutable.push(model.name);
   }
   if (candidates.length === 0) {
@@ -140,9 +142,10 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
   });
 
   const tDecide = performance.now();
-  const decisionCandidates: Candidate[] = candidates.map(({ model, identity }) => ({
+  const decisionCandidates: Candidate[] = candidates.map(({ model, identity, covFactor }) => ({
     name: model.name,
     identity,
+    ...(covFactor ? { covFactor } : {}),
     inputUsdPerMtok: model.inputUsdPerMtok,
     outputUsdPerMtok: model.outputUsdPerMtok,
     expectedOutputTokens: model.expectedOutputTokens,

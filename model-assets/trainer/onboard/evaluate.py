@@ -49,6 +49,36 @@ ALL_CRITERIA = ("d-optimal", "i-optimal", "adaptive-d-optimal", "adaptive-i-opti
 # adaptive quiz (re-aimed after every answer) over-rated gemini-1.5-flash (63%) and lost log loss
 # from 20 to 50 items on 4 of 5 models (docs/onboarding.md).
 DEFAULT_CRITERIA = ("i-optimal", "adaptive-i-optimal", "d-optimal", "adaptive-d-optimal")
+#: Posterior stds below the mean logit at which the worker routes an identity with a covariance
+#: (``UNCERTAINTY_PENALTY`` in worker/decision/decide.ts; a test keeps the two equal). The policy
+#: pass gets it from the worker's own code; IRT-greedy here applies it the same way.
+UNCERTAINTY_PENALTY = 1.0
+
+
+def cov_factor(cov: np.ndarray) -> list[list[float]]:
+    """The vectors v_i with ``cov = sum_i v_i v_i^T`` that D1 stores and the decision core reads:
+    the columns of the Cholesky factor.
+
+    @example
+        >>> cov_factor(np.diag([4.0, 1.0]))
+        [[2.0, 0.0], [0.0, 1.0]]
+    """
+    chol = np.linalg.cholesky(0.5 * (cov + cov.T))
+    return [[float(x) for x in col] for col in chol.T]
+
+
+def routed_p(a: np.ndarray, c: np.ndarray, mean: np.ndarray, cov: np.ndarray | None) -> np.ndarray:
+    """Success probabilities an identity is routed on: at its mean, or with a covariance
+    ``UNCERTAINTY_PENALTY`` posterior stds below it, as the worker does.
+
+    @example
+        >>> routed_p(np.array([[1.0, 1.0]]), np.zeros(1), np.zeros(2), np.eye(2)).round(3).tolist()
+        [0.196]
+    """
+    logit = a @ mean - c
+    if cov is not None:
+        logit = logit - UNCERTAINTY_PENALTY * np.sqrt(np.einsum("pi,ij,pj->p", a, cov, a))
+    return sigmoid(logit)
 
 
 def log(msg: str) -> None:
@@ -107,12 +137,15 @@ def _quiz_keys(budgets: list[int], criteria: list[str], seeds: int) -> list[str]
 def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.ndarray,
         max_train: int | None = None, max_test: int | None = None, cache: Path | None = CACHE_DIR / "onboard",
         expectation: str = "prior", criteria: tuple[str, ...] = ("d-optimal",), policy: bool = True,
-        n_boot: int = DEFAULT_BOOTSTRAP) -> dict[str, Any]:
+        n_boot: int = DEFAULT_BOOTSTRAP, uncertainty: bool = True) -> dict[str, Any]:
     """The whole benchmark; returns the ``{"onboarding": ...}`` results object.
 
     ``criteria[0]`` is the selection reported as ``quiz``; the others go to ``quiz.<N>.alt`` with
     IRT-greedy, log loss and distance only (no policy pass: it is the expensive part).
     ``policy=False`` skips the served policy (IRT-greedy and identity metrics only; seconds).
+    ``uncertainty=False`` routes every identity at its posterior mean (the worker before it read the
+    posterior covariance); by default the onboarded model is routed as the worker routes a quiz
+    identity, ``UNCERTAINTY_PENALTY`` stds below its mean.
     """
     from ..data import COLD_START_MODELS, load_dataset
     from ..eval import metrics as M
@@ -167,10 +200,16 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
                          "output_usd_per_mtok": float(es.test.table.prices[k, 1]),
                          "expected_output_tokens": float(mean_out[k])})
 
-        def fit(rows: np.ndarray) -> np.ndarray:
-            return laplace_posterior(a_tr[rows], c_tr[rows], y[rows], prior_mean, prior_cov).mean
+        covs: dict[str, np.ndarray] = {}
 
-        identities: dict[str, np.ndarray] = {"prior": prior_mean.copy(), "full": fit(observed)}
+        def fit(key: str, rows: np.ndarray) -> np.ndarray:
+            post = laplace_posterior(a_tr[rows], c_tr[rows], y[rows], prior_mean, prior_cov)
+            covs[key] = post.cov
+            return post.mean
+
+        # "prior" is what a 0-item quiz would store: the prior mean and covariance.
+        covs["prior"] = prior_cov
+        identities: dict[str, np.ndarray] = {"prior": prior_mean.copy(), "full": fit("full", observed)}
         info: dict[str, float] = {}
         top = max(budgets)
         for cr in criteria:
@@ -185,19 +224,22 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
                                    criterion=cr)
                 rows_all, gains_all = quiz.rows, quiz.gains
             for n in budgets:
-                identities[f"{cr}-{n}"] = fit(rows_all[:n])
+                identities[f"{cr}-{n}"] = fit(f"{cr}-{n}", rows_all[:n])
                 info[f"{cr}-{n}"] = float(gains_all[:n].sum())
         for n in budgets:
             for s in range(seeds):
-                identities[f"random-{n}-{s}"] = fit(observed[random_quiz(len(observed), n, seed=1000 * n + s)])
+                identities[f"random-{n}-{s}"] = fit(f"random-{n}-{s}", observed[random_quiz(len(observed), n, seed=1000 * n + s)])
         target = {"name": model, "input_usd_per_mtok": float(es.test.table.prices[j, 0]),
                   "output_usd_per_mtok": float(es.test.table.prices[j, 1]),
                   "expected_output_tokens": float(mean_out[j])}
-        jobs.append({"model": model, "es": es, "j": j, "identities": identities, "info": info,
+        if not uncertainty:
+            covs.clear()
+        jobs.append({"model": model, "es": es, "j": j, "identities": identities, "covs": covs, "info": info,
                      "first_variant": len(variants), "n_train_outcomes": int(len(observed)), "base": base, "target": target})
         for key in keys:
             # the onboarded model sits where it is in es.models, so choices index es.models
-            cands = base[:j] + [{**target, "identity": [float(x) for x in identities[key]]}] + base[j:]
+            spread = {"cov_factor": cov_factor(covs[key])} if key in covs else {}
+            cands = base[:j] + [{**target, "identity": [float(x) for x in identities[key]], **spread}] + base[j:]
             variants.append({"name": f"{model}/{key}", "candidates": cands, "routed": not key.startswith(alt_prefixes)})
         log(f"{model}: {len(observed)} train outcomes; {len(identities)} identities fitted")
 
@@ -227,7 +269,8 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
             thetas = np.array([c_["identity"] for c_ in cands])
             p = sigmoid(a_te @ thetas.T - c_te[:, None])
             theta = job["identities"][key]
-            pk = np.clip(p[ok_te, j], 1e-6, 1 - 1e-6)
+            pk = np.clip(p[ok_te, j], 1e-6, 1 - 1e-6)   # log loss: the identity's own (mean) prediction
+            p[:, j] = routed_p(a_te, c_te, theta, job["covs"].get(key))
             r = theta - full
             m[key] = {
                 "greedy": M.aiq(greedy_curve(p, cnorm, te.cost, te.quality, ws), pool),
@@ -237,6 +280,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
             if choices is not None and job["first_variant"] + i in slot:
                 routed_choices[key] = choices[slot[job["first_variant"] + i]]
                 m[key]["aiq"] = M.aiq([M.choice_point(ch, te.cost, te.quality) for ch in routed_choices[key]], pool)
+                m[key]["share"] = float(np.mean(routed_choices[key] == j))
         hull = M.hull_aiq(pool)
         main_metric = "aiq" if choices is not None else "greedy"
         boot = None
@@ -263,7 +307,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         def entry(key: str, n: int) -> dict[str, Any]:
             # alt selections have no policy AIQ: their gain fractions use IRT-greedy throughout
             metric = main_metric if main_metric in m[key] else "greedy"
-            return {"aiq": opt(key, "aiq"), "greedy_aiq": _round(m[key]["greedy"]),
+            return {"aiq": opt(key, "aiq"), "share": opt(key, "share"), "greedy_aiq": _round(m[key]["greedy"]),
                     "gain_fraction": frac2(m[key][metric], hull, metric),
                     "gain_fraction_vs_prior": frac2(m[key][metric], m["prior"][metric], metric),
                     "test_logloss": _round(m[key]["logloss"]), "identity_distance": _round(m[key]["dist"]),
@@ -271,6 +315,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
 
         block: dict[str, Any] = {
             "hull_aiq": _round(hull), "full_aiq": opt("full", "aiq"), "prior_aiq": opt("prior", "aiq"),
+            "full_share": opt("full", "share"), "prior_share": opt("prior", "share"),
             "full_greedy_aiq": _round(m["full"]["greedy"]), "prior_greedy_aiq": _round(m["prior"]["greedy"]),
             "full_test_logloss": _round(m["full"]["logloss"]), "prior_test_logloss": _round(m["prior"]["logloss"]),
             "prior_identity_distance": _round(m["prior"]["dist"]),
@@ -282,6 +327,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
             block["quiz"][str(n)] = {
                 **primary,
                 "random_aiq": mean_rnd(n, "aiq"),
+                "random_share": mean_rnd(n, "share"),
                 "random_aiq_std": _round(np.std([m[f"random-{n}-{s}"]["aiq"] for s in range(seeds)])) if choices is not None else None,
                 "random_greedy_aiq": mean_rnd(n, "greedy"),
                 "random_gain_fraction": frac(float(np.mean(rnd_main))),
@@ -313,6 +359,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
                              f"null when |full - hull_aiq| < {MIN_GAIN}",
             "gain_fraction_vs_prior": "the same with the prior-mean identity (no quiz) in place of the hull",
             "identity_distance": "Mahalanobis distance (prior metric) to the full-data identity",
+            "share": "fraction of the routed decisions (test prompts x preferences) that chose the onboarded model",
             "test_logloss": "log loss of the onboarded model's predicted success on its test-split outcomes",
             "bootstrap": (f"{n_boot} paired resamples of the test prompts (hull and every identity on the same "
                           f"resample), {int(CI_LEVEL * 100)}% percentile intervals; share_at_least_95: resamples "
@@ -322,6 +369,9 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
             "pool_identities_fitted_on_train": sorted(fitted_pool),
             "test_prompts": int(len(test_rows)), "train_items": int(len(train_rows)),
             "route": {k: route_meta[k] for k in ("seconds", "ms_per_decision") if k in route_meta},
+            "uncertainty": (f"the onboarded model is routed {UNCERTAINTY_PENALTY:g} posterior std below its mean "
+                            "success logit (policy and IRT-greedy), as the worker routes a quiz identity"
+                            if uncertainty else "every identity routed at its posterior mean (--route-on-mean)"),
             "seconds": round(time.time() - t0, 1),
         },
     }
@@ -416,6 +466,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-train", type=int, help="use only the first N train prompts (quick runs)")
     ap.add_argument("--max-test", type=int, help="use only the first N test prompts (quick runs)")
     ap.add_argument("--no-cache", action="store_true", help="do not cache served embeddings/item parameters")
+    ap.add_argument("--route-on-mean", action="store_true",
+                    help="route the onboarded model at its posterior mean, not a posterior std below it")
     ap.add_argument("--no-docs", action="store_true", help=argparse.SUPPRESS)  # the main harness's flag
     args = ap.parse_args(argv)
     bundle = args.bundle or default_bundle()
@@ -429,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     ws = np.linspace(0.0, 1.0, args.w_points)
     res = run(Path(bundle), models, budgets, args.random_seeds, ws, args.max_train, args.max_test,
               None if args.no_cache else CACHE_DIR / "onboard", args.expectation, criteria, not args.greedy_only,
-              args.bootstrap)
+              args.bootstrap, not args.route_on_mean)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=1) + "\n")

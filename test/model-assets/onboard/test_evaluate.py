@@ -36,6 +36,7 @@ def test_benchmark_on_a_small_subset(bundle: Path, tmp_path: Path) -> None:
     for n in ("5", "10"):
         q = block["quiz"][n]
         assert 0.0 <= q["aiq"] <= 1.0 and 0.0 <= q["random_aiq"] <= 1.0
+        assert 0.0 <= q["share"] <= 1.0 and 0.0 <= q["random_share"] <= 1.0
         assert q["test_logloss"] > 0 and q["identity_distance"] >= 0
         assert q["alt"]["d-optimal"]["criterion_gain"] > 0
         assert set(q["alt"]) == {"adaptive-i-optimal", "d-optimal", "adaptive-d-optimal"}
@@ -77,6 +78,37 @@ def test_greedy_only_mode_skips_the_policy(bundle: Path, tmp_path: Path) -> None
     q = json.loads(out.read_text())["onboarding"]["Phi-3-mini-4k-instruct"]["quiz"]["4"]
     assert q["aiq"] is None and q["random_aiq"] is None and 0 <= q["greedy_aiq"] <= 1 and q["alt"] == {}
     assert "bootstrap" not in q   # intervals are for the routed policy only
+
+
+def test_route_on_mean_flag_reaches_the_run(bundle: Path, tmp_path: Path) -> None:
+    args = ["--bundle", str(bundle), "--models", "Phi-3-mini-4k-instruct", "--budgets", "4", "--random-seeds", "1",
+            "--w-points", "3", "--max-train", "120", "--max-test", "40", "--criteria", "i-optimal", "--greedy-only"]
+    for extra, word in (([], "std below"), (["--route-on-mean"], "posterior mean")):
+        out = tmp_path / "u.json"
+        assert evaluate.main(args + extra + ["--json", str(out)]) == 0
+        assert word in json.loads(out.read_text())["meta"]["uncertainty"]
+
+
+def test_uncertainty_penalty_is_the_workers() -> None:
+    import re
+    from trainer.paths import PROJECT_ROOT
+
+    ts = (PROJECT_ROOT / "worker" / "decision" / "decide.ts").read_text()
+    m = re.search(r"export const UNCERTAINTY_PENALTY = ([0-9.]+);", ts)
+    assert m is not None and float(m.group(1)) == evaluate.UNCERTAINTY_PENALTY
+
+
+def test_routed_p_is_the_logit_a_posterior_std_below_the_mean() -> None:
+    rng = np.random.default_rng(3)
+    a, c, mean = rng.normal(size=(5, 4)), rng.normal(size=5), rng.normal(size=4)
+    root = rng.normal(size=(4, 4))
+    cov = root @ root.T + 0.1 * np.eye(4)
+    factor = np.array(evaluate.cov_factor(cov))
+    assert np.allclose(factor.T @ factor, cov)          # sum_i v_i v_i^T, as D1 stores it
+    logit = lambda p: np.log(p / (1 - p))   # noqa: E731
+    std = np.sqrt(((a @ factor.T) ** 2).sum(axis=1))    # what the worker reads off the IRT
+    assert np.allclose(logit(evaluate.routed_p(a, c, mean, cov)), a @ mean - c - evaluate.UNCERTAINTY_PENALTY * std)
+    assert np.allclose(evaluate.routed_p(a, c, mean, None), 1 / (1 + np.exp(-(a @ mean - c))))
 
 
 def test_bootstrap_entry_counts_only_resamples_where_the_full_identity_gains() -> None:

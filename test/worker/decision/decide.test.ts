@@ -2,7 +2,7 @@
 // policy adds 6*w*p_success - 6*(1-w)*cost_norm to a random set MLP (see make_test_bundle.py), so
 // w = 0 must pick the cheapest candidate and w = 1 the one with the highest predicted success.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decide, decideBatch, DecisionInputError, expectedCostUsd, nonDominated, type Candidate, type Decision, type DecisionBundle } from '../../../worker/decision';
+import { decide, decideBatch, DecisionInputError, expectedCostUsd, nonDominated, UNCERTAINTY_PENALTY, type Candidate, type Decision, type DecisionBundle } from '../../../worker/decision';
 import { embedLocal } from '../../../worker/embedding/local';
 import type { TokenizerSpec } from '../../../worker/embedding/tokenizer';
 import { getBundle, type LoadedBundle } from '../../../worker/runtime/bundle-loader';
@@ -109,6 +109,53 @@ describe('decide', () => {
       const one = await decide(bundle, input);
       batch[i]!.pSuccess.forEach((p, k) => expect(p).toBeCloseTo(one.pSuccess[k]!, 6));
     }
+  });
+
+  describe('an identity with a covariance factor', () => {
+    const logit = (p: number): number => Math.log(p / (1 - p));
+    const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+    const zeroLike = (v: readonly number[]): number[] => v.map(() => 0);
+    /** a.v for this prompt, read off the IRT as the bilinear form allows: logit p(v) - logit p(0). */
+    async function along(embedding: Float32Array, v: number[]): Promise<number> {
+      const probe = await decide(bundle, { embedding, preference: 0.5, promptTokens: 9,
+        candidates: [{ ...candidates[0]!, identity: v }, { ...candidates[0]!, identity: zeroLike(v) }] });
+      return logit(probe.pSuccess[0]!) - logit(probe.pSuccess[1]!);
+    }
+
+    it('is routed UNCERTAINTY_PENALTY posterior stds below its mean success logit', async () => {
+      const embedding = await embed(prompts[1]!);
+      const v = candidates[1]!.identity.map((x, i) => 0.3 * x + 0.05 * i);
+      const av = await along(embedding, v);
+      expect(Math.abs(av)).toBeGreaterThan(0.01);
+      const input = { embedding, preference: 0.5, candidates, promptTokens: 9 };
+      const sure = await decide(bundle, input);
+      // Two vectors along v: the std is sqrt(0.8^2 + 0.6^2) |a.v| = |a.v|.
+      const spread = [v.map((x) => 0.8 * x), v.map((x) => -0.6 * x)];
+      const unsure = await decide(bundle, { ...input, candidates: candidates.map((c, i) => (i === 2 ? { ...c, covFactor: spread } : c)) });
+      expect(unsure.pSuccess[2]).toBeCloseTo(sigmoid(logit(sure.pSuccess[2]!) - UNCERTAINTY_PENALTY * Math.abs(av)), 4);
+      [0, 1, 3].forEach((k) => expect(unsure.pSuccess[k]).toBe(sure.pSuccess[k]));
+      // A zero factor is no uncertainty at all.
+      const zero = await decide(bundle, { ...input, candidates: candidates.map((c) => ({ ...c, covFactor: [zeroLike(v)] })) });
+      zero.pSuccess.forEach((p, k) => expect(p).toBeCloseTo(sure.pSuccess[k]!, 6));
+    });
+
+    it('loses the w = 1 choice to a model it no longer surely beats', async () => {
+      const embedding = await embed(prompts[0]!);
+      const input = { embedding, preference: 1, candidates, promptTokens: 9 };
+      const best = (await decide(bundle, input)).chosen;
+      // Large doubt along the model's own identity: its success logit drops by 20 |a.theta|.
+      const doubt = [candidates[best]!.identity.map((x) => 20 * x)];
+      const doubted = await decide(bundle, { ...input, candidates: candidates.map((c, i) => (i === best ? { ...c, covFactor: doubt } : c)) });
+      expect(doubted.chosen).not.toBe(best);
+    });
+
+    it('is rejected when its vectors do not have the identity size', async () => {
+      const embedding = await embed(prompts[0]!);
+      await expect(decide(bundle, { embedding, preference: 0.5, candidates: [{ ...candidates[0]!, covFactor: [[1, 2]] }], promptTokens: 1 }))
+        .rejects.toThrow(/covariance factor/);
+      await expect(decide(bundle, { embedding, preference: 0.5, candidates: [{ ...candidates[0]!, covFactor: [candidates[0]!.identity.map(() => Number.NaN)] }], promptTokens: 1 }))
+        .rejects.toBeInstanceOf(DecisionInputError);
+    });
   });
 
   it('breaks equal probabilities toward the cheaper candidate', async () => {

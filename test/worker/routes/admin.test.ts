@@ -157,11 +157,15 @@ describe('quiz endpoints', () => {
     const std = r.json.std as number[];
     expect(identity).toHaveLength(D);
     expect(std.every((s) => s > 0 && s < 1)).toBe(true);
-    const row = await testEnv.DB.prepare('SELECT vector, std, source, n_items FROM model_identities WHERE model_id = ?1 AND bundle_version = ?2')
-      .bind(id, 'test-v1').first<{ vector: string; std: string; source: string; n_items: number }>();
+    const row = await testEnv.DB.prepare('SELECT vector, std, cov_factor, source, n_items FROM model_identities WHERE model_id = ?1 AND bundle_version = ?2')
+      .bind(id, 'test-v1').first<{ vector: string; std: string; cov_factor: string; source: string; n_items: number }>();
     expect(row?.source).toBe('quiz');
     expect(row?.n_items).toBe(20);
     expect(JSON.parse(row!.vector)).toEqual(identity);
+    // The posterior covariance as D vectors whose outer products sum to it: its diagonal is std^2.
+    const factor = JSON.parse(row!.cov_factor) as number[][];
+    expect(factor.map((v) => v.length)).toEqual(new Array(D).fill(D));
+    std.forEach((s, k) => expect(Math.sqrt(factor.reduce((sum, v) => sum + v[k]! ** 2, 0))).toBeCloseTo(s, 9));
     // posting again replaces the row
     const again = await call('POST', `/admin/models/${id}/quiz`, { outcomes: outcomes.slice(0, 5).map((o) => ({ ...o, outcome: true })) });
     expect(again.json.n_items).toBe(5);

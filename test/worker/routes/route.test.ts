@@ -98,6 +98,24 @@ describe('POST /v1/route', () => {
     expect(body.candidates.map((c) => [c.model, c.identity_source])).toEqual([['quizzed', 'quiz'], ['test-large', 'manifest']]);
   });
 
+  it('routes a quiz identity with a stored covariance on a pessimistic success estimate', async () => {
+    const vector = [0.1, 0.2, -0.3, 0.4, 0.0, 0.5, -0.1, 0.2];
+    const store = async (name: string, covFactor: unknown): Promise<string> => {
+      const id = await seedModel({ name, bundleModel: null, inputUsd: 0.5, outputUsd: 1, tenantId });
+      await testEnv.DB.prepare("INSERT INTO model_identities (model_id, bundle_version, vector, cov_factor, source, n_items) VALUES (?1, 'test-v1', ?2, ?3, 'quiz', 20)")
+        .bind(id, JSON.stringify(vector), covFactor === null ? null : JSON.stringify(covFactor)).run();
+      return id;
+    };
+    const ids = [await store('q-sure', null), await store('q-unsure', [vector.map((x) => 2 * x)]), await store('q-garbled', [[1, 2]])];
+    await seedPool(tenantId, 'doubt', 'test-v1', ids);
+    const res = await call('/v1/route', { key, body: { model: 'router/doubt', messages } });
+    expect(res.status).toBe(200);
+    const q = Object.fromEntries((await res.json<RouteBody>()).candidates.map((c) => [c.model, c.predicted_quality]));
+    // The same mean: lower when uncertain; a factor that does not fit the bundle is ignored, not fatal.
+    expect(q['q-unsure']!).toBeLessThan(q['q-sure']! - 1e-3);
+    expect(q['q-garbled']).toBe(q['q-sure']);
+  });
+
   it('splits traffic by experiment arm, deterministically per user, and can switch bundles', async () => {
     await seedBundle('test-v1', 0, 'test-v1b');
     const poolId = await seedPool(tenantId, 'exp', 'test-v1', [modelIds['test-large']!, modelIds['test-tiny']!]);

@@ -12,6 +12,7 @@ import { OnboardingError, onboardingContext, type OnboardingContext } from '../.
 import { selectQuiz, type Quiz } from '../../onboarding/design';
 import { pickItems } from '../../onboarding/items';
 import { laplacePosterior } from '../../onboarding/laplace';
+import { covFactor } from '../../onboarding/linalg';
 import { nextItem } from '../../onboarding/adaptive';
 import { runAdaptiveQuiz, runQuiz, type QuizAnswer } from '../../onboarding/run-quiz';
 import { getModel, upsertIdentity, type ModelRow } from '../../onboarding/store';
@@ -136,7 +137,8 @@ export function postQuiz(c: Context<AppEnv>): Promise<Response> {
     }
     const post = laplacePosterior(pickItems(ctx.bank.params, rows), y, ctx.prior);
     if (!post.mean.every(Number.isFinite)) return fail(422, 'the identity fit did not converge', 'fit_failed');
-    await upsertIdentity(c.env.DB, row.id, ctx.manifest.version, post.mean, post.std, 'quiz', rows.length);
+    await upsertIdentity(c.env.DB, row.id, ctx.manifest.version,
+      { vector: post.mean, std: post.std, cov_factor: covFactor(post.cov), source: 'quiz', n_items: rows.length });
     clearPoolCache(); // routed with the new identity at once in this isolate
     return c.json({
       object: 'model.identity', model: row.id, name: row.name, bundle_version: ctx.manifest.version, bank: r.data.bank,
