@@ -121,7 +121,7 @@ function wrangler(args: string[]): string {
   return r.stdout;
 }
 
-function storeLocal(modelName: string, modelId: string | undefined, version: string, post: Posterior, n: number): string {
+function storeLocal(modelName: string, modelId: string | undefined, version: string, post: Posterior, factor: number[][], n: number): string {
   let id = modelId;
   if (!id) {
     const out = JSON.parse(wrangler(['d1', 'execute', 'DB', '--local', '--json', '--command',
@@ -133,7 +133,7 @@ function storeLocal(modelName: string, modelId: string | undefined, version: str
   }
   wrangler(['d1', 'execute', 'DB', '--local', '--command',
     `INSERT INTO model_identities (model_id, bundle_version, vector, std, cov_factor, source, n_items) VALUES (${sql(id)}, ${sql(version)}, ` +
-    `${sql(JSON.stringify(post.mean))}, ${sql(JSON.stringify(post.std))}, ${sql(JSON.stringify(covFactor(post.cov)))}, 'quiz', ${n}) ` +
+    `${sql(JSON.stringify(post.mean))}, ${sql(JSON.stringify(post.std))}, ${sql(JSON.stringify(factor))}, 'quiz', ${n}) ` +
     `ON CONFLICT (model_id, bundle_version) DO UPDATE SET vector = excluded.vector, std = excluded.std, cov_factor = excluded.cov_factor, ` +
     `source = excluded.source, n_items = excluded.n_items, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`]);
   return id;
@@ -215,12 +215,13 @@ function fitCommand(model: string, answersFile: string): void {
   const { rows, y } = scoreAnswers(bank, readAnswers(answersFile));
   if (rows.length === 0) throw new CliError('no answers');
   const post = laplacePosterior(pickItems(bank.params, rows), y, identityPrior(manifest));
+  const factor = covFactor(post.cov);
   const result: Record<string, unknown> = {
     model, bundle_version: manifest.version, source: 'quiz', n_items: rows.length, correct: y.reduce((s, v) => s + v, 0),
-    identity: post.mean, std: post.std, cov_factor: covFactor(post.cov), converged: post.converged,
+    identity: post.mean, std: post.std, cov_factor: factor, converged: post.converged,
   };
   if (flag('d1-local')) {
-    result.model_id = storeLocal(model, opt('model-id'), manifest.version, post, rows.length);
+    result.model_id = storeLocal(model, opt('model-id'), manifest.version, post, factor, rows.length);
     log(`stored in local D1 (model_identities, source quiz) for ${String(result.model_id)}`);
   }
   emit(JSON.stringify(result, null, 1) + '\n');

@@ -3,7 +3,7 @@
  * and cached per isolate for `POOL_CACHE_SECONDS`.
  */
 import { z } from 'zod';
-import type { ResolvedIdentity } from '../decision/identity';
+import { MAX_COV_FACTOR_ENTRY, type ResolvedIdentity } from '../decision/identity';
 import type { PresetName } from '../routing/preference';
 import { MODEL_COLUMNS, toModelRow, type DbModel, type ModelRow } from './models';
 import { TtlCache } from './ttl-cache';
@@ -60,12 +60,17 @@ function parseVector(text: string): number[] | null {
   return Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : null;
 }
 
-const covFactorSchema = z.array(z.array(z.number()));
+const covFactorSchema = z.array(z.array(z.number().min(-MAX_COV_FACTOR_ENTRY).max(MAX_COV_FACTOR_ENTRY)));
 
-/** A stored covariance factor, or undefined when there is none or it does not parse. */
-function parseCovFactor(text: string | null): number[][] | undefined {
+/**
+ * A stored covariance factor, or undefined when there is none or it is unusable (logged: the
+ * model is then routed at its mean, never failed). Its length is checked per bundle, in
+ * decision/identity.ts.
+ */
+function parseCovFactor(text: string | null, modelId: string): number[][] | undefined {
   if (text === null) return undefined;
   const r = covFactorSchema.safeParse(parseJson(text));
+  if (!r.success) console.error(`model_identities ${modelId}: cov_factor is not a list of number lists within ${MAX_COV_FACTOR_ENTRY}; routed at its mean`);
   return r.success ? r.data : undefined;
 }
 
@@ -89,7 +94,7 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
     const vector = parseVector(r.vector);
     if (!vector) continue;
     const perBundle = idMap.get(r.model_id) ?? new Map<string, ResolvedIdentity>();
-    const covFactor = parseCovFactor(r.cov_factor);
+    const covFactor = parseCovFactor(r.cov_factor, r.model_id);
     perBundle.set(r.bundle_version, { vector, source: r.source, ...(covFactor ? { covFactor } : {}) });
     idMap.set(r.model_id, perBundle);
   }

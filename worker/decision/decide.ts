@@ -7,6 +7,7 @@ import type { Manifest } from '../bundle/manifest';
 import { expectedCostUsd } from './cost';
 import { costRel, writeFeatures } from './features';
 import { nonDominated } from './frontier';
+import { isCovFactor, MAX_COV_FACTOR_ENTRY } from './identity';
 import type { Candidate, DecideInput, Decision, OnnxSession } from './types';
 
 /**
@@ -57,9 +58,8 @@ function check(manifest: Manifest, input: DecideInput, row: number): void {
     if (![c.inputUsdPerMtok, c.outputUsdPerMtok, c.expectedOutputTokens].every(Number.isFinite)) {
       throw new DecisionInputError(`${where}: candidate ${c.name} has a price or expected length that is not a finite number`);
     }
-    const factor = c.covFactor ?? [];
-    if (factor.length > manifest.identity_dim || factor.some((v) => v.length !== manifest.identity_dim || !v.every(Number.isFinite))) {
-      throw new DecisionInputError(`${where}: candidate ${c.name} has a covariance factor that is not at most ${manifest.identity_dim} finite ${manifest.identity_dim}-d vectors`);
+    if (c.covFactor && !isCovFactor(c.covFactor, manifest.identity_dim)) {
+      throw new DecisionInputError(`${where}: candidate ${c.name} has a covariance factor that is not at most ${manifest.identity_dim} ${manifest.identity_dim}-d vectors with entries within ${MAX_COV_FACTOR_ENTRY}`);
     }
   }
 }
@@ -116,7 +116,9 @@ function zeroVector(d: number): readonly number[] {
 function pessimistic(pMean: number, pZero: number, pFactor: readonly number[]): number {
   const base = logit(pZero);
   const variance = pFactor.reduce((s, p) => s + (logit(p) - base) ** 2, 0);
-  return 1 / (1 + Math.exp(-(logit(pMean) - UNCERTAINTY_PENALTY * Math.sqrt(variance))));
+  const p = 1 / (1 + Math.exp(-(logit(pMean) - UNCERTAINTY_PENALTY * Math.sqrt(variance))));
+  // A factor the IRT cannot read (NaN from its graph) must not fail the request: the mean stands.
+  return Number.isFinite(p) ? p : pMean;
 }
 
 /**

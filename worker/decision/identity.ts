@@ -11,8 +11,22 @@ export interface ResolvedIdentity {
   covFactor?: number[][];
 }
 
-function validFactor(factor: readonly (readonly number[])[], d: number): boolean {
-  return factor.length <= d && factor.every((v) => v.length === d && v.every(Number.isFinite));
+/**
+ * Largest magnitude accepted in a covariance factor. Posterior stds of identity components are
+ * ~0.2-0.4 (the shipped prior); a value near float32's range would turn the IRT's output into NaN.
+ */
+export const MAX_COV_FACTOR_ENTRY = 100;
+
+/**
+ * Whether `factor` is a usable covariance factor for `d`-dimensional identities: at most d vectors
+ * of length d with entries finite and within `MAX_COV_FACTOR_ENTRY`.
+ *
+ * @example
+ * isCovFactor([[0.2, 0], [0.1, 0.3]], 2); // true
+ * isCovFactor([[1e39, 0]], 2);            // false
+ */
+export function isCovFactor(factor: readonly (readonly number[])[], d: number): boolean {
+  return factor.length <= d && factor.every((v) => v.length === d && v.every((x) => Math.abs(x) <= MAX_COV_FACTOR_ENTRY));
 }
 
 /**
@@ -28,7 +42,7 @@ export function resolveIdentity(
   stored: ResolvedIdentity | undefined,
 ): ResolvedIdentity | null {
   if (stored && stored.vector.length === manifest.identity_dim) {
-    if (!stored.covFactor || validFactor(stored.covFactor, manifest.identity_dim)) return stored;
+    if (!stored.covFactor || isCovFactor(stored.covFactor, manifest.identity_dim)) return stored;
     // A malformed factor must not fail requests: route on the vector alone, and say so.
     console.error(`identity for bundle ${manifest.version}: cov_factor does not fit identity_dim ${manifest.identity_dim}; routed at its mean`);
     return { vector: stored.vector, source: stored.source };

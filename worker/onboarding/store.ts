@@ -108,6 +108,16 @@ export async function upsertIdentity(db: D1Database, modelId: string, bundleVers
     identity.source, identity.n_items).run();
 }
 
+/** A stored factor for display; null when absent or not JSON (routing ignores such a row too). */
+function parseFactor(text: string | null): number[][] | null {
+  if (!text) return null;
+  try {
+    return JSON.parse(text) as number[][];
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Every stored identity of a model (one per bundle version).
  *
@@ -122,7 +132,7 @@ export async function identitiesOf(db: D1Database, modelId: string): Promise<Ide
     bundle_version: r.bundle_version,
     vector: JSON.parse(r.vector) as number[],
     std: r.std ? (JSON.parse(r.std) as number[]) : null,
-    cov_factor: r.cov_factor ? (JSON.parse(r.cov_factor) as number[][]) : null,
+    cov_factor: parseFactor(r.cov_factor),
     source: r.source,
     n_items: r.n_items,
     updated_at: r.updated_at,

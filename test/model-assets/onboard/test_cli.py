@@ -83,6 +83,8 @@ def test_fit_from_outcomes_and_graded_answers_matches_python(setup, tmp_path: Pa
     want = laplace_posterior(bank.a[rows], bank.c[rows], y, np.array(prior["mean"]), np.array(prior["cov"]))
     assert got["source"] == "quiz" and got["n_items"] == 12 and got["bundle_version"] == "cli-v1"
     assert np.allclose(got["identity"], want.mean, atol=1e-6) and np.allclose(got["std"], want.std, atol=1e-6)
+    factor = np.array(got["cov_factor"])   # vectors v_i with cov = sum_i v_i v_i^T
+    assert np.allclose(factor.T @ factor, want.cov, atol=1e-8)
 
     # answer text graded against the references: i1 ("B") and i2 ("Paris") right, i3 wrong
     lines = [{"id": "i1", "answer": "The answer is (B)."}, {"id": "i2", "answer": "It is Paris."}, {"id": "i3", "answer": "C"}]

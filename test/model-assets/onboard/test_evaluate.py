@@ -80,6 +80,42 @@ def test_greedy_only_mode_skips_the_policy(bundle: Path, tmp_path: Path) -> None
     assert "bootstrap" not in q   # intervals are for the routed policy only
 
 
+def test_onboarded_identities_are_routed_with_their_covariance(bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The policy pass gets each onboarded identity's covariance factor (and only the onboarded
+    model's), IRT-greedy uses the pessimistic rule; ``uncertainty=False`` turns both off."""
+    sent: list[list[dict]] = []
+    greedy_covs: list[bool] = []
+
+    def fake_routes(bundle_, emb, tokens, ws, variants):
+        sent.append(variants)
+        return np.zeros((len(variants), len(ws), emb.shape[0]), np.int64), {}
+
+    real_routed_p = evaluate.routed_p
+
+    def spy(a, c, mean, cov):
+        greedy_covs.append(cov is not None)
+        return real_routed_p(a, c, mean, cov)
+
+    monkeypatch.setattr(evaluate, "route_variants", fake_routes)
+    monkeypatch.setattr(evaluate, "routed_p", spy)
+    model = "Phi-3-mini-4k-instruct"
+    for uncertainty in (True, False):
+        sent.clear()
+        greedy_covs.clear()
+        evaluate.run(bundle, [model], [4], 1, np.array([0.0, 1.0]), 120, 40, None, criteria=("i-optimal",),
+                     n_boot=0, uncertainty=uncertainty)
+        d = json.loads((bundle / "manifest.json").read_text())["identity_dim"]
+        for v in sent[0]:
+            factors = {c["name"]: c.get("cov_factor") for c in v["candidates"]}
+            assert all(f is None for name, f in factors.items() if name != model)
+            if uncertainty:
+                f = np.array(factors[model])
+                assert f.shape == (d, d) and np.all(np.isfinite(f)) and np.abs(f).max() > 0
+            else:
+                assert factors[model] is None
+        assert greedy_covs and all(greedy_covs) == uncertainty and any(greedy_covs) == uncertainty
+
+
 def test_route_on_mean_flag_reaches_the_run(bundle: Path, tmp_path: Path) -> None:
     args = ["--bundle", str(bundle), "--models", "Phi-3-mini-4k-instruct", "--budgets", "4", "--random-seeds", "1",
             "--w-points", "3", "--max-train", "120", "--max-test", "40", "--criteria", "i-optimal", "--greedy-only"]

@@ -155,6 +155,8 @@ describe('decide', () => {
         .rejects.toThrow(/covariance factor/);
       await expect(decide(bundle, { embedding, preference: 0.5, candidates: [{ ...candidates[0]!, covFactor: [candidates[0]!.identity.map(() => Number.NaN)] }], promptTokens: 1 }))
         .rejects.toBeInstanceOf(DecisionInputError);
+      await expect(decide(bundle, { embedding, preference: 0.5, candidates: [{ ...candidates[0]!, covFactor: [candidates[0]!.identity.map(() => 1e39)] }], promptTokens: 1 }))
+        .rejects.toBeInstanceOf(DecisionInputError);
     });
   });
 

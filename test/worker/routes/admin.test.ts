@@ -166,6 +166,10 @@ describe('quiz endpoints', () => {
     const factor = JSON.parse(row!.cov_factor) as number[][];
     expect(factor.map((v) => v.length)).toEqual(new Array(D).fill(D));
     std.forEach((s, k) => expect(Math.sqrt(factor.reduce((sum, v) => sum + v[k]! ** 2, 0))).toBeCloseTo(s, 9));
+    // Cholesky columns (v_i zero above i), and a full covariance: the quiz correlates the components.
+    factor.forEach((v, i) => v.slice(0, i).forEach((x) => expect(x).toBe(0)));
+    const offDiagonal = Math.max(...factor.flatMap((_, r) => factor.map((__, c) => (r === c ? 0 : Math.abs(factor.reduce((sum, v) => sum + v[r]! * v[c]!, 0))))));
+    expect(offDiagonal).toBeGreaterThan(1e-4);
     // posting again replaces the row
     const again = await call('POST', `/admin/models/${id}/quiz`, { outcomes: outcomes.slice(0, 5).map((o) => ({ ...o, outcome: true })) });
     expect(again.json.n_items).toBe(5);

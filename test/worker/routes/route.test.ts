@@ -106,7 +106,9 @@ describe('POST /v1/route', () => {
         .bind(id, JSON.stringify(vector), covFactor === null ? null : JSON.stringify(covFactor)).run();
       return id;
     };
-    const ids = [await store('q-sure', null), await store('q-unsure', [vector.map((x) => 2 * x)]), await store('q-garbled', [[1, 2]])];
+    const ids = [await store('q-sure', null), await store('q-unsure', [vector.map((x) => 2 * x)]), await store('q-garbled', [[1, 2]]),
+      // finite in JSON and in JS, infinite in float32: would make the IRT return NaN
+      await store('q-huge', [vector.map(() => 1e39)])];
     await seedPool(tenantId, 'doubt', 'test-v1', ids);
     const res = await call('/v1/route', { key, body: { model: 'router/doubt', messages } });
     expect(res.status).toBe(200);
@@ -114,6 +116,7 @@ describe('POST /v1/route', () => {
     // The same mean: lower when uncertain; a factor that does not fit the bundle is ignored, not fatal.
     expect(q['q-unsure']!).toBeLessThan(q['q-sure']! - 1e-3);
     expect(q['q-garbled']).toBe(q['q-sure']);
+    expect(q['q-huge']).toBe(q['q-sure']);
   });
 
   it('splits traffic by experiment arm, deterministically per user, and can switch bundles', async () => {
