@@ -46,7 +46,7 @@ function normals(seed: number, n: number): number[] {
  * copies at a higher price would all be dominated, which would flatter a policy shown only the
  * non-dominated candidates.
  */
-function candidates(bundle: LoadedBundle, k: number): Candidate[] {
+function makeCandidates(bundle: LoadedBundle, k: number): Candidate[] {
   const models = bundle.manifest.models;
   if (models.length === 0) throw new Error('bundle has no models');
   const d = bundle.manifest.identity_dim;
@@ -65,6 +65,23 @@ function candidates(bundle: LoadedBundle, k: number): Candidate[] {
       expectedOutputTokens: m.mean_output_tokens ?? 256,
     };
   });
+}
+
+const candidateSets = new Map<string, Candidate[]>();
+
+/**
+ * The `k` candidates of a bundle, built once per isolate: the router reads its candidates from the
+ * pool cache (worker/data/pools.ts), so their identity arrays persist across requests and the
+ * decision core's per-identity work (decision/decide.ts, identity keys) is not redone per request.
+ */
+function candidates(bundle: LoadedBundle, k: number): Candidate[] {
+  const key = `${bundle.manifest.version}:${k}`;
+  let set = candidateSets.get(key);
+  if (!set) {
+    set = makeCandidates(bundle, k);
+    candidateSets.set(key, set);
+  }
+  return set;
 }
 
 /** Milliseconds spent embedding and deciding, summed over calls (workerd's clock has 1 ms steps,
