@@ -9,14 +9,15 @@
  *
  * Request (JSON): { bundle, embeddings: "<file of f32 [P, dim]>", prompt_tokens: [P],
  *   preferences: [W], variants: [{ name, candidates: [{ name, identity, input_usd_per_mtok,
- *   output_usd_per_mtok, expected_output_tokens, cov_factor? }] }] }
- * (cov_factor: the identity's posterior covariance factor, routed as the worker routes a quiz identity)
+ *   output_usd_per_mtok, expected_output_tokens, cov_factor? }] }], uncertainty_penalty? }
+ * (cov_factor: the identity's posterior covariance factor, routed as the worker routes a quiz identity,
+ * `uncertainty_penalty` stds below its mean: a pool's `pools.uncertainty_penalty`, the worker's default if absent)
  * Output in DIR: choices.i32 [V, W, P] (little-endian, row-major), meta.json.
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { decideBatch, fromOrtSession, parseManifest, sessionOptions } from '../../worker/decision';
+import { decideBatch, fromOrtSession, MAX_UNCERTAINTY_PENALTY, parseManifest, sessionOptions } from '../../worker/decision';
 import type { Candidate, DecideInput, DecisionBundle, OrtTensorClass } from '../../worker/decision';
 
 const candidateSchema = z.object({
@@ -33,6 +34,7 @@ const requestSchema = z.object({
   prompt_tokens: z.array(z.number().nonnegative()).min(1),
   preferences: z.array(z.number().min(0).max(1)).min(1),
   variants: z.array(z.object({ name: z.string(), candidates: z.array(candidateSchema).min(1) })).min(1),
+  uncertainty_penalty: z.number().min(0).max(MAX_UNCERTAINTY_PENALTY).optional(),
 });
 
 /** Decisions per decideBatch call (bounds the [B, K, F] feature tensor). */
@@ -81,6 +83,7 @@ async function main(): Promise<void> {
         inputs.push({
           embedding: emb.subarray(row * dim, (row + 1) * dim), preference: req.preferences[n % w]!,
           candidates: list, promptTokens: req.prompt_tokens[row]!,
+          ...(req.uncertainty_penalty !== undefined ? { uncertaintyPenalty: req.uncertainty_penalty } : {}),
         });
       }
       const decisions = await decideBatch(bundle, inputs);

@@ -33,6 +33,8 @@ export interface Pool {
   defaultPreference: number;
   /** A preset to route with when the request names none; wins over `defaultPreference`. */
   defaultPreset: PresetName | null;
+  /** Stds below its mean an uncertain (quiz) identity is routed at; null = the router's default. */
+  uncertaintyPenalty: number | null;
   members: ModelRow[];
   /** Stored identities: model id -> bundle version -> identity. */
   identities: Map<string, Map<string, ResolvedIdentity>>;
@@ -44,6 +46,7 @@ const cache = new TtlCache<string, Pool | null>(500);
 interface DbPool {
   id: string; tenant_id: string; name: string; bundle_version: string;
   embedding_provider: EmbeddingProvider | null; default_preference: number; default_preset: PresetName | null;
+  uncertainty_penalty: number | null;
 }
 
 /** JSON text from D1, or undefined when it does not parse (a bad row must not fail requests). */
@@ -76,7 +79,7 @@ function parseCovFactor(text: string | null, modelId: string): number[][] | unde
 
 async function readPool(db: D1Database, tenantId: string, name: string): Promise<Pool | null> {
   const pool = await db
-    .prepare('SELECT id, tenant_id, name, bundle_version, embedding_provider, default_preference, default_preset FROM pools WHERE tenant_id = ?1 AND name = ?2')
+    .prepare('SELECT id, tenant_id, name, bundle_version, embedding_provider, default_preference, default_preset, uncertainty_penalty FROM pools WHERE tenant_id = ?1 AND name = ?2')
     .bind(tenantId, name)
     .first<DbPool>();
   if (!pool) return null;
@@ -109,6 +112,7 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
   return {
     id: pool.id, tenantId: pool.tenant_id, name: pool.name, bundleVersion: pool.bundle_version,
     embeddingProvider: pool.embedding_provider, defaultPreference: pool.default_preference, defaultPreset: pool.default_preset,
+    uncertaintyPenalty: pool.uncertainty_penalty,
     members: ((members?.results ?? []) as DbModel[]).map(toModelRow), identities: idMap, experiment: exp,
   };
 }

@@ -12,12 +12,19 @@ import type { Candidate, DecideInput, Decision, OnnxSession } from './types';
 
 /**
  * How many posterior standard deviations below its mean an uncertain identity's success logit is
- * routed at: p = sigmoid(a.theta - c - UNCERTAINTY_PENALTY * sqrt(a^T Sigma a)). A 20-item quiz
+ * routed at by default (a pool may set its own, `DecideInput.uncertaintyPenalty`):
+ * p = sigmoid(a.theta - c - UNCERTAINTY_PENALTY * sqrt(a^T Sigma a)). A 20-item quiz
  * leaves a newcomer's identity uncertain, and routing on its mean sends it the prompts it is most
  * over-rated on; one std kept random 20-item quizzes from routing below the single-model hull on
  * mmlu-pro (docs/onboarding.md, "Routing on a pessimistic estimate").
  */
 export const UNCERTAINTY_PENALTY = 1;
+
+/**
+ * The largest `DecideInput.uncertaintyPenalty` accepted. Several stds below its mean a quiz
+ * identity is all but never chosen; leaving the model out of the pool says that more plainly.
+ */
+export const MAX_UNCERTAINTY_PENALTY = 5;
 
 /** Success probabilities are float32: keep their logits finite. */
 const P_FLOOR = 1e-7;
@@ -51,6 +58,10 @@ function check(manifest: Manifest, input: DecideInput, row: number): void {
   // Prices and lengths make the expected costs that dominance and the price rule compare; a NaN
   // there would silently reorder candidates.
   if (!Number.isFinite(input.promptTokens)) throw new DecisionInputError(`${where}: promptTokens ${input.promptTokens} is not a finite number`);
+  const kappa = input.uncertaintyPenalty;
+  if (kappa !== undefined && !(kappa >= 0 && kappa <= MAX_UNCERTAINTY_PENALTY)) {
+    throw new DecisionInputError(`${where}: uncertaintyPenalty ${kappa} is outside [0, ${MAX_UNCERTAINTY_PENALTY}]`);
+  }
   for (const c of input.candidates) {
     if (c.identity.length !== manifest.identity_dim) {
       throw new DecisionInputError(`${where}: candidate ${c.name} has a ${c.identity.length}-d identity, bundle expects ${manifest.identity_dim}`);
@@ -109,14 +120,14 @@ function zeroVector(d: number): readonly number[] {
 }
 
 /**
- * The success probability `UNCERTAINTY_PENALTY` stds below the mean logit. The logit is bilinear in
- * the identity (contract, "IRT head"), so a.v = logit p(v) - logit p(0) for each factor vector v,
- * and a^T Sigma a = sum_v (a.v)^2.
+ * The success probability `kappa` stds below the mean logit. The logit is bilinear in the identity
+ * (contract, "IRT head"), so a.v = logit p(v) - logit p(0) for each factor vector v, and
+ * a^T Sigma a = sum_v (a.v)^2.
  */
-function pessimistic(pMean: number, pZero: number, pFactor: readonly number[]): number {
+function pessimistic(pMean: number, pZero: number, pFactor: readonly number[], kappa: number): number {
   const base = logit(pZero);
   const variance = pFactor.reduce((s, p) => s + (logit(p) - base) ** 2, 0);
-  const p = 1 / (1 + Math.exp(-(logit(pMean) - UNCERTAINTY_PENALTY * Math.sqrt(variance))));
+  const p = 1 / (1 + Math.exp(-(logit(pMean) - kappa * Math.sqrt(variance))));
   // A factor the IRT cannot read (NaN from its graph) must not fail the request: the mean stands.
   return Number.isFinite(p) ? p : pMean;
 }
@@ -173,7 +184,8 @@ export async function decideBatch(bundle: DecisionBundle, inputs: readonly Decid
   // for uncertain identities, the zero vector and their covariance factors' vectors.
   const union = new IdentityUnion();
   const slots = inputs.map((input) => input.candidates.map((c: Candidate) => union.slot(c.identity)));
-  const spread = inputs.map((input) => input.candidates.map((c: Candidate) => (c.covFactor?.length
+  const kappas = inputs.map((input) => input.uncertaintyPenalty ?? UNCERTAINTY_PENALTY);
+  const spread = inputs.map((input, row) => input.candidates.map((c: Candidate) => (c.covFactor?.length && kappas[row]! > 0
     ? { zero: union.slot(zeroVector(d)), factor: c.covFactor.map((v) => union.slot(v)) }
     : null)));
   const embedding = new Float32Array(b * dim);
@@ -197,7 +209,7 @@ export async function decideBatch(bundle: DecisionBundle, inputs: readonly Decid
   const perRow = inputs.map((input, row) => {
     const pSuccess = slots[row]!.map((slot, i) => {
       const sp = spread[row]![i];
-      return sp ? pessimistic(pAt(row, slot), pAt(row, sp.zero), sp.factor.map((f) => pAt(row, f))) : pAt(row, slot);
+      return sp ? pessimistic(pAt(row, slot), pAt(row, sp.zero), sp.factor.map((f) => pAt(row, f)), kappas[row]!) : pAt(row, slot);
     });
     const costs = input.candidates.map((c) => expectedCostUsd(c, input.promptTokens));
     if (!pSuccess.every(Number.isFinite)) throw new Error(`irt.onnx returned a non-finite p_success for input ${row}`);

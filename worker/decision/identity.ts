@@ -30,6 +30,13 @@ export function isCovFactor(factor: readonly (readonly number[])[], d: number): 
 }
 
 /**
+ * Stored identities already reported as having a factor that does not fit their bundle. They live
+ * as long as the pool cache entry that holds them, so the error is logged once per pool load, not
+ * on every request.
+ */
+const reported = new WeakSet<ResolvedIdentity>();
+
+/**
  * Returns the identity to use, or null when the model has neither a D1 row nor a manifest entry.
  *
  * @example
@@ -43,8 +50,11 @@ export function resolveIdentity(
 ): ResolvedIdentity | null {
   if (stored && stored.vector.length === manifest.identity_dim) {
     if (!stored.covFactor || isCovFactor(stored.covFactor, manifest.identity_dim)) return stored;
-    // A malformed factor must not fail requests: route on the vector alone, and say so.
-    console.error(`identity for bundle ${manifest.version}: cov_factor does not fit identity_dim ${manifest.identity_dim}; routed at its mean`);
+    // A malformed factor must not fail requests: route on the vector alone, and say so (once).
+    if (!reported.has(stored)) {
+      reported.add(stored);
+      console.error(`identity for bundle ${manifest.version}: cov_factor does not fit identity_dim ${manifest.identity_dim}; routed at its mean`);
+    }
     return { vector: stored.vector, source: stored.source };
   }
   if (!bundleModel) return null;

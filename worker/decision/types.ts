@@ -48,6 +48,12 @@ export interface DecideInput {
   candidates: readonly Candidate[];
   /** Prompt length in tokens (`promptTokens()` in decision/cost.ts: ceil(chars / 4)). */
   promptTokens: number;
+  /**
+   * How many posterior stds below its mean an uncertain candidate (one with `covFactor`) is routed
+   * at; a number >= 0, default `UNCERTAINTY_PENALTY` (decide.ts). 0 routes it at its mean. A pool
+   * sets it with `pools.uncertainty_penalty`.
+   */
+  uncertaintyPenalty?: number;
 }
 
 /** The answer, with per-candidate numbers aligned to `DecideInput.candidates`. */

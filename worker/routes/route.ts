@@ -39,6 +39,7 @@ export async function routeOnly(c: Context<AppEnv>): Promise<Response> {
     bundle: outcome.bundleVersion,
     preference: outcome.preference,
     preset: outcome.preset,
+    uncertainty_penalty: outcome.uncertaintyPenalty,
     embedding: outcome.embedding,
     candidates: outcome.candidates.map((cand, i) => ({
       model: cand.model.name,

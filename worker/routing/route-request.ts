@@ -6,7 +6,7 @@ import type { RouterConfig } from '../config';
 import type { ModelRow } from '../data/models';
 import { getPool, type Pool } from '../data/pools';
 import type { Tenant } from '../data/tenants';
-import { decide, promptTokens, resolveIdentity, type Candidate, type Decision } from '../decision';
+import { decide, promptTokens, resolveIdentity, UNCERTAINTY_PENALTY, type Candidate, type Decision } from '../decision';
 import { embedPrompt, type EmbedResult } from '../embedding';
 import { embeddingText, messageText } from '../embedding/prompt-text';
 import type { AiEmbeddingBinding } from '../embedding/workers-ai';
@@ -33,6 +33,8 @@ export interface RouteOutcome {
   preference: number;
   /** The preset the preference came from, if it was one (`preference` is then its value). */
   preset: PresetName | null;
+  /** Stds below its mean an uncertain (quiz) identity was routed at: the pool's, else the default. */
+  uncertaintyPenalty: number;
   /** Routable pool members, aligned with the arrays of `decision`. */
   candidates: RoutedCandidate[];
   /** Pool members without an identity under this bundle (reported, not routed to). */
@@ -142,6 +144,7 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
   });
 
   const tDecide = performance.now();
+  const uncertaintyPenalty = pool.uncertaintyPenalty ?? UNCERTAINTY_PENALTY;
   const decisionCandidates: Candidate[] = candidates.map(({ model, identity, covFactor }) => ({
     name: model.name,
     identity,
@@ -155,11 +158,12 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
     preference,
     candidates: decisionCandidates,
     promptTokens: promptTokens(body.messages.map(messageText)),
+    uncertaintyPenalty,
   });
   const tEnd = performance.now();
 
   return {
-    decisionId, pool: pool.name, arm, bundleVersion, preference, preset, candidates, unroutable, decision,
+    decisionId, pool: pool.name, arm, bundleVersion, preference, preset, uncertaintyPenalty, candidates, unroutable, decision,
     embedding: { source: embedded.source, cacheHit: embedded.cacheHit, space: manifest.embedding.space },
     timings: { bundle: tEmbed - tBundle, embed: tDecide - tEmbed, decide: tEnd - tDecide, total: tEnd - t0 },
   };

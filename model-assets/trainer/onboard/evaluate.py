@@ -53,6 +53,7 @@ DEFAULT_CRITERIA = ("i-optimal", "adaptive-i-optimal", "d-optimal", "adaptive-d-
 #: (``UNCERTAINTY_PENALTY`` in worker/decision/decide.ts; a test keeps the two equal). The policy
 #: pass gets it from the worker's own code; IRT-greedy here applies it the same way.
 UNCERTAINTY_PENALTY = 1.0
+MAX_UNCERTAINTY_PENALTY = 5.0
 
 
 def cov_factor(cov: np.ndarray) -> list[list[float]]:
@@ -67,9 +68,11 @@ def cov_factor(cov: np.ndarray) -> list[list[float]]:
     return [[float(x) for x in col] for col in chol.T]
 
 
-def routed_p(a: np.ndarray, c: np.ndarray, mean: np.ndarray, cov: np.ndarray | None) -> np.ndarray:
+def routed_p(a: np.ndarray, c: np.ndarray, mean: np.ndarray, cov: np.ndarray | None,
+             penalty: float = UNCERTAINTY_PENALTY) -> np.ndarray:
     """Success probabilities an identity is routed on: at its mean, or with a covariance
-    ``UNCERTAINTY_PENALTY`` posterior stds below it, as the worker does.
+    ``penalty`` posterior stds below it (the worker's ``UNCERTAINTY_PENALTY`` by default, a pool's
+    ``uncertainty_penalty`` where set), as the worker does.
 
     @example
         >>> routed_p(np.array([[1.0, 1.0]]), np.zeros(1), np.zeros(2), np.eye(2)).round(3).tolist()
@@ -77,7 +80,7 @@ def routed_p(a: np.ndarray, c: np.ndarray, mean: np.ndarray, cov: np.ndarray | N
     """
     logit = a @ mean - c
     if cov is not None:
-        logit = logit - UNCERTAINTY_PENALTY * np.sqrt(np.einsum("pi,ij,pj->p", a, cov, a))
+        logit = logit - penalty * np.sqrt(np.einsum("pi,ij,pj->p", a, cov, a))
     return sigmoid(logit)
 
 
@@ -86,14 +89,15 @@ def log(msg: str) -> None:
 
 
 def route_variants(bundle: Path, emb: np.ndarray, prompt_tokens: np.ndarray, ws: np.ndarray,
-                   variants: list[dict[str, Any]]) -> tuple[np.ndarray, dict[str, Any]]:
-    """Choices [V, W, P] of the served policy for every pool variant (onboard-routes.ts)."""
+                   variants: list[dict[str, Any]], penalty: float = UNCERTAINTY_PENALTY) -> tuple[np.ndarray, dict[str, Any]]:
+    """Choices [V, W, P] of the served policy for every pool variant (onboard-routes.ts), routing
+    candidates that carry a ``cov_factor`` ``penalty`` stds below their mean."""
     with tempfile.TemporaryDirectory(prefix="onboard-routes-") as tmp:
         work = Path(tmp)
         emb.astype("<f4").tofile(work / "emb.f32")
         req = {"bundle": str(bundle.resolve()), "embeddings": str(work / "emb.f32"),
                "prompt_tokens": [float(x) for x in prompt_tokens], "preferences": [float(w) for w in ws],
-               "variants": variants}
+               "variants": variants, "uncertainty_penalty": float(penalty)}
         (work / "request.json").write_text(json.dumps(req))
         cmd = ["npx", "--no-install", "tsx", str(ROUTES_TOOL), "--request", str(work / "request.json"), "--out", str(work)]
         proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -137,15 +141,15 @@ def _quiz_keys(budgets: list[int], criteria: list[str], seeds: int) -> list[str]
 def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.ndarray,
         max_train: int | None = None, max_test: int | None = None, cache: Path | None = CACHE_DIR / "onboard",
         expectation: str = "prior", criteria: tuple[str, ...] = ("d-optimal",), policy: bool = True,
-        n_boot: int = DEFAULT_BOOTSTRAP, uncertainty: bool = True) -> dict[str, Any]:
+        n_boot: int = DEFAULT_BOOTSTRAP, penalty: float = UNCERTAINTY_PENALTY) -> dict[str, Any]:
     """The whole benchmark; returns the ``{"onboarding": ...}`` results object.
 
     ``criteria[0]`` is the selection reported as ``quiz``; the others go to ``quiz.<N>.alt`` with
     IRT-greedy, log loss and distance only (no policy pass: it is the expensive part).
     ``policy=False`` skips the served policy (IRT-greedy and identity metrics only; seconds).
-    ``uncertainty=False`` routes every identity at its posterior mean (the worker before it read the
-    posterior covariance); by default the onboarded model is routed as the worker routes a quiz
-    identity, ``UNCERTAINTY_PENALTY`` stds below its mean.
+    ``penalty``: how many posterior stds below its mean the onboarded model is routed, as the worker
+    routes a quiz identity (``UNCERTAINTY_PENALTY`` by default, a pool's ``uncertainty_penalty``
+    otherwise); 0 routes every identity at its posterior mean.
     """
     from ..data import COLD_START_MODELS, load_dataset
     from ..eval import metrics as M
@@ -232,7 +236,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         target = {"name": model, "input_usd_per_mtok": float(es.test.table.prices[j, 0]),
                   "output_usd_per_mtok": float(es.test.table.prices[j, 1]),
                   "expected_output_tokens": float(mean_out[j])}
-        if not uncertainty:
+        if penalty == 0:
             covs.clear()
         jobs.append({"model": model, "es": es, "j": j, "identities": identities, "covs": covs, "info": info,
                      "first_variant": len(variants), "n_train_outcomes": int(len(observed)), "base": base, "target": target})
@@ -251,7 +255,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         slot = {i: r for r, i in enumerate(routed)}
         log(f"routing {len(test_rows)} test prompts x {len(ws)} preferences x {len(routed)} pool variants")
         choices, route_meta = route_variants(bundle, served.emb[test_rows], table.input_tokens[test_rows], ws,
-                                             [{"name": variants[i]["name"], "candidates": variants[i]["candidates"]} for i in routed])
+                                             [{"name": variants[i]["name"], "candidates": variants[i]["candidates"]} for i in routed], penalty)
 
     out: dict[str, Any] = {}
     for job in jobs:
@@ -270,7 +274,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
             p = sigmoid(a_te @ thetas.T - c_te[:, None])
             theta = job["identities"][key]
             pk = np.clip(p[ok_te, j], 1e-6, 1 - 1e-6)   # log loss: the identity's own (mean) prediction
-            p[:, j] = routed_p(a_te, c_te, theta, job["covs"].get(key))
+            p[:, j] = routed_p(a_te, c_te, theta, job["covs"].get(key), penalty)
             r = theta - full
             m[key] = {
                 "greedy": M.aiq(greedy_curve(p, cnorm, te.cost, te.quality, ws), pool),
@@ -369,9 +373,10 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
             "pool_identities_fitted_on_train": sorted(fitted_pool),
             "test_prompts": int(len(test_rows)), "train_items": int(len(train_rows)),
             "route": {k: route_meta[k] for k in ("seconds", "ms_per_decision") if k in route_meta},
-            "uncertainty": (f"the onboarded model is routed {UNCERTAINTY_PENALTY:g} posterior std below its mean "
+            "uncertainty_penalty": penalty,
+            "uncertainty": (f"the onboarded model is routed {penalty:g} posterior std below its mean "
                             "success logit (policy and IRT-greedy), as the worker routes a quiz identity"
-                            if uncertainty else "every identity routed at its posterior mean (--route-on-mean)"),
+                            if penalty > 0 else "every identity routed at its posterior mean (--route-on-mean)"),
             "seconds": round(time.time() - t0, 1),
         },
     }
@@ -466,8 +471,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-train", type=int, help="use only the first N train prompts (quick runs)")
     ap.add_argument("--max-test", type=int, help="use only the first N test prompts (quick runs)")
     ap.add_argument("--no-cache", action="store_true", help="do not cache served embeddings/item parameters")
-    ap.add_argument("--route-on-mean", action="store_true",
-                    help="route the onboarded model at its posterior mean, not a posterior std below it")
+    ap.add_argument("--uncertainty-penalty", type=float, default=UNCERTAINTY_PENALTY,
+                    help=f"route the onboarded model this many posterior stds below its mean, as a pool with "
+                         f"this uncertainty_penalty does (default {UNCERTAINTY_PENALTY:g}, the worker's default)")
+    ap.add_argument("--route-on-mean", action="store_true", help="the same as --uncertainty-penalty 0")
     ap.add_argument("--no-docs", action="store_true", help=argparse.SUPPRESS)  # the main harness's flag
     args = ap.parse_args(argv)
     bundle = args.bundle or default_bundle()
@@ -476,12 +483,14 @@ def main(argv: list[str] | None = None) -> int:
     criteria = tuple(args.criteria.split(","))
     if any(c not in ALL_CRITERIA for c in criteria):
         ap.error(f"--criteria must name some of {', '.join(ALL_CRITERIA)}")
+    if not 0 <= args.uncertainty_penalty <= MAX_UNCERTAINTY_PENALTY:
+        ap.error(f"--uncertainty-penalty must be in [0, {MAX_UNCERTAINTY_PENALTY:g}] (the range a pool accepts)")
     models = args.models.split(",") if args.models else list(COLD_START_MODELS)
     budgets = [int(x) for x in args.budgets.split(",")]
     ws = np.linspace(0.0, 1.0, args.w_points)
     res = run(Path(bundle), models, budgets, args.random_seeds, ws, args.max_train, args.max_test,
               None if args.no_cache else CACHE_DIR / "onboard", args.expectation, criteria, not args.greedy_only,
-              args.bootstrap, not args.route_on_mean)
+              args.bootstrap, 0.0 if args.route_on_mean else args.uncertainty_penalty)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=1) + "\n")

@@ -82,28 +82,37 @@ def test_greedy_only_mode_skips_the_policy(bundle: Path, tmp_path: Path) -> None
 
 def test_onboarded_identities_are_routed_with_their_covariance(bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The policy pass gets each onboarded identity's covariance factor (and only the onboarded
-    model's), IRT-greedy uses the pessimistic rule; ``uncertainty=False`` turns both off."""
+    model's) and the penalty, IRT-greedy uses the pessimistic rule at that penalty; ``penalty=0``
+    turns both off."""
     sent: list[list[dict]] = []
+    sent_penalty: list[float] = []
     greedy_covs: list[bool] = []
+    greedy_penalty: list[float] = []
 
-    def fake_routes(bundle_, emb, tokens, ws, variants):
+    def fake_routes(bundle_, emb, tokens, ws, variants, penalty):
         sent.append(variants)
+        sent_penalty.append(penalty)
         return np.zeros((len(variants), len(ws), emb.shape[0]), np.int64), {}
 
     real_routed_p = evaluate.routed_p
 
-    def spy(a, c, mean, cov):
+    def spy(a, c, mean, cov, penalty):
         greedy_covs.append(cov is not None)
-        return real_routed_p(a, c, mean, cov)
+        greedy_penalty.append(penalty)
+        return real_routed_p(a, c, mean, cov, penalty)
 
     monkeypatch.setattr(evaluate, "route_variants", fake_routes)
     monkeypatch.setattr(evaluate, "routed_p", spy)
     model = "Phi-3-mini-4k-instruct"
-    for uncertainty in (True, False):
+    for penalty in (1.0, 2.5, 0.0):
+        uncertainty = penalty > 0
         sent.clear()
+        sent_penalty.clear()
         greedy_covs.clear()
+        greedy_penalty.clear()
         evaluate.run(bundle, [model], [4], 1, np.array([0.0, 1.0]), 120, 40, None, criteria=("i-optimal",),
-                     n_boot=0, uncertainty=uncertainty)
+                     n_boot=0, penalty=penalty)
+        assert sent_penalty == [penalty] and set(greedy_penalty) == {penalty}
         d = json.loads((bundle / "manifest.json").read_text())["identity_dim"]
         for v in sent[0]:
             factors = {c["name"]: c.get("cov_factor") for c in v["candidates"]}
@@ -119,10 +128,14 @@ def test_onboarded_identities_are_routed_with_their_covariance(bundle: Path, mon
 def test_route_on_mean_flag_reaches_the_run(bundle: Path, tmp_path: Path) -> None:
     args = ["--bundle", str(bundle), "--models", "Phi-3-mini-4k-instruct", "--budgets", "4", "--random-seeds", "1",
             "--w-points", "3", "--max-train", "120", "--max-test", "40", "--criteria", "i-optimal", "--greedy-only"]
-    for extra, word in (([], "std below"), (["--route-on-mean"], "posterior mean")):
+    for extra, word, penalty in (([], "1 posterior std below", 1.0), (["--route-on-mean"], "posterior mean", 0.0),
+                                 (["--uncertainty-penalty", "2"], "2 posterior std below", 2.0)):
         out = tmp_path / "u.json"
         assert evaluate.main(args + extra + ["--json", str(out)]) == 0
-        assert word in json.loads(out.read_text())["meta"]["uncertainty"]
+        meta = json.loads(out.read_text())["meta"]
+        assert word in meta["uncertainty"] and meta["uncertainty_penalty"] == penalty
+    with pytest.raises(SystemExit):   # a pool accepts [0, 5]; so does the benchmark
+        evaluate.main(args + ["--uncertainty-penalty", "6"])
 
 
 def test_uncertainty_penalty_is_the_workers() -> None:
@@ -132,6 +145,10 @@ def test_uncertainty_penalty_is_the_workers() -> None:
     ts = (PROJECT_ROOT / "worker" / "decision" / "decide.ts").read_text()
     m = re.search(r"export const UNCERTAINTY_PENALTY = ([0-9.]+);", ts)
     assert m is not None and float(m.group(1)) == evaluate.UNCERTAINTY_PENALTY
+    m = re.search(r"export const MAX_UNCERTAINTY_PENALTY = ([0-9.]+);", ts)
+    assert m is not None and float(m.group(1)) == evaluate.MAX_UNCERTAINTY_PENALTY
+    sql = (PROJECT_ROOT / "migrations" / "0005_pool_uncertainty_penalty.sql").read_text()
+    assert f"uncertainty_penalty <= {evaluate.MAX_UNCERTAINTY_PENALTY:g})" in sql
 
 
 def test_routed_p_is_the_logit_a_posterior_std_below_the_mean() -> None:
@@ -161,3 +178,23 @@ def test_bootstrap_entry_counts_only_resamples_where_the_full_identity_gains() -
     assert swapped["quiz_beats_random_share"] < b["quiz_beats_random_share"]
     none = evaluate._boot_entry((hull, {**aiq, "full": hull + 1e-4}), "quiz", ["r1"])["bootstrap"]
     assert none["resamples_with_gain"] == 0 and none["share_at_least_95"] is None and none["gain_fraction_interval"] is None
+
+
+def test_the_served_routes_read_the_penalty(bundle: Path) -> None:
+    """onboard-routes.ts routes a candidate with a covariance factor at the request's penalty: at 0
+    exactly as if it had none, at 5 (a large factor) differently."""
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    d, dim = int(manifest["identity_dim"]), int(manifest["embedding"]["dim"])
+    rng = np.random.default_rng(7)
+    emb = rng.normal(size=(40, dim)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    cands = [{"name": m["name"], "identity": m["identity"], "input_usd_per_mtok": 1.0 + i,
+              "output_usd_per_mtok": 2.0 + i, "expected_output_tokens": 100.0} for i, m in enumerate(manifest["models"])]
+    doubt = {**cands[0], "cov_factor": [[3.0 * x for x in row] for row in np.eye(d)]}
+    variants = [{"name": "plain", "candidates": cands}, {"name": "doubted", "candidates": [doubt] + cands[1:]}]
+    ws, tokens = np.linspace(0.0, 1.0, 5), np.full(40, 50.0)
+    at_mean, _ = evaluate.route_variants(bundle, emb, tokens, ws, variants, 0.0)
+    doubted, _ = evaluate.route_variants(bundle, emb, tokens, ws, variants, 5.0)
+    assert np.array_equal(at_mean[0], at_mean[1])      # penalty 0: the factor changes nothing
+    assert np.array_equal(doubted[0], at_mean[0])      # no factor, no penalty
+    assert (doubted[1] != doubted[0]).any() and (doubted[1] == 0).sum() < (doubted[0] == 0).sum()

@@ -137,6 +137,20 @@ describe('decide', () => {
       // A zero factor is no uncertainty at all.
       const zero = await decide(bundle, { ...input, candidates: candidates.map((c) => ({ ...c, covFactor: [zeroLike(v)] })) });
       zero.pSuccess.forEach((p, k) => expect(p).toBeCloseTo(sure.pSuccess[k]!, 6));
+      // The input's own penalty replaces the default: 0 is the mean, 2.5 is 2.5 stds below it.
+      for (const kappa of [0, 2.5]) {
+        const d = await decide(bundle, { ...input, uncertaintyPenalty: kappa, candidates: candidates.map((c, i) => (i === 2 ? { ...c, covFactor: spread } : c)) });
+        expect(d.pSuccess[2]).toBeCloseTo(sigmoid(logit(sure.pSuccess[2]!) - kappa * Math.abs(av)), 4);
+        [0, 1, 3].forEach((k) => expect(d.pSuccess[k]).toBe(sure.pSuccess[k]));
+      }
+    });
+
+    it('rejects a penalty that is not a number in [0, 5]', async () => {
+      const embedding = await embed(prompts[0]!);
+      for (const kappa of [-0.5, 5.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+        await expect(decide(bundle, { embedding, preference: 0.5, candidates, promptTokens: 1, uncertaintyPenalty: kappa }))
+          .rejects.toThrow(/uncertaintyPenalty/);
+      }
     });
 
     it('loses the w = 1 choice to a model it no longer surely beats', async () => {

@@ -119,6 +119,39 @@ describe('POST /v1/route', () => {
     expect(q['q-huge']).toBe(q['q-sure']);
   });
 
+  it('routes quiz identities at the pool\'s own uncertainty penalty', async () => {
+    const vector = [0.1, 0.2, -0.3, 0.4, 0.0, 0.5, -0.1, 0.2];
+    const factor = [vector.map((x) => 2 * x)];
+    const id = await seedModel({ name: 'q-penalised', bundleModel: null, inputUsd: 0.5, outputUsd: 1, tenantId });
+    await testEnv.DB.prepare("INSERT INTO model_identities (model_id, bundle_version, vector, cov_factor, source, n_items) VALUES (?1, 'test-v1', ?2, ?3, 'quiz', 20)")
+      .bind(id, JSON.stringify(vector), JSON.stringify(factor)).run();
+    const sure = await seedModel({ name: 'q-plain', bundleModel: null, inputUsd: 0.5, outputUsd: 1, tenantId });
+    await testEnv.DB.prepare("INSERT INTO model_identities (model_id, bundle_version, vector, source, n_items) VALUES (?1, 'test-v1', ?2, 'quiz', 20)")
+      .bind(sure, JSON.stringify(vector)).run();
+    const quality = async (pool: string): Promise<{ penalty: number; q: Record<string, number> }> => {
+      const res = await call('/v1/route', { key, body: { model: `router/${pool}`, messages } });
+      expect(res.status).toBe(200);
+      const body = await res.json<RouteBody & { uncertainty_penalty: number }>();
+      return { penalty: body.uncertainty_penalty, q: Object.fromEntries(body.candidates.map((c) => [c.model, c.predicted_quality])) };
+    };
+    for (const [name, penalty] of [['kappa-default', undefined], ['kappa-0', 0], ['kappa-1', 1], ['kappa-3', 3]] as const) {
+      await seedPool(tenantId, name, 'test-v1', [id, sure], penalty === undefined ? {} : { uncertaintyPenalty: penalty });
+    }
+    const [byDefault, mean, one, three] = await Promise.all(['kappa-default', 'kappa-0', 'kappa-1', 'kappa-3'].map(quality));
+    expect([byDefault!.penalty, mean!.penalty, one!.penalty, three!.penalty]).toEqual([1, 0, 1, 3]);
+    // 0 = the mean (the same as the identity without a factor); the default is 1; more is lower.
+    expect(mean!.q['q-penalised']).toBe(mean!.q['q-plain']);
+    expect(byDefault!.q['q-penalised']).toBe(one!.q['q-penalised']);
+    expect(one!.q['q-penalised']!).toBeLessThan(mean!.q['q-penalised']! - 1e-3);
+    expect(three!.q['q-penalised']!).toBeLessThan(one!.q['q-penalised']! - 1e-3);
+    expect(three!.q['q-plain']).toBe(mean!.q['q-plain']);
+  });
+
+  it('refuses a pool uncertainty penalty outside [0, 5] at the database', async () => {
+    await expect(seedPool(tenantId, 'kappa-bad', 'test-v1', [], { uncertaintyPenalty: -1 })).rejects.toThrow(/CHECK/);
+    await expect(seedPool(tenantId, 'kappa-big', 'test-v1', [], { uncertaintyPenalty: 6 })).rejects.toThrow(/CHECK/);
+  });
+
   it('splits traffic by experiment arm, deterministically per user, and can switch bundles', async () => {
     await seedBundle('test-v1', 0, 'test-v1b');
     const poolId = await seedPool(tenantId, 'exp', 'test-v1', [modelIds['test-large']!, modelIds['test-tiny']!]);

@@ -73,10 +73,10 @@ export async function seedModel(m: SeedModel): Promise<string> {
 
 /** Creates a pool over the given model ids; returns its id. */
 export async function seedPool(tenantId: string, name: string, bundleVersion: string, modelIds: string[],
-  opts: { embeddingProvider?: string | null; defaultPreference?: number; defaultPreset?: string } = {}): Promise<string> {
+  opts: { embeddingProvider?: string | null; defaultPreference?: number; defaultPreset?: string; uncertaintyPenalty?: number } = {}): Promise<string> {
   const id = uid('p');
-  await testEnv.DB.prepare('INSERT INTO pools (id, tenant_id, name, bundle_version, embedding_provider, default_preference, default_preset) VALUES (?1,?2,?3,?4,?5,?6,?7)')
-    .bind(id, tenantId, name, bundleVersion, opts.embeddingProvider ?? null, opts.defaultPreference ?? 0.5, opts.defaultPreset ?? null).run();
+  await testEnv.DB.prepare('INSERT INTO pools (id, tenant_id, name, bundle_version, embedding_provider, default_preference, default_preset, uncertainty_penalty) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)')
+    .bind(id, tenantId, name, bundleVersion, opts.embeddingProvider ?? null, opts.defaultPreference ?? 0.5, opts.defaultPreset ?? null, opts.uncertaintyPenalty ?? null).run();
   if (modelIds.length > 0) await testEnv.DB.batch(modelIds.map((mid) => testEnv.DB.prepare('INSERT INTO pool_members (pool_id, model_id) VALUES (?1, ?2)').bind(id, mid)));
   return id;
 }
