@@ -17,8 +17,22 @@ import { fromOrtSession, sessionOptions } from '../decision/ort-adapter';
 const PLACEHOLDER = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
 
 let initDone = false;
-/** Serialises session creation: the instantiate patch must not overlap with another creation. */
+/**
+ * Serialises every call into ORT's one wasm instance: session creation (the instantiate patch must
+ * not overlap with another creation) and `run`. A worker isolate serves many requests at once, and
+ * onnxruntime-web's wasm backend is not re-entrant: two runs interleaved at their awaits (same
+ * session or not) corrupt each other's output metadata ("Cannot read properties of null" in
+ * decodeTensorMetadata: a 500 for concurrent requests). A run takes well under a millisecond, so
+ * waiting for the one before costs less than it would to fail.
+ */
 let queue: Promise<unknown> = Promise.resolve();
+
+/** Runs `task` after every call queued before it; a failure does not block the ones after. */
+function exclusive<T>(task: () => Promise<T>): Promise<T> {
+  const next = queue.then(task);
+  queue = next.catch(() => undefined);
+  return next;
+}
 
 function configure(): void {
   ort.env.wasm.numThreads = 1;
@@ -49,13 +63,17 @@ async function createWithPatch(model: Uint8Array, options: ort.InferenceSession.
 /**
  * Creates an ONNX session from model bytes inside workerd (first call also initialises ORT).
  * Options: `sessionOptions` (decision/ort-adapter.ts), the same as the Node tools that score it.
+ * Its `run` calls, and those of every other session, take turns (`exclusive`), so concurrent
+ * requests in one isolate are safe.
  *
  * @example
  * const session = await createSession(new Uint8Array(await obj.arrayBuffer()));
  * const out = await session.run({ embedding: { type: 'float32', data, dims: [1, 64] } });
  */
-export function createSession(model: Uint8Array): Promise<OnnxSession> {
-  const next = queue.then(() => createWithPatch(model, { ...sessionOptions(), executionProviders: ['wasm'] }));
-  queue = next.catch(() => undefined);
-  return next.then((session) => fromOrtSession(session, ort.Tensor));
+export async function createSession(model: Uint8Array): Promise<OnnxSession> {
+  const session = fromOrtSession(
+    await exclusive(() => createWithPatch(model, { ...sessionOptions(), executionProviders: ['wasm'] })),
+    ort.Tensor,
+  );
+  return { ...session, run: (feeds) => exclusive(() => session.run(feeds)) };
 }
