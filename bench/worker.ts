@@ -4,7 +4,8 @@
  * `npm run bench` measures what a request pays for routing. Driven by bench/run.ts.
  *
  * POST /seed    { base, files }: copies bundle files from the driver's loopback server into R2.
- * POST /decide  { version, text, k, w }: one routing decision (embed + IRT + policy), uncached.
+ * POST /decide  { version, text, k, w }: one routing decision (embed + IRT + policy); the k
+ *               candidates are built once per isolate (as a pool is cached), the rest per request.
  * POST /loop    { version, texts, k, w }: many decisions back to back, one clock reading around all.
  * GET  /memory  ORT's wasm linear memory in bytes (after the first session exists).
  * POST /noop    parses the same body as /decide and does nothing: the driver's round-trip baseline.

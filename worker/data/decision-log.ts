@@ -13,6 +13,8 @@ export interface DecisionLogEntry {
   preference: number | null;
   /** The preset behind `preference`, if any (entries queued before it existed lack it). */
   preset?: string | null;
+  /** Stds below its mean a quiz identity was routed at (routed requests; older queued entries lack it). */
+  uncertaintyPenalty?: number | null;
   candidates: string[];
   probs: number[];
   expectedCostUsd: number | null;
@@ -26,10 +28,11 @@ export interface DecisionLogEntry {
 function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
   return db
     .prepare(`INSERT INTO decision_log (id, tenant_id, pool, arm, bundle_version, model, preference, preset, candidates,
-              probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status)
-              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)`)
+              probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status, uncertainty_penalty)
+              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)`)
     .bind(e.id, e.tenantId, e.pool, e.arm, e.bundleVersion, e.model, e.preference, e.preset ?? null, JSON.stringify(e.candidates),
-      JSON.stringify(e.probs), e.expectedCostUsd, e.predictedQuality, e.routingMs, JSON.stringify(e.attempts), e.status);
+      JSON.stringify(e.probs), e.expectedCostUsd, e.predictedQuality, e.routingMs, JSON.stringify(e.attempts), e.status,
+      e.uncertaintyPenalty ?? null);
 }
 
 /**

@@ -3,6 +3,7 @@
  * and cached per isolate for `POOL_CACHE_SECONDS`.
  */
 import { z } from 'zod';
+import { MAX_UNCERTAINTY_PENALTY } from '../decision/decide';
 import { MAX_COV_FACTOR_ENTRY, type ResolvedIdentity } from '../decision/identity';
 import type { PresetName } from '../routing/preference';
 import { MODEL_COLUMNS, toModelRow, type DbModel, type ModelRow } from './models';
@@ -77,6 +78,18 @@ function parseCovFactor(text: string | null, modelId: string): number[][] | unde
   return r.success ? r.data : undefined;
 }
 
+/**
+ * The pool's uncertainty penalty, or null (the router's default) when unset or unusable. The
+ * column's CHECK keeps it in [0, MAX_UNCERTAINTY_PENALTY]; should a row get past it anyway, the
+ * pool routes with the default instead of failing every request (logged).
+ */
+function parsePenalty(value: unknown, poolId: string): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number' && value >= 0 && value <= MAX_UNCERTAINTY_PENALTY) return value;
+  console.error(`pool ${poolId}: uncertainty_penalty ${String(value)} is not a number in [0, ${MAX_UNCERTAINTY_PENALTY}]; default used`);
+  return null;
+}
+
 async function readPool(db: D1Database, tenantId: string, name: string): Promise<Pool | null> {
   const pool = await db
     .prepare('SELECT id, tenant_id, name, bundle_version, embedding_provider, default_preference, default_preset, uncertainty_penalty FROM pools WHERE tenant_id = ?1 AND name = ?2')
@@ -112,7 +125,7 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
   return {
     id: pool.id, tenantId: pool.tenant_id, name: pool.name, bundleVersion: pool.bundle_version,
     embeddingProvider: pool.embedding_provider, defaultPreference: pool.default_preference, defaultPreset: pool.default_preset,
-    uncertaintyPenalty: pool.uncertainty_penalty,
+    uncertaintyPenalty: parsePenalty(pool.uncertainty_penalty, pool.id),
     members: ((members?.results ?? []) as DbModel[]).map(toModelRow), identities: idMap, experiment: exp,
   };
 }

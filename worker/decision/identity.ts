@@ -38,6 +38,7 @@ const reported = new WeakSet<ResolvedIdentity>();
 
 /**
  * Returns the identity to use, or null when the model has neither a D1 row nor a manifest entry.
+ * `modelName` only names the model in a log line.
  *
  * @example
  * resolveIdentity(manifest, 'gpt-4o', undefined); // { vector: [...], source: 'manifest' }
@@ -47,13 +48,14 @@ export function resolveIdentity(
   manifest: Manifest,
   bundleModel: string | null | undefined,
   stored: ResolvedIdentity | undefined,
+  modelName?: string,
 ): ResolvedIdentity | null {
   if (stored && stored.vector.length === manifest.identity_dim) {
     if (!stored.covFactor || isCovFactor(stored.covFactor, manifest.identity_dim)) return stored;
     // A malformed factor must not fail requests: route on the vector alone, and say so (once).
     if (!reported.has(stored)) {
       reported.add(stored);
-      console.error(`identity for bundle ${manifest.version}: cov_factor does not fit identity_dim ${manifest.identity_dim}; routed at its mean`);
+      console.error(`identity of ${modelName ?? 'a model'} for bundle ${manifest.version}: cov_factor does not fit identity_dim ${manifest.identity_dim}; routed at its mean`);
     }
     return { vector: stored.vector, source: stored.source };
   }

@@ -50,8 +50,8 @@ export interface DecideInput {
   promptTokens: number;
   /**
    * How many posterior stds below its mean an uncertain candidate (one with `covFactor`) is routed
-   * at; a number >= 0, default `UNCERTAINTY_PENALTY` (decide.ts). 0 routes it at its mean. A pool
-   * sets it with `pools.uncertainty_penalty`.
+   * at: a number in [0, `MAX_UNCERTAINTY_PENALTY`], default `UNCERTAINTY_PENALTY` (decide.ts). 0
+   * routes it at its mean. A pool sets it with `pools.uncertainty_penalty`.
    */
   uncertaintyPenalty?: number;
 }

@@ -124,7 +124,7 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
   const candidates: RoutedCandidate[] = [];
   const unroutable: string[] = [];
   for (const model of pool.members) {
-    const identity = resolveIdentity(manifest, model.bundleModel, pool.identities.get(model.id)?.get(bundleVersion));
+    const identity = resolveIdentity(manifest, model.bundleModel, pool.identities.get(model.id)?.get(bundleVersion), model.name);
     if (identity) candidates.push({ model, identity: identity.vector, identitySource: identity.source, covFactor: identity.covFactor });
     else unroutable.push(model.name);
   }

@@ -53,6 +53,8 @@ DEFAULT_CRITERIA = ("i-optimal", "adaptive-i-optimal", "d-optimal", "adaptive-d-
 #: (``UNCERTAINTY_PENALTY`` in worker/decision/decide.ts; a test keeps the two equal). The policy
 #: pass gets it from the worker's own code; IRT-greedy here applies it the same way.
 UNCERTAINTY_PENALTY = 1.0
+#: The largest penalty a pool accepts (``MAX_UNCERTAINTY_PENALTY`` in decide.ts, the CHECK of
+#: migrations/0005_pool_uncertainty_penalty.sql; a test keeps all three equal).
 MAX_UNCERTAINTY_PENALTY = 5.0
 
 

@@ -51,9 +51,9 @@ describe('POST /v1/chat/completions (routed)', () => {
     expect(got[0]!.path).toBe('/v1/chat/completions');
     expect(got[0]!.authorization).toBe('Bearer sk-upstream');
     expect(got[0]!.body).not.toHaveProperty('router');
-    const log = await testEnv.DB.prepare('SELECT status, model, attempts FROM decision_log WHERE id = ?1')
+    const log = await testEnv.DB.prepare('SELECT status, model, attempts, uncertainty_penalty FROM decision_log WHERE id = ?1')
       .bind(res.headers.get('x-router-decision-id')).first<{ status: string; model: string; attempts: string }>();
-    expect(log).toMatchObject({ status: 'ok', model: 'ok-test-tiny' });
+    expect(log).toMatchObject({ status: 'ok', model: 'ok-test-tiny', uncertainty_penalty: 1 });
     expect(JSON.parse(log!.attempts)).toHaveLength(1);
   });
 

@@ -128,23 +128,38 @@ describe('POST /v1/route', () => {
     const sure = await seedModel({ name: 'q-plain', bundleModel: null, inputUsd: 0.5, outputUsd: 1, tenantId });
     await testEnv.DB.prepare("INSERT INTO model_identities (model_id, bundle_version, vector, source, n_items) VALUES (?1, 'test-v1', ?2, 'quiz', 20)")
       .bind(sure, JSON.stringify(vector)).run();
-    const quality = async (pool: string): Promise<{ penalty: number; q: Record<string, number> }> => {
-      const res = await call('/v1/route', { key, body: { model: `router/${pool}`, messages } });
+    const quality = async (pool: string, user = 'u'): Promise<{ penalty: number; arm: string | null; logged: unknown; q: Record<string, number> }> => {
+      const res = await call('/v1/route', { key, body: { model: `router/${pool}`, messages, user } });
       expect(res.status).toBe(200);
-      const body = await res.json<RouteBody & { uncertainty_penalty: number }>();
-      return { penalty: body.uncertainty_penalty, q: Object.fromEntries(body.candidates.map((c) => [c.model, c.predicted_quality])) };
+      const body = await res.json<RouteBody & { id: string; uncertainty_penalty: number; arm: string | null }>();
+      const row = await testEnv.DB.prepare('SELECT uncertainty_penalty FROM decision_log WHERE id = ?1').bind(body.id).first<{ uncertainty_penalty: number }>();
+      return { penalty: body.uncertainty_penalty, arm: body.arm, logged: row?.uncertainty_penalty,
+        q: Object.fromEntries(body.candidates.map((c) => [c.model, c.predicted_quality])) };
     };
     for (const [name, penalty] of [['kappa-default', undefined], ['kappa-0', 0], ['kappa-1', 1], ['kappa-3', 3]] as const) {
       await seedPool(tenantId, name, 'test-v1', [id, sure], penalty === undefined ? {} : { uncertaintyPenalty: penalty });
     }
-    const [byDefault, mean, one, three] = await Promise.all(['kappa-default', 'kappa-0', 'kappa-1', 'kappa-3'].map(quality));
+    const [byDefault, mean, one, three] = await Promise.all(['kappa-default', 'kappa-0', 'kappa-1', 'kappa-3'].map((p) => quality(p)));
     expect([byDefault!.penalty, mean!.penalty, one!.penalty, three!.penalty]).toEqual([1, 0, 1, 3]);
+    expect([byDefault!.logged, mean!.logged, one!.logged, three!.logged]).toEqual([1, 0, 1, 3]);
     // 0 = the mean (the same as the identity without a factor); the default is 1; more is lower.
     expect(mean!.q['q-penalised']).toBe(mean!.q['q-plain']);
     expect(byDefault!.q['q-penalised']).toBe(one!.q['q-penalised']);
     expect(one!.q['q-penalised']!).toBeLessThan(mean!.q['q-penalised']! - 1e-3);
     expect(three!.q['q-penalised']!).toBeLessThan(one!.q['q-penalised']! - 1e-3);
     expect(three!.q['q-plain']).toBe(mean!.q['q-plain']);
+
+    // An A/B arm that names another pool routes with that pool's penalty. (Twelve requests at
+    // once, whose ORT runs overlap: before runtime/ort.ts serialised them, some of these failed.)
+    const poolId = await seedPool(tenantId, 'kappa-ab', 'test-v1', [id, sure]);
+    await testEnv.DB.prepare("INSERT INTO experiments (id, tenant_id, pool_id, name, arms, active) VALUES ('e-kappa', ?1, ?2, 'penalty', ?3, 1)")
+      .bind(tenantId, poolId, JSON.stringify([{ name: 'control', weight: 0.5 }, { name: 'at-mean', weight: 0.5, pool: 'kappa-0' }])).run();
+    const arms = await Promise.all(Array.from({ length: 12 }, (_, u) => quality('kappa-ab', `user-${u}`)));
+    expect(new Set(arms.map((a) => a.arm))).toEqual(new Set(['control', 'at-mean']));
+    for (const a of arms) {
+      expect(a.penalty).toBe(a.arm === 'at-mean' ? 0 : 1);
+      expect(a.q['q-penalised']).toBe(a.arm === 'at-mean' ? mean!.q['q-penalised'] : one!.q['q-penalised']);
+    }
   });
 
   it('refuses a pool uncertainty penalty outside [0, 5] at the database', async () => {
