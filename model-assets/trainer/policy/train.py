@@ -21,7 +21,7 @@ class PolicyConfig:
     heads: int = 4
     blocks: int = 2
     prompt_input: bool = False  # see SetPolicy: the prompt reaches the policy through p_success only
-    prune_dominated: bool = False  # SetPolicy; build --prune-dominated (model-assets/README.md, Policy)
+    prune_dominated: bool = True  # SetPolicy; build --no-prune-dominated shows all (model-assets/README.md, Policy)
     gate_by_w: bool = True  # SetPolicy: the learned correction is weighted by w, as quality is in the reward
     pretrain_steps: int = 400
     pretrain_batch: int = 256

@@ -34,12 +34,12 @@ def _write_byod(folder: Path) -> None:
 
 
 def test_byod_smoke_build(tmp_path: Path) -> None:
-    # Also the opt-in --prune-dominated path end to end (train, validate, parity, manifest), with a
-    # smaller policy than the default (--policy-width / --policy-blocks reach the exported graph).
+    # Also the opt-out --no-prune-dominated path end to end (train, validate, parity, manifest), with
+    # a smaller policy than the default (--policy-width / --policy-blocks reach the exported graph).
     _write_byod(tmp_path / "my-evals")
     out = tmp_path / "bundles" / "v-mine"
     rc = build_main(["--smoke", "--dev-embedding", "--byod", str(tmp_path / "my-evals"), "--version", "v-mine",
-                     "--out", str(out), "--prune-dominated", "--policy-width", "16", "--policy-blocks", "1"])
+                     "--out", str(out), "--no-prune-dominated", "--policy-width", "16", "--policy-blocks", "1"])
     assert rc == 0
     ckpt = torch.load(out.parent / "build" / "checkpoint.pt")
     assert (ckpt["policy_config"]["width"], ckpt["policy_config"]["blocks"]) == (16, 1)
@@ -47,12 +47,12 @@ def test_byod_smoke_build(tmp_path: Path) -> None:
     graph = onnx.load(str(out / "policy.onnx")).graph
     assert sum(n.op_type == "Softmax" for n in graph.node) == 2      # one attention block + the output
     m = json.loads((out / "manifest.json").read_text())
-    assert m["policy"]["candidates"] == "non-dominated"   # trained on, and served, the non-dominated sets
+    assert "candidates" not in m["policy"]   # trained on, and served, every candidate (the contract's default "all")
     assert m["version"] == "v-mine" and len(m["models"]) == 5
     assert list(m["training_data"]["datasets"]) == ["my-evals"] and m["training_data"]["excluded_models"] == []
     assert m["eval"]["parity"]["policy"]["int8_web"]["top_choice_agreement"] >= 0.99
     cfg = m["training_data"]["policy_config"]                           # how the policy was trained
-    assert (cfg["width"], cfg["blocks"], cfg["prune_dominated"]) == (16, 1, True)
+    assert (cfg["width"], cfg["blocks"], cfg["prune_dominated"]) == (16, 1, False)
     assert (cfg["pretrain_steps"], cfg["ppo_iters"]) == (40, 4)          # the smoke schedule
 
 

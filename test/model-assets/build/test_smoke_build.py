@@ -37,7 +37,7 @@ def test_manifest_matches_files(bundle: Path) -> None:
     # the policy sees models through p_success and price only (FEATURES_DEFAULT), never the raw identity
     assert [f["name"] for f in m["policy"]["features"]] == list(FEATURES_DEFAULT)
     # presets calibrated on the validation prompts (trainer/policy/presets.py)
-    assert "candidates" not in m["policy"]   # the default policy is shown every candidate
+    assert m["policy"]["candidates"] == "non-dominated"   # the default policy is shown the non-dominated ones
     presets = m["policy"]["presets"]
     assert presets["cheap"] == 0.0 and presets["quality"] == 1.0 and 0.0 <= presets["balanced"] <= 1.0
     report = m["eval"]["policy"]["presets"]
