@@ -219,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"policy input features, from the contract vocabulary (default {','.join(FEATURES_DEFAULT)})")
     ap.add_argument("--prune-dominated", action=argparse.BooleanOptionalAction, default=PolicyConfig.prune_dominated,
                     help="train (and have the worker serve) the policy on the non-dominated candidates only (the "
-                         "default, as shipped: faster at 32+ candidates, AIQ level or better; model-assets/README.md); "
+                         "default, as shipped: faster at 32+ candidates, AIQ level or better on mmlu-pro and arena-hard and "
+                         "within 0.001 elsewhere here; model-assets/README.md); "
                          "--no-prune-dominated shows it every candidate")
     ap.add_argument("--policy-width", type=int, default=PolicyConfig.width,
                     help=f"policy width, a multiple of its {PolicyConfig.heads} heads (default {PolicyConfig.width})")

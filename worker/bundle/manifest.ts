@@ -40,9 +40,10 @@ export const manifestSchema = z.object({
       .refine((p) => p.cheap <= p.balanced && p.balanced <= p.quality, 'presets must satisfy cheap <= balanced <= quality')
       .optional(),
     /**
-     * Which candidates the policy is shown (decision/frontier.ts): `non-dominated` policies (builds
-     * with --prune-dominated) were trained on, and are served, only the candidates no other one
-     * beats on both price and predicted success. Absent: all of them.
+     * Which candidates the policy is shown (decision/frontier.ts): `non-dominated` policies (the
+     * build's default since v2026-11-23.5) were trained on, and are served, only the candidates no
+     * other one beats on both price and predicted success. Absent (older bundles, builds with
+     * --no-prune-dominated): all of them.
      */
     candidates: z.enum(['all', 'non-dominated']).default('all'),
   }),

@@ -20,10 +20,12 @@ let initDone = false;
 /**
  * Serialises every call into ORT's one wasm instance: session creation (the instantiate patch must
  * not overlap with another creation) and `run`. A worker isolate serves many requests at once, and
- * onnxruntime-web's wasm backend is not re-entrant: two runs interleaved at their awaits (same
- * session or not) corrupt each other's output metadata ("Cannot read properties of null" in
- * decodeTensorMetadata: a 500 for concurrent requests). A run takes well under a millisecond, so
- * waiting for the one before costs less than it would to fail.
+ * onnxruntime-web's wasm backend is not re-entrant: a run keeps its input/output pointer arrays on
+ * the wasm stack across its awaits and restores the stack pointer when it ends, so when runs that
+ * overlap (same session or not) end out of order, later wasm calls overwrite a pending run's
+ * pointers ("Cannot read properties of null" in decodeTensorMetadata: a 500 for concurrent
+ * requests). The wasm work inside a run is synchronous anyway (this build has no JSEP), so taking
+ * turns adds little beyond the microtask hops.
  */
 let queue: Promise<unknown> = Promise.resolve();
 

@@ -28,7 +28,8 @@ def write_manifest(bundle_dir: Path, version: str, embedding: dict[str, Any], to
     """Write ``bundle_dir/manifest.json`` with file hashes of the ONNX files present; returns it.
     ``presets`` (cheap/balanced/quality -> w, trainer/policy/presets.py) go to ``policy.presets``;
     ``candidates`` ("all" | "non-dominated": which candidates the policy is shown) to
-    ``policy.candidates`` (written only when not "all", so older readers see no change).
+    ``policy.candidates`` (written only when not "all", the contract's default when absent; the
+    build's default, and the shipped bundle's, is "non-dominated").
 
     @example
         write_manifest(bundle, "v2026-11-22", {...}, spec, 16, prior, layout, models, ev, data)

@@ -10,7 +10,7 @@ interface RouteBody { model: string; candidates: { model: string; probability: n
 let version: string | null = null;
 let key = '';
 let provider = '';
-/** manifest policy.candidates: which candidates the bundle's policy is shown (BUNDLES_DIR may point at a pruned one). */
+/** manifest policy.candidates: which candidates the bundle's policy is shown (the shipped one: non-dominated; BUNDLES_DIR may point at either). */
 let candidatesShown = 'all';
 
 const prompts = [
