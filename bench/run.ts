@@ -6,6 +6,8 @@
  *   p50/p99 of the driver's round trip minus that of an empty request sent just before (workerd's
  *   clock only ticks in whole milliseconds, so single decisions cannot be timed inside it), and the
  *   in-worker mean over a back-to-back loop;
+ * - 1, 8 and 32 concurrent clients against one isolate at 32 candidates: round trip p50/p99 and
+ *   decisions per second (ORT runs take turns in an isolate, worker/runtime/ort.ts);
  * - the first routed request in a fresh isolate (R2 read, sha256 checks, ORT init, three sessions,
  *   one decision), over several fresh isolates;
  * - ORT's wasm linear memory; the asset bundle's size raw and gzip; the worker upload size.
@@ -136,6 +138,24 @@ async function main(): Promise<void> {
     log(`k=${k}: routing overhead p50 ${o.p50} ms, p99 ${o.p99} ms; in-worker loop mean ${inWorkerMean.toFixed(3)} ms ` +
       `(embed ${String(overhead[String(k)] && (overhead[String(k)] as Record<string, number>)['in_worker_mean_embed_ms'])} ms)`);
   }
+  // Concurrent clients against one isolate: ORT runs take turns there (worker/runtime/ort.ts), so
+  // a request's latency includes waiting for others' decisions; throughput is what one isolate
+  // sustains. Each client sends its share of the prompts back to back.
+  const concurrency: Record<string, unknown> = {};
+  for (const clients of [1, 8, 32]) {
+    const latencies: number[] = [];
+    const per = Math.ceil(n / clients);
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: clients }, async (_, c) => {
+      for (const text of runTexts.slice(c * per, (c + 1) * per)) {
+        latencies.push((await call(mf, '/decide', { version, text, k: 32, w: 0.5 })).ms);
+      }
+    }));
+    const seconds = (performance.now() - t0) / 1000;
+    concurrency[String(clients)] = { round_trip: stats(latencies), decisions_per_second: Math.round(latencies.length / seconds) };
+    log(`${clients} concurrent client(s), 32 candidates: round trip p50 ${stats(latencies).p50} ms, p99 ${stats(latencies).p99} ms, ` +
+      `${Math.round(latencies.length / seconds)} decisions/s`);
+  }
   const memory = (await call(mf, '/memory')).json;
   await mf.dispose();
 
@@ -145,6 +165,7 @@ async function main(): Promise<void> {
     runtime: 'workerd via Miniflare (bench/worker.ts built by wrangler deploy --dry-run), onnxruntime-web wasm, 1 thread',
     decisions_per_size: n,
     routing_overhead_ms: overhead,
+    concurrent_clients_32_candidates: concurrency,
     overhead_method: 'per decision: driver round trip minus that of a no-op request with the same body sent just before it; in_worker_loop_mean_ms: back-to-back loop timed inside workerd (ms clock)',
     empty_request_round_trip_ms: noopStats,
     first_request_fresh_isolate_ms: {
@@ -171,6 +192,13 @@ async function main(): Promise<void> {
       '| candidates | shown to the policy (mean) | p50 ms | p99 ms | in-worker mean ms | of which embed | of which IRT + policy |', '|---:|---:|---:|---:|---:|---:|---:|',
       ...rows, '',
       `p50/p99: ${result.overhead_method}.`, '',
+      'Concurrent clients, one isolate, 32 candidates (each client sends its share of the prompts back to back; ' +
+      'ORT runs take turns in the isolate, so a round trip includes waiting for other requests\' decisions):', '',
+      '| clients | round trip p50 ms | p99 ms | decisions per second |', '|---:|---:|---:|---:|',
+      ...Object.entries(concurrency).map(([c, v]) => {
+        const r = v as { round_trip: { p50: number; p99: number }; decisions_per_second: number };
+        return `| ${c} | ${r.round_trip.p50} | ${r.round_trip.p99} | ${r.decisions_per_second} |`;
+      }), '',
       `- First routed request in a fresh isolate (R2 read, sha256, ORT init, 3 sessions, 1 decision): median ` +
       `${result.first_request_fresh_isolate_ms.median} ms (min ${result.first_request_fresh_isolate_ms.min}, max ${result.first_request_fresh_isolate_ms.max}, ${fresh} isolates).`,
       `- ORT wasm linear memory: ${(memory['wasm_memory_bytes'] as number[]).map((b) => `${(b / 2 ** 20).toFixed(1)} MiB`).join(', ')}.`,
