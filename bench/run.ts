@@ -7,7 +7,7 @@
  *   clock only ticks in whole milliseconds, so single decisions cannot be timed inside it), and the
  *   in-worker mean over a back-to-back loop;
  * - 1, 8 and 32 concurrent clients against one isolate at 32 candidates: round trip p50/p99 and
- *   decisions per second (ORT runs take turns in an isolate, worker/runtime/ort.ts);
+ *   decisions per second (an isolate runs one request's JavaScript at a time, so requests queue);
  * - the first routed request in a fresh isolate (R2 read, sha256 checks, ORT init, three sessions,
  *   one decision), over several fresh isolates;
  * - ORT's wasm linear memory; the asset bundle's size raw and gzip; the worker upload size.
@@ -138,9 +138,10 @@ async function main(): Promise<void> {
     log(`k=${k}: routing overhead p50 ${o.p50} ms, p99 ${o.p99} ms; in-worker loop mean ${inWorkerMean.toFixed(3)} ms ` +
       `(embed ${String(overhead[String(k)] && (overhead[String(k)] as Record<string, number>)['in_worker_mean_embed_ms'])} ms)`);
   }
-  // Concurrent clients against one isolate: ORT runs take turns there (worker/runtime/ort.ts), so
-  // a request's latency includes waiting for others' decisions; throughput is what one isolate
-  // sustains. Each client sends its share of the prompts back to back.
+  // Concurrent clients against one isolate: it runs one request's JavaScript (and ORT's synchronous
+  // wasm) at a time, so a request's latency includes queueing behind the others; throughput is what
+  // this harness gets from one isolate (a lower bound: the driver shares the cores). Each client
+  // sends its share of the prompts back to back.
   const concurrency: Record<string, unknown> = {};
   for (const clients of [1, 8, 32]) {
     const latencies: number[] = [];
@@ -192,8 +193,9 @@ async function main(): Promise<void> {
       '| candidates | shown to the policy (mean) | p50 ms | p99 ms | in-worker mean ms | of which embed | of which IRT + policy |', '|---:|---:|---:|---:|---:|---:|---:|',
       ...rows, '',
       `p50/p99: ${result.overhead_method}.`, '',
-      'Concurrent clients, one isolate, 32 candidates (each client sends its share of the prompts back to back; ' +
-      'ORT runs take turns in the isolate, so a round trip includes waiting for other requests\' decisions):', '',
+      'Concurrent clients, one isolate, 32 candidates (each client sends its share of the prompts back to back; raw ' +
+      'round trips, nothing subtracted; the isolate runs one request at a time, so they include queueing; the driver ' +
+      'shares the cores, so the rates are a lower bound):', '',
       '| clients | round trip p50 ms | p99 ms | decisions per second |', '|---:|---:|---:|---:|',
       ...Object.entries(concurrency).map(([c, v]) => {
         const r = v as { round_trip: { p50: number; p99: number }; decisions_per_second: number };
