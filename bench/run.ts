@@ -152,10 +152,10 @@ async function main(): Promise<void> {
         latencies.push((await call(mf, '/decide', { version, text, k: 32, w: 0.5 })).ms);
       }
     }));
-    const seconds = (performance.now() - t0) / 1000;
-    concurrency[String(clients)] = { round_trip: stats(latencies), decisions_per_second: Math.round(latencies.length / seconds) };
-    log(`${clients} concurrent client(s), 32 candidates: round trip p50 ${stats(latencies).p50} ms, p99 ${stats(latencies).p99} ms, ` +
-      `${Math.round(latencies.length / seconds)} decisions/s`);
+    const roundTrip = stats(latencies);
+    const perSecond = Math.round(latencies.length / ((performance.now() - t0) / 1000));
+    concurrency[String(clients)] = { round_trip: roundTrip, decisions_per_second: perSecond };
+    log(`${clients} concurrent client(s), 32 candidates: round trip p50 ${roundTrip.p50} ms, p99 ${roundTrip.p99} ms, ${perSecond} decisions/s`);
   }
   const memory = (await call(mf, '/memory')).json;
   await mf.dispose();

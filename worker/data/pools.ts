@@ -3,8 +3,8 @@
  * and cached per isolate for `POOL_CACHE_SECONDS`.
  */
 import { z } from 'zod';
-import { MAX_UNCERTAINTY_PENALTY } from '../decision/decide';
-import { MAX_COV_FACTOR_ENTRY, type ResolvedIdentity } from '../decision/identity';
+import { isUncertaintyPenalty, MAX_UNCERTAINTY_PENALTY } from '../decision/decide';
+import type { ResolvedIdentity } from '../decision/identity';
 import type { PresetName } from '../routing/preference';
 import { MODEL_COLUMNS, toModelRow, type DbModel, type ModelRow } from './models';
 import { TtlCache } from './ttl-cache';
@@ -64,17 +64,17 @@ function parseVector(text: string): number[] | null {
   return Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : null;
 }
 
-const covFactorSchema = z.array(z.array(z.number().min(-MAX_COV_FACTOR_ENTRY).max(MAX_COV_FACTOR_ENTRY)));
+const covFactorSchema = z.array(z.array(z.number()));
 
 /**
- * A stored covariance factor, or undefined when there is none or it is unusable (logged: the
- * model is then routed at its mean, never failed). Its length is checked per bundle, in
- * decision/identity.ts.
+ * A stored covariance factor, or undefined when there is none or it is not a list of number lists
+ * (logged: the model is then routed at its mean, never failed). Whether it fits a bundle (size,
+ * entry bound) is checked per bundle in decision/identity.ts (`isCovFactor`, logged once per load).
  */
 function parseCovFactor(text: string | null, modelId: string): number[][] | undefined {
   if (text === null) return undefined;
   const r = covFactorSchema.safeParse(parseJson(text));
-  if (!r.success) console.error(`model_identities ${modelId}: cov_factor is not a list of number lists within ${MAX_COV_FACTOR_ENTRY}; routed at its mean`);
+  if (!r.success) console.error(`model_identities ${modelId}: cov_factor is not a list of number lists; routed at its mean`);
   return r.success ? r.data : undefined;
 }
 
@@ -85,7 +85,7 @@ function parseCovFactor(text: string | null, modelId: string): number[][] | unde
  */
 function parsePenalty(value: unknown, poolId: string): number | null {
   if (value === null || value === undefined) return null;
-  if (typeof value === 'number' && value >= 0 && value <= MAX_UNCERTAINTY_PENALTY) return value;
+  if (isUncertaintyPenalty(value)) return value;
   console.error(`pool ${poolId}: uncertainty_penalty ${String(value)} is not a number in [0, ${MAX_UNCERTAINTY_PENALTY}]; default used`);
   return null;
 }

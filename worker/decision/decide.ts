@@ -26,6 +26,17 @@ export const UNCERTAINTY_PENALTY = 1;
  */
 export const MAX_UNCERTAINTY_PENALTY = 5;
 
+/**
+ * Whether `k` is a usable uncertainty penalty: a number in [0, `MAX_UNCERTAINTY_PENALTY`].
+ *
+ * @example
+ * isUncertaintyPenalty(0.5); // true
+ * isUncertaintyPenalty(-1);  // false
+ */
+export function isUncertaintyPenalty(k: unknown): k is number {
+  return typeof k === 'number' && k >= 0 && k <= MAX_UNCERTAINTY_PENALTY;
+}
+
 /** Success probabilities are float32: keep their logits finite. */
 const P_FLOOR = 1e-7;
 
@@ -59,7 +70,7 @@ function check(manifest: Manifest, input: DecideInput, row: number): void {
   // there would silently reorder candidates.
   if (!Number.isFinite(input.promptTokens)) throw new DecisionInputError(`${where}: promptTokens ${input.promptTokens} is not a finite number`);
   const kappa = input.uncertaintyPenalty;
-  if (kappa !== undefined && !(kappa >= 0 && kappa <= MAX_UNCERTAINTY_PENALTY)) {
+  if (kappa !== undefined && !isUncertaintyPenalty(kappa)) {
     throw new DecisionInputError(`${where}: uncertaintyPenalty ${kappa} is outside [0, ${MAX_UNCERTAINTY_PENALTY}]`);
   }
   for (const c of input.candidates) {
