@@ -19,6 +19,24 @@ function log(msg) {
   console.log(`[setup] ${msg}`);
 }
 
+/**
+ * The shared data folder: `ROUTER_DATA` if set, else `../shared/data` beside the project. A clone
+ * made elsewhere from a local checkout (`git clone . /tmp/x`, as CI does) has no `../shared`; it
+ * then reads the data beside the checkout it was cloned from (its `origin`), if that has it.
+ *
+ * @example
+ * const env = { ...process.env, ROUTER_DATA: dataRoot() };
+ */
+export function dataRoot() {
+  if (process.env.ROUTER_DATA) return process.env.ROUTER_DATA;
+  const beside = path.join(root, '..', 'shared', 'data');
+  if (existsSync(beside)) return beside;
+  const r = spawnSync('git', ['-C', root, 'config', '--get', 'remote.origin.url'], { encoding: 'utf8' });
+  const origin = `${r.stdout ?? ''}`.trim().replace(/^file:\/\//, '');
+  const there = origin && path.isAbsolute(origin) ? path.join(origin, '..', 'shared', 'data') : null;
+  return there && existsSync(there) ? there : beside;
+}
+
 /** Runs `npm ci` when node_modules is missing or older than package-lock.json. */
 export function ensureNpm() {
   const lock = path.join(root, 'package-lock.json');

@@ -14,7 +14,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensureNpm, ensureNumpy, python, root } from './setup.mjs';
+import { dataRoot, ensureNpm, ensureNumpy, python, root } from './setup.mjs';
 import { demoApiKey, demoSeedSql, ensureDevVar, readDemoPool } from './seed-demo.mjs';
 import { DEFAULT_STANDIN_PORT } from './standin-upstream.mjs';
 
@@ -120,7 +120,7 @@ function uploadQuizBank(bucket, bundle) {
   }
   ensureNumpy();
   const r = spawnSync(python, ['-m', 'trainer.onboard.bank', '--mmlu-pro', '--bundle', path.join(bundlesDir, bundle.version), '--upload-local'], {
-    cwd: path.join(root, 'model-assets'), env: { ...wranglerEnv, PYTHONPATH: '.' }, encoding: 'utf8',
+    cwd: path.join(root, 'model-assets'), env: { ...wranglerEnv, PYTHONPATH: '.', ROUTER_DATA: dataRoot() }, encoding: 'utf8',
   });
   if (r.status !== 0) {
     const why = `${r.stderr ?? ''}`.trim().split('\n').pop();

@@ -1,12 +1,14 @@
 // `npm test`: installs what is missing, then runs every suite. Each suite is one step; all run even
 // if one fails, and the summary line says which failed.
 import { spawnSync } from 'node:child_process';
-import { ensureNpm, ensurePython, root, python } from './setup.mjs';
+import { dataRoot, ensureNpm, ensurePython, root, python } from './setup.mjs';
 
 ensureNpm();
 ensurePython();
 
-const env = { ...process.env, OMP_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1' };
+// Every suite reads the shared data from the same folder (pipeline and script tests read it).
+const env = { ...process.env, OMP_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1', ROUTER_DATA: dataRoot() };
+console.log(`[test] shared data: ${env.ROUTER_DATA}`);
 const steps = [
   { name: 'pipeline (pytest)', cmd: python, args: ['-m', 'pytest', '-q', 'test/model-assets'] },
   { name: 'typecheck (tsc)', cmd: 'npx', args: ['tsc', '--noEmit', '-p', 'tsconfig.json'] },
