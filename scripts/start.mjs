@@ -105,6 +105,9 @@ function uploadBundle(bucket, bundle) {
   writeFileSync(stamp, want);
 }
 
+/** Bumped when `trainer.onboard.bank --mmlu-pro` writes a different bank for the same bundle. */
+const BANK_RECIPE = 'bank-prior-1';
+
 /**
  * Builds the bundle's default quiz bank from the mmlu-pro train split of ../shared/data (prompts,
  * reference answers, item parameters under this bundle) and puts it into local R2, so
@@ -113,7 +116,8 @@ function uploadBundle(bucket, bundle) {
  */
 function uploadQuizBank(bucket, bundle) {
   const stamp = path.join(stateDir, `start-bank-${bundle.version}.json`);
-  const want = sha256(path.join(bundlesDir, bundle.version, 'manifest.json'));
+  // the bank's recipe is part of the stamp: a bank built before banks carried their prior is rebuilt
+  const want = `${sha256(path.join(bundlesDir, bundle.version, 'manifest.json'))} ${BANK_RECIPE}`;
   if (stampCurrent(stamp, want, bucket)) {
     log(`    quiz bank banks/${bundle.version}/default.json already in local R2`);
     return;

@@ -25,14 +25,14 @@ import { pickItems } from '../../worker/onboarding/items';
 import { laplacePosterior, type Posterior } from '../../worker/onboarding/laplace';
 import { covFactor } from '../../worker/onboarding/linalg';
 import { nextItem } from '../../worker/onboarding/adaptive';
-import { identityPrior } from '../../worker/onboarding/prior';
+import { onboardingPrior } from '../../worker/onboarding/prior';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const usage = `usage:
   npm run onboard -- --quiz N [--method i-optimal|d-optimal|random] [--seed S] [--gradable] [--out FILE]
   npm run onboard -- --next [--answers FILE] [--method i-optimal|d-optimal] [--gradable]
   npm run onboard -- --model NAME --answers FILE [--d1-local] [--model-id ID] [--out FILE]
-  npm run onboard -- --build-bank (--mmlu-pro | --prompts FILE) [--name NAME] [--upload-local]
+  npm run onboard -- --build-bank (--mmlu-pro | --prompts FILE [--prior-models A,B,C]) [--name NAME] [--upload-local]
 common: --bundle DIR  --bank FILE`;
 
 class CliError extends Error {}
@@ -166,7 +166,7 @@ function quizCommand(n: number): void {
     }
     rows = pool.slice(0, n);
   } else if (method === 'd-optimal' || method === 'i-optimal') {
-    rows = selectQuiz(bank.params, identityPrior(manifest), n, { exclude, criterion: method }).rows;
+    rows = selectQuiz(bank.params, onboardingPrior(manifest, bank).prior, n, { exclude, criterion: method }).rows;
   } else {
     throw new CliError('--method must be d-optimal, i-optimal or random');
   }
@@ -204,7 +204,7 @@ function nextCommand(): void {
   const method = opt('method') ?? 'i-optimal';
   if (method !== 'i-optimal' && method !== 'd-optimal') throw new CliError('--method must be i-optimal or d-optimal');
   const exclude = flag('gradable') ? bank.items.flatMap((it, i) => (it.prompt && it.reference ? [] : [i])) : [];
-  const { row, posterior } = nextItem(bank.params, identityPrior(manifest), rows, y, { criterion: method, exclude });
+  const { row, posterior } = nextItem(bank.params, onboardingPrior(manifest, bank).prior, rows, y, { criterion: method, exclude });
   const it = bank.items[row]!;
   emit(JSON.stringify({ id: it.id, prompt: it.prompt ?? null, asked: rows.length, identity: posterior.mean, std: posterior.std }) + '\n');
 }
@@ -214,10 +214,11 @@ function fitCommand(model: string, answersFile: string): void {
   const bank = loadBank(dir, manifest);
   const { rows, y } = scoreAnswers(bank, readAnswers(answersFile));
   if (rows.length === 0) throw new CliError('no answers');
-  const post = laplacePosterior(pickItems(bank.params, rows), y, identityPrior(manifest));
+  const { prior, source: priorSource } = onboardingPrior(manifest, bank);
+  const post = laplacePosterior(pickItems(bank.params, rows), y, prior);
   const factor = covFactor(post.cov);
   const result: Record<string, unknown> = {
-    model, bundle_version: manifest.version, source: 'quiz', n_items: rows.length, correct: y.reduce((s, v) => s + v, 0),
+    model, bundle_version: manifest.version, source: 'quiz', prior: priorSource, n_items: rows.length, correct: y.reduce((s, v) => s + v, 0),
     identity: post.mean, std: post.std, cov_factor: factor, converged: post.converged,
   };
   if (flag('d1-local')) {

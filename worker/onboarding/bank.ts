@@ -5,7 +5,8 @@
  * it too); reading from R2 is in bank-r2.ts.
  */
 import { z } from 'zod';
-import { packItems, type ItemParams } from './items';
+import { packItems, type GaussianPrior, type ItemParams } from './items';
+import { cholesky } from './linalg';
 
 const itemSchema = z.object({
   id: z.union([z.string().min(1), z.number().int()]).transform(String),
@@ -15,12 +16,21 @@ const itemSchema = z.object({
   reference: z.string().nullish(),
 });
 
+/** The population of models that answered the bank (model-assets/trainer/onboard/prior.py). */
+const bankPriorSchema = z.object({
+  mean: z.array(z.number().finite()),
+  cov: z.array(z.array(z.number().finite())),
+  models: z.array(z.string()).default([]),
+  source: z.string().default(''),
+});
+
 export const bankSchema = z.object({
   format: z.literal(1),
   name: z.string().default(''),
   bundle_version: z.string().default(''),
   identity_dim: z.number().int().positive(),
   meta: z.record(z.string(), z.unknown()).default({}),
+  prior: bankPriorSchema.optional(),
   items: z.array(itemSchema).min(1),
 });
 
@@ -39,6 +49,8 @@ export interface Bank {
   params: ItemParams;
   items: BankItem[];
   rowOf: Map<string, number>;
+  /** Where a quiz on this bank starts: the bank's population, when it names one. */
+  prior?: GaussianPrior & { models: string[]; source: string };
 }
 
 /** The bank is missing or unusable (404/422 to the caller, never a 500). */
@@ -83,5 +95,18 @@ export function parseBank(raw: unknown, key: string, identityDim: number): Bank 
     ...(it.prompt !== undefined ? { prompt: it.prompt } : {}),
     ...(it.reference ? { reference: it.reference } : {}),
   }));
-  return { name: bank.name, bundleVersion: bank.bundle_version, key, params, items, rowOf };
+  const prior = bank.prior && checkedPrior(bank.prior, key, identityDim);
+  return { name: bank.name, bundleVersion: bank.bundle_version, key, params, items, rowOf, ...(prior ? { prior } : {}) };
+}
+
+function checkedPrior<P extends GaussianPrior>(prior: P, key: string, d: number): P {
+  if (prior.mean.length !== d || prior.cov.length !== d || prior.cov.some((row) => row.length !== d)) {
+    throw new BankError(`bank ${key}: prior does not have identity_dim ${d}`, 422);
+  }
+  try {
+    cholesky(prior.cov);
+  } catch {
+    throw new BankError(`bank ${key}: prior covariance is not positive definite`, 422);
+  }
+  return prior;
 }

@@ -8,11 +8,13 @@ import { BankError, type Bank } from './bank';
 import { loadBank } from './bank-r2';
 import type { GaussianPrior } from './items';
 import { readManifest } from './manifest';
-import { PriorError, identityPrior } from './prior';
+import { PriorError, onboardingPrior, type PriorSource } from './prior';
 
 export interface OnboardingContext {
   manifest: Manifest;
   prior: GaussianPrior;
+  /** `bank` when the bank carries the prior of the models that answered it, else `bundle`. */
+  priorSource: PriorSource;
   bank: Bank;
 }
 
@@ -25,7 +27,8 @@ export class OnboardingError extends Error {
 }
 
 /**
- * Resolves bundle (the request's, else `DEFAULT_BUNDLE`), prior and bank.
+ * Resolves bundle (the request's, else `DEFAULT_BUNDLE`), bank and the prior a quiz on it starts
+ * from (the bank's, else the bundle's).
  *
  * @example
  * const ctx = await onboardingContext(env, undefined, 'default');
@@ -41,18 +44,18 @@ export async function onboardingContext(env: Env, bundle: string | undefined, ba
     throw new OnboardingError(`bundle ${version} is unusable: ${e instanceof Error ? e.message : 'bad manifest'}`, 503, 'bundle_unavailable', 'bundle');
   }
   if (!manifest) throw new OnboardingError(`bundle ${version} not found`, 404, 'bundle_not_found', 'bundle');
-  let prior: GaussianPrior;
+  let bank: Bank;
   try {
-    prior = identityPrior(manifest);
+    bank = await loadBank(env.ASSETS, version, bankName, manifest.identity_dim);
   } catch (e) {
-    if (e instanceof PriorError) throw new OnboardingError(e.message, 422, 'bundle_without_prior', 'bundle');
+    if (e instanceof BankError) throw new OnboardingError(e.message, e.status, e.status === 404 ? 'bank_not_found' : 'bank_invalid', 'bank');
     throw e;
   }
   try {
-    const bank = await loadBank(env.ASSETS, version, bankName, manifest.identity_dim);
-    return { manifest, prior, bank };
+    const { prior, source } = onboardingPrior(manifest, bank);
+    return { manifest, prior, priorSource: source, bank };
   } catch (e) {
-    if (e instanceof BankError) throw new OnboardingError(e.message, e.status, e.status === 404 ? 'bank_not_found' : 'bank_invalid', 'bank');
+    if (e instanceof PriorError) throw new OnboardingError(e.message, 422, 'bundle_without_prior', 'bundle');
     throw e;
   }
 }

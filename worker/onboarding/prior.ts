@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { Manifest } from '../bundle/manifest';
+import type { Bank } from './bank';
 import { cholesky } from './linalg';
 import type { GaussianPrior } from './items';
 
@@ -49,6 +50,23 @@ export function identityPrior(manifest: Manifest): GaussianPrior {
     throw new PriorError(`bundle ${manifest.version}: irt.prior covariance is not positive definite`);
   }
   return prior;
+}
+
+/** Which prior a quiz started from: the bank's population, or the bundle's. */
+export type PriorSource = 'bank' | 'bundle';
+
+/**
+ * The prior a quiz on `bank` starts from: the bank's own (the models that answered it) when it
+ * carries one, else the bundle's {@link identityPrior}. On mmlu-pro the bank's population sits well
+ * above the bundle-wide mean ability; starting there more than doubled the gain a 20-item quiz
+ * keeps in tenant-sized pools (docs/onboarding.md).
+ *
+ * @example
+ * const { prior, source } = onboardingPrior(manifest, bank); // source === 'bank' for the mmlu-pro bank
+ */
+export function onboardingPrior(manifest: Manifest, bank: Pick<Bank, 'prior'>): { prior: GaussianPrior; source: PriorSource } {
+  if (bank.prior) return { prior: { mean: bank.prior.mean, cov: bank.prior.cov }, source: 'bank' };
+  return { prior: identityPrior(manifest), source: 'bundle' };
 }
 
 function empiricalPrior(ids: number[][], d: number, version: string): GaussianPrior {

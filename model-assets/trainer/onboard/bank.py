@@ -2,12 +2,15 @@
 R2) prompt text and reference answers.
 
     python -m trainer.onboard.bank --mmlu-pro                     # our bank: mmlu-pro train split
-    python -m trainer.onboard.bank --prompts my/prompts.jsonl --name support-faq
+    python -m trainer.onboard.bank --prompts my/prompts.jsonl --name support-faq --prior-models a,b,c
     ... --upload-local                                            # put it into local R2 for `npm start`
 
 Sources: the mmlu-pro train split read from ``../shared/data`` at run time (reference = the answer
 letter), or an operator's ``prompts.jsonl`` in the bring-your-own-data format
-(``{"id", "prompt", "reference"?}`` per line). The output ``banks/<bundle>/<name>.json`` is what
+(``{"id", "prompt", "reference"?}`` per line). The bank also carries the prior a quiz on it starts
+from (:mod:`.prior`): for mmlu-pro, the bundle's mmlu-pro models (cold-start models left out); for
+an operator's bank, the bundle models named by ``--prior-models`` (those that answered prompts like
+these), else none and the worker uses the bundle's ``irt.prior``. The output ``banks/<bundle>/<name>.json`` is what
 ``GET /admin/models/{id}/quiz?bank=<name>`` reads; it is written under ``model-assets/.cache``
 (git-ignored): prompt text of third-party data is never committed.
 """
@@ -22,6 +25,7 @@ from pathlib import Path
 from ..data.byod import read_prompts
 from ..paths import CACHE_DIR, DATA_ROOT, PROJECT_ROOT
 from .items import ItemBank
+from .prior import Prior, dataset_prior, prior_from_models
 from .served import log, served_items
 
 #: The R2 bucket of wrangler.toml (binding ASSETS).
@@ -61,8 +65,9 @@ def byod_source(path: Path) -> tuple[list[str], list[str], list[str | None]]:
 
 
 def build_bank(bundle: Path, name: str, ids: list[str], prompts: list[str], refs: list[str | None],
-               cache: Path | None = CACHE_DIR / "onboard", source: str = "") -> ItemBank:
-    """Item parameters of every prompt under ``bundle`` (served embedder + irt.onnx).
+               cache: Path | None = CACHE_DIR / "onboard", source: str = "", prior: Prior | None = None) -> ItemBank:
+    """Item parameters of every prompt under ``bundle`` (served embedder + irt.onnx), and the
+    ``prior`` a quiz on the bank starts from (None: the bundle's ``irt.prior``).
 
     @example
         bank = build_bank(Path("model-assets/bundles/v1"), "default", *mmlu_pro_source())
@@ -71,7 +76,8 @@ def build_bank(bundle: Path, name: str, ids: list[str], prompts: list[str], refs
     served = served_items(bundle, prompts, cache)
     return ItemBank(ids=ids, a=served.a, c=served.c, bundle_version=str(manifest["version"]), name=name,
                     prompts=prompts, references=refs,
-                    meta={"source": source, "items": len(ids), "with_reference": sum(r is not None for r in refs)})
+                    meta={"source": source, "items": len(ids), "with_reference": sum(r is not None for r in refs)},
+                    prior=prior)
 
 
 def upload_local(path: Path, key: str, persist_to: Path | None = None) -> None:
@@ -80,6 +86,22 @@ def upload_local(path: Path, key: str, persist_to: Path | None = None) -> None:
     if persist_to is not None:
         cmd += ["--persist-to", str(persist_to)]
     subprocess.run(cmd, cwd=PROJECT_ROOT, check=True)
+
+
+def bank_prior_for(bundle: Path, mmlu_pro: bool, prior_models: str | None) -> Prior | None:
+    """The prior a bank stores: of ``prior_models`` if named, else of the bundle's mmlu-pro models
+    for the mmlu-pro bank (cold-start models left out), else none.
+
+    @example
+        prior = bank_prior_for(Path("model-assets/bundles/v1"), True, None)
+    """
+    from ..data import COLD_START_MODELS
+
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    if prior_models:
+        return prior_from_models(manifest, [m.strip() for m in prior_models.split(",") if m.strip()],
+                                 source=f"models named for bank (bundle {manifest.get('version')})")
+    return dataset_prior(manifest, "mmlu-pro", exclude=COLD_START_MODELS) if mmlu_pro else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-text", action="store_true", help="ids and numbers only (the form a bundle may ship)")
     ap.add_argument("--upload-local", action="store_true", help="also put it into local R2 as banks/<bundle>/<name>.json")
     ap.add_argument("--persist-to", type=Path, help="wrangler --persist-to for --upload-local")
+    ap.add_argument("--prior-models", help="comma-separated bundle models whose identities make the bank's prior "
+                                           "(default: the mmlu-pro models for --mmlu-pro, none for --prompts)")
+    ap.add_argument("--population-prior", action="store_true", help="store no bank prior: quizzes start from the "
+                                                                    "bundle's irt.prior")
     args = ap.parse_args(argv)
     bundle = args.bundle or default_bundle()
     if bundle is None or not (Path(bundle) / "manifest.json").exists():
@@ -103,14 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     bundle = Path(bundle)
     try:
         ids, prompts, refs = mmlu_pro_source() if args.mmlu_pro else byod_source(args.prompts)
+        prior = None if args.population_prior else bank_prior_for(bundle, args.mmlu_pro, args.prior_models)
     except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    bank = build_bank(bundle, args.name, ids, prompts, refs, source="mmlu-pro train split" if args.mmlu_pro else str(args.prompts))
+    bank = build_bank(bundle, args.name, ids, prompts, refs, source="mmlu-pro train split" if args.mmlu_pro else str(args.prompts),
+                      prior=prior)
     key = f"banks/{bank.bundle_version}/{args.name}.json"
     out = args.out or CACHE_DIR / key
     bank.save(out, with_text=not args.no_text)
-    log(f"wrote {out}: {len(bank)} items, d={bank.dim}, {bank.meta['with_reference']} with a reference answer")
+    log(f"wrote {out}: {len(bank)} items, d={bank.dim}, {bank.meta['with_reference']} with a reference answer; "
+        + (f"prior of {len(prior.models)} models" if prior else "no bank prior (the bundle's irt.prior)"))
     if args.upload_local:
         upload_local(out, key, args.persist_to)
         log(f"uploaded to local R2 as {BUCKET}/{key}")

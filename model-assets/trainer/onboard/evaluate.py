@@ -33,6 +33,7 @@ from ..eval.bootstrap import bootstrap_aiqs, interval
 from ..paths import CACHE_DIR, PROJECT_ROOT
 from .design import adaptive_quiz, random_quiz, select_quiz, sigmoid
 from .laplace import laplace_posterior
+from .prior import Prior, bank_prior
 from .served import prior_of, served_items
 
 ROUTES_TOOL = PROJECT_ROOT / "model-assets" / "tools" / "onboard-routes.ts"
@@ -140,10 +141,86 @@ def _quiz_keys(budgets: list[int], criteria: list[str], seeds: int) -> list[str]
     return keys + [f"{cr}-{n}" for n in budgets for cr in criteria[1:]]
 
 
+def pool_draws_for(model: str, n_models: int, j: int, pool_size: int | None, n_draws: int) -> list[list[int]]:
+    """Column sets (sorted indices into the pool's models, ``j`` always in) the model is routed in:
+    the whole pool, or ``n_draws`` tenant-sized pools of ``pool_size`` models, seeded by the model's
+    name so every identity and every run sees the same draws.
+
+    @example
+        >>> pool_draws_for("m", 4, 2, None, 1)
+        [[0, 1, 2, 3]]
+        >>> [len(c) for c in pool_draws_for("m", 27, 5, 4, 3)], all(5 in c for c in pool_draws_for("m", 27, 5, 4, 3))
+        ([4, 4, 4], True)
+    """
+    if pool_size is None or pool_size >= n_models:
+        return [list(range(n_models))]
+    if pool_size < 2:
+        raise ValueError("a pool needs at least two models")
+    rng = np.random.default_rng(zlib.crc32(model.encode()))
+    others = [c for c in range(n_models) if c != j]
+    return [sorted(rng.choice(others, pool_size - 1, replace=False).tolist() + [j]) for _ in range(n_draws)]
+
+
+def _score_draws(job: dict[str, Any], keys: list[str], variants: list[dict[str, Any]], choices: np.ndarray | None,
+                 slot: dict[int, int], a_te: np.ndarray, c_te: np.ndarray, ws: np.ndarray, prec: np.ndarray,
+                 penalty: float, n_boot: int) -> tuple[dict[str, dict[str, float]], float, Any]:
+    """Per identity key: IRT-greedy AIQ, policy AIQ and share (means over the job's pool draws), test
+    log loss and identity distance; the mean hull AIQ; and the paired bootstrap (per resample, the
+    mean over draws: every draw sees the same prompt resamples)."""
+    from ..eval import metrics as M
+    from ..eval.baselines.greedy import greedy_curve
+    from ..eval.evalset import cost_norm
+
+    es, j, model = job["es"], job["j"], job["model"]
+    te = es.test
+    full = job["identities"]["full"]
+    y_te = te.table.outcome[:, j].astype(np.float64)
+    ok_te = ~np.isnan(y_te)
+    per: dict[str, dict[str, list[float]]] = {k: {} for k in keys}
+    m: dict[str, dict[str, float]] = {}
+    for key in keys:
+        theta = job["identities"][key]
+        pk = np.clip(sigmoid(a_te[ok_te] @ theta - c_te[ok_te]), 1e-6, 1 - 1e-6)  # its own (mean) prediction
+        r = theta - full
+        m[key] = {"logloss": float(-np.mean(y_te[ok_te] * np.log(pk) + (1 - y_te[ok_te]) * np.log(1 - pk))),
+                  "dist": float(np.sqrt(r @ prec @ r))}
+    hulls: list[float] = []
+    boots: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
+    for d_i, cols in enumerate(job["draws"]):
+        cost, quality = te.cost[:, cols], te.quality[:, cols]
+        names = [es.models[c] for c in cols]
+        pool = M.single_pool(names, cost, quality)
+        hulls.append(M.hull_aiq(pool))
+        cnorm = cost_norm(te.expected_cost[:, cols])
+        at = cols.index(j)
+        routed_choices: dict[str, np.ndarray] = {}   # identity key -> [W, P] choices, routed variants only
+        for i, key in enumerate(keys):
+            v = job["first_variant"] + d_i * len(keys) + i
+            thetas = np.array([c_["identity"] for c_ in variants[v]["candidates"]])
+            p = sigmoid(a_te @ thetas.T - c_te[:, None])
+            p[:, at] = routed_p(a_te, c_te, job["identities"][key], job["covs"].get(key), penalty)
+            per[key].setdefault("greedy", []).append(M.aiq(greedy_curve(p, cnorm, cost, quality, ws), pool))
+            if choices is not None and v in slot:
+                routed_choices[key] = choices[slot[v]]
+                per[key].setdefault("aiq", []).append(
+                    M.aiq([M.choice_point(ch, cost, quality) for ch in routed_choices[key]], pool))
+                per[key].setdefault("share", []).append(float(np.mean(routed_choices[key] == at)))
+        if routed_choices and n_boot > 0:
+            # seeded by the model's name: the same resamples whatever else is evaluated alongside
+            boots.append(bootstrap_aiqs(routed_choices, cost, quality, names, n_boot=n_boot, seed=zlib.crc32(model.encode())))
+    for key in keys:
+        m[key].update({metric: float(np.mean(vals)) for metric, vals in per[key].items()})
+    boot = None
+    if boots:
+        boot = (np.mean([b[0] for b in boots], axis=0), {k: np.mean([b[1][k] for b in boots], axis=0) for k in boots[0][1]})
+    return m, float(np.mean(hulls)), boot
+
+
 def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.ndarray,
         max_train: int | None = None, max_test: int | None = None, cache: Path | None = CACHE_DIR / "onboard",
         expectation: str = "prior", criteria: tuple[str, ...] = ("d-optimal",), policy: bool = True,
-        n_boot: int = DEFAULT_BOOTSTRAP, penalty: float = UNCERTAINTY_PENALTY) -> dict[str, Any]:
+        n_boot: int = DEFAULT_BOOTSTRAP, penalty: float = UNCERTAINTY_PENALTY, pool_size: int | None = None,
+        pool_draws: int = 1, prior: str = "bank") -> dict[str, Any]:
     """The whole benchmark; returns the ``{"onboarding": ...}`` results object.
 
     ``criteria[0]`` is the selection reported as ``quiz``; the others go to ``quiz.<N>.alt`` with
@@ -152,10 +229,13 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
     ``penalty``: how many posterior stds below its mean the onboarded model is routed, as the worker
     routes a quiz identity (``UNCERTAINTY_PENALTY`` by default, a pool's ``uncertainty_penalty``
     otherwise); 0 routes every identity at its posterior mean.
+    ``pool_size``: route in ``pool_draws`` tenant-sized pools of that many models (the onboarded one
+    and ``pool_size - 1`` others drawn at random, the same draws for every identity) instead of the
+    whole pool; every AIQ, share and hull is then the mean over the draws (``tenant_pools``).
+    ``prior``: what quizzes start from: ``bank``, the prior the mmlu-pro bank stores (its models,
+    cold-start ones left out; :mod:`.prior`), or ``population``, the bundle's ``irt.prior``.
     """
     from ..data import COLD_START_MODELS, load_dataset
-    from ..eval import metrics as M
-    from ..eval.baselines.greedy import greedy_curve
     from ..eval.evalset import build_evalset
     from ..eval.served import manifest_models
 
@@ -175,6 +255,22 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
     # A quiz does not depend on the model (non-adaptive), except that items a model has no record
     # for are skipped: the data cannot "answer" them for it.
     fitted_pool: dict[str, np.ndarray] = {}
+
+    def pool_identity(m: str) -> np.ndarray:
+        # the manifest's, else as the harness does (trainer.eval.served): fitted on the train split, head frozen
+        if m in known:
+            return np.asarray(known[m], np.float64)
+        if m not in fitted_pool:
+            y_m = table.outcome[train_rows, table.models.index(m)].astype(np.float64)
+            ok = ~np.isnan(y_m)
+            fitted_pool[m] = laplace_posterior(a_tr[ok], c_tr[ok], y_m[ok], prior_mean, prior_cov).mean
+        return fitted_pool[m]
+
+    # The prior every quiz (and the random baseline, and "prior") starts from: the mmlu-pro bank's
+    # (its models, cold-start ones left out: what `bank --mmlu-pro` stores) or the bundle's.
+    population = [m for m in table.models if m not in COLD_START_MODELS]
+    start = (bank_prior(np.array([pool_identity(m) for m in population]), prior_cov, population, "mmlu-pro bank")
+             if prior == "bank" else Prior(prior_mean, prior_cov, source="bundle irt.prior"))
     jobs: list[dict[str, Any]] = []
     variants: list[dict[str, Any]] = []
     keys = _quiz_keys(budgets, criteria, seeds)
@@ -193,14 +289,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         for k, m in enumerate(es.models):
             if m == model:
                 continue
-            if m in known:
-                theta_m = np.asarray(known[m], np.float64)
-            else:  # as the harness does (trainer.eval.served): fitted on the train split, head frozen
-                if m not in fitted_pool:
-                    y_m = es.train.table.outcome[:, k].astype(np.float64)
-                    ok = ~np.isnan(y_m)
-                    fitted_pool[m] = laplace_posterior(a_tr[ok], c_tr[ok], y_m[ok], prior_mean, prior_cov).mean
-                theta_m = fitted_pool[m]
+            theta_m = pool_identity(m)
             base.append({"name": m, "identity": [float(x) for x in theta_m],
                          "input_usd_per_mtok": float(es.test.table.prices[k, 0]),
                          "output_usd_per_mtok": float(es.test.table.prices[k, 1]),
@@ -208,25 +297,27 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
 
         covs: dict[str, np.ndarray] = {}
 
-        def fit(key: str, rows: np.ndarray) -> np.ndarray:
-            post = laplace_posterior(a_tr[rows], c_tr[rows], y[rows], prior_mean, prior_cov)
+        def fit(key: str, rows: np.ndarray, from_: Prior = start) -> np.ndarray:
+            post = laplace_posterior(a_tr[rows], c_tr[rows], y[rows], from_.mean, from_.cov)
             covs[key] = post.cov
             return post.mean
 
-        # "prior" is what a 0-item quiz would store: the prior mean and covariance.
-        covs["prior"] = prior_cov
-        identities: dict[str, np.ndarray] = {"prior": prior_mean.copy(), "full": fit("full", observed)}
+        # "prior" is what a 0-item quiz would store: the prior mean and covariance. The full
+        # identity (thousands of outcomes) is the reference whatever the quiz starts from.
+        covs["prior"] = start.cov
+        identities: dict[str, np.ndarray] = {"prior": start.mean.copy(),
+                                             "full": fit("full", observed, Prior(prior_mean, prior_cov))}
         info: dict[str, float] = {}
         top = max(budgets)
         for cr in criteria:
             # greedy designs, static or adaptive, are prefix-consistent: the N-item quiz is the
             # first N items of the longest one
             if cr.startswith("adaptive-"):
-                rows_all, _ = adaptive_quiz(a_tr, c_tr, prior_mean, prior_cov, top, lambda r: float(y[r]),
+                rows_all, _ = adaptive_quiz(a_tr, c_tr, start.mean, start.cov, top, lambda r: float(y[r]),
                                             criterion=cr[len("adaptive-"):], exclude=missing)
                 gains_all = np.full(top, np.nan)
             else:
-                quiz = select_quiz(a_tr, c_tr, prior_mean, prior_cov, top, exclude=missing, expectation=expectation,
+                quiz = select_quiz(a_tr, c_tr, start.mean, start.cov, top, exclude=missing, expectation=expectation,
                                    criterion=cr)
                 rows_all, gains_all = quiz.rows, quiz.gains
             for n in budgets:
@@ -240,14 +331,19 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
                   "expected_output_tokens": float(mean_out[j])}
         if penalty == 0:
             covs.clear()
+        draws = pool_draws_for(model, len(es.models), j, pool_size, pool_draws)
         jobs.append({"model": model, "es": es, "j": j, "identities": identities, "covs": covs, "info": info,
-                     "first_variant": len(variants), "n_train_outcomes": int(len(observed)), "base": base, "target": target})
-        for key in keys:
-            # the onboarded model sits where it is in es.models, so choices index es.models
-            spread = {"cov_factor": cov_factor(covs[key])} if key in covs else {}
-            cands = base[:j] + [{**target, "identity": [float(x) for x in identities[key]], **spread}] + base[j:]
-            variants.append({"name": f"{model}/{key}", "candidates": cands, "routed": not key.startswith(alt_prefixes)})
-        log(f"{model}: {len(observed)} train outcomes; {len(identities)} identities fitted")
+                     "first_variant": len(variants), "n_train_outcomes": int(len(observed)), "draws": draws})
+        for d_i, cols in enumerate(draws):
+            for key in keys:
+                # candidates in es.models order restricted to the draw's columns: choices index cols
+                spread = {"cov_factor": cov_factor(covs[key])} if key in covs else {}
+                onboarded = {**target, "identity": [float(x) for x in identities[key]], **spread}
+                cands = [onboarded if c == j else base[c if c < j else c - 1] for c in cols]
+                name = f"{model}/{key}" + (f"/pool{d_i}" if pool_size else "")
+                variants.append({"name": name, "candidates": cands, "routed": not key.startswith(alt_prefixes)})
+        log(f"{model}: {len(observed)} train outcomes; {len(identities)} identities fitted"
+            + (f"; {len(draws)} pools of {pool_size}" if pool_size else ""))
 
     choices = None
     route_meta: dict[str, Any] = {}
@@ -262,37 +358,8 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
     out: dict[str, Any] = {}
     for job in jobs:
         es, j, model = job["es"], job["j"], job["model"]
-        te = es.test
-        pool = es.pool()
-        cnorm = te.cost_norm()
-        full = job["identities"]["full"]
-        y_te = te.table.outcome[:, j].astype(np.float64)
-        ok_te = ~np.isnan(y_te)
-        m: dict[str, dict[str, float]] = {}
-        routed_choices: dict[str, np.ndarray] = {}   # identity key -> [W, P] choices, routed variants only
-        for i, key in enumerate(keys):
-            cands = variants[job["first_variant"] + i]["candidates"]
-            thetas = np.array([c_["identity"] for c_ in cands])
-            p = sigmoid(a_te @ thetas.T - c_te[:, None])
-            theta = job["identities"][key]
-            pk = np.clip(p[ok_te, j], 1e-6, 1 - 1e-6)   # log loss: the identity's own (mean) prediction
-            p[:, j] = routed_p(a_te, c_te, theta, job["covs"].get(key), penalty)
-            r = theta - full
-            m[key] = {
-                "greedy": M.aiq(greedy_curve(p, cnorm, te.cost, te.quality, ws), pool),
-                "logloss": float(-np.mean(y_te[ok_te] * np.log(pk) + (1 - y_te[ok_te]) * np.log(1 - pk))),
-                "dist": float(np.sqrt(r @ prec @ r)),
-            }
-            if choices is not None and job["first_variant"] + i in slot:
-                routed_choices[key] = choices[slot[job["first_variant"] + i]]
-                m[key]["aiq"] = M.aiq([M.choice_point(ch, te.cost, te.quality) for ch in routed_choices[key]], pool)
-                m[key]["share"] = float(np.mean(routed_choices[key] == j))
-        hull = M.hull_aiq(pool)
+        m, hull, boot = _score_draws(job, keys, variants, choices, slot, a_te, c_te, ws, prec, penalty, n_boot)
         main_metric = "aiq" if choices is not None else "greedy"
-        boot = None
-        if routed_choices and n_boot > 0:
-            # seeded by the model's name: the same resamples whatever else is evaluated alongside
-            boot = bootstrap_aiqs(routed_choices, te.cost, te.quality, es.models, n_boot=n_boot, seed=zlib.crc32(model.encode()))
 
         def frac(x: float, base: float = hull) -> float | None:
             # Below MIN_GAIN the full identity barely moves the router: a ratio would be noise.
@@ -373,9 +440,16 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
                           "over the hull (resamples_with_gain); quiz_beats_random_share: resamples where its "
                           "AIQ is above the random quizzes' mean") if choices is not None and n_boot > 0 else None,
             "pool_identities_fitted_on_train": sorted(fitted_pool),
+            "prior": {"kind": prior, "source": start.source, "models": len(start.models),
+                      "note": "quiz, random and prior identities start from it; full is fitted from the bundle's irt.prior"},
             "test_prompts": int(len(test_rows)), "train_items": int(len(train_rows)),
             "route": {k: route_meta[k] for k in ("seconds", "ms_per_decision") if k in route_meta},
             "uncertainty_penalty": penalty,
+            "pools": ("the whole pool (the training pool + the onboarded model)" if pool_size is None else
+                      f"tenant_pools: {pool_draws} pools of {pool_size} models per onboarded model (it and "
+                      f"{pool_size - 1} others drawn at random, the same draws for every identity); hull_aiq, "
+                      "aiq, share and the bootstrap are means over the draws"),
+            "pool_size": pool_size, "pool_draws": pool_draws if pool_size is not None else 1,
             "uncertainty": (f"the onboarded model is routed {penalty:g} posterior std below its mean "
                             "success logit (policy and IRT-greedy), as the worker routes a quiz identity"
                             if penalty > 0 else "every identity routed at its posterior mean (--route-on-mean)"),
@@ -477,6 +551,11 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"route the onboarded model this many posterior stds below its mean, as a pool with "
                          f"this uncertainty_penalty does (default {UNCERTAINTY_PENALTY:g}, the worker's default)")
     ap.add_argument("--route-on-mean", action="store_true", help="the same as --uncertainty-penalty 0")
+    ap.add_argument("--prior", choices=["bank", "population"], default="bank",
+                    help="what quizzes start from: the mmlu-pro bank's prior (its models; default) or the bundle's irt.prior")
+    ap.add_argument("--pool-size", type=int, help="route in tenant-sized pools of this many models (the onboarded "
+                                                   "one and others drawn at random) instead of the whole pool")
+    ap.add_argument("--pool-draws", type=int, default=8, help="tenant pools drawn per model with --pool-size (default 8)")
     ap.add_argument("--no-docs", action="store_true", help=argparse.SUPPRESS)  # the main harness's flag
     args = ap.parse_args(argv)
     bundle = args.bundle or default_bundle()
@@ -487,12 +566,14 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--criteria must name some of {', '.join(ALL_CRITERIA)}")
     if not 0 <= args.uncertainty_penalty <= MAX_UNCERTAINTY_PENALTY:
         ap.error(f"--uncertainty-penalty must be in [0, {MAX_UNCERTAINTY_PENALTY:g}] (the range a pool accepts)")
+    if args.pool_size is not None and (args.pool_size < 2 or args.pool_draws < 1):
+        ap.error("--pool-size must be at least 2 and --pool-draws at least 1")
     models = args.models.split(",") if args.models else list(COLD_START_MODELS)
     budgets = [int(x) for x in args.budgets.split(",")]
     ws = np.linspace(0.0, 1.0, args.w_points)
     res = run(Path(bundle), models, budgets, args.random_seeds, ws, args.max_train, args.max_test,
               None if args.no_cache else CACHE_DIR / "onboard", args.expectation, criteria, not args.greedy_only,
-              args.bootstrap, 0.0 if args.route_on_mean else args.uncertainty_penalty)
+              args.bootstrap, 0.0 if args.route_on_mean else args.uncertainty_penalty, args.pool_size, args.pool_draws, args.prior)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=1) + "\n")

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .prior import Prior
+
 BANK_FORMAT = 1
 
 
@@ -20,7 +22,9 @@ class ItemBank:
     """Item ids with discrimination vectors ``a`` [J, d] and difficulties ``c`` [J].
 
     ``prompts`` and ``references`` are optional and only set for banks that are uploaded to R2
-    (operator data); ``bank.json`` in a bundle never carries them.
+    (operator data); ``bank.json`` in a bundle never carries them. ``prior`` is the population of
+    models that answered the bank (:mod:`.prior`); a quiz on the bank starts from it, else from the
+    bundle's ``irt.prior``.
 
     Example:
         >>> bank = ItemBank(ids=["q1", "q2"], a=np.eye(2), c=np.zeros(2))
@@ -36,6 +40,7 @@ class ItemBank:
     prompts: list[str] | None = None
     references: list[str | None] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    prior: Prior | None = None
 
     def __post_init__(self) -> None:
         self.a = np.asarray(self.a, dtype=np.float64)
@@ -46,6 +51,8 @@ class ItemBank:
             raise ValueError("bank item ids must be unique")
         if not (np.isfinite(self.a).all() and np.isfinite(self.c).all()):
             raise ValueError("bank item parameters must be finite")
+        if self.prior is not None and self.prior.dim != self.a.shape[1]:
+            raise ValueError(f"bank prior has dimension {self.prior.dim}, the items {self.a.shape[1]}")
 
     @property
     def dim(self) -> int:
@@ -75,6 +82,7 @@ class ItemBank:
             prompts=None if self.prompts is None else [self.prompts[i] for i in rows],
             references=None if self.references is None else [self.references[i] for i in rows],
             meta=dict(self.meta),
+            prior=self.prior,
         )
 
     def to_json(self, *, with_text: bool = False, digits: int = 6) -> dict[str, Any]:
@@ -100,6 +108,7 @@ class ItemBank:
             "bundle_version": self.bundle_version,
             "identity_dim": self.dim,
             "meta": self.meta,
+            **({"prior": self.prior.to_json(digits)} if self.prior is not None else {}),
             "items": items,
         }
 
@@ -119,6 +128,7 @@ class ItemBank:
             prompts=[str(it.get("prompt", "")) for it in items] if has_text else None,
             references=[it.get("reference") for it in items] if has_text else None,
             meta=dict(obj.get("meta", {})),
+            prior=Prior.from_json(obj["prior"]) if obj.get("prior") is not None else None,
         )
 
     def save(self, path: Path, *, with_text: bool = False) -> None:

@@ -96,3 +96,55 @@ def test_fit_from_outcomes_and_graded_answers_matches_python(setup, tmp_path: Pa
     (tmp_path / "c.csv").write_text("id,outcome\ni1,1\nzzz,0\n")
     r = onboard("--model", "m", "--answers", str(tmp_path / "c.csv"), "--bundle", str(bundle), "--bank", str(bank_file))
     assert r.returncode == 2 and "zzz" in r.stderr
+
+
+def test_a_bank_with_a_prior_starts_every_command_from_it(setup, tmp_path: Path) -> None:
+    """A bank built with --prior-models carries its population's prior; quiz, next and fit all start
+    from it (the Python twins given that prior), and the fit says so."""
+    from trainer.onboard.design import next_item
+
+    bundle, _ = setup
+    prompts = bundle.parent / "prompts.jsonl"
+    bank_file = tmp_path / "bank-prior.json"
+    names = "test-large,test-medium,small"   # an alias counts as its model
+    assert bank_main(["--prompts", str(prompts), "--bundle", str(bundle), "--out", str(bank_file),
+                      "--prior-models", names]) == 0
+    bank = ItemBank.load(bank_file)
+    assert bank.prior is not None and bank.prior.models == ["test-large", "test-medium", "small"]
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    ids = {m["name"]: m["identity"] for m in manifest["models"]}
+    assert np.allclose(bank.prior.mean, np.mean([ids["test-large"], ids["test-medium"], ids["test-small"]], axis=0), atol=1e-6)
+    mean, cov = bank.prior.mean, bank.prior.cov
+    assert not np.allclose(mean, manifest["irt"]["prior"]["mean"])
+
+    r = onboard("--quiz", "8", "--bundle", str(bundle), "--bank", str(bank_file))
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == \
+        [bank.ids[i] for i in select_quiz(bank.a, bank.c, mean, cov, 8, criterion="i-optimal").rows]
+
+    answers = [{"id": "i3", "outcome": 1}, {"id": "i8", "outcome": 0}]
+    (tmp_path / "so-far.json").write_text(json.dumps(answers))
+    r = onboard("--next", "--answers", str(tmp_path / "so-far.json"), "--bundle", str(bundle), "--bank", str(bank_file))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["id"] == bank.ids[next_item(bank.a, bank.c, mean, cov, bank.index(["i3", "i8"]), np.array([1.0, 0.0]))]
+
+    outcomes = [{"id": f"i{i}", "outcome": i % 3 != 0} for i in range(12)]
+    (tmp_path / "a.json").write_text(json.dumps(outcomes))
+    r = onboard("--model", "new-model", "--answers", str(tmp_path / "a.json"), "--bundle", str(bundle), "--bank", str(bank_file))
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    want = laplace_posterior(bank.a[:12], bank.c[:12], np.array([float(i % 3 != 0) for i in range(12)]), mean, cov)
+    assert got["prior"] == "bank" and np.allclose(got["identity"], want.mean, atol=1e-5)
+
+
+def test_bank_prior_options(setup, tmp_path: Path) -> None:
+    bundle, bank_file = setup
+    assert ItemBank.load(bank_file).prior is None   # an operator's bank names no population by default
+    prompts = bundle.parent / "prompts.jsonl"
+    out = tmp_path / "x.json"
+    assert bank_main(["--prompts", str(prompts), "--bundle", str(bundle), "--out", str(out), "--prior-models", "test-large,nope"]) == 2
+    assert bank_main(["--prompts", str(prompts), "--bundle", str(bundle), "--out", str(out), "--prior-models", "test-large,small"]) == 2
+    assert not out.exists()
+    assert bank_main(["--prompts", str(prompts), "--bundle", str(bundle), "--out", str(out), "--prior-models",
+                      "test-large,test-medium,test-tiny", "--population-prior"]) == 0
+    assert ItemBank.load(out).prior is None

@@ -198,3 +198,80 @@ def test_the_served_routes_read_the_penalty(bundle: Path) -> None:
     assert np.array_equal(at_mean[0], at_mean[1])      # penalty 0: the factor changes nothing
     assert np.array_equal(doubted[0], at_mean[0])      # no factor, no penalty
     assert (doubted[1] != doubted[0]).any() and (doubted[1] == 0).sum() < (doubted[0] == 0).sum()
+
+
+def test_tenant_pools_route_the_model_in_draws_of_the_asked_size(bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--pool-size K: every identity is routed in the same pool_draws pools of K models, each holding
+    the onboarded model; the whole-pool default sends one pool of every model."""
+    sent: list[list[dict]] = []
+
+    def fake_routes(bundle_, emb, tokens, ws, variants, penalty):
+        sent.append(variants)
+        return np.zeros((len(variants), len(ws), emb.shape[0]), np.int64), {}
+
+    monkeypatch.setattr(evaluate, "route_variants", fake_routes)
+    model = "mathstral-7B"
+    res = evaluate.run(bundle, [model], [4], 2, np.array([0.0, 1.0]), 120, 40, None, criteria=("i-optimal",),
+                       n_boot=0, pool_size=3, pool_draws=4)
+    keys = evaluate._quiz_keys([4], ["i-optimal"], 2)
+    assert len(sent[0]) == 4 * len(keys)
+    pools = [tuple(c["name"] for c in v["candidates"]) for v in sent[0]]
+    assert all(len(p) == 3 and model in p for p in pools)
+    assert len(set(pools)) > 1 and all(pools[i] == pools[i - i % len(keys)] for i in range(len(pools)))  # one pool per draw
+    assert res["meta"]["pool_size"] == 3 and res["meta"]["pool_draws"] == 4 and "tenant_pools" in res["meta"]["pools"]
+    # every choice is candidate 0 (fake routes): the share is the fraction of draws whose first model is the onboarded one
+    first = [p[0] == model for p in pools[::len(keys)]]
+    assert res["onboarding"][model]["full_share"] == pytest.approx(np.mean(first), abs=1e-4)
+    sent.clear()
+    whole = evaluate.run(bundle, [model], [4], 2, np.array([0.0, 1.0]), 120, 40, None, criteria=("i-optimal",), n_boot=0)
+    assert len(sent[0]) == len(keys) and whole["meta"]["pool_size"] is None
+    assert len(sent[0][0]["candidates"]) > 3
+
+
+def test_tenant_pool_hull_is_the_mean_of_the_harness_hulls(bundle: Path, tmp_path: Path) -> None:
+    from trainer.data import COLD_START_MODELS, load_dataset
+    from trainer.eval import metrics as M
+    from trainer.eval.evalset import build_evalset
+
+    out = tmp_path / "tenant.json"
+    model = "Phi-3-mini-4k-instruct"
+    assert evaluate.main(["--bundle", str(bundle), "--models", model, "--budgets", "4", "--random-seeds", "1",
+                          "--w-points", "3", "--max-train", "150", "--max-test", "50", "--criteria", "i-optimal",
+                          "--pool-size", "4", "--pool-draws", "3", "--bootstrap", "10", "--json", str(out)]) == 0
+    block = json.loads(out.read_text())["onboarding"][model]
+    es = build_evalset(evaluate.subset_table(load_dataset("mmlu-pro"), 150, 50),
+                       exclude=[m for m in COLD_START_MODELS if m != model])
+    draws = evaluate.pool_draws_for(model, len(es.models), es.models.index(model), 4, 3)
+    want = np.mean([M.hull_aiq(M.single_pool([es.models[c] for c in cols], es.test.cost[:, cols], es.test.quality[:, cols]))
+                    for cols in draws])
+    assert block["hull_aiq"] == pytest.approx(want, abs=1e-4)
+    assert block["hull_aiq"] != pytest.approx(M.hull_aiq(es.pool()), abs=1e-4)
+    assert 0 <= block["quiz"]["4"]["share"] <= 1 and 0 <= block["quiz"]["4"]["aiq"] <= 1
+    with pytest.raises(SystemExit):
+        evaluate.main(["--bundle", str(bundle), "--pool-size", "1", "--greedy-only"])
+
+
+def test_quizzes_start_from_the_bank_prior_unless_asked_otherwise(bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The "prior" identity is what a 0-item quiz stores: the bank prior's mean (the mean of the
+    mmlu-pro pool's identities) by default, the bundle's irt.prior with prior="population"."""
+    sent: list[list[dict]] = []
+    monkeypatch.setattr(evaluate, "route_variants", lambda b, emb, t, ws, variants, p: (
+        sent.append(variants) or np.zeros((len(variants), len(ws), emb.shape[0]), np.int64), {}))
+    model = "Phi-3-mini-4k-instruct"
+
+    def prior_identity(**kw: str) -> tuple[np.ndarray, np.ndarray, dict]:
+        sent.clear()
+        res = evaluate.run(bundle, [model], [4], 1, np.array([0.0, 1.0]), 120, 40, None, criteria=("i-optimal",), n_boot=0, **kw)
+        cands = sent[0][0]["candidates"]   # variant 0 is "prior"
+        theta = np.array(next(c["identity"] for c in cands if c["name"] == model))
+        others = np.array([c["identity"] for c in cands if c["name"] != model])
+        return theta, others, res["meta"]["prior"]
+
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    theta, _, meta = prior_identity(prior="population")
+    assert np.allclose(theta, manifest["irt"]["prior"]["mean"]) and meta["kind"] == "population"
+    theta, others, meta = prior_identity()
+    assert meta["kind"] == "bank" and meta["models"] >= len(others)
+    assert not np.allclose(theta, manifest["irt"]["prior"]["mean"])
+    if meta["models"] == len(others):   # the whole population is in this pool
+        assert np.allclose(theta, others.mean(axis=0), atol=1e-6)

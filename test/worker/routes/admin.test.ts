@@ -6,7 +6,8 @@ import { createExecutionContext } from 'cloudflare:test';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../../worker/app';
 import { selectQuiz } from '../../../worker/onboarding/design';
-import { packItems } from '../../../worker/onboarding/items';
+import { packItems, pickItems } from '../../../worker/onboarding/items';
+import { laplacePosterior } from '../../../worker/onboarding/laplace';
 import { nextItem } from '../../../worker/onboarding/adaptive';
 import { seedBundle, testEnv } from '../support/seed';
 
@@ -217,6 +218,43 @@ describe('quiz endpoints', () => {
     expect((grad.json.item as { gradable: boolean }).gradable).toBe(true);
     expect((await call('POST', `/admin/models/${id}/quiz/next`, { outcomes: [{ id: 'nope', outcome: 1 }] })).status).toBe(400);
     expect((await call('POST', `/admin/models/${id}/quiz/next`, { method: 'random' })).status).toBe(400);
+  });
+
+  it('a bank carrying the prior of the models that answered it starts every quiz call from that prior', async () => {
+    const prior = {
+      mean: Array.from({ length: D }, (_, i) => (i === 0 ? 1.5 : 0.2)),
+      cov: Array.from({ length: D }, (_, i) => Array.from({ length: D }, (__, j) => (i === j ? 0.5 : 0.1))),
+    };
+    await testEnv.ASSETS.put('banks/test-v1/with-prior.json', JSON.stringify({ ...bank, name: 'with-prior', prior: { ...prior, models: ['a', 'b', 'c'] } }));
+    const items = packItems(bank.items.map((it) => it.a as number[]), bank.items.map((it) => it.c as number));
+    const q = await call('GET', `/admin/models/${id}/quiz?n=10&bank=with-prior`);
+    expect(q.json.prior).toBe('bank');
+    expect((q.json.items as Array<{ id: string }>).map((it) => it.id))
+      .toEqual(selectQuiz(items, prior, 10, { criterion: 'i-optimal' }).rows.map((row) => `q${row}`));
+    expect((await call('GET', `/admin/models/${id}/quiz?n=10`)).json.prior).toBe('bundle');
+    const outcomes = (q.json.items as Array<{ id: string }>).map((it, i) => ({ id: it.id, outcome: i % 2 }));
+    const rows = outcomes.map((o) => Number(o.id.slice(1)));
+    const fit = await call('POST', `/admin/models/${id}/quiz`, { outcomes, bank: 'with-prior' });
+    expect(fit.json.prior).toBe('bank');
+    const want = laplacePosterior(pickItems(items, rows), outcomes.map((o) => o.outcome), prior);
+    (fit.json.identity as number[]).forEach((x, k) => expect(x).toBeCloseTo(want.mean[k]!, 9));
+    const fromBundle = await call('POST', `/admin/models/${id}/quiz`, { outcomes });
+    expect(fromBundle.json.prior).toBe('bundle');
+    expect((fromBundle.json.identity as number[])[0]).not.toBeCloseTo(want.mean[0]!, 3);
+    const next = await call('POST', `/admin/models/${id}/quiz/next`, { outcomes: [], bank: 'with-prior' });
+    expect(next.json.prior).toBe('bank');
+    expect((next.json.item as { id: string }).id).toBe(`q${nextItem(items, prior, [], []).row}`);
+  });
+
+  it('a bank whose prior is the wrong size or not positive definite is a 422, not a 500', async () => {
+    const eye = Array.from({ length: D }, (_, i) => Array.from({ length: D }, (__, j) => (i === j ? 1 : 0)));
+    for (const [name, prior] of [['short', { mean: [0, 0], cov: eye }], ['singular', { mean: new Array(D).fill(0), cov: eye.map((r) => r.map(() => 1)) }]] as const) {
+      await testEnv.ASSETS.put(`banks/test-v1/${name}.json`, JSON.stringify({ ...bank, name, prior }));
+      const r = await call('GET', `/admin/models/${id}/quiz?n=5&bank=${name}`);
+      expect(r.status).toBe(422);
+      expect(errorOf(r.json)).toMatchObject({ code: 'bank_invalid', param: 'bank' });
+      expect(errorOf(r.json).message).toMatch(/prior/);
+    }
   });
 
   it('POST refuses unknown or repeated items and ambiguous bodies', async () => {

@@ -77,7 +77,7 @@ export function getQuiz(c: Context<AppEnv>): Promise<Response> {
     const ctx = await onboardingContext(c.env, bundle, bank);
     const quiz = choose(ctx, n, method, seed, gradable ? ungradable(ctx) : []);
     return c.json({
-      object: 'quiz', model: row.id, bundle_version: ctx.manifest.version, bank, method, n,
+      object: 'quiz', model: row.id, bundle_version: ctx.manifest.version, bank, prior: ctx.priorSource, method, n,
       expected_information_nats: method === 'd-optimal' ? quiz.gains.reduce((s, g) => s + g, 0) : null,
       ...(method === 'i-optimal' ? { predictive_variance_reduction: quiz.gains.reduce((s, g) => s + g, 0) } : {}),
       items: quiz.rows.map((r) => {
@@ -141,7 +141,7 @@ export function postQuiz(c: Context<AppEnv>): Promise<Response> {
       { vector: post.mean, std: post.std, cov_factor: covFactor(post.cov), source: 'quiz', n_items: rows.length });
     clearPoolCache(); // routed with the new identity at once in this isolate
     return c.json({
-      object: 'model.identity', model: row.id, name: row.name, bundle_version: ctx.manifest.version, bank: r.data.bank,
+      object: 'model.identity', model: row.id, name: row.name, bundle_version: ctx.manifest.version, bank: r.data.bank, prior: ctx.priorSource,
       source: 'quiz', n_items: rows.length, identity: post.mean, std: post.std, converged: post.converged,
       iterations: post.iterations, ...(answers ? { answers: answers.map(({ row: _row, ...a }) => a) } : {}),
     });
@@ -177,7 +177,8 @@ export function nextQuizItem(c: Context<AppEnv>): Promise<Response> {
     const { row: next, posterior } = nextItem(ctx.bank.params, ctx.prior, rows, y, { criterion: r.data.method, exclude: skip });
     const it = ctx.bank.items[next]!;
     return c.json({
-      object: 'quiz.next', model: row.id, bundle_version: ctx.manifest.version, bank: r.data.bank, method: `adaptive-${r.data.method}`,
+      object: 'quiz.next', model: row.id, bundle_version: ctx.manifest.version, bank: r.data.bank, prior: ctx.priorSource,
+      method: `adaptive-${r.data.method}`,
       asked: rows.length,
       item: { id: it.id, ...(it.prompt !== undefined ? { prompt: it.prompt } : {}), gradable: Boolean(it.prompt && it.reference) },
       identity: posterior.mean, std: posterior.std,

@@ -1,0 +1,121 @@
+"""The prior a quiz starts from: the population of models that answered the bank.
+
+The bundle's ``irt.prior`` is the population of every trained identity, across all datasets. A
+model onboarded with a bank is better described by the models that took that bank: on mmlu-pro,
+the training pool sits 0.73 prior stds above the population mean along the leading (ability)
+direction, and every cold-start model sits above it too. A 20-item quiz started from the
+population prior cannot undo that shrinkage: its identity kept about a fifth of the full
+identity's gain in tenant-sized pools, against a half from the bank's population
+(docs/onboarding.md, "Tenant pools"). So a bank carries its own prior: the mean of its population's
+identities and their covariance, shrunk halfway to the population covariance (with 20-30
+identities in 16 dimensions the empirical covariance alone is rank-deficient and noisy; shrinking
+by a quarter or three quarters measured the same within noise).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+#: Weight of the population covariance in a bank prior's covariance.
+SHRINK = 0.5
+#: Fewest identities a bank prior is estimated from.
+MIN_MODELS = 3
+
+
+@dataclass
+class Prior:
+    """A Gaussian prior of identities: ``mean`` [d], ``cov`` [d, d], and where it came from.
+
+    @example
+        >>> Prior(np.zeros(2), np.eye(2), models=["a", "b", "c"], source="bank").dim
+        2
+    """
+
+    mean: np.ndarray
+    cov: np.ndarray
+    models: list[str] = field(default_factory=list)
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        self.mean = np.asarray(self.mean, np.float64).reshape(-1)
+        self.cov = np.asarray(self.cov, np.float64)
+        d = self.mean.shape[0]
+        if self.cov.shape != (d, d) or not (np.isfinite(self.mean).all() and np.isfinite(self.cov).all()):
+            raise ValueError(f"prior: mean [{d}] and cov {self.cov.shape} disagree or are not finite")
+        np.linalg.cholesky(0.5 * (self.cov + self.cov.T))   # LinAlgError unless positive definite
+
+    @property
+    def dim(self) -> int:
+        """Identity dimension d."""
+        return int(self.mean.shape[0])
+
+    def to_json(self, digits: int = 6) -> dict[str, Any]:
+        """The bank JSON's ``prior`` (read by worker/onboarding/bank.ts)."""
+        return {"mean": [round(float(x), digits) for x in self.mean],
+                "cov": [[round(float(x), digits) for x in row] for row in self.cov],
+                "models": list(self.models), "source": self.source}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> "Prior":
+        """Inverse of :meth:`to_json`."""
+        return cls(np.array(obj["mean"], np.float64), np.array(obj["cov"], np.float64),
+                   [str(m) for m in obj.get("models", [])], str(obj.get("source", "")))
+
+
+def bank_prior(identities: np.ndarray, population_cov: np.ndarray, models: Sequence[str] = (),
+               source: str = "", shrink: float = SHRINK) -> Prior:
+    """The prior of the population ``identities`` [n, d]: their mean, and their covariance shrunk
+    toward ``population_cov`` by ``shrink``.
+
+    @example
+        >>> ids = np.array([[1.0, 0.0], [3.0, 0.0], [2.0, 1.0]])
+        >>> p = bank_prior(ids, np.eye(2))
+        >>> p.mean.tolist(), round(float(p.cov[0, 0]), 3)
+        ([2.0, 0.3333333333333333], 1.0)
+    """
+    ids = np.asarray(identities, np.float64)
+    if ids.ndim != 2 or ids.shape[0] < MIN_MODELS:
+        raise ValueError(f"a bank prior needs at least {MIN_MODELS} identities, got {ids.shape[0] if ids.ndim == 2 else 0}")
+    if not 0.0 < shrink <= 1.0:
+        raise ValueError("shrink must be in (0, 1]: the population covariance keeps the prior proper")
+    cov = (1.0 - shrink) * np.cov(ids.T) + shrink * np.asarray(population_cov, np.float64)
+    return Prior(ids.mean(axis=0), 0.5 * (cov + cov.T), list(models), source)
+
+
+def prior_from_models(manifest: dict[str, Any], names: Sequence[str], source: str = "") -> Prior:
+    """The bank prior of the manifest's models named ``names`` (names or aliases; unknown names
+    raise ``ValueError``, a model named twice counts once), shrunk toward the manifest's
+    ``irt.prior`` covariance.
+
+    @example
+        prior = prior_from_models(manifest, ["Yi-34B", "gemma-7b", "Mixtral-8x7B-v0.1"])
+    """
+    from ..eval.served import manifest_models
+    from .served import prior_of
+
+    known = manifest_models(manifest)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"not in bundle {manifest.get('version')}: {', '.join(unknown)}")
+    picked: dict[int, tuple[str, list[float]]] = {}
+    for n in names:
+        picked.setdefault(id(known[n]), (n, known[n]))   # aliases share one identity list
+    _, pop_cov = prior_of(manifest, int(manifest["identity_dim"]))
+    return bank_prior(np.array([v for _, v in picked.values()]), pop_cov, [n for n, _ in picked.values()], source)
+
+
+def dataset_prior(manifest: dict[str, Any], dataset: str, exclude: Sequence[str] = ()) -> Prior:
+    """The bank prior of a dataset's models that the bundle was trained on (the population that
+    answered that dataset's prompts), leaving out ``exclude`` (the cold-start models of mmlu-pro).
+
+    @example
+        prior = dataset_prior(manifest, "mmlu-pro", exclude=COLD_START_MODELS)
+    """
+    from ..data import load_dataset
+    from ..eval.served import manifest_models
+
+    known = manifest_models(manifest)
+    names = [m for m in load_dataset(dataset).models if m in known and m not in set(exclude)]
+    return prior_from_models(manifest, names, source=f"{dataset} models of bundle {manifest.get('version')}")

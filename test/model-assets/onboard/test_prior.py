@@ -1,0 +1,55 @@
+"""The bank prior: the population of models that answered a bank, shrunk toward the bundle's."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trainer.onboard.items import ItemBank
+from trainer.onboard.prior import SHRINK, Prior, bank_prior, prior_from_models
+
+
+def test_bank_prior_is_the_population_mean_and_a_shrunk_covariance() -> None:
+    rng = np.random.default_rng(1)
+    ids = rng.normal(2.0, 0.5, size=(20, 4))
+    pop = 3.0 * np.eye(4)
+    p = bank_prior(ids, pop, [f"m{i}" for i in range(20)], "test")
+    assert np.allclose(p.mean, ids.mean(axis=0))
+    assert np.allclose(p.cov, (1 - SHRINK) * np.cov(ids.T) + SHRINK * pop)
+    np.linalg.cholesky(p.cov)
+    assert p.models[0] == "m0" and p.source == "test"
+
+
+def test_bank_prior_refuses_too_few_models_and_a_bad_shrink() -> None:
+    with pytest.raises(ValueError, match="at least 3"):
+        bank_prior(np.ones((2, 3)), np.eye(3))
+    with pytest.raises(ValueError, match="shrink"):
+        bank_prior(np.ones((5, 3)), np.eye(3), shrink=0.0)
+    with pytest.raises(np.linalg.LinAlgError):   # identical identities and no population covariance left
+        bank_prior(np.ones((5, 3)), np.zeros((3, 3)), shrink=1.0)
+
+
+def test_prior_from_models_counts_an_alias_once_and_names_unknown_models() -> None:
+    manifest = {"version": "v", "identity_dim": 2, "irt": {"prior": {"mean": [0, 0], "cov": [[1, 0], [0, 1]]}},
+                "models": [{"name": "a", "aliases": ["a2"], "identity": [1.0, 0.0]},
+                           {"name": "b", "identity": [3.0, 0.0]}, {"name": "c", "identity": [2.0, 3.0]}]}
+    p = prior_from_models(manifest, ["a", "a2", "b", "c"])
+    assert p.models == ["a", "b", "c"] and np.allclose(p.mean, [2.0, 1.0])
+    with pytest.raises(ValueError, match="zzz"):
+        prior_from_models(manifest, ["a", "b", "zzz"])
+    with pytest.raises(ValueError, match="at least 3"):
+        prior_from_models(manifest, ["a", "a2", "b"])
+
+
+def test_a_bank_round_trips_its_prior_and_checks_its_dimension() -> None:
+    prior = Prior(np.array([0.5, -1.0]), np.array([[2.0, 0.3], [0.3, 1.0]]), ["x", "y", "z"], "mmlu-pro bank")
+    bank = ItemBank(ids=["q1", "q2"], a=np.eye(2), c=np.zeros(2), prior=prior)
+    obj = bank.to_json()
+    assert obj["prior"]["models"] == ["x", "y", "z"] and obj["prior"]["source"] == "mmlu-pro bank"
+    back = ItemBank.from_json(obj)
+    assert back.prior is not None and np.allclose(back.prior.mean, prior.mean) and np.allclose(back.prior.cov, prior.cov)
+    assert back.subset(np.array([1])).prior is back.prior
+    assert "prior" not in ItemBank(ids=["q"], a=np.ones((1, 2)), c=np.zeros(1)).to_json()
+    with pytest.raises(ValueError, match="dimension"):
+        ItemBank(ids=["q"], a=np.ones((1, 3)), c=np.zeros(1), prior=prior)
+    with pytest.raises(ValueError, match="disagree"):
+        Prior(np.zeros(2), np.eye(3))
