@@ -30,7 +30,7 @@ export const bankSchema = z.object({
   bundle_version: z.string().default(''),
   identity_dim: z.number().int().positive(),
   meta: z.record(z.string(), z.unknown()).default({}),
-  prior: bankPriorSchema.optional(),
+  prior: bankPriorSchema.nullish(), // null, as absent: the bundle's prior
   items: z.array(itemSchema).min(1),
 });
 
@@ -103,6 +103,9 @@ function checkedPrior<P extends GaussianPrior>(prior: P, key: string, d: number)
   if (prior.mean.length !== d || prior.cov.length !== d || prior.cov.some((row) => row.length !== d)) {
     throw new BankError(`bank ${key}: prior does not have identity_dim ${d}`, 422);
   }
+  // cholesky reads one triangle only: an asymmetric matrix would pass it and then be used as given
+  const asymmetric = prior.cov.some((row, i) => row.some((x, j) => Math.abs(x - prior.cov[j]![i]!) > 1e-9 * (1 + Math.abs(x))));
+  if (asymmetric) throw new BankError(`bank ${key}: prior covariance is not symmetric`, 422);
   try {
     cholesky(prior.cov);
   } catch {

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,7 @@ from ..eval.bootstrap import bootstrap_aiqs, interval
 from ..paths import CACHE_DIR, PROJECT_ROOT
 from .design import adaptive_quiz, random_quiz, select_quiz, sigmoid
 from .laplace import laplace_posterior
+from .prior import MIN_MODELS as MIN_PRIOR_MODELS
 from .prior import Prior, bank_prior
 from .served import prior_of, served_items
 
@@ -143,8 +145,8 @@ def _quiz_keys(budgets: list[int], criteria: list[str], seeds: int) -> list[str]
 
 def pool_draws_for(model: str, n_models: int, j: int, pool_size: int | None, n_draws: int) -> list[list[int]]:
     """Column sets (sorted indices into the pool's models, ``j`` always in) the model is routed in:
-    the whole pool, or ``n_draws`` tenant-sized pools of ``pool_size`` models, seeded by the model's
-    name so every identity and every run sees the same draws.
+    the whole pool, or ``n_draws`` distinct tenant-sized pools of ``pool_size`` models, seeded by
+    the model's name so every identity and every run sees the same draws.
 
     @example
         >>> pool_draws_for("m", 4, 2, None, 1)
@@ -152,13 +154,20 @@ def pool_draws_for(model: str, n_models: int, j: int, pool_size: int | None, n_d
         >>> [len(c) for c in pool_draws_for("m", 27, 5, 4, 3)], all(5 in c for c in pool_draws_for("m", 27, 5, 4, 3))
         ([4, 4, 4], True)
     """
-    if pool_size is None or pool_size >= n_models:
+    if pool_size is None:
         return [list(range(n_models))]
-    if pool_size < 2:
-        raise ValueError("a pool needs at least two models")
-    rng = np.random.default_rng(zlib.crc32(model.encode()))
+    if not 2 <= pool_size < n_models:
+        raise ValueError(f"--pool-size must be at least 2 and below the {n_models} models of the pool")
     others = [c for c in range(n_models) if c != j]
-    return [sorted(rng.choice(others, pool_size - 1, replace=False).tolist() + [j]) for _ in range(n_draws)]
+    if n_draws > math.comb(len(others), pool_size - 1):
+        raise ValueError(f"only {math.comb(len(others), pool_size - 1)} distinct pools of {pool_size} hold {j}")
+    rng = np.random.default_rng(zlib.crc32(model.encode()))
+    draws: list[list[int]] = []
+    while len(draws) < n_draws:
+        cols = sorted(rng.choice(others, pool_size - 1, replace=False).tolist() + [j])
+        if cols not in draws:
+            draws.append(cols)
+    return draws
 
 
 def _score_draws(job: dict[str, Any], keys: list[str], variants: list[dict[str, Any]], choices: np.ndarray | None,
@@ -267,8 +276,11 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         return fitted_pool[m]
 
     # The prior every quiz (and the random baseline, and "prior") starts from: the mmlu-pro bank's
-    # (its models, cold-start ones left out: what `bank --mmlu-pro` stores) or the bundle's.
-    population = [m for m in table.models if m not in COLD_START_MODELS]
+    # (its models in the bundle, cold-start ones left out: what `bank --mmlu-pro` stores) or the
+    # bundle's. A bundle without them (the generated test bundle) gets them fitted as above.
+    population = [m for m in table.models if m not in COLD_START_MODELS and m in known]
+    if len(population) < MIN_PRIOR_MODELS:
+        population = [m for m in table.models if m not in COLD_START_MODELS]
     start = (bank_prior(np.array([pool_identity(m) for m in population]), prior_cov, population, "mmlu-pro bank")
              if prior == "bank" else Prior(prior_mean, prior_cov, source="bundle irt.prior"))
     jobs: list[dict[str, Any]] = []
@@ -555,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="what quizzes start from: the mmlu-pro bank's prior (its models; default) or the bundle's irt.prior")
     ap.add_argument("--pool-size", type=int, help="route in tenant-sized pools of this many models (the onboarded "
                                                    "one and others drawn at random) instead of the whole pool")
-    ap.add_argument("--pool-draws", type=int, default=8, help="tenant pools drawn per model with --pool-size (default 8)")
+    ap.add_argument("--pool-draws", type=int, help="tenant pools drawn per model with --pool-size (default 8)")
     ap.add_argument("--no-docs", action="store_true", help=argparse.SUPPRESS)  # the main harness's flag
     args = ap.parse_args(argv)
     bundle = args.bundle or default_bundle()
@@ -566,14 +578,20 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--criteria must name some of {', '.join(ALL_CRITERIA)}")
     if not 0 <= args.uncertainty_penalty <= MAX_UNCERTAINTY_PENALTY:
         ap.error(f"--uncertainty-penalty must be in [0, {MAX_UNCERTAINTY_PENALTY:g}] (the range a pool accepts)")
-    if args.pool_size is not None and (args.pool_size < 2 or args.pool_draws < 1):
+    if args.pool_draws is not None and args.pool_size is None:
+        ap.error("--pool-draws needs --pool-size")
+    if args.pool_size is not None and (args.pool_size < 2 or (args.pool_draws or 8) < 1):
         ap.error("--pool-size must be at least 2 and --pool-draws at least 1")
     models = args.models.split(",") if args.models else list(COLD_START_MODELS)
     budgets = [int(x) for x in args.budgets.split(",")]
     ws = np.linspace(0.0, 1.0, args.w_points)
-    res = run(Path(bundle), models, budgets, args.random_seeds, ws, args.max_train, args.max_test,
-              None if args.no_cache else CACHE_DIR / "onboard", args.expectation, criteria, not args.greedy_only,
-              args.bootstrap, 0.0 if args.route_on_mean else args.uncertainty_penalty, args.pool_size, args.pool_draws, args.prior)
+    try:
+        res = run(Path(bundle), models, budgets, args.random_seeds, ws, args.max_train, args.max_test,
+                  None if args.no_cache else CACHE_DIR / "onboard", args.expectation, criteria, not args.greedy_only,
+                  args.bootstrap, 0.0 if args.route_on_mean else args.uncertainty_penalty, args.pool_size,
+                  args.pool_draws or 8, args.prior)
+    except ValueError as e:
+        ap.error(str(e))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=1) + "\n")

@@ -128,7 +128,7 @@ class ItemBank:
             prompts=[str(it.get("prompt", "")) for it in items] if has_text else None,
             references=[it.get("reference") for it in items] if has_text else None,
             meta=dict(obj.get("meta", {})),
-            prior=Prior.from_json(obj["prior"]) if obj.get("prior") is not None else None,
+            prior=Prior.from_json(obj["prior"]) if obj.get("prior") is not None else None,   # null: none, as in bank.ts
         )
 
     def save(self, path: Path, *, with_text: bool = False) -> None:

@@ -2,11 +2,11 @@
 
 The bundle's ``irt.prior`` is the population of every trained identity, across all datasets. A
 model onboarded with a bank is better described by the models that took that bank: on mmlu-pro,
-the training pool sits 0.73 prior stds above the population mean along the leading (ability)
-direction, and every cold-start model sits above it too. A 20-item quiz started from the
-population prior cannot undo that shrinkage: its identity kept about a fifth of the full
-identity's gain in tenant-sized pools, against a half from the bank's population
-(docs/onboarding.md, "Tenant pools"). So a bank carries its own prior: the mean of its population's
+the training pool's mean sits 0.81 prior stds above the population mean along the leading
+(ability) direction, and every cold-start model sits above it too. A 20-item quiz started from the
+population prior cannot undo that shrinkage: in pools of four its identity kept a median 13% of
+the full identity's gain, against 48% from the bank's population (docs/onboarding.md, "Tenant
+pools"; at 10 items neither prior keeps much, and the bank prior is not better there). So a bank carries its own prior: the mean of its population's
 identities and their covariance, shrunk halfway to the population covariance (with 20-30
 identities in 16 dimensions the empirical covariance alone is rank-deficient and noisy; shrinking
 by a quarter or three quarters measured the same within noise).
@@ -44,7 +44,9 @@ class Prior:
         d = self.mean.shape[0]
         if self.cov.shape != (d, d) or not (np.isfinite(self.mean).all() and np.isfinite(self.cov).all()):
             raise ValueError(f"prior: mean [{d}] and cov {self.cov.shape} disagree or are not finite")
-        np.linalg.cholesky(0.5 * (self.cov + self.cov.T))   # LinAlgError unless positive definite
+        if not np.allclose(self.cov, self.cov.T, rtol=0.0, atol=1e-9):
+            raise ValueError("prior: cov is not symmetric")   # the worker refuses it too (bank.ts)
+        np.linalg.cholesky(self.cov)   # LinAlgError unless positive definite
 
     @property
     def dim(self) -> int:

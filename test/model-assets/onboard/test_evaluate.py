@@ -217,6 +217,17 @@ def test_tenant_pools_route_the_model_in_draws_of_the_asked_size(bundle: Path, m
     assert len(sent[0]) == 4 * len(keys)
     pools = [tuple(c["name"] for c in v["candidates"]) for v in sent[0]]
     assert all(len(p) == 3 and model in p for p in pools)
+    from trainer.data import COLD_START_MODELS, load_dataset
+    from trainer.eval.evalset import build_evalset
+    es = build_evalset(evaluate.subset_table(load_dataset("mmlu-pro"), 120, 40),
+                       exclude=[m for m in COLD_START_MODELS if m != model])
+    draws = evaluate.pool_draws_for(model, len(es.models), es.models.index(model), 3, 4)
+    assert len({tuple(c) for c in draws}) == 4                       # distinct pools
+    # candidates in the pool's model order: choice k is column draws[d][k] (prices checked too)
+    for d, cols in enumerate(draws):
+        v = sent[0][d * len(keys)]
+        assert [c["name"] for c in v["candidates"]] == [es.models[c] for c in cols]
+        assert [c["input_usd_per_mtok"] for c in v["candidates"]] == [float(es.test.table.prices[c, 0]) for c in cols]
     assert len(set(pools)) > 1 and all(pools[i] == pools[i - i % len(keys)] for i in range(len(pools)))  # one pool per draw
     assert res["meta"]["pool_size"] == 3 and res["meta"]["pool_draws"] == 4 and "tenant_pools" in res["meta"]["pools"]
     # every choice is candidate 0 (fake routes): the share is the fraction of draws whose first model is the onboarded one
@@ -249,6 +260,11 @@ def test_tenant_pool_hull_is_the_mean_of_the_harness_hulls(bundle: Path, tmp_pat
     assert 0 <= block["quiz"]["4"]["share"] <= 1 and 0 <= block["quiz"]["4"]["aiq"] <= 1
     with pytest.raises(SystemExit):
         evaluate.main(["--bundle", str(bundle), "--pool-size", "1", "--greedy-only"])
+    with pytest.raises(SystemExit):   # draws without a size: refused, not ignored
+        evaluate.main(["--bundle", str(bundle), "--pool-draws", "3", "--greedy-only"])
+    with pytest.raises(SystemExit):   # a "tenant pool" as large as the pool is the whole pool
+        evaluate.main(["--bundle", str(bundle), "--models", model, "--pool-size", "99", "--greedy-only",
+                       "--max-train", "150", "--max-test", "50"])
 
 
 def test_quizzes_start_from_the_bank_prior_unless_asked_otherwise(bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -273,5 +289,5 @@ def test_quizzes_start_from_the_bank_prior_unless_asked_otherwise(bundle: Path, 
     theta, others, meta = prior_identity()
     assert meta["kind"] == "bank" and meta["models"] >= len(others)
     assert not np.allclose(theta, manifest["irt"]["prior"]["mean"])
-    if meta["models"] == len(others):   # the whole population is in this pool
-        assert np.allclose(theta, others.mean(axis=0), atol=1e-6)
+    assert meta["models"] == len(others)   # the whole population is in this pool
+    assert np.allclose(theta, others.mean(axis=0), atol=1e-6)

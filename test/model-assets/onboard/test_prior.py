@@ -53,3 +53,5 @@ def test_a_bank_round_trips_its_prior_and_checks_its_dimension() -> None:
         ItemBank(ids=["q"], a=np.ones((1, 3)), c=np.zeros(1), prior=prior)
     with pytest.raises(ValueError, match="disagree"):
         Prior(np.zeros(2), np.eye(3))
+    with pytest.raises(ValueError, match="symmetric"):
+        Prior(np.zeros(2), np.array([[1.0, 0.5], [0.0, 1.0]]))

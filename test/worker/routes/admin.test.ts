@@ -232,6 +232,8 @@ describe('quiz endpoints', () => {
     expect((q.json.items as Array<{ id: string }>).map((it) => it.id))
       .toEqual(selectQuiz(items, prior, 10, { criterion: 'i-optimal' }).rows.map((row) => `q${row}`));
     expect((await call('GET', `/admin/models/${id}/quiz?n=10`)).json.prior).toBe('bundle');
+    await testEnv.ASSETS.put('banks/test-v1/null-prior.json', JSON.stringify({ ...bank, name: 'null-prior', prior: null }));
+    expect((await call('GET', `/admin/models/${id}/quiz?n=10&bank=null-prior`)).json.prior).toBe('bundle');
     const outcomes = (q.json.items as Array<{ id: string }>).map((it, i) => ({ id: it.id, outcome: i % 2 }));
     const rows = outcomes.map((o) => Number(o.id.slice(1)));
     const fit = await call('POST', `/admin/models/${id}/quiz`, { outcomes, bank: 'with-prior' });
@@ -248,7 +250,10 @@ describe('quiz endpoints', () => {
 
   it('a bank whose prior is the wrong size or not positive definite is a 422, not a 500', async () => {
     const eye = Array.from({ length: D }, (_, i) => Array.from({ length: D }, (__, j) => (i === j ? 1 : 0)));
-    for (const [name, prior] of [['short', { mean: [0, 0], cov: eye }], ['singular', { mean: new Array(D).fill(0), cov: eye.map((r) => r.map(() => 1)) }]] as const) {
+    const skew = eye.map((r, i) => r.map((x, j) => (i === 0 && j === 1 ? 0.5 : x)));
+    const cases = [['short', { mean: [0, 0], cov: eye }], ['singular', { mean: new Array(D).fill(0), cov: eye.map((r) => r.map(() => 1)) }],
+      ['skew', { mean: new Array(D).fill(0), cov: skew }]] as const;
+    for (const [name, prior] of cases) {
       await testEnv.ASSETS.put(`banks/test-v1/${name}.json`, JSON.stringify({ ...bank, name, prior }));
       const r = await call('GET', `/admin/models/${id}/quiz?n=5&bank=${name}`);
       expect(r.status).toBe(422);
