@@ -37,6 +37,7 @@ def test_benchmark_on_a_small_subset(bundle: Path, tmp_path: Path) -> None:
         q = block["quiz"][n]
         assert 0.0 <= q["aiq"] <= 1.0 and 0.0 <= q["random_aiq"] <= 1.0
         assert 0.0 <= q["share"] <= 1.0 and 0.0 <= q["random_share"] <= 1.0
+        assert q["random_below_quiz"] in (0.0, 0.5, 1.0)   # 2 random quizzes
         assert q["test_logloss"] > 0 and q["identity_distance"] >= 0
         assert q["alt"]["d-optimal"]["criterion_gain"] > 0
         assert set(q["alt"]) == {"adaptive-i-optimal", "d-optimal", "adaptive-d-optimal"}
@@ -66,6 +67,8 @@ def test_quiz_beats_random_compares_unrounded_gain_fractions() -> None:
     assert evaluate.summarise({"m": {"quiz": {"20": q}}}, [20], "aiq")["20"]["quiz_beats_random"] == 1
     worse = {**q, "gain_fraction": 0.90}
     assert evaluate.summarise({"m": {"quiz": {"20": worse}}}, [20], "aiq")["20"]["quiz_beats_random"] == 0
+    assert evaluate.summarise({"m": {"quiz": {"20": {**q, "random_below_quiz": 1.0}}}, "n": {"quiz": {"20": {**q, "random_below_quiz": 0.9}}}},
+                              [20], "aiq")["20"]["quiz_beats_every_random"] == 1
     no_gain = {**q, "gain_fraction": None, "random_gain_fraction": None, "aiq": 0.81, "random_aiq": 0.80}
     assert evaluate.summarise({"m": {"quiz": {"20": no_gain}}}, [20], "aiq")["20"]["quiz_beats_random"] == 1
 
