@@ -23,6 +23,7 @@ function log(msg) {
  * The shared data folder: `ROUTER_DATA` if set, else `../shared/data` beside the project. A clone
  * made elsewhere from a local checkout (`git clone . /tmp/x`, as CI does) has no `../shared`; it
  * then reads the data beside the checkout it was cloned from (its `origin`), if that has it.
+ * Twin of `data_root()` in model-assets/trainer/paths.py (the pipeline's own commands).
  *
  * @example
  * const env = { ...process.env, ROUTER_DATA: dataRoot() };
