@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { packItems, type GaussianPrior, type ItemParams } from './items';
-import { cholesky } from './linalg';
+import { priorProblem } from './prior';
 
 const itemSchema = z.object({
   id: z.union([z.string().min(1), z.number().int()]).transform(String),
@@ -95,21 +95,8 @@ export function parseBank(raw: unknown, key: string, identityDim: number): Bank 
     ...(it.prompt !== undefined ? { prompt: it.prompt } : {}),
     ...(it.reference ? { reference: it.reference } : {}),
   }));
-  const prior = bank.prior && checkedPrior(bank.prior, key, identityDim);
+  const { prior } = bank;
+  const problem = prior && priorProblem(prior, identityDim);
+  if (problem) throw new BankError(`bank ${key}: prior ${problem}`, 422);
   return { name: bank.name, bundleVersion: bank.bundle_version, key, params, items, rowOf, ...(prior ? { prior } : {}) };
-}
-
-function checkedPrior<P extends GaussianPrior>(prior: P, key: string, d: number): P {
-  if (prior.mean.length !== d || prior.cov.length !== d || prior.cov.some((row) => row.length !== d)) {
-    throw new BankError(`bank ${key}: prior does not have identity_dim ${d}`, 422);
-  }
-  // cholesky reads one triangle only: an asymmetric matrix would pass it and then be used as given
-  const asymmetric = prior.cov.some((row, i) => row.some((x, j) => Math.abs(x - prior.cov[j]![i]!) > 1e-9 * (1 + Math.abs(x))));
-  if (asymmetric) throw new BankError(`bank ${key}: prior covariance is not symmetric`, 422);
-  try {
-    cholesky(prior.cov);
-  } catch {
-    throw new BankError(`bank ${key}: prior covariance is not positive definite`, 422);
-  }
-  return prior;
 }

@@ -41,15 +41,33 @@ export function identityPrior(manifest: Manifest): GaussianPrior {
   } else {
     prior = empiricalPrior(manifest.models.map((m) => m.identity), d, manifest.version);
   }
-  if (prior.mean.length !== d || prior.cov.length !== d || prior.cov.some((row) => row.length !== d)) {
-    throw new PriorError(`bundle ${manifest.version}: irt.prior does not have identity_dim ${d}`);
+  const problem = priorProblem(prior, d);
+  if (problem) throw new PriorError(`bundle ${manifest.version}: irt.prior ${problem}`);
+  return prior;
+}
+
+/**
+ * Why `prior` is not a usable Gaussian over d-dimensional identities (wrong size, covariance not
+ * symmetric or not positive definite), or null when it is. Shared by the bundle's prior and a
+ * bank's (bank.ts).
+ *
+ * @example
+ * priorProblem({ mean: [0], cov: [[1]] }, 1); // null
+ * priorProblem({ mean: [0], cov: [[-1]] }, 1); // 'covariance is not positive definite'
+ */
+export function priorProblem(prior: GaussianPrior, d: number): string | null {
+  const { mean, cov } = prior;
+  if (mean.length !== d || cov.length !== d || cov.some((row) => row.length !== d)) return `does not have identity_dim ${d}`;
+  // cholesky reads one triangle only: an asymmetric matrix would pass it and then be used as given
+  if (cov.some((row, i) => row.some((x, j) => Math.abs(x - cov[j]![i]!) > 1e-9 * (1 + Math.abs(x))))) {
+    return 'covariance is not symmetric';
   }
   try {
-    cholesky(prior.cov);
+    cholesky(cov);
   } catch {
-    throw new PriorError(`bundle ${manifest.version}: irt.prior covariance is not positive definite`);
+    return 'covariance is not positive definite';
   }
-  return prior;
+  return null;
 }
 
 /** Which prior a quiz started from: the bank's population, or the bundle's. */

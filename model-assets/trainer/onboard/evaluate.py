@@ -35,7 +35,7 @@ from ..paths import CACHE_DIR, PROJECT_ROOT
 from .design import adaptive_quiz, random_quiz, select_quiz, sigmoid
 from .laplace import laplace_posterior
 from .prior import MIN_MODELS as MIN_PRIOR_MODELS
-from .prior import Prior, bank_prior
+from .prior import Prior, bank_prior, dataset_models, dataset_prior
 from .served import prior_of, served_items
 
 ROUTES_TOOL = PROJECT_ROOT / "model-assets" / "tools" / "onboard-routes.ts"
@@ -276,13 +276,17 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         return fitted_pool[m]
 
     # The prior every quiz (and the random baseline, and "prior") starts from: the mmlu-pro bank's
-    # (its models in the bundle, cold-start ones left out: what `bank --mmlu-pro` stores) or the
-    # bundle's. A bundle without them (the generated test bundle) gets them fitted as above.
-    population = [m for m in table.models if m not in COLD_START_MODELS and m in known]
-    if len(population) < MIN_PRIOR_MODELS:
+    # (exactly what `bank --mmlu-pro` stores) or the bundle's. A bundle without the mmlu-pro models
+    # (the generated test bundle) gets them fitted as above.
+    bundle_prior = Prior(prior_mean, prior_cov, source="bundle irt.prior")
+    if prior == "population":
+        start = bundle_prior
+    elif len(dataset_models(manifest, "mmlu-pro", COLD_START_MODELS)) >= MIN_PRIOR_MODELS:
+        start = dataset_prior(manifest, "mmlu-pro", exclude=COLD_START_MODELS)
+    else:
         population = [m for m in table.models if m not in COLD_START_MODELS]
-    start = (bank_prior(np.array([pool_identity(m) for m in population]), prior_cov, population, "mmlu-pro bank")
-             if prior == "bank" else Prior(prior_mean, prior_cov, source="bundle irt.prior"))
+        start = bank_prior(np.array([pool_identity(m) for m in population]), prior_cov, population,
+                           "mmlu-pro models fitted on the train split")
     jobs: list[dict[str, Any]] = []
     variants: list[dict[str, Any]] = []
     keys = _quiz_keys(budgets, criteria, seeds)
@@ -318,7 +322,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         # identity (thousands of outcomes) is the reference whatever the quiz starts from.
         covs["prior"] = start.cov
         identities: dict[str, np.ndarray] = {"prior": start.mean.copy(),
-                                             "full": fit("full", observed, Prior(prior_mean, prior_cov))}
+                                             "full": fit("full", observed, bundle_prior)}
         info: dict[str, float] = {}
         top = max(budgets)
         for cr in criteria:

@@ -108,6 +108,19 @@ def prior_from_models(manifest: dict[str, Any], names: Sequence[str], source: st
     return bank_prior(np.array([v for _, v in picked.values()]), pop_cov, [n for n, _ in picked.values()], source)
 
 
+def dataset_models(manifest: dict[str, Any], dataset: str, exclude: Sequence[str] = ()) -> list[str]:
+    """A dataset's models that the bundle was trained on (by name or alias), leaving out ``exclude``.
+
+    @example
+        names = dataset_models(manifest, "mmlu-pro", exclude=COLD_START_MODELS)
+    """
+    from ..data import load_dataset
+    from ..eval.served import manifest_models
+
+    known = manifest_models(manifest)
+    return [m for m in load_dataset(dataset).models if m in known and m not in set(exclude)]
+
+
 def dataset_prior(manifest: dict[str, Any], dataset: str, exclude: Sequence[str] = ()) -> Prior:
     """The bank prior of a dataset's models that the bundle was trained on (the population that
     answered that dataset's prompts), leaving out ``exclude`` (the cold-start models of mmlu-pro).
@@ -115,9 +128,5 @@ def dataset_prior(manifest: dict[str, Any], dataset: str, exclude: Sequence[str]
     @example
         prior = dataset_prior(manifest, "mmlu-pro", exclude=COLD_START_MODELS)
     """
-    from ..data import load_dataset
-    from ..eval.served import manifest_models
-
-    known = manifest_models(manifest)
-    names = [m for m in load_dataset(dataset).models if m in known and m not in set(exclude)]
-    return prior_from_models(manifest, names, source=f"{dataset} models of bundle {manifest.get('version')}")
+    return prior_from_models(manifest, dataset_models(manifest, dataset, exclude),
+                             source=f"{dataset} models of bundle {manifest.get('version')}")
