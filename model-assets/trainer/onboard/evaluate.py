@@ -89,6 +89,24 @@ def routed_p(a: np.ndarray, c: np.ndarray, mean: np.ndarray, cov: np.ndarray | N
     return sigmoid(logit)
 
 
+def condition_on_ability(mean: np.ndarray, cov: np.ndarray, abar: np.ndarray, target: float,
+                         noise: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """The Gaussian posterior ``N(mean, cov)`` told one more fact: ``abar . theta = target`` (to
+    variance ``noise``, which keeps the covariance positive definite). With ``abar`` the mean item
+    vector of the test prompts and ``target`` the full identity's value, this is the quiz identity
+    with the overall ability a quiz cannot pin down put right: the ``--oracle-ability`` diagnostic.
+
+    @example
+        >>> m, S = condition_on_ability(np.zeros(2), np.eye(2), np.array([1.0, 0.0]), 2.0)
+        >>> m.round(3).tolist(), S.round(3).tolist()
+        ([2.0, 0.0], [[0.0, 0.0], [0.0, 1.0]])
+    """
+    v = cov @ abar
+    denom = float(abar @ v) + noise
+    cond = cov - np.outer(v, v) / denom
+    return mean + v * (target - float(abar @ mean)) / denom, 0.5 * (cond + cond.T)
+
+
 def log(msg: str) -> None:
     print(f"[onboard-eval {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -229,7 +247,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         max_train: int | None = None, max_test: int | None = None, cache: Path | None = CACHE_DIR / "onboard",
         expectation: str = "prior", criteria: tuple[str, ...] = ("d-optimal",), policy: bool = True,
         n_boot: int = DEFAULT_BOOTSTRAP, penalty: float = UNCERTAINTY_PENALTY, pool_size: int | None = None,
-        pool_draws: int = 1, prior: str = "bank") -> dict[str, Any]:
+        pool_draws: int = 1, prior: str = "bank", oracle_ability: bool = False) -> dict[str, Any]:
     """The whole benchmark; returns the ``{"onboarding": ...}`` results object.
 
     ``criteria[0]`` is the selection reported as ``quiz``; the others go to ``quiz.<N>.alt`` with
@@ -243,6 +261,9 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
     whole pool; every AIQ, share and hull is then the mean over the draws (``tenant_pools``).
     ``prior``: what quizzes start from: ``bank``, the prior the mmlu-pro bank stores (its models,
     cold-start ones left out; :mod:`.prior`), or ``population``, the bundle's ``irt.prior``.
+    ``oracle_ability``: a diagnostic, not a router. Every identity but the full one is conditioned
+    on the full identity's mean logit over the test prompts (:func:`condition_on_ability`), so what
+    is left of the gap is what the quiz misses beyond the overall ability.
     """
     from ..data import COLD_START_MODELS, load_dataset
     from ..eval.evalset import build_evalset
@@ -342,6 +363,12 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         for n in budgets:
             for s in range(seeds):
                 identities[f"random-{n}-{s}"] = fit(f"random-{n}-{s}", observed[random_quiz(len(observed), n, seed=1000 * n + s)])
+        if oracle_ability:
+            abar = a_te.mean(axis=0)
+            for key in identities:
+                if key != "full":
+                    identities[key], covs[key] = condition_on_ability(identities[key], covs[key], abar,
+                                                                      float(abar @ identities["full"]))
         target = {"name": model, "input_usd_per_mtok": float(es.test.table.prices[j, 0]),
                   "output_usd_per_mtok": float(es.test.table.prices[j, 1]),
                   "expected_output_tokens": float(mean_out[j])}
@@ -465,6 +492,8 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
             "test_prompts": int(len(test_rows)), "train_items": int(len(train_rows)),
             "route": {k: route_meta[k] for k in ("seconds", "ms_per_decision") if k in route_meta},
             "uncertainty_penalty": penalty,
+            "oracle_ability": ("diagnostic: every identity but full conditioned on the full identity's mean "
+                               "test-split logit (--oracle-ability); not a router") if oracle_ability else None,
             "pools": ("the whole pool (the training pool + the onboarded model)" if pool_size is None else
                       f"tenant_pools: {pool_draws} pools of {pool_size} models per onboarded model (it and "
                       f"{pool_size - 1} others drawn at random, the same draws for every identity); hull_aiq, "
@@ -577,6 +606,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pool-size", type=int, help="route in tenant-sized pools of this many models (the onboarded "
                                                    "one and others drawn at random) instead of the whole pool")
     ap.add_argument("--pool-draws", type=int, help="tenant pools drawn per model with --pool-size (default 8)")
+    ap.add_argument("--oracle-ability", action="store_true",
+                    help="diagnostic, not a router: tell every quiz identity the full identity's overall "
+                         "ability (its mean test-split logit) and measure what the quiz still misses")
     ap.add_argument("--no-docs", action="store_true", help=argparse.SUPPRESS)  # the main harness's flag
     args = ap.parse_args(argv)
     bundle = args.bundle or default_bundle()
@@ -598,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
         res = run(Path(bundle), models, budgets, args.random_seeds, ws, args.max_train, args.max_test,
                   None if args.no_cache else CACHE_DIR / "onboard", args.expectation, criteria, not args.greedy_only,
                   args.bootstrap, 0.0 if args.route_on_mean else args.uncertainty_penalty, args.pool_size,
-                  args.pool_draws or 8, args.prior)
+                  args.pool_draws or 8, args.prior, args.oracle_ability)
     except ValueError as e:
         ap.error(str(e))
     if args.json:

@@ -294,3 +294,60 @@ def test_quizzes_start_from_the_bank_prior_unless_asked_otherwise(bundle: Path, 
     assert not np.allclose(theta, manifest["irt"]["prior"]["mean"])
     assert meta["models"] == len(others)   # the whole population is in this pool
     assert np.allclose(theta, others.mean(axis=0), atol=1e-6)
+
+
+def test_condition_on_ability_is_gaussian_conditioning() -> None:
+    """The conditioned posterior is the joint Gaussian's conditional: mean moved along cov @ abar,
+    its abar-variance gone, every direction uncorrelated with abar untouched."""
+    rng = np.random.default_rng(3)
+    root = rng.normal(size=(4, 4))
+    cov = root @ root.T + np.eye(4)
+    mean, abar = rng.normal(size=4), rng.normal(size=4)
+    m, s = evaluate.condition_on_ability(mean, cov, abar, 1.5)
+    assert float(abar @ m) == pytest.approx(1.5, abs=1e-5)
+    assert float(abar @ s @ abar) < 1e-5 * float(abar @ cov @ abar)
+    np.linalg.cholesky(s)   # still a covariance the worker can factor
+    ortho = np.linalg.solve(cov, rng.normal(size=4))
+    ortho -= abar * float(abar @ cov @ ortho) / float(abar @ cov @ abar)   # cov-orthogonal to abar
+    assert float(ortho @ m) == pytest.approx(float(ortho @ mean), abs=1e-5)
+
+
+def test_oracle_ability_tells_every_quiz_identity_the_full_ability(bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--oracle-ability is a diagnostic: every routed identity but the full one has the full
+    identity's mean test-split logit, and the results say it was used."""
+    sent: list[list[dict]] = []
+    monkeypatch.setattr(evaluate, "route_variants", lambda b, emb, t, ws, variants, p: (
+        sent.append(variants) or np.zeros((len(variants), len(ws), emb.shape[0]), np.int64), {}))
+    model = "Phi-3-mini-4k-instruct"
+    captured: dict[str, np.ndarray] = {}
+    real = evaluate.served_items
+
+    def spy(bundle_, prompts, cache):
+        items = real(bundle_, prompts, cache)
+        captured["a"] = items.a
+        return items
+
+    monkeypatch.setattr(evaluate, "served_items", spy)
+
+    def abilities(oracle: bool) -> tuple[dict[str, float], dict]:
+        sent.clear()
+        res = evaluate.run(bundle, [model], [4], 2, np.array([0.0, 1.0]), 120, 40, None, criteria=("i-optimal",),
+                           n_boot=0, oracle_ability=oracle)
+        from trainer.data import load_dataset
+        table = evaluate.subset_table(load_dataset("mmlu-pro"), 120, 40)
+        abar = captured["a"][np.flatnonzero(table.split == "test")].mean(axis=0)
+        out = {}
+        for v in sent[0]:
+            theta = np.array(next(c["identity"] for c in v["candidates"] if c["name"] == model))
+            out[v["name"].split("/", 1)[1]] = float(abar @ theta)
+        return out, res["meta"]
+
+    plain, meta = abilities(False)
+    assert meta["oracle_ability"] is None
+    told, meta = abilities(True)
+    assert "diagnostic" in meta["oracle_ability"]
+    assert set(told) == {"prior", "full", "i-optimal-4", "random-4-0", "random-4-1"}
+    assert told["full"] == pytest.approx(plain["full"])
+    for key, value in told.items():
+        assert value == pytest.approx(plain["full"], abs=1e-4), key
+    assert any(abs(plain[k] - plain["full"]) > 1e-3 for k in plain if k != "full")   # not already equal
