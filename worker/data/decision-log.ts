@@ -17,6 +17,8 @@ export interface DecisionLogEntry {
   uncertaintyPenalty?: number | null;
   candidates: string[];
   probs: number[];
+  /** Per candidate, whether the policy was shown it (routed requests; older queued entries lack it). */
+  shown?: boolean[] | null;
   expectedCostUsd: number | null;
   predictedQuality: number | null;
   routingMs: number;
@@ -28,11 +30,11 @@ export interface DecisionLogEntry {
 function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
   return db
     .prepare(`INSERT INTO decision_log (id, tenant_id, pool, arm, bundle_version, model, preference, preset, candidates,
-              probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status, uncertainty_penalty)
-              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)`)
+              probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status, uncertainty_penalty, shown)
+              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)`)
     .bind(e.id, e.tenantId, e.pool, e.arm, e.bundleVersion, e.model, e.preference, e.preset ?? null, JSON.stringify(e.candidates),
       JSON.stringify(e.probs), e.expectedCostUsd, e.predictedQuality, e.routingMs, JSON.stringify(e.attempts), e.status,
-      e.uncertaintyPenalty ?? null);
+      e.uncertaintyPenalty ?? null, e.shown ? JSON.stringify(e.shown) : null);
 }
 
 /**

@@ -62,7 +62,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   c.executionCtx.waitUntil(recordDecision(c.env, {
     id: outcome.decisionId, tenantId: tenant.id, pool: outcome.pool, arm: outcome.arm,
     bundleVersion: outcome.bundleVersion, model: outcome.candidates[served]!.model.name,
-    preference: outcome.preference, preset: outcome.preset, uncertaintyPenalty: outcome.uncertaintyPenalty, candidates: outcome.candidates.map((x) => x.model.name), probs: decision.probs,
+    preference: outcome.preference, preset: outcome.preset, uncertaintyPenalty: outcome.uncertaintyPenalty, candidates: outcome.candidates.map((x) => x.model.name), shown: decision.shown, probs: decision.probs,
     expectedCostUsd: decision.expectedCostUsd[served] ?? null, predictedQuality: decision.pSuccess[served] ?? null,
     routingMs: outcome.timings.total, attempts: result.attempts, status: result.used >= 0 ? 'ok' : 'upstream_error',
   }));

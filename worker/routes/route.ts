@@ -26,7 +26,7 @@ export async function routeOnly(c: Context<AppEnv>): Promise<Response> {
   const chosen = outcome.candidates[decision.chosen]!.model.name;
   c.executionCtx.waitUntil(recordDecision(c.env, {
     id: outcome.decisionId, tenantId: tenant.id, pool: outcome.pool, arm: outcome.arm, bundleVersion: outcome.bundleVersion,
-    model: chosen, preference: outcome.preference, preset: outcome.preset, uncertaintyPenalty: outcome.uncertaintyPenalty, candidates: outcome.candidates.map((x) => x.model.name),
+    model: chosen, preference: outcome.preference, preset: outcome.preset, uncertaintyPenalty: outcome.uncertaintyPenalty, candidates: outcome.candidates.map((x) => x.model.name), shown: decision.shown,
     probs: decision.probs, expectedCostUsd: decision.expectedCostUsd[decision.chosen] ?? null,
     predictedQuality: decision.pSuccess[decision.chosen] ?? null, routingMs: outcome.timings.total, attempts: [], status: 'route_only',
   }));

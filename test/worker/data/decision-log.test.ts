@@ -19,7 +19,12 @@ async function row(id: string): Promise<Record<string, unknown> | null> {
 describe('decision log', () => {
   it('writes straight to D1 without a queue', async () => {
     await recordDecision(testEnv, entry('direct-1'));
-    expect(await row('direct-1')).toMatchObject({ model: 'test-tiny', preference: 0.2, status: 'ok', probs: '[0.7,0.3]' });
+    expect(await row('direct-1')).toMatchObject({ model: 'test-tiny', preference: 0.2, status: 'ok', probs: '[0.7,0.3]', shown: null });
+  });
+
+  it('keeps which candidates the policy was shown, aligned with candidates', async () => {
+    await recordDecision(testEnv, { ...entry('shown-1'), shown: [true, false], probs: [1, 0] });
+    expect(await row('shown-1')).toMatchObject({ candidates: '["test-tiny","test-large"]', shown: '[true,false]', probs: '[1,0]' });
   });
 
   it('sends to the queue when bound, and falls back to D1 when sending fails', async () => {

@@ -51,10 +51,13 @@ describe('POST /v1/chat/completions (routed)', () => {
     expect(got[0]!.path).toBe('/v1/chat/completions');
     expect(got[0]!.authorization).toBe('Bearer sk-upstream');
     expect(got[0]!.body).not.toHaveProperty('router');
-    const log = await testEnv.DB.prepare('SELECT status, model, attempts, uncertainty_penalty FROM decision_log WHERE id = ?1')
-      .bind(res.headers.get('x-router-decision-id')).first<{ status: string; model: string; attempts: string }>();
+    const log = await testEnv.DB.prepare('SELECT status, model, attempts, uncertainty_penalty, candidates, shown FROM decision_log WHERE id = ?1')
+      .bind(res.headers.get('x-router-decision-id')).first<{ status: string; model: string; attempts: string; candidates: string; shown: string }>();
     expect(log).toMatchObject({ status: 'ok', model: 'ok-test-tiny', uncertainty_penalty: 1 });
     expect(JSON.parse(log!.attempts)).toHaveLength(1);
+    const shown = JSON.parse(log!.shown) as boolean[];
+    expect(shown).toHaveLength(JSON.parse(log!.candidates).length);
+    expect(shown.some((s) => s)).toBe(true);
   });
 
   it('passes SSE through chunk by chunk, without buffering', async () => {

@@ -81,6 +81,9 @@ describe('POST /v1/route', () => {
     expect(namedRow).toEqual({ preference: 0.7, preset: 'balanced' });
     expect(JSON.parse(row!.candidates as string)).toHaveLength(4);
     expect(JSON.parse(row!.probs as string)).toHaveLength(4);
+    // the log says what the answer said: which candidates the policy saw
+    const answered = await res.json<{ candidates: { shown_to_policy: boolean }[] }>();
+    expect(JSON.parse(row!.shown as string)).toEqual(answered.candidates.map((c) => c.shown_to_policy));
     expect(row!.routing_ms).toBeGreaterThanOrEqual(0);
   });
 
