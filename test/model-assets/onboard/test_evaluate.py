@@ -305,7 +305,8 @@ def test_condition_on_ability_is_gaussian_conditioning() -> None:
     mean, abar = rng.normal(size=4), rng.normal(size=4)
     m, s = evaluate.condition_on_ability(mean, cov, abar, 1.5)
     assert float(abar @ m) == pytest.approx(1.5, abs=1e-5)
-    assert float(abar @ s @ abar) < 1e-5 * float(abar @ cov @ abar)
+    v = cov @ abar
+    assert np.allclose(s, cov - np.outer(v, v) / float(abar @ v), atol=1e-5)   # Schur complement
     np.linalg.cholesky(s)   # still a covariance the worker can factor
     ortho = np.linalg.solve(cov, rng.normal(size=4))
     ortho -= abar * float(abar @ cov @ ortho) / float(abar @ cov @ abar)   # cov-orthogonal to abar
@@ -338,8 +339,12 @@ def test_oracle_ability_tells_every_quiz_identity_the_full_ability(bundle: Path,
         abar = captured["a"][np.flatnonzero(table.split == "test")].mean(axis=0)
         out = {}
         for v in sent[0]:
-            theta = np.array(next(c["identity"] for c in v["candidates"] if c["name"] == model))
-            out[v["name"].split("/", 1)[1]] = float(abar @ theta)
+            cand = next(c for c in v["candidates"] if c["name"] == model)
+            key = v["name"].split("/", 1)[1]
+            out[key] = float(abar @ np.array(cand["identity"]))
+            if oracle and key != "full":   # the routed covariance knows the ability too
+                factor = np.array(cand["cov_factor"])
+                assert float(abar @ factor.T @ factor @ abar) < 1e-4
         return out, res["meta"]
 
     plain, meta = abilities(False)

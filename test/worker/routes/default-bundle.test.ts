@@ -5,7 +5,7 @@ import { call } from '../support/call';
 import { seedBundle, seedModel, seedPool, seedTenant, testEnv } from '../support/seed';
 
 interface ManifestModel { name: string; input_usd_per_mtok?: number; output_usd_per_mtok?: number; mean_output_tokens?: number }
-interface RouteBody { model: string; candidates: { model: string; probability: number; shown_to_policy: boolean; expected_cost_usd: number; predicted_quality: number }[] }
+interface RouteBody { id: string; model: string; candidates: { model: string; probability: number; shown_to_policy: boolean; expected_cost_usd: number; predicted_quality: number }[] }
 
 let version: string | null = null;
 let key = '';
@@ -45,6 +45,7 @@ describe('the default bundle', () => {
     if (!version || provider !== 'local') ctx.skip();
     let cheapCost = 0;
     let qualityCost = 0;
+    let hidden = 0;
     for (const content of prompts) {
       const answers: RouteBody[] = [];
       for (const preference of [0, 1]) {
@@ -63,6 +64,14 @@ describe('the default bundle', () => {
             expect(body.candidates.some((o) => o.expected_cost_usd <= c.expected_cost_usd && o.predicted_quality >= c.predicted_quality && o !== c)).toBe(true);
           }
         }
+        // the decision log keeps what the policy was shown, aligned with candidates and probs
+        const row = await testEnv.DB.prepare('SELECT candidates, probs, shown FROM decision_log WHERE id = ?1').bind(body.id)
+          .first<{ candidates: string; probs: string; shown: string }>();
+        const logged = { candidates: JSON.parse(row!.candidates) as string[], probs: JSON.parse(row!.probs) as number[], shown: JSON.parse(row!.shown) as boolean[] };
+        expect(logged.candidates).toEqual(body.candidates.map((c) => c.model));
+        expect(logged.shown).toEqual(body.candidates.map((c) => c.shown_to_policy));
+        logged.shown.forEach((seen, i) => { if (!seen) expect(logged.probs[i]).toBe(0); });
+        hidden += logged.shown.filter((seen) => !seen).length;
         answers.push(body);
       }
       const cost = (b: RouteBody) => b.candidates.find((c) => c.model === b.model)!.expected_cost_usd;
@@ -70,5 +79,7 @@ describe('the default bundle', () => {
       qualityCost += cost(answers[1]!);
     }
     expect(cheapCost).toBeLessThanOrEqual(qualityCost);
+    // a pruning bundle hides dominated candidates from the policy on these prompts, and the log says so
+    if (candidatesShown !== 'all') expect(hidden).toBeGreaterThan(0);
   });
 });
