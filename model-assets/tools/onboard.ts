@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseManifest, type Manifest } from '../../worker/bundle/manifest';
+import { bankAbility } from '../../worker/onboarding/ability';
 import { parseBank, type Bank } from '../../worker/onboarding/bank';
 import { selectQuiz } from '../../worker/onboarding/design';
 import { grade } from '../../worker/onboarding/grade';
@@ -206,7 +207,8 @@ function nextCommand(): void {
   const exclude = flag('gradable') ? bank.items.flatMap((it, i) => (it.prompt && it.reference ? [] : [i])) : [];
   const { row, posterior } = nextItem(bank.params, onboardingPrior(manifest, bank).prior, rows, y, { criterion: method, exclude });
   const it = bank.items[row]!;
-  emit(JSON.stringify({ id: it.id, prompt: it.prompt ?? null, asked: rows.length, identity: posterior.mean, std: posterior.std }) + '\n');
+  emit(JSON.stringify({ id: it.id, prompt: it.prompt ?? null, asked: rows.length, identity: posterior.mean, std: posterior.std,
+    ability: bankAbility(bank.params, posterior.mean, posterior.cov) }) + '\n');
 }
 
 function fitCommand(model: string, answersFile: string): void {
@@ -219,14 +221,16 @@ function fitCommand(model: string, answersFile: string): void {
   const factor = covFactor(post.cov);
   const result: Record<string, unknown> = {
     model, bundle_version: manifest.version, source: 'quiz', prior: priorSource, n_items: rows.length, correct: y.reduce((s, v) => s + v, 0),
-    identity: post.mean, std: post.std, cov_factor: factor, converged: post.converged,
+    identity: post.mean, std: post.std, ability: bankAbility(bank.params, post.mean, post.cov), cov_factor: factor, converged: post.converged,
   };
   if (flag('d1-local')) {
     result.model_id = storeLocal(model, opt('model-id'), manifest.version, post, factor, rows.length);
     log(`stored in local D1 (model_identities, source quiz) for ${String(result.model_id)}`);
   }
   emit(JSON.stringify(result, null, 1) + '\n');
-  log(`${model}: ${rows.length} items, ${String(result.correct)} correct, mean posterior std ${(post.std.reduce((s, v) => s + v, 0) / post.std.length).toFixed(3)}`);
+  const ability = result.ability as ReturnType<typeof bankAbility>;
+  log(`${model}: ${rows.length} items, ${String(result.correct)} correct, predicted bank accuracy ${ability.expected_accuracy.toFixed(3)} `
+    + `(overall ability known to +-${ability.logit_std.toFixed(2)} logits), mean posterior std ${(post.std.reduce((s, v) => s + v, 0) / post.std.length).toFixed(3)}`);
 }
 
 function buildBankCommand(): void {

@@ -107,6 +107,20 @@ def condition_on_ability(mean: np.ndarray, cov: np.ndarray, abar: np.ndarray, ta
     return mean + v * (target - float(abar @ mean)) / denom, 0.5 * (cond + cond.T)
 
 
+def ability_gap(a: np.ndarray, theta: np.ndarray, cov: np.ndarray, full: np.ndarray) -> tuple[float, float]:
+    """How far an identity's overall ability is from the full identity's, and how sure its posterior
+    is of it: the mean over prompts ``a`` of its success logit minus the full identity's, and the
+    posterior std of that mean, ``sqrt(abar^T cov abar)``. Most of a 20-item quiz's routing error is
+    this one number (docs/onboarding.md, "How far a quiz can go in a pool of four").
+
+    @example
+        >>> ability_gap(np.array([[1.0, 0.0], [1.0, 2.0]]), np.zeros(2), np.eye(2), np.array([0.5, 0.0]))
+        (-0.5, 1.4142135623730951)
+    """
+    abar = np.asarray(a, np.float64).mean(axis=0)
+    return float(abar @ (theta - full)), float(np.sqrt(abar @ cov @ abar))
+
+
 def log(msg: str) -> None:
     print(f"[onboard-eval {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -372,10 +386,11 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
         target = {"name": model, "input_usd_per_mtok": float(es.test.table.prices[j, 0]),
                   "output_usd_per_mtok": float(es.test.table.prices[j, 1]),
                   "expected_output_tokens": float(mean_out[j])}
+        ability = {k: ability_gap(a_te, identities[k], covs[k], identities["full"]) for k in identities}
         if penalty == 0:
             covs.clear()
         draws = pool_draws_for(model, len(es.models), j, pool_size, pool_draws)
-        jobs.append({"model": model, "es": es, "j": j, "identities": identities, "covs": covs, "info": info,
+        jobs.append({"model": model, "es": es, "j": j, "identities": identities, "covs": covs, "info": info, "ability": ability,
                      "first_variant": len(variants), "n_train_outcomes": int(len(observed)), "draws": draws})
         for d_i, cols in enumerate(draws):
             for key in keys:
@@ -427,7 +442,8 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
                     "gain_fraction": frac2(m[key][metric], hull, metric),
                     "gain_fraction_vs_prior": frac2(m[key][metric], m["prior"][metric], metric),
                     "test_logloss": _round(m[key]["logloss"]), "identity_distance": _round(m[key]["dist"]),
-                    "criterion_gain": _round(job["info"][key])}
+                    "criterion_gain": _round(job["info"][key]),
+                    "ability_error": _round(job["ability"][key][0]), "ability_std": _round(job["ability"][key][1])}
 
         block: dict[str, Any] = {
             "hull_aiq": _round(hull), "full_aiq": opt("full", "aiq"), "prior_aiq": opt("prior", "aiq"),
@@ -435,6 +451,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
             "full_greedy_aiq": _round(m["full"]["greedy"]), "prior_greedy_aiq": _round(m["prior"]["greedy"]),
             "full_test_logloss": _round(m["full"]["logloss"]), "prior_test_logloss": _round(m["prior"]["logloss"]),
             "prior_identity_distance": _round(m["prior"]["dist"]),
+            "prior_ability_error": _round(job["ability"]["prior"][0]), "prior_ability_std": _round(job["ability"]["prior"][1]),
             "n_train_outcomes": job["n_train_outcomes"], "quiz": {},
         }
         for n in budgets:
@@ -453,6 +470,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
                 "random_gain_fraction_vs_prior": frac(float(np.mean(rnd_main)), m["prior"][main_metric]),
                 "random_test_logloss": mean_rnd(n, "logloss"),
                 "random_identity_distance": mean_rnd(n, "dist"),
+                "random_ability_error_abs": _round(np.mean([abs(job["ability"][f"random-{n}-{s}"][0]) for s in range(seeds)])),
                 "alt": {cr: entry(f"{cr}-{n}", n) for cr in criteria[1:]},
                 **(_boot_entry(boot, f"{criteria[0]}-{n}", [f"random-{n}-{s}" for s in range(seeds)])
                    if boot and primary["gain_fraction"] is not None else {}),
@@ -478,6 +496,9 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
                              f"null when |full - hull_aiq| < {MIN_GAIN}",
             "gain_fraction_vs_prior": "the same with the prior-mean identity (no quiz) in place of the hull",
             "identity_distance": "Mahalanobis distance (prior metric) to the full-data identity",
+            "ability_error": "mean over the test prompts of the identity's success logit minus the full identity's "
+                             "(the overall ability it misses); ability_std: its posterior std of that mean; "
+                             "random_ability_error_abs: mean |ability_error| of the random quizzes",
             "share": "fraction of the routed decisions (test prompts x preferences) that chose the onboarded model",
             "random_below_quiz": "fraction of the random quizzes (seeds) whose AIQ is below the quiz's",
             "test_logloss": "log loss of the onboarded model's predicted success on its test-split outcomes",

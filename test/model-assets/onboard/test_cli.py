@@ -85,6 +85,11 @@ def test_fit_from_outcomes_and_graded_answers_matches_python(setup, tmp_path: Pa
     assert np.allclose(got["identity"], want.mean, atol=1e-6) and np.allclose(got["std"], want.std, atol=1e-6)
     factor = np.array(got["cov_factor"])   # vectors v_i with cov = sum_i v_i v_i^T
     assert np.allclose(factor.T @ factor, want.cov, atol=1e-8)
+    # the overall ability on the bank: the worker's bankAbility and the benchmark's ability_gap agree
+    from trainer.onboard.design import sigmoid
+    from trainer.onboard.evaluate import ability_gap
+    assert got["ability"]["logit_std"] == pytest.approx(ability_gap(bank.a, want.mean, want.cov, want.mean)[1], abs=1e-6)
+    assert got["ability"]["expected_accuracy"] == pytest.approx(float(sigmoid(bank.a @ want.mean - bank.c).mean()), abs=1e-6)
 
     # answer text graded against the references: i1 ("B") and i2 ("Paris") right, i3 wrong
     lines = [{"id": "i1", "answer": "The answer is (B)."}, {"id": "i2", "answer": "It is Paris."}, {"id": "i3", "answer": "C"}]

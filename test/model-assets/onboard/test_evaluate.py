@@ -345,12 +345,21 @@ def test_oracle_ability_tells_every_quiz_identity_the_full_ability(bundle: Path,
             if oracle and key != "full":   # the routed covariance knows the ability too
                 factor = np.array(cand["cov_factor"])
                 assert float(abar @ factor.T @ factor @ abar) < 1e-4
-        return out, res["meta"]
+        return out, res
 
-    plain, meta = abilities(False)
-    assert meta["oracle_ability"] is None
-    told, meta = abilities(True)
-    assert "diagnostic" in meta["oracle_ability"]
+    plain, res = abilities(False)
+    assert res["meta"]["oracle_ability"] is None
+    # the reported ability error is the routed identity's mean logit minus the full one's
+    block = res["onboarding"][model]
+    assert block["quiz"]["4"]["ability_error"] == pytest.approx(plain["i-optimal-4"] - plain["full"], abs=1e-4)
+    assert block["prior_ability_error"] == pytest.approx(plain["prior"] - plain["full"], abs=1e-4)
+    assert block["quiz"]["4"]["random_ability_error_abs"] == pytest.approx(
+        np.mean([abs(plain[f"random-4-{s}"] - plain["full"]) for s in range(2)]), abs=1e-4)
+    assert 0 < block["quiz"]["4"]["ability_std"] < block["prior_ability_std"]   # 4 answers teach something
+    told, res = abilities(True)
+    assert "diagnostic" in res["meta"]["oracle_ability"]
+    assert res["onboarding"][model]["quiz"]["4"]["ability_error"] == pytest.approx(0, abs=1e-4)
+    assert res["onboarding"][model]["quiz"]["4"]["ability_std"] < 0.01
     assert set(told) == {"prior", "full", "i-optimal-4", "random-4-0", "random-4-1"}
     assert told["full"] == pytest.approx(plain["full"])
     for key, value in told.items():

@@ -9,6 +9,7 @@ import { selectQuiz } from '../../../worker/onboarding/design';
 import { packItems, pickItems } from '../../../worker/onboarding/items';
 import { laplacePosterior } from '../../../worker/onboarding/laplace';
 import { nextItem } from '../../../worker/onboarding/adaptive';
+import { bankAbility } from '../../../worker/onboarding/ability';
 import { seedBundle, testEnv } from '../support/seed';
 
 const KEY = 'sk-admin-test';
@@ -240,11 +241,19 @@ describe('quiz endpoints', () => {
     expect(fit.json.prior).toBe('bank');
     const want = laplacePosterior(pickItems(items, rows), outcomes.map((o) => o.outcome), prior);
     (fit.json.identity as number[]).forEach((x, k) => expect(x).toBeCloseTo(want.mean[k]!, 9));
+    // the overall ability on the bank, and how much better the quiz knows it than the prior did
+    const ability = fit.json.ability as { expected_accuracy: number; logit_std: number };
+    const wantAbility = bankAbility(items, want.mean, want.cov);
+    expect(ability.expected_accuracy).toBeCloseTo(wantAbility.expected_accuracy, 9);
+    expect(ability.logit_std).toBeCloseTo(wantAbility.logit_std, 9);
+    expect(ability.logit_std).toBeLessThan(bankAbility(items, prior.mean, prior.cov).logit_std);
     const fromBundle = await call('POST', `/admin/models/${id}/quiz`, { outcomes });
     expect(fromBundle.json.prior).toBe('bundle');
     expect((fromBundle.json.identity as number[])[0]).not.toBeCloseTo(want.mean[0]!, 3);
     const next = await call('POST', `/admin/models/${id}/quiz/next`, { outcomes: [], bank: 'with-prior' });
     expect(next.json.prior).toBe('bank');
+    // no answers yet: the prior's ability
+    expect((next.json.ability as { logit_std: number }).logit_std).toBeCloseTo(bankAbility(items, prior.mean, prior.cov).logit_std, 9);
     expect((next.json.item as { id: string }).id).toBe(`q${nextItem(items, prior, [], []).row}`);
   });
 

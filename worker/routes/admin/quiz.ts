@@ -8,6 +8,7 @@
 import type { Context } from 'hono';
 import { clearPoolCache } from '../../data/pools';
 import type { AppEnv } from '../../env';
+import { bankAbility } from '../../onboarding/ability';
 import { OnboardingError, onboardingContext, type OnboardingContext } from '../../onboarding/context';
 import { selectQuiz, type Quiz } from '../../onboarding/design';
 import { pickItems } from '../../onboarding/items';
@@ -142,7 +143,8 @@ export function postQuiz(c: Context<AppEnv>): Promise<Response> {
     clearPoolCache(); // routed with the new identity at once in this isolate
     return c.json({
       object: 'model.identity', model: row.id, name: row.name, bundle_version: ctx.manifest.version, bank: r.data.bank, prior: ctx.priorSource,
-      source: 'quiz', n_items: rows.length, identity: post.mean, std: post.std, converged: post.converged,
+      source: 'quiz', n_items: rows.length, identity: post.mean, std: post.std, ability: bankAbility(ctx.bank.params, post.mean, post.cov),
+      converged: post.converged,
       iterations: post.iterations, ...(answers ? { answers: answers.map(({ row: _row, ...a }) => a) } : {}),
     });
   });
@@ -181,7 +183,7 @@ export function nextQuizItem(c: Context<AppEnv>): Promise<Response> {
       method: `adaptive-${r.data.method}`,
       asked: rows.length,
       item: { id: it.id, ...(it.prompt !== undefined ? { prompt: it.prompt } : {}), gradable: Boolean(it.prompt && it.reference) },
-      identity: posterior.mean, std: posterior.std,
+      identity: posterior.mean, std: posterior.std, ability: bankAbility(ctx.bank.params, posterior.mean, posterior.cov),
     });
   });
 }
