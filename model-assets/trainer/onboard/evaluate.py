@@ -34,6 +34,7 @@ from ..eval.bootstrap import bootstrap_aiqs, interval
 from ..paths import CACHE_DIR, PROJECT_ROOT
 from .design import adaptive_quiz, random_quiz, select_quiz, sigmoid
 from .laplace import laplace_posterior
+from .plot import plot_gain
 from .prior import MIN_MODELS as MIN_PRIOR_MODELS
 from .prior import Prior, bank_prior, dataset_models, dataset_prior
 from .served import prior_of, served_items
@@ -630,8 +631,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--oracle-ability", action="store_true",
                     help="diagnostic, not a router: tell every quiz identity the full identity's overall "
                          "ability (its mean test-split logit) and measure what the quiz still misses")
+    ap.add_argument("--plot", type=Path, help="also draw the gain fraction against the quiz size (PNG)")
+    ap.add_argument("--replot", type=Path, help="draw --plot from this results JSON instead of running")
     ap.add_argument("--no-docs", action="store_true", help=argparse.SUPPRESS)  # the main harness's flag
     args = ap.parse_args(argv)
+    if args.replot:
+        if not args.plot:
+            ap.error("--replot needs --plot")
+        try:
+            plot_gain(json.loads(args.replot.read_text()), args.plot)
+        except (OSError, ValueError, KeyError) as e:
+            ap.error(f"cannot plot {args.replot}: {e}")
+        log(f"wrote {args.plot}")
+        return 0
     bundle = args.bundle or default_bundle()
     if bundle is None or not (Path(bundle) / "manifest.json").exists():
         ap.error("no bundle: pass --bundle or commit one named in model-assets/bundles/DEFAULT")
@@ -658,6 +670,9 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=1) + "\n")
         log(f"wrote {args.json}")
+    if args.plot:
+        plot_gain(res, args.plot)
+        log(f"wrote {args.plot}")
     metric = "aiq" if not args.greedy_only else "greedy_aiq"
     print(f"\n=== onboarding summary ({metric}; quiz = {criteria[0]}) ===")
     print(f"{'model':30s} {'hull':>7s} {'full':>7s} {'prior':>7s} " + " ".join(f"{'q' + str(n):>7s} {'r' + str(n):>7s}" for n in budgets))
