@@ -219,16 +219,16 @@ function fitCommand(model: string, answersFile: string): void {
   const { prior, source: priorSource } = onboardingPrior(manifest, bank);
   const post = laplacePosterior(pickItems(bank.params, rows), y, prior);
   const factor = covFactor(post.cov);
+  const ability = bankAbility(bank.params, post.mean, post.cov);
   const result: Record<string, unknown> = {
     model, bundle_version: manifest.version, source: 'quiz', prior: priorSource, n_items: rows.length, correct: y.reduce((s, v) => s + v, 0),
-    identity: post.mean, std: post.std, ability: bankAbility(bank.params, post.mean, post.cov), cov_factor: factor, converged: post.converged,
+    identity: post.mean, std: post.std, ability, cov_factor: factor, converged: post.converged,
   };
   if (flag('d1-local')) {
     result.model_id = storeLocal(model, opt('model-id'), manifest.version, post, factor, rows.length);
     log(`stored in local D1 (model_identities, source quiz) for ${String(result.model_id)}`);
   }
   emit(JSON.stringify(result, null, 1) + '\n');
-  const ability = result.ability as ReturnType<typeof bankAbility>;
   log(`${model}: ${rows.length} items, ${String(result.correct)} correct, predicted bank accuracy ${ability.expected_accuracy.toFixed(3)} `
     + `(overall ability known to +-${ability.logit_std.toFixed(2)} logits), mean posterior std ${(post.std.reduce((s, v) => s + v, 0) / post.std.length).toFixed(3)}`);
 }

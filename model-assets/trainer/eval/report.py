@@ -215,6 +215,18 @@ def plot(name: str, block: dict[str, Any], path: Path) -> None:
     ax.set_xlabel("mean cost per prompt (USD, log scale)")
     ax.set_ylabel("mean quality")
     ax.set_title(f"{name}: quality vs cost (frontiers, test split)")
+    save_figure(fig, ax, path)
+
+
+def save_figure(fig: Any, ax: Any, path: Path) -> None:
+    """The benchmark plots' common finish: grid, legend bottom right, tight layout, PNG written
+    (folders made) and the figure closed.
+
+    @example
+        save_figure(fig, ax, Path("docs/benchmarks/mmlu-pro.png"))
+    """
+    import matplotlib.pyplot as plt
+
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()

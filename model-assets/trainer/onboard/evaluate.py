@@ -108,17 +108,17 @@ def condition_on_ability(mean: np.ndarray, cov: np.ndarray, abar: np.ndarray, ta
     return mean + v * (target - float(abar @ mean)) / denom, 0.5 * (cond + cond.T)
 
 
-def ability_gap(a: np.ndarray, theta: np.ndarray, cov: np.ndarray, full: np.ndarray) -> tuple[float, float]:
+def ability_gap(abar: np.ndarray, theta: np.ndarray, cov: np.ndarray, full: np.ndarray) -> tuple[float, float]:
     """How far an identity's overall ability is from the full identity's, and how sure its posterior
-    is of it: the mean over prompts ``a`` of its success logit minus the full identity's, and the
-    posterior std of that mean, ``sqrt(abar^T cov abar)``. Most of a 20-item quiz's routing error is
-    this one number (docs/onboarding.md, "How far a quiz can go in a pool of four").
+    is of it: with ``abar`` the mean item vector of some prompts, the mean over them of its success
+    logit minus the full identity's, and the posterior std of that mean, ``sqrt(abar^T cov abar)``.
+    Most of a 20-item quiz's routing error is this one number (docs/onboarding.md, "How far a quiz
+    can go in a pool of four").
 
     @example
-        >>> ability_gap(np.array([[1.0, 0.0], [1.0, 2.0]]), np.zeros(2), np.eye(2), np.array([0.5, 0.0]))
+        >>> ability_gap(np.array([1.0, 1.0]), np.zeros(2), np.eye(2), np.array([0.5, 0.0]))
         (-0.5, 1.4142135623730951)
     """
-    abar = np.asarray(a, np.float64).mean(axis=0)
     return float(abar @ (theta - full)), float(np.sqrt(abar @ cov @ abar))
 
 
@@ -295,6 +295,7 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
     train_rows, test_rows = np.flatnonzero(table.split == "train"), np.flatnonzero(table.split == "test")
     a_tr, c_tr = served.a[train_rows], served.c[train_rows]
     a_te, c_te = served.a[test_rows], served.c[test_rows]
+    abar_te = a_te.mean(axis=0)   # the overall ability's direction on the test prompts
     known = manifest_models(manifest)
 
     # A quiz does not depend on the model (non-adaptive), except that items a model has no record
@@ -379,15 +380,14 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
             for s in range(seeds):
                 identities[f"random-{n}-{s}"] = fit(f"random-{n}-{s}", observed[random_quiz(len(observed), n, seed=1000 * n + s)])
         if oracle_ability:
-            abar = a_te.mean(axis=0)
             for key in identities:
                 if key != "full":
-                    identities[key], covs[key] = condition_on_ability(identities[key], covs[key], abar,
-                                                                      float(abar @ identities["full"]))
+                    identities[key], covs[key] = condition_on_ability(identities[key], covs[key], abar_te,
+                                                                      float(abar_te @ identities["full"]))
         target = {"name": model, "input_usd_per_mtok": float(es.test.table.prices[j, 0]),
                   "output_usd_per_mtok": float(es.test.table.prices[j, 1]),
                   "expected_output_tokens": float(mean_out[j])}
-        ability = {k: ability_gap(a_te, identities[k], covs[k], identities["full"]) for k in identities}
+        ability = {k: ability_gap(abar_te, identities[k], covs[k], identities["full"]) for k in identities}
         if penalty == 0:
             covs.clear()
         draws = pool_draws_for(model, len(es.models), j, pool_size, pool_draws)

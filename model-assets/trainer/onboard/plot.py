@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..eval.report import save_figure
+
 #: Gain fractions are clipped to this range on the plot (10-item quizzes can lose several times the
 #: gain in pools of four); a clipped point is drawn as a triangle on the edge.
 Y_RANGE = (-1.0, 1.25)
@@ -16,7 +18,7 @@ def _clip(v: float) -> tuple[float, bool]:
     return min(max(v, lo), hi), not lo <= v <= hi
 
 
-def plot_gain(res: dict[str, Any], path: Path, title: str | None = None) -> None:
+def plot_gain(res: dict[str, Any], path: Path) -> None:
     """Gain fraction of the designed quiz (solid) and of the random quizzes' mean (dashed) against
     the number of quiz items (log axis), one colour per model, with the 95% target marked.
 
@@ -59,10 +61,5 @@ def plot_gain(res: dict[str, Any], path: Path, title: str | None = None) -> None
     ax.set_ylabel("gain fraction: (AIQ - hull) / (full identity's AIQ - hull)")
     pools = (f"pools of {meta['pool_size']} ({meta.get('pool_draws')} draws)" if meta.get("pool_size")
              else "the whole pool")
-    ax.set_title(title or f"Onboarding on mmlu-pro, {pools}: quiz (solid) vs random (dashed)", fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    ax.set_title(f"Onboarding on mmlu-pro, {pools}: quiz (solid) vs random (dashed)", fontsize=10)
+    save_figure(fig, ax, path)

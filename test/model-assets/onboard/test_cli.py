@@ -88,7 +88,7 @@ def test_fit_from_outcomes_and_graded_answers_matches_python(setup, tmp_path: Pa
     # the overall ability on the bank: the worker's bankAbility and the benchmark's ability_gap agree
     from trainer.onboard.design import sigmoid
     from trainer.onboard.evaluate import ability_gap
-    assert got["ability"]["logit_std"] == pytest.approx(ability_gap(bank.a, want.mean, want.cov, want.mean)[1], abs=1e-6)
+    assert got["ability"]["logit_std"] == pytest.approx(ability_gap(bank.a.mean(axis=0), want.mean, want.cov, want.mean)[1], abs=1e-6)
     assert got["ability"]["expected_accuracy"] == pytest.approx(float(sigmoid(bank.a @ want.mean - bank.c).mean()), abs=1e-6)
 
     # answer text graded against the references: i1 ("B") and i2 ("Paris") right, i3 wrong
