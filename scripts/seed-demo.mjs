@@ -50,7 +50,22 @@ export function manifestEntry(manifest, bundleModel) {
 }
 
 /**
- * Idempotent SQL that (re)creates the demo tenant, key, models and pool. Models not in the
+ * The upstream grant the demo tenant needs (docs/security.md): its models call the stand-in at
+ * `baseUrl` with `secretName`, over http on loopback, which a tenant may only do when granted.
+ *
+ * @example
+ * standinGrant('http://127.0.0.1:8788/v1', 'STANDIN_API_KEY');
+ * // { host: '127.0.0.1:8788', secretName: 'STANDIN_API_KEY', allowHttp: 1, allowPrivate: 1 }
+ */
+export function standinGrant(baseUrl, secretName) {
+  const url = new URL(baseUrl);
+  const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname);
+  return { host: url.host, secretName: secretName ?? '', allowHttp: url.protocol === 'http:' ? 1 : 0, allowPrivate: loopback ? 1 : 0 };
+}
+
+/**
+ * Idempotent SQL that (re)creates the demo tenant, key, models, pool and the upstream grant for
+ * the stand-in (an earlier grant of the same secret to another host is dropped). Models not in the
  * bundle manifest are still seeded (the worker reports them as not routable) and listed in
  * `warnings`. Expected output tokens come from the manifest's `mean_output_tokens`.
  *
@@ -66,6 +81,10 @@ export function demoSeedSql({ pool, manifest, keyHash, baseUrl }) {
     `INSERT INTO api_keys (key_hash, tenant_id, label) VALUES (${q(keyHash)}, ${q(tenant.id)}, 'npm start demo key')
   ON CONFLICT (key_hash) DO UPDATE SET tenant_id = excluded.tenant_id, revoked_at = NULL;`,
   ];
+  const g = standinGrant(baseUrl, pool.secret_name);
+  lines.push(`DELETE FROM upstream_grants WHERE tenant_id = ${q(tenant.id)} AND secret_name = ${q(g.secretName)} AND host <> ${q(g.host)};`);
+  lines.push(`INSERT INTO upstream_grants (tenant_id, host, secret_name, allow_http, allow_private) VALUES (${q(tenant.id)}, ${q(g.host)}, ${q(g.secretName)}, ${g.allowHttp}, ${g.allowPrivate})
+  ON CONFLICT (tenant_id, host, secret_name) DO UPDATE SET allow_http = excluded.allow_http, allow_private = excluded.allow_private;`);
   const ids = [];
   for (const m of pool.models) {
     const entry = manifestEntry(manifest, m.bundle_model);

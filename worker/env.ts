@@ -19,6 +19,32 @@ export interface Env {
   WORKERS_AI_EMBEDDING_MODEL?: string;
 }
 
+/**
+ * Every binding and plain var of `Env` (wrangler.toml `[vars]` and bindings): worker settings, not
+ * secrets. A model's `secret_name` may never name one of them, or the router would send its value
+ * upstream as a bearer key. The `Record` makes the compiler insist on every key of `Env`; a test
+ * checks the list against wrangler.toml.
+ */
+const WORKER_SETTINGS: Record<keyof Env, true> = {
+  DB: true, ASSETS: true, AI: true, DECISION_LOG_QUEUE: true, DEFAULT_BUNDLE: true, UPSTREAM_TIMEOUT_MS: true,
+  UPSTREAM_COMPLETION_TIMEOUT_MS: true, MAX_TRIES: true, MAX_BODY_BYTES: true, POOL_CACHE_SECONDS: true,
+  WORKERS_AI_EMBEDDING_MODEL: true,
+};
+
+/** The names of `WORKER_SETTINGS`, sorted. */
+export const WORKER_SETTING_NAMES: readonly string[] = Object.keys(WORKER_SETTINGS).sort();
+
+/**
+ * Whether `name` is one of the worker's bindings or plain vars (never usable as a secret).
+ *
+ * @example
+ * isWorkerSetting('DEFAULT_BUNDLE'); // true
+ * isWorkerSetting('OPENAI_API_KEY'); // false
+ */
+export function isWorkerSetting(name: string): boolean {
+  return Object.hasOwn(WORKER_SETTINGS, name);
+}
+
 /** Values middleware puts on the Hono context. */
 export interface Variables {
   requestId: string;

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { poolDefault, demoApiKey, demoSeedSql, ensureDevVar, manifestEntry, readDemoPool } from '../../scripts/seed-demo.mjs';
+import { poolDefault, demoApiKey, demoSeedSql, ensureDevVar, manifestEntry, readDemoPool, standinGrant } from '../../scripts/seed-demo.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const pool = readDemoPool();
@@ -66,6 +66,25 @@ test('the seed applies to the real schema, twice, with the same result', () => {
   assert.equal(rows[1][4], 100, 'expected output tokens come from the manifest');
   // The demo pool's default is the "balanced" preset, kept as a name: the routing bundle resolves it.
   assert.deepEqual(sqlite(db, [], `SELECT bundle_version, default_preset FROM pools WHERE name = 'demo'`), [['v-test', 'balanced']]);
+});
+
+test('the seed grants the demo tenant the stand-in host with its secret (http, loopback), once, and moves it with the port', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'seed-demo-'));
+  const migrations = readdirSync(path.join(root, 'migrations')).filter((f) => f.endsWith('.sql')).sort().map((f) => path.join(root, 'migrations', f));
+  const seedFor = (port) => {
+    const file = path.join(dir, `seed-${port}.sql`);
+    writeFileSync(file, demoSeedSql({ pool, manifest: manifestWith([]), keyHash: 'cd'.repeat(32), baseUrl: `http://127.0.0.1:${port}/v1` }).sql);
+    return file;
+  };
+  const db = path.join(dir, 'd1.sqlite');
+  const grants = `SELECT tenant_id, host, secret_name, allow_http, allow_private FROM upstream_grants`;
+  const want = [['demo', '127.0.0.1:8788', 'STANDIN_API_KEY', 1, 1]];
+  assert.deepEqual(sqlite(db, [...migrations, seedFor(8788)], grants), want);
+  assert.deepEqual(sqlite(db, [seedFor(8788)], grants), want);
+  // every demo model is a tenant row pointing at exactly that host with exactly that secret
+  assert.deepEqual(sqlite(db, [], `SELECT DISTINCT tenant_id, base_url, secret_name FROM models`), [['demo', 'http://127.0.0.1:8788/v1', 'STANDIN_API_KEY']]);
+  assert.deepEqual(sqlite(db, [seedFor(9999)], grants), [['demo', '127.0.0.1:9999', 'STANDIN_API_KEY', 1, 1]]);
+  assert.deepEqual(standinGrant('https://api.example.com/v1', 'K'), { host: 'api.example.com', secretName: 'K', allowHttp: 0, allowPrivate: 0 });
 });
 
 test('a pool default is a number or a preset name; the schema refuses other names', () => {

@@ -30,6 +30,16 @@ export class TtlCache<K, V> {
     return value;
   }
 
+  /**
+   * Forgets one key.
+   *
+   * @example
+   * grants.delete('t1'); // the next getOrLoad('t1', ...) loads again
+   */
+  delete(key: K): void {
+    this.entries.delete(key);
+  }
+
   /** Forgets everything (tests, admin writes). */
   clear(): void {
     this.entries.clear();

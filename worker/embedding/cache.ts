@@ -1,5 +1,8 @@
 /**
- * Per-isolate LRU of prompt embeddings, keyed by sha256 of (space, text).
+ * Per-isolate LRU of prompt embeddings, keyed by sha256 of (tenant, space, text). The tenant is
+ * part of the key because whether a prompt was a hit is observable (`/v1/route` reports
+ * `embedding.cacheHit`, and a hit is faster): a shared entry would tell one tenant what another
+ * had sent.
  */
 import { sha256Hex } from '../data/hash';
 
@@ -7,13 +10,14 @@ const MAX_ENTRIES = 512;
 const entries = new Map<string, Float32Array>();
 
 /**
- * Returns the cached embedding of `text` in `space`, or computes and caches it.
+ * Returns the tenant's cached embedding of `text` in `space`, or computes and caches it.
  *
  * @example
- * const { vector, hit } = await cachedEmbedding('router-local-v1', text, () => embedOne(text));
+ * const { vector, hit } = await cachedEmbedding(tenant.id, 'router-local-v1', text, () => embedOne(text));
  */
-export async function cachedEmbedding(space: string, text: string, compute: () => Promise<Float32Array>): Promise<{ vector: Float32Array; hit: boolean }> {
-  const key = await sha256Hex(`${space}\u0000${text}`);
+export async function cachedEmbedding(tenantId: string, space: string, text: string,
+  compute: () => Promise<Float32Array>): Promise<{ vector: Float32Array; hit: boolean }> {
+  const key = await sha256Hex(JSON.stringify([tenantId, space, text]));
   const hit = entries.get(key);
   if (hit) {
     entries.delete(key);

@@ -1,7 +1,7 @@
 /**
  * Picks how a request's prompt is embedded and returns the vector in the bundle's space:
  * `precomputed` (the caller's vector, checked against the bundle's space and dim), `local`
- * (tokenizer + embedder.onnx) or `workers-ai` (the AI binding). Computed vectors are cached.
+ * (tokenizer + embedder.onnx) or `workers-ai` (the AI binding). Computed vectors are cached per tenant.
  */
 import { badRequest, ApiError } from '../errors';
 import type { LoadedBundle } from '../runtime/bundle-loader';
@@ -17,6 +17,8 @@ export interface PrecomputedEmbedding {
 }
 
 export interface EmbedRequest {
+  /** Whose request this is: cached vectors are the tenant's own (embedding/cache.ts). */
+  tenantId: string;
   bundle: LoadedBundle;
   /** Pool override of the bundle's provider; null = the bundle's. */
   poolProvider: EmbeddingProvider | null;
@@ -37,7 +39,7 @@ export interface EmbedResult {
  * the wrong space or of the wrong size, or when the pool needs one and none was sent.
  *
  * @example
- * const { vector, source } = await embedPrompt({ bundle, poolProvider: null, text, workersAiModel });
+ * const { vector, source } = await embedPrompt({ tenantId: tenant.id, bundle, poolProvider: null, text, workersAiModel });
  */
 export async function embedPrompt(req: EmbedRequest): Promise<EmbedResult> {
   const { manifest } = req.bundle;
@@ -64,10 +66,10 @@ export async function embedPrompt(req: EmbedRequest): Promise<EmbedResult> {
       throw new ApiError(503, `bundle ${manifest.version} has no local embedder`, 'service_unavailable', 'embedding_unavailable');
     }
     const spec = manifest.tokenizer as unknown as TokenizerSpec;
-    const r = await cachedEmbedding(space, req.text, async () => (await embedLocal(embedder, spec, [req.text]))[0]!);
+    const r = await cachedEmbedding(req.tenantId, space, req.text, async () => (await embedLocal(embedder, spec, [req.text]))[0]!);
     return { vector: r.vector, source: 'local', cacheHit: r.hit };
   }
   const model = manifest.embedding.model ?? req.workersAiModel;
-  const r = await cachedEmbedding(space, req.text, async () => (await embedWorkersAi(req.ai, model, [req.text], dim))[0]!);
+  const r = await cachedEmbedding(req.tenantId, space, req.text, async () => (await embedWorkersAi(req.ai, model, [req.text], dim))[0]!);
   return { vector: r.vector, source: 'workers-ai', cacheHit: r.hit };
 }

@@ -27,6 +27,12 @@ export interface QuizAnswer {
   error?: string;
 }
 
+/**
+ * Most upstream calls one quiz run may make (LLM Bandit quizzes 20-50 prompts): one admin request
+ * must not turn into hundreds of calls on the model's provider. The adaptive quiz, which replaces
+ * a failed item by another, stops at this many calls too.
+ */
+export const MAX_QUIZ_CALLS = 50;
 /** Most quiz calls in flight at once (be gentle with the model's provider). */
 const CONCURRENCY = 4;
 /** Answer budget per item: enough for a short reasoning plus "The answer is (X)". */
@@ -45,7 +51,7 @@ function contentOf(json: string): string {
  * const answer = await askItem(row, env, bank, 412); // { id: '412', row: 412, outcome: 1 }
  */
 export async function askItem(row: ModelRow, env: Env, bank: Bank, r: number, fetcher: typeof fetch = globalFetch): Promise<QuizAnswer> {
-  const target = toTarget(toModelRow(row), env);
+  const target = await toTarget(toModelRow(row), env);
   const { upstreamTimeoutMs: timeoutMs, completionTimeoutMs } = readConfig(env);
   const item = bank.items[r]!;
   const req: ChatRequest = {
@@ -65,13 +71,15 @@ export async function askItem(row: ModelRow, env: Env, bank: Bank, r: number, fe
 }
 
 /**
- * Asks the model every item at `rows` (a fixed quiz; 4 calls in flight) and grades the answers.
+ * Asks the model every item at `rows` (a fixed quiz of at most MAX_QUIZ_CALLS; 4 calls in flight)
+ * and grades the answers.
  *
  * @example
  * const answers = await runQuiz(row, env, bank, quiz.rows);
  * answers.filter((a) => a.outcome !== null).length; // items that count
  */
 export async function runQuiz(row: ModelRow, env: Env, bank: Bank, rows: readonly number[], fetcher: typeof fetch = globalFetch): Promise<QuizAnswer[]> {
+  if (rows.length > MAX_QUIZ_CALLS) throw new RangeError(`a quiz run asks at most ${MAX_QUIZ_CALLS} items, not ${rows.length}`);
   const out: QuizAnswer[] = new Array(rows.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -87,7 +95,7 @@ export async function runQuiz(row: ModelRow, env: Env, bank: Bank, rows: readonl
 /**
  * The adaptive quiz: one item at a time, each picked from the posterior of the answers so far
  * (onboarding/adaptive.ts). A failed call excludes that item and the next one is picked; at most
- * `2 n` calls are made. Sequential by nature: n round trips to the model.
+ * `min(2 n, MAX_QUIZ_CALLS)` calls are made. Sequential by nature: n round trips to the model.
  *
  * @example
  * const answers = await runAdaptiveQuiz(row, env, bank, prior, 20, ungradableRows);
@@ -99,7 +107,8 @@ export async function runAdaptiveQuiz(row: ModelRow, env: Env, bank: Bank, prior
   const ys: number[] = [];
   const failed: number[] = [];
   const usable = bank.params.count - exclude.length;
-  while (rows.length < n && answers.length < 2 * n && rows.length + failed.length < usable) {
+  const maxCalls = Math.min(2 * n, MAX_QUIZ_CALLS);
+  while (rows.length < n && answers.length < maxCalls && rows.length + failed.length < usable) {
     const { row: r } = nextItem(bank.params, prior, rows, ys, { criterion, exclude: [...exclude, ...failed] });
     const answer = await askItem(row, env, bank, r, fetcher);
     answers.push(answer);

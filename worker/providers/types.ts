@@ -40,6 +40,8 @@ export interface UpstreamTarget {
   baseUrl?: string;
   /** API key read from the secret named in the model row; undefined when the row names none. */
   apiKey?: string;
+  /** Set when the router may not call this target (routing/targets.ts): the try fails with this reason, unsent. */
+  refused?: { reason: string; message: string };
 }
 
 /** The outcome of one try against one target. */

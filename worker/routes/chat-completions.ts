@@ -53,7 +53,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     preferenceHeader: c.req.header('x-router-preference'),
     userHeader: c.req.header('x-router-user'),
   });
-  const targets: UpstreamTarget[] = outcome.decision.order.map((i) => toTarget(outcome.candidates[i]!.model, c.env));
+  const targets: UpstreamTarget[] = await Promise.all(outcome.decision.order.map((i) => toTarget(outcome.candidates[i]!.model, c.env)));
   const result = await callWithFallback(targets, upstreamRequest(body), fallbackOptions(c));
   const served = result.used >= 0 ? outcome.decision.order[result.used]! : outcome.decision.chosen;
   setHeaders(result.response, { ...decisionHeaders(outcome, served), ...attemptHeaders(result.attempts) });
@@ -78,7 +78,7 @@ async function direct(c: Context<AppEnv>, body: ChatBody): Promise<Response> {
       'invalid_request_error', 'model_not_found', 'model');
   }
   const decisionId = crypto.randomUUID();
-  const result = await callWithFallback([toTarget(model, c.env)], upstreamRequest(body), fallbackOptions(c));
+  const result = await callWithFallback([await toTarget(model, c.env)], upstreamRequest(body), fallbackOptions(c));
   setHeaders(result.response, {
     'x-router-model': model.name, 'x-router-pool': 'none', 'x-router-decision-id': decisionId,
     ...attemptHeaders(result.attempts),

@@ -135,6 +135,7 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
 
   const tEmbed = performance.now();
   const embedded = await embedPrompt({
+    tenantId: tenant.id,
     bundle,
     poolProvider: pool.embeddingProvider,
     text: embeddingText(body.messages, manifest.embedding.text),

@@ -69,6 +69,7 @@ export async function tryTarget(target: UpstreamTarget, req: ChatRequest, opts: 
   });
 
   try {
+    if (target.refused) throw new UpstreamError(target.refused.reason, target.refused.message);
     const res = await untilAborted(adapter.send(target, req, { signal, fetch: opts.fetch, ai: opts.ai }), signal);
     if (!res.ok) {
       const text = await untilAborted(res.text(), signal).catch(() => '');

@@ -17,7 +17,7 @@ export function isRetryableStatus(status: number): boolean {
 
 /**
  * The HTTP status a caller gets when no target answered: 429 when every try was rate limited,
- * 503 when no target could even be called (missing binding or base URL), 504 when the last try
+ * 503 when no target could even be called (missing binding or base URL, or not granted), 504 when the last try
  * timed out, else 502.
  *
  * @example
@@ -26,6 +26,6 @@ export function isRetryableStatus(status: number): boolean {
 export function exhaustedStatus(reasons: string[]): number {
   if (reasons.length === 0) return 503;
   if (reasons.every((r) => r === 'http_429')) return 429;
-  if (reasons.every((r) => r === 'no_ai_binding' || r === 'no_base_url')) return 503;
+  if (reasons.every((r) => r === 'no_ai_binding' || r === 'no_base_url' || r === 'not_granted')) return 503;
   return reasons[reasons.length - 1] === 'timeout' ? 504 : 502;
 }

@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runQuiz } from '../../../worker/onboarding/run-quiz';
 import type { Bank } from '../../../worker/onboarding/bank';
 import type { ModelRow } from '../../../worker/onboarding/store';
 import type { Env } from '../../../worker/env';
+import { seedGrant, seedTenant, testEnv } from '../support/seed';
 
 // workerd's global fetch throws "Illegal invocation" when called with a `this` other than the
 // global scope (e.g. as `opts.fetch(...)`); the test pool's fetch is lenient, so the test makes it
@@ -21,9 +22,16 @@ const bank: Bank = {
   rowOf: new Map([['q0', 0], ['q1', 1]]),
 };
 
+// The model is a tenant's own, so its host must be granted (security/grants.ts).
+let tenantId = '';
+beforeAll(async () => {
+  ({ tenantId } = await seedTenant(null));
+  await seedGrant(tenantId, new URL(inject('upstreamUrl')).host, '', { allowHttp: true, allowPrivate: true });
+});
+
 function model(upstream: string): ModelRow {
   return {
-    id: 'mdl_test', tenant_id: 't', name: 'quiz-run-model', provider: 'openai', upstream_model: upstream,
+    id: 'mdl_test', tenant_id: tenantId, name: 'quiz-run-model', provider: 'openai', upstream_model: upstream,
     base_url: `${inject('upstreamUrl')}/v1`, secret_name: null, input_usd_per_mtok: 1, output_usd_per_mtok: 1,
     expected_output_tokens: 100, bundle_model: null, created_at: '2026-11-22T00:00:00Z',
   };
@@ -32,7 +40,7 @@ function model(upstream: string): ModelRow {
 describe('runQuiz with the platform fetch', () => {
   it('calls the upstream through an unbound fetch and grades each answer', async () => {
     globalThis.fetch = strictFetch as typeof fetch;
-    const answers = await runQuiz(model('quiz-run-taker'), { UPSTREAM_TIMEOUT_MS: '5000' } as unknown as Env, bank, [0, 1]);
+    const answers = await runQuiz(model('quiz-run-taker'), { ...testEnv, UPSTREAM_TIMEOUT_MS: '5000' } as Env, bank, [0, 1]);
     // the loopback upstream answers "Hello from quiz-run-taker": right for "Hello", wrong for "A"
     expect(answers.map((a) => [a.id, a.outcome])).toEqual([['q0', 1], ['q1', 0]]);
   });

@@ -73,6 +73,9 @@ beforeAll(async () => {
     testEnv.DB.prepare("INSERT INTO pools (id, tenant_id, name, bundle_version) VALUES ('p-main', 't-admin', 'main', 'test-v1')"),
     testEnv.DB.prepare(`INSERT INTO models (id, tenant_id, name, provider, upstream_model, input_usd_per_mtok, output_usd_per_mtok)
       VALUES ('m-other', 't-other', 'theirs', 'openai', 'x', 1, 1)`),
+    // the operator lets this tenant's models call the loopback upstream (docs/security.md)
+    testEnv.DB.prepare(`INSERT INTO upstream_grants (tenant_id, host, secret_name, allow_http, allow_private)
+      VALUES ('t-admin', ?1, '', 1, 1)`).bind(new URL(inject('upstreamUrl')).host),
   ]);
 });
 

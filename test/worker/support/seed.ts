@@ -44,6 +44,12 @@ export interface SeedModel {
   baseUrl?: string | null;
   secretName?: string | null;
   tenantId?: string | null;
+  /**
+   * For a tenant row with a base URL: also grant the tenant that host with this secret (http and
+   * private hosts allowed, as the loopback test upstreams need). Default true; false seeds a row
+   * as if written before grants existed, or after its grant was revoked.
+   */
+  grant?: boolean;
 }
 
 let counter = 0;
@@ -60,9 +66,20 @@ export async function seedTenant(defaultPool: string | null = 'default'): Promis
   return { tenantId, key };
 }
 
-/** Inserts a model row; returns its id. */
+/** Grants a tenant one upstream host with one secret ('' = none); idempotent. */
+export async function seedGrant(tenantId: string, host: string, secretName = '',
+  opts: { allowHttp?: boolean; allowPrivate?: boolean } = {}): Promise<void> {
+  await testEnv.DB.prepare(`INSERT INTO upstream_grants (tenant_id, host, secret_name, allow_http, allow_private) VALUES (?1, ?2, ?3, ?4, ?5)
+      ON CONFLICT (tenant_id, host, secret_name) DO UPDATE SET allow_http = excluded.allow_http, allow_private = excluded.allow_private`)
+    .bind(tenantId, host, secretName, opts.allowHttp ? 1 : 0, opts.allowPrivate ? 1 : 0).run();
+}
+
+/** Inserts a model row (granting a tenant row's host and secret unless `grant: false`); returns its id. */
 export async function seedModel(m: SeedModel): Promise<string> {
   const id = uid('m');
+  if (m.tenantId && m.baseUrl && m.grant !== false) {
+    await seedGrant(m.tenantId, new URL(m.baseUrl).host, m.secretName ?? '', { allowHttp: true, allowPrivate: true });
+  }
   await testEnv.DB.prepare(`INSERT INTO models (id, tenant_id, name, provider, upstream_model, base_url, secret_name,
       input_usd_per_mtok, output_usd_per_mtok, expected_output_tokens, bundle_model) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)`)
     .bind(id, m.tenantId ?? null, m.name, m.provider ?? 'openai', m.upstreamModel ?? m.name, m.baseUrl ?? null, m.secretName ?? null,

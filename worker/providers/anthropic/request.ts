@@ -4,7 +4,8 @@ import { UpstreamError } from '../errors';
 /** Anthropic requires max_tokens; OpenAI callers often leave it out. */
 export const DEFAULT_MAX_TOKENS = 4096;
 export const ANTHROPIC_VERSION = '2023-06-01';
-const DEFAULT_BASE_URL = 'https://api.anthropic.com/v1';
+/** Where a model row without base_url is sent (the grants check this host too). */
+export const DEFAULT_BASE_URL = 'https://api.anthropic.com/v1';
 
 type Block =
   | { type: 'text'; text: string }

@@ -3,8 +3,11 @@
  * `GET /admin/models/{id}` shows it with its pools and stored identities.
  */
 import type { Context } from 'hono';
+import { readConfig } from '../../config';
+import { clearGrantCache, tenantGrants } from '../../data/grants';
 import { clearPoolCache } from '../../data/pools';
 import type { AppEnv } from '../../env';
+import { checkUpstream } from '../../security/grants';
 import { StoreError, getModel, identitiesOf, insertModel, poolsOf, type ModelRow } from '../../onboarding/store';
 import { fail, invalid, jsonBody } from './errors';
 import { newModelSchema } from './schemas';
@@ -21,7 +24,9 @@ export async function modelView(db: D1Database, row: ModelRow): Promise<Record<s
 }
 
 /**
- * Handler of `POST /admin/models`: 201 with the new model, 409 on a duplicate name, 404 for an unknown pool.
+ * Handler of `POST /admin/models`: 201 with the new model, 409 on a duplicate name, 404 for an
+ * unknown pool; 400 `invalid_base_url`, 403 `host_not_granted` / `secret_not_granted` when the
+ * tenant's upstream grants do not cover its base URL and secret (docs/security.md).
  *
  * @example
  * app.post('/models', createModel);
@@ -32,9 +37,15 @@ export async function createModel(c: Context<AppEnv>): Promise<Response> {
   const r = newModelSchema.safeParse(body);
   if (!r.success) return invalid(r.error);
   const { pools, ...m } = r.data;
+  const tenantId = c.get('tenant').id;
+  clearGrantCache(tenantId); // an operator may have just granted (or revoked) a host: decide on what D1 says now
+  const grants = await tenantGrants(c.env.DB, tenantId, readConfig(c.env).poolCacheMs);
+  const decision = checkUpstream({ tenantId, provider: m.provider, baseUrl: m.base_url ?? null, secretName: m.secret_name ?? null }, grants);
+  if (!decision.ok) return fail(decision.refusal.status, decision.refusal.message, decision.refusal.code, decision.refusal.param);
   try {
-    const row = await insertModel(c.env.DB, c.get('tenant').id, {
-      ...m, base_url: m.base_url ?? null, secret_name: m.secret_name ?? null, bundle_model: m.bundle_model ?? null,
+    const row = await insertModel(c.env.DB, tenantId, {
+      // the canonical URL, as checked (the host a grant names, default port dropped)
+      ...m, base_url: m.base_url ? decision.url : null, secret_name: m.secret_name ?? null, bundle_model: m.bundle_model ?? null,
     }, pools);
     clearPoolCache(); // the new member is routable at once in this isolate (others within POOL_CACHE_SECONDS)
     return c.json(await modelView(c.env.DB, row), 201);

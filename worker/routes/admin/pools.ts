@@ -3,6 +3,7 @@
  * `DELETE` removes it. Both answer with the model (its pools and identities).
  */
 import type { Context } from 'hono';
+import { clearGrantCache } from '../../data/grants';
 import { clearPoolCache } from '../../data/pools';
 import type { AppEnv } from '../../env';
 import { getModel, setPoolMember } from '../../onboarding/store';
@@ -22,5 +23,6 @@ export async function poolMember(c: Context<AppEnv>): Promise<Response> {
   const ok = await setPoolMember(c.env.DB, tenant, c.req.param('pool') ?? '', row.id, c.req.method === 'PUT');
   if (!ok) return fail(404, `pool ${JSON.stringify(c.req.param('pool'))} not found`, 'pool_not_found', 'pool');
   clearPoolCache();
+  clearGrantCache(tenant);
   return c.json(await modelView(c.env.DB, row));
 }

@@ -6,6 +6,8 @@
  * routes with it (pools are cached a few seconds per isolate).
  */
 import type { Context } from 'hono';
+import { toModelRow } from '../../data/models';
+import { clearGrantCache } from '../../data/grants';
 import { clearPoolCache } from '../../data/pools';
 import type { AppEnv } from '../../env';
 import { bankAbility } from '../../onboarding/ability';
@@ -17,6 +19,7 @@ import { covFactor } from '../../onboarding/linalg';
 import { nextItem } from '../../onboarding/adaptive';
 import { runAdaptiveQuiz, runQuiz, type QuizAnswer } from '../../onboarding/run-quiz';
 import { getModel, upsertIdentity, type ModelRow } from '../../onboarding/store';
+import { upstreamDecision } from '../../routing/targets';
 import { fail, invalid, jsonBody } from './errors';
 import { quizNextSchema, quizPostSchema, quizQuerySchema } from './schemas';
 
@@ -101,6 +104,13 @@ export function postQuiz(c: Context<AppEnv>): Promise<Response> {
     if (body instanceof Response) return body;
     const r = quizPostSchema.safeParse(body);
     if (!r.success) return invalid(r.error);
+    if (r.data.run) {
+      // Refuse a model its grants do not cover before asking anyone (it would fail every item
+      // anyway), deciding on the grants D1 holds now.
+      clearGrantCache(c.get('tenant').id);
+      const allowed = await upstreamDecision(toModelRow(row), c.env);
+      if (!allowed.ok) return fail(allowed.refusal.status, allowed.refusal.message, allowed.refusal.code, allowed.refusal.param);
+    }
     const ctx = await onboardingContext(c.env, r.data.bundle, r.data.bank);
     let rows: number[];
     let y: number[];

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { BANK_NAME } from '../../onboarding/bank';
 import { BUNDLE_VERSION } from '../../onboarding/manifest';
+import { MAX_QUIZ_CALLS } from '../../onboarding/run-quiz';
 
 const name = z.string().min(1).max(128).regex(/^[\w.:/@+-]+$/, 'letters, digits and ._:/@+- only');
 
@@ -10,7 +11,8 @@ export const newModelSchema = z.object({
   name,
   provider: z.enum(['openai', 'anthropic', 'workers-ai']),
   upstream_model: z.string().min(1).max(256),
-  base_url: z.url({ protocol: /^https?$/ }).nullish(),
+  /** Checked in full (scheme, host, path, grants) by security/grants.ts in the handler. */
+  base_url: z.string().min(1).max(2048).nullish(),
   secret_name: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'an upper-case secret name').nullish(),
   input_usd_per_mtok: z.number().finite().nonnegative(),
   output_usd_per_mtok: z.number().finite().nonnegative(),
@@ -22,7 +24,7 @@ export const newModelSchema = z.object({
 const bundle = z.string().regex(BUNDLE_VERSION, 'a bundle version');
 const bank = z.string().regex(BANK_NAME, 'a bank name').default('default');
 
-/** Largest quiz: LLM Bandit uses 20-50 prompts; more adds little and costs upstream calls. */
+/** Largest quiz to select (no upstream calls): LLM Bandit uses 20-50 prompts; more adds little. */
 export const MAX_QUIZ = 200;
 
 /** `GET /admin/models/{id}/quiz` query. */
@@ -45,7 +47,8 @@ export const quizPostSchema = z.object({
     outcome: z.union([z.number().min(0).max(1), z.boolean().transform((b) => (b ? 1 : 0))]),
   }).strict()).min(1).max(1000).optional(),
   run: z.object({
-    n: z.number().int().min(1).max(MAX_QUIZ).default(20),
+    /** The worker calls the model once per item: at most MAX_QUIZ_CALLS (50) per request. */
+    n: z.number().int().min(1).max(MAX_QUIZ_CALLS).default(20),
     /** `i-optimal` (default): a fixed quiz, 4 calls in flight; `adaptive`: one item at a time,
      * re-aimed at the posterior (n sequential calls). The fixed I-optimal quiz routes better at 20
      * items (docs/onboarding.md), so it is the default. */

@@ -1,0 +1,33 @@
+// A model's secret_name must never name one of the worker's plain vars or bindings (their values
+// would be sent upstream as a key). The list in worker/env.ts must cover wrangler.toml exactly.
+import { describe, expect, it } from 'vitest';
+import wranglerToml from '../../../wrangler.toml?raw';
+import { WORKER_SETTING_NAMES, isWorkerSetting } from '../../../worker/env';
+
+/** Keys of the [vars] table and every `binding = "..."` (commented-out optional ones too). */
+function settingsOf(toml: string): string[] {
+  const names = new Set<string>();
+  let section = '';
+  for (const line of toml.split('\n')) {
+    const header = /^\s*\[+([^\]]+)\]+/.exec(line);
+    if (header) section = header[1]!.trim();
+    const v = /^\s*([A-Z][A-Z0-9_]*)\s*=/.exec(line);
+    if (section === 'vars' && v) names.add(v[1]!);
+    const b = /^\s*#?\s*binding\s*=\s*"([A-Za-z0-9_]+)"/.exec(line);
+    if (b) names.add(b[1]!);
+  }
+  return [...names].sort();
+}
+
+describe('worker settings', () => {
+  it('the list is exactly the vars and bindings of wrangler.toml', () => {
+    const fromToml = settingsOf(wranglerToml);
+    expect(fromToml).toEqual(expect.arrayContaining(['DB', 'ASSETS', 'AI', 'DEFAULT_BUNDLE', 'UPSTREAM_TIMEOUT_MS']));
+    expect([...WORKER_SETTING_NAMES]).toEqual(fromToml);
+  });
+
+  it('isWorkerSetting knows them and nothing else', () => {
+    for (const name of WORKER_SETTING_NAMES) expect(isWorkerSetting(name)).toBe(true);
+    for (const name of ['OPENAI_API_KEY', 'STANDIN_API_KEY', 'constructor', 'toString', '__proto__', '']) expect(isWorkerSetting(name)).toBe(false);
+  });
+});
