@@ -14,6 +14,9 @@ export interface Env {
   UPSTREAM_TIMEOUT_MS?: string;
   UPSTREAM_COMPLETION_TIMEOUT_MS?: string;
   MAX_TRIES?: string;
+  REQUEST_DEADLINE_MS?: string;
+  BREAKER_FAILURES?: string;
+  BREAKER_COOLDOWN_MS?: string;
   MAX_BODY_BYTES?: string;
   POOL_CACHE_SECONDS?: string;
   WORKERS_AI_EMBEDDING_MODEL?: string;
