@@ -10,7 +10,7 @@ import { bodyLimit } from './middleware/body-limit';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { serverTiming } from './middleware/server-timing';
 import { chatCompletions } from './routes/chat-completions';
-import { healthz } from './routes/healthz';
+import { healthz, healthzAuth } from './routes/healthz';
 import { listModelsRoute } from './routes/models';
 import { routeOnly } from './routes/route';
 import { admin } from './routes/admin';
@@ -28,7 +28,7 @@ export function createApp(): Hono<AppEnv> {
   app.notFound(notFoundHandler);
   app.use(requestId());
   app.use(serverTiming());
-  app.get('/healthz', healthz);
+  app.get('/healthz', healthzAuth, healthz);
 
   const v1 = new Hono<AppEnv>();
   v1.use(bodyLimit());

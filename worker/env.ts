@@ -14,6 +14,9 @@ export interface Env {
   UPSTREAM_TIMEOUT_MS?: string;
   UPSTREAM_COMPLETION_TIMEOUT_MS?: string;
   MAX_TRIES?: string;
+  REQUEST_DEADLINE_MS?: string;
+  BREAKER_FAILURES?: string;
+  BREAKER_COOLDOWN_MS?: string;
   MAX_BODY_BYTES?: string;
   POOL_CACHE_SECONDS?: string;
   WORKERS_AI_EMBEDDING_MODEL?: string;
@@ -28,7 +31,7 @@ export interface Env {
 const WORKER_SETTINGS: Record<keyof Env, true> = {
   DB: true, ASSETS: true, AI: true, DECISION_LOG_QUEUE: true, DEFAULT_BUNDLE: true, UPSTREAM_TIMEOUT_MS: true,
   UPSTREAM_COMPLETION_TIMEOUT_MS: true, MAX_TRIES: true, MAX_BODY_BYTES: true, POOL_CACHE_SECONDS: true,
-  WORKERS_AI_EMBEDDING_MODEL: true,
+  WORKERS_AI_EMBEDDING_MODEL: true, REQUEST_DEADLINE_MS: true, BREAKER_FAILURES: true, BREAKER_COOLDOWN_MS: true,
 };
 
 /** The names of `WORKER_SETTINGS`, sorted. */

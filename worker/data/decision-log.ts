@@ -23,7 +23,11 @@ export interface DecisionLogEntry {
   predictedQuality: number | null;
   routingMs: number;
   attempts: unknown[];
-  /** 'ok' | 'route_only' | 'upstream_error' | 'direct' (concrete model, no routing) */
+  /**
+   * 'ok' | 'direct' (concrete model, no routing) for a complete answer; 'route_only';
+   * 'upstream_error' (no target answered, or the upstream rejected the request); 'stream_cut' (a
+   * stream broke after it began); 'client_closed' (the client went away before the answer ended)
+   */
   status: string;
 }
 

@@ -61,3 +61,17 @@ export function describe(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
   return String(err);
 }
+
+/**
+ * An error the upstream itself reported inside a stream that had already begun (an `event: error`,
+ * a `data: {"error": ...}` chunk). `body` is the clean error event the client gets instead.
+ *
+ * @example
+ * throw new UpstreamErrorEvent(streamErrorBody(JSON.parse(ev.data)));
+ */
+export class UpstreamErrorEvent extends UpstreamError {
+  constructor(readonly body: OpenAIErrorBody) {
+    super('error_event', body.error.message);
+    this.name = 'UpstreamErrorEvent';
+  }
+}

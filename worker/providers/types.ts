@@ -5,6 +5,7 @@
  * (worker/upstream/fallback.ts); each provider folder turns an OpenAI-style chat request into its
  * own wire format and its answer back into OpenAI chat-completions JSON or SSE.
  */
+import type { TargetHealth } from '../upstream/breaker';
 
 /** One message of an OpenAI-style chat request (content parts are flattened to text by providers that need it). */
 export interface ChatMessage {
@@ -50,7 +51,11 @@ export interface Attempt {
   /** HTTP status from upstream, or 0 when no response arrived (connection error, timeout). */
   status: number;
   ok: boolean;
-  /** Short reason when not ok: `timeout`, `connect`, `http_429`, `http_503`, ... */
+  /**
+   * Short reason when not ok: `timeout`, `deadline` (the request's deadline cut the try), `connect`,
+   * `http_429`, `http_503`, `not_sse`, `empty_stream`, `bad_response`, `client_abort`,
+   * `circuit_open` (skipped by the circuit breaker, no call made), ...
+   */
   reason?: string;
   ms: number;
 }
@@ -80,14 +85,33 @@ export interface FallbackOptions {
   fetch?: typeof fetch;
   /** Longest silence allowed once a stream has begun; the stream then ends with an error event. Defaults to `timeoutMs`. */
   idleTimeoutMs?: number;
-  /** The client's request signal: when it aborts, no further upstream is tried. */
+  /** The client's request signal: when it aborts, the try in flight is aborted and no further upstream is tried. */
   signal?: AbortSignal;
+  /**
+   * Epoch ms of the request's overall deadline: each try's budget is cut to the time left, and no
+   * try starts after it (the answer is then a 504 `deadline_exceeded`).
+   */
+  deadlineAt?: number;
+  /** Circuit breakers of the targets (by index): open ones are skipped, and every try is reported. */
+  health?: TargetHealth;
 }
+
+/**
+ * How the upstream phase ended, once the client has the whole answer: `answered` (complete),
+ * `upstream_error` (no target answered, or the upstream rejected the request), `stream_cut` (a
+ * stream broke after it began), `client_closed` (the client went away first).
+ */
+export type UpstreamOutcome = 'answered' | 'upstream_error' | 'stream_cut' | 'client_closed';
 
 export interface FallbackResult {
   /** OpenAI-format response: JSON, or `text/event-stream` passed through chunk by chunk. */
   response: Response;
-  /** Index into the targets of the one that answered; -1 when none did (the response is then an error). */
+  /**
+   * Index into the targets of the one that answered (with a completion, or with an error about the
+   * request itself); -1 when none did (the response is then the router's error).
+   */
   used: number;
   attempts: Attempt[];
+  /** Settles when the answer has ended (for a stream: after its last byte, or when the client left). */
+  settled: Promise<UpstreamOutcome>;
 }

@@ -2,19 +2,23 @@
  * `POST /v1/chat/completions`: OpenAI-compatible. `model` = `router` | `router/<pool>` routes
  * (decision headers on the response); any other name calls that model directly. The upstream
  * answer (JSON or SSE) is passed through as the provider layer returns it, never buffered here.
+ * The decision row is written once the answer has ended (for a stream: after its last byte, or
+ * when the client went away), so its status says how it ended.
  */
 import type { Context } from 'hono';
-import { readConfig } from '../config';
+import { readConfig, type RouterConfig } from '../config';
 import { findModel } from '../data/models';
-import { recordDecision } from '../data/decision-log';
+import { recordDecision, type DecisionLogEntry } from '../data/decision-log';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import type { ChatRequest, FallbackOptions, UpstreamTarget } from '../providers/types';
+import type { ChatRequest, FallbackOptions, FallbackResult, UpstreamOutcome, UpstreamTarget } from '../providers/types';
 import { decisionHeaders } from '../routing/headers';
 import { poolNameOf, routeRequest } from '../routing/route-request';
 import { toTarget } from '../routing/targets';
 import { parseChatBody, type ChatBody } from '../schemas/chat';
+import { targetHealth, type TargetHealth } from '../upstream/breaker';
 import { attemptHeaders, callWithFallback } from '../upstream/fallback';
+import { TIMEOUT_HEADER, requestBudgetMs } from '../upstream/request-deadline';
 
 /** The body the providers see: the caller's, without the router's own object. */
 function upstreamRequest(body: ChatBody): ChatRequest {
@@ -22,14 +26,15 @@ function upstreamRequest(body: ChatBody): ChatRequest {
   return rest as ChatRequest;
 }
 
-function fallbackOptions(c: Context<AppEnv>): FallbackOptions {
-  const config = readConfig(c.env);
+function fallbackOptions(c: Context<AppEnv>, config: RouterConfig, deadlineAt: number, health: TargetHealth): FallbackOptions {
   return {
     timeoutMs: config.upstreamTimeoutMs,
     completionTimeoutMs: config.completionTimeoutMs,
     maxTries: config.maxTries,
     ...(c.env.AI ? { ai: c.env.AI } : {}),
     signal: c.req.raw.signal,
+    deadlineAt,
+    health,
   };
 }
 
@@ -37,40 +42,75 @@ function setHeaders(response: Response, headers: Record<string, string>): void {
   for (const [k, v] of Object.entries(headers)) response.headers.set(k, v);
 }
 
+/** The decision row's status: `answered` as `ok` (routed) or `direct`, else the outcome itself. */
+function logStatus(outcome: UpstreamOutcome, answered: 'ok' | 'direct'): string {
+  return outcome === 'answered' ? answered : outcome;
+}
+
+/**
+ * Runs the upstream phase and writes the decision row once the answer has ended. The row's
+ * waitUntil is registered before the phase is awaited: when the client goes away, workerd aborts
+ * `request.signal` and ends the request, and only waitUntil work still runs after that.
+ */
+function callAndRecord(c: Context<AppEnv>, targets: UpstreamTarget[], opts: FallbackOptions, body: ChatBody,
+  row: (result: FallbackResult, outcome: UpstreamOutcome) => DecisionLogEntry): Promise<FallbackResult> {
+  const pending = callWithFallback(targets, upstreamRequest(body), opts);
+  c.executionCtx.waitUntil(
+    pending
+      .then(async (result) => recordDecision(c.env, row(result, await result.settled)))
+      .catch((e: unknown) => console.error('decision log: the upstream phase failed', e)),
+  );
+  return pending;
+}
+
+/** When the request's budget runs out (REQUEST_DEADLINE_MS, or less with `x-router-timeout-ms`). */
+function deadlineOf(c: Context<AppEnv>, config: RouterConfig, startedAt: number): number {
+  return startedAt + requestBudgetMs(config.requestDeadlineMs, c.req.header(TIMEOUT_HEADER));
+}
+
 /**
  * @example
  * app.post('/v1/chat/completions', chatCompletions);
  */
 export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
+  const startedAt = Date.now();
   const body = await parseChatBody(c.req.raw);
   const tenant = c.get('tenant');
   const config = readConfig(c.env);
+  const deadlineAt = deadlineOf(c, config, startedAt);
 
-  if (poolNameOf(body.model, tenant) === null) return direct(c, body);
+  if (poolNameOf(body.model, tenant) === null) return direct(c, body, config, deadlineAt);
 
   const outcome = await routeRequest({
     env: c.env, config, tenant, body,
     preferenceHeader: c.req.header('x-router-preference'),
     userHeader: c.req.header('x-router-user'),
   });
-  const targets: UpstreamTarget[] = await Promise.all(outcome.decision.order.map((i) => toTarget(outcome.candidates[i]!.model, c.env)));
-  const result = await callWithFallback(targets, upstreamRequest(body), fallbackOptions(c));
-  const served = result.used >= 0 ? outcome.decision.order[result.used]! : outcome.decision.chosen;
-  setHeaders(result.response, { ...decisionHeaders(outcome, served), ...attemptHeaders(result.attempts) });
-
   const { decision } = outcome;
-  c.executionCtx.waitUntil(recordDecision(c.env, {
-    id: outcome.decisionId, tenantId: tenant.id, pool: outcome.pool, arm: outcome.arm,
-    bundleVersion: outcome.bundleVersion, model: outcome.candidates[served]!.model.name,
-    preference: outcome.preference, preset: outcome.preset, uncertaintyPenalty: outcome.uncertaintyPenalty, candidates: outcome.candidates.map((x) => x.model.name), shown: decision.shown, probs: decision.probs,
-    expectedCostUsd: decision.expectedCostUsd[served] ?? null, predictedQuality: decision.pSuccess[served] ?? null,
-    routingMs: outcome.timings.total, attempts: result.attempts, status: result.used >= 0 ? 'ok' : 'upstream_error',
-  }));
+  const models = decision.order.map((i) => outcome.candidates[i]!.model);
+  const health = targetHealth(tenant.id, models, config.breaker);
+  const servedOf = (r: FallbackResult): number => (r.used >= 0 ? decision.order[r.used]! : -1);
+  const targets = await Promise.all(models.map((m) => toTarget(m, c.env)));
+  const result = await callAndRecord(c, targets, fallbackOptions(c, config, deadlineAt, health), body,
+    (r, ended) => {
+      const served = servedOf(r);
+      // when no model answered, the row keeps the policy's choice in `model` (the column is required)
+      const logged = served >= 0 ? served : decision.chosen;
+      return {
+        id: outcome.decisionId, tenantId: tenant.id, pool: outcome.pool, arm: outcome.arm,
+        bundleVersion: outcome.bundleVersion, model: outcome.candidates[logged]!.model.name,
+        preference: outcome.preference, preset: outcome.preset, uncertaintyPenalty: outcome.uncertaintyPenalty,
+        candidates: outcome.candidates.map((x) => x.model.name), shown: decision.shown, probs: decision.probs,
+        expectedCostUsd: decision.expectedCostUsd[logged] ?? null, predictedQuality: decision.pSuccess[logged] ?? null,
+        routingMs: outcome.timings.total, attempts: r.attempts, status: logStatus(ended, 'ok'),
+      };
+    });
+  setHeaders(result.response, { ...decisionHeaders(outcome, servedOf(result)), ...attemptHeaders(result.attempts) });
   return result.response;
 }
 
 /** A concrete model name: no routing, one target. */
-async function direct(c: Context<AppEnv>, body: ChatBody): Promise<Response> {
+async function direct(c: Context<AppEnv>, body: ChatBody, config: RouterConfig, deadlineAt: number): Promise<Response> {
   const tenant = c.get('tenant');
   const model = await findModel(c.env.DB, tenant.id, body.model);
   if (!model) {
@@ -78,15 +118,16 @@ async function direct(c: Context<AppEnv>, body: ChatBody): Promise<Response> {
       'invalid_request_error', 'model_not_found', 'model');
   }
   const decisionId = crypto.randomUUID();
-  const result = await callWithFallback([await toTarget(model, c.env)], upstreamRequest(body), fallbackOptions(c));
-  setHeaders(result.response, {
-    'x-router-model': model.name, 'x-router-pool': 'none', 'x-router-decision-id': decisionId,
-    ...attemptHeaders(result.attempts),
-  });
-  c.executionCtx.waitUntil(recordDecision(c.env, {
+  const health = targetHealth(tenant.id, [model], config.breaker);
+  const result = await callAndRecord(c, [await toTarget(model, c.env)], fallbackOptions(c, config, deadlineAt, health), body, (r, ended) => ({
     id: decisionId, tenantId: tenant.id, pool: null, arm: null, bundleVersion: null, model: model.name,
     preference: null, candidates: [model.name], probs: [1], expectedCostUsd: null, predictedQuality: null,
-    routingMs: 0, attempts: result.attempts, status: result.used >= 0 ? 'direct' : 'upstream_error',
+    routingMs: 0, attempts: r.attempts, status: logStatus(ended, 'direct'),
   }));
+  setHeaders(result.response, {
+    ...(result.used >= 0 ? { 'x-router-model': model.name } : {}),
+    'x-router-pool': 'none', 'x-router-decision-id': decisionId,
+    ...attemptHeaders(result.attempts),
+  });
   return result.response;
 }

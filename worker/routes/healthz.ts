@@ -1,25 +1,41 @@
 /**
  * `GET /healthz`: liveness, with the bundles loaded in this isolate. `?bundle=1` also loads (and
- * so warms) `DEFAULT_BUNDLE` and answers 503 when it cannot be loaded.
+ * so warms) `DEFAULT_BUNDLE` and answers 503 when it cannot be loaded. `?detail=1` needs a tenant
+ * key (`healthzAuth`) and adds that tenant's circuit breakers in this isolate.
  */
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { readConfig } from '../config';
 import type { AppEnv } from '../env';
+import { auth } from '../middleware/auth';
 import { cachedBundleVersions, getBundle } from '../runtime/bundle-loader';
+import { breakerSection } from '../upstream/breaker-section';
+
+const wantsDetail = (c: Context<AppEnv>): boolean => c.req.query('detail') !== undefined;
+
+/**
+ * Runs the API-key check for `?detail=1` only: plain /healthz stays public, while the detail
+ * (which targets of a tenant are failing) is that tenant's own business.
+ *
+ * @example
+ * app.get('/healthz', healthzAuth, healthz);
+ */
+export const healthzAuth: MiddlewareHandler<AppEnv> = (c, next) => (wantsDetail(c) ? auth()(c, next) : next());
 
 /**
  * @example
- * app.get('/healthz', healthz);
+ * app.get('/healthz', healthzAuth, healthz);
  */
 export async function healthz(c: Context<AppEnv>): Promise<Response> {
-  const { defaultBundle } = readConfig(c.env);
+  const config = readConfig(c.env);
+  const { defaultBundle } = config;
+  const detail = wantsDetail(c) ? breakerSection(c.get('tenant').id, config.breaker) : {};
   if (c.req.query('bundle') && defaultBundle) {
     try {
       const bundle = await getBundle(c.env.ASSETS, defaultBundle);
-      return c.json({ status: 'ok', default_bundle: defaultBundle, load_ms: bundle.loadMs, bundles_loaded: cachedBundleVersions() });
+      return c.json({ status: 'ok', default_bundle: defaultBundle, load_ms: bundle.loadMs, bundles_loaded: cachedBundleVersions(), ...detail });
     } catch (e) {
-      return c.json({ status: 'degraded', default_bundle: defaultBundle, error: e instanceof Error ? e.message : String(e) }, 503);
+      return c.json({ status: 'degraded', default_bundle: defaultBundle, error: e instanceof Error ? e.message : String(e), ...detail }, 503);
     }
   }
-  return c.json({ status: 'ok', default_bundle: defaultBundle, bundles_loaded: cachedBundleVersions() });
+  return c.json({ status: 'ok', default_bundle: defaultBundle, bundles_loaded: cachedBundleVersions(), ...detail });
 }

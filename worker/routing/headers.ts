@@ -8,24 +8,22 @@ const ms = (v: number): string => v.toFixed(2);
 /**
  * Headers describing the decision. `served` is the index (into `outcome.candidates`) of the model
  * that actually answered; it defaults to the policy's choice. `x-router-model`, the expected cost
- * and the predicted quality describe the served model; `x-router-choice` is the policy's first choice.
+ * and the predicted quality describe the served model, and are left out when `served` is negative
+ * (no model answered: a header must not name one that did not); `x-router-choice` is the policy's
+ * first choice.
  *
  * @example
  * for (const [k, v] of Object.entries(decisionHeaders(outcome))) response.headers.set(k, v);
  */
 export function decisionHeaders(outcome: RouteOutcome, served: number = outcome.decision.chosen): Record<string, string> {
   const { decision, timings } = outcome;
-  const i = served >= 0 ? served : decision.chosen;
   const headers: Record<string, string> = {
-    'x-router-model': outcome.candidates[i]!.model.name,
     'x-router-choice': outcome.candidates[decision.chosen]!.model.name,
     'x-router-pool': outcome.pool,
     'x-router-preference': String(outcome.preference),
     'x-router-bundle': outcome.bundleVersion,
     'x-router-decision-id': outcome.decisionId,
     'x-router-arm': outcome.arm ?? 'none',
-    'x-router-expected-cost-usd': decision.expectedCostUsd[i]!.toPrecision(6),
-    'x-router-predicted-quality': decision.pSuccess[i]!.toFixed(4),
     'x-router-embedding': outcome.embedding.source,
     'server-timing': [
       `route;dur=${ms(timings.total)};desc="routing overhead"`,
@@ -34,6 +32,11 @@ export function decisionHeaders(outcome: RouteOutcome, served: number = outcome.
       `decide;dur=${ms(timings.decide)}`,
     ].join(', '),
   };
+  if (served >= 0) {
+    headers['x-router-model'] = outcome.candidates[served]!.model.name;
+    headers['x-router-expected-cost-usd'] = decision.expectedCostUsd[served]!.toPrecision(6);
+    headers['x-router-predicted-quality'] = decision.pSuccess[served]!.toFixed(4);
+  }
   if (outcome.unroutable.length > 0) headers['x-router-unroutable'] = outcome.unroutable.join(',');
   return headers;
 }

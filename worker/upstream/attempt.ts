@@ -1,16 +1,20 @@
 import type { Attempt, ChatRequest, UpstreamTarget } from '../providers/types';
-import type { CallContext } from '../providers/adapter';
+import type { CallContext, ProviderAdapter } from '../providers/adapter';
 import { adapterFor } from '../providers';
 import { UpstreamError, describe, errorResponse, openAIError } from '../providers/errors';
 import { isRetryableStatus } from './classify';
 import { untilAborted } from './deadline';
-import { endWithErrorEvent, idleGuard } from './stream-guard';
+import { isEventStreamType, readEventStreamStart } from './first-bytes';
+import { retryAfterSeconds } from './retry-after';
+import { endWithErrorEvent, idleGuard, type StreamEnd } from './stream-guard';
 
 /** How one try ended: an answer for the client, the caller's own error, or a failure to move past. */
 export type AttemptOutcome =
-  | { kind: 'answer'; response: Response; attempt: Attempt }
+  /** `ended` settles when the client has the whole answer (at once for a JSON answer). */
+  | { kind: 'answer'; response: Response; attempt: Attempt; ended: Promise<StreamEnd> }
   | { kind: 'caller_error'; response: Response; attempt: Attempt }
-  | { kind: 'failed'; attempt: Attempt; message: string };
+  /** `retryAfterS`: the upstream's Retry-After on a 429, in seconds. */
+  | { kind: 'failed'; attempt: Attempt; message: string; retryAfterS?: number };
 
 /**
  * The platform fetch, called unbound. Stored as `opts.fetch` it is later called as a method, and
@@ -29,18 +33,71 @@ export interface AttemptOptions {
   idleTimeoutMs: number;
   fetch: typeof fetch;
   ai?: CallContext['ai'];
+  /** The client's signal: when it aborts, so does the try (reason `client_abort`). */
   signal?: AbortSignal;
+  /** Epoch ms of the request's deadline: the try's budget is cut to the time left (reason `deadline`). */
+  deadlineAt?: number;
 }
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+/** Most bytes of an upstream error body read: only its message is kept, and a huge body must not cost memory. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** This try's budget: its own, or less when the request's deadline comes first. */
+function budgetOf(req: ChatRequest, opts: AttemptOptions, started: number): { ms: number; reason: 'timeout' | 'deadline'; late: string } {
+  const own = req.stream ? opts.timeoutMs : opts.completionTimeoutMs;
+  const left = opts.deadlineAt === undefined ? Infinity : Math.max(0, opts.deadlineAt - started);
+  if (left < own) return { ms: left, reason: 'deadline', late: `the request deadline ran out after ${left} ms` };
+  return { ms: own, reason: 'timeout', late: req.stream ? `no first byte within ${own} ms` : `no complete answer within ${own} ms` };
+}
+
+/** Up to `MAX_ERROR_BODY_BYTES` of an error answer's body, as text. */
+async function errorText(res: Response, signal: AbortSignal): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const text = new TextDecoder();
+  let out = '';
+  let bytes = 0;
+  try {
+    while (bytes < MAX_ERROR_BODY_BYTES) {
+      const r = await untilAborted(reader.read(), signal);
+      if (r.done) return out + text.decode();
+      bytes += r.value.byteLength;
+      out += text.decode(r.value, { stream: true });
+    }
+    return out;
+  } catch {
+    return out;
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+}
+
+/** Hands a streamed answer over, guarded; `ended` learns how it ended. */
+async function streamAnswer(adapter: ProviderAdapter, target: UpstreamTarget, req: ChatRequest, res: Response,
+  signal: AbortSignal, opts: AttemptOptions): Promise<{ response: Response; ended: Promise<StreamEnd> }> {
+  if (!res.body || !isEventStreamType(res.headers.get('content-type'))) {
+    res.body?.cancel().catch(() => undefined);
+    throw new UpstreamError('not_sse', `upstream answered the stream request with ${res.headers.get('content-type') ?? 'no body'}, not an event stream`);
+  }
+  const reader = res.body.getReader();
+  const first = await readEventStreamStart(reader, signal);
+  let settle: (end: StreamEnd) => void = () => undefined;
+  const ended = new Promise<StreamEnd>((resolve) => {
+    settle = resolve;
+  });
+  const translated = idleGuard(reader, first, opts.idleTimeoutMs).pipeThrough(adapter.stream(target, req));
+  return { response: new Response(endWithErrorEvent(translated, settle, opts.signal), { status: 200, headers: SSE_HEADERS }), ended };
+}
 
 /**
- * Calls one target. A stream's first chunk must arrive within `timeoutMs`; a non-streamed answer,
- * which arrives whole, within `completionTimeoutMs`. Until then any failure is reported as
- * `failed` so the caller can move on, because nothing has reached the client yet.
- * After that a stream is handed over guarded: a silence of `idleTimeoutMs` or an upstream error
- * ends it with an SSE error event.
+ * Calls one target. A stream's first chunk must arrive within `timeoutMs`, and it must be an event
+ * stream; a non-streamed answer, which arrives whole, within `completionTimeoutMs`; either budget is
+ * cut to the time left before `deadlineAt`. Until then any failure is reported as `failed` so the
+ * caller can move on, because nothing has reached the client yet. After that a stream is handed
+ * over guarded: a silence of `idleTimeoutMs` or an upstream error ends it with an SSE error event.
+ * An upstream's error body never reaches the caller raw (see providers/error-body.ts).
  *
  * @example
  * const out = await tryTarget(target, req, { timeoutMs: 15000, completionTimeoutMs: 120000, idleTimeoutMs: 15000, fetch });
@@ -49,15 +106,15 @@ const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 export async function tryTarget(target: UpstreamTarget, req: ChatRequest, opts: AttemptOptions): Promise<AttemptOutcome> {
   const adapter = adapterFor(target.provider);
   const started = Date.now();
+  const budget = budgetOf(req, opts, started);
   const controller = new AbortController();
   let timedOut = false;
-  const budgetMs = req.stream ? opts.timeoutMs : opts.completionTimeoutMs;
-  const late = req.stream ? `no first byte within ${budgetMs} ms` : `no complete answer within ${budgetMs} ms`;
   const timer = setTimeout(() => {
     timedOut = true;
-    controller.abort(new UpstreamError('timeout', late));
-  }, budgetMs);
+    controller.abort(new UpstreamError(budget.reason, budget.late));
+  }, budget.ms);
   const onClientAbort = (): void => controller.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) onClientAbort();
   opts.signal?.addEventListener('abort', onClientAbort, { once: true });
   const signal = controller.signal;
   const attempt = (status: number, ok: boolean, reason?: string): Attempt => ({
@@ -68,42 +125,36 @@ export async function tryTarget(target: UpstreamTarget, req: ChatRequest, opts: 
     ms: Date.now() - started,
   });
 
+  let status = 0;
   try {
     if (target.refused) throw new UpstreamError(target.refused.reason, target.refused.message);
     const res = await untilAborted(adapter.send(target, req, { signal, fetch: opts.fetch, ai: opts.ai }), signal);
+    status = res.status;
     if (!res.ok) {
-      const text = await untilAborted(res.text(), signal).catch(() => '');
-      const body = adapter.error(res.status, text);
+      const body = adapter.error(res.status, await errorText(res, signal));
       if (isRetryableStatus(res.status)) {
-        return { kind: 'failed', attempt: attempt(res.status, false, `http_${res.status}`), message: body.error.message };
+        const retryAfterS = res.status === 429 ? retryAfterSeconds(res.headers.get('retry-after')) : undefined;
+        return { kind: 'failed', attempt: attempt(res.status, false, `http_${res.status}`), message: body.error.message, ...(retryAfterS !== undefined ? { retryAfterS } : {}) };
       }
       return { kind: 'caller_error', response: errorResponse(res.status, body), attempt: attempt(res.status, false, `http_${res.status}`) };
     }
     if (!req.stream) {
-      const text = await untilAborted(res.text(), signal);
-      const json = adapter.completion(text, target);
-      return { kind: 'answer', response: new Response(json, { status: 200, headers: JSON_HEADERS }), attempt: attempt(res.status, true) };
+      const json = adapter.completion(await untilAborted(res.text(), signal), target);
+      return { kind: 'answer', response: new Response(json, { status: 200, headers: JSON_HEADERS }), attempt: attempt(res.status, true), ended: Promise.resolve('complete') };
     }
-    if (!res.body) throw new UpstreamError('bad_response', 'upstream answered a stream request without a body');
-    const reader = res.body.getReader();
-    const first = await untilAborted(reader.read(), signal).catch((err: unknown) => {
-      reader.cancel(err).catch(() => undefined);
-      throw err;
-    });
-    if (first.done) throw new UpstreamError('empty_stream', 'upstream closed the stream before sending anything');
+    const { response, ended } = await streamAnswer(adapter, target, req, res, signal, opts);
     clearTimeout(timer);
-    const translated = idleGuard(reader, first.value, opts.idleTimeoutMs).pipeThrough(adapter.stream(target, req));
-    return { kind: 'answer', response: new Response(endWithErrorEvent(translated), { status: 200, headers: SSE_HEADERS }), attempt: attempt(res.status, true) };
+    return { kind: 'answer', response, attempt: attempt(res.status, true), ended };
   } catch (err) {
-    if (timedOut) return { kind: 'failed', attempt: attempt(0, false, 'timeout'), message: late };
+    if (timedOut) return { kind: 'failed', attempt: attempt(0, false, budget.reason), message: budget.late };
+    if (opts.signal?.aborted) return { kind: 'failed', attempt: attempt(0, false, 'client_abort'), message: 'the client went away' };
     if (err instanceof UpstreamError) {
       if (err.status >= 400 && err.status < 500 && !isRetryableStatus(err.status)) {
         const body = openAIError(err.message, 'invalid_request_error', err.reason);
         return { kind: 'caller_error', response: errorResponse(err.status, body), attempt: attempt(err.status, false, err.reason) };
       }
-      return { kind: 'failed', attempt: attempt(err.status, false, err.reason), message: err.message };
+      return { kind: 'failed', attempt: attempt(err.status || status, false, err.reason), message: err.message };
     }
-    if (opts.signal?.aborted) return { kind: 'failed', attempt: attempt(0, false, 'client_abort'), message: 'the client went away' };
     // fetch rejects with a TypeError (or a network error) when no connection could be made.
     return { kind: 'failed', attempt: attempt(0, false, 'connect'), message: describe(err) };
   } finally {

@@ -1,3 +1,5 @@
+import type { Attempt } from '../providers/types';
+
 /**
  * Which upstream HTTP statuses move on to the next candidate.
  *
@@ -28,4 +30,27 @@ export function exhaustedStatus(reasons: string[]): number {
   if (reasons.every((r) => r === 'http_429')) return 429;
   if (reasons.every((r) => r === 'no_ai_binding' || r === 'no_base_url' || r === 'not_granted')) return 503;
   return reasons[reasons.length - 1] === 'timeout' ? 504 : 502;
+}
+
+/** What one try says about its target's health (for the circuit breaker). */
+export type Verdict = 'healthy' | 'unhealthy' | 'neutral';
+
+/** Failure reasons that say the target itself is unwell, whatever the request. */
+const UNHEALTHY = new Set(['timeout', 'connect', 'empty_stream', 'not_sse', 'bad_response', 'ai_error']);
+
+/**
+ * Whether a try counts for or against its target: an answer is healthy; 5xx, timeouts, connection
+ * errors and answers that are not one are unhealthy (so is a stream that breaks after it began,
+ * reported when it ends); everything else is neutral: the caller's own
+ * 4xx, a 429 (the target is busy, not broken), the client going away, the caller's deadline, a
+ * target that could not even be called (no base URL or binding), a skipped one.
+ *
+ * @example
+ * verdictOf({ target: 'gpt-4o', status: 503, ok: false, reason: 'http_503', ms: 12 }); // 'unhealthy'
+ */
+export function verdictOf(attempt: Attempt): Verdict {
+  if (attempt.ok) return 'healthy';
+  const reason = attempt.reason ?? '';
+  if (/^http_5\d\d$/.test(reason) || UNHEALTHY.has(reason)) return 'unhealthy';
+  return 'neutral';
 }

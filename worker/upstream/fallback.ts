@@ -1,53 +1,130 @@
-import type { ChatRequest, FallbackOptions, FallbackResult, UpstreamTarget, Attempt, WorkersAiBinding } from '../providers/types';
+import type { ChatRequest, FallbackOptions, FallbackResult, UpstreamOutcome, UpstreamTarget, Attempt, WorkersAiBinding } from '../providers/types';
 import { errorResponse, openAIError } from '../providers/errors';
-import { exhaustedStatus } from './classify';
-import { globalFetch, tryTarget } from './attempt';
+import { exhaustedStatus, verdictOf } from './classify';
+import { globalFetch, tryTarget, type AttemptOptions, type AttemptOutcome } from './attempt';
+import type { StreamEnd } from './stream-guard';
+
+/** What the loop learned from the tries that did not answer. */
+interface Tally {
+  attempts: Attempt[];
+  failures: string[];
+  retryAfterS: number[];
+  /** Why it stopped before running out of targets or tries, if it did. */
+  stopped: 'client_closed' | 'deadline' | null;
+}
+
+const OUTCOME_OF_END: Record<StreamEnd, UpstreamOutcome> = { complete: 'answered', cut: 'stream_cut', cancelled: 'client_closed' };
+const VERDICT_OF_END = { complete: 'healthy', cut: 'unhealthy', cancelled: 'neutral' } as const;
+
+/** The result for a try that answered (a completion, or the upstream's error about the request). */
+function answered(out: Exclude<AttemptOutcome, { kind: 'failed' }>, i: number, tally: Tally, opts: FallbackOptions): FallbackResult {
+  if (out.kind === 'caller_error') {
+    opts.health?.report(i, 'neutral');
+    return { response: out.response, used: i, attempts: tally.attempts, settled: Promise.resolve('upstream_error') };
+  }
+  const settled = out.ended.then((end) => {
+    opts.health?.report(i, VERDICT_OF_END[end], end === 'cut' ? 'stream_cut' : undefined);
+    return OUTCOME_OF_END[end];
+  });
+  return { response: out.response, used: i, attempts: tally.attempts, settled };
+}
+
+/** The router's own error when no target answered. */
+function exhausted(tally: Tally): FallbackResult {
+  const { attempts, stopped } = tally;
+  const tried = attempts.filter((a) => a.reason !== 'circuit_open');
+  const list = tally.failures.join('; ');
+  const tries = `${tried.length} ${tried.length === 1 ? 'try' : 'tries'}`;
+  if (stopped === 'client_closed') {
+    // nobody reads this answer; 499 is the usual log status for a client that hung up
+    const body = openAIError('the client closed the request before an upstream answered', 'upstream_error', 'client_closed');
+    return { response: errorResponse(499, body), used: -1, attempts, settled: Promise.resolve('client_closed') };
+  }
+  if (stopped === 'deadline') {
+    const body = openAIError(`the request deadline passed before an upstream answered (${tries}${list ? `: ${list}` : ''})`, 'upstream_error', 'deadline_exceeded');
+    return { response: errorResponse(504, body), used: -1, attempts, settled: Promise.resolve('upstream_error') };
+  }
+  const status = exhaustedStatus(tried.map((a) => a.reason ?? ''));
+  const message = attempts.length === 0 ? 'no upstream target to call' : `no upstream answered after ${tries}: ${list}`;
+  const body = status === 429
+    ? openAIError(message, 'rate_limit_error', 'upstream_rate_limited')
+    : openAIError(message, 'upstream_error', attempts.length === 0 ? 'no_candidates' : 'upstream_unavailable');
+  const response = errorResponse(status, body);
+  if (status === 429 && tally.retryAfterS.length > 0) response.headers.set('retry-after', String(Math.min(...tally.retryAfterS)));
+  return { response, used: -1, attempts, settled: Promise.resolve('upstream_error') };
+}
 
 /**
  * Calls the targets in order (best first) until one answers, trying at most `maxTries` of them.
- * A target that fails before its first byte (connection error, timeout, 408/429/5xx, or a
- * misconfigured target: 401/403/404, no binding, no base URL) hands over to the next; a request
- * the upstream rejects as invalid (other 4xx) goes straight back to the caller as an OpenAI-style
- * error. When no target answers, the response is an OpenAI-style error listing every try.
+ * A target that fails before its first byte (connection error, timeout, 408/429/5xx, a 200 that is
+ * not a completion or not an event stream, or a misconfigured target: 401/403/404, no binding, no
+ * base URL) hands over to the next; a request the upstream rejects as invalid (other 4xx) goes
+ * straight back to the caller as a clean OpenAI-style error. With `health`, targets whose circuit
+ * breaker is open are skipped without a call (`circuit_open`, not counted as a try); when every one
+ * is open, the best is tried anyway. No try starts after `deadlineAt` (504 `deadline_exceeded`),
+ * and none once the client has gone (`signal`). When no target answers, the response is an
+ * OpenAI-style error listing every try; on a 429 it keeps the smallest upstream Retry-After.
  *
  * `result.response` has mutable headers: the caller adds its `x-router-*` headers to it
- * (see `attemptHeaders` in ./headers).
+ * (see `attemptHeaders` in ./headers). `result.settled` says how the answer ended.
  *
  * @example
- * const { response, used, attempts } = await callWithFallback(targets, req, { timeoutMs: 15000, maxTries: 3, ai: env.AI });
+ * const { response, used, attempts, settled } = await callWithFallback(targets, req, { timeoutMs: 15000, maxTries: 3, ai: env.AI });
  * for (const [k, v] of Object.entries(attemptHeaders(attempts))) response.headers.set(k, v);
+ * ctx.waitUntil(settled.then((outcome) => log(outcome)));
  */
 export async function callWithFallback(targets: UpstreamTarget[], req: ChatRequest, opts: FallbackOptions): Promise<FallbackResult> {
-  const attempts: Attempt[] = [];
-  const failures: string[] = [];
-  const tries = Math.min(Math.max(1, Math.floor(opts.maxTries)), targets.length);
-  const attemptOpts = {
+  const tally: Tally = { attempts: [], failures: [], retryAfterS: [], stopped: null };
+  const maxTries = Math.max(1, Math.floor(opts.maxTries));
+  const attemptOpts: AttemptOptions = {
     timeoutMs: opts.timeoutMs,
     completionTimeoutMs: opts.completionTimeoutMs ?? opts.timeoutMs,
     idleTimeoutMs: opts.idleTimeoutMs ?? opts.timeoutMs,
     fetch: opts.fetch ?? globalFetch,
     // The real binding satisfies the narrow shape at run time; its generated type overloads `run` per model.
     ai: opts.ai as WorkersAiBinding | undefined,
-    signal: opts.signal,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.deadlineAt !== undefined ? { deadlineAt: opts.deadlineAt } : {}),
   };
 
-  for (let i = 0; i < tries; i++) {
-    const target = targets[i];
-    if (!target) break;
-    if (opts.signal?.aborted) break;
+  /** Tries target `i`: its result when it answered, else undefined (the tally has the failure). */
+  const attemptAt = async (i: number, target: UpstreamTarget): Promise<FallbackResult | undefined> => {
     const out = await tryTarget(target, req, attemptOpts);
-    attempts.push(out.attempt);
-    if (out.kind !== 'failed') return { response: out.response, used: i, attempts };
-    failures.push(`${target.name}: ${out.attempt.reason ?? 'failed'} (${out.message})`);
-  }
+    tally.attempts.push(out.attempt);
+    if (out.kind !== 'failed') return answered(out, i, tally, opts);
+    opts.health?.report(i, verdictOf(out.attempt), out.attempt.reason);
+    tally.failures.push(`${target.name}: ${out.attempt.reason ?? 'failed'} (${out.message})`);
+    if (out.retryAfterS !== undefined) tally.retryAfterS.push(out.retryAfterS);
+    if (out.attempt.reason === 'client_abort') tally.stopped = 'client_closed';
+    if (out.attempt.reason === 'deadline') tally.stopped = 'deadline';
+    return undefined;
+  };
+  /** Whether the loop must end before the next try. */
+  const mustStop = (): boolean => {
+    if (opts.signal?.aborted) tally.stopped = 'client_closed';
+    else if (opts.deadlineAt !== undefined && Date.now() >= opts.deadlineAt) tally.stopped = 'deadline';
+    return tally.stopped !== null;
+  };
 
-  const status = exhaustedStatus(attempts.map((a) => a.reason ?? ''));
-  const message =
-    attempts.length === 0
-      ? 'no upstream target to call'
-      : `no upstream answered after ${attempts.length} ${attempts.length === 1 ? 'try' : 'tries'}: ${failures.join('; ')}`;
-  const code = attempts.length === 0 ? 'no_candidates' : 'upstream_unavailable';
-  return { response: errorResponse(status, openAIError(message, 'upstream_error', code)), used: -1, attempts };
+  let tried = 0;
+  for (const [i, target] of targets.entries()) {
+    if (tried >= maxTries || mustStop()) break;
+    if (opts.health && !opts.health.admit(i)) {
+      tally.attempts.push({ target: target.name, status: 0, ok: false, reason: 'circuit_open', ms: 0 });
+      tally.failures.push(`${target.name}: circuit_open (skipped after repeated failures)`);
+      continue;
+    }
+    tried++;
+    const result = await attemptAt(i, target);
+    if (result) return result;
+  }
+  // Every candidate's breaker is open: a refusal helps nobody, so the best one gets a try anyway.
+  const best = targets[0];
+  if (tried === 0 && best && !mustStop()) {
+    const result = await attemptAt(0, best);
+    if (result) return result;
+  }
+  return exhausted(tally);
 }
 
 export { attemptHeaders } from './headers';

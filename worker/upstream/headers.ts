@@ -2,9 +2,9 @@ import type { Attempt } from '../providers/types';
 
 /**
  * Header values that tell the caller how the upstream call went:
- * `x-router-attempts` = number of targets tried, and `x-router-fallback` = `none` when the first
- * target answered, else the tries that failed before the one that answered, as
- * `name=reason;ms=N` joined by `, `.
+ * `x-router-attempts` = number of targets called, and `x-router-fallback` = `none` when the first
+ * target answered, else the targets that failed or were skipped (`circuit_open`, ms=0: no call was
+ * made) before the one that answered, as `name=reason;ms=N` joined by `, `.
  *
  * @example
  * attemptHeaders([{ target: 'gpt-4o', status: 503, ok: false, reason: 'http_503', ms: 12 },
@@ -14,7 +14,8 @@ import type { Attempt } from '../providers/types';
 export function attemptHeaders(attempts: Attempt[]): Record<'x-router-attempts' | 'x-router-fallback', string> {
   const failed = attempts.filter((a) => !a.ok);
   const fallback = failed.map((a) => `${headerSafe(a.target)}=${a.reason ?? `http_${a.status}`};ms=${Math.round(a.ms)}`).join(', ');
-  return { 'x-router-attempts': String(attempts.length), 'x-router-fallback': fallback === '' ? 'none' : fallback };
+  const called = attempts.filter((a) => a.reason !== 'circuit_open').length;
+  return { 'x-router-attempts': String(called), 'x-router-fallback': fallback === '' ? 'none' : fallback };
 }
 
 /** Model names are ASCII in practice; anything else (or a separator) must not break the header. */

@@ -1,5 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
 import { openAIRequest } from '../../../worker/providers/openai/request';
+import { openAIStream } from '../../../worker/providers/openai/stream';
 import { callWithFallback } from '../../../worker/upstream/fallback';
 import { chat, contentOf, dataEvents, fakeTarget, received, within } from '../upstream/support/helpers';
 
@@ -65,15 +66,63 @@ describe('openai over loopback', () => {
     expect(events.at(-1)).toBe('[DONE]');
   });
 
-  it('passes an upstream error event through and only adds [DONE]', async () => {
+  it('ends the stream at an upstream error event: its cleaned message as an OpenAI error, then [DONE]', async () => {
     const r = await callWithFallback([fakeTarget('openai', 'error-event-o1')], chat({ stream: true }), opts);
     const events = dataEvents(await within(r.response.text(), 3000, 'error-event stream'));
-    expect(events.slice(1)).toEqual([{ error: { message: 'provider overloaded', type: 'server_error', param: null, code: 'overloaded' } }, '[DONE]']);
+    expect(events.slice(1)).toEqual([{ error: { message: 'upstream: provider overloaded', type: 'upstream_error', param: null, code: 'upstream_stream_error' } }, '[DONE]']);
   });
 
   it('treats a 200 that is not a completion as a failure and moves on', async () => {
     const r = await callWithFallback([fakeTarget('openai', 'garbage-1'), fakeTarget('openai', 'ok-after-bad')], chat(), { timeoutMs: 2000, maxTries: 2 });
     expect(r.attempts[0]).toMatchObject({ ok: false, reason: 'bad_response' });
     expect(r.used).toBe(1);
+  });
+});
+
+describe('openAIStream (the pass-through transform)', () => {
+  const chunkOf = (content: string, finish: string | null = null): string =>
+    `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content }, finish_reason: finish }] })}\n\n`;
+
+  async function run(pieces: string[]): Promise<{ text: string; error: unknown }> {
+    const enc = new TextEncoder();
+    const source = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const p of pieces) c.enqueue(enc.encode(p));
+        c.close();
+      },
+    });
+    const reader = source.pipeThrough(openAIStream()).getReader();
+    let text = '';
+    for (;;) {
+      try {
+        const r = await reader.read();
+        if (r.done) return { text, error: null };
+        text += new TextDecoder().decode(r.value);
+      } catch (error) {
+        return { text, error };
+      }
+    }
+  }
+
+  it('passes whole events byte for byte, comments included, and nothing after [DONE]', async () => {
+    const body = `: OPENROUTER PROCESSING\n\n${chunkOf('Hi')}${chunkOf('', 'stop')}data: [DONE]\n\n`;
+    expect(await run([body.slice(0, 30), body.slice(30), 'data: {"late":true}\n\n'])).toEqual({ text: body, error: null });
+  });
+
+  it('drops an event whose data is not JSON (no OpenAI client can read it)', async () => {
+    const out = await run([chunkOf('Hi'), 'data: ping\n\n', chunkOf('', 'stop'), 'data: [DONE]\n\n']);
+    expect(out.text).toBe(`${chunkOf('Hi')}${chunkOf('', 'stop')}data: [DONE]\n\n`);
+  });
+
+  it('keeps a last event that lost only its line ends, and adds [DONE] after a finish_reason', async () => {
+    expect(await run([chunkOf('Hi'), chunkOf('', 'stop'), 'data: [DONE]'])).toEqual({ text: `${chunkOf('Hi')}${chunkOf('', 'stop')}data: [DONE]\n\n`, error: null });
+    expect(await run([chunkOf('Hi'), chunkOf('', 'stop').trimEnd()])).toEqual({ text: `${chunkOf('Hi')}${chunkOf('', 'stop')}data: [DONE]\n\n`, error: null });
+  });
+
+  it('errors (incomplete) when the stream ends mid-event without a finish_reason, after the whole events only', async () => {
+    const cut = chunkOf(' there');
+    const out = await run([chunkOf('Hi'), cut.slice(0, 25)]);
+    expect(out.text).toBe(chunkOf('Hi'));
+    expect(out.error).toMatchObject({ name: 'UpstreamError', reason: 'incomplete' });
   });
 });

@@ -72,7 +72,7 @@ describe('callWithFallback: before the first byte', () => {
     const r = await callWithFallback([fakeTarget('openai', 'status-400-a'), fakeTarget('openai', 'ok-not-after-400')], chat(), opts);
     expect(r.used).toBe(0);
     expect(r.response.status).toBe(400);
-    expect(await r.response.json()).toEqual({ error: { message: 'upstream: fake upstream says 400', type: 'invalid_request_error', param: 'max_tokens', code: 'fake_400' } });
+    expect(await r.response.json()).toEqual({ error: { message: 'upstream: fake upstream says 400', type: 'invalid_request_error', param: 'max_tokens', code: 'upstream_http_400' } });
     expect(r.attempts).toMatchObject([{ status: 400, ok: false, reason: 'http_400' }]);
     expect(await received('ok-not-after-400')).toHaveLength(0);
   });

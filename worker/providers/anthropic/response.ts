@@ -1,4 +1,5 @@
-import { openAIError, UpstreamError, type OpenAIErrorBody } from '../errors';
+import { UpstreamError, type OpenAIErrorBody } from '../errors';
+import { upstreamErrorBody } from '../error-body';
 import { nowSeconds, type ChatCompletion, type FinishReason, type ToolCall } from '../openai/types';
 
 /**
@@ -76,34 +77,13 @@ export function anthropicCompletion(body: string): string {
   return JSON.stringify(out);
 }
 
-/** Anthropic's error types in OpenAI's vocabulary. */
-const errorTypes: Record<string, string> = {
-  invalid_request_error: 'invalid_request_error',
-  authentication_error: 'authentication_error',
-  permission_error: 'permission_error',
-  not_found_error: 'not_found_error',
-  request_too_large: 'invalid_request_error',
-  rate_limit_error: 'rate_limit_error',
-  api_error: 'upstream_error',
-  overloaded_error: 'upstream_error',
-};
-
 /**
- * Reads Anthropic's error shape (`{"type":"error","error":{"type","message"}}`) as an OpenAI error.
+ * Maps Anthropic's error answer (`{"type":"error","error":{"type","message"}}`) to a clean OpenAI
+ * error (see `upstreamErrorBody`): its message, cleaned and capped, and its error type as the code.
  *
  * @example
  * anthropicError(400, '{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too big"}}');
  */
 export function anthropicError(status: number, body: string): OpenAIErrorBody {
-  try {
-    const parsed = JSON.parse(body) as { error?: { type?: unknown; message?: unknown } };
-    const e = parsed.error;
-    if (e && typeof e.message === 'string') {
-      const type = typeof e.type === 'string' ? e.type : 'api_error';
-      return openAIError(`upstream: ${e.message}`, errorTypes[type] ?? 'upstream_error', type);
-    }
-  } catch {
-    // not JSON
-  }
-  return openAIError(`upstream answered HTTP ${status}: ${body.slice(0, 200)}`, 'upstream_error', `upstream_http_${status}`);
+  return upstreamErrorBody(status, body);
 }

@@ -1,7 +1,8 @@
 import { sseData, sseDecoder, type SseEvent } from '../sse';
-import { openAIError } from '../errors';
+import { UpstreamError, UpstreamErrorEvent } from '../errors';
+import { streamErrorBody } from '../error-body';
 import { chunk, nowSeconds, type ChatCompletionChunk } from '../openai/types';
-import { anthropicError, finishReason } from './response';
+import { finishReason } from './response';
 import type { ByteTransform } from '../adapter';
 
 interface Meta {
@@ -14,8 +15,10 @@ interface Meta {
  * Translates Anthropic's streamed Messages events into OpenAI `chat.completion.chunk` events:
  * message_start -> a role chunk; text_delta -> content; tool_use start / input_json_delta ->
  * tool_calls deltas; message_delta -> finish_reason (and a usage chunk when the caller asked for
- * `stream_options.include_usage`); message_stop -> `data: [DONE]`; error -> an error event, then
- * `[DONE]`; ping is dropped. A stream that ends without message_stop ends with an error event.
+ * `stream_options.include_usage`); message_stop -> `data: [DONE]`; ping is dropped. An `error` event
+ * (its message cleaned) and a stream that ends without message_stop error the stream
+ * (`UpstreamErrorEvent`, `UpstreamError('incomplete')`), which `endWithErrorEvent` turns into the
+ * client's error event. The decoder only passes whole events, so a line cut mid-way never arrives.
  *
  * @example
  * upstream.body.pipeThrough(anthropicStream({ includeUsage: false }));
@@ -81,12 +84,8 @@ export function anthropicStream(opts: { includeUsage: boolean; fallbackModel: st
         ended = true;
         return;
       }
-      case 'error': {
-        out.enqueue(sseData(anthropicError(0, ev.data)));
-        out.enqueue(sseData('[DONE]'));
-        ended = true;
-        return;
-      }
+      case 'error':
+        throw new UpstreamErrorEvent(streamErrorBody(data));
       default:
         return; // ping, content_block_stop, and event types added later
     }
@@ -98,10 +97,8 @@ export function anthropicStream(opts: { includeUsage: boolean; fallbackModel: st
     readable: decoder.readable.pipeThrough(
       new TransformStream<SseEvent, Uint8Array>({
         transform: handle,
-        flush(out) {
-          if (ended) return;
-          out.enqueue(sseData(openAIError('upstream stream ended before message_stop', 'upstream_error', 'upstream_incomplete')));
-          out.enqueue(sseData('[DONE]'));
+        flush() {
+          if (!ended) throw new UpstreamError('incomplete', 'upstream stream ended before message_stop');
         },
       }),
     ),

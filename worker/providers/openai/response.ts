@@ -1,4 +1,5 @@
-import { openAIError, UpstreamError, type OpenAIErrorBody } from '../errors';
+import { UpstreamError, type OpenAIErrorBody } from '../errors';
+import { upstreamErrorBody } from '../error-body';
 
 /**
  * Checks an OpenAI-compatible answer and passes it through byte for byte (unknown fields kept).
@@ -20,27 +21,12 @@ export function openAICompletion(body: string): string {
 }
 
 /**
- * Reads an OpenAI-compatible error answer; keeps its message, type and code when present.
+ * Maps an OpenAI-compatible error answer to a clean error (see `upstreamErrorBody`: the provider's
+ * message, cleaned and capped, never the raw body).
  *
  * @example
  * openAIUpstreamError(400, '{"error":{"message":"bad","type":"invalid_request_error"}}');
  */
 export function openAIUpstreamError(status: number, body: string): OpenAIErrorBody {
-  try {
-    const parsed = JSON.parse(body) as { error?: unknown };
-    const err = parsed.error;
-    if (typeof err === 'object' && err !== null) {
-      const e = err as Record<string, unknown>;
-      return openAIError(
-        `upstream: ${typeof e.message === 'string' ? e.message : `HTTP ${status}`}`,
-        typeof e.type === 'string' ? e.type : 'upstream_error',
-        typeof e.code === 'string' ? e.code : `upstream_http_${status}`,
-        typeof e.param === 'string' ? e.param : null,
-      );
-    }
-    if (typeof err === 'string') return openAIError(`upstream: ${err}`, 'upstream_error', `upstream_http_${status}`);
-  } catch {
-    // not JSON: fall through to a generic message with a short excerpt
-  }
-  return openAIError(`upstream answered HTTP ${status}: ${body.slice(0, 200)}`, 'upstream_error', `upstream_http_${status}`);
+  return upstreamErrorBody(status, body);
 }

@@ -1,55 +1,89 @@
-import { sseData, sseDecoder } from '../sse';
-import { openAIError } from '../errors';
+import { parseSseEvent, sseData, sseEventSplitter, wholeData } from '../sse';
+import { UpstreamError, UpstreamErrorEvent } from '../errors';
+import { streamErrorBody } from '../error-body';
+
+/** Ends an event that arrived without its blank line. */
+const END_OF_EVENT = new TextEncoder().encode('\n\n');
+
+function json(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isErrorChunk(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && (v as { error?: unknown }).error != null;
+}
+
+function hasFinishReason(v: unknown): boolean {
+  const choices = (v as { choices?: unknown }).choices;
+  return Array.isArray(choices) && choices.some((c) => (c as { finish_reason?: unknown } | null)?.finish_reason != null);
+}
 
 /**
- * Passes an OpenAI-compatible SSE stream through chunk by chunk, unchanged. It also reads along
- * (a side decoder) so that a stream which ends without `data: [DONE]` is still closed properly:
- * with `[DONE]` when a finish_reason or the upstream's own error event was seen, else with an
- * error event first.
+ * Passes an OpenAI-compatible SSE stream through unchanged, but only in whole events: bytes are
+ * held back until their event's blank line arrives, so a client never gets half an event (the
+ * official clients JSON-parse every `data:` and throw a SyntaxError on a half one). Besides that:
+ * - `data: [DONE]` ends the stream; anything after it is dropped;
+ * - an event whose data is not JSON is dropped (no OpenAI client can read it);
+ * - an error the upstream sends mid-stream (`data: {"error": ...}`, as OpenRouter does) ends the
+ *   stream with an `UpstreamErrorEvent`, its message cleaned (never the raw object);
+ * - a stream that ends without `[DONE]` gets one when a finish_reason was seen (the answer is
+ *   complete), else it errors with `UpstreamError('incomplete')`; an unfinished last event is
+ *   dropped unless only its line ends are missing and its data is whole.
+ * The errors become the client's error event in `endWithErrorEvent` (worker/upstream/stream-guard.ts).
  *
  * @example
  * upstream.body.pipeThrough(openAIStream());
  */
 export function openAIStream(): TransformStream<Uint8Array, Uint8Array> {
-  const decoder = sseDecoder();
-  const writer = decoder.writable.getWriter();
-  const reader = decoder.readable.getReader();
+  const split = sseEventSplitter();
+  const text = new TextDecoder();
   let done = false;
   let finished = false;
-  let errored = false;
 
-  const watch = async (): Promise<void> => {
-    for (;;) {
-      const { value, done: end } = await reader.read();
-      if (end) return;
-      if (value.data === '[DONE]') done = true;
-      else if (value.data.startsWith('{"error"')) errored = true;
-      else if (!finished && value.data.includes('finish_reason')) {
-        try {
-          const c = JSON.parse(value.data) as { choices?: Array<{ finish_reason?: unknown }> };
-          if (c.choices?.some((ch) => ch.finish_reason != null)) finished = true;
-        } catch {
-          // a malformed event is the client's to see; the watcher only looks for the end
-        }
-      }
+  /** Passes on (or acts on) one whole event, given as its bytes. */
+  const handle = (block: Uint8Array, out: TransformStreamDefaultController<Uint8Array>): void => {
+    // a block ends at a line end, so it never splits a multi-byte character
+    const ev = parseSseEvent(text.decode(block));
+    if (ev === null) {
+      out.enqueue(block); // comment or keep-alive
+      return;
     }
+    if (ev.data === '[DONE]') {
+      done = true;
+      out.enqueue(block);
+      return;
+    }
+    const payload = json(ev.data);
+    if (payload === undefined) return;
+    if (isErrorChunk(payload)) throw new UpstreamErrorEvent(streamErrorBody(payload));
+    finished ||= hasFinishReason(payload);
+    out.enqueue(block);
   };
-  const watching = watch();
 
   return new TransformStream<Uint8Array, Uint8Array>({
-    async transform(bytes, out) {
-      out.enqueue(bytes);
-      await writer.write(bytes);
-    },
-    async flush(out) {
-      await writer.close();
-      await watching;
-      if (done) return;
-      // An upstream that reported its own error event needs only the terminator.
-      if (!finished && !errored) {
-        out.enqueue(sseData(openAIError('upstream stream ended before the answer was complete', 'upstream_error', 'upstream_incomplete')));
+    transform(bytes, out) {
+      for (const block of split.push(bytes)) {
+        if (done) return;
+        handle(block, out);
       }
-      out.enqueue(sseData('[DONE]'));
+    },
+    flush(out) {
+      // an event whose last line lost only its line end still counts when it is visibly whole
+      const rest = split.rest();
+      const last = rest && parseSseEvent(text.decode(rest));
+      if (!done && rest && last && wholeData(last.data)) handle(split.push(END_OF_EVENT)[0] ?? rest, out);
+      if (done) return;
+      if (finished) {
+        out.enqueue(sseData('[DONE]'));
+        return;
+      }
+      throw new UpstreamError('incomplete', rest
+        ? 'upstream stream broke off in the middle of an event'
+        : 'upstream stream ended before the answer was complete');
     },
   });
 }

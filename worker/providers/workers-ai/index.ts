@@ -1,5 +1,6 @@
 import type { ProviderAdapter } from '../adapter';
-import { openAIError, UpstreamError, describe } from '../errors';
+import { UpstreamError, describe } from '../errors';
+import { cleanMessage, upstreamErrorBody } from '../error-body';
 import { workersAiInput } from './request';
 import { workersAiCompletion } from './response';
 import { workersAiStream } from './stream';
@@ -24,7 +25,7 @@ export const workersAi: ProviderAdapter = {
       out = await ai.run(target.upstreamModel, workersAiInput(req), { signal: ctx.signal });
     } catch (err) {
       if (ctx.signal.aborted) throw err;
-      throw new UpstreamError('ai_error', `Workers AI: ${describe(err)}`);
+      throw new UpstreamError('ai_error', `Workers AI: ${cleanMessage(describe(err))}`);
     }
     if (out instanceof ReadableStream) {
       return new Response(out as ReadableStream<Uint8Array>, { headers: { 'content-type': 'text/event-stream' } });
@@ -39,5 +40,5 @@ export const workersAi: ProviderAdapter = {
       includeUsage: (req.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
     }),
   // The binding throws instead of answering with an HTTP error, so this only wraps odd cases.
-  error: (status, body) => openAIError(`Workers AI answered ${status}: ${body.slice(0, 200)}`, 'upstream_error', `upstream_http_${status}`),
+  error: upstreamErrorBody,
 };

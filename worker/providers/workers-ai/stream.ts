@@ -1,5 +1,5 @@
 import { sseData, sseDecoder, type SseEvent } from '../sse';
-import { openAIError } from '../errors';
+import { UpstreamError } from '../errors';
 import { chunk, nowSeconds } from '../openai/types';
 import type { ByteTransform } from '../adapter';
 import { usageOf } from './response';
@@ -7,7 +7,8 @@ import { usageOf } from './response';
 /**
  * Translates the Workers AI text stream (`data: {"response":"..."}` events, then `data: [DONE]`)
  * into OpenAI chunks: a role chunk first, one content chunk per piece, a finish chunk, an optional
- * usage chunk, and `[DONE]`. A stream that ends without `[DONE]` ends with an error event.
+ * usage chunk, and `[DONE]`. A stream that ends without `[DONE]` errors with
+ * `UpstreamError('incomplete')`, which `endWithErrorEvent` turns into the client's error event.
  *
  * @example
  * (await ai.run(model, { messages, stream: true })).pipeThrough(workersAiStream({ model, includeUsage: false }));
@@ -47,10 +48,8 @@ export function workersAiStream(opts: { model: string; includeUsage: boolean }):
           usage = usageOf(piece.usage) ?? usage;
           if (typeof piece.response === 'string' && piece.response !== '') out.enqueue(sseData(chunk(meta, { content: piece.response })));
         },
-        flush(out) {
-          if (ended) return;
-          out.enqueue(sseData(openAIError('Workers AI stream ended before [DONE]', 'upstream_error', 'upstream_incomplete')));
-          out.enqueue(sseData('[DONE]'));
+        flush() {
+          if (!ended) throw new UpstreamError('incomplete', 'Workers AI stream ended before [DONE]');
         },
       }),
     ),

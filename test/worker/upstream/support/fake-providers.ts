@@ -4,7 +4,14 @@
 // calls them. Behaviour is picked by the upstream model id's prefix:
 //   ok-...           an answer (JSON, or SSE when stream: true); "ok-gated-..." streams its first
 //                    event, then waits for POST /__release?model=<id> before the rest
-//   status-NNN-...   HTTP NNN with the provider's error body
+//   status-NNN-...   HTTP NNN with the provider's error body; a 429 carries `retry-after: S`, S from
+//                    an `raS` tag in the id (e.g. status-429-ra7-x), else 1
+//   leak-NNN-...     HTTP NNN whose body is not a provider error but a secret-looking payload
+//                    (JSON credentials for ...-json-..., else an HTML page with a key)
+//   noisy-NNN-...    OpenAI only: HTTP NNN, a provider error whose message is long and full of
+//                    control characters, with extra fields that must not reach the caller
+//   recover-...      HTTP 503 until POST /__release?model=<id>, then like ok-...
+//   drop-...         the connection is destroyed before any byte of the answer (a reset)
 //   hang-...         never answers
 //   slow-MS-...      OpenAI only: answers after MS milliseconds (a long non-streamed completion)
 //   garbage-...      OpenAI only: 200 with an HTML page instead of a completion
@@ -12,17 +19,26 @@
 //   stall-...        status, headers and the first event, then silence forever
 //   reset-...        status, headers and the first event, then the connection is destroyed
 //   cut-...          a stream that ends without its terminator ([DONE] / message_stop)
+//   cutline-...      a stream reset in the middle of a line (`data: {"id":...,"choi`, then the
+//                    connection is destroyed); cuteof-...: the same line, then a clean end
+//   notsse-...       OpenAI only: 200 application/json with a whole completion to a stream request
+//   htmlsse-...      OpenAI only: 200 text/event-stream whose body is an HTML page
 //   error-event-...  a stream that carries an error event mid-way (Anthropic `event: error`;
-//                    OpenAI-compatible `data: {"error":...}`, as OpenRouter sends), then ends
+//                    OpenAI-compatible `data: {"error":...}`, as OpenRouter sends), then ends;
+//                    error-event-leak-...: OpenAI's event also carries fields that must not leak
 //   tool-...         Anthropic only: an answer that calls a tool
-// GET /__requests?model=<id> lists what that model received (path, auth headers, body).
+// GET /__requests?model=<id> lists what that model received (path, auth headers, body, and
+// `closedEarly`: whether the router closed that connection before the answer was complete).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LEAKED_SECRET } from './leak';
 
 interface Received {
   path: string;
   headers: Record<string, string | undefined>;
   body: Record<string, unknown>;
+  /** True once the router closed the connection before the fake finished its answer. */
+  closedEarly: boolean;
 }
 
 const GAP_MS = 20;
@@ -53,11 +69,51 @@ function openAIChunk(model: string, delta: Record<string, unknown>, finish: stri
   return `data: ${JSON.stringify(c)}\n\n`;
 }
 
-async function openAI(res: ServerResponse, model: string, body: Record<string, unknown>, gate: () => Promise<void>): Promise<void> {
+/** `retry-after` for a 429: the id's `raS` tag, else 1 second. */
+function retryAfter(model: string, code: number): Record<string, string> {
+  return code === 429 ? { 'retry-after': /-ra(\d+)/.exec(model)?.[1] ?? '1' } : {};
+}
+
+/** What an SSRF target might answer: credentials or an internal page, not a provider error. */
+function leak(res: ServerResponse, model: string, code: number): void {
+  if (model.includes('-json-')) {
+    json(res, code, { Code: 'Success', AccessKeyId: LEAKED_SECRET, SecretAccessKey: `${LEAKED_SECRET}/wJalrXUtnFEMI`, Token: 'x'.repeat(40) });
+    return;
+  }
+  res.writeHead(code, { 'content-type': 'text/html' });
+  res.end(`<html><body><h1>Internal admin</h1><pre>DATABASE_URL=postgres://admin:${LEAKED_SECRET}@10.0.0.5/prod</pre></body></html>`);
+}
+
+/** Writes half of an SSE line, then resets the connection or ends the response cleanly. */
+async function cutMidLine(res: ServerResponse, line: string, reset: boolean): Promise<void> {
+  await sleep(GAP_MS);
+  res.write(line.slice(0, Math.floor(line.length / 2)));
+  await sleep(GAP_MS);
+  if (reset) res.socket?.destroy();
+  else res.end();
+}
+
+async function openAI(res: ServerResponse, model: string, body: Record<string, unknown>, gate: () => Promise<void>, released: () => boolean): Promise<void> {
   const status = /^status-(\d{3})/.exec(model);
   if (status) {
     const code = Number(status[1]);
-    json(res, code, { error: { message: `fake upstream says ${code}`, type: code === 429 ? 'rate_limit_error' : 'invalid_request_error', param: code === 400 ? 'max_tokens' : null, code: `fake_${code}` } }, code === 429 ? { 'retry-after': '1' } : {});
+    json(res, code, { error: { message: `fake upstream says ${code}`, type: code === 429 ? 'rate_limit_error' : 'invalid_request_error', param: code === 400 ? 'max_tokens' : null, code: `fake_${code}` } }, retryAfter(model, code));
+    return;
+  }
+  const leaking = /^leak-(\d{3})/.exec(model);
+  if (leaking) return leak(res, model, Number(leaking[1]));
+  const noisy = /^noisy-(\d{3})/.exec(model);
+  if (noisy) {
+    const message = `context length exceeded:\u0000\u001b[31m ${'y'.repeat(600)}\r\nX-Injected: 1`;
+    json(res, Number(noisy[1]), { error: { message, type: 'invalid_request_error', param: 'messages\nX', code: 'context_length_exceeded', internal_trace: LEAKED_SECRET } });
+    return;
+  }
+  if (model.startsWith('recover') && !released()) {
+    json(res, 503, { error: { message: 'fake upstream is down', type: 'server_error', param: null, code: null } });
+    return;
+  }
+  if (model.startsWith('drop')) {
+    res.socket?.destroy();
     return;
   }
   if (model.startsWith('hang')) return;
@@ -68,7 +124,7 @@ async function openAI(res: ServerResponse, model: string, body: Record<string, u
     res.end('<html><body>502 Bad Gateway</body></html>');
     return;
   }
-  if (body.stream !== true) {
+  if (body.stream !== true || model.startsWith('notsse')) {
     json(res, 200, {
       id: 'chatcmpl-fake1', object: 'chat.completion', created: 1700000000, model,
       choices: [{ index: 0, message: { role: 'assistant', content: WORDS.join('') }, finish_reason: 'stop', logprobs: null }],
@@ -82,6 +138,10 @@ async function openAI(res: ServerResponse, model: string, body: Record<string, u
     res.flushHeaders();
     return;
   }
+  if (model.startsWith('htmlsse')) {
+    res.end('<html><body>502 Bad Gateway</body></html>');
+    return;
+  }
   res.write(openAIChunk(model, { role: 'assistant', content: WORDS[0] }, null));
   if (model.startsWith('stall')) return;
   if (model.startsWith('reset')) {
@@ -89,8 +149,12 @@ async function openAI(res: ServerResponse, model: string, body: Record<string, u
     res.socket?.destroy();
     return;
   }
+  if (model.startsWith('cutline') || model.startsWith('cuteof')) {
+    return cutMidLine(res, openAIChunk(model, { content: WORDS[1] }, null), model.startsWith('cutline'));
+  }
   if (model.startsWith('error-event')) {
-    res.end(`data: ${JSON.stringify({ error: { message: 'provider overloaded', type: 'server_error', param: null, code: 'overloaded' } })}\n\n`);
+    const extra = model.startsWith('error-event-leak') ? { internal_trace: LEAKED_SECRET } : {};
+    res.end(`data: ${JSON.stringify({ error: { message: 'provider overloaded', type: 'server_error', param: null, code: 'overloaded', ...extra } })}\n\n`);
     return;
   }
   if (model.startsWith('ok-gated')) await gate();
@@ -117,7 +181,13 @@ async function anthropic(res: ServerResponse, model: string, body: Record<string
   if (status) {
     const code = Number(status[1]);
     const type = code === 529 ? 'overloaded_error' : code === 429 ? 'rate_limit_error' : 'invalid_request_error';
-    json(res, code, { type: 'error', error: { type, message: code === 529 ? 'Overloaded' : `fake anthropic says ${code}` } });
+    json(res, code, { type: 'error', error: { type, message: code === 529 ? 'Overloaded' : `fake anthropic says ${code}` } }, retryAfter(model, code));
+    return;
+  }
+  const leaking = /^leak-(\d{3})/.exec(model);
+  if (leaking) return leak(res, model, Number(leaking[1]));
+  if (model.startsWith('drop')) {
+    res.socket?.destroy();
     return;
   }
   if (model.startsWith('hang')) return;
@@ -142,6 +212,12 @@ async function anthropic(res: ServerResponse, model: string, body: Record<string
   ];
   if (model.startsWith('error-event')) {
     parts.push(event('error', { error: { type: 'overloaded_error', message: 'Overloaded' } }));
+  } else if (model.startsWith('cutline') || model.startsWith('cuteof')) {
+    for (const p of parts) {
+      res.write(p);
+      await sleep(2);
+    }
+    return cutMidLine(res, event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: ' from Claude' } }), model.startsWith('cutline'));
   } else if (!model.startsWith('cut')) {
     parts.push(event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: ' from Claude' } }));
     parts.push(event('content_block_stop', { index: 0 }));
@@ -196,14 +272,19 @@ export async function startFakeProviders(): Promise<{ url: string; close: () => 
       }
       const model = typeof body.model === 'string' ? body.model : '';
       const list = received.get(model) ?? [];
-      list.push({
+      const entry: Received = {
         path: url.pathname,
         headers: { authorization: req.headers.authorization, 'x-api-key': req.headers['x-api-key'] as string | undefined, 'anthropic-version': req.headers['anthropic-version'] as string | undefined },
         body,
-      });
+        closedEarly: false,
+      };
+      list.push(entry);
       received.set(model, list);
+      res.on('close', () => {
+        if (!res.writableFinished) entry.closedEarly = true;
+      });
       const gate = (): Promise<void> => (released.has(model) ? Promise.resolve() : new Promise<void>((r) => gates.set(model, r)));
-      if (url.pathname === '/openai/v1/chat/completions') return openAI(res, model, body, gate);
+      if (url.pathname === '/openai/v1/chat/completions') return openAI(res, model, body, gate, () => released.has(model));
       if (url.pathname === '/anthropic/v1/messages') return anthropic(res, model, body);
       return json(res, 404, { error: { message: `no route ${url.pathname}`, type: 'not_found', param: null, code: null } });
     })();

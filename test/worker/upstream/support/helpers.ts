@@ -14,7 +14,7 @@ export function chat(extra: Partial<ChatRequest> = {}): ChatRequest {
 }
 
 /** What one fake model received. */
-export async function received(model: string): Promise<Array<{ path: string; headers: Record<string, string | undefined>; body: Record<string, unknown> }>> {
+export async function received(model: string): Promise<Array<{ path: string; headers: Record<string, string | undefined>; body: Record<string, unknown>; closedEarly: boolean }>> {
   const res = await fetch(`${inject('fakeProvidersUrl')}/__requests?model=${encodeURIComponent(model)}`);
   return res.json();
 }
