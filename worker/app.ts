@@ -3,10 +3,10 @@
  * (e.g. `app.route('/admin', adminRoutes)`) before exporting it.
  */
 import { Hono } from 'hono';
-import { requestId } from 'hono/request-id';
 import type { AppEnv } from './env';
 import { auth } from './middleware/auth';
 import { bodyLimit } from './middleware/body-limit';
+import { requestId } from './middleware/request-id';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { serverTiming } from './middleware/server-timing';
 import { chatCompletions } from './routes/chat-completions';
