@@ -7,7 +7,8 @@ import { isUncertaintyPenalty, MAX_UNCERTAINTY_PENALTY } from '../decision/decid
 import type { ResolvedIdentity } from '../decision/identity';
 import type { PresetName } from '../routing/preference';
 import { MODEL_COLUMNS, toModelRow, type DbModel, type ModelRow } from './models';
-import { TtlCache } from './ttl-cache';
+import { staleFromCache } from './d1-fault';
+import { MAX_STALE_MS, TtlCache } from './ttl-cache';
 
 export type EmbeddingProvider = 'local' | 'workers-ai' | 'precomputed';
 
@@ -131,13 +132,15 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
 }
 
 /**
- * The tenant's pool `name` with members, identities and active experiment, or null.
+ * The tenant's pool `name` with members, identities and active experiment, or null. While D1
+ * fails, a pool read in the last MAX_STALE_MS keeps routing as it was.
  *
  * @example
  * const pool = await getPool(env.DB, tenant.id, 'default', 5000);
  */
 export function getPool(db: D1Database, tenantId: string, name: string, ttlMs: number): Promise<Pool | null> {
-  return cache.getOrLoad(`${tenantId}\u0000${name}`, ttlMs, () => readPool(db, tenantId, name));
+  return cache.getOrLoad(`${tenantId}\u0000${name}`, ttlMs, () => readPool(db, tenantId, name),
+    { staleOnErrorMs: MAX_STALE_MS, onStale: staleFromCache('pool') });
 }
 
 /**
@@ -151,7 +154,7 @@ export async function listPoolNames(db: D1Database, tenantId: string): Promise<s
   return results.map((r) => r.name);
 }
 
-/** Drops cached pools (after admin writes, and in tests). */
+/** Expires cached pools (after admin writes, and in tests); see TtlCache.clear. */
 export function clearPoolCache(): void {
   cache.clear();
 }

@@ -1,7 +1,8 @@
 /**
  * Tenants and their API keys (D1). Key lookups are cached briefly per isolate.
  */
-import { TtlCache } from './ttl-cache';
+import { staleFromCache } from './d1-fault';
+import { MAX_STALE_MS, TtlCache } from './ttl-cache';
 
 export interface Tenant {
   id: string;
@@ -14,7 +15,9 @@ const KEY_CACHE_MS = 5_000;
 const byKey = new TtlCache<string, Tenant | null>(1_000);
 
 /**
- * The tenant owning an unrevoked key with this sha256 hex, or null.
+ * The tenant owning an unrevoked key with this sha256 hex, or null. While D1 fails, a key read in
+ * the last MAX_STALE_MS keeps its answer (so a revocation made during an outage applies once D1
+ * answers again).
  *
  * @example
  * const tenant = await findTenantByKeyHash(env.DB, await sha256Hex(bearer));
@@ -27,5 +30,5 @@ export async function findTenantByKeyHash(db: D1Database, keyHash: string): Prom
       .bind(keyHash)
       .first<{ id: string; name: string; default_pool: string | null }>();
     return row ? { id: row.id, name: row.name, defaultPool: row.default_pool } : null;
-  });
+  }, { staleOnErrorMs: MAX_STALE_MS, onStale: staleFromCache('api key lookup') });
 }
