@@ -8,6 +8,7 @@ import { auth } from './middleware/auth';
 import { bodyLimit } from './middleware/body-limit';
 import { requestId } from './middleware/request-id';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
+import { rateLimit, tokenLimit } from './middleware/rate-limit';
 import { serverTiming } from './middleware/server-timing';
 import { chatCompletions } from './routes/chat-completions';
 import { healthz } from './routes/healthz';
@@ -33,7 +34,8 @@ export function createApp(): Hono<AppEnv> {
   const v1 = new Hono<AppEnv>();
   v1.use(bodyLimit());
   v1.use(auth());
-  v1.post('/chat/completions', chatCompletions);
+  v1.use(rateLimit());
+  v1.post('/chat/completions', tokenLimit(), chatCompletions);
   v1.post('/route', routeOnly);
   v1.get('/models', listModelsRoute);
   app.route('/v1', v1);

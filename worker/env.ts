@@ -1,7 +1,8 @@
 /**
  * The worker's bindings (wrangler.toml) and the per-request values Hono middleware sets.
  */
-import type { Tenant } from './data/tenants';
+import type { ApiKey, Tenant } from './data/tenants';
+import type { ChatBody } from './schemas/chat';
 
 export interface Env {
   DB: D1Database;
@@ -10,6 +11,8 @@ export interface Env {
   AI?: Ai;
   /** Optional Queue for decision logs; without it logs go straight to D1. */
   DECISION_LOG_QUEUE?: Queue<unknown>;
+  /** Optional rate-limiting binding (`[[ratelimits]]`): a per-tenant ceiling across isolates of one location. */
+  TENANT_RATE_LIMITER?: RateLimit;
   DEFAULT_BUNDLE?: string;
   UPSTREAM_TIMEOUT_MS?: string;
   UPSTREAM_COMPLETION_TIMEOUT_MS?: string;
@@ -23,6 +26,10 @@ export interface Env {
 export interface Variables {
   requestId: string;
   tenant: Tenant;
+  /** The key the request authenticated with (its own rate limits). */
+  apiKey: ApiKey;
+  /** The chat body, once read (`readChatBody`): the rate limiter and the handler share one parse. */
+  chatBody: ChatBody;
 }
 
 /** Hono generics of this app. */

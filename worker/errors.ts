@@ -10,7 +10,10 @@ export type ErrorType =
   | 'not_found_error'
   | 'upstream_error'
   | 'service_unavailable'
-  | 'server_error';
+  | 'server_error'
+  // OpenAI's types for a 429: which limit was hit.
+  | 'requests'
+  | 'tokens';
 
 /** An error the router answers with, as is, to the caller. */
 export class ApiError extends Error {

@@ -13,7 +13,7 @@ import type { ChatRequest, FallbackOptions, UpstreamTarget } from '../providers/
 import { decisionHeaders } from '../routing/headers';
 import { poolNameOf, routeRequest } from '../routing/route-request';
 import { toTarget } from '../routing/targets';
-import { parseChatBody, type ChatBody } from '../schemas/chat';
+import { readChatBody, type ChatBody } from '../schemas/chat';
 import { attemptHeaders, callWithFallback } from '../upstream/fallback';
 
 /** The body the providers see: the caller's, without the router's own object. */
@@ -42,7 +42,7 @@ function setHeaders(response: Response, headers: Record<string, string>): void {
  * app.post('/v1/chat/completions', chatCompletions);
  */
 export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
-  const body = await parseChatBody(c.req.raw);
+  const body = await readChatBody(c);
   const tenant = c.get('tenant');
   const config = readConfig(c.env);
 

@@ -8,14 +8,14 @@ import { recordDecision } from '../data/decision-log';
 import type { AppEnv } from '../env';
 import { decisionHeaders } from '../routing/headers';
 import { routeRequest } from '../routing/route-request';
-import { parseChatBody } from '../schemas/chat';
+import { readChatBody } from '../schemas/chat';
 
 /**
  * @example
  * app.post('/v1/route', routeOnly);
  */
 export async function routeOnly(c: Context<AppEnv>): Promise<Response> {
-  const body = await parseChatBody(c.req.raw);
+  const body = await readChatBody(c);
   const tenant = c.get('tenant');
   const outcome = await routeRequest({
     env: c.env, config: readConfig(c.env), tenant, body,

@@ -2,7 +2,9 @@
  * The request body of `/v1/chat/completions` and `/v1/route`: OpenAI chat-completions plus the
  * router's own `router` object. Unknown OpenAI fields pass through to the upstream untouched.
  */
+import type { Context } from 'hono';
 import { z } from 'zod';
+import type { AppEnv } from '../env';
 import { badRequest } from '../errors';
 
 const contentPart = z.object({ type: z.string(), text: z.string().optional() }).catchall(z.unknown());
@@ -80,6 +82,20 @@ export async function parseChatBody(request: Request): Promise<ChatBody> {
     throw badRequest(clip(`${param ?? 'body'}: ${issue?.message ?? 'invalid'}`, MAX_MESSAGE_CHARS), param, code);
   }
   return parsed.data;
+}
+
+/**
+ * The request's chat body, parsed once per request (the token limiter reads it before the handler).
+ *
+ * @example
+ * const body = await readChatBody(c);
+ */
+export async function readChatBody(c: Context<AppEnv>): Promise<ChatBody> {
+  const cached = c.get('chatBody');
+  if (cached) return cached;
+  const body = await parseChatBody(c.req.raw);
+  c.set('chatBody', body);
+  return body;
 }
 
 /**

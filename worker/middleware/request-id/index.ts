@@ -8,6 +8,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { requestId as honoRequestId } from 'hono/request-id';
 import type { AppEnv } from '../../env';
+import { setResponseHeaders } from '../response-headers';
 
 const HEADER = 'x-request-id';
 
@@ -20,13 +21,6 @@ export function requestId(): MiddlewareHandler<AppEnv> {
   return (c, next) => pick(c, async () => {
     await next();
     const id = c.get('requestId');
-    if (c.res.headers.get(HEADER) === id) return;
-    try {
-      c.res.headers.set(HEADER, id);
-    } catch {
-      // Immutable headers (a fetch() response passed through): re-wrap; the body stream is kept.
-      c.res = new Response(c.res.body, c.res);
-      c.res.headers.set(HEADER, id);
-    }
+    if (c.res.headers.get(HEADER) !== id) setResponseHeaders(c, { [HEADER]: id });
   });
 }
