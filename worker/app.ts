@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from './env';
 import { auth } from './middleware/auth';
 import { bodyLimit } from './middleware/body-limit';
+import { preflight, tenantCors } from './middleware/cors';
 import { requestId } from './middleware/request-id';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { rateLimit, tokenLimit } from './middleware/rate-limit';
@@ -30,10 +31,13 @@ export function createApp(): Hono<AppEnv> {
   app.use(requestId());
   app.use(serverTiming());
   app.get('/healthz', healthz);
+  app.options('/v1/*', preflight());
+  app.options('/admin/*', preflight());
 
   const v1 = new Hono<AppEnv>();
   v1.use(bodyLimit());
   v1.use(auth());
+  v1.use(tenantCors());
   v1.use(rateLimit());
   v1.post('/chat/completions', tokenLimit(), chatCompletions);
   v1.post('/route', routeOnly);
