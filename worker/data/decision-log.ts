@@ -28,17 +28,19 @@ export interface DecisionLogEntry {
   attempts: unknown[];
   /** 'ok' | 'route_only' | 'upstream_error' | 'direct' (concrete model, no routing) */
   status: string;
+  /** Why the request was served degraded ('bundle_unavailable'); null/absent = served normally. */
+  degraded?: string | null;
 }
 
 function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
   return db
     // OR IGNORE: a retried row (queue redelivery, a write whose reply was lost) lands once.
     .prepare(`INSERT OR IGNORE INTO decision_log (id, tenant_id, pool, arm, bundle_version, model, preference, preset, candidates,
-              probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status, uncertainty_penalty, shown)
-              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)`)
+              probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status, uncertainty_penalty, shown, degraded)
+              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)`)
     .bind(e.id, e.tenantId, e.pool, e.arm, e.bundleVersion, e.model, e.preference, e.preset ?? null, JSON.stringify(e.candidates),
       JSON.stringify(e.probs), e.expectedCostUsd, e.predictedQuality, e.routingMs, JSON.stringify(e.attempts), e.status,
-      e.uncertaintyPenalty ?? null, e.shown ? JSON.stringify(e.shown) : null);
+      e.uncertaintyPenalty ?? null, e.shown ? JSON.stringify(e.shown) : null, e.degraded ?? null);
 }
 
 /**

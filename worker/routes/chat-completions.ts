@@ -11,7 +11,9 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import type { ChatRequest, FallbackOptions, UpstreamTarget } from '../providers/types';
 import { decisionHeaders } from '../routing/headers';
-import { poolNameOf, routeRequest } from '../routing/route-request';
+import { fallbackModelFor } from '../routing/degraded';
+import { serveFallbackModel } from '../routing/fallback-model';
+import { poolNameOf, routeRequest, type RouteOutcome } from '../routing/route-request';
 import { toTarget } from '../routing/targets';
 import { readChatBody, type ChatBody } from '../schemas/chat';
 import { attemptHeaders, callWithFallback } from '../upstream/fallback';
@@ -48,11 +50,18 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
 
   if (poolNameOf(body.model, tenant) === null) return direct(c, body);
 
-  const outcome = await routeRequest({
-    env: c.env, config, tenant, body,
-    preferenceHeader: c.req.header('x-router-preference'),
-    userHeader: c.req.header('x-router-user'),
-  });
+  let outcome: RouteOutcome;
+  try {
+    outcome = await routeRequest({
+      env: c.env, config, tenant, body,
+      preferenceHeader: c.req.header('x-router-preference'),
+      userHeader: c.req.header('x-router-user'),
+    });
+  } catch (e) {
+    const fallback = fallbackModelFor(e); // no bundle can route the pool: its fallback model, if any
+    if (!fallback) throw e;
+    return serveFallbackModel(c, fallback, upstreamRequest(body), fallbackOptions(c));
+  }
   const targets: UpstreamTarget[] = outcome.decision.order.map((i) => toTarget(outcome.candidates[i]!.model, c.env));
   const result = await callWithFallback(targets, upstreamRequest(body), fallbackOptions(c));
   const served = result.used >= 0 ? outcome.decision.order[result.used]! : outcome.decision.chosen;
@@ -64,7 +73,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     bundleVersion: outcome.bundleVersion, model: outcome.candidates[served]!.model.name,
     preference: outcome.preference, preset: outcome.preset, uncertaintyPenalty: outcome.uncertaintyPenalty, candidates: outcome.candidates.map((x) => x.model.name), shown: decision.shown, probs: decision.probs,
     expectedCostUsd: decision.expectedCostUsd[served] ?? null, predictedQuality: decision.pSuccess[served] ?? null,
-    routingMs: outcome.timings.total, attempts: result.attempts, status: result.used >= 0 ? 'ok' : 'upstream_error',
+    routingMs: outcome.timings.total, attempts: result.attempts, status: result.used >= 0 ? 'ok' : 'upstream_error', degraded: outcome.degraded,
   }));
   return result.response;
 }

@@ -35,5 +35,6 @@ export function decisionHeaders(outcome: RouteOutcome, served: number = outcome.
     ].join(', '),
   };
   if (outcome.unroutable.length > 0) headers['x-router-unroutable'] = outcome.unroutable.join(',');
+  if (outcome.degraded) headers['x-router-degraded'] = outcome.degraded;
   return headers;
 }
