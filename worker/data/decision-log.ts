@@ -97,13 +97,8 @@ export async function recordDecision(env: { DB: D1Database; DECISION_LOG_QUEUE?:
   if (await writeOrKeep(env.DB, [...pending.take(FLUSH_BATCH - 1), entry])) await flushPending(env.DB);
 }
 
-/**
- * Writes rows an earlier D1 failure left in this isolate's buffer (a few batches at most).
- *
- * @example
- * c.executionCtx.waitUntil(flushPending(env.DB));
- */
-export async function flushPending(db: D1Database): Promise<void> {
+/** Writes rows an earlier D1 failure left in this isolate's buffer (a few batches at most). */
+async function flushPending(db: D1Database): Promise<void> {
   for (let i = 0; i < MAX_FLUSH_BATCHES && pending.size > 0; i++) {
     if (!(await writeOrKeep(db, pending.take(FLUSH_BATCH)))) return;
   }
@@ -117,14 +112,4 @@ export async function flushPending(db: D1Database): Promise<void> {
  */
 export function decisionLogBacklog(): { pending: number; dropped: number } {
   return { pending: pending.size, dropped: pending.dropped };
-}
-
-/**
- * Rows waiting in this isolate for D1 to take them.
- *
- * @example
- * pendingDecisionLogs(); // 0
- */
-export function pendingDecisionLogs(): number {
-  return pending.size;
 }

@@ -3,7 +3,7 @@
 // the cache (bounded staleness); decision-log rows written during the fault are kept and written
 // once D1 answers again.
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { pendingDecisionLogs } from '../../../worker/data/decision-log';
+import { decisionLogBacklog } from '../../../worker/data/decision-log';
 import { call } from '../support/call';
 import { D1_FAULTS, faultyD1 } from '../support/faulty-d1';
 import { seedBundle, seedBundleModels, seedPool, seedTenant, testEnv } from '../support/seed';
@@ -60,7 +60,7 @@ describe('D1 faults', () => {
     const db = faultyD1(testEnv.DB);
     const warm = await route(key, db.db);
     expect(warm.status).toBe(200);
-    const before = pendingDecisionLogs();
+    const before = decisionLogBacklog().pending;
 
     // Past the key and pool TTLs (5 s), well inside the staleness bound.
     vi.useFakeTimers({ toFake: ['Date'] });
@@ -73,7 +73,7 @@ describe('D1 faults', () => {
       during.push(res.headers.get('x-router-decision-id')!);
     }
     expect(db.failedCalls).toBeGreaterThan(0);
-    expect(pendingDecisionLogs()).toBe(before + 5);
+    expect(decisionLogBacklog().pending).toBe(before + 5);
     expect(await logRows(tenantId)).toEqual([warm.headers.get('x-router-decision-id')!].sort());
 
     // Beyond the staleness bound the cache no longer answers for D1.
@@ -86,6 +86,6 @@ describe('D1 faults', () => {
     expect(after.status).toBe(200);
     const expected = [warm, after].map((r) => r.headers.get('x-router-decision-id')!).concat(during).sort();
     expect(await logRows(tenantId)).toEqual(expected);
-    expect(pendingDecisionLogs()).toBe(before);
+    expect(decisionLogBacklog().pending).toBe(before);
   });
 });
