@@ -3,6 +3,7 @@
 // the cache (bounded staleness); decision-log rows written during the fault are kept and written
 // once D1 answers again.
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { asDatabaseUnavailable } from '../../../worker/data/d1-fault';
 import { decisionLogBacklog } from '../../../worker/data/decision-log';
 import { call } from '../support/call';
 import { D1_FAULTS, faultyD1 } from '../support/faulty-d1';
@@ -45,6 +46,16 @@ describe('D1 faults', () => {
       expect(JSON.stringify(body)).not.toMatch(/SQLITE|no such table|at .*\.ts/);
     });
   }
+
+  it('the real D1 binding\'s own errors are told apart the same way', async () => {
+    const missing = await testEnv.DB.prepare('SELECT * FROM no_such_table').all().catch((e: unknown) => e);
+    expect(String(missing)).toMatch(/no such table/);
+    expect(asDatabaseUnavailable(missing)).not.toBeNull();
+    const { tenantId } = await seedTenant(null);
+    const duplicate = await testEnv.DB.prepare('INSERT INTO tenants (id, name) VALUES (?1, ?1)').bind(tenantId).run().catch((e: unknown) => e);
+    expect(String(duplicate)).toMatch(/SQLITE_CONSTRAINT/);
+    expect(asDatabaseUnavailable(duplicate)).toBeNull();
+  });
 
   it('a constraint violation is not an outage: it stays a 500 (a bug to fix, not a retry)', async () => {
     const { key } = await tenantWithPool();
