@@ -7,11 +7,15 @@ import { databaseFaultReport } from '../data/d1-fault';
 import { decisionLogBacklog } from '../data/decision-log';
 import { bundleFailures } from '../runtime/bundle-loader';
 
-/** A D1 fault this recent makes the isolate report itself degraded. */
-const RECENT_FAULT_MS = 5 * 60_000;
+/**
+ * A bundle or D1 failure this recent makes the isolate report itself degraded; older ones stay
+ * listed (a bundle version until it works again) but no longer set the status, so a pool that once
+ * named a missing version does not mark the isolate degraded for good.
+ */
+export const RECENT_FAULT_MS = 5 * 60_000;
 
 export interface DegradedState {
-  /** Whether anything below is degrading service now. */
+  /** Whether anything below is degrading service now (a failure in the last RECENT_FAULT_MS, rows waiting). */
   degraded: boolean;
   detail: {
     /** Versions that failed since they last worked: routed with an older bundle, a fallback model, or 503. */
@@ -32,9 +36,11 @@ export function degradedState(now = Date.now()): DegradedState {
   }));
   const database = databaseFaultReport();
   const decisionLog = decisionLogBacklog();
-  const recentFault = database.last !== null && now - Date.parse(database.last.at) < RECENT_FAULT_MS;
+  const recent = (at: string) => now - Date.parse(at) < RECENT_FAULT_MS;
+  const recentBundle = bundles.some((b) => recent(b.last_failed_at));
+  const recentFault = database.last !== null && recent(database.last.at);
   return {
-    degraded: bundles.length > 0 || recentFault || decisionLog.pending > 0,
+    degraded: recentBundle || recentFault || decisionLog.pending > 0,
     detail: { bundles, database, decision_log: decisionLog },
   };
 }

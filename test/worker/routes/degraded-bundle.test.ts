@@ -4,6 +4,7 @@
 // that, 503 as before. /healthz names the failed versions.
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { clearPoolCache } from '../../../worker/data/pools';
+import { degradedState, RECENT_FAULT_MS } from '../../../worker/health/degraded-state';
 import { call } from '../support/call';
 import { seedBundle, seedModel, seedPool, seedTenant, testEnv } from '../support/seed';
 
@@ -168,5 +169,11 @@ describe('/healthz', () => {
     const text = JSON.stringify(body);
     expect(text).not.toContain(tenantId);
     expect(text).not.toContain('dg-');
+  });
+
+  it('stops calling the isolate degraded once the failures are old, and keeps listing the versions', () => {
+    const later = degradedState(Date.now() + RECENT_FAULT_MS + 1000);
+    expect(later.detail.bundles.map((b) => b.version)).toEqual(expect.arrayContaining([missing, corrupt, swapped]));
+    expect(later.degraded).toBe(later.detail.decision_log.pending > 0);
   });
 });
