@@ -37,6 +37,8 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: { TEST_MIGRATIONS: migrations, DEFAULT_BUNDLE: 'test-v1' },
           serviceBindings: { FIXTURES: serveFixture },
+          // Miniflare's simulation of the rate-limiting binding, with a small limit the tests can reach.
+          ratelimits: { TEST_RATE_LIMITER: { simple: { limit: 2, period: 60 } } },
         },
       }),
     ],

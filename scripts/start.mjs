@@ -1,5 +1,6 @@
 // `npm start`: a local, offline router on a fresh clone. Installs npm packages, applies the D1
-// migrations locally, uploads the shipped bundle to local R2, builds the default quiz bank (the
+// migrations locally, puts the shipped bundle into local R2 (and re-checks what is there against
+// the manifest's sha256 on every start, writing back what differs), builds the default quiz bank (the
 // mmlu-pro train split of ../shared/data, when present) into local R2 for the onboarding endpoints,
 // seeds the demo tenant/key/models/pool,
 // starts the local stand-in upstream (NOT a real model; see scripts/standin-upstream.mjs), then
@@ -15,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { dataRoot, ensureNpm, ensureNumpy, python, root } from './setup.mjs';
+import { syncLocalR2 } from './local-r2.mjs';
 import { demoApiKey, demoSeedSql, ensureDevVar, readDemoPool } from './seed-demo.mjs';
 import { DEFAULT_STANDIN_PORT } from './standin-upstream.mjs';
 
@@ -72,15 +74,15 @@ function readBundle() {
   if (!version || !existsSync(manifestFile)) fail(`${path.relative(root, defaultFile)} names "${version}", but ${path.relative(root, manifestFile)} does not exist`);
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
   if (manifest.version !== version) fail(`bundle ${version}: manifest.json says version "${manifest.version}"`);
-  const uploads = [{ key: `bundles/${version}/manifest.json`, file: manifestFile }];
+  const uploads = [{ key: `bundles/${version}/manifest.json`, file: manifestFile, sha256: sha256(manifestFile) }];
   for (const [name, entry] of Object.entries(manifest.files ?? {})) {
     const file = path.join(dir, path.basename(entry.key));
     if (!existsSync(file)) fail(`bundle ${version}: ${name} file ${path.relative(root, file)} is missing`);
     if (sha256(file) !== entry.sha256) fail(`bundle ${version}: ${path.relative(root, file)} does not match the sha256 in manifest.json`);
-    uploads.push({ key: entry.key, file });
+    uploads.push({ key: entry.key, file, sha256: entry.sha256 });
   }
   const bank = path.join(dir, 'bank.json');
-  if (existsSync(bank)) uploads.push({ key: `bundles/${version}/bank.json`, file: bank });
+  if (existsSync(bank)) uploads.push({ key: `bundles/${version}/bank.json`, file: bank, sha256: sha256(bank) });
   return { version, manifest, uploads };
 }
 
@@ -89,20 +91,19 @@ function stampCurrent(stamp, want, bucket) {
   return existsSync(stamp) && existsSync(path.join(stateDir, 'v3', 'r2', bucket)) && readFileSync(stamp, 'utf8') === want;
 }
 
-/** Uploads the bundle to local R2 unless the same files were uploaded before. */
-function uploadBundle(bucket, bundle) {
-  const stamp = path.join(stateDir, `start-bundle-${bundle.version}.json`);
-  const want = JSON.stringify(bundle.uploads.map((u) => [u.key, sha256(u.file)]));
-  if (stampCurrent(stamp, want, bucket)) {
-    log(`    bundle ${bundle.version} already in local R2 (${bundle.uploads.length} files)`);
+/**
+ * Makes local R2 hold the shipped bundle: every object is read back and checked against the
+ * manifest's sha256 (its own for manifest.json and bank.json) on every start, and what is missing
+ * or differs is written again, so a damaged local store never serves 503s.
+ */
+async function uploadBundle(bucket, bundle) {
+  const { checked, fixed } = await syncLocalR2({ persistDir: path.join(stateDir, 'v3', 'r2'), bucket, files: bundle.uploads });
+  if (fixed.length === 0) {
+    log(`    bundle ${bundle.version} already in local R2 (${checked} files, sha256 checked)`);
     return;
   }
-  bundle.uploads.forEach((u, i) => {
-    log(`    [${i + 1}/${bundle.uploads.length}] r2 put ${bucket}/${u.key}`);
-    wrangler(['r2', 'object', 'put', `${bucket}/${u.key}`, '--local', '--file', u.file], `upload of ${u.key}`);
-  });
-  mkdirSync(stateDir, { recursive: true });
-  writeFileSync(stamp, want);
+  for (const f of fixed) log(`    r2 put ${bucket}/${f.key} (${f.reason})`);
+  log(`    bundle ${bundle.version} in local R2 (${checked} files, ${fixed.length} written, sha256 checked)`);
 }
 
 /** Bumped when `trainer.onboard.bank --mmlu-pro` writes a different bank for the same bundle. */
@@ -180,8 +181,8 @@ async function main() {
   wrangler(['d1', 'migrations', 'apply', dbName, '--local'], 'D1 migrations');
 
   const bucket = tomlValue('[[r2_buckets]]', 'bucket_name');
-  progress('bundle -> local R2');
-  uploadBundle(bucket, bundle);
+  progress('bundle -> local R2 (sha256 checked)');
+  await uploadBundle(bucket, bundle);
 
   progress('quiz bank -> local R2 (onboarding)');
   uploadQuizBank(bucket, bundle);

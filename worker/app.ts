@@ -3,11 +3,13 @@
  * (e.g. `app.route('/admin', adminRoutes)`) before exporting it.
  */
 import { Hono } from 'hono';
-import { requestId } from 'hono/request-id';
 import type { AppEnv } from './env';
 import { auth } from './middleware/auth';
 import { bodyLimit } from './middleware/body-limit';
+import { preflight, tenantCors } from './middleware/cors';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
+import { rateLimit, tokenLimit } from './middleware/rate-limit';
+import { requestId } from './middleware/request-id';
 import { serverTiming } from './middleware/server-timing';
 import { chatCompletions } from './routes/chat-completions';
 import { healthz, healthzAuth } from './routes/healthz';
@@ -29,11 +31,15 @@ export function createApp(): Hono<AppEnv> {
   app.use(requestId());
   app.use(serverTiming());
   app.get('/healthz', healthzAuth, healthz);
+  app.options('/v1/*', preflight());
+  app.options('/admin/*', preflight());
 
   const v1 = new Hono<AppEnv>();
   v1.use(bodyLimit());
   v1.use(auth());
-  v1.post('/chat/completions', chatCompletions);
+  v1.use(tenantCors());
+  v1.use(rateLimit());
+  v1.post('/chat/completions', tokenLimit(), chatCompletions);
   v1.post('/route', routeOnly);
   v1.get('/models', listModelsRoute);
   app.route('/v1', v1);

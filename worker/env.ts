@@ -1,7 +1,8 @@
 /**
  * The worker's bindings (wrangler.toml) and the per-request values Hono middleware sets.
  */
-import type { Tenant } from './data/tenants';
+import type { ApiKey, Tenant } from './data/tenants';
+import type { ChatBody } from './schemas/chat';
 
 export interface Env {
   DB: D1Database;
@@ -10,6 +11,8 @@ export interface Env {
   AI?: Ai;
   /** Optional Queue for decision logs; without it logs go straight to D1. */
   DECISION_LOG_QUEUE?: Queue<unknown>;
+  /** Optional rate-limiting binding (`[[ratelimits]]`): a per-tenant ceiling across isolates of one location. */
+  TENANT_RATE_LIMITER?: RateLimit;
   DEFAULT_BUNDLE?: string;
   UPSTREAM_TIMEOUT_MS?: string;
   UPSTREAM_COMPLETION_TIMEOUT_MS?: string;
@@ -32,6 +35,7 @@ const WORKER_SETTINGS: Record<keyof Env, true> = {
   DB: true, ASSETS: true, AI: true, DECISION_LOG_QUEUE: true, DEFAULT_BUNDLE: true, UPSTREAM_TIMEOUT_MS: true,
   UPSTREAM_COMPLETION_TIMEOUT_MS: true, MAX_TRIES: true, MAX_BODY_BYTES: true, POOL_CACHE_SECONDS: true,
   WORKERS_AI_EMBEDDING_MODEL: true, REQUEST_DEADLINE_MS: true, BREAKER_FAILURES: true, BREAKER_COOLDOWN_MS: true,
+  TENANT_RATE_LIMITER: true,
 };
 
 /** The names of `WORKER_SETTINGS`, sorted. */
@@ -52,6 +56,10 @@ export function isWorkerSetting(name: string): boolean {
 export interface Variables {
   requestId: string;
   tenant: Tenant;
+  /** The key the request authenticated with (its own rate limits). */
+  apiKey: ApiKey;
+  /** The chat body, once read (`readChatBody`): the rate limiter and the handler share one parse. */
+  chatBody: ChatBody;
 }
 
 /** Hono generics of this app. */

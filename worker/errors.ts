@@ -10,11 +10,16 @@ export type ErrorType =
   | 'not_found_error'
   | 'upstream_error'
   | 'service_unavailable'
-  | 'server_error';
+  | 'server_error'
+  // OpenAI's types for a 429: which limit was hit.
+  | 'requests'
+  | 'tokens';
 
 /** An error the router answers with, as is, to the caller. */
 export class ApiError extends Error {
   override name = 'ApiError';
+  /** Headers the error response carries (e.g. `Retry-After` on a 429 or 503). */
+  readonly headers: Record<string, string> = {};
   constructor(
     readonly status: ContentfulStatusCode,
     message: string,
@@ -30,9 +35,9 @@ export class ApiError extends Error {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
 
-  /** A JSON response with this error (extra headers optional). */
+  /** A JSON response with this error, its own headers and any extra ones. */
   toResponse(headers?: Record<string, string>): Response {
-    return Response.json(this.toBody(), { status: this.status, headers });
+    return Response.json(this.toBody(), { status: this.status, headers: { ...this.headers, ...headers } });
   }
 }
 

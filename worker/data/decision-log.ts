@@ -1,8 +1,11 @@
 /**
  * The decision log: one row per routed request, written after the response. With a Queue binding
- * (`DECISION_LOG_QUEUE`) entries go through the queue and its consumer inserts them in batches;
- * without one (or when sending fails) they go straight to D1.
+ * (`DECISION_LOG_QUEUE`) entries go through the queue and its consumer inserts them in batches
+ * (the queue redelivers a failed batch); without one (or when sending fails) they go straight to
+ * D1. A row D1 refuses waits in a bounded per-isolate buffer and goes along with the next write
+ * that succeeds; rows the buffer cannot hold are logged whole (never dropped unseen) and counted.
  */
+import { RetryBuffer } from './retry-buffer';
 export interface DecisionLogEntry {
   id: string;
   tenantId: string;
@@ -29,16 +32,19 @@ export interface DecisionLogEntry {
    * stream broke after it began); 'client_closed' (the client went away before the answer ended)
    */
   status: string;
+  /** Why the request was served degraded ('bundle_unavailable'); null/absent = served normally. */
+  degraded?: string | null;
 }
 
 function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
   return db
-    .prepare(`INSERT INTO decision_log (id, tenant_id, pool, arm, bundle_version, model, preference, preset, candidates,
-              probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status, uncertainty_penalty, shown)
-              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)`)
+    // OR IGNORE: a retried row (queue redelivery, a write whose reply was lost) lands once.
+    .prepare(`INSERT OR IGNORE INTO decision_log (id, tenant_id, pool, arm, bundle_version, model, preference, preset, candidates,
+              probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status, uncertainty_penalty, shown, degraded)
+              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)`)
     .bind(e.id, e.tenantId, e.pool, e.arm, e.bundleVersion, e.model, e.preference, e.preset ?? null, JSON.stringify(e.candidates),
       JSON.stringify(e.probs), e.expectedCostUsd, e.predictedQuality, e.routingMs, JSON.stringify(e.attempts), e.status,
-      e.uncertaintyPenalty ?? null, e.shown ? JSON.stringify(e.shown) : null);
+      e.uncertaintyPenalty ?? null, e.shown ? JSON.stringify(e.shown) : null, e.degraded ?? null);
 }
 
 /**
@@ -52,25 +58,62 @@ export async function insertDecisionLogs(db: D1Database, entries: readonly Decis
   await db.batch(entries.map((e) => insert(db, e)));
 }
 
+/** Rows one isolate keeps while D1 refuses writes, and rows per flushed batch. */
+const MAX_PENDING = 1000;
+const FLUSH_BATCH = 100;
+/** Batches one write may flush after it, so a long outage drains within one waitUntil. */
+const MAX_FLUSH_BATCHES = 10;
+
+const pending = new RetryBuffer<DecisionLogEntry>(MAX_PENDING, (dropped) => {
+  console.error(`decision log buffer full (${MAX_PENDING} rows): row ${dropped.id} not written; entry follows`, JSON.stringify(dropped));
+});
+
+/** Writes `entries` in one batch; what D1 refuses goes back to the buffer. */
+async function writeOrKeep(db: D1Database, entries: DecisionLogEntry[]): Promise<boolean> {
+  try {
+    await insertDecisionLogs(db, entries);
+    return true;
+  } catch (e) {
+    pending.putBack(entries);
+    console.error(`decision log write failed; ${entries.length} row(s) kept for retry (${pending.size} pending)`, e);
+    return false;
+  }
+}
+
 /**
- * Records one decision: through the queue when bound, else (or on queue failure) directly in D1.
- * Never throws: a lost log line must not fail a request that already answered.
+ * Records one decision: through the queue when bound, else (or on queue failure) directly in D1,
+ * together with rows an earlier failure left in this isolate's buffer. Never throws: a log write
+ * must not fail a request that already answered.
  *
  * @example
  * c.executionCtx.waitUntil(recordDecision(c.env, entry));
  */
 export async function recordDecision(env: { DB: D1Database; DECISION_LOG_QUEUE?: Queue<unknown> }, entry: DecisionLogEntry): Promise<void> {
-  try {
-    if (env.DECISION_LOG_QUEUE) {
-      try {
-        await env.DECISION_LOG_QUEUE.send(entry);
-        return;
-      } catch (e) {
-        console.error('decision log queue send failed; writing to D1', e);
-      }
+  if (env.DECISION_LOG_QUEUE) {
+    try {
+      await env.DECISION_LOG_QUEUE.send(entry);
+      if (pending.size > 0) await flushPending(env.DB);
+      return;
+    } catch (e) {
+      console.error('decision log queue send failed; writing to D1', e);
     }
-    await insertDecisionLogs(env.DB, [entry]);
-  } catch (e) {
-    console.error(`decision log write failed for ${entry.id}`, e);
   }
+  if (await writeOrKeep(env.DB, [...pending.take(FLUSH_BATCH - 1), entry])) await flushPending(env.DB);
+}
+
+/** Writes rows an earlier D1 failure left in this isolate's buffer (a few batches at most). */
+async function flushPending(db: D1Database): Promise<void> {
+  for (let i = 0; i < MAX_FLUSH_BATCHES && pending.size > 0; i++) {
+    if (!(await writeOrKeep(db, pending.take(FLUSH_BATCH)))) return;
+  }
+}
+
+/**
+ * Rows waiting in this isolate for D1, and rows the full buffer could not keep (for `/healthz`).
+ *
+ * @example
+ * decisionLogBacklog(); // { pending: 0, dropped: 0 }
+ */
+export function decisionLogBacklog(): { pending: number; dropped: number } {
+  return { pending: pending.size, dropped: pending.dropped };
 }

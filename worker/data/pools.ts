@@ -7,7 +7,8 @@ import { isUncertaintyPenalty, MAX_UNCERTAINTY_PENALTY } from '../decision/decid
 import type { ResolvedIdentity } from '../decision/identity';
 import type { PresetName } from '../routing/preference';
 import { MODEL_COLUMNS, toModelRow, type DbModel, type ModelRow } from './models';
-import { TtlCache } from './ttl-cache';
+import { staleFromCache } from './d1-fault';
+import { MAX_STALE_MS, TtlCache } from './ttl-cache';
 
 export type EmbeddingProvider = 'local' | 'workers-ai' | 'precomputed';
 
@@ -37,6 +38,12 @@ export interface Pool {
   /** Stds below its mean an uncertain (quiz) identity is routed at; null = the router's default. */
   uncertaintyPenalty: number | null;
   members: ModelRow[];
+  /**
+   * The model to call unrouted when no bundle can route this pool (`pools.fallback_model`, a model
+   * the tenant can call by name: its own, else a global one); null = none, or a name that resolves
+   * to no such model (logged).
+   */
+  fallbackModel: ModelRow | null;
   /** Stored identities: model id -> bundle version -> identity. */
   identities: Map<string, Map<string, ResolvedIdentity>>;
   experiment: Experiment | null;
@@ -47,7 +54,7 @@ const cache = new TtlCache<string, Pool | null>(500);
 interface DbPool {
   id: string; tenant_id: string; name: string; bundle_version: string;
   embedding_provider: EmbeddingProvider | null; default_preference: number; default_preset: PresetName | null;
-  uncertainty_penalty: number | null;
+  uncertainty_penalty: number | null; fallback_model: string | null;
 }
 
 /** JSON text from D1, or undefined when it does not parse (a bad row must not fail requests). */
@@ -92,17 +99,20 @@ function parsePenalty(value: unknown, poolId: string): number | null {
 
 async function readPool(db: D1Database, tenantId: string, name: string): Promise<Pool | null> {
   const pool = await db
-    .prepare('SELECT id, tenant_id, name, bundle_version, embedding_provider, default_preference, default_preset, uncertainty_penalty FROM pools WHERE tenant_id = ?1 AND name = ?2')
+    .prepare('SELECT id, tenant_id, name, bundle_version, embedding_provider, default_preference, default_preset, uncertainty_penalty, fallback_model FROM pools WHERE tenant_id = ?1 AND name = ?2')
     .bind(tenantId, name)
     .first<DbPool>();
   if (!pool) return null;
-  const [members, identities, experiment] = await db.batch([
+  const [members, identities, experiment, fallback] = await db.batch([
     db.prepare(`SELECT ${MODEL_COLUMNS} FROM pool_members pm JOIN models m ON m.id = pm.model_id
                 WHERE pm.pool_id = ?1 ORDER BY m.name`).bind(pool.id),
     db.prepare(`SELECT mi.model_id, mi.bundle_version, mi.vector, mi.cov_factor, mi.source FROM model_identities mi
                 JOIN pool_members pm ON pm.model_id = mi.model_id WHERE pm.pool_id = ?1`).bind(pool.id),
     db.prepare(`SELECT id, name, arms FROM experiments WHERE pool_id = ?1 AND active = 1
                 ORDER BY created_at DESC LIMIT 1`).bind(pool.id),
+    // The tenant's own model of that name wins over a global one, as for a direct request.
+    db.prepare(`SELECT ${MODEL_COLUMNS} FROM models m WHERE m.name = ?2 AND (m.tenant_id = ?1 OR m.tenant_id IS NULL)
+                ORDER BY m.tenant_id IS NULL LIMIT 1`).bind(pool.tenant_id, pool.fallback_model ?? ''),
   ]);
   const idMap = new Map<string, Map<string, ResolvedIdentity>>();
   type IdentityDbRow = { model_id: string; bundle_version: string; vector: string; cov_factor: string | null; source: ResolvedIdentity['source'] };
@@ -122,22 +132,29 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
     if (arms.success && arms.data.some((a) => a.weight > 0)) exp = { id: expRow.id, name: expRow.name, arms: arms.data };
     else console.error(`experiment ${expRow.id}: invalid arms, ignored`);
   }
+  const fallbackRow = ((fallback?.results ?? []) as DbModel[])[0];
+  if (pool.fallback_model !== null && !fallbackRow) {
+    console.error(`pool ${pool.id}: fallback_model names no model this tenant can call; no fallback`);
+  }
   return {
     id: pool.id, tenantId: pool.tenant_id, name: pool.name, bundleVersion: pool.bundle_version,
     embeddingProvider: pool.embedding_provider, defaultPreference: pool.default_preference, defaultPreset: pool.default_preset,
     uncertaintyPenalty: parsePenalty(pool.uncertainty_penalty, pool.id),
     members: ((members?.results ?? []) as DbModel[]).map(toModelRow), identities: idMap, experiment: exp,
+    fallbackModel: pool.fallback_model !== null && fallbackRow ? toModelRow(fallbackRow) : null,
   };
 }
 
 /**
- * The tenant's pool `name` with members, identities and active experiment, or null.
+ * The tenant's pool `name` with members, identities and active experiment, or null. While D1
+ * fails, a pool read in the last MAX_STALE_MS keeps routing as it was.
  *
  * @example
  * const pool = await getPool(env.DB, tenant.id, 'default', 5000);
  */
 export function getPool(db: D1Database, tenantId: string, name: string, ttlMs: number): Promise<Pool | null> {
-  return cache.getOrLoad(`${tenantId}\u0000${name}`, ttlMs, () => readPool(db, tenantId, name));
+  return cache.getOrLoad(`${tenantId}\u0000${name}`, ttlMs, () => readPool(db, tenantId, name),
+    { staleOnErrorMs: MAX_STALE_MS, onStale: staleFromCache('pool') });
 }
 
 /**
@@ -151,7 +168,7 @@ export async function listPoolNames(db: D1Database, tenantId: string): Promise<s
   return results.map((r) => r.name);
 }
 
-/** Drops cached pools (after admin writes, and in tests). */
+/** Expires cached pools (after admin writes, and in tests); see TtlCache.clear. */
 export function clearPoolCache(): void {
   cache.clear();
 }

@@ -1,9 +1,35 @@
 /**
  * A small per-isolate cache with expiry and a size cap (oldest entry evicted first). Concurrent
- * misses for one key share one load; a failed load is not cached.
+ * misses for one key share one load. A failed load is not cached, with one exception: when the
+ * caller allows it (`staleOnErrorMs`), a reload that fails answers with the last value loaded for
+ * that key if it is at most that old, so a D1 outage does not take down everything this isolate
+ * saw recently. The next reload is then tried after another `ttlMs`.
  */
+
+/** How long a value may be served after its reloads started failing (bounded staleness). */
+export const MAX_STALE_MS = 15 * 60_000;
+
+interface Loaded<V> {
+  value: V;
+  at: number;
+}
+
+interface Entry<V> {
+  until: number;
+  value: Promise<V>;
+  /** The last value a load returned, kept across reloads for stale-on-error. */
+  last: Loaded<V> | undefined;
+}
+
+export interface LoadOptions {
+  /** Serve the last good value for this long after it was loaded when a reload fails (0 = never). */
+  staleOnErrorMs?: number;
+  /** Called when a stale value answers instead of a failed reload. */
+  onStale?: (err: unknown, ageMs: number) => void;
+}
+
 export class TtlCache<K, V> {
-  private readonly entries = new Map<K, { until: number; value: Promise<V> }>();
+  private readonly entries = new Map<K, Entry<V>>();
 
   constructor(private readonly maxEntries: number) {}
 
@@ -12,22 +38,37 @@ export class TtlCache<K, V> {
    *
    * @example
    * const pools = new TtlCache<string, Pool>(100);
-   * await pools.getOrLoad('t1/default', 5000, () => readPool(db, 't1', 'default'));
+   * await pools.getOrLoad('t1/default', 5000, () => readPool(db, 't1', 'default'), { staleOnErrorMs: MAX_STALE_MS });
    */
-  getOrLoad(key: K, ttlMs: number, load: () => Promise<V>): Promise<V> {
+  getOrLoad(key: K, ttlMs: number, load: () => Promise<V>, options: LoadOptions = {}): Promise<V> {
     const now = Date.now();
     const hit = this.entries.get(key);
     if (hit && hit.until > now) return hit.value;
-    const value = load();
+    const entry: Entry<V> = { until: now + ttlMs, value: Promise.resolve() as Promise<V>, last: hit?.last };
+    entry.value = load().then(
+      (value) => {
+        entry.last = { value, at: Date.now() };
+        return value;
+      },
+      (err: unknown) => {
+        const last = entry.last;
+        const age = last ? Date.now() - last.at : Number.POSITIVE_INFINITY;
+        if (last && age <= (options.staleOnErrorMs ?? 0)) {
+          options.onStale?.(err, age);
+          return last.value;
+        }
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+        throw err;
+      },
+    );
     this.entries.delete(key);
-    this.entries.set(key, { until: now + ttlMs, value });
-    value.catch(() => { if (this.entries.get(key)?.value === value) this.entries.delete(key); });
+    this.entries.set(key, entry);
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next();
       if (oldest.done) break;
       this.entries.delete(oldest.value);
     }
-    return value;
+    return entry.value;
   }
 
   /**
@@ -40,8 +81,11 @@ export class TtlCache<K, V> {
     this.entries.delete(key);
   }
 
-  /** Forgets everything (tests, admin writes). */
+  /**
+   * Expires everything (after admin writes, and in tests): the next read reloads. The last values
+   * stay for stale-on-error, so an expiry never makes a later D1 outage worse.
+   */
   clear(): void {
-    this.entries.clear();
+    for (const entry of this.entries.values()) entry.until = 0;
   }
 }

@@ -13,9 +13,11 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import type { ChatRequest, FallbackOptions, FallbackResult, UpstreamOutcome, UpstreamTarget } from '../providers/types';
 import { decisionHeaders } from '../routing/headers';
-import { poolNameOf, routeRequest } from '../routing/route-request';
+import { fallbackModelFor } from '../routing/degraded';
+import { fallbackHeaders, type FallbackModel } from '../routing/fallback-model';
+import { poolNameOf, routeRequest, type RouteOutcome } from '../routing/route-request';
 import { toTarget } from '../routing/targets';
-import { parseChatBody, type ChatBody } from '../schemas/chat';
+import { readChatBody, type ChatBody } from '../schemas/chat';
 import { targetHealth, type TargetHealth } from '../upstream/breaker';
 import { attemptHeaders, callWithFallback } from '../upstream/fallback';
 import { TIMEOUT_HEADER, requestBudgetMs } from '../upstream/request-deadline';
@@ -74,18 +76,25 @@ function deadlineOf(c: Context<AppEnv>, config: RouterConfig, startedAt: number)
  */
 export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const startedAt = Date.now();
-  const body = await parseChatBody(c.req.raw);
+  const body = await readChatBody(c);
   const tenant = c.get('tenant');
   const config = readConfig(c.env);
   const deadlineAt = deadlineOf(c, config, startedAt);
 
   if (poolNameOf(body.model, tenant) === null) return direct(c, body, config, deadlineAt);
 
-  const outcome = await routeRequest({
-    env: c.env, config, tenant, body,
-    preferenceHeader: c.req.header('x-router-preference'),
-    userHeader: c.req.header('x-router-user'),
-  });
+  let outcome: RouteOutcome;
+  try {
+    outcome = await routeRequest({
+      env: c.env, config, tenant, body,
+      preferenceHeader: c.req.header('x-router-preference'),
+      userHeader: c.req.header('x-router-user'),
+    });
+  } catch (e) {
+    const fallback = fallbackModelFor(e); // no bundle can route the pool: its fallback model, if any
+    if (!fallback) throw e;
+    return degradedAnswer(c, body, config, deadlineAt, fallback);
+  }
   const { decision } = outcome;
   const models = decision.order.map((i) => outcome.candidates[i]!.model);
   const health = targetHealth(tenant.id, models, config.breaker);
@@ -102,7 +111,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
         preference: outcome.preference, preset: outcome.preset, uncertaintyPenalty: outcome.uncertaintyPenalty,
         candidates: outcome.candidates.map((x) => x.model.name), shown: decision.shown, probs: decision.probs,
         expectedCostUsd: decision.expectedCostUsd[logged] ?? null, predictedQuality: decision.pSuccess[logged] ?? null,
-        routingMs: outcome.timings.total, attempts: r.attempts, status: logStatus(ended, 'ok'),
+        routingMs: outcome.timings.total, attempts: r.attempts, status: logStatus(ended, 'ok'), degraded: outcome.degraded,
       };
     });
   setHeaders(result.response, { ...decisionHeaders(outcome, servedOf(result)), ...attemptHeaders(result.attempts) });
@@ -129,5 +138,24 @@ async function direct(c: Context<AppEnv>, body: ChatBody, config: RouterConfig, 
     'x-router-pool': 'none', 'x-router-decision-id': decisionId,
     ...attemptHeaders(result.attempts),
   });
+  return result.response;
+}
+
+/**
+ * No bundle can route the pool: its fallback model answers unrouted (x-router-degraded), and the
+ * row is written once the answer has ended, as for every other answer.
+ */
+async function degradedAnswer(c: Context<AppEnv>, body: ChatBody, config: RouterConfig, deadlineAt: number,
+  fallback: FallbackModel): Promise<Response> {
+  const { pool, model } = fallback;
+  const decisionId = crypto.randomUUID();
+  const health = targetHealth(c.get('tenant').id, [model], config.breaker);
+  const result = await callAndRecord(c, [await toTarget(model, c.env)], fallbackOptions(c, config, deadlineAt, health), body,
+    (r, ended) => ({
+      id: decisionId, tenantId: c.get('tenant').id, pool, arm: null, bundleVersion: null, model: model.name, preference: null,
+      candidates: [model.name], probs: [1], expectedCostUsd: null, predictedQuality: null, routingMs: 0, attempts: r.attempts,
+      status: logStatus(ended, 'ok'), degraded: fallbackHeaders(pool, model, decisionId)['x-router-degraded'],
+    }));
+  setHeaders(result.response, { ...fallbackHeaders(pool, model, decisionId), ...attemptHeaders(result.attempts) });
   return result.response;
 }

@@ -7,21 +7,30 @@ import { readConfig } from '../config';
 import { recordDecision } from '../data/decision-log';
 import type { AppEnv } from '../env';
 import { decisionHeaders } from '../routing/headers';
-import { routeRequest } from '../routing/route-request';
-import { parseChatBody } from '../schemas/chat';
+import { fallbackModelFor } from '../routing/degraded';
+import { fallbackDecision } from '../routing/fallback-model';
+import { routeRequest, type RouteOutcome } from '../routing/route-request';
+import { readChatBody } from '../schemas/chat';
 
 /**
  * @example
  * app.post('/v1/route', routeOnly);
  */
 export async function routeOnly(c: Context<AppEnv>): Promise<Response> {
-  const body = await parseChatBody(c.req.raw);
+  const body = await readChatBody(c);
   const tenant = c.get('tenant');
-  const outcome = await routeRequest({
-    env: c.env, config: readConfig(c.env), tenant, body,
-    preferenceHeader: c.req.header('x-router-preference'),
-    userHeader: c.req.header('x-router-user'),
-  });
+  let outcome: RouteOutcome;
+  try {
+    outcome = await routeRequest({
+      env: c.env, config: readConfig(c.env), tenant, body,
+      preferenceHeader: c.req.header('x-router-preference'),
+      userHeader: c.req.header('x-router-user'),
+    });
+  } catch (e) {
+    const fallback = fallbackModelFor(e); // no bundle can route the pool: say where its fallback would go
+    if (!fallback) throw e;
+    return fallbackDecision(c, fallback);
+  }
   const { decision } = outcome;
   const chosen = outcome.candidates[decision.chosen]!.model.name;
   c.executionCtx.waitUntil(recordDecision(c.env, {
@@ -29,6 +38,7 @@ export async function routeOnly(c: Context<AppEnv>): Promise<Response> {
     model: chosen, preference: outcome.preference, preset: outcome.preset, uncertaintyPenalty: outcome.uncertaintyPenalty, candidates: outcome.candidates.map((x) => x.model.name), shown: decision.shown,
     probs: decision.probs, expectedCostUsd: decision.expectedCostUsd[decision.chosen] ?? null,
     predictedQuality: decision.pSuccess[decision.chosen] ?? null, routingMs: outcome.timings.total, attempts: [], status: 'route_only',
+    degraded: outcome.degraded,
   }));
   return c.json({
     id: outcome.decisionId,
@@ -51,6 +61,7 @@ export async function routeOnly(c: Context<AppEnv>): Promise<Response> {
     })),
     fallback_order: decision.order.map((i) => outcome.candidates[i]!.model.name),
     unroutable: outcome.unroutable,
+    degraded: outcome.degraded,
     timings_ms: outcome.timings,
   }, 200, decisionHeaders(outcome));
 }

@@ -38,5 +38,6 @@ export function decisionHeaders(outcome: RouteOutcome, served: number = outcome.
     headers['x-router-predicted-quality'] = decision.pSuccess[served]!.toFixed(4);
   }
   if (outcome.unroutable.length > 0) headers['x-router-unroutable'] = outcome.unroutable.join(',');
+  if (outcome.degraded) headers['x-router-degraded'] = outcome.degraded;
   return headers;
 }

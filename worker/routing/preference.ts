@@ -23,8 +23,15 @@ function isPreset(text: string): text is PresetName {
 }
 
 /**
- * Parses a preference given as a number, a numeric string or a preset; undefined stays undefined.
- * Anything else, or a number outside [0, 1], is a 400 naming `param`.
+ * A plain decimal (optional minus, digits, optional fraction). `Number()` alone would also take
+ * "0x1", "0b1", "1e-1", "Infinity" and blanks, none of which a caller means as a preference.
+ */
+const PLAIN_DECIMAL = /^-?(?:\d+(?:\.\d+)?|\.\d+)$/;
+
+/**
+ * Parses a preference given as a number, a plain decimal string ("0.3", ".25"; surrounding
+ * whitespace ignored) or a preset; undefined stays undefined. Anything else (hex, binary,
+ * exponents such as "1e-1", "Infinity", blanks), or a number outside [0, 1], is a 400 naming `param`.
  *
  * @example
  * parsePreference('Quality', 'x-router-preference'); // 'quality'
@@ -37,7 +44,7 @@ export function parsePreference(raw: unknown, param: string): Preference | undef
   else if (typeof raw === 'string') {
     const text = raw.trim().toLowerCase();
     if (isPreset(text)) return text;
-    value = text === '' ? Number.NaN : Number(text);
+    value = PLAIN_DECIMAL.test(text) ? Number(text) : Number.NaN;
   } else value = Number.NaN;
   if (!Number.isFinite(value)) {
     throw badRequest(`${param} must be a number in [0, 1] or one of ${PRESET_NAMES.join(', ')}`, param, 'invalid_preference');

@@ -14,8 +14,9 @@ import type { Env } from '../env';
 import { ApiError, badRequest } from '../errors';
 import { getBundle } from '../runtime/bundle-loader';
 import type { ChatBody } from '../schemas/chat';
+import { withLastGoodBundle, type DegradedReason } from './degraded';
 import { assignArm } from './experiment';
-import { parsePreference, resolvePreference, type PresetName } from './preference';
+import { parsePreference, resolvePreference, type Preference, type PresetName } from './preference';
 
 export interface RoutedCandidate {
   model: ModelRow;
@@ -43,6 +44,8 @@ export interface RouteOutcome {
   embedding: Pick<EmbedResult, 'source' | 'cacheHit'> & { space: string };
   /** Milliseconds per stage; `total` is the routing overhead. */
   timings: { bundle: number; embed: number; decide: number; total: number };
+  /** Set when the pool's own bundle could not route and an older one did (routing/degraded.ts). */
+  degraded: DegradedReason | null;
 }
 
 /** Request-level inputs that do not come from the body. */
@@ -112,12 +115,31 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
     }
   }
 
+  const routed = { t0, decisionId, pool, arm, requested: bodyPreference ?? headerPreference };
+  const { result, degraded } = await withLastGoodBundle(pool, bundleVersion, (version) => decideWith(inputs, routed, version));
+  return { ...result, degraded };
+}
+
+/** What routeRequest settled before the bundle: the pool (or arm's pool) and the caller's preference. */
+interface Routed {
+  t0: number;
+  decisionId: string;
+  pool: Pool;
+  arm: string | null;
+  /** Body, else header preference; undefined = the pool's default. */
+  requested: Preference | undefined;
+}
+
+/** The decision with bundle `bundleVersion`: candidates, embedding, decision core. */
+async function decideWith(inputs: RouteInputs, routed: Routed, bundleVersion: string): Promise<Omit<RouteOutcome, 'degraded'>> {
+  const { t0, decisionId, pool, arm } = routed;
+  const { body } = inputs;
   const tBundle = performance.now();
   const bundle = await getBundle(inputs.env.ASSETS, bundleVersion);
   const { manifest } = bundle;
   // Body wins over header (it is the more specific of the two); the pool's default otherwise. A
   // preset means the operating point this request's bundle calibrated for it.
-  const requested = bodyPreference ?? headerPreference ?? pool.defaultPreset ?? pool.defaultPreference;
+  const requested = routed.requested ?? pool.defaultPreset ?? pool.defaultPreference;
   const preference = resolvePreference(requested, manifest.policy.presets);
   const preset = typeof requested === 'string' ? requested : null;
 
@@ -135,7 +157,7 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
 
   const tEmbed = performance.now();
   const embedded = await embedPrompt({
-    tenantId: tenant.id,
+    tenantId: inputs.tenant.id,
     bundle,
     poolProvider: pool.embeddingProvider,
     text: embeddingText(body.messages, manifest.embedding.text),

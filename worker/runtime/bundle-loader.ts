@@ -1,8 +1,11 @@
 /**
  * Loads a bundle from R2 (`bundles/<version>/manifest.json` and the files it lists), checks every
  * file's size and sha256 against the manifest, and creates the ONNX sessions. Loaded bundles are
- * cached per isolate by version (bundles are immutable); concurrent first requests share one load;
- * a failed load is not cached, so the next request tries again.
+ * cached per isolate by version (bundles are immutable), so a bundle that loaded keeps serving
+ * whatever happens to its objects in R2 later; concurrent first requests share one load; a failed
+ * load is not cached, so the next request tries again. A session that fails while running (an ORT
+ * error) reports a BundleUnavailableError too, so callers treat a bundle that cannot decide like
+ * one that cannot load. Failures are kept per version (without request data) for `/healthz`.
  */
 import { parseManifest, type Manifest } from '../bundle/manifest';
 import type { OnnxSession } from '../decision/types';
@@ -27,6 +30,66 @@ export class BundleUnavailableError extends Error {
 }
 
 const cache = new Map<string, Promise<LoadedBundle>>();
+
+/** A version that failed to load or run in this isolate since it last worked. */
+export interface BundleFailure {
+  version: string;
+  error: string;
+  firstAt: string;
+  lastAt: string;
+  failures: number;
+}
+
+const failures = new Map<string, BundleFailure>();
+
+/**
+ * Records that `err`'s bundle could not load or run (for `/healthz`).
+ *
+ * @example
+ * noteBundleFailure(new BundleUnavailableError('v2', 'not found'));
+ */
+export function noteBundleFailure(err: BundleUnavailableError): void {
+  const now = new Date().toISOString();
+  const seen = failures.get(err.version);
+  failures.set(err.version, {
+    version: err.version, error: err.message.slice(0, 300), firstAt: seen?.firstAt ?? now, lastAt: now, failures: (seen?.failures ?? 0) + 1,
+  });
+}
+
+/**
+ * Clears a version's failure record once it has served again.
+ *
+ * @example
+ * noteBundleWorked('v2');
+ */
+export function noteBundleWorked(version: string): void {
+  failures.delete(version);
+}
+
+/**
+ * Versions that failed in this isolate and have not worked since.
+ *
+ * @example
+ * bundleFailures(); // [{ version: 'v2', error: 'bundle v2: not found', firstAt, lastAt, failures: 3 }]
+ */
+export function bundleFailures(): BundleFailure[] {
+  return [...failures.values()];
+}
+
+/** `session` whose run errors (ORT) are BundleUnavailableErrors of `version`. */
+function guarded(session: OnnxSession, version: string, file: string): OnnxSession {
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    run: async (feeds) => {
+      try {
+        return await session.run(feeds);
+      } catch (e) {
+        throw new BundleUnavailableError(version, `${file} failed in ONNX Runtime: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    },
+  };
+}
 
 async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', bytes);
@@ -65,9 +128,10 @@ async function load(bucket: R2Bucket, version: string): Promise<LoadedBundle> {
     manifest.embedding.provider === 'local' && files.embedder ? readFile(bucket, version, files.embedder) : undefined,
   ]);
   try {
-    const irt = await createSession(irtBytes);
-    const policy = await createSession(policyBytes);
-    const embedder = embedderBytes ? await createSession(embedderBytes) : undefined;
+    const irt = guarded(await createSession(irtBytes), version, 'irt.onnx');
+    const policy = guarded(await createSession(policyBytes), version, 'policy.onnx');
+    const embedder = embedderBytes ? guarded(await createSession(embedderBytes), version, 'embedder.onnx') : undefined;
+    noteBundleWorked(version);
     return { manifest, irt, policy, ...(embedder ? { embedder } : {}), loadMs: Date.now() - t0 };
   } catch (e) {
     throw new BundleUnavailableError(version, `ONNX session failed: ${e instanceof Error ? e.message : String(e)}`);

@@ -2,7 +2,9 @@
  * The request body of `/v1/chat/completions` and `/v1/route`: OpenAI chat-completions plus the
  * router's own `router` object. Unknown OpenAI fields pass through to the upstream untouched.
  */
+import type { Context } from 'hono';
 import { z } from 'zod';
+import type { AppEnv } from '../env';
 import { badRequest } from '../errors';
 
 const contentPart = z.object({ type: z.string(), text: z.string().optional() }).catchall(z.unknown());
@@ -21,11 +23,30 @@ export const routerOptionsSchema = z.object({
   embedding: z.object({ space: z.string().min(1), vector: z.array(z.number()).min(1) }).strict().optional(),
 }).strict();
 
+/** Longest `model` accepted: pool and model names are short; a longer one is an attack or a bug. */
+export const MAX_MODEL_CHARS = 256;
+/** Error messages quote at most this much of what the caller sent. */
+const MAX_MESSAGE_CHARS = 240;
+
+/** An optional integer >= 1 (OpenAI sends null for "unset" too). */
+const countAtLeast1 = z.number().int().min(1).nullable().optional();
+/** An optional number in [min, max], or null. */
+const between = (min: number, max: number) => z.number().min(min).max(max).nullable().optional();
+
 export const chatBodySchema = z.object({
-  model: z.string().min(1),
+  model: z.string().min(1).max(MAX_MODEL_CHARS),
   messages: z.array(message).min(1, 'messages must contain at least one message'),
   stream: z.boolean().optional(),
   user: z.string().optional(),
+  // OpenAI's ranges: checked here so a bad value is our clear 400, not an upstream's error after
+  // routing (and so the rate limiter's token estimate reads a sane max_tokens).
+  max_tokens: countAtLeast1,
+  max_completion_tokens: countAtLeast1,
+  n: z.number().int().min(1).max(128).nullable().optional(),
+  temperature: between(0, 2),
+  top_p: between(0, 1),
+  presence_penalty: between(-2, 2),
+  frequency_penalty: between(-2, 2),
   router: routerOptionsSchema.optional(),
 }).catchall(z.unknown());
 
@@ -48,12 +69,42 @@ export async function parseChatBody(request: Request): Promise<ChatBody> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw badRequest('request body must be a JSON object', null, 'invalid_body');
   }
+  const model = (raw as { model?: unknown }).model;
+  if (typeof model === 'string' && model.length > MAX_MODEL_CHARS) {
+    throw badRequest(`model must be at most ${MAX_MODEL_CHARS} characters; got ${model.length} (${clip(JSON.stringify(model), 40)})`,
+      'model', 'invalid_model');
+  }
   const parsed = chatBodySchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const param = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : null;
+    const param = issue && issue.path.length > 0 ? clip(issue.path.map(String).join('.'), 120) : null;
     const code = param === 'messages' ? 'invalid_messages' : 'invalid_body';
-    throw badRequest(`${param ?? 'body'}: ${issue?.message ?? 'invalid'}`, param, code);
+    throw badRequest(clip(`${param ?? 'body'}: ${issue?.message ?? 'invalid'}`, MAX_MESSAGE_CHARS), param, code);
   }
   return parsed.data;
+}
+
+/**
+ * The request's chat body, parsed once per request (the token limiter reads it before the handler).
+ *
+ * @example
+ * const body = await readChatBody(c);
+ */
+export async function readChatBody(c: Context<AppEnv>): Promise<ChatBody> {
+  const cached = c.get('chatBody');
+  if (cached) return cached;
+  const body = await parseChatBody(c.req.raw);
+  c.set('chatBody', body);
+  return body;
+}
+
+/**
+ * `text` cut to `max` characters with an ellipsis, so an error never echoes a hostile value whole
+ * (zod names unknown keys, which a caller chooses).
+ *
+ * @example
+ * clip('x'.repeat(1000), 10); // 'xxxxxxxxx…'
+ */
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -2,8 +2,9 @@
 // the consumer inserts a batch) and the direct D1 insert.
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { recordDecision, type DecisionLogEntry } from '../../../worker/data/decision-log';
+import { decisionLogBacklog, recordDecision, type DecisionLogEntry } from '../../../worker/data/decision-log';
 import worker from '../../../worker/index';
+import { D1_FAULTS, faultyD1 } from '../support/faulty-d1';
 import { testEnv } from '../support/seed';
 
 function entry(id: string): DecisionLogEntry {
@@ -50,5 +51,45 @@ describe('decision log', () => {
     expect(await row('batch-1')).not.toBeNull();
     expect(await row('batch-2')).toMatchObject({ shown: '[false,true]' });
     expect(await row('batch-1')).toMatchObject({ shown: null });   // queued by code older than the column
+  });
+
+  it('keeps rows D1 refuses and writes them, once each, with the next write that succeeds', async () => {
+    const db = faultyD1(testEnv.DB);
+    const before = decisionLogBacklog().pending;
+    db.fail(D1_FAULTS.locked);
+    for (const id of ['retry-1', 'retry-2', 'retry-3']) await recordDecision({ DB: db.db }, entry(id));
+    expect(decisionLogBacklog().pending).toBe(before + 3);
+    expect(await row('retry-1')).toBeNull();
+    db.fail(null);
+    await recordDecision({ DB: db.db }, entry('retry-4'));
+    expect(decisionLogBacklog().pending).toBe(before);
+    const { results } = await testEnv.DB.prepare("SELECT id FROM decision_log WHERE id LIKE 'retry-%' ORDER BY id").all<{ id: string }>();
+    expect(results.map((r) => r.id)).toEqual(['retry-1', 'retry-2', 'retry-3', 'retry-4']);
+  });
+
+  it('with a queue whose send fails and D1 down, the row waits; a later queued write flushes it to D1', async () => {
+    const db = faultyD1(testEnv.DB);
+    const broken = { async send() { throw new Error('queue down'); } } as unknown as Queue<unknown>;
+    const working = { async send() {} } as unknown as Queue<unknown>;
+    db.fail(D1_FAULTS.noSuchTable);
+    await recordDecision({ DB: db.db, DECISION_LOG_QUEUE: broken }, entry('qretry-1'));
+    db.fail(null);
+    await recordDecision({ DB: db.db, DECISION_LOG_QUEUE: working }, entry('qretry-2'));
+    expect(await row('qretry-1')).not.toBeNull();
+    expect(await row('qretry-2')).toBeNull(); // it went to the queue
+  });
+
+  it('a redelivered queue batch is written once and acked (rows already in D1 are skipped)', async () => {
+    const make = () => createMessageBatch<unknown>('decision-log', [
+      { id: 'r1', timestamp: new Date(), attempts: 2, body: entry('redeliver-1') },
+      { id: 'r2', timestamp: new Date(), attempts: 2, body: entry('redeliver-2') },
+    ]);
+    await recordDecision(testEnv, entry('redeliver-1'));
+    const batch = make();
+    const ctx = createExecutionContext();
+    await worker.queue(batch as MessageBatch<unknown>, testEnv);
+    expect((await getQueueResult(batch, ctx)).ackAll).toBe(true);
+    const { results } = await testEnv.DB.prepare("SELECT id FROM decision_log WHERE id LIKE 'redeliver-%' ORDER BY id").all<{ id: string }>();
+    expect(results.map((r) => r.id)).toEqual(['redeliver-1', 'redeliver-2']);
   });
 });

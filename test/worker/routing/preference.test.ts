@@ -16,6 +16,35 @@ describe('parsePreference', () => {
     }
     expect(() => parsePreference(1.5, 'p')).toThrow(/outside \[0, 1\]/);
   });
+
+  it('reads a string only as a plain decimal: hex, binary, exponents, Infinity and blanks are 400s', () => {
+    for (const bad of ['0x1', '0b1', '0o1', '1e999', '1e-1', '5E-1', 'Infinity', '-Infinity', 'NaN', ' ', '\t', '.', '1.', '+0.5', '0.5.1', '1_0', '٠.5']) {
+      let caught: unknown;
+      try { parsePreference(bad, 'x-router-preference'); } catch (e) { caught = e; }
+      expect(caught, JSON.stringify(bad)).toBeInstanceOf(ApiError);
+      expect((caught as ApiError).status).toBe(400);
+      expect((caught as ApiError).code).toBe('invalid_preference');
+      expect((caught as ApiError).param).toBe('x-router-preference');
+    }
+    expect(parsePreference('0.3', 'p')).toBe(0.3);
+    expect(parsePreference('.25', 'p')).toBe(0.25);
+    expect(parsePreference('1', 'p')).toBe(1);
+    expect(parsePreference('0', 'p')).toBe(0);
+    expect(parsePreference('1.000', 'p')).toBe(1);
+    // A negative or too-large plain decimal is a number, just out of range.
+    expect(() => parsePreference('-0.1', 'p')).toThrow(/outside \[0, 1\]/);
+    expect(() => parsePreference('2', 'p')).toThrow(/outside \[0, 1\]/);
+    // JSON numbers stay numbers, whatever notation the JSON used (1e-1 parses to 0.1 before we see it).
+    expect(parsePreference(JSON.parse('1e-1') as number, 'p')).toBe(0.1);
+    expect(() => parsePreference(Number.POSITIVE_INFINITY, 'p')).toThrow(ApiError);
+  });
+
+  it('does not echo a long preference string back', () => {
+    const long = `0x${'f'.repeat(100_000)}`;
+    let caught: unknown;
+    try { parsePreference(long, 'p'); } catch (e) { caught = e; }
+    expect((caught as ApiError).message.length).toBeLessThan(200);
+  });
 });
 
 describe('resolvePreference', () => {

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import wranglerToml from '../../../wrangler.toml?raw';
 import { WORKER_SETTING_NAMES, isWorkerSetting } from '../../../worker/env';
 
-/** Keys of the [vars] table and every `binding = "..."` (commented-out optional ones too). */
+/** Keys of the [vars] table, every `binding = "..."` (commented-out optional ones too) and the
+ * `name` of each `[[ratelimits]]` binding. */
 function settingsOf(toml: string): string[] {
   const names = new Set<string>();
   let section = '';
@@ -15,6 +16,8 @@ function settingsOf(toml: string): string[] {
     if (section === 'vars' && v) names.add(v[1]!);
     const b = /^\s*#?\s*binding\s*=\s*"([A-Za-z0-9_]+)"/.exec(line);
     if (b) names.add(b[1]!);
+    const r = /^\s*name\s*=\s*"([A-Za-z0-9_]+)"/.exec(line);
+    if (section === 'ratelimits' && r) names.add(r[1]!);
   }
   return [...names].sort();
 }

@@ -6,4 +6,6 @@ export interface TestEnv extends Env {
   TEST_MIGRATIONS: D1Migration[];
   /** Serves bundle files from disk: /0/<version>/<file> = test/.tmp/bundles, /1/... = model-assets/bundles. */
   FIXTURES: Fetcher;
+  /** Miniflare's rate-limiting binding, 2 requests per 60 s per key (vitest.config.ts). */
+  TEST_RATE_LIMITER: RateLimit;
 }

@@ -1,11 +1,11 @@
 /**
  * `Authorization: Bearer <key>`: the sha256 of the key must be an unrevoked `api_keys.key_hash`.
- * Sets `c.var.tenant`; answers 401 JSON otherwise.
+ * Sets `c.var.tenant` and `c.var.apiKey`; answers 401 JSON otherwise.
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
-import { findTenantByKeyHash } from '../../data/tenants';
+import { findApiKey } from '../../data/tenants';
 import { sha256Hex } from '../../data/hash';
 
 /**
@@ -19,9 +19,10 @@ export function auth(): MiddlewareHandler<AppEnv> {
     if (!match?.[1]) {
       throw new ApiError(401, 'missing bearer key: send Authorization: Bearer <key>', 'authentication_error', 'missing_api_key');
     }
-    const tenant = await findTenantByKeyHash(c.env.DB, await sha256Hex(match[1]));
-    if (!tenant) throw new ApiError(401, 'invalid or revoked API key', 'authentication_error', 'invalid_api_key');
-    c.set('tenant', tenant);
+    const key = await findApiKey(c.env.DB, await sha256Hex(match[1]));
+    if (!key) throw new ApiError(401, 'invalid or revoked API key', 'authentication_error', 'invalid_api_key');
+    c.set('tenant', key.tenant);
+    c.set('apiKey', key);
     await next();
   };
 }

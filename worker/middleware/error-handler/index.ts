@@ -4,18 +4,26 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError } from '../../errors';
+import { asDatabaseUnavailable, D1_RETRY_AFTER_SECONDS, noteDatabaseFault } from '../../data/d1-fault';
 import { BundleUnavailableError } from '../../runtime/bundle-loader';
 import { DecisionInputError } from '../../decision/decide';
 import type { AppEnv } from '../../env';
 
 /**
- * Maps an error to the ApiError the caller sees (unknown errors become a generic 500).
+ * Maps an error to the ApiError the caller sees (unknown errors become a generic 500; a D1 fault,
+ * which a retry may cure, a 503 with Retry-After).
  *
  * @example
  * toApiError(new BundleUnavailableError('v1', 'not found')).status; // 503
  */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  const database = asDatabaseUnavailable(err);
+  if (database) {
+    const api = new ApiError(503, 'the router\'s configuration database is unavailable; retry shortly', 'service_unavailable', 'database_unavailable');
+    api.headers['retry-after'] = String(D1_RETRY_AFTER_SECONDS);
+    return api;
+  }
   if (err instanceof BundleUnavailableError) {
     return new ApiError(503, err.message, 'service_unavailable', 'bundle_unavailable');
   }
@@ -36,7 +44,11 @@ export function toApiError(err: unknown): ApiError {
  */
 export const errorHandler: ErrorHandler<AppEnv> = (err: Error, c: Context<AppEnv>) => {
   const api = toApiError(err);
-  if (api.status >= 500 && !(err instanceof ApiError) && !(err instanceof BundleUnavailableError)) {
+  const database = api.code === 'database_unavailable' ? asDatabaseUnavailable(err) : null;
+  if (database) {
+    noteDatabaseFault(database);
+    console.error(`[${c.get('requestId') ?? '-'}] D1 fault`, err);
+  } else if (api.status >= 500 && !(err instanceof ApiError) && !(err instanceof BundleUnavailableError)) {
     console.error(`[${c.get('requestId') ?? '-'}] unexpected error`, err);
   }
   return api.toResponse();

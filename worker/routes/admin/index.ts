@@ -9,6 +9,8 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../../env';
 import { auth } from '../../middleware/auth';
 import { bodyLimit } from '../../middleware/body-limit';
+import { tenantCors } from '../../middleware/cors';
+import { rateLimit } from '../../middleware/rate-limit';
 import { createModel, showModel } from './models';
 import { poolMember } from './pools';
 import { getQuiz, nextQuizItem, postQuiz } from './quiz';
@@ -16,6 +18,8 @@ import { getQuiz, nextQuizItem, postQuiz } from './quiz';
 export const admin = new Hono<AppEnv>()
   .use(bodyLimit())
   .use(auth())
+  .use(tenantCors())
+  .use(rateLimit())
   .post('/models', createModel)
   .get('/models/:id', showModel)
   .get('/models/:id/quiz', getQuiz)
