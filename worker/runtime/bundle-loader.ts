@@ -14,6 +14,8 @@ export interface LoadedBundle {
   embedder?: OnnxSession;
   irt: OnnxSession;
   policy: OnnxSession;
+  /** `neighbours.onnx` of a bundle with a prediction layer (`manifest.predictor`). */
+  neighbours?: OnnxSession;
   /** Milliseconds the load took (fetch, hash, session creation). */
   loadMs: number;
 }
@@ -59,16 +61,18 @@ async function load(bucket: R2Bucket, version: string): Promise<LoadedBundle> {
     throw new BundleUnavailableError(version, `manifest names version ${manifest.version}`);
   }
   const { files } = manifest;
-  const [irtBytes, policyBytes, embedderBytes] = await Promise.all([
+  const [irtBytes, policyBytes, embedderBytes, neighbourBytes] = await Promise.all([
     readFile(bucket, version, files.irt),
     readFile(bucket, version, files.policy),
     manifest.embedding.provider === 'local' && files.embedder ? readFile(bucket, version, files.embedder) : undefined,
+    manifest.predictor && files.neighbours ? readFile(bucket, version, files.neighbours) : undefined,
   ]);
   try {
     const irt = await createSession(irtBytes);
     const policy = await createSession(policyBytes);
     const embedder = embedderBytes ? await createSession(embedderBytes) : undefined;
-    return { manifest, irt, policy, ...(embedder ? { embedder } : {}), loadMs: Date.now() - t0 };
+    const neighbours = neighbourBytes ? await createSession(neighbourBytes) : undefined;
+    return { manifest, irt, policy, ...(embedder ? { embedder } : {}), ...(neighbours ? { neighbours } : {}), loadMs: Date.now() - t0 };
   } catch (e) {
     throw new BundleUnavailableError(version, `ONNX session failed: ${e instanceof Error ? e.message : String(e)}`);
   }
