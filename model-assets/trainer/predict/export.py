@@ -5,7 +5,10 @@ The graph computes ``NeighbourIndex.predict`` for the requested columns::
     (embedding [B, dim] float32, columns [K] int64) -> p_neighbour [B, K] float32
 
 Its weights stay float32: the outcome sums and counts are small integers and sums of them, which
-int8 would round, and the whole file is well under a megabyte per thousand centroids.
+int8 would round, and the whole file is well under a megabyte per thousand centroids. Sums and
+counts are stored one row per model (``[M, C]``), so a candidate's column is a contiguous row:
+onnxruntime-web's Gather along the second axis of a ``[C, M]`` table took 0.43 ms for 32 columns of
+1,024 centroids, along the first axis it is a copy.
 """
 from __future__ import annotations
 
@@ -38,8 +41,8 @@ def neighbours_graph(index: NeighbourIndex) -> onnx.ModelProto:
         _const("centre", index.mean[None, :]),
         _const("axes", index.proj),
         _const("centroids_t", index.centroids.T),
-        _const("sums", index.sums),
-        _const("counts", index.counts),
+        _const("sums_t", index.sums.T),
+        _const("counts_t", index.counts.T),
         _const("model_mean", index.model_mean),
         _const("one", np.array(1.0)),
         _const("inv_tau", np.array(1.0 / index.tau)),
@@ -60,11 +63,11 @@ def neighbours_graph(index: NeighbourIndex) -> onnx.ModelProto:
         n("Sub", ["sim", "one"], ["gap"]),
         n("Mul", ["gap", "inv_tau"], ["scaled"]),
         n("Exp", ["scaled"], ["w"]),
-        n("Gather", ["sums", "columns"], ["sums_k"], axis=1),
-        n("Gather", ["counts", "columns"], ["counts_k"], axis=1),
+        n("Gather", ["sums_t", "columns"], ["sums_k"], axis=0),
+        n("Gather", ["counts_t", "columns"], ["counts_k"], axis=0),
         n("Gather", ["model_mean", "columns"], ["mean_k"], axis=0),
-        n("MatMul", ["w", "sums_k"], ["num"]),
-        n("MatMul", ["w", "counts_k"], ["den"]),
+        n("Gemm", ["w", "sums_k"], ["num"], transB=1),
+        n("Gemm", ["w", "counts_k"], ["den"], transB=1),
         n("Mul", ["mean_k", "kappa"], ["prior"]),
         n("Add", ["num", "prior"], ["num_p"]),
         n("Add", ["den", "kappa"], ["den_p"]),
