@@ -64,6 +64,8 @@ function makeCandidates(bundle: LoadedBundle, k: number): Candidate[] {
       inputUsdPerMtok: (m.input_usd_per_mtok ?? 0.2 + i * 0.05) * scale,
       outputUsdPerMtok: (m.output_usd_per_mtok ?? 0.2 + i * 0.07) * scale,
       expectedOutputTokens: m.mean_output_tokens ?? 256,
+      // With a prediction layer every candidate reads its model's neighbour column (the dearest case).
+      ...(bundle.manifest.predictor ? { column: i % models.length } : {}),
     };
   });
 }

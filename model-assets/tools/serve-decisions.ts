@@ -8,7 +8,9 @@
  *
  * Request (JSON): { bundle, embed?: { texts }, probe?: { rows, scale }, route?: { texts,
  * prompt_tokens, preferences, candidates: [{ name, identity|null, input_usd_per_mtok,
- * output_usd_per_mtok, expected_output_tokens }] } }.
+ * output_usd_per_mtok, expected_output_tokens, neighbours? }] } }. A candidate named in the manifest
+ * has a prediction-layer column when the bundle has one (decision/layer.ts), unless it says
+ * `neighbours: false` (a model refitted on new data, which the bundle's outcome rows do not describe).
  * Output in DIR (little-endian, row-major): embeddings.f32 [N, dim] (embed), probe.f32
  * [R, 1 + 2d] (irt.onnx p_success for identities 0, +scale e_i, -scale e_i; probe rows index
  * embed.texts), route_choices.i32 [W, P] and route_p_success.f32 [P, K] (route), meta.json.
@@ -18,7 +20,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { decideBatch, fromOrtSession, parseManifest, resolveIdentity, sessionOptions } from '../../worker/decision';
+import { decideBatch, fromOrtSession, neighbourColumn, parseManifest, resolveIdentity, sessionOptions } from '../../worker/decision';
 import type { Candidate, DecideInput, DecisionBundle, Manifest, OnnxSession, OrtTensorClass } from '../../worker/decision';
 import { embedLocal } from '../../worker/embedding/local';
 import type { TokenizerSpec } from '../../worker/embedding/tokenizer';
@@ -29,6 +31,7 @@ const candidateSchema = z.object({
   input_usd_per_mtok: z.number().nonnegative(),
   output_usd_per_mtok: z.number().nonnegative(),
   expected_output_tokens: z.number().nonnegative(),
+  neighbours: z.boolean().default(true),
 });
 const requestSchema = z.object({
   bundle: z.string().min(1),
@@ -120,10 +123,12 @@ function candidates(manifest: Manifest, route: NonNullable<Request['route']>): {
   const list = route.candidates.map((c) => {
     const resolved = resolveIdentity(manifest, c.name, c.identity ? { vector: c.identity, source: 'manual' } : undefined);
     if (!resolved) throw new Error(`model ${c.name} has no identity in bundle ${manifest.version} and none was given`);
-    sources[c.name] = resolved.source === 'manual' ? 'given' : resolved.source;
+    const column = c.neighbours ? neighbourColumn(manifest, c.name) : undefined;
+    sources[c.name] = (resolved.source === 'manual' ? 'given' : resolved.source) + (column !== undefined ? '+neighbours' : '');
     return {
       name: c.name, identity: resolved.vector, inputUsdPerMtok: c.input_usd_per_mtok,
       outputUsdPerMtok: c.output_usd_per_mtok, expectedOutputTokens: c.expected_output_tokens,
+      ...(column !== undefined ? { column } : {}),
     };
   });
   return { list, sources };
@@ -139,7 +144,8 @@ async function main(): Promise<void> {
   const open = (name: 'embedder' | 'irt' | 'policy') => rt.open(path.join(req.bundle, `${name}.onnx`));
   const t0 = performance.now();
   const [embedder, irt, policy] = await Promise.all([open('embedder'), open('irt'), open('policy')]);
-  const bundle: DecisionBundle = { manifest, irt, policy };
+  const neighbours = manifest.predictor && manifest.files.neighbours ? await rt.open(path.join(req.bundle, 'neighbours.onnx')) : undefined;
+  const bundle: DecisionBundle = { manifest, irt, policy, ...(neighbours ? { neighbours } : {}) };
   const meta: Record<string, unknown> = { version: manifest.version, dim: manifest.embedding.dim, identity_dim: manifest.identity_dim };
 
   if (req.embed) {

@@ -40,6 +40,9 @@ from .export.manifest import write_manifest
 from .export.onnx_export import export_irt, export_policy
 from .export.parity import agreement, run_onnx
 from .export.quantize import quantize_weight_only
+from .predict import evaluate_layer, fit_layer
+from .predict.export import export_neighbours, predictor_block
+from .predict.fit import CENTROIDS, INDEX_DIM
 
 VAL_PROMPTS = 1000            # mmlu-pro train prompts held out of policy training to pick checkpoints
 VAL_RANDOM_PAIRS = 5          # random model pairs the checkpoint is also validated on (plus best/cheapest)
@@ -155,9 +158,10 @@ def manifest_models(joint: JointData, irt, tables: list[OutcomeTable]) -> list[d
 
 
 def parity_check(policy: SetPolicy, irt, joint: JointData, es_test, emb_test: np.ndarray, names, build: Path,
-                 bundle: Path, n: int, p: Progress) -> dict:
-    """Policy top choice: torch fp32 vs fp32/int8 ONNX on onnxruntime-node (basic) and -web."""
-    e, feats, mask, _ = served_inputs(es_test, emb_test[:n], irt, joint.models, names, prune=policy.prune_dominated)
+                 bundle: Path, n: int, p: Progress, layer=None) -> dict:
+    """Policy top choice: torch fp32 vs fp32/int8 ONNX on onnxruntime-node (basic) and -web; with a
+    prediction layer, also ``neighbours.onnx`` against the Python index on both runtimes."""
+    e, feats, mask, _ = served_inputs(es_test, emb_test[:n], layer or irt, joint.models, names, prune=policy.prune_dominated)
     cn = np.tile(es_test.cost_norm()[:n], (len(PARITY_W), 1))
     e_rep = e.repeat(len(PARITY_W), 1)
     f_rep = feats.repeat(len(PARITY_W), 1, 1)
@@ -176,6 +180,12 @@ def parity_check(policy: SetPolicy, irt, joint: JointData, es_test, emb_test: np
     irt_out = run_onnx({"int8": bundle / "irt.onnx"}, {"embedding": emb_test[:n], "identity": theta}, "p_success")
     res = {"policy": rep, "policy_rows": int(len(ref)), "preferences": list(PARITY_W),
            "irt_int8_max_abs_diff": {rt: round(float(np.abs(a - p_ref).max()), 5) for rt, a in irt_out["int8"].items()}}
+    if layer is not None:
+        cols = np.arange(len(joint.models), dtype=np.int64)
+        nb_ref = layer.index.predict(emb_test[:n], cols)
+        nb_out = run_onnx({"nb": bundle / "neighbours.onnx"}, {"embedding": emb_test[:n], "columns": cols}, "p_neighbour")
+        res["neighbours_max_abs_diff"] = {rt: round(float(np.abs(a - nb_ref).max()), 7) for rt, a in nb_out["nb"].items()}
+        p.log(f"neighbours.onnx vs the Python index: max |dp| {res['neighbours_max_abs_diff']}")
     p.log(f"parity: {json.dumps(rep)}; irt int8 max |dp| {res['irt_int8_max_abs_diff']}")
     return res
 
@@ -228,6 +238,13 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"policy attention blocks (default {PolicyConfig.blocks}); run time grows with width and blocks")
     ap.add_argument("--pretrain-steps", type=int, default=PolicyConfig.pretrain_steps,
                     help=f"policy pairwise pretraining steps (default {PolicyConfig.pretrain_steps})")
+    ap.add_argument("--neighbours", action=argparse.BooleanOptionalAction, default=True,
+                    help="serve the prediction layer: the IRT corrected by a neighbour estimate over the train "
+                         "prompts (trainer/predict; the default); --no-neighbours serves the IRT alone")
+    ap.add_argument("--neighbour-centroids", type=int, default=CENTROIDS,
+                    help=f"most centroids of the neighbour index (default {CENTROIDS}; fewer prompts: one per prompt)")
+    ap.add_argument("--neighbour-dim", type=int, default=INDEX_DIM,
+                    help=f"dimensions the index projects prompts onto (default {INDEX_DIM})")
     ap.add_argument("--ppo-iters", type=int, default=PolicyConfig.ppo_iters,
                     help=f"policy PPO iterations after pretraining (default {PolicyConfig.ppo_iters}; 0 = none)")
     args = ap.parse_args(argv)
@@ -296,37 +313,49 @@ def main(argv: list[str] | None = None) -> int:
     held = np.zeros(len(joint.split), dtype=bool)
     held[starts[ref_i]:starts[ref_i + 1]] = val_mask
     heads = cross_fit_heads(joint, irt, irt_cfg, folds, exclude=held, log=p.log)
+    layer_fit = None
+    if args.neighbours:
+        p.log("prediction layer: neighbour index over the train prompts (validation prompts left out), stack")
+        layer_fit = fit_layer(joint, irt, heads, folds, np.flatnonzero((joint.split == "train") & ~held),
+                              centroids=args.neighbour_centroids, dim=args.neighbour_dim, seed=args.seed, log=p.log)
+    # What the policy is trained, validated and tested on: the layer the worker will serve (over the
+    # cross-fit head for validation prompts, which no head was trained on), or the IRT alone.
+    layer = layer_fit.layer if layer_fit else None
+    predictor = layer or irt
+    val_predictor = layer.with_irt(heads[0]) if layer else heads[0]
     # With PPO on, checkpoints are chosen on the whole validation pool and on strong/weak pairs of it
     # (trainer/policy/validation.py). PPO is off by default: even so its checkpoints broke RouteLLM's pairs.
     val_pairs = pair_pools(val_es, VAL_RANDOM_PAIRS, args.seed)
-    validate = lambda pol: validation_score(pol, heads[0], joint.models, val_es, val_emb, names, val_ws, val_pairs)  # noqa: E731
+    validate = lambda pol: validation_score(pol, val_predictor, joint.models, val_es, val_emb, names, val_ws, val_pairs)  # noqa: E731
     pools = []
     for i, (t, e) in enumerate(zip(tables, embs)):
         rows = t.split == "train"
         if t.dataset == ref_name:
             rows = rows & ~val_mask
         if len([m for m in t.models if m in joint.models]) >= 2:
-            pools.append(make_pool(t.subset(rows=rows), e[rows], joint.models, fold=folds[starts[i]:starts[i + 1]][rows]))
+            index_rows = layer_fit.index_row[starts[i]:starts[i + 1]][rows] if layer_fit else None
+            pools.append(make_pool(t.subset(rows=rows), e[rows], joint.models, fold=folds[starts[i]:starts[i + 1]][rows],
+                                   index_rows=index_rows))
     weights = [3.0 if pl.name == ref_name else 1.0 for pl in pools]
     pcfg = PolicyConfig(seed=args.seed, prune_dominated=args.prune_dominated, width=args.policy_width,
                         blocks=args.policy_blocks, pretrain_steps=args.pretrain_steps, ppo_iters=args.ppo_iters)
     if args.smoke:
         pcfg = dataclasses.replace(pcfg, pretrain_steps=40, ppo_iters=4, ppo_batch=512, eval_every=2)
     sampler = EpisodeSampler(pools, irt, names, seed=args.seed, pool_weights=weights, heads=heads,
-                             prune_dominated=pcfg.prune_dominated)
+                             prune_dominated=pcfg.prune_dominated, layer=layer)
     torch.manual_seed(args.seed)
     offsets = {f["name"]: sum(g["size"] for g in layout[:i]) for i, f in enumerate(layout)}
     policy = SetPolicy(joint.emb.shape[1], n_features, cost_index=offsets["cost_rel"], p_index=offsets["p_success"],
                        width=pcfg.width, heads=pcfg.heads, blocks=pcfg.blocks, prompt_input=pcfg.prompt_input,
                        prune_dominated=pcfg.prune_dominated, gate_by_w=pcfg.gate_by_w)
-    greedy_val = evaluate_policy(policy, heads[0], joint.models, val_es.test, val_emb, names, ws=val_ws)["irt_greedy"]["aiq"]
+    greedy_val = evaluate_policy(policy, val_predictor, joint.models, val_es.test, val_emb, names, ws=val_ws)["irt_greedy"]["aiq"]
     p.log(f"validation AIQ of IRT-greedy: {greedy_val:.4f}")
     pretrain(policy, sampler, pcfg, validate=None, log=p.log)
     policy, history = ppo(policy, sampler, pcfg, validate=validate, log=p.log)
     chosen = max(history, key=lambda h: h[1]) if history else (None, None)
     p.log(f"kept checkpoint: PPO iteration {chosen[0]} (0 = pretrained only), validation score {chosen[1]:.4f} "
           f"(AIQ gain over the hull: half the whole pool, half {len(val_pairs)} pairs)")
-    presets, preset_report = calibrate_presets(policy, heads[0], joint.models, val_es.test, val_emb, names)
+    presets, preset_report = calibrate_presets(policy, val_predictor, joint.models, val_es.test, val_emb, names)
     p.log(f"presets {presets} ({json.dumps(preset_report)})")
 
     p.step(f"policy on the {ref_name} test split (AIQ, CTM vs IRT-greedy and the single-model hull)")
@@ -334,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
 
     es = build_evalset(ref_table, exclude=exclude)
     test_emb = ref_emb[ref_table.split == "test"]
-    policy_eval = evaluate_policy(policy, irt, joint.models, es.test, test_emb, names)
+    policy_eval = evaluate_policy(policy, predictor, joint.models, es.test, test_emb, names)
     p.log(json.dumps({k: v for k, v in policy_eval.items() if k != "policy_points"}))
 
     p.step("ONNX export (fp32 twins in build/) and int8 weight-only quantisation")
@@ -344,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         n_q = quantize_weight_only(build / f"{name}.fp32.onnx", bundle / f"{name}.onnx",
                                    min_elements=POLICY_INT8_MIN_ELEMENTS if name == "policy" else 256)
         p.log(f"{name}.onnx: {n_q} weights int8, {(bundle / f'{name}.onnx').stat().st_size} bytes")
+    if layer is not None:
+        p.log(f"neighbours.onnx: {export_neighbours(layer.index, bundle / 'neighbours.onnx')} bytes")
     if embedder_onnx is not None:
         fuse_gelu_file(embedder_onnx, bundle / "embedder.onnx")   # the student's file, GELU fused
     torch.save({"irt": irt.state_dict(), "policy": policy.state_dict(), "models": joint.models,
@@ -355,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p.step("parity: torch fp32 vs int8 on onnxruntime-node (basic) and onnxruntime-web")
     parity = parity_check(policy, irt, joint, es.test, test_emb, names, build, bundle,
-                          min(PARITY_PROMPTS, len(test_emb)), p)
+                          min(PARITY_PROMPTS, len(test_emb)), p, layer=layer)
     if embedder_onnx is not None:
         rows = np.flatnonzero(ref_table.split == "test")[:200]
         parity["embedder_max_abs_diff"] = round(embedder_parity(
@@ -371,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
                                        f"half the mean of {len(val_pairs)} pairs (trainer/policy/validation.py)",
                    "validation_irt_greedy_aiq": greedy_val, "presets": preset_report},
         "irt": irt_eval,
+        **({"prediction_layer": {"fit": layer_fit.report, "test_log_loss": evaluate_layer(joint, layer)}} if layer_fit else {}),
         "parity": parity,
         "smoke": bool(args.smoke),
     }
@@ -389,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
         training_data["embedder"] = json.loads((embedder_onnx.parent / "student.json").read_text())
     manifest = write_manifest(bundle, version, emb_block, tokenizer, d, population_prior(irt), layout, models,
                               eval_summary, training_data, presets=presets,
-                              candidates="non-dominated" if pcfg.prune_dominated else "all")
+                              candidates="non-dominated" if pcfg.prune_dominated else "all",
+                              predictor=predictor_block(layer.index, layer.stack) if layer else None)
 
     if not args.smoke and args.out is None and not args.byod:
         DEFAULT_FILE.write_text(version + "\n")   # the service ships this bundle

@@ -15,6 +15,26 @@ export type FeatureName = (typeof FEATURE_NAMES)[number];
 
 const unitInterval = z.number().min(0).max(1);
 
+/**
+ * How `p_success` is computed when the bundle has `neighbours.onnx` (decision/layer.ts). Column k
+ * of the graph and `stack.bias[k]` belong to `models[k]`.
+ */
+const predictorSchema = z.object({
+  kind: z.literal('irt+neighbours'),
+  neighbours: z.object({
+    centroids: z.number().int().positive(),
+    dim: z.number().int().positive(),
+    tau: z.number().positive(),
+    kappa: z.number().nonnegative(),
+  }),
+  stack: z.object({
+    slope_irt: z.number().finite(),
+    slope_neighbours: z.number().finite(),
+    bias: z.array(z.number().finite()),
+  }),
+  fit: z.unknown().optional(),
+});
+
 export const manifestSchema = z.object({
   format: z.literal(1),
   version: z.string().min(1),
@@ -47,7 +67,9 @@ export const manifestSchema = z.object({
      */
     candidates: z.enum(['all', 'non-dominated']).default('all'),
   }),
-  files: z.object({ embedder: fileEntry.optional(), irt: fileEntry, policy: fileEntry }),
+  /** Absent: `p_success` is the IRT's alone (every bundle before the prediction layer). */
+  predictor: predictorSchema.optional(),
+  files: z.object({ embedder: fileEntry.optional(), irt: fileEntry, policy: fileEntry, neighbours: fileEntry.optional() }),
   models: z.array(z.object({
     name: z.string().min(1),
     aliases: z.array(z.string()).default([]),
@@ -66,6 +88,12 @@ export const manifestSchema = z.object({
   for (const f of m.policy.features) {
     const want = f.name === 'identity' ? m.identity_dim : 1;
     if (f.size !== want) ctx.addIssue({ code: 'custom', message: `feature ${f.name} has size ${f.size}, expected ${want}` });
+  }
+  if (m.predictor && !m.files.neighbours) {
+    ctx.addIssue({ code: 'custom', message: 'predictor needs files.neighbours' });
+  }
+  if (m.predictor && m.predictor.stack.bias.length !== m.models.length) {
+    ctx.addIssue({ code: 'custom', message: `predictor.stack.bias has ${m.predictor.stack.bias.length} entries, models has ${m.models.length}` });
   }
   for (const model of m.models) {
     if (model.identity.length !== m.identity_dim) {

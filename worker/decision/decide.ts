@@ -8,6 +8,7 @@ import { expectedCostUsd } from './cost';
 import { costRel, writeFeatures } from './features';
 import { nonDominated } from './frontier';
 import { isCovFactor, MAX_COV_FACTOR_ENTRY } from './identity';
+import { layeredSuccess } from './layer';
 import type { Candidate, DecideInput, Decision, OnnxSession } from './types';
 
 /**
@@ -45,11 +46,13 @@ function logit(p: number): number {
   return Math.log(q / (1 - q));
 }
 
-/** What `decide` needs of a bundle: its manifest and the two decision graphs. */
+/** What `decide` needs of a bundle: its manifest and its decision graphs. */
 export interface DecisionBundle {
   manifest: Manifest;
   irt: OnnxSession;
   policy: OnnxSession;
+  /** `neighbours.onnx`, for bundles with a prediction layer (`manifest.predictor`). */
+  neighbours?: OnnxSession;
 }
 
 /** A request the decision core cannot answer (bad dimensions, empty candidate set, ...). */
@@ -79,6 +82,9 @@ function check(manifest: Manifest, input: DecideInput, row: number): void {
     }
     if (![c.inputUsdPerMtok, c.outputUsdPerMtok, c.expectedOutputTokens].every(Number.isFinite)) {
       throw new DecisionInputError(`${where}: candidate ${c.name} has a price or expected length that is not a finite number`);
+    }
+    if (c.column !== undefined && !(Number.isInteger(c.column) && c.column >= 0 && c.column < manifest.models.length && manifest.predictor)) {
+      throw new DecisionInputError(`${where}: candidate ${c.name} has column ${c.column}, but bundle ${manifest.version} has ${manifest.predictor ? manifest.models.length : 'no'} prediction-layer columns`);
     }
     if (c.covFactor && !isCovFactor(c.covFactor, manifest.identity_dim)) {
       throw new DecisionInputError(`${where}: candidate ${c.name} has a covariance factor that is not at most ${manifest.identity_dim} ${manifest.identity_dim}-d vectors with entries within ${MAX_COV_FACTOR_ENTRY}`);
@@ -215,15 +221,17 @@ export async function decideBatch(bundle: DecisionBundle, inputs: readonly Decid
   const layout = manifest.policy.features;
   const width = layout.reduce((s, f) => s + f.size, 0);
   const prune = manifest.policy.candidates === 'non-dominated';
+  const pIrt = inputs.map((_, row) => slots[row]!.map((slot, i) => {
+    const sp = spread[row]![i];
+    return sp ? pessimistic(pAt(row, slot), pAt(row, sp.zero), sp.factor.map((f) => pAt(row, f)), kappas[row]!) : pAt(row, slot);
+  }));
+  const pLayer = bundle.neighbours && manifest.predictor ? await layeredSuccess(bundle.neighbours, manifest, inputs, embedding, pIrt) : pIrt;
   // Features are computed over the whole set (cost_rel, p_success_rel are relative to it), then
   // only the shown candidates' rows go to the policy.
   const perRow = inputs.map((input, row) => {
-    const pSuccess = slots[row]!.map((slot, i) => {
-      const sp = spread[row]![i];
-      return sp ? pessimistic(pAt(row, slot), pAt(row, sp.zero), sp.factor.map((f) => pAt(row, f)), kappas[row]!) : pAt(row, slot);
-    });
+    const pSuccess = pLayer[row]!;
     const costs = input.candidates.map((c) => expectedCostUsd(c, input.promptTokens));
-    if (!pSuccess.every(Number.isFinite)) throw new Error(`irt.onnx returned a non-finite p_success for input ${row}`);
+    if (!pSuccess.every(Number.isFinite)) throw new Error(`the prediction graphs returned a non-finite p_success for input ${row}`);
     const full = new Float32Array(input.candidates.length * width);
     writeFeatures(layout, { identities: input.candidates.map((c) => c.identity), costsUsd: costs, pSuccess }, full, 0);
     const shown = prune ? nonDominated(costs, pSuccess) : costs.map((_, i) => i);

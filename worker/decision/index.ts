@@ -10,6 +10,7 @@ export { expectedCostUsd, promptTokens } from './cost';
 export { writeFeatures } from './features';
 export { nonDominated } from './frontier';
 export { resolveIdentity } from './identity';
+export { layeredSuccess, neighbourColumn } from './layer';
 export type { ResolvedIdentity } from './identity';
 export type { Candidate, DecideInput, Decision, OnnxSession, OnnxTensor } from './types';
 export { parseManifest, manifestSchema } from '../bundle/manifest';

@@ -37,6 +37,12 @@ export interface Candidate {
    * `UNCERTAINTY_PENALTY`). Absent: routed on the identity as it is.
    */
   covFactor?: readonly (readonly number[])[];
+  /**
+   * The candidate's column in the bundle's prediction layer (its index in `manifest.models`, from
+   * `neighbourColumn`): set when the bundle has outcome rows of this model, whose neighbour estimate
+   * then corrects the IRT's (decision/layer.ts). Absent: the IRT's estimate alone.
+   */
+  column?: number;
 }
 
 /** One routing question. */

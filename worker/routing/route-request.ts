@@ -6,7 +6,7 @@ import type { RouterConfig } from '../config';
 import type { ModelRow } from '../data/models';
 import { getPool, type Pool } from '../data/pools';
 import type { Tenant } from '../data/tenants';
-import { decide, promptTokens, resolveIdentity, UNCERTAINTY_PENALTY, type Candidate, type Decision } from '../decision';
+import { decide, neighbourColumn, promptTokens, resolveIdentity, UNCERTAINTY_PENALTY, type Candidate, type Decision } from '../decision';
 import { embedPrompt, type EmbedResult } from '../embedding';
 import { embeddingText, messageText } from '../embedding/prompt-text';
 import type { AiEmbeddingBinding } from '../embedding/workers-ai';
@@ -168,14 +168,18 @@ async function decideWith(inputs: RouteInputs, routed: Routed, bundleVersion: st
 
   const tDecide = performance.now();
   const uncertaintyPenalty = pool.uncertaintyPenalty ?? UNCERTAINTY_PENALTY;
-  const decisionCandidates: Candidate[] = candidates.map(({ model, identity, covFactor }) => ({
-    name: model.name,
-    identity,
-    ...(covFactor ? { covFactor } : {}),
-    inputUsdPerMtok: model.inputUsdPerMtok,
-    outputUsdPerMtok: model.outputUsdPerMtok,
-    expectedOutputTokens: model.expectedOutputTokens,
-  }));
+  const decisionCandidates: Candidate[] = candidates.map(({ model, identity, covFactor }) => {
+    const column = neighbourColumn(manifest, model.bundleModel);
+    return {
+      name: model.name,
+      identity,
+      ...(covFactor ? { covFactor } : {}),
+      ...(column !== undefined ? { column } : {}),
+      inputUsdPerMtok: model.inputUsdPerMtok,
+      outputUsdPerMtok: model.outputUsdPerMtok,
+      expectedOutputTokens: model.expectedOutputTokens,
+    };
+  });
   const decision = await decide(bundle, {
     embedding: embedded.vector,
     preference,

@@ -17,6 +17,8 @@ export interface LoadedBundle {
   embedder?: OnnxSession;
   irt: OnnxSession;
   policy: OnnxSession;
+  /** `neighbours.onnx` of a bundle with a prediction layer (`manifest.predictor`). */
+  neighbours?: OnnxSession;
   /** Milliseconds the load took (fetch, hash, session creation). */
   loadMs: number;
 }
@@ -122,17 +124,19 @@ async function load(bucket: R2Bucket, version: string): Promise<LoadedBundle> {
     throw new BundleUnavailableError(version, `manifest names version ${manifest.version}`);
   }
   const { files } = manifest;
-  const [irtBytes, policyBytes, embedderBytes] = await Promise.all([
+  const [irtBytes, policyBytes, embedderBytes, neighbourBytes] = await Promise.all([
     readFile(bucket, version, files.irt),
     readFile(bucket, version, files.policy),
     manifest.embedding.provider === 'local' && files.embedder ? readFile(bucket, version, files.embedder) : undefined,
+    manifest.predictor && files.neighbours ? readFile(bucket, version, files.neighbours) : undefined,
   ]);
   try {
     const irt = guarded(await createSession(irtBytes), version, 'irt.onnx');
     const policy = guarded(await createSession(policyBytes), version, 'policy.onnx');
     const embedder = embedderBytes ? guarded(await createSession(embedderBytes), version, 'embedder.onnx') : undefined;
+    const neighbours = neighbourBytes ? guarded(await createSession(neighbourBytes), version, 'neighbours.onnx') : undefined;
     noteBundleWorked(version);
-    return { manifest, irt, policy, ...(embedder ? { embedder } : {}), loadMs: Date.now() - t0 };
+    return { manifest, irt, policy, ...(embedder ? { embedder } : {}), ...(neighbours ? { neighbours } : {}), loadMs: Date.now() - t0 };
   } catch (e) {
     throw new BundleUnavailableError(version, `ONNX session failed: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 PREFERENCE = "w in [0,1]; 0 = cheapest candidate, 1 = best quality regardless of cost; w acts as a price"
-ONNX_FILES = ("embedder", "irt", "policy")
+ONNX_FILES = ("embedder", "irt", "policy", "neighbours")
 
 
 def file_entry(version: str, path: Path) -> dict[str, Any]:
@@ -24,12 +24,15 @@ def file_entry(version: str, path: Path) -> dict[str, Any]:
 def write_manifest(bundle_dir: Path, version: str, embedding: dict[str, Any], tokenizer: dict | None,
                    identity_dim: int, prior: dict, features: list[dict], models: list[dict],
                    eval_summary: dict, training_data: dict, created: str | None = None,
-                   presets: dict[str, float] | None = None, candidates: str = "all") -> dict[str, Any]:
+                   presets: dict[str, float] | None = None, candidates: str = "all",
+                   predictor: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write ``bundle_dir/manifest.json`` with file hashes of the ONNX files present; returns it.
     ``presets`` (cheap/balanced/quality -> w, trainer/policy/presets.py) go to ``policy.presets``;
     ``candidates`` ("all" | "non-dominated": which candidates the policy is shown) to
     ``policy.candidates`` (written only when not "all", the contract's default when absent; the
-    build's default, and the shipped bundle's, is "non-dominated").
+    build's default, and the shipped bundle's, is "non-dominated"). ``predictor``
+    (trainer/predict/export.py ``predictor_block``) says how ``p_success`` is computed when the bundle
+    has ``neighbours.onnx``; absent, the IRT alone.
 
     @example
         write_manifest(bundle, "v2026-11-22", {...}, spec, 16, prior, layout, models, ev, data)
@@ -49,6 +52,7 @@ def write_manifest(bundle_dir: Path, version: str, embedding: dict[str, Any], to
         "irt": {"form": "bilinear", "prior": prior},
         "policy": {"features": features, "preference": PREFERENCE, **({"presets": presets} if presets else {}),
                    **({"candidates": candidates} if candidates != "all" else {})},
+        **({"predictor": predictor} if predictor else {}),
         "files": files,
         "models": models,
         "eval": eval_summary,

@@ -5,7 +5,10 @@ on-manifold mixup of unit embeddings, renormalised; outcomes and token counts mi
 weight), a preference w, a random subset of that dataset's models (sizes 2..``kmax``), and
 log-normal multipliers on every candidate's prices, so one policy serves any pool and price list.
 Features are built exactly as the worker builds them (contract vocabulary), with ``p_success`` from
-the frozen IRT head on the (mixed) embedding and identities optionally sampled from their posteriors.
+the frozen IRT head on the (mixed) embedding and identities optionally sampled from their posteriors,
+passed through the bundle's prediction layer when it has one (``layer``: the neighbour estimate at the
+mixed embedding, with both prompts' own outcomes taken out of the index, so it is out of sample as
+the IRT's cross-fit estimate is).
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import torch
 
 from ..data.table import OutcomeTable
 from ..irt.model import IrtModel
+from ..predict import PredictionLayer
 
 
 @dataclass
@@ -30,13 +34,15 @@ class PolicyPool:
     prices: torch.Tensor       # [K, 2]
     irt_index: torch.Tensor    # [K] long, column of each model in the IRT model list
     fold: torch.Tensor | None = None  # [P] long: which cross-fit head predicts each prompt
+    index_rows: np.ndarray | None = None  # [P] each prompt's row in the neighbour index (-1: not in it)
 
 
 def make_pool(table: OutcomeTable, emb: np.ndarray, irt_models: list[str],
-              fold: np.ndarray | None = None) -> PolicyPool:
+              fold: np.ndarray | None = None, index_rows: np.ndarray | None = None) -> PolicyPool:
     """A :class:`PolicyPool` from a table restricted to rows used for training and to IRT-known models.
 
-    ``fold`` [P] names each prompt's cross-fit head (see ``EpisodeSampler(heads=...)``).
+    ``fold`` [P] names each prompt's cross-fit head (see ``EpisodeSampler(heads=...)``);
+    ``index_rows`` [P] each prompt's row in the prediction layer's neighbour index (-1: not in it).
 
     @example
         pool = make_pool(mmlu.subset(rows=train_rows), emb[train_rows], joint.models)
@@ -53,6 +59,7 @@ def make_pool(table: OutcomeTable, emb: np.ndarray, irt_models: list[str],
         mean_out=f(t.output_tokens.mean(axis=0)), prices=f(t.prices),
         irt_index=torch.tensor([irt_models.index(m) for m in t.models], dtype=torch.long),
         fold=None if fold is None else torch.from_numpy(np.asarray(fold, dtype=np.int64)),
+        index_rows=None if index_rows is None else np.asarray(index_rows, dtype=np.int64),
     )
 
 
@@ -151,8 +158,9 @@ class EpisodeSampler:
     def __init__(self, pools: list[PolicyPool], irt: IrtModel, names: tuple[str, ...], seed: int = 0,
                  kmax: int = 32, mixup: float = 0.3, price_sigma: float = 0.7, identity_noise: float = 0.5,
                  pool_weights: list[float] | None = None, heads: list[IrtModel] | None = None,
-                 prune_dominated: bool = False) -> None:
+                 prune_dominated: bool = False, layer: PredictionLayer | None = None) -> None:
         self.pools, self.irt, self.names, self.kmax = pools, irt, names, kmax
+        self.layer = layer
         self.prune_dominated = prune_dominated
         self.heads = heads
         self.mixup, self.price_sigma, self.identity_noise = mixup, price_sigma, identity_noise
@@ -192,7 +200,10 @@ class EpisodeSampler:
         noisy = torch.from_numpy(rng.random(n) < self.identity_noise)[:, None, None]
         theta = torch.where(noisy, theta + self.std[idx] * self._randn(*theta.shape), theta)
         a, c = self._prompt_params(pool, emb, i1)
-        p = torch.sigmoid(torch.einsum("bd,bkd->bk", a, theta) - c[:, None]) * mask
+        p = torch.sigmoid(torch.einsum("bd,bkd->bk", a, theta) - c[:, None])
+        if self.layer is not None:
+            p = self._layered(pool, emb, p, sel, i1, i2)
+        p = p * mask
         u = rng.random(n)
         w = np.where(u < 0.05, 0.0, np.where(u < 0.10, 1.0, rng.random(n))).astype(np.float32)
         w = torch.from_numpy(w)[:, None]
@@ -208,6 +219,20 @@ class EpisodeSampler:
             reward = torch.gather(reward, 1, order) * mask
             feats = torch.gather(feats, 1, order[..., None].expand_as(feats)) * mask[..., None]
         return Batch(emb, w, feats, mask, reward)
+
+    def _layered(self, pool: PolicyPool, emb: torch.Tensor, p_irt: torch.Tensor, sel: torch.Tensor,
+                 i1: torch.Tensor, i2: torch.Tensor) -> torch.Tensor:
+        """The prediction layer over the IRT's probabilities: neighbour estimates of all the pool's
+        models at the (mixed) embedding, both prompts left out of the index, then the stack."""
+        assert self.layer is not None
+        a, b = i1.numpy(), i2.numpy()
+        # A prompt drawn twice is taken out once.
+        leave = [] if pool.index_rows is None else [pool.index_rows[a], np.where(a == b, -1, pool.index_rows[b])]
+        cols = pool.irt_index.numpy()
+        p_nb_all = self.layer.index.predict(emb.numpy().astype(np.float64), cols, leave_out=leave)   # [n, K_all]
+        p_nb = np.take_along_axis(p_nb_all, sel.numpy(), axis=1)
+        p = self.layer.stack.combine(p_irt.numpy().astype(np.float64), p_nb, cols[sel.numpy()])
+        return torch.from_numpy(p.astype(np.float32))
 
     def _prompt_params(self, pool: PolicyPool, emb: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """IRT prompt parameters (a, c): from the cross-fit head of each prompt's fold when there are

@@ -10,14 +10,18 @@ from ..eval.baselines.greedy import W_GRID, greedy_curve
 from ..eval.evalset import SplitData
 from ..eval.metrics import SinglePool, aiq, choice_point, ctm, hull_aiq, single_pool
 from ..irt.model import IrtModel
+from ..predict import Predictor, as_predictor
 from .episodes import build_features, non_dominated
 from .model import SetPolicy
 
 
 @torch.no_grad()
-def served_inputs(split: SplitData, emb: np.ndarray, irt: IrtModel, irt_models: list[str],
+def served_inputs(split: SplitData, emb: np.ndarray, predictor: IrtModel | Predictor, irt_models: list[str],
                   names: tuple[str, ...], prune: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
     """(embedding, features without w, mask, p_success) for a split's prompts over its pool.
+
+    ``predictor``: the IRT alone or the bundle's prediction layer (trainer/predict), whichever the
+    bundle serves.
 
     ``emb`` holds the embeddings of the split's first N prompts (N may be smaller than the split).
     ``prune`` (pass ``policy.prune_dominated``): the mask keeps only the non-dominated candidates,
@@ -26,11 +30,11 @@ def served_inputs(split: SplitData, emb: np.ndarray, irt: IrtModel, irt_models: 
     @example
         e, f, m, p = served_inputs(evalset.test, emb_test, irt, joint.models, names, prune=policy.prune_dominated)
     """
-    idx = torch.tensor([irt_models.index(m) for m in split.table.models])
+    pred = as_predictor(predictor)
+    cols = [irt_models.index(m) for m in split.table.models]
     e = torch.from_numpy(emb.astype(np.float32))
-    theta = irt.mu.detach()[idx][None].expand(len(e), -1, -1)
-    a, c = irt.head(e)
-    p = torch.sigmoid(a @ theta[0].T - c[:, None])
+    theta = pred.irt.mu.detach()[torch.tensor(cols)][None].expand(len(e), -1, -1)
+    p = torch.from_numpy(pred.p_success(emb, cols).astype(np.float32))
     mask = torch.ones(p.shape)
     cost = torch.from_numpy(split.expected_cost[: len(e)].astype(np.float32))
     feats = build_features(p, cost, theta, mask, names)
@@ -58,14 +62,14 @@ def policy_choices(policy: SetPolicy, e: torch.Tensor, feats: torch.Tensor, mask
     return np.concatenate(out)
 
 
-def policy_curve(policy: SetPolicy, irt: IrtModel, irt_models: list[str], split: SplitData, emb: np.ndarray,
+def policy_curve(policy: SetPolicy, predictor: IrtModel | Predictor, irt_models: list[str], split: SplitData, emb: np.ndarray,
                  names: tuple[str, ...], ws: Sequence[float]) -> tuple[list[tuple[float, float]], np.ndarray]:
     """The policy's (cost, quality) point at each w of ``ws``, in that order, and the IRT p_success.
 
     @example
         points, p = policy_curve(policy, irt, joint.models, evalset.test, emb_test, names, W_GRID)
     """
-    e, feats, mask, p = served_inputs(split, emb, irt, irt_models, names, prune=policy.prune_dominated)
+    e, feats, mask, p = served_inputs(split, emb, predictor, irt_models, names, prune=policy.prune_dominated)
     cn = split.cost_norm()
     points = [choice_point(policy_choices(policy, e, feats, mask, cn, float(w)), split.cost, split.quality) for w in ws]
     return points, p
@@ -81,14 +85,14 @@ def router_report(points: list[tuple[float, float]], pool: SinglePool) -> dict[s
     return {"aiq": round(aiq(points, pool), 4), "ctm": None if c is None else round(c, 4)}
 
 
-def evaluate_policy(policy: SetPolicy, irt: IrtModel, irt_models: list[str], split: SplitData, emb: np.ndarray,
+def evaluate_policy(policy: SetPolicy, predictor: IrtModel | Predictor, irt_models: list[str], split: SplitData, emb: np.ndarray,
                     names: tuple[str, ...], ws: Sequence[float] = W_GRID) -> dict:
     """Policy vs IRT-greedy vs the single-model hull on one split (AIQ, CTM; points per w).
 
     @example
         report = evaluate_policy(policy, irt, joint.models, evalset.test, emb_test, names)
     """
-    points, p = policy_curve(policy, irt, irt_models, split, emb, names, ws)
+    points, p = policy_curve(policy, predictor, irt_models, split, emb, names, ws)
     pool = single_pool(split.table.models, split.cost, split.quality)
     greedy = greedy_curve(p, split.cost_norm(), split.cost, split.quality, ws)
     return {

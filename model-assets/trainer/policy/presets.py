@@ -21,6 +21,7 @@ import numpy as np
 from ..eval.evalset import SplitData
 from ..eval.metrics import single_pool
 from ..irt.model import IrtModel
+from ..predict import Predictor
 from .evaluate import policy_curve
 from .model import SetPolicy
 
@@ -43,7 +44,7 @@ def least_w_from_which(ws: Sequence[float], qualities: Sequence[float], target: 
     return chosen
 
 
-def calibrate_presets(policy: SetPolicy, irt: IrtModel, irt_models: list[str], split: SplitData, emb: np.ndarray,
+def calibrate_presets(policy: SetPolicy, predictor: IrtModel | Predictor, irt_models: list[str], split: SplitData, emb: np.ndarray,
                       names: tuple[str, ...], share: float = BALANCED_SHARE,
                       ws: Sequence[float] = PRESET_GRID) -> tuple[dict[str, float], dict]:
     """(presets, calibration report) of ``policy`` on a validation split.
@@ -52,7 +53,7 @@ def calibrate_presets(policy: SetPolicy, irt: IrtModel, irt_models: list[str], s
         presets, report = calibrate_presets(policy, heads[0], joint.models, val_es.test, val_emb, names)
         presets["balanced"]   # e.g. 0.86
     """
-    points, p = policy_curve(policy, irt, irt_models, split, emb, names, ws)
+    points, p = policy_curve(policy, predictor, irt_models, split, emb, names, ws)
     pool = single_pool(split.table.models, split.cost, split.quality)
     best_q, best_c = float(pool.qualities[pool.best]), float(pool.costs[pool.best])
     target = share * best_q

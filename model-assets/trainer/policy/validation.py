@@ -19,6 +19,7 @@ from ..eval.baselines.binary import best_and_cheapest
 from ..eval.evalset import EvalSet, SplitData
 from ..eval.metrics import aiq, hull_aiq, single_pool
 from ..irt.model import IrtModel
+from ..predict import Predictor
 from .evaluate import policy_curve
 from .model import SetPolicy
 
@@ -52,27 +53,27 @@ def restrict(split: SplitData, cols: Sequence[int]) -> SplitData:
                                cost=split.cost[:, c], expected_cost=split.expected_cost[:, c])
 
 
-def pool_gain(policy: SetPolicy, irt: IrtModel, irt_models: list[str], split: SplitData, emb: np.ndarray,
+def pool_gain(policy: SetPolicy, predictor: IrtModel | Predictor, irt_models: list[str], split: SplitData, emb: np.ndarray,
               names: tuple[str, ...], ws: Sequence[float]) -> float:
     """The policy's AIQ minus the single-model hull's on one pool.
 
     @example
         pool_gain(policy, heads[0], joint.models, val_es.test, val_emb, names, np.linspace(0, 1, 21))
     """
-    points, _ = policy_curve(policy, irt, irt_models, split, emb, names, ws)
+    points, _ = policy_curve(policy, predictor, irt_models, split, emb, names, ws)
     pool = single_pool(split.table.models, split.cost, split.quality)
     return aiq(points, pool) - hull_aiq(pool)
 
 
-def validation_score(policy: SetPolicy, irt: IrtModel, irt_models: list[str], es: EvalSet, emb: np.ndarray,
+def validation_score(policy: SetPolicy, predictor: IrtModel | Predictor, irt_models: list[str], es: EvalSet, emb: np.ndarray,
                      names: tuple[str, ...], ws: Sequence[float], pairs: Sequence[tuple[int, int]]) -> float:
     """Half the whole pool's AIQ gain over its hull plus half the pairs' mean gain.
 
     @example
         score = validation_score(policy, heads[0], joint.models, val_es, val_emb, names, ws, pair_pools(val_es, 5, 0))
     """
-    whole = pool_gain(policy, irt, irt_models, es.test, emb, names, ws)
+    whole = pool_gain(policy, predictor, irt_models, es.test, emb, names, ws)
     if not pairs:
         return whole
-    pair = np.mean([pool_gain(policy, irt, irt_models, restrict(es.test, p), emb, names, ws) for p in pairs])
+    pair = np.mean([pool_gain(policy, predictor, irt_models, restrict(es.test, p), emb, names, ws) for p in pairs])
     return 0.5 * whole + 0.5 * float(pair)

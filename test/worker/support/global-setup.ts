@@ -8,7 +8,11 @@ import { startLoopbackUpstream } from './loopback-upstream';
 const root = path.resolve(import.meta.dirname, '../../..');
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  execFileSync('/usr/bin/python3', [path.join(root, 'test/fixtures/make_test_bundle.py'), path.join(root, 'test/.tmp/bundles'), 'test-v1'], { stdio: 'inherit' });
+  const make = path.join(root, 'test/fixtures/make_test_bundle.py');
+  const out = path.join(root, 'test/.tmp/bundles');
+  execFileSync('/usr/bin/python3', [make, out, 'test-v1'], { stdio: 'inherit' });
+  // The same graphs plus a prediction layer (neighbours.onnx) and its parity fixture.
+  execFileSync('/usr/bin/python3', [make, out, 'test-layer-v1', '--layer'], { stdio: 'inherit' });
   const upstream = await startLoopbackUpstream();
   project.provide('upstreamUrl', upstream.url);
   return () => upstream.close();

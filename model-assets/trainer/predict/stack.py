@@ -1,0 +1,96 @@
+"""How the IRT's and the neighbours' estimates combine: one logistic regression on the train
+prompts' out-of-sample estimates.
+
+``logit p = bias_k + slope_irt * logit(p_irt) + slope_nb * logit(p_nb)``: two slopes shared by every
+model (how far each source is to be trusted on this bundle's data) and a bias per model (its
+calibration). Fitted on estimates the train prompts get from cross-fit IRT heads and a leave-one-out
+neighbour index, i.e. as a live prompt would get them, so the slopes learn how much per-prompt signal
+each source really carries: on data where the IRT head transfers poorly its slope falls toward 0 and
+the neighbours carry the prediction, and where neither knows a prompt the bias leaves the model's
+mean. The biases are pulled toward 0 (``bias_l2``) so a model with few outcomes keeps the sources'
+own calibration.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+EPS = 1e-6
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    """``log(p / (1 - p))`` with p clipped to [1e-6, 1 - 1e-6] (the worker clips the same way).
+
+    @example
+        >>> logit(np.array([0.5, 1.0])).round(3).tolist()
+        [0.0, 13.816]
+    """
+    q = np.clip(np.asarray(p, np.float64), EPS, 1 - EPS)
+    return np.log(q) - np.log1p(-q)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function.
+
+    @example
+        >>> sigmoid(np.array([0.0])).tolist()
+        [0.5]
+    """
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, np.float64)))
+
+
+@dataclass
+class Stack:
+    """Shared slopes and per-model biases (see module docs)."""
+
+    slope_irt: float = 1.0
+    slope_nb: float = 0.0
+    bias: np.ndarray = field(default_factory=lambda: np.zeros(0))   # [M]
+
+    def combine(self, p_irt: np.ndarray, p_nb: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """``p_success`` [B, K] of candidates with neighbour columns ``columns`` [K] (or [B, K]).
+
+        @example
+            p = stack.combine(p_irt, p_nb, np.array([0, 4]))
+        """
+        b = self.bias[np.asarray(columns, np.int64)]
+        return sigmoid(b + self.slope_irt * logit(p_irt) + self.slope_nb * logit(p_nb))
+
+
+def fit_stack(p_irt: np.ndarray, p_nb: np.ndarray, outcomes: np.ndarray, bias_l2: float = 1e-3,
+              log=lambda s: None) -> Stack:
+    """Maximum likelihood (soft labels, observed entries only) of the slopes and biases.
+
+    ``p_irt``, ``p_nb``, ``outcomes``: [N, M] over the same train prompts and models, NaN where a
+    model has no outcome. ``bias_l2``: penalty on the biases, per observation.
+
+    @example
+        stack = fit_stack(p_irt_oof, p_nb_loo, train_outcomes)
+    """
+    y = np.asarray(outcomes, np.float64)
+    rows, cols = np.nonzero(~np.isnan(y))
+    f = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))  # noqa: E731
+    li, ln, t = f(logit(p_irt)[rows, cols]), f(logit(p_nb)[rows, cols]), f(y[rows, cols])
+    col = torch.from_numpy(cols.astype(np.int64))
+    m = y.shape[1]
+    params = torch.zeros(2 + m, dtype=torch.float64)
+    params[0] = 1.0
+    params.requires_grad_(True)
+    opt = torch.optim.LBFGS([params], lr=1.0, max_iter=200, tolerance_grad=1e-9, tolerance_change=1e-12,
+                            line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        z = params[2 + col] + params[0] * li + params[1] * ln
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(z, t) + bias_l2 * (params[2:] ** 2).sum() / m
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    p = params.detach().numpy()
+    stack = Stack(slope_irt=float(p[0]), slope_nb=float(p[1]), bias=p[2:].copy())
+    log(f"[stack] slopes: irt {stack.slope_irt:.3f}, neighbours {stack.slope_nb:.3f}; "
+        f"bias mean {stack.bias.mean():+.3f}, range [{stack.bias.min():+.3f}, {stack.bias.max():+.3f}] over {m} models")
+    return stack

@@ -1,0 +1,97 @@
+"""The prediction layer: neighbour index, leave-one-out estimates, stack, and neighbours.onnx parity."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trainer.export.parity import run_onnx
+from trainer.predict.export import export_neighbours, predictor_block
+from trainer.predict.neighbours import fit_index, soft_log_loss, unit
+from trainer.predict.stack import Stack, fit_stack, logit, sigmoid
+
+
+def synthetic(n: int = 500, dim: int = 8, models: int = 4, seed: int = 0):
+    """Outcomes that depend on the prompt's direction (so neighbours carry signal), 20% missing."""
+    rng = np.random.default_rng(seed)
+    emb = rng.normal(size=(n, dim))
+    w = rng.normal(size=(models, dim))
+    p = sigmoid(5 * unit(emb) @ unit(w).T)
+    y = (rng.random(p.shape) < p).astype(float)
+    y[rng.random(y.shape) < 0.2] = np.nan
+    return emb, y, p
+
+
+def test_leave_one_out_equals_an_index_without_the_row():
+    emb, y, _ = synthetic(n=120)
+    index = fit_index(emb, y, centroids=1000, dim=8)   # one centroid per prompt: exact
+    loo = index.predict(emb, leave_out=[np.arange(len(emb))])
+    for row in (0, 17, 119):
+        keep = np.arange(len(emb)) != row
+        other = fit_index(emb[keep], y[keep], centroids=1000, dim=8)
+        other.mean, other.proj = index.mean, index.proj            # same projection as the full index
+        other.centroids = index.centroids[keep]
+        other.tau, other.kappa, other.model_mean = index.tau, index.kappa, index.model_mean
+        np.testing.assert_allclose(loo[row], other.predict(emb[row:row + 1])[0], rtol=1e-9, atol=1e-12)
+
+
+def test_bandwidth_is_chosen_by_leave_one_out_and_beats_the_model_mean():
+    emb, y, _ = synthetic()
+    index = fit_index(emb, y, centroids=64, dim=6)
+    loo = index.predict(emb, leave_out=[np.arange(len(emb))])
+    mean_only = np.tile(index.model_mean, (len(emb), 1))
+    assert soft_log_loss(loo, y) < soft_log_loss(mean_only, y) - 0.02
+    assert index.tau > 0 and index.kappa > 0
+
+
+def test_stack_recovers_known_slopes_and_biases():
+    rng = np.random.default_rng(1)
+    n, m = 4000, 3
+    l_irt, l_nb = rng.normal(size=(n, m)), rng.normal(size=(n, m))
+    bias = np.array([0.5, -0.3, 0.0])
+    p = sigmoid(bias + 0.7 * l_irt + 1.2 * l_nb)
+    y = (rng.random(p.shape) < p).astype(float)
+    y[rng.random(y.shape) < 0.1] = np.nan
+    stack = fit_stack(sigmoid(l_irt), sigmoid(l_nb), y, bias_l2=0.0)
+    assert stack.slope_irt == pytest.approx(0.7, abs=0.08)
+    assert stack.slope_nb == pytest.approx(1.2, abs=0.08)
+    np.testing.assert_allclose(stack.bias, bias, atol=0.1)
+
+
+def test_stack_drops_a_source_without_signal():
+    rng = np.random.default_rng(2)
+    n, m = 4000, 2
+    signal, noise = rng.normal(size=(n, m)), rng.normal(size=(n, m))
+    y = (rng.random((n, m)) < sigmoid(1.5 * signal)).astype(float)
+    stack = fit_stack(sigmoid(noise), sigmoid(signal), y)
+    assert abs(stack.slope_irt) < 0.1 and stack.slope_nb > 1.2
+
+
+def test_combine_uses_each_candidates_bias():
+    stack = Stack(slope_irt=1.0, slope_nb=0.0, bias=np.array([0.0, 2.0]))
+    p = stack.combine(np.array([[0.5, 0.5]]), np.array([[0.9, 0.9]]), np.array([1, 0]))
+    np.testing.assert_allclose(p, [[sigmoid(2.0), 0.5]])
+    assert logit(np.array([0.5]))[0] == 0.0
+
+
+def test_neighbours_onnx_matches_the_index_on_both_runtimes(tmp_path):
+    emb, y, _ = synthetic()
+    index = fit_index(emb, y, centroids=64, dim=6)
+    path = tmp_path / "neighbours.onnx"
+    export_neighbours(index, path)
+    q = np.random.default_rng(3).normal(size=(9, emb.shape[1])).astype(np.float32)
+    q[0] = 0.0                                       # an all-zero embedding must not produce NaN
+    cols = np.array([3, 1], dtype=np.int64)
+    ref = index.predict(q.astype(np.float64), cols)
+    out = run_onnx({"nb": path}, {"embedding": q, "columns": cols}, "p_neighbour")
+    for runtime, got in out["nb"].items():
+        assert np.isfinite(got).all(), runtime
+        np.testing.assert_allclose(got, ref, atol=2e-6, err_msg=runtime)
+
+
+def test_predictor_block_aligns_biases_with_models():
+    emb, y, _ = synthetic()
+    index = fit_index(emb, y, centroids=32, dim=6)
+    block = predictor_block(index, Stack(0.5, 0.9, np.array([0.1, 0.2, 0.3, 0.4])))
+    assert block["kind"] == "irt+neighbours"
+    assert block["stack"]["bias"] == [0.1, 0.2, 0.3, 0.4]
+    assert block["neighbours"] == {"centroids": 32, "dim": 6, "tau": index.tau, "kappa": round(index.kappa, 6)}
