@@ -122,32 +122,44 @@ def training_posterior(identity: Sequence[float], identity_std: Sequence[float])
     return np.asarray(identity, np.float64).copy(), np.diag(std * std)
 
 
-def tempered(probs: Sequence[float], temperature: float) -> np.ndarray:
+def tempered(probs: Sequence[float], temperature: float, eligible: Sequence[bool] | None = None) -> np.ndarray:
     """The policy's probabilities at a temperature: ``q_i = p_i^(1/T) / sum_k p_k^(1/T)``, computed
     as ``exp((ln p_i - ln p_max) / T)`` so that small ``T`` does not underflow the top candidate.
-    ``p_i = 0`` (a candidate the policy was not shown) stays 0.
+    ``p_i = 0`` (a candidate the policy was not shown) stays 0. ``eligible`` (optional, one flag per
+    candidate) restricts the draw to those candidates: the others count as ``p_i = 0``
+    (:func:`exploration_mask`: the top choice and the candidates still being learned).
 
     @example
         >>> tempered([0.6, 0.3, 0.1, 0.0], 1.0).round(3).tolist()
         [0.6, 0.3, 0.1, 0.0]
         >>> tempered([0.6, 0.3, 0.1, 0.0], 2.0).round(3).tolist()
         [0.473, 0.334, 0.193, 0.0]
+        >>> tempered([0.6, 0.3, 0.1, 0.0], 1.0, [True, False, True, True]).round(3).tolist()
+        [0.857, 0.0, 0.143, 0.0]
     """
     if not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
         raise ValueError(f"temperature must be in [{MIN_TEMPERATURE}, {MAX_TEMPERATURE}]")
     p = [float(x) for x in probs]
-    if not p or any(not math.isfinite(x) or x < 0 for x in p) or max(p) <= 0:
-        raise ValueError("probabilities must be finite, non-negative and not all zero")
+    if not p or any(not math.isfinite(x) or x < 0 for x in p):
+        raise ValueError("probabilities must be finite and non-negative")
+    if eligible is not None:
+        if len(eligible) != len(p):
+            raise ValueError("one eligibility flag per candidate")
+        p = [x if ok else 0.0 for x, ok in zip(p, eligible)]
+    if max(p) <= 0:
+        raise ValueError("no eligible candidate has a positive probability")
     top = math.log(max(p))
     w = [math.exp((math.log(x) - top) / temperature) if x > 0 else 0.0 for x in p]
     total = sum(w)
     return np.array([x / total for x in w])
 
 
-def explore(probs: Sequence[float], temperature: float, u: float) -> tuple[int, float]:
+def explore(probs: Sequence[float], temperature: float, u: float,
+            eligible: Sequence[bool] | None = None) -> tuple[int, float]:
     """The candidate to serve and its propensity: the first ``i`` whose cumulative tempered
-    probability exceeds ``u`` (a uniform draw in [0, 1)), and ``q_i``. Rounding can leave the last
-    cumulative sum just below ``u``: the last candidate with ``q_i > 0`` is served then.
+    probability (:func:`tempered`, over the ``eligible`` candidates if given) exceeds ``u`` (a
+    uniform draw in [0, 1)), and ``q_i``. Rounding can leave the last cumulative sum just below
+    ``u``: the last candidate with ``q_i > 0`` is served then.
 
     @example
         >>> i, q = explore([0.6, 0.3, 0.1], 1.0, 0.65)
@@ -158,7 +170,7 @@ def explore(probs: Sequence[float], temperature: float, u: float) -> tuple[int, 
     """
     if not 0.0 <= u < 1.0:
         raise ValueError("u must be in [0, 1)")
-    q = tempered(probs, temperature)
+    q = tempered(probs, temperature, eligible)
     acc = 0.0
     last = 0
     for i, qi in enumerate(q):
@@ -169,6 +181,20 @@ def explore(probs: Sequence[float], temperature: float, u: float) -> tuple[int, 
         if u < acc:
             return i, float(qi)
     return last, float(q[last])
+
+
+def exploration_mask(top: int, uncertain: Sequence[bool]) -> list[bool]:
+    """The candidates an exploring pool may serve when it explores only what it is still learning:
+    its top choice and every candidate with an uncertain identity (a quiz or online one, the ones
+    routed with a covariance). A request whose top choice is the only eligible candidate with
+    ``p > 0`` is then served as without exploration (propensity 1), and no request is spent on a
+    trained model the policy ranks lower, which teaches nothing.
+
+    @example
+        >>> exploration_mask(0, [False, False, True, False])
+        [True, False, True, False]
+    """
+    return [i == top or bool(u) for i, u in enumerate(uncertain)]
 
 
 def sample_served(probs: Sequence[float], temperature: float, rng: np.random.Generator) -> tuple[int, float]:

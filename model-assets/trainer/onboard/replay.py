@@ -41,10 +41,10 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..paths import CACHE_DIR, PROJECT_ROOT
-from .design import select_quiz
+from .design import select_quiz, sigmoid
 from .evaluate import MIN_GAIN, UNCERTAINTY_PENALTY, cov_factor, pool_draws_for, subset_table
 from .laplace import laplace_posterior
-from .online import explore, update_identity
+from .online import explore, exploration_mask, update_identity
 from .prior import MIN_MODELS as MIN_PRIOR_MODELS
 from .prior import Prior, bank_prior, dataset_models, dataset_prior
 from .served import prior_of, served_items
@@ -74,7 +74,10 @@ class Config:
     whether feedback updates it (False: the control), and its uncertainty penalty, fixed or
     shrinking with its ability std (``decay``: ``penalty * std_now / std_quiz``). ``refit``: instead
     of the sequential update, refit from the bank prior on the quiz items and every outcome so far
-    (the comparison a service that kept every outcome could run)."""
+    (the comparison a service that kept every outcome could run). ``explore_penalty``: route the
+    traffic with this penalty instead (0: the newcomer at its mean, so that the policy is shown it
+    where its pessimistic estimate is dominated); measuring still uses ``penalty``. ``gate``: explore
+    only between the top choice and the newcomer (:func:`.online.exploration_mask`)."""
 
     name: str
     temperature: float
@@ -82,6 +85,8 @@ class Config:
     penalty: float = UNCERTAINTY_PENALTY
     decay: bool = False
     refit: bool = False
+    explore_penalty: float | None = None
+    gate: bool = False
 
 
 @dataclass
@@ -282,7 +287,8 @@ def replay_seed(server: RouteServer, setup: dict[str, Any], configs: list[Config
         reqs = []
         for arm in arms:
             job = by_model[arm.model]
-            pen = penalty_now(arm.config, abar, arm.cov, std0[arm.model])
+            pen = (arm.config.explore_penalty if arm.config.explore_penalty is not None
+                   else penalty_now(arm.config, abar, arm.cov, std0[arm.model]))
             arm.penalty_used.append(pen)
             reqs.append({"candidates": _pool_candidates(job, arm.cols, arm.mean, arm.cov),
                          "rows": [int(x) for x in rows], "preferences": [float(x) for x in prefs[s:e]],
@@ -297,7 +303,8 @@ def replay_seed(server: RouteServer, setup: dict[str, Any], configs: list[Config
                 probs, top = ans["probs"][k], ans["chosen"][k]
                 u = float(arm.rng.random())   # drawn whatever the temperature: the same stream per config
                 if arm.config.temperature > 0:
-                    pick, q = explore(probs, arm.config.temperature, u)
+                    mask = exploration_mask(top, [i == arm.at for i in range(len(probs))]) if arm.config.gate else None
+                    pick, q = explore(probs, arm.config.temperature, u, mask)
                 else:
                     pick, q = top, 1.0
                 arm.served.append(pick)
@@ -355,8 +362,10 @@ def _measure(server: RouteServer, setup: dict[str, Any], arms: list[Arm], held: 
                          "preferences": prefs, "uncertainty_penalty": penalty})
         return keys[key]
 
-    full_slot = {(job["model"], pool): want(job["model"], pool, *job["full"], UNCERTAINTY_PENALTY)
-                 for job in setup["jobs"] for pool in job["pools"]}
+    # the full identity routed by each config's own rule (its base penalty), as the benchmark does
+    penalties = sorted({arm.config.penalty for arm in arms})
+    full_slot = {(job["model"], pool, k): want(job["model"], pool, *job["full"], k)
+                 for job in setup["jobs"] for pool in job["pools"] for k in penalties}
     abar = setup["abar_bank"]
     std0 = {m: float(np.sqrt(abar @ job["quiz"][1] @ abar)) for m, job in by_model.items()}
     snap_slot = {(id(arm), n): want(arm.model, arm.pool, *arm.snapshots[n],
@@ -379,19 +388,21 @@ def _measure(server: RouteServer, setup: dict[str, Any], arms: list[Arm], held: 
         te = job["es"].test
         for pool, cols in job["pools"].items():
             key = (job["model"], pool)
-            full = full_slot[key]
-            slots = sorted(needs.get(key, set()) | {full})
+            fulls = {k: full_slot[(job["model"], pool, k)] for k in penalties}
+            slots = sorted(needs.get(key, set()) | set(fulls.values()))
             hull, by_slot = score_slots([choices[k] for k in slots], te.cost[np.ix_(held, cols)],
                                         te.quality[np.ix_(held, cols)], [job["es"].models[c] for c in cols],
                                         cols.index(job["j"]))
-            scored[key] = {"hull": hull, "slots": dict(zip(slots, by_slot)), "full": by_slot[slots.index(full)][0]}
+            scored[key] = {"hull": round(hull, 6), "slots": dict(zip(slots, by_slot)),
+                           "full": {k: round(by_slot[slots.index(f)][0], 6) for k, f in fulls.items()}}
     per_arm: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     for arm in arms:
         base = scored[(arm.model, arm.pool)]
         entry = per_arm.setdefault(arm.config.name, {}).setdefault(arm.model, {}).setdefault(
-            arm.pool, {"hull": base["hull"], "full": base["full"], "aiq": {}, "decisions": {}})
+            arm.pool, {"hull": base["hull"], "full": base["full"][arm.config.penalty], "aiq": {}, "decisions": {}})
         for n in arm.snapshots:
-            entry["aiq"][str(n)], entry["decisions"][str(n)] = base["slots"][snap_slot[(id(arm), n)]]
+            aiq, newcomer = base["slots"][snap_slot[(id(arm), n)]]
+            entry["aiq"][str(n)], entry["decisions"][str(n)] = round(aiq, 6), round(newcomer, 4)
     return {"aiq": per_arm}
 
 
@@ -470,11 +481,19 @@ def _diagnostics(setup: dict[str, Any], arms: list[Arm], replay: np.ndarray, pre
     the served model was not the top choice, the ability std and error of its identity on the
     held-out prompts, and what exploration cost on the traffic (quality and cost of the served
     model minus the top choice's). ``ips``: the top-choice policy's mean quality on the traffic
-    estimated by inverse propensity from the logged (served, propensity, outcome), against its truth."""
+    estimated by inverse propensity from the logged (served, propensity, outcome), against its truth.
+    ``logloss``: the held-out log loss of the newcomer's predicted success at its mean (``full_logloss``:
+    the full identity's), whether or not the routing moves."""
     by_model = {job["model"]: job for job in setup["jobs"]}
     served = setup["served"]
-    a_held = served.a[setup["test_rows"]][held]
+    a_held, c_held = served.a[setup["test_rows"]][held], served.c[setup["test_rows"]][held]
     abar = a_held.mean(axis=0)
+
+    def logloss(theta: np.ndarray, y: np.ndarray) -> float:
+        ok = ~np.isnan(y)
+        p = np.clip(sigmoid(a_held[ok] @ theta - c_held[ok]), 1e-6, 1 - 1e-6)
+        return float(-np.mean(y[ok] * np.log(p) + (1 - y[ok]) * np.log(1 - p)))
+
     out: dict[str, Any] = {}
     for arm in arms:
         job = by_model[arm.model]
@@ -485,7 +504,8 @@ def _diagnostics(setup: dict[str, Any], arms: list[Arm], replay: np.ndarray, pre
         c_served = te.cost[replay, np.array(cols)[arm.served]]
         c_top = te.cost[replay, np.array(cols)[arm.top]]
         full = job["full"][0]
-        rec: dict[str, Any] = {}
+        y_held = te.table.outcome[held, job["j"]].astype(np.float64)
+        rec: dict[str, Any] = {"full_logloss": logloss(full, y_held)}
         for n in [0] + list(events):
             mean, cov = arm.snapshots[n]
             k = slice(0, n)
@@ -496,6 +516,7 @@ def _diagnostics(setup: dict[str, Any], arms: list[Arm], replay: np.ndarray, pre
                 "served_newcomer": float(np.mean(np.array(arm.served[k]) == arm.at)) if n else None,
                 "ability_std": float(np.sqrt(abar @ cov @ abar)),
                 "ability_error": float(abar @ (mean - full)),
+                "logloss": logloss(mean, y_held),
                 "quality_vs_top": float(np.mean(q_served[k] - q_top[k])) if n else None,
                 "cost_vs_top": float(np.mean(c_served[k] - c_top[k]) / max(np.mean(c_top[k]), 1e-12)) if n else None,
             }
@@ -519,19 +540,29 @@ def _diagnostics(setup: dict[str, Any], arms: list[Arm], replay: np.ndarray, pre
                                        "truth": _r(np.mean([r["ips"]["truth"] for r in recs])),
                                        "mean_abs_error": _r(np.mean(errs)) if errs else None}
                         continue
+                    if not isinstance(recs[0][key], dict):
+                        cell[key] = _r(np.mean([r[key] for r in recs]))
+                        continue
                     cell[key] = {f: (_r(np.mean([r[key][f] for r in recs]), 4) if recs[0][key][f] is not None else None)
                                  for f in recs[0][key]}
                 agg.setdefault(cfg, {}).setdefault(model, {})[grp] = cell
     return agg
 
 
-def configs_for(temperature: float, sweep: list[float], decay: bool, penalty: float, refit: bool = False) -> list[Config]:
+#: Levers a run can add beside its main config (``--variants``, joined with ``+``): the penalty
+#: shrinking with the newcomer's ability std, traffic routed with the newcomer at its mean, and
+#: exploring only between the top choice and the newcomer.
+VARIANTS = {"decay": {"decay": True}, "explore-mean": {"explore_penalty": 0.0}, "gate": {"gate": True}}
+
+
+def configs_for(temperature: float, sweep: list[float], decay: bool, penalty: float, refit: bool = False,
+                variants: list[str] = ()) -> list[Config]:
     """The run's configs: the control (no updates, same exploration), the pool's setting, any
-    swept temperatures, and the refit comparison.
+    swept temperatures, the refit comparison and the levers (:data:`VARIANTS`).
 
     @example
-        >>> [c.name for c in configs_for(1.0, [0.0, 2.0], False, 1.0, refit=True)]
-        ['control', 'online', 'T=0', 'T=2', 'refit']
+        >>> [c.name for c in configs_for(1.0, [0.0, 2.0], False, 1.0, refit=True, variants=["gate+decay"])]
+        ['control', 'online', 'T=0', 'T=2', 'refit', 'gate+decay']
     """
     out = [Config("control", temperature, update=False, penalty=penalty),
            Config("online", temperature, penalty=penalty, decay=decay)]
@@ -540,6 +571,13 @@ def configs_for(temperature: float, sweep: list[float], decay: bool, penalty: fl
             out.append(Config(f"T={t:g}", t, penalty=penalty, decay=decay))
     if refit:
         out.append(Config("refit", temperature, penalty=penalty, decay=decay, refit=True))
+    for name in variants:
+        opts: dict[str, Any] = {"decay": decay}
+        for part in name.split("+"):
+            if part not in VARIANTS:
+                raise ValueError(f"unknown variant {part!r}; known: {', '.join(VARIANTS)}")
+            opts.update(VARIANTS[part])
+        out.append(Config(name, temperature, penalty=penalty, **opts))
     return out
 
 
@@ -547,7 +585,7 @@ def run(bundle: Path, models: list[str], seeds: list[int], events: list[int], ba
         sweep: list[float], ws: np.ndarray, *, max_train: int | None = None, max_test: int | None = None,
         cache: Path | None = CACHE_DIR / "onboard", pool_size: int = POOL_SIZE, pool_draws: int = POOL_DRAWS,
         pools: str = "both", decay: bool = False, penalty: float = UNCERTAINTY_PENALTY,
-        refit: bool = False) -> dict[str, Any]:
+        refit: bool = False, variants: list[str] = ()) -> dict[str, Any]:
     """The whole replay; returns the ``{"online": ..., "control": ..., ...}`` results object."""
     t0 = time.time()
     setup = _setup(bundle, models, max_train, max_test, cache, pool_size, pool_draws if pools != "whole" else 0,
@@ -558,7 +596,7 @@ def run(bundle: Path, models: list[str], seeds: list[int], events: list[int], ba
     n_test = len(setup["test_rows"])
     if max(events) >= n_test:
         raise ValueError(f"{max(events)} feedback events need more than the {n_test} test prompts (the rest are held out)")
-    configs = configs_for(temperature, sweep, decay, penalty, refit)
+    configs = configs_for(temperature, sweep, decay, penalty, refit, list(variants))
     served, test_rows, table = setup["served"], setup["test_rows"], setup["table"]
     runs: dict[str, Any] = {}
     with RouteServer(bundle, served.emb[test_rows], table.input_tokens[test_rows]) as server:
@@ -586,7 +624,8 @@ def run(bundle: Path, models: list[str], seeds: list[int], events: list[int], ba
                        f"(a preference drawn from the {len(ws)}-point grid each), the rest held out for measuring",
             "events": events, "batch": batch, "seeds": seeds, "preferences": len(ws),
             "configs": {c.name: {"temperature": c.temperature, "update": c.update, "penalty": c.penalty,
-                                 "decay": c.decay, "refit": c.refit} for c in configs},
+                                 "decay": c.decay, "refit": c.refit, "explore_penalty": c.explore_penalty,
+                                 "gate": c.gate} for c in configs},
             "temperature": temperature,
             "feedback_event": "one served request with its outcome fed back, whichever model answered; only "
                               "the newcomer's own outcomes update it",
@@ -719,6 +758,9 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"the pool's uncertainty penalty (default {UNCERTAINTY_PENALTY:g})")
     ap.add_argument("--refit", action="store_true",
                     help="also run a refit from the bank prior on the quiz items and every outcome so far")
+    ap.add_argument("--variants", default="",
+                    help=f"levers run beside the main config on the same traffic, comma-separated, each one or "
+                         f"more of {', '.join(VARIANTS)} joined with +")
     ap.add_argument("--pools", choices=["both", "pool4", "whole"], default="both", help="which pools (default both)")
     ap.add_argument("--pool-draws", type=int, default=POOL_DRAWS, help=f"pools of four per model (default {POOL_DRAWS})")
     ap.add_argument("--w-points", type=int, default=11, help="preferences in [0, 1] (default 11)")
@@ -760,7 +802,7 @@ def main(argv: list[str] | None = None) -> int:
                   np.linspace(0.0, 1.0, args.w_points), max_train=args.max_train, max_test=args.max_test,
                   cache=None if args.no_cache else CACHE_DIR / "onboard", pool_draws=args.pool_draws,
                   pools=args.pools, decay=args.penalty_decay, penalty=args.uncertainty_penalty,
-                  refit=args.refit)
+                  refit=args.refit, variants=[v for v in args.variants.split(",") if v])
     except ValueError as e:
         ap.error(str(e))
     if args.json:

@@ -15,8 +15,8 @@ import pytest
 from trainer.onboard import online
 from trainer.onboard.design import select_quiz, sigmoid
 from trainer.onboard.laplace import laplace_posterior
-from trainer.onboard.online import (MAX_UPDATE_BATCH, MIN_TEMPERATURE, explore, ips_value, sample_served, tempered,
-                                    training_posterior, update_identity, update_in_batches)
+from trainer.onboard.online import (MAX_UPDATE_BATCH, MIN_TEMPERATURE, exploration_mask, explore, ips_value,
+                                    sample_served, tempered, training_posterior, update_identity, update_in_batches)
 
 from .synthetic import draw_outcomes, synthetic_bank
 
@@ -174,6 +174,23 @@ def test_propensity_is_the_served_candidates_tempered_probability() -> None:
             assert i != 1
 
 
+def test_exploring_only_what_is_being_learned() -> None:
+    # candidates: 0 trained (top), 1 trained, 2 the newcomer (uncertain), 3 trained, not shown
+    p = [0.5, 0.3, 0.2, 0.0]
+    mask = exploration_mask(0, [False, False, True, False])
+    assert mask == [True, False, True, False]
+    q = tempered(p, 1.0, mask)
+    assert np.allclose(q, [0.5 / 0.7, 0.0, 0.2 / 0.7, 0.0])
+    rng = np.random.default_rng(9)
+    draws = [explore(p, 1.0, float(rng.random()), mask) for _ in range(5000)]
+    assert {i for i, _ in draws} == {0, 2}
+    assert all(prop == pytest.approx(q[i]) for i, prop in draws)
+    # the newcomer not shown (p = 0): the top choice, served for sure
+    assert explore([0.7, 0.3, 0.0], 2.0, 0.99, exploration_mask(0, [False, False, True])) == (0, 1.0)
+    with pytest.raises(ValueError):
+        tempered(p, 1.0, [True, False])
+
+
 def test_sampler_rejects_bad_input() -> None:
     for args in (([0.5, 0.5], 0.0, 0.3), ([0.5, 0.5], 11.0, 0.3), ([0.5, 0.5], 1.0, 1.0),
                  ([0.0, 0.0], 1.0, 0.3), ([0.5, float("nan")], 1.0, 0.3), ([0.5, -0.1], 1.0, 0.3), ([], 1.0, 0.3)):
@@ -219,6 +236,7 @@ def build_fixture() -> dict:
                     "iterations": post.iterations})
         m, s = post.mean, post.cov
     draws = []
+    masks = {(0.05, 0.0, 0.7, 0.2, 0.05): [False, False, True, True, False], (0.6, 0.3, 0.1, 0.0): [True, False, True, False]}
     cases = [([0.6, 0.3, 0.1, 0.0], [1.0, 2.0, 0.5]), ([0.05, 0.0, 0.7, 0.2, 0.05], [1.0, 3.0, 0.05]),
              ([1.0], [1.0]), ([0.25, 0.25, 0.25, 0.25], [0.7])]
     for probs, temps in cases:
@@ -227,7 +245,16 @@ def build_fixture() -> dict:
                 i, q = explore(probs, t, u)
                 draws.append({"probs": probs, "temperature": t, "u": u, "served": i, "propensity": q,
                               "tempered": tempered(probs, t).tolist()})
+                mask = masks.get(tuple(probs))
+                if mask is not None:
+                    i, q = explore(probs, t, u, mask)
+                    draws.append({"probs": probs, "temperature": t, "u": u, "eligible": mask, "served": i,
+                                  "propensity": q, "tempered": tempered(probs, t, mask).tolist()})
     return {
+        "about": "online identity updates and exploration (model-assets/trainer/onboard/online.py): 'update' is "
+                 "update_identity(start, rows 20-45); 'sequence' three updates in a row, each from the last; "
+                 "'explore' explore(probs, temperature, u[, eligible]) -> served, propensity, with tempered() alongside; "
+                 "'ips' ips_value self-normalised and not",
         "max_update_batch": MAX_UPDATE_BATCH, "min_temperature": online.MIN_TEMPERATURE,
         "max_temperature": online.MAX_TEMPERATURE,
         "a": a.tolist(), "c": c.tolist(), "y": y.tolist(),
