@@ -122,6 +122,23 @@ def training_posterior(identity: Sequence[float], identity_std: Sequence[float])
     return np.asarray(identity, np.float64).copy(), np.diag(std * std)
 
 
+def decayed_penalty(penalty: float, logit_std: float, logit_std_start: float) -> float:
+    """An uncertainty penalty that shrinks as feedback narrows the newcomer's posterior:
+    ``penalty * logit_std / logit_std_start``, with ``logit_std`` the posterior std of its mean
+    success logit over the bank's items now (``bankAbility`` in worker/onboarding/ability.ts) and
+    ``logit_std_start`` the same at the quiz. Never above ``penalty``. Without it the rule stays
+    ``penalty`` stds below the mean however much is known, and once feedback has corrected an
+    over-rated quiz mean the remaining std still pushes the newcomer below what it is.
+
+    @example
+        >>> decayed_penalty(1.0, 0.15, 0.30)
+        0.5
+    """
+    if not (logit_std >= 0 and logit_std_start > 0):
+        raise ValueError("logit stds must be non-negative, the starting one positive")
+    return float(penalty * min(1.0, logit_std / logit_std_start))
+
+
 def tempered(probs: Sequence[float], temperature: float, eligible: Sequence[bool] | None = None) -> np.ndarray:
     """The policy's probabilities at a temperature: ``q_i = p_i^(1/T) / sum_k p_k^(1/T)``, computed
     as ``exp((ln p_i - ln p_max) / T)`` so that small ``T`` does not underflow the top candidate.

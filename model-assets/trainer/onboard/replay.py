@@ -44,7 +44,7 @@ from ..paths import CACHE_DIR, PROJECT_ROOT
 from .design import select_quiz, sigmoid
 from .evaluate import MIN_GAIN, UNCERTAINTY_PENALTY, cov_factor, pool_draws_for, subset_table
 from .laplace import laplace_posterior
-from .online import explore, exploration_mask, update_identity
+from .online import decayed_penalty, explore, exploration_mask, update_identity
 from .prior import MIN_MODELS as MIN_PRIOR_MODELS
 from .prior import Prior, bank_prior, dataset_models, dataset_prior
 from .served import prior_of, served_items
@@ -60,6 +60,8 @@ POOL_SIZE = 4
 POOL_DRAWS = 12
 #: The pool's exploration temperature in the default run (0 = serve the policy's top choice).
 DEFAULT_TEMPERATURE = 1.0
+#: The pool's levers in the default run (:data:`LEVERS`).
+DEFAULT_LEVERS = "plain"
 #: Eval jobs per request to the routing server (keeps each JSON line to a few MB).
 EVAL_CHUNK = 16
 
@@ -77,7 +79,9 @@ class Config:
     (the comparison a service that kept every outcome could run). ``explore_penalty``: route the
     traffic with this penalty instead (0: the newcomer at its mean, so that the policy is shown it
     where its pessimistic estimate is dominated); measuring still uses ``penalty``. ``gate``: explore
-    only between the top choice and the newcomer (:func:`.online.exploration_mask`)."""
+    only between the top choice and the newcomer (:func:`.online.exploration_mask`). ``every_outcome``:
+    a ceiling, not a service: the newcomer is told its own outcome on every request, whoever served
+    it (what the identity could learn from this traffic if the newcomer answered all of it)."""
 
     name: str
     temperature: float
@@ -87,6 +91,7 @@ class Config:
     refit: bool = False
     explore_penalty: float | None = None
     gate: bool = False
+    every_outcome: bool = False
 
 
 @dataclass
@@ -177,7 +182,7 @@ def penalty_now(cfg: Config, abar: np.ndarray, cov: np.ndarray, std0: float) -> 
     """
     if not cfg.decay:
         return cfg.penalty
-    return float(min(5.0, cfg.penalty * np.sqrt(abar @ cov @ abar) / std0))
+    return decayed_penalty(cfg.penalty, float(np.sqrt(abar @ cov @ abar)), std0)
 
 
 def _candidate(target: dict[str, Any], mean: np.ndarray, cov: np.ndarray) -> dict[str, Any]:
@@ -311,12 +316,13 @@ def replay_seed(server: RouteServer, setup: dict[str, Any], configs: list[Config
                 arm.top.append(top)
                 arm.propensity.append(q)
                 arm.shown.append(probs[arm.at] > 0)
-                if pick == arm.at and not np.isnan(y_new[row]):
+                learns = pick == arm.at or arm.config.every_outcome
+                if learns and not np.isnan(y_new[row]):
                     arm.kept.append(int(row))
                     ev_a.append(a_te[row])
                     ev_c.append(c_te[row])
                     ev_y.append(float(y_new[row]))
-                fed += int(pick == arm.at and not np.isnan(y_new[row]))
+                fed += int(learns and not np.isnan(y_new[row]))
                 arm.fed.append(fed)
             if arm.config.refit and ev_y:
                 qa, qc, qy = job["quiz_items"]
@@ -549,42 +555,57 @@ def _diagnostics(setup: dict[str, Any], arms: list[Arm], replay: np.ndarray, pre
     return agg
 
 
-#: Levers a run can add beside its main config (``--variants``, joined with ``+``): the penalty
-#: shrinking with the newcomer's ability std, traffic routed with the newcomer at its mean, and
-#: exploring only between the top choice and the newcomer.
-VARIANTS = {"decay": {"decay": True}, "explore-mean": {"explore_penalty": 0.0}, "gate": {"gate": True}}
+#: Levers (``--levers`` for the pool's config, ``--variants`` for configs beside it, joined with
+#: ``+``): the penalty shrinking with the newcomer's ability std, traffic routed with the newcomer
+#: at its mean, exploring only between the top choice and the newcomer; ``every-outcome`` is a
+#: ceiling, not a lever (the newcomer told its outcome on every request); ``plain``: none.
+LEVERS: dict[str, dict[str, Any]] = {"plain": {}, "decay": {"decay": True}, "explore-mean": {"explore_penalty": 0.0},
+                                     "gate": {"gate": True}, "every-outcome": {"every_outcome": True}}
 
 
-def configs_for(temperature: float, sweep: list[float], decay: bool, penalty: float, refit: bool = False,
-                variants: list[str] = ()) -> list[Config]:
-    """The run's configs: the control (no updates, same exploration), the pool's setting, any
-    swept temperatures, the refit comparison and the levers (:data:`VARIANTS`).
+def lever_options(name: str) -> dict[str, Any]:
+    """Config fields for levers joined with ``+``.
 
     @example
-        >>> [c.name for c in configs_for(1.0, [0.0, 2.0], False, 1.0, refit=True, variants=["gate+decay"])]
-        ['control', 'online', 'T=0', 'T=2', 'refit', 'gate+decay']
+        >>> lever_options("gate+decay")
+        {'gate': True, 'decay': True}
     """
-    out = [Config("control", temperature, update=False, penalty=penalty),
-           Config("online", temperature, penalty=penalty, decay=decay)]
+    opts: dict[str, Any] = {}
+    for part in filter(None, name.split("+")):
+        if part not in LEVERS:
+            raise ValueError(f"unknown lever {part!r}; known: {', '.join(LEVERS)}")
+        opts.update(LEVERS[part])
+    return opts
+
+
+def configs_for(temperature: float, sweep: list[float], levers: str, penalty: float, refit: bool = False,
+                variants: list[str] = ()) -> list[Config]:
+    """The run's configs: the control (the pool's traffic with no updates), the pool's setting
+    (``online``: ``levers`` at ``temperature``), swept temperatures with the same levers, the refit
+    comparison, and each of ``variants`` (levers from none, at ``temperature``).
+
+    @example
+        >>> [c.name for c in configs_for(1.0, [0.0, 2.0], "gate", 1.0, refit=True, variants=["plain", "decay"])]
+        ['control', 'online', 'T=0', 'T=2', 'refit', 'plain', 'decay']
+    """
+    main = lever_options(levers)
+    traffic = {k: v for k, v in main.items() if k in ("explore_penalty", "gate")}
+    out = [Config("control", temperature, update=False, penalty=penalty, **traffic),
+           Config("online", temperature, penalty=penalty, **main)]
     for t in sweep:
         if t != temperature:
-            out.append(Config(f"T={t:g}", t, penalty=penalty, decay=decay))
+            out.append(Config(f"T={t:g}", t, penalty=penalty, **main))
     if refit:
-        out.append(Config("refit", temperature, penalty=penalty, decay=decay, refit=True))
+        out.append(Config("refit", temperature, penalty=penalty, refit=True, **main))
     for name in variants:
-        opts: dict[str, Any] = {"decay": decay}
-        for part in name.split("+"):
-            if part not in VARIANTS:
-                raise ValueError(f"unknown variant {part!r}; known: {', '.join(VARIANTS)}")
-            opts.update(VARIANTS[part])
-        out.append(Config(name, temperature, penalty=penalty, **opts))
+        out.append(Config(name, temperature, penalty=penalty, **lever_options(name)))
     return out
 
 
 def run(bundle: Path, models: list[str], seeds: list[int], events: list[int], batch: int, temperature: float,
         sweep: list[float], ws: np.ndarray, *, max_train: int | None = None, max_test: int | None = None,
         cache: Path | None = CACHE_DIR / "onboard", pool_size: int = POOL_SIZE, pool_draws: int = POOL_DRAWS,
-        pools: str = "both", decay: bool = False, penalty: float = UNCERTAINTY_PENALTY,
+        pools: str = "both", levers: str = "", penalty: float = UNCERTAINTY_PENALTY,
         refit: bool = False, variants: list[str] = ()) -> dict[str, Any]:
     """The whole replay; returns the ``{"online": ..., "control": ..., ...}`` results object."""
     t0 = time.time()
@@ -596,7 +617,7 @@ def run(bundle: Path, models: list[str], seeds: list[int], events: list[int], ba
     n_test = len(setup["test_rows"])
     if max(events) >= n_test:
         raise ValueError(f"{max(events)} feedback events need more than the {n_test} test prompts (the rest are held out)")
-    configs = configs_for(temperature, sweep, decay, penalty, refit, list(variants))
+    configs = configs_for(temperature, sweep, levers, penalty, refit, list(variants))
     served, test_rows, table = setup["served"], setup["test_rows"], setup["table"]
     runs: dict[str, Any] = {}
     with RouteServer(bundle, served.emb[test_rows], table.input_tokens[test_rows]) as server:
@@ -625,8 +646,8 @@ def run(bundle: Path, models: list[str], seeds: list[int], events: list[int], ba
             "events": events, "batch": batch, "seeds": seeds, "preferences": len(ws),
             "configs": {c.name: {"temperature": c.temperature, "update": c.update, "penalty": c.penalty,
                                  "decay": c.decay, "refit": c.refit, "explore_penalty": c.explore_penalty,
-                                 "gate": c.gate} for c in configs},
-            "temperature": temperature,
+                                 "gate": c.gate, "every_outcome": c.every_outcome} for c in configs},
+            "temperature": temperature, "levers": levers or "plain",
             "feedback_event": "one served request with its outcome fed back, whichever model answered; only "
                               "the newcomer's own outcomes update it",
             "update": "Laplace from the current posterior (trainer/onboard/online.py), once per round of "
@@ -752,15 +773,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
                     help=f"the pool's exploration temperature (0: the top choice; default {DEFAULT_TEMPERATURE:g})")
     ap.add_argument("--sweep", default="", help="more temperatures run on the same traffic, comma-separated")
-    ap.add_argument("--penalty-decay", action="store_true",
-                    help="route the newcomer penalty x (ability std now / at the quiz) stds below its mean")
+    ap.add_argument("--levers", default=DEFAULT_LEVERS,
+                    help=f"the pool's exploration and routing levers, joined with + (of {', '.join(LEVERS)}; "
+                         f"default {DEFAULT_LEVERS}): decay = route the newcomer penalty x (ability std now / at "
+                         "the quiz) stds below its mean; explore-mean = route the traffic with the newcomer at its "
+                         "mean; gate = explore only between the top choice and the newcomer")
     ap.add_argument("--uncertainty-penalty", type=float, default=UNCERTAINTY_PENALTY,
                     help=f"the pool's uncertainty penalty (default {UNCERTAINTY_PENALTY:g})")
     ap.add_argument("--refit", action="store_true",
                     help="also run a refit from the bank prior on the quiz items and every outcome so far")
     ap.add_argument("--variants", default="",
-                    help=f"levers run beside the main config on the same traffic, comma-separated, each one or "
-                         f"more of {', '.join(VARIANTS)} joined with +")
+                    help=f"more configs on the same traffic, comma-separated, each one or more of "
+                         f"{', '.join(LEVERS)} joined with +")
     ap.add_argument("--pools", choices=["both", "pool4", "whole"], default="both", help="which pools (default both)")
     ap.add_argument("--pool-draws", type=int, default=POOL_DRAWS, help=f"pools of four per model (default {POOL_DRAWS})")
     ap.add_argument("--w-points", type=int, default=11, help="preferences in [0, 1] (default 11)")
@@ -801,7 +825,7 @@ def main(argv: list[str] | None = None) -> int:
         res = run(Path(bundle), models, seeds, events, args.batch, args.temperature, sweep,
                   np.linspace(0.0, 1.0, args.w_points), max_train=args.max_train, max_test=args.max_test,
                   cache=None if args.no_cache else CACHE_DIR / "onboard", pool_draws=args.pool_draws,
-                  pools=args.pools, decay=args.penalty_decay, penalty=args.uncertainty_penalty,
+                  pools=args.pools, levers=args.levers, penalty=args.uncertainty_penalty,
                   refit=args.refit, variants=[v for v in args.variants.split(",") if v])
     except ValueError as e:
         ap.error(str(e))

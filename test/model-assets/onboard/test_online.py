@@ -120,6 +120,14 @@ def test_update_bounds_and_empty_batch() -> None:
     assert post.n_items == 80 and post.mean.shape == mean.shape
 
 
+def test_decayed_penalty_follows_the_logit_std() -> None:
+    assert online.decayed_penalty(1.0, 0.31, 0.31) == 1.0
+    assert online.decayed_penalty(1.0, 0.0775, 0.31) == pytest.approx(0.25)
+    assert online.decayed_penalty(2.0, 0.5, 0.31) == 2.0   # never above the pool's penalty
+    with pytest.raises(ValueError):
+        online.decayed_penalty(1.0, 0.1, 0.0)
+
+
 def test_training_posterior_is_diagonal_and_updates_like_any_other() -> None:
     m, s = training_posterior([0.2, -0.1, 0.4], [0.1, 0.2, 0.1])
     assert np.allclose(s, np.diag([0.01, 0.04, 0.01]))
@@ -254,7 +262,7 @@ def build_fixture() -> dict:
         "about": "online identity updates and exploration (model-assets/trainer/onboard/online.py): 'update' is "
                  "update_identity(start, rows 20-45); 'sequence' three updates in a row, each from the last; "
                  "'explore' explore(probs, temperature, u[, eligible]) -> served, propensity, with tempered() alongside; "
-                 "'ips' ips_value self-normalised and not",
+                 "'ips' ips_value self-normalised and not; 'decayed_penalty' [penalty, logit_std, logit_std_start, result]",
         "max_update_batch": MAX_UPDATE_BATCH, "min_temperature": online.MIN_TEMPERATURE,
         "max_temperature": online.MAX_TEMPERATURE,
         "a": a.tolist(), "c": c.tolist(), "y": y.tolist(),
@@ -262,6 +270,8 @@ def build_fixture() -> dict:
         "update": {"rows": [20, 45], "mean": one.mean.tolist(), "cov": one.cov.tolist(), "iterations": one.iterations},
         "sequence": seq,
         "explore": draws,
+        "decayed_penalty": [[k, now, start, online.decayed_penalty(k, now, start)]
+                            for k, now, start in ((1.0, 0.31, 0.31), (1.0, 0.155, 0.31), (0.5, 0.07, 0.32), (2.0, 0.4, 0.3))],
         "ips": {"rewards": [1.0, 0.0, 1.0, 0.5], "propensities": [0.5, 0.5, 0.25, 0.8], "target": [1.0, 0.0, 1.0, 1.0],
                 "value": ips_value([1.0, 0.0, 1.0, 0.5], [0.5, 0.5, 0.25, 0.8], [1.0, 0.0, 1.0, 1.0]),
                 "value_unnormalised": ips_value([1.0, 0.0, 1.0, 0.5], [0.5, 0.5, 0.25, 0.8], [1.0, 0.0, 1.0, 1.0],
@@ -285,3 +295,4 @@ def test_fixture_matches_python() -> None:
     assert [(d["served"], round(d["propensity"], 12)) for d in stored["explore"]] == \
            [(d["served"], round(d["propensity"], 12)) for d in case["explore"]]
     assert stored["ips"]["value"] == pytest.approx(case["ips"]["value"], abs=1e-12)
+    assert stored["decayed_penalty"] == case["decayed_penalty"]

@@ -133,7 +133,14 @@ def test_cli_rejects_bad_settings(bundle: Path) -> None:
 
 
 def test_configs_share_traffic_and_differ_only_where_named() -> None:
-    cfgs = {c.name: c for c in configs_for(1.0, [0.0, 1.0, 2.0], decay=True, penalty=1.0)}
-    assert set(cfgs) == {"control", "online", "T=0", "T=2"}
+    cfgs = {c.name: c for c in configs_for(1.0, [0.0, 1.0, 2.0], "decay+gate+explore-mean", 1.0,
+                                           variants=["plain", "every-outcome"])}
+    assert list(cfgs) == ["control", "online", "T=0", "T=2", "plain", "every-outcome"]
+    # the control sees the pool's traffic (same exploration rule) but never learns, so no decay
     assert not cfgs["control"].update and cfgs["control"].temperature == 1.0
-    assert cfgs["online"].decay and cfgs["T=2"].decay and not cfgs["control"].decay
+    assert cfgs["control"].gate and cfgs["control"].explore_penalty == 0.0 and not cfgs["control"].decay
+    assert cfgs["online"].decay and cfgs["online"].gate and cfgs["T=2"].decay and cfgs["T=0"].temperature == 0.0
+    assert not (cfgs["plain"].decay or cfgs["plain"].gate) and cfgs["plain"].explore_penalty is None
+    assert cfgs["every-outcome"].every_outcome and not cfgs["online"].every_outcome
+    with pytest.raises(ValueError, match="unknown lever"):
+        configs_for(1.0, [], "fast", 1.0)
