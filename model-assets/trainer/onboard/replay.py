@@ -61,7 +61,7 @@ POOL_DRAWS = 12
 #: The pool's exploration temperature in the default run (0 = serve the policy's top choice).
 DEFAULT_TEMPERATURE = 1.0
 #: The pool's levers in the default run (:data:`LEVERS`).
-DEFAULT_LEVERS = "plain"
+DEFAULT_LEVERS = "gate+explore-mean+decay"
 #: Eval jobs per request to the routing server (keeps each JSON line to a few MB).
 EVAL_CHUNK = 16
 
@@ -636,6 +636,7 @@ def run(bundle: Path, models: list[str], seeds: list[int], events: list[int], ba
         "control": result["control"],
         "sweep": {k: v for k, v in result.items() if k not in ("online", "control")},
         "summary": targets(result["online"], result["control"], events),
+        "diagnostics": mean_tree([r["diagnostics"] for r in runs.values()]),
         "seeds": runs,
         "meta": {
             "bundle": setup["manifest"]["version"], "dataset": "mmlu-pro",
@@ -677,6 +678,30 @@ def _over_seeds(runs: dict[str, Any], name: str) -> dict[str, Any]:
             else:
                 out[model][key] = _mean([s[model][key] for s in per_seed])
     return out
+
+
+def mean_tree(trees: list[Any]) -> Any:
+    """The mean over seeds of nested dicts of numbers with the same keys (None where none is set).
+
+    @example
+        >>> mean_tree([{"a": {"b": 1.0, "c": None}}, {"a": {"b": 3.0, "c": None}}])
+        {'a': {'b': 2.0, 'c': None}}
+    """
+    if isinstance(trees[0], dict):
+        return {k: mean_tree([t[k] for t in trees]) for k in trees[0]}
+    return _mean(trees)
+
+
+def brief(res: dict[str, Any]) -> dict[str, Any]:
+    """The results without the per-seed detail (per-pool AIQs and per-seed diagnostics): what
+    docs/benchmarks/onboarding-runs/ keeps; the per-seed summaries stay.
+
+    @example
+        >>> brief({"online": {}, "seeds": {"0": {"online": {}, "aiq": {}, "diagnostics": {}}}})
+        {'online': {}, 'seeds': {'0': {'online': {}}}}
+    """
+    return {**res, "seeds": {k: {n: v for n, v in r.items() if n not in ("aiq", "diagnostics")}
+                             for k, r in res.get("seeds", {}).items()}}
 
 
 def _mean(xs: list[Any]) -> float | None:
@@ -725,8 +750,8 @@ def print_summary(res: dict[str, Any]) -> None:
             if grp not in b:
                 continue
             ctrl = res["control"][model][grp].get(str(events[-1]))
-            diag = res["seeds"][str(res["meta"]["seeds"][0])]["diagnostics"]["online"][model][grp][str(events[-1])]
-            print(f"{model:32s} " + " ".join(_pct(b[grp][n]) for n in ns) + f"   {_pct(ctrl)}  {diag['newcomer_outcomes']:>8}")
+            diag = res["diagnostics"]["online"][model][grp][str(events[-1])]
+            print(f"{model:32s} " + " ".join(_pct(b[grp][n]) for n in ns) + f"   {_pct(ctrl)}  {diag['newcomer_outcomes']:>8.0f}")
     for name, block in res.get("sweep", {}).items():
         for grp in ("pool4", "whole"):
             vals = [b[grp] for b in block.values() if grp in b]
@@ -763,6 +788,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="npm run eval -- --online", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", type=Path, help="write the results here")
+    ap.add_argument("--brief", action="store_true",
+                    help="leave the per-seed detail (per-pool AIQs, per-seed diagnostics) out of --json")
     ap.add_argument("--plot", type=Path, help="draw the share against feedback events per model (PNG)")
     ap.add_argument("--replot", type=Path, help="draw --plot from this results JSON instead of running")
     ap.add_argument("--bundle", type=Path, help="bundle folder (default: model-assets/bundles/$(cat DEFAULT))")
@@ -831,7 +858,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(str(e))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(res, indent=1) + "\n")
+        args.json.write_text(json.dumps(brief(res) if args.brief else res, indent=1) + "\n")
         log(f"wrote {args.json}")
     if args.plot:
         plot_online(res, args.plot)
