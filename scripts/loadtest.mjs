@@ -13,11 +13,14 @@
 // Options: --endpoints route,chat  --duration S (60)  --probe S (10)  --start-rate R (10)
 //   --max-rate R (2000)  --budget S (per endpoint; 4 x duration + 120)  --connections N (rate / 2)
 //   --timeout S (10, per request)  --drain S (60, wait for decision rows)  --keep (keep the test
-//   tenant's rows)  --state DIR (default .wrangler/loadtest-state; with --url .wrangler/state)
-import { readFileSync, writeFileSync } from 'node:fs';
+//   tenants' rows)  --state DIR (default .wrangler/loadtest-state; with --url .wrangler/state)
+//   --tenants N (spread every run over N test tenants; by default 1, or under a per-tenant
+//   [[ratelimits]] ceiling in wrangler.toml as many as keep each under half of it)
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { dataRoot, root } from './setup.mjs';
+import { tenantCeilingRps, tenantsPolicy } from './loadtest/ceiling.mjs';
 import { localD1, loadtestTenant } from './loadtest/d1.mjs';
 import { describeRun, measuredRun } from './loadtest/measure.mjs';
 import { routerWorkerd } from './loadtest/procs.mjs';
@@ -48,6 +51,7 @@ function options() {
       state: { type: 'string' },
       standin: { type: 'string', default: 'http://127.0.0.1:8788/v1' },
       keep: { type: 'boolean', default: false },
+      tenants: { type: 'string' },
     },
   });
   const num = (v, fallback) => {
@@ -76,6 +80,7 @@ function options() {
     stateDir: path.resolve(root, values.state ?? (values.url ? path.join('.wrangler', 'state') : path.join('.wrangler', 'loadtest-state'))),
     standinUrl: values.standin,
     keep: values.keep,
+    tenants: values.tenants === undefined ? null : Math.round(num(values.tenants)),
   };
 }
 
@@ -84,15 +89,6 @@ function defaultManifest() {
   const dir = path.resolve(root, process.env.BUNDLES_DIR || path.join('model-assets', 'bundles'));
   const version = readFileSync(path.join(dir, 'DEFAULT'), 'utf8').trim();
   return JSON.parse(readFileSync(path.join(dir, version, 'manifest.json'), 'utf8'));
-}
-
-/** A warning when wrangler.toml caps every tenant's requests (a rate-limiting binding). */
-function ceilingWarning() {
-  const toml = readFileSync(path.join(root, 'wrangler.toml'), 'utf8');
-  const m = /\[\[ratelimits\]\][^[]*?limit\s*=\s*(\d+)\s*,\s*period\s*=\s*(\d+)/s.exec(toml);
-  if (!m) return null;
-  return `wrangler.toml has a [[ratelimits]] binding (${m[1]} requests per ${m[2]} s per tenant, simulated by wrangler dev): ` +
-    `rates above ${Math.floor(Number(m[1]) / Number(m[2]))}/s get 429 from it, not from the router's capacity. Remove the block to lift it.`;
 }
 
 /** Sends a few requests per endpoint so the first run does not pay for loading the bundle. */
@@ -159,16 +155,22 @@ async function main() {
   const opts = options();
   log('zero errors = every request answered 2xx: no non-2xx answer (429 included), no timeout ' +
     `(${opts.timeoutS} s), no socket error; and the router answered at least 90% of the target rate.`);
-  const warning = ceilingWarning();
-  if (warning) log(`note: ${warning}`);
+  const ceiling = tenantCeilingRps(readFileSync(path.join(root, 'wrangler.toml'), 'utf8'));
+  const tenantsFor = tenantsPolicy(opts.tenants, ceiling);
+  if (ceiling && !opts.tenants) {
+    log(`wrangler.toml caps each tenant at ${ceiling} requests/s ([[ratelimits]], simulated by wrangler dev): ` +
+      `each run spreads its requests over enough test tenants to stay under half of that (--tenants N fixes the number)`);
+  }
   const prompts = loadPrompts(dataRoot());
   log(`${prompts.length} distinct prompts (alpaca-eval when ../shared/data has it), each request made unique`);
 
   let server = null;
-  let tenant = null;
+  let tenants = [];
   let d1 = null;
   const cleanup = async () => {
-    if (tenant && d1 && !opts.keep) await d1.query(tenant.cleanupSql()).catch((e) => log(`cleanup of ${tenant.id} failed: ${e.message}`));
+    if (tenants.length > 0 && d1 && !opts.keep) {
+      await d1.query(tenants.map((t) => t.cleanupSql()).join('; ')).catch((e) => log(`cleanup of the test tenants failed: ${e.message}`));
+    }
     if (server) await server.stop();
   };
   for (const signal of ['SIGINT', 'SIGTERM']) {
@@ -188,18 +190,23 @@ async function main() {
       log(`router on ${url}, stand-in upstream on ${standinUrl}`);
     }
     d1 = localD1({ root, stateDir: opts.stateDir });
-    tenant = loadtestTenant({ manifest: defaultManifest(), baseUrl: standinUrl });
-    for (const w of tenant.warnings) log(`warning: ${w}`);
-    await d1.file(tenant.seedFile(path.join(opts.stateDir, 'tmp')));
-    log(`tenant ${tenant.id}: a copy of the demo pool, no rate limits, its own key`);
+    const manifest = defaultManifest();
+    const count = tenantsFor(opts.fixedRate ?? opts.maxRate);
+    tenants = Array.from({ length: count }, () => loadtestTenant({ manifest, baseUrl: standinUrl }));
+    for (const w of tenants[0].warnings) log(`warning: ${w}`);
+    const seedFile = path.join(opts.stateDir, 'tmp', `${tenants[0].id}-seed.sql`);
+    mkdirSync(path.dirname(seedFile), { recursive: true });
+    writeFileSync(seedFile, tenants.map((t) => t.sql).join('\n'));
+    await d1.file(seedFile);
+    log(`test tenants (each a copy of the demo pool with its own key, no rate limits): ${tenants.map((t) => t.id).join(' ')}`);
     const port = Number(new URL(url).port);
     const workerd = routerWorkerd({ port, ...(server ? { rootPid: server.pid } : {}) });
     log(`router workerd: runtime pid ${workerd.runtime ?? 'not found'}, proxy pid ${workerd.proxy ?? 'none'}`);
-    await warmUp(url, tenant.key, opts.endpoints);
+    await warmUp(url, tenants[0].key, opts.endpoints);
 
     let counter = 0;
     const ctx = {
-      url, key: tenant.key, tenantId: tenant.id, d1, workerd, prompts, nextIndex: () => counter++,
+      url, tenants, tenantsFor, d1, workerd, prompts, nextIndex: () => counter++,
       connections: opts.connections, timeoutS: opts.timeoutS, drainMs: opts.drainMs, log,
     };
     const results = [];

@@ -20,6 +20,8 @@ const PAGE = 5000;
 export function wranglerRun(root, args) {
   const bin = path.join(root, 'node_modules', '.bin', 'wrangler');
   const env = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
+  // a debug log level would print log lines into the --json output this reads
+  delete env.WRANGLER_LOG;
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -56,6 +58,9 @@ export function localD1({ root, stateDir, db = 'DB' }) {
 /** A SQL string literal. */
 const q = (v) => `'${String(v).replace(/'/g, "''")}'`;
 
+/** `tenant_id IN (...)` for one tenant id or several. */
+const tenantIn = (tenantIds) => `tenant_id IN (${[tenantIds].flat().map(q).join(', ')})`;
+
 /**
  * A tenant of its own for one load test: a copy of the demo pool (same models, prices and bundle)
  * under a fresh tenant id and API key, its models calling the stand-in at `baseUrl`. Its own
@@ -79,6 +84,7 @@ export function loadtestTenant({ manifest, baseUrl }) {
     id,
     key,
     warnings,
+    sql,
     /** Writes the seed SQL under `dir`; returns its path. */
     seedFile(dir) {
       mkdirSync(dir, { recursive: true });
@@ -104,26 +110,26 @@ export function loadtestTenant({ manifest, baseUrl }) {
 }
 
 /**
- * Number of decision rows of `tenantId` written at or after `sinceIso`.
+ * Number of decision rows of `tenantIds` (one id or a list) written at or after `sinceIso`.
  *
  * @example
- * await countRows(d1, 'loadtest-ab12cd34', '2026-12-05T21:40:01.000Z'); // 1200
+ * await countRows(d1, ['loadtest-ab12cd34'], '2026-12-05T21:40:01.000Z'); // 1200
  */
-export async function countRows(d1, tenantId, sinceIso) {
-  const rows = await d1.query(`SELECT COUNT(*) AS n FROM decision_log WHERE tenant_id = ${q(tenantId)} AND created_at >= ${q(sinceIso)}`);
+export async function countRows(d1, tenantIds, sinceIso) {
+  const rows = await d1.query(`SELECT COUNT(*) AS n FROM decision_log WHERE ${tenantIn(tenantIds)} AND created_at >= ${q(sinceIso)}`);
   return Number(rows[0]?.n ?? 0);
 }
 
 /**
- * Ids of the decision rows of `tenantId` written at or after `sinceIso`, fetched page by page.
+ * Ids of the decision rows of `tenantIds` written at or after `sinceIso`, fetched page by page.
  *
  * @example
- * const ids = await rowIds(d1, 'loadtest-ab12cd34', start); // Set { 'f74d2068-...', ... }
+ * const ids = await rowIds(d1, ['loadtest-ab12cd34'], start); // Set { 'f74d2068-...', ... }
  */
-export async function rowIds(d1, tenantId, sinceIso) {
+export async function rowIds(d1, tenantIds, sinceIso) {
   const ids = new Set();
   for (let offset = 0; ; offset += PAGE) {
-    const rows = await d1.query(`SELECT id FROM decision_log WHERE tenant_id = ${q(tenantId)} AND created_at >= ${q(sinceIso)} ORDER BY id LIMIT ${PAGE} OFFSET ${offset}`);
+    const rows = await d1.query(`SELECT id FROM decision_log WHERE ${tenantIn(tenantIds)} AND created_at >= ${q(sinceIso)} ORDER BY id LIMIT ${PAGE} OFFSET ${offset}`);
     for (const r of rows) ids.add(r.id);
     if (rows.length < PAGE) return ids;
   }
@@ -135,14 +141,14 @@ export async function rowIds(d1, tenantId, sinceIso) {
  * `maxMs` passed. Returns the last count.
  *
  * @example
- * await waitForRows(d1, tenant.id, run.startIso, run.ok, { quietMs: 3000, maxMs: 60000 });
+ * await waitForRows(d1, [tenant.id], run.startIso, run.ok, { quietMs: 3000, maxMs: 60000 });
  */
-export async function waitForRows(d1, tenantId, sinceIso, expected, { quietMs = 3000, maxMs = 60_000 } = {}) {
+export async function waitForRows(d1, tenantIds, sinceIso, expected, { quietMs = 3000, maxMs = 60_000 } = {}) {
   const until = Date.now() + maxMs;
   let last = -1;
   let stableSince = Date.now();
   for (;;) {
-    const n = await countRows(d1, tenantId, sinceIso);
+    const n = await countRows(d1, tenantIds, sinceIso);
     if (n >= expected) return n;
     if (n !== last) {
       last = n;

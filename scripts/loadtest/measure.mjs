@@ -9,7 +9,8 @@ import { runAt } from './run.mjs';
 const SINCE_SLACK_MS = 2000;
 
 /**
- * Runs `rate` req/s for `seconds` on `endpoint`, then waits for its decision rows (`drainMs` at
+ * Runs `rate` req/s for `seconds` on `endpoint` (spread over the first `ctx.tenantsFor(rate)` of
+ * `ctx.tenants`), then waits for its decision rows (`drainMs` at
  * most) and counts them. Returns the run's record: autocannon's numbers plus `rows` (decision rows
  * found for its 2xx answers), `rows_lost` (2xx answers without a row), the runtime's and the
  * proxy's RSS before and after (MB, null when not found), and `passed`.
@@ -18,7 +19,9 @@ const SINCE_SLACK_MS = 2000;
  * const rec = await measuredRun(ctx, 'route', 40, 10, 'probe');
  */
 export async function measuredRun(ctx, endpoint, rate, seconds, kind) {
-  const { url, key, tenantId, d1, workerd, prompts, nextIndex, connections, timeoutS, drainMs, log } = ctx;
+  const { url, d1, workerd, prompts, nextIndex, connections, timeoutS, drainMs, log } = ctx;
+  const tenants = ctx.tenants.slice(0, ctx.tenantsFor(rate));
+  const tenantIds = tenants.map((t) => t.id);
   const before = rssOf(workerd.runtime);
   const proxyBefore = rssOf(workerd.proxy);
   const sinceIso = new Date(Date.now() - SINCE_SLACK_MS).toISOString();
@@ -28,11 +31,11 @@ export async function measuredRun(ctx, endpoint, rate, seconds, kind) {
     seen += counter;
     if (++ticks % 10 === 0 && ticks < seconds) log(`    ... ${ticks} s, ${seen} answers`);
   };
-  const run = await runAt({ url, key, endpoint, rate, seconds, prompts, nextIndex, timeoutS, onTick, ...(connections ? { connections } : {}) });
+  const run = await runAt({ url, keys: tenants.map((t) => t.key), endpoint, rate, seconds, prompts, nextIndex, timeoutS, onTick, ...(connections ? { connections } : {}) });
   const after = rssOf(workerd.runtime);
   const proxyAfter = rssOf(workerd.proxy);
-  await waitForRows(d1, tenantId, sinceIso, run.ok, { maxMs: drainMs });
-  const stored = await rowIds(d1, tenantId, sinceIso);
+  await waitForRows(d1, tenantIds, sinceIso, run.ok, { maxMs: drainMs });
+  const stored = await rowIds(d1, tenantIds, sinceIso);
   const rows = run.decisionIds.filter((id) => stored.has(id)).length;
   const { decisionIds: _ids, ...numbers } = run;
   return {
@@ -57,7 +60,7 @@ export async function measuredRun(ctx, endpoint, rate, seconds, kind) {
  */
 export function describeRun(r) {
   const fails = Object.entries(r.failures).map(([k, n]) => `${n} x ${k}`).join(', ');
-  return `${r.endpoint} ${r.kind} ${r.target_rate}/s x ${r.duration_s} s (${r.connections} conns): ${r.requests} requests, ${r.rps} rps, ` +
+  return `${r.endpoint} ${r.kind} ${r.target_rate}/s x ${r.duration_s} s (${r.connections} conns${r.tenants > 1 ? `, ${r.tenants} tenants` : ''}): ${r.requests} requests, ${r.rps} rps, ` +
     `${r.errors} errors${fails ? ` (${fails})` : ''}, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, rows ${r.rows}/${r.ok}, ` +
     `workerd ${r.rss_before_mb ?? '?'} -> ${r.rss_after_mb ?? '?'} MB: ${r.passed ? 'pass' : 'fail'}`;
 }

@@ -6,6 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 
+/** Characters kept of the first body of each kind of failed answer. */
+const SAMPLE_CHARS = 300;
+
 /**
  * The endpoints a load test can drive: path and request body for a prompt. No streamed chat: the
  * stand-in streams each answer over about a second (word by word, like a model), and autocannon
@@ -92,32 +95,45 @@ function header(headers, name) {
   return undefined;
 }
 
-/** `error.code` of an OpenAI-style error body, else ''. */
-function errorCode(body) {
+/**
+ * The 503 wrangler dev's local proxy (its ProxyWorker, in front of the runtime) answers when its
+ * connection to the runtime breaks mid-request; the router never saw the request. Production has
+ * no such hop, so these are counted as errors and also apart.
+ */
+const DEV_PROXY_503 = 'Your worker restarted mid-request';
+
+/** What kind of failure a non-2xx answer is: `status code`, or the dev proxy's 503. */
+function failureKind(status, body) {
+  if (status === 503 && `${body ?? ''}`.startsWith(DEV_PROXY_503)) return '503 wrangler dev proxy lost the runtime';
   try {
-    return JSON.parse(body)?.error?.code ?? '';
+    return `${status} ${JSON.parse(body)?.error?.code ?? ''}`.trim();
   } catch {
-    return '';
+    return `${status}`;
   }
 }
 
 /**
- * Runs autocannon at `rate` requests per second for `seconds` against `endpoint`.
- * Returns what it measured: `requests` (every request that ended: answered, timed out, failed on
- * the socket or lost), `in_flight_at_end` (still open when the run stopped, not counted), `ok`
- * (2xx), `non2xx`, `timeouts`, `socket_errors`, `no_answer` (lost, see `unansweredWatch`),
- * `rate_limited` (429s), `errors` (non-2xx + timeouts + socket errors + lost), `rps` (answers per second), `p50_ms`/`p99_ms` (latency of the 2xx answers, corrected for coordinated
- * omission), `decisionIds` (of the 2xx answers), `failures` (count per `status code`).
+ * Runs autocannon at `rate` requests per second for `seconds` against `endpoint`; request i is
+ * sent with `keys[i % keys.length]` (several tenants share the load when a per-tenant ceiling would
+ * otherwise answer 429). Returns what it measured: `requests` (every request that ended: answered,
+ * timed out, failed on the socket or lost), `in_flight_at_end` (still open when the run stopped,
+ * not counted), `ok` (2xx), `non2xx`, `timeouts`, `socket_errors`, `no_answer` (lost, see
+ * `unansweredWatch`), `rate_limited` (429s), `dev_proxy_errors` (503s of wrangler dev's proxy, see
+ * `failureKind`), `errors` (non-2xx + timeouts + socket errors + lost), `rps` (answers per second),
+ * `p50_ms`/`p99_ms` (latency of the 2xx answers, corrected for coordinated omission),
+ * `decisionIds` (of the 2xx answers), `failures` (count per kind) and `failure_samples` (the first
+ * body of each kind).
  *
  * @example
- * const r = await runAt({ url: 'http://127.0.0.1:18787', key, endpoint: 'route', rate: 20, seconds: 10, prompts, nextIndex });
+ * const r = await runAt({ url: 'http://127.0.0.1:18787', keys: [key], endpoint: 'route', rate: 20, seconds: 10, prompts, nextIndex });
  */
-export async function runAt({ url, key, endpoint, rate, seconds, prompts, nextIndex, connections = connectionsFor(rate), timeoutS = 10, onTick }) {
+export async function runAt({ url, keys, endpoint, rate, seconds, prompts, nextIndex, connections = connectionsFor(rate), timeoutS = 10, onTick }) {
   const ep = ENDPOINTS[endpoint];
   if (!ep) throw new Error(`unknown endpoint ${endpoint}`);
   const decisionIds = [];
   const failures = {};
-  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  const samples = {};
+  const headers = { authorization: `Bearer ${keys[0]}`, 'content-type': 'application/json' };
   const watch = unansweredWatch();
   const instance = autocannon({
     url: `${url}${ep.path}`,
@@ -133,7 +149,8 @@ export async function runAt({ url, key, endpoint, rate, seconds, prompts, nextIn
       // a new prompt text every request: the embedding cache (per tenant and text) never hits
       setupRequest: (req) => {
         const i = nextIndex();
-        return { ...req, body: JSON.stringify(ep.body(`${prompts[i % prompts.length]} [load ${i}]`)) };
+        const authorization = `Bearer ${keys[i % keys.length]}`;
+        return { ...req, headers: { ...headers, authorization }, body: JSON.stringify(ep.body(`${prompts[i % prompts.length]} [load ${i}]`)) };
       },
       onResponse: (status, body, _context, resHeaders) => {
         if (status >= 200 && status < 300) {
@@ -141,8 +158,10 @@ export async function runAt({ url, key, endpoint, rate, seconds, prompts, nextIn
           if (id) decisionIds.push(id);
           return;
         }
-        const what = `${status} ${errorCode(body)}`.trim();
+        const what = failureKind(status, body);
         failures[what] = (failures[what] ?? 0) + 1;
+        // the first body of each kind, to tell the router's own errors from the local proxy's
+        samples[what] ??= `${body ?? ''}`.slice(0, SAMPLE_CHARS);
       },
     }],
   });
@@ -161,6 +180,7 @@ export async function runAt({ url, key, endpoint, rate, seconds, prompts, nextIn
     endpoint,
     target_rate: rate,
     connections,
+    tenants: keys.length,
     duration_s: result.duration,
     requests: ok + result.non2xx + result.errors + lost,
     in_flight_at_end: inFlight,
@@ -170,11 +190,13 @@ export async function runAt({ url, key, endpoint, rate, seconds, prompts, nextIn
     socket_errors: socketErrors,
     no_answer: lost,
     rate_limited: result.statusCodeStats['429']?.count ?? 0,
+    dev_proxy_errors: failures['503 wrangler dev proxy lost the runtime'] ?? 0,
     errors: result.non2xx + result.errors + lost,
     rps: Math.round(((ok + result.non2xx) / result.duration) * 10) / 10,
     p50_ms: result.latency.p50,
     p99_ms: result.latency.p99,
     decisionIds,
     failures,
+    failure_samples: samples,
   };
 }

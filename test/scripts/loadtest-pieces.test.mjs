@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { countRows, loadtestTenant, rowIds, waitForRows } from '../../scripts/loadtest/d1.mjs';
 import { descendants, listenerPid, parentPid, routerWorkerd, rssOf } from '../../scripts/loadtest/procs.mjs';
+import { tenantCeilingRps, tenantsPolicy } from '../../scripts/loadtest/ceiling.mjs';
 import { connectionsFor, runAt } from '../../scripts/loadtest/run.mjs';
 import { demoSeedSql, readDemoPool } from '../../scripts/seed-demo.mjs';
 
@@ -19,18 +20,25 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 /** A router look-alike: answers POST /v1/route with a decision id; `fail(n)` picks the n-th request's status. */
 async function fakeRouter(fail = () => 200) {
-  const seen = { requests: 0, drops: 0, prompts: new Set(), auth: new Set() };
+  const seen = { requests: 0, drops: 0, prompts: new Set(), auth: new Set(), byAuth: {} };
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => { body += d; });
     req.on('end', () => {
       const n = seen.requests++;
       seen.auth.add(req.headers.authorization);
+      seen.byAuth[req.headers.authorization] = (seen.byAuth[req.headers.authorization] ?? 0) + 1;
       seen.prompts.add(JSON.parse(body).messages[0].content);
       const status = fail(n);
       if (status === 0) {
         seen.drops++;
         req.socket.destroy();
+        return;
+      }
+      if (status === 'proxy') {
+        // what wrangler dev's ProxyWorker answers when it loses the runtime mid-request
+        res.writeHead(503, { 'content-type': 'text/plain' });
+        res.end('Your worker restarted mid-request. Please try sending the request again. Only GET or HEAD requests are retried automatically.');
         return;
       }
       if (status !== 200) {
@@ -49,7 +57,7 @@ async function fakeRouter(fail = () => 200) {
 test('a fixed-rate run: every request has its own prompt and the key; 2xx decision ids are kept', async () => {
   const router = await fakeRouter();
   let i = 0;
-  const r = await runAt({ url: router.url, key: 'sk-test', endpoint: 'route', rate: 20, seconds: 2, prompts: ['a', 'b'], nextIndex: () => i++ });
+  const r = await runAt({ url: router.url, keys: ['sk-test'], endpoint: 'route', rate: 20, seconds: 2, prompts: ['a', 'b'], nextIndex: () => i++ });
   await router.close();
   assert.equal(r.errors, 0);
   assert.equal(r.requests, r.ok);
@@ -67,11 +75,11 @@ test('a fixed-rate run: every request has its own prompt and the key; 2xx decisi
   assert.ok(typeof r.p50_ms === 'number' && typeof r.p99_ms === 'number');
 });
 
-test('errors count every non-2xx answer (429 also apart) and every socket error', async () => {
-  // every 5th request is a 429, every 7th a 500, every 11th a dropped connection
-  const router = await fakeRouter((n) => (n % 11 === 10 ? 0 : n % 7 === 6 ? 500 : n % 5 === 4 ? 429 : 200));
+test('errors count every non-2xx answer (429s and the dev proxy\'s 503s also apart), every socket error and every lost request', async () => {
+  // every 5th request is a 429, every 7th a 500, every 11th a dropped connection, every 13th the dev proxy's 503
+  const router = await fakeRouter((n) => (n % 13 === 12 ? 'proxy' : n % 11 === 10 ? 0 : n % 7 === 6 ? 500 : n % 5 === 4 ? 429 : 200));
   let i = 0;
-  const r = await runAt({ url: router.url, key: 'k', endpoint: 'chat', rate: 30, seconds: 2, prompts: ['p'], nextIndex: () => i++ });
+  const r = await runAt({ url: router.url, keys: ['k'], endpoint: 'chat', rate: 30, seconds: 2, prompts: ['p'], nextIndex: () => i++ });
   await router.close();
   const limited = r.failures['429 rate_limited'] ?? 0;
   const failed = r.failures['500 x'] ?? 0;
@@ -79,7 +87,11 @@ test('errors count every non-2xx answer (429 also apart) and every socket error'
   const dropped = r.socket_errors + r.no_answer;
   assert.ok(limited > 0 && failed > 0 && dropped > 0, JSON.stringify(r.failures));
   assert.equal(r.rate_limited, limited);
-  assert.equal(r.non2xx, limited + failed);
+  assert.match(r.failure_samples['429 rate_limited'], /"code":"rate_limited"/);
+  const proxied = r.failures['503 wrangler dev proxy lost the runtime'] ?? 0;
+  assert.ok(proxied > 0);
+  assert.equal(r.dev_proxy_errors, proxied);
+  assert.equal(r.non2xx, limited + failed + proxied);
   assert.equal(r.errors, r.non2xx + r.timeouts + dropped);
   assert.equal(r.decisionIds.length, r.ok);
   assert.equal(r.requests, r.ok + r.errors);
@@ -87,6 +99,27 @@ test('errors count every non-2xx answer (429 also apart) and every socket error'
   assert.ok(router.seen.requests >= r.requests && router.seen.requests <= r.requests + r.in_flight_at_end);
   // a request lost in the last moment is indistinguishable from one in flight when the run stopped
   assert.ok(dropped <= router.seen.drops && router.seen.drops <= dropped + r.in_flight_at_end, `${dropped} counted, ${router.seen.drops} dropped, ${r.in_flight_at_end} in flight`);
+});
+
+test('several keys: requests go round-robin over them (one tenant each), so a per-tenant ceiling is shared out', async () => {
+  const router = await fakeRouter();
+  let i = 0;
+  const r = await runAt({ url: router.url, keys: ['a', 'b', 'c'], endpoint: 'route', rate: 30, seconds: 2, prompts: ['p'], nextIndex: () => i++ });
+  await router.close();
+  assert.equal(r.errors, 0);
+  assert.equal(r.tenants, 3);
+  const counts = Object.values(router.seen.byAuth);
+  assert.deepEqual(Object.keys(router.seen.byAuth).sort(), ['Bearer a', 'Bearer b', 'Bearer c']);
+  assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, JSON.stringify(router.seen.byAuth));
+});
+
+test('a [[ratelimits]] ceiling in wrangler.toml is read, and runs are spread to stay under half of it', () => {
+  const toml = 'name = "x"\n[[ratelimits]]\nname = "TENANT_RATE_LIMITER"\nnamespace_id = "1001"\nsimple = { limit = 6000, period = 60 }\n';
+  assert.equal(tenantCeilingRps(toml), 100);
+  assert.equal(tenantCeilingRps('# [[ratelimits]] is off\nname = "x"\n'), null);
+  assert.deepEqual([10, 50, 51, 104, 2000].map(tenantsPolicy(null, 100)), [1, 1, 2, 3, 40]);
+  assert.deepEqual([10, 2000].map(tenantsPolicy(null, null)), [1, 1]);
+  assert.deepEqual([10, 2000].map(tenantsPolicy(4, 100)), [4, 4]);
 });
 
 /** A stand-in for localD1: rows land `lag` polls late, as waitUntil writes do. */

@@ -1,7 +1,8 @@
 // node --test: `npm run loadtest` in its quickest form against a real router served as `npm start`
 // serves it (scripts/start.mjs: wrangler dev --local, local D1/R2, the stand-in upstream), on its
-// own ports and state folder: one 3 s run at 3 req/s per endpoint. Checks the JSON it writes, that
-// every 2xx answer has its decision row, and that it leaves no process and no test tenant behind.
+// own ports and state folder: one 3 s run at 4 req/s per endpoint, spread over two test tenants.
+// Checks the JSON it writes, that every 2xx answer has its decision row, and that it leaves no
+// process and no test tenant behind.
 // The first run in a fresh checkout prepares .wrangler/loadtest-state (about a minute); later runs
 // take about 40 s on a busy 2-core machine.
 import { test } from 'node:test';
@@ -43,9 +44,9 @@ function alive(pid) {
   }
 }
 
-test('npm run loadtest -- --quick --rate 3: JSON per endpoint, no decision row lost, nothing left behind', { timeout: LIMIT_MS + 60_000 }, async () => {
+test('npm run loadtest -- --quick --rate 4: JSON per endpoint, no decision row lost, nothing left behind', { timeout: LIMIT_MS + 60_000 }, async () => {
   const json = path.join(mkdtempSync(path.join(tmpdir(), 'loadtest-')), 'out.json');
-  const { code, out } = await loadtest(['--quick', '--rate', '3', '--duration', '3', '--json', json]);
+  const { code, out } = await loadtest(['--quick', '--rate', '4', '--duration', '3', '--tenants', '2', '--json', json]);
   assert.equal(code, 0, out);
 
   const results = JSON.parse(readFileSync(json, 'utf8'));
@@ -57,11 +58,12 @@ test('npm run loadtest -- --quick --rate 3: JSON per endpoint, no decision row l
     assert.equal(r.errors, 0, out);
     assert.equal(r.rows_lost, 0, out);
     assert.equal(r.rows, r.ok);
-    assert.ok(r.requests >= 6 && r.ok === r.requests, `${r.endpoint}: ${r.requests} requests, ${r.ok} ok`);
+    assert.ok(r.requests >= 8 && r.ok === r.requests, `${r.endpoint}: ${r.requests} requests, ${r.ok} ok`);
     assert.ok(r.rss_before_mb > 0 && r.rss_after_mb > 0);
     assert.equal(r.passed, true);
     assert.equal(r.runs.length, 1);
     assert.equal(r.runs[0].kind, 'fixed');
+    assert.equal(r.runs[0].tenants, 2);
   }
 
   // the router and its workerd processes are gone, and so is the test tenant
@@ -70,8 +72,9 @@ test('npm run loadtest -- --quick --rate 3: JSON per endpoint, no decision row l
   assert.ok(!alive(Number(pids[1])) && !alive(Number(pids[2])), 'workerd processes ended');
   const url = /router on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)[1];
   await assert.rejects(fetch(`${url}/healthz`), 'nothing answers on the router port');
-  const tenant = /tenant (loadtest-[0-9a-f]+)/.exec(out)[1];
+  const ids = /test tenants .*: (loadtest-[0-9a-f]+) (loadtest-[0-9a-f]+)$/m.exec(out).slice(1).map((id) => `'${id}'`).join(', ');
   const d1 = localD1({ root, stateDir: path.join(root, '.wrangler', 'loadtest-state') });
-  const [left] = await d1.query(`SELECT (SELECT COUNT(*) FROM tenants WHERE id = '${tenant}') + (SELECT COUNT(*) FROM decision_log WHERE tenant_id = '${tenant}') + (SELECT COUNT(*) FROM models WHERE tenant_id = '${tenant}') AS n`);
+  const [left] = await d1.query(`SELECT (SELECT COUNT(*) FROM tenants WHERE id IN (${ids})) + (SELECT COUNT(*) FROM decision_log WHERE tenant_id IN (${ids}))
+    + (SELECT COUNT(*) FROM models WHERE tenant_id IN (${ids})) + (SELECT COUNT(*) FROM api_keys WHERE tenant_id IN (${ids})) AS n`);
   assert.equal(left.n, 0);
 });
