@@ -67,18 +67,20 @@ export function standinGrant(baseUrl, secretName) {
  * Idempotent SQL that (re)creates the demo tenant, key, models, pool and the upstream grant for
  * the stand-in (an earlier grant of the same secret to another host is dropped). Models not in the
  * bundle manifest are still seeded (the worker reports them as not routable) and listed in
- * `warnings`. Expected output tokens come from the manifest's `mean_output_tokens`.
+ * `warnings`. Expected output tokens come from the manifest's `mean_output_tokens`. Model row ids
+ * are `<modelIdPrefix><name>` (ids are global, so another tenant seeded from the same pool file,
+ * as `npm run loadtest` does, needs its own prefix); `keyLabel` labels the API key.
  *
  * @example
  * const { sql, warnings } = demoSeedSql({ pool: readDemoPool(), manifest, keyHash, baseUrl: 'http://127.0.0.1:8788/v1' });
  */
-export function demoSeedSql({ pool, manifest, keyHash, baseUrl }) {
+export function demoSeedSql({ pool, manifest, keyHash, baseUrl, modelIdPrefix = 'demo-', keyLabel = 'npm start demo key' }) {
   const warnings = [];
   const { tenant } = pool;
   const lines = [
     `INSERT INTO tenants (id, name, default_pool) VALUES (${q(tenant.id)}, ${q(tenant.name)}, ${q(pool.pool.name)})
   ON CONFLICT (id) DO UPDATE SET name = excluded.name, default_pool = excluded.default_pool;`,
-    `INSERT INTO api_keys (key_hash, tenant_id, label) VALUES (${q(keyHash)}, ${q(tenant.id)}, 'npm start demo key')
+    `INSERT INTO api_keys (key_hash, tenant_id, label) VALUES (${q(keyHash)}, ${q(tenant.id)}, ${q(keyLabel)})
   ON CONFLICT (key_hash) DO UPDATE SET tenant_id = excluded.tenant_id, revoked_at = NULL;`,
   ];
   const g = standinGrant(baseUrl, pool.secret_name);
@@ -90,7 +92,7 @@ export function demoSeedSql({ pool, manifest, keyHash, baseUrl }) {
     const entry = manifestEntry(manifest, m.bundle_model);
     if (!entry) warnings.push(`${m.name}: bundle_model ${m.bundle_model} is not in bundle ${manifest.version}; it will not be routable`);
     const outTokens = Math.max(1, Math.round(entry?.mean_output_tokens ?? 512));
-    const id = `demo-${m.name}`;
+    const id = `${modelIdPrefix}${m.name}`;
     ids.push(id);
     lines.push(`INSERT INTO models (id, tenant_id, name, provider, upstream_model, base_url, secret_name, input_usd_per_mtok, output_usd_per_mtok, expected_output_tokens, bundle_model)
   VALUES (${q(id)}, ${q(tenant.id)}, ${q(m.name)}, 'openai', ${q(m.upstream_model)}, ${q(baseUrl)}, ${q(pool.secret_name)}, ${num(m.input_usd_per_mtok)}, ${num(m.output_usd_per_mtok)}, ${outTokens}, ${q(m.bundle_model)})

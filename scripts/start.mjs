@@ -10,7 +10,8 @@
 //   npm start -- --prepare-only     # prepare everything, do not serve
 // Env: PORT (worker, default 8787), STANDIN_PORT (stand-in, default 8788), BUNDLES_DIR (where
 // bundles and DEFAULT live, default model-assets/bundles; for trying a bundle built elsewhere),
-// STANDIN_FAIL_MODELS (upstream ids the stand-in answers with 503, to watch fallback).
+// STANDIN_FAIL_MODELS (upstream ids the stand-in answers with 503, to watch fallback), STATE_DIR
+// (local D1/R2 and the demo key, default .wrangler/state; `npm run loadtest` serves from its own).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,7 +33,7 @@ const fail = (msg) => {
 const port = Number(process.env.PORT || 8787);
 const standinPort = Number(process.env.STANDIN_PORT || DEFAULT_STANDIN_PORT);
 const prepareOnly = process.argv.includes('--prepare-only');
-const stateDir = path.join(root, '.wrangler', 'state');
+const stateDir = path.resolve(root, process.env.STATE_DIR || path.join('.wrangler', 'state'));
 const bundlesDir = path.resolve(root, process.env.BUNDLES_DIR || path.join('model-assets', 'bundles'));
 const wranglerBin = path.join(root, 'node_modules', '.bin', 'wrangler');
 // Offline: no telemetry, and no fetch of the Request.cf placeholder (it fails offline, noisily).
@@ -42,7 +43,8 @@ const wranglerEnv = { ...offlineEnv, CI: 'true' };
 
 /** Runs wrangler with its output shown only when it fails. */
 function wrangler(args, what) {
-  const r = spawnSync(wranglerBin, args, { cwd: root, env: wranglerEnv, encoding: 'utf8' });
+  const local = args.includes('--local') ? ['--persist-to', stateDir] : [];
+  const r = spawnSync(wranglerBin, [...args, ...local], { cwd: root, env: wranglerEnv, encoding: 'utf8' });
   if (r.status !== 0) {
     process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
     fail(`${what} failed (wrangler ${args.join(' ')})`);
@@ -124,7 +126,7 @@ function uploadQuizBank(bucket, bundle) {
     return;
   }
   ensureNumpy();
-  const r = spawnSync(python, ['-m', 'trainer.onboard.bank', '--mmlu-pro', '--bundle', path.join(bundlesDir, bundle.version), '--upload-local'], {
+  const r = spawnSync(python, ['-m', 'trainer.onboard.bank', '--mmlu-pro', '--bundle', path.join(bundlesDir, bundle.version), '--upload-local', '--persist-to', stateDir], {
     cwd: path.join(root, 'model-assets'), env: { ...wranglerEnv, PYTHONPATH: '.', ROUTER_DATA: dataRoot() }, encoding: 'utf8',
   });
   if (r.status !== 0) {
@@ -193,7 +195,7 @@ async function main() {
   const pool = readDemoPool();
   const { sql, warnings } = demoSeedSql({ pool, manifest: bundle.manifest, keyHash, baseUrl: `http://127.0.0.1:${standinPort}/v1` });
   for (const w of warnings) log(`    warning: ${w}`);
-  const seedFile = path.join(root, '.wrangler', 'tmp', 'seed-demo.sql');
+  const seedFile = path.join(stateDir, 'tmp', 'seed-demo.sql');
   mkdirSync(path.dirname(seedFile), { recursive: true });
   writeFileSync(seedFile, sql);
   wrangler(['d1', 'execute', dbName, '--local', '--file', seedFile], 'demo seed');
@@ -218,7 +220,7 @@ async function main() {
       -d '{"model":"router","messages":[{"role":"user","content":"What is 2+2?"}]}'
   Answers come from the local stand-in upstream, which says so; see docs/providers.md for real providers.
 `);
-  const dev = spawn(wranglerBin, ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--var', `DEFAULT_BUNDLE:${bundle.version}`], {
+  const dev = spawn(wranglerBin, ['dev', '--local', '--persist-to', stateDir, '--ip', '127.0.0.1', '--port', String(port), '--var', `DEFAULT_BUNDLE:${bundle.version}`], {
     cwd: root, stdio: 'inherit', env: offlineEnv,
   });
   const stop = (signal) => {

@@ -53,7 +53,7 @@ export interface Attempt {
   ok: boolean;
   /**
    * Short reason when not ok: `timeout`, `deadline` (the request's deadline cut the try), `connect`,
-   * `http_429`, `http_503`, `not_sse`, `empty_stream`, `bad_response`, `client_abort`,
+   * `http_429`, `http_503`, `redirect` (a 3xx, never followed), `not_sse`, `empty_stream`, `bad_response`, `client_abort`,
    * `circuit_open` (skipped by the circuit breaker, no call made), ...
    */
   reason?: string;

@@ -44,6 +44,20 @@ const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 /** Most bytes of an upstream error body read: only its message is kept, and a huge body must not cost memory. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
+/**
+ * The try's fetch with redirects never followed: a granted host could otherwise send the router on,
+ * with the tenant's key (workerd drops `Authorization` across origins, but not `x-api-key`) and, on
+ * 307/308, the prompt, to a host no grant covers. The 3xx comes back as is and fails the try.
+ */
+function withoutRedirects(fetcher: typeof fetch): typeof fetch {
+  return (input, init) => fetcher(input, { ...init, redirect: 'manual' });
+}
+
+/** A redirect answer: with `redirect: 'manual'` workerd hands back the 3xx itself. */
+function isRedirect(res: Response): boolean {
+  return res.status >= 300 && res.status < 400;
+}
+
 /** This try's budget: its own, or less when the request's deadline comes first. */
 function budgetOf(req: ChatRequest, opts: AttemptOptions, started: number): { ms: number; reason: 'timeout' | 'deadline'; late: string } {
   const own = req.stream ? opts.timeoutMs : opts.completionTimeoutMs;
@@ -97,7 +111,8 @@ async function streamAnswer(adapter: ProviderAdapter, target: UpstreamTarget, re
  * cut to the time left before `deadlineAt`. Until then any failure is reported as `failed` so the
  * caller can move on, because nothing has reached the client yet. After that a stream is handed
  * over guarded: a silence of `idleTimeoutMs` or an upstream error ends it with an SSE error event.
- * An upstream's error body never reaches the caller raw (see providers/error-body.ts).
+ * An upstream's error body never reaches the caller raw (see providers/error-body.ts). A redirect
+ * is never followed: a 3xx fails the try (reason `redirect`).
  *
  * @example
  * const out = await tryTarget(target, req, { timeoutMs: 15000, completionTimeoutMs: 120000, idleTimeoutMs: 15000, fetch });
@@ -128,8 +143,13 @@ export async function tryTarget(target: UpstreamTarget, req: ChatRequest, opts: 
   let status = 0;
   try {
     if (target.refused) throw new UpstreamError(target.refused.reason, target.refused.message);
-    const res = await untilAborted(adapter.send(target, req, { signal, fetch: opts.fetch, ai: opts.ai }), signal);
+    const res = await untilAborted(adapter.send(target, req, { signal, fetch: withoutRedirects(opts.fetch), ai: opts.ai }), signal);
     status = res.status;
+    if (isRedirect(res)) {
+      res.body?.cancel().catch(() => undefined);
+      // where it pointed is left out: the caller must learn nothing about hosts behind the upstream
+      return { kind: 'failed', attempt: attempt(res.status, false, 'redirect'), message: `upstream answered HTTP ${res.status} (a redirect; redirects are not followed)` };
+    }
     if (!res.ok) {
       const body = adapter.error(res.status, await errorText(res, signal));
       if (isRetryableStatus(res.status)) {

@@ -57,6 +57,7 @@ describe('anthropic request translation', () => {
     const { url, init } = anthropicRequest(claude, chat());
     expect(url).toBe('https://api.anthropic.com/v1/messages');
     expect(init.headers).toMatchObject({ 'x-api-key': 'sk-ant', 'anthropic-version': '2023-06-01' });
+    expect(init.redirect).toBe('manual');
   });
 });
 

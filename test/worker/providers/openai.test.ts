@@ -14,6 +14,7 @@ describe('openai request', () => {
     );
     expect(url).toBe('https://api.example.test/v1/chat/completions');
     expect(init.headers).toMatchObject({ authorization: 'Bearer sk-1', 'content-type': 'application/json', accept: 'text/event-stream' });
+    expect(init.redirect).toBe('manual');
     expect(JSON.parse(init.body as string)).toEqual({
       model: 'gpt-4o-2024-05-13', messages: [{ role: 'user', content: 'Say hello.' }], temperature: 0.2, response_format: { type: 'json_object' }, stream: true,
     });

@@ -160,6 +160,7 @@ export function anthropicBody(target: UpstreamTarget, req: ChatRequest): Anthrop
 
 /**
  * The HTTP request for `POST {baseUrl}/messages` (base URL defaults to Anthropic's public API).
+ * Redirects are not followed (`redirect: 'manual'`: a 3xx fails the try, see upstream/attempt.ts).
  *
  * @example
  * const { url, init } = anthropicRequest(target, req);
@@ -173,6 +174,6 @@ export function anthropicRequest(target: UpstreamTarget, req: ChatRequest): { ur
   if (req.stream) headers.accept = 'text/event-stream';
   return {
     url: `${(target.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '')}/messages`,
-    init: { method: 'POST', headers, body: JSON.stringify(anthropicBody(target, req)) },
+    init: { method: 'POST', headers, redirect: 'manual', body: JSON.stringify(anthropicBody(target, req)) },
   };
 }

@@ -4,7 +4,8 @@ import { UpstreamError } from '../errors';
 /**
  * Builds the HTTP request for an OpenAI-compatible `/chat/completions` endpoint (OpenAI, Together,
  * Groq, OpenRouter, vLLM, Ollama, the local stand-in). The body is the caller's, with the model
- * swapped for the provider's own id; unknown fields pass through untouched.
+ * swapped for the provider's own id; unknown fields pass through untouched. Redirects are not
+ * followed (`redirect: 'manual'`: a 3xx fails the try, see upstream/attempt.ts).
  *
  * @example
  * const r = openAIRequest({ name: 'gpt-4o', provider: 'openai', upstreamModel: 'gpt-4o-2024-05-13',
@@ -18,6 +19,6 @@ export function openAIRequest(target: UpstreamTarget, req: ChatRequest): { url: 
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
   return {
     url: `${target.baseUrl.replace(/\/+$/, '')}/chat/completions`,
-    init: { method: 'POST', headers, body: JSON.stringify({ ...req, model: target.upstreamModel }) },
+    init: { method: 'POST', headers, redirect: 'manual', body: JSON.stringify({ ...req, model: target.upstreamModel }) },
   };
 }

@@ -27,6 +27,11 @@
 //                    OpenAI-compatible `data: {"error":...}`, as OpenRouter sends), then ends;
 //                    error-event-leak-...: OpenAI's event also carries fields that must not leak
 //   tool-...         Anthropic only: an answer that calls a tool
+//   redirect-NNN-... HTTP NNN (301, 302, 303, 307, 308) with `location` on the redirect sink, a
+//                    second loopback server (another port: a host never granted) that answers
+//                    every request with a completion; the router must never follow
+// GET /__sink?model=<id> lists what the redirect sink received for that model (method, path, auth
+// headers, body): it must stay empty.
 // GET /__requests?model=<id> lists what that model received (path, auth headers, body, and
 // `closedEarly`: whether the router closed that connection before the answer was complete).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -241,6 +246,55 @@ async function anthropic(res: ServerResponse, model: string, body: Record<string
   res.end();
 }
 
+// --- redirects --------------------------------------------------------------------------------
+
+interface SinkHit {
+  method: string;
+  path: string;
+  headers: Record<string, string | undefined>;
+  body: string;
+}
+
+/** The 3xx of a `redirect-NNN-...` model, pointing at the sink with the same path and the model as tag. */
+function redirect(res: ServerResponse, model: string, path: string, sinkUrl: string): void {
+  const code = Number(/^redirect-(\d{3})/.exec(model)?.[1] ?? 302);
+  res.writeHead(code, { location: `${sinkUrl}${path}?model=${encodeURIComponent(model)}`, 'content-type': 'text/plain' });
+  res.end(`moved to ${sinkUrl}`);
+}
+
+/**
+ * The host a redirect points at: records every request and answers it with an OpenAI completion,
+ * so a router that followed the redirect would get a "successful" answer from a host never granted.
+ */
+async function startSink(): Promise<{ url: string; hits: Map<string, SinkHit[]>; close: () => Promise<void> }> {
+  const hits = new Map<string, SinkHit[]>();
+  const server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      const model = url.searchParams.get('model') ?? '';
+      const body = await readBody(req);
+      const list = hits.get(model) ?? [];
+      list.push({ method: req.method ?? '', path: url.pathname, headers: { authorization: req.headers.authorization, 'x-api-key': req.headers['x-api-key'] as string | undefined }, body });
+      hits.set(model, list);
+      json(res, 200, {
+        id: 'chatcmpl-sink', object: 'chat.completion', created: 1700000000, model,
+        choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the redirect sink' }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+      });
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hits,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
 // --- server -----------------------------------------------------------------------------------
 
 /**
@@ -250,6 +304,7 @@ async function anthropic(res: ServerResponse, model: string, body: Record<string
  * const fakes = await startFakeProviders(); // fakes.url === 'http://127.0.0.1:PORT'
  */
 export async function startFakeProviders(): Promise<{ url: string; close: () => Promise<void> }> {
+  const sink = await startSink();
   const received = new Map<string, Received[]>();
   const gates = new Map<string, () => void>();
   const released = new Set<string>();
@@ -258,6 +313,7 @@ export async function startFakeProviders(): Promise<{ url: string; close: () => 
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const key = url.searchParams.get('model') ?? '';
       if (req.method === 'GET' && url.pathname === '/__requests') return json(res, 200, received.get(key) ?? []);
+      if (req.method === 'GET' && url.pathname === '/__sink') return json(res, 200, sink.hits.get(key) ?? []);
       if (req.method === 'POST' && url.pathname === '/__release') {
         released.add(key);
         gates.get(key)?.();
@@ -283,6 +339,7 @@ export async function startFakeProviders(): Promise<{ url: string; close: () => 
       res.on('close', () => {
         if (!res.writableFinished) entry.closedEarly = true;
       });
+      if (model.startsWith('redirect-')) return redirect(res, model, url.pathname, sink.url);
       const gate = (): Promise<void> => (released.has(model) ? Promise.resolve() : new Promise<void>((r) => gates.set(model, r)));
       if (url.pathname === '/openai/v1/chat/completions') return openAI(res, model, body, gate, () => released.has(model));
       if (url.pathname === '/anthropic/v1/messages') return anthropic(res, model, body);
@@ -293,11 +350,13 @@ export async function startFakeProviders(): Promise<{ url: string; close: () => 
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      await sink.close();
+    },
   };
 }
 

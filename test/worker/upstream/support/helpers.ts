@@ -39,3 +39,9 @@ export function contentOf(events: unknown[]): string {
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms))]);
 }
+
+/** What the redirect sink (the host `redirect-...` models point at) received for one model. */
+export async function sinkHits(model: string): Promise<Array<{ method: string; path: string; headers: Record<string, string | undefined>; body: string }>> {
+  const res = await fetch(`${inject('fakeProvidersUrl')}/__sink?model=${encodeURIComponent(model)}`);
+  return res.json();
+}
