@@ -1,6 +1,6 @@
 """A build publishes its bundle folder whole or not at all: a late stage that fails, a parity check
-that fails, or a SIGTERM mid-build leaves no bundle folder (and no staging folder) behind, and an
-older bundle of the same version stays as it was. Bad command lines and malformed folders stop
+that fails, or a SIGTERM mid-build (the real stages, in a subprocess) leaves no bundle folder (and
+no staging folder) behind, and an older bundle of the same version stays as it was. Bad command lines and malformed folders stop
 before anything is written."""
 from __future__ import annotations
 
@@ -34,16 +34,31 @@ def _leftovers(parent: Path) -> list[str]:
     return sorted(p.name for p in parent.iterdir()) if parent.exists() else []
 
 
+def _late_stage(fail: str):
+    """A stand-in for stages 2-9 that writes the graphs into the staging folder, then fails the
+    way asked: an exception (a crash) or a parity check that disagrees. main()'s handling of
+    either is what is under test; the SIGTERM test below runs the real stages."""
+    def stages(args: object, tables: object, staging: Path, *_a: object) -> dict:
+        for name in ("irt.onnx", "policy.onnx"):
+            (staging / name).write_bytes(b"half-written")
+        if fail == "crash":
+            raise RuntimeError("onnxruntime-node exited with signal 9")
+        agree = {"top_choice_agreement": 1.0, "max_abs_diff": 0.0}
+        return {"parity": {"policy": {"fp32_node": agree, "int8_web": {"top_choice_agreement": 0.9, "max_abs_diff": 0.3}},
+                           "policy_rows": 500},
+                "manifest": {"files": {}}, "policy_eval": {"policy": {"aiq": 0.5, "ctm": None},
+                                                           "irt_greedy": {"aiq": 0.5, "ctm": None},
+                                                           "single_model_hull_aiq": 0.5},
+                "irt_eval": {}, "ref_name": "evals", "total_onnx": 24}
+    return stages
+
+
 def test_a_late_stage_failure_leaves_the_old_bundle_and_no_new_folder(evals: Path, tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "bundles" / "v-mine"
     out.mkdir(parents=True)
     (out / "manifest.json").write_text('{"version": "v-mine", "old": true}')   # a bundle already published
-
-    def node_crashed(*_a: object, **_k: object) -> None:
-        raise RuntimeError("onnxruntime-node exited with signal 9")
-
-    monkeypatch.setattr(build, "run_onnx", node_crashed)   # the parity stage, after the graphs are written
+    monkeypatch.setattr(build, "build_bundle", _late_stage("crash"))
     with pytest.raises(RuntimeError, match="signal 9"):
         build.main([*SMOKE, "--byod", str(evals), "--version", "v-mine", "--out", str(out)])
     assert _leftovers(out.parent) == ["build", "v-mine"]           # no .v-mine.partial-* staging folder
@@ -53,12 +68,7 @@ def test_a_late_stage_failure_leaves_the_old_bundle_and_no_new_folder(evals: Pat
 
 def test_a_failed_parity_check_publishes_nothing(evals: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    def disagreeing(*_a: object, **_k: object) -> dict:
-        agree = {"top_choice_agreement": 1.0, "max_abs_diff": 0.0}
-        return {"policy": {"fp32_node": agree, "int8_web": {"top_choice_agreement": 0.9, "max_abs_diff": 0.3}},
-                "policy_rows": 500, "preferences": [0.0, 1.0], "irt_int8_max_abs_diff": {"node": 0.0}}
-
-    monkeypatch.setattr(build, "parity_check", disagreeing)
+    monkeypatch.setattr(build, "build_bundle", _late_stage("parity"))
     out = tmp_path / "bundles" / "v-mine"
     assert build.main([*SMOKE, "--byod", str(evals), "--version", "v-mine", "--out", str(out)]) == 1
     assert _leftovers(out.parent) == ["build"]
