@@ -221,6 +221,7 @@ def bundle_for(protocol: str, name: str, folder: Path, recipe: Recipe, work: Pat
         assert proc.stdout is not None
         for line in proc.stdout:
             log.write(line)
+            log.flush()   # the log can be followed while the build runs
             if line.startswith("[build "):
                 progress(f"{name}: {line.strip()}")
         rc = proc.wait()

@@ -162,9 +162,14 @@ def protocol_markdown(results: dict[str, Any], command: str, plot_name: str | No
     if len(pairs) > 2:
         lines += ["## Binary pairs (APGR; random = 0.5)", "", *pairs, ""]
     if bundles or meta.get("failed"):
-        lines += ["## Bundles", "", "| dataset | version | build seconds | built by |", "|---|---|---:|---|"]
-        lines += [f"| {n} | `{b['version']}` | {b['build_seconds']} | `{b['command']}` |" for n, b in bundles.items()]
-        lines += [f"| {n} | failed | - | {err} |" for n, err in meta.get("failed", {}).items()]
+        example = next(iter(bundles.values()), None)
+        lines += ["## Bundles", ""]
+        if example is not None:
+            lines += [f"Built in the work folder by the build's own entry point, e.g. `{example['command']}`; "
+                      "build seconds are the first build's (later runs reuse the bundle under the same key).", ""]
+        lines += ["| dataset | version | key | build seconds |", "|---|---|---|---:|"]
+        lines += [f"| {n} | `{b['version']}` | `{b['key']}` | {b['build_seconds']} |" for n, b in bundles.items()]
+        lines += [f"| {n} | failed: {err} | - | - |" for n, err in meta.get("failed", {}).items()]
         lines.append("")
     lines += ["## Per dataset", ""]
     lines += [dataset_table(n, b) for n, b in results["datasets"].items()]
