@@ -69,7 +69,11 @@ class Recipe:
     label: str = "default build arguments"
 
     def key_parts(self) -> dict[str, Any]:
-        """What a cached bundle must match: the arguments and the build's source files."""
+        """What a cached bundle must match: the arguments and the build's source files.
+
+        @example
+            Recipe().key_parts()   # {"build_args": [], "sources": "9ff4b416b89dd077"}
+        """
         return {"build_args": self.build_args, "sources": source_digest()}
 
 
@@ -115,7 +119,12 @@ def build_sources(entry: Path = TRAINER / "build.py") -> list[Path]:
 
 
 def source_digest() -> str:
-    """sha256 (16 hex) over the build's source files (:func:`build_sources`)."""
+    """sha256 (16 hex) over the build's source files (:func:`build_sources`): any edit to them,
+    a docstring too, keys every protocol bundle afresh.
+
+    @example
+        source_digest()   # "9ff4b416b89dd077"
+    """
     h = hashlib.sha256()
     for p in build_sources():
         h.update(str(p.relative_to(ASSETS_ROOT)).encode() + b"\0" + p.read_bytes())
@@ -123,7 +132,11 @@ def source_digest() -> str:
 
 
 def folder_digest(folder: Path) -> str:
-    """sha256 (16 hex) of a BYOD folder's three files."""
+    """sha256 (16 hex) of a BYOD folder's three files.
+
+    @example
+        folder_digest(Path("model-assets/.cache/protocol/byod/routerarena"))
+    """
     h = hashlib.sha256()
     for name in ("prompts.jsonl", "outcomes.csv", "prices.csv"):
         h.update((folder / name).read_bytes())
@@ -131,7 +144,11 @@ def folder_digest(folder: Path) -> str:
 
 
 def shared_data_digest() -> str:
-    """sha256 (16 hex) over every shared dataset's table cache key (source file stats + adapter code)."""
+    """sha256 (16 hex) over every shared dataset's table cache key (source file stats + adapter code).
+
+    @example
+        shared_data_digest()   # changes when any file under shared/data or data/*.py changes
+    """
     from ..data.cache import cache_key
     from ..data.datasets import SOURCE_DIRS
     from ..paths import DATA_ROOT
@@ -142,19 +159,31 @@ def shared_data_digest() -> str:
 
 def pool_models(name: str) -> list[str] | None:
     """The models a dataset's customer folder holds: mmlu-pro without its cold-start models (never
-    trained on, onboarded by quiz only), every other dataset's all (None)."""
+    trained on, onboarded by quiz only), every other dataset's all (None).
+
+    @example
+        len(pool_models("mmlu-pro")), pool_models("routerarena")   # (27, None)
+    """
     if name != "mmlu-pro":
         return None
     return [m for m in load_dataset(name).models if m not in COLD_START_MODELS]
 
 
 def export_folder(name: str, work: Path) -> Path:
-    """``work/byod/<name>``: the dataset as a customer's folder (rewritten each run; cheap)."""
+    """``work/byod/<name>``: the dataset as a customer's folder (rewritten each run; cheap).
+
+    @example
+        export_folder("arena-hard-v1", WORK_DIR)   # .cache/protocol/byod/arena-hard-v1
+    """
     return write_byod(load_dataset(name), work / "byod" / name, pool_models(name))
 
 
 def default_embedder_bundle() -> Path:
-    """The bundle whose embedder every protocol bundle reuses (bundles/DEFAULT)."""
+    """The bundle whose embedder every protocol bundle reuses (bundles/DEFAULT).
+
+    @example
+        default_embedder_bundle().name   # "v2026-11-23.5"
+    """
     from ..build import default_bundle_dir
 
     bundle = default_bundle_dir()
