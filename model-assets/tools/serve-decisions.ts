@@ -8,9 +8,12 @@
  *
  * Request (JSON): { bundle, embed?: { texts }, probe?: { rows, scale }, route?: { texts,
  * prompt_tokens, preferences, candidates: [{ name, identity|null, input_usd_per_mtok,
- * output_usd_per_mtok, expected_output_tokens, neighbours? }] } }. A candidate named in the manifest
- * has a prediction-layer column when the bundle has one (decision/layer.ts), unless it says
- * `neighbours: false` (a model refitted on new data, which the bundle's outcome rows do not describe).
+ * output_usd_per_mtok, expected_output_tokens, cov_factor?, neighbours? }] } }. A candidate with a
+ * `cov_factor` (a quiz identity's posterior covariance factor) is routed as the worker routes it: its
+ * success `UNCERTAINTY_PENALTY` posterior stds below its mean (worker/decision/decide.ts). A candidate
+ * named in the manifest has a prediction-layer column when the bundle has one (decision/layer.ts),
+ * unless it says `neighbours: false` (a model refitted on new data, which the bundle's outcome rows
+ * do not describe).
  * Output in DIR (little-endian, row-major): embeddings.f32 [N, dim] (embed), probe.f32
  * [R, 1 + 2d] (irt.onnx p_success for identities 0, +scale e_i, -scale e_i; probe rows index
  * embed.texts), route_choices.i32 [W, P] and route_p_success.f32 [P, K] (route), meta.json.
@@ -31,6 +34,7 @@ const candidateSchema = z.object({
   input_usd_per_mtok: z.number().nonnegative(),
   output_usd_per_mtok: z.number().nonnegative(),
   expected_output_tokens: z.number().nonnegative(),
+  cov_factor: z.array(z.array(z.number())).optional(),
   neighbours: z.boolean().default(true),
 });
 const requestSchema = z.object({
@@ -128,6 +132,7 @@ function candidates(manifest: Manifest, route: NonNullable<Request['route']>): {
     return {
       name: c.name, identity: resolved.vector, inputUsdPerMtok: c.input_usd_per_mtok,
       outputUsdPerMtok: c.output_usd_per_mtok, expectedOutputTokens: c.expected_output_tokens,
+      ...(c.cov_factor ? { covFactor: c.cov_factor } : {}),
       ...(column !== undefined ? { column } : {}),
     };
   });
