@@ -4,6 +4,7 @@
  * in Node (wrap an onnxruntime-node/web session into `OnnxSession`).
  */
 import type { Manifest } from '../bundle/manifest';
+import { ApiError } from '../errors';
 import { expectedCostUsd } from './cost';
 import { costRel, writeFeatures } from './features';
 import { nonDominated } from './frontier';
@@ -55,9 +56,12 @@ export interface DecisionBundle {
   neighbours?: OnnxSession;
 }
 
-/** A request the decision core cannot answer (bad dimensions, empty candidate set, ...). */
-export class DecisionInputError extends Error {
+/** A request the decision core cannot answer (bad dimensions, empty candidate set, ...): a 400. */
+export class DecisionInputError extends ApiError {
   override name = 'DecisionInputError';
+  constructor(message: string) {
+    super(400, message, { code: 'invalid_routing_input' });
+  }
 }
 
 function check(manifest: Manifest, input: DecideInput, row: number): void {

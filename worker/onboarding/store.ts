@@ -3,6 +3,7 @@
  * (`model_identities`, source `quiz`). Tables are those of migrations/0001_init.sql.
  */
 import type { DbModel } from '../data/models';
+import { ApiError } from '../errors';
 
 /** A `models` row as onboarding reads it: the D1 row of `data/models.ts` plus its creation time. */
 export type ModelRow = DbModel & { created_at: string };
@@ -22,27 +23,20 @@ export interface IdentityRow {
   updated_at: string;
 }
 
-/** A write conflicts with existing rows (duplicate name) or names something absent (a pool). */
-export class StoreError extends Error {
-  override name = 'StoreError';
-  constructor(message: string, readonly status: 404 | 409, readonly param: string) {
-    super(message);
-  }
-}
-
 /**
- * Inserts a tenant-owned model and adds it to the named pools of that tenant, in one batch.
+ * Inserts a tenant-owned model and adds it to the named pools of that tenant, in one batch. A
+ * duplicate name is a 409 `model_exists`, an unknown pool a 404 `pool_not_found`.
  *
  * @example
  * const row = await insertModel(env.DB, 'acme', { name: 'phi-3', provider: 'openai', ... }, ['default']);
  */
 export async function insertModel(db: D1Database, tenantId: string, model: NewModel, pools: readonly string[]): Promise<ModelRow> {
   const dup = await db.prepare('SELECT 1 FROM models WHERE tenant_id = ?1 AND name = ?2').bind(tenantId, model.name).first();
-  if (dup) throw new StoreError(`model ${JSON.stringify(model.name)} already exists`, 409, 'name');
+  if (dup) throw new ApiError(409, `model ${JSON.stringify(model.name)} already exists`, { code: 'model_exists', param: 'name' });
   const poolIds: string[] = [];
   for (const pool of new Set(pools)) {
     const row = await db.prepare('SELECT id FROM pools WHERE tenant_id = ?1 AND name = ?2').bind(tenantId, pool).first<{ id: string }>();
-    if (!row) throw new StoreError(`pool ${JSON.stringify(pool)} does not exist`, 404, 'pools');
+    if (!row) throw new ApiError(404, `pool ${JSON.stringify(pool)} does not exist`, { code: 'pool_not_found', param: 'pools' });
     poolIds.push(row.id);
   }
   const id = `mdl_${crypto.randomUUID().replace(/-/g, '')}`;

@@ -11,7 +11,7 @@ import { findModel } from '../data/models';
 import { recordDecision, type DecisionLogEntry } from '../data/decision-log';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import type { ChatRequest, FallbackOptions, FallbackResult, UpstreamOutcome, UpstreamTarget } from '../providers/types';
+import type { ChatRequest, UpstreamTarget } from '../providers/types';
 import { decisionHeaders } from '../routing/headers';
 import { fallbackModelFor } from '../routing/degraded';
 import { fallbackHeaders, type FallbackModel } from '../routing/fallback-model';
@@ -21,6 +21,7 @@ import { readChatBody, type ChatBody } from '../schemas/chat';
 import { targetHealth, type TargetHealth } from '../upstream/breaker';
 import { attemptHeaders, callWithFallback } from '../upstream/fallback';
 import { TIMEOUT_HEADER, requestBudgetMs } from '../upstream/request-deadline';
+import type { FallbackOptions, FallbackResult, UpstreamOutcome } from '../upstream/types';
 
 /** The body the providers see: the caller's, without the router's own object. */
 function upstreamRequest(body: ChatBody): ChatRequest {
@@ -40,8 +41,11 @@ function fallbackOptions(c: Context<AppEnv>, config: RouterConfig, deadlineAt: n
   };
 }
 
-function setHeaders(response: Response, headers: Record<string, string>): void {
-  for (const [k, v] of Object.entries(headers)) response.headers.set(k, v);
+/** The answer with the request's `x-router-*` headers; an error is thrown for the error handler to render. */
+function respond(result: FallbackResult, headers: Record<string, string>): Response {
+  if (result.error) throw result.error.withHeaders(headers);
+  for (const [k, v] of Object.entries(headers)) result.response.headers.set(k, v);
+  return result.response;
 }
 
 /** The decision row's status: `answered` as `ok` (routed) or `direct`, else the outcome itself. */
@@ -114,8 +118,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
         routingMs: outcome.timings.total, attempts: r.attempts, status: logStatus(ended, 'ok'), degraded: outcome.degraded,
       };
     });
-  setHeaders(result.response, { ...decisionHeaders(outcome, servedOf(result)), ...attemptHeaders(result.attempts) });
-  return result.response;
+  return respond(result, { ...decisionHeaders(outcome, servedOf(result)), ...attemptHeaders(result.attempts) });
 }
 
 /** A concrete model name: no routing, one target. */
@@ -124,7 +127,7 @@ async function direct(c: Context<AppEnv>, body: ChatBody, config: RouterConfig, 
   const model = await findModel(c.env.DB, tenant.id, body.model);
   if (!model) {
     throw new ApiError(404, `model "${body.model}" does not exist; use "router", "router/<pool>" or a name from /v1/models`,
-      'invalid_request_error', 'model_not_found', 'model');
+      { type: 'invalid_request_error', code: 'model_not_found', param: 'model' });
   }
   const decisionId = crypto.randomUUID();
   const health = targetHealth(tenant.id, [model], config.breaker);
@@ -133,12 +136,11 @@ async function direct(c: Context<AppEnv>, body: ChatBody, config: RouterConfig, 
     preference: null, candidates: [model.name], probs: [1], expectedCostUsd: null, predictedQuality: null,
     routingMs: 0, attempts: r.attempts, status: logStatus(ended, 'direct'),
   }));
-  setHeaders(result.response, {
+  return respond(result, {
     ...(result.used >= 0 ? { 'x-router-model': model.name } : {}),
     'x-router-pool': 'none', 'x-router-decision-id': decisionId,
     ...attemptHeaders(result.attempts),
   });
-  return result.response;
 }
 
 /**
@@ -156,6 +158,5 @@ async function degradedAnswer(c: Context<AppEnv>, body: ChatBody, config: Router
       candidates: [model.name], probs: [1], expectedCostUsd: null, predictedQuality: null, routingMs: 0, attempts: r.attempts,
       status: logStatus(ended, 'ok'), degraded: fallbackHeaders(pool, model, decisionId)['x-router-degraded'],
     }));
-  setHeaders(result.response, { ...fallbackHeaders(pool, model, decisionId), ...attemptHeaders(result.attempts) });
-  return result.response;
+  return respond(result, { ...fallbackHeaders(pool, model, decisionId), ...attemptHeaders(result.attempts) });
 }

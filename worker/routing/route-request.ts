@@ -76,7 +76,7 @@ export function poolNameOf(model: string, tenant: Tenant): string | null {
 
 async function requirePool(inputs: RouteInputs, name: string): Promise<Pool> {
   const pool = await getPool(inputs.env.DB, inputs.tenant.id, name, inputs.config.poolCacheMs);
-  if (!pool) throw new ApiError(404, `unknown pool "${name}"`, 'invalid_request_error', 'model_not_found', 'model');
+  if (!pool) throw new ApiError(404, `unknown pool "${name}"`, { type: 'invalid_request_error', code: 'model_not_found', param: 'model' });
   return pool;
 }
 
@@ -151,8 +151,9 @@ async function decideWith(inputs: RouteInputs, routed: Routed, bundleVersion: st
     else unroutable.push(model.name);
   }
   if (candidates.length === 0) {
-    throw new ApiError(503, `pool "${pool.name}" has no model with an identity under bundle ${bundleVersion}` +
-      (unroutable.length ? ` (unroutable: ${unroutable.join(', ')})` : ' (the pool is empty)'), 'service_unavailable', 'no_routable_candidates');
+    const which = unroutable.length ? ` (unroutable: ${unroutable.join(', ')})` : ' (the pool is empty)';
+    throw new ApiError(503, `pool "${pool.name}" has no model with an identity under bundle ${bundleVersion}${which}`,
+      { type: 'service_unavailable', code: 'no_routable_candidates' });
   }
 
   const tEmbed = performance.now();

@@ -9,6 +9,7 @@
  */
 import { parseManifest, type Manifest } from '../bundle/manifest';
 import type { OnnxSession } from '../decision/types';
+import { ApiError } from '../errors';
 import { createSession } from './ort';
 
 /** A bundle ready to serve. */
@@ -24,10 +25,10 @@ export interface LoadedBundle {
 }
 
 /** The bundle is missing, corrupt or unreadable: the service cannot route with it (503). */
-export class BundleUnavailableError extends Error {
+export class BundleUnavailableError extends ApiError {
   override name = 'BundleUnavailableError';
   constructor(readonly version: string, message: string) {
-    super(`bundle ${version}: ${message}`);
+    super(503, `bundle ${version}: ${message}`, { type: 'service_unavailable', code: 'bundle_unavailable' });
   }
 }
 

@@ -7,7 +7,7 @@ import { clearGrantCache } from '../../data/grants';
 import { clearPoolCache } from '../../data/pools';
 import type { AppEnv } from '../../env';
 import { getModel, setPoolMember } from '../../onboarding/store';
-import { fail } from './errors';
+import { ApiError } from '../../errors';
 import { modelView } from './models';
 
 /**
@@ -19,9 +19,9 @@ import { modelView } from './models';
 export async function poolMember(c: Context<AppEnv>): Promise<Response> {
   const tenant = c.get('tenant').id;
   const row = await getModel(c.env.DB, tenant, c.req.param('model') ?? '');
-  if (!row) return fail(404, `model ${JSON.stringify(c.req.param('model'))} not found`, 'model_not_found', 'model');
+  if (!row) throw new ApiError(404, `model ${JSON.stringify(c.req.param('model'))} not found`, { code: 'model_not_found', param: 'model' });
   const ok = await setPoolMember(c.env.DB, tenant, c.req.param('pool') ?? '', row.id, c.req.method === 'PUT');
-  if (!ok) return fail(404, `pool ${JSON.stringify(c.req.param('pool'))} not found`, 'pool_not_found', 'pool');
+  if (!ok) throw new ApiError(404, `pool ${JSON.stringify(c.req.param('pool'))} not found`, { code: 'pool_not_found', param: 'pool' });
   clearPoolCache();
   clearGrantCache(tenant);
   return c.json(await modelView(c.env.DB, row));

@@ -11,7 +11,7 @@ import { clearGrantCache } from '../../data/grants';
 import { clearPoolCache } from '../../data/pools';
 import type { AppEnv } from '../../env';
 import { bankAbility } from '../../onboarding/ability';
-import { OnboardingError, onboardingContext, type OnboardingContext } from '../../onboarding/context';
+import { onboardingContext, type OnboardingContext } from '../../onboarding/context';
 import { selectQuiz, type Quiz } from '../../onboarding/design';
 import { pickItems } from '../../onboarding/items';
 import { laplacePosterior } from '../../onboarding/laplace';
@@ -20,7 +20,8 @@ import { nextItem } from '../../onboarding/adaptive';
 import { runAdaptiveQuiz, runQuiz, type QuizAnswer } from '../../onboarding/run-quiz';
 import { getModel, upsertIdentity, type ModelRow } from '../../onboarding/store';
 import { upstreamDecision } from '../../routing/targets';
-import { fail, invalid, jsonBody } from './errors';
+import { ApiError, badRequest } from '../../errors';
+import { invalid, jsonBody } from './errors';
 import { quizNextSchema, quizPostSchema, quizQuerySchema } from './schemas';
 
 /** Rows of items the worker can grade itself (prompt and reference present). */
@@ -51,20 +52,15 @@ function randomRows(count: number, n: number, seed: number, exclude: readonly nu
 
 function choose(ctx: OnboardingContext, n: number, method: 'd-optimal' | 'i-optimal' | 'random', seed: number, exclude: number[]): Quiz {
   const available = ctx.bank.params.count - exclude.length;
-  if (n > available) throw new OnboardingError(`bank ${ctx.bank.key} has only ${available} usable items`, 400, 'quiz_too_large', 'n');
+  if (n > available) throw new ApiError(400, `bank ${ctx.bank.key} has only ${available} usable items`, { code: 'quiz_too_large', param: 'n' });
   if (method === 'random') return { rows: randomRows(ctx.bank.params.count, n, seed, exclude), gains: [] };
   return selectQuiz(ctx.bank.params, ctx.prior, n, { exclude, criterion: method });
 }
 
 async function withModel(c: Context<AppEnv>, then: (row: ModelRow) => Promise<Response>): Promise<Response> {
   const row = await getModel(c.env.DB, c.get('tenant').id, c.req.param('id') ?? '');
-  if (!row) return fail(404, `model ${JSON.stringify(c.req.param('id'))} not found`, 'model_not_found', 'id');
-  try {
-    return await then(row);
-  } catch (e) {
-    if (e instanceof OnboardingError) return fail(e.status, e.message, e.code, e.param);
-    throw e;
-  }
+  if (!row) throw new ApiError(404, `model ${JSON.stringify(c.req.param('id'))} not found`, { code: 'model_not_found', param: 'id' });
+  return then(row);
 }
 
 /**
@@ -76,7 +72,7 @@ async function withModel(c: Context<AppEnv>, then: (row: ModelRow) => Promise<Re
 export function getQuiz(c: Context<AppEnv>): Promise<Response> {
   return withModel(c, async (row) => {
     const q = quizQuerySchema.safeParse(c.req.query());
-    if (!q.success) return invalid(q.error);
+    if (!q.success) throw invalid(q.error);
     const { n, bank, bundle, method, seed, gradable } = q.data;
     const ctx = await onboardingContext(c.env, bundle, bank);
     const quiz = choose(ctx, n, method, seed, gradable ? ungradable(ctx) : []);
@@ -100,16 +96,14 @@ export function getQuiz(c: Context<AppEnv>): Promise<Response> {
  */
 export function postQuiz(c: Context<AppEnv>): Promise<Response> {
   return withModel(c, async (row) => {
-    const body = await jsonBody(c);
-    if (body instanceof Response) return body;
-    const r = quizPostSchema.safeParse(body);
-    if (!r.success) return invalid(r.error);
+    const r = quizPostSchema.safeParse(await jsonBody(c));
+    if (!r.success) throw invalid(r.error);
     if (r.data.run) {
       // Refuse a model its grants do not cover before asking anyone (it would fail every item
       // anyway), deciding on the grants D1 holds now.
       clearGrantCache(c.get('tenant').id);
       const allowed = await upstreamDecision(toModelRow(row), c.env);
-      if (!allowed.ok) return fail(allowed.refusal.status, allowed.refusal.message, allowed.refusal.code, allowed.refusal.param);
+      if (!allowed.ok) throw allowed.refusal;
     }
     const ctx = await onboardingContext(c.env, r.data.bundle, r.data.bank);
     let rows: number[];
@@ -121,8 +115,8 @@ export function postQuiz(c: Context<AppEnv>): Promise<Response> {
       const seen = new Set<string>();
       for (const [i, o] of r.data.outcomes.entries()) {
         const rowIdx = ctx.bank.rowOf.get(o.id);
-        if (rowIdx === undefined) return fail(400, `item ${JSON.stringify(o.id)} is not in bank ${ctx.bank.key}`, 'unknown_item', `outcomes.${i}.id`);
-        if (seen.has(o.id)) return fail(400, `item ${JSON.stringify(o.id)} appears twice`, 'duplicate_item', `outcomes.${i}.id`);
+        if (rowIdx === undefined) throw badRequest(`item ${JSON.stringify(o.id)} is not in bank ${ctx.bank.key}`, `outcomes.${i}.id`, 'unknown_item');
+        if (seen.has(o.id)) throw badRequest(`item ${JSON.stringify(o.id)} appears twice`, `outcomes.${i}.id`, 'duplicate_item');
         seen.add(o.id);
         rows.push(rowIdx);
         y.push(o.outcome);
@@ -133,7 +127,7 @@ export function postQuiz(c: Context<AppEnv>): Promise<Response> {
       if (method === 'adaptive') {
         const skip = ungradable(ctx);
         if (n > ctx.bank.params.count - skip.length) {
-          return fail(400, `bank ${ctx.bank.key} has only ${ctx.bank.params.count - skip.length} usable items`, 'quiz_too_large', 'run.n');
+          throw badRequest(`bank ${ctx.bank.key} has only ${ctx.bank.params.count - skip.length} usable items`, 'run.n', 'quiz_too_large');
         }
         answers = await runAdaptiveQuiz(row, c.env, ctx.bank, ctx.prior, n, skip);
       } else {
@@ -141,13 +135,13 @@ export function postQuiz(c: Context<AppEnv>): Promise<Response> {
       }
       const ok = answers.filter((a) => a.outcome !== null);
       if (!ok.length) {
-        return fail(502, `the model answered none of the ${n} quiz items (${answers[0]?.error ?? 'no answer'})`, 'quiz_upstream_failed');
+        throw new ApiError(502, `the model answered none of the ${n} quiz items (${answers[0]?.error ?? 'no answer'})`, { code: 'quiz_upstream_failed' });
       }
       rows = ok.map((a) => a.row);
       y = ok.map((a) => a.outcome as number);
     }
     const post = laplacePosterior(pickItems(ctx.bank.params, rows), y, ctx.prior);
-    if (!post.mean.every(Number.isFinite)) return fail(422, 'the identity fit did not converge', 'fit_failed');
+    if (!post.mean.every(Number.isFinite)) throw new ApiError(422, 'the identity fit did not converge', { code: 'fit_failed' });
     await upsertIdentity(c.env.DB, row.id, ctx.manifest.version,
       { vector: post.mean, std: post.std, cov_factor: covFactor(post.cov), source: 'quiz', n_items: rows.length });
     clearPoolCache(); // routed with the new identity at once in this isolate
@@ -170,22 +164,20 @@ export function postQuiz(c: Context<AppEnv>): Promise<Response> {
  */
 export function nextQuizItem(c: Context<AppEnv>): Promise<Response> {
   return withModel(c, async (row) => {
-    const body = await jsonBody(c);
-    if (body instanceof Response) return body;
-    const r = quizNextSchema.safeParse(body);
-    if (!r.success) return invalid(r.error);
+    const r = quizNextSchema.safeParse(await jsonBody(c));
+    if (!r.success) throw invalid(r.error);
     const ctx = await onboardingContext(c.env, r.data.bundle, r.data.bank);
     const rows: number[] = [];
     const y: number[] = [];
     for (const [i, o] of r.data.outcomes.entries()) {
       const rowIdx = ctx.bank.rowOf.get(o.id);
-      if (rowIdx === undefined) return fail(400, `item ${JSON.stringify(o.id)} is not in bank ${ctx.bank.key}`, 'unknown_item', `outcomes.${i}.id`);
-      if (rows.includes(rowIdx)) return fail(400, `item ${JSON.stringify(o.id)} appears twice`, 'duplicate_item', `outcomes.${i}.id`);
+      if (rowIdx === undefined) throw badRequest(`item ${JSON.stringify(o.id)} is not in bank ${ctx.bank.key}`, `outcomes.${i}.id`, 'unknown_item');
+      if (rows.includes(rowIdx)) throw badRequest(`item ${JSON.stringify(o.id)} appears twice`, `outcomes.${i}.id`, 'duplicate_item');
       rows.push(rowIdx);
       y.push(o.outcome);
     }
     const skip = r.data.gradable ? ungradable(ctx) : [];
-    if (rows.length + skip.length >= ctx.bank.params.count) return fail(400, `bank ${ctx.bank.key} has no items left`, 'bank_exhausted', 'outcomes');
+    if (rows.length + skip.length >= ctx.bank.params.count) throw badRequest(`bank ${ctx.bank.key} has no items left`, 'outcomes', 'bank_exhausted');
     const { row: next, posterior } = nextItem(ctx.bank.params, ctx.prior, rows, y, { criterion: r.data.method, exclude: skip });
     const it = ctx.bank.items[next]!;
     return c.json({
