@@ -17,7 +17,7 @@ import { fallbackModelFor } from '../routing/degraded';
 import { fallbackHeaders, type FallbackModel } from '../routing/fallback-model';
 import { poolNameOf, routeRequest, type RouteOutcome } from '../routing/route-request';
 import { toTarget } from '../routing/targets';
-import { readChatBody, type ChatBody } from '../schemas/chat';
+import type { ChatBody, ChatInput } from '../schemas/chat';
 import { targetHealth, type TargetHealth } from '../upstream/breaker';
 import { attemptHeaders, callWithFallback } from '../upstream/fallback';
 import { TIMEOUT_HEADER, requestBudgetMs } from '../upstream/request-deadline';
@@ -76,11 +76,11 @@ function deadlineOf(c: Context<AppEnv>, config: RouterConfig, startedAt: number)
 
 /**
  * @example
- * app.post('/v1/chat/completions', chatCompletions);
+ * v1.post('/chat/completions', chatBody, tokenLimit(), chatCompletions);
  */
-export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
+export async function chatCompletions(c: Context<AppEnv, string, ChatInput>): Promise<Response> {
   const startedAt = Date.now();
-  const body = await readChatBody(c);
+  const body = c.req.valid('json');
   const tenant = c.get('tenant');
   const config = readConfig(c.env);
   const deadlineAt = deadlineOf(c, config, startedAt);

@@ -10,14 +10,14 @@ import { decisionHeaders } from '../routing/headers';
 import { fallbackModelFor } from '../routing/degraded';
 import { fallbackDecision } from '../routing/fallback-model';
 import { routeRequest, type RouteOutcome } from '../routing/route-request';
-import { readChatBody } from '../schemas/chat';
+import type { ChatInput } from '../schemas/chat';
 
 /**
  * @example
- * app.post('/v1/route', routeOnly);
+ * v1.post('/route', chatBody, routeOnly);
  */
-export async function routeOnly(c: Context<AppEnv>): Promise<Response> {
-  const body = await readChatBody(c);
+export async function routeOnly(c: Context<AppEnv, string, ChatInput>): Promise<Response> {
+  const body = c.req.valid('json');
   const tenant = c.get('tenant');
   let outcome: RouteOutcome;
   try {

@@ -49,15 +49,3 @@ export type FailureReason =
 export function httpFailure(status: number): HttpFailure {
   return `http_${status}`;
 }
-
-/**
- * Whether `reason` is an HTTP status reason, and which.
- *
- * @example
- * httpStatusOf('http_503'); // 503
- * httpStatusOf('timeout');  // null
- */
-export function httpStatusOf(reason: FailureReason): number | null {
-  const m = /^http_(\d{3})$/.exec(reason);
-  return m ? Number(m[1]) : null;
-}

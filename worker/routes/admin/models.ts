@@ -10,8 +10,7 @@ import type { AppEnv } from '../../env';
 import { checkUpstream } from '../../security/grants';
 import { ApiError } from '../../errors';
 import { getModel, identitiesOf, insertModel, poolsOf, type ModelRow } from '../../onboarding/store';
-import { invalid, jsonBody } from './errors';
-import { newModelSchema } from './schemas';
+import type { ModelParams, NewModel, Valid } from './schemas';
 
 /** The public JSON form of a model row. */
 export async function modelView(db: D1Database, row: ModelRow): Promise<Record<string, unknown>> {
@@ -30,12 +29,10 @@ export async function modelView(db: D1Database, row: ModelRow): Promise<Record<s
  * tenant's upstream grants do not cover its base URL and secret (docs/security.md).
  *
  * @example
- * app.post('/models', createModel);
+ * admin.post('/models', validBody(newModelSchema), createModel);
  */
-export async function createModel(c: Context<AppEnv>): Promise<Response> {
-  const r = newModelSchema.safeParse(await jsonBody(c));
-  if (!r.success) throw invalid(r.error);
-  const { pools, ...m } = r.data;
+export async function createModel(c: Context<AppEnv, string, Valid<{ json: NewModel }>>): Promise<Response> {
+  const { pools, ...m } = c.req.valid('json');
   const tenantId = c.get('tenant').id;
   clearGrantCache(tenantId); // an operator may have just granted (or revoked) a host: decide on what D1 says now
   const grants = await tenantGrants(c.env.DB, tenantId, readConfig(c.env).poolCacheMs);
@@ -53,10 +50,11 @@ export async function createModel(c: Context<AppEnv>): Promise<Response> {
  * Handler of `GET /admin/models/{id}` (id or name of one of the tenant's models).
  *
  * @example
- * app.get('/models/:id', showModel);
+ * admin.get('/models/:id', validParams(modelParams), showModel);
  */
-export async function showModel(c: Context<AppEnv>): Promise<Response> {
-  const row = await getModel(c.env.DB, c.get('tenant').id, c.req.param('id') ?? '');
-  if (!row) throw new ApiError(404, `model ${JSON.stringify(c.req.param('id'))} not found`, { code: 'model_not_found', param: 'id' });
+export async function showModel(c: Context<AppEnv, string, Valid<{ param: ModelParams }>>): Promise<Response> {
+  const { id } = c.req.valid('param');
+  const row = await getModel(c.env.DB, c.get('tenant').id, id);
+  if (!row) throw new ApiError(404, `model ${JSON.stringify(id)} not found`, { code: 'model_not_found', param: 'id' });
   return c.json(await modelView(c.env.DB, row));
 }

@@ -21,8 +21,7 @@ import { runAdaptiveQuiz, runQuiz, type QuizAnswer } from '../../onboarding/run-
 import { getModel, upsertIdentity, type ModelRow } from '../../onboarding/store';
 import { upstreamDecision } from '../../routing/targets';
 import { ApiError, badRequest } from '../../errors';
-import { invalid, jsonBody } from './errors';
-import { quizNextSchema, quizPostSchema, quizQuerySchema } from './schemas';
+import type { ModelParams, QuizNext, QuizPost, QuizQuery, Valid } from './schemas';
 
 /** Rows of items the worker can grade itself (prompt and reference present). */
 function ungradable(ctx: OnboardingContext): number[] {
@@ -57,10 +56,12 @@ function choose(ctx: OnboardingContext, n: number, method: 'd-optimal' | 'i-opti
   return selectQuiz(ctx.bank.params, ctx.prior, n, { exclude, criterion: method });
 }
 
-async function withModel(c: Context<AppEnv>, then: (row: ModelRow) => Promise<Response>): Promise<Response> {
-  const row = await getModel(c.env.DB, c.get('tenant').id, c.req.param('id') ?? '');
-  if (!row) throw new ApiError(404, `model ${JSON.stringify(c.req.param('id'))} not found`, { code: 'model_not_found', param: 'id' });
-  return then(row);
+/** The tenant's model the path names; 404 `model_not_found` when it has none. */
+async function modelOf(c: Context<AppEnv, string, Valid<{ param: ModelParams }>>): Promise<ModelRow> {
+  const { id } = c.req.valid('param');
+  const row = await getModel(c.env.DB, c.get('tenant').id, id);
+  if (!row) throw new ApiError(404, `model ${JSON.stringify(id)} not found`, { code: 'model_not_found', param: 'id' });
+  return row;
 }
 
 /**
@@ -69,11 +70,9 @@ async function withModel(c: Context<AppEnv>, then: (row: ModelRow) => Promise<Re
  * @example
  * app.get('/models/:id/quiz', getQuiz); // ?n=20&bank=default&bundle=v1&method=d-optimal
  */
-export function getQuiz(c: Context<AppEnv>): Promise<Response> {
-  return withModel(c, async (row) => {
-    const q = quizQuerySchema.safeParse(c.req.query());
-    if (!q.success) throw invalid(q.error);
-    const { n, bank, bundle, method, seed, gradable } = q.data;
+export function getQuiz(c: Context<AppEnv, string, Valid<{ param: ModelParams; query: QuizQuery }>>): Promise<Response> {
+  return modelOf(c).then(async (row) => {
+    const { n, bank, bundle, method, seed, gradable } = c.req.valid('query');
     const ctx = await onboardingContext(c.env, bundle, bank);
     const quiz = choose(ctx, n, method, seed, gradable ? ungradable(ctx) : []);
     return c.json({
@@ -94,10 +93,9 @@ export function getQuiz(c: Context<AppEnv>): Promise<Response> {
  * @example
  * app.post('/models/:id/quiz', postQuiz); // {"outcomes": [{"id": "70", "outcome": 1}, ...]}
  */
-export function postQuiz(c: Context<AppEnv>): Promise<Response> {
-  return withModel(c, async (row) => {
-    const r = quizPostSchema.safeParse(await jsonBody(c));
-    if (!r.success) throw invalid(r.error);
+export function postQuiz(c: Context<AppEnv, string, Valid<{ param: ModelParams; json: QuizPost }>>): Promise<Response> {
+  return modelOf(c).then(async (row) => {
+    const r = { data: c.req.valid('json') };
     if (r.data.run) {
       // Refuse a model its grants do not cover before asking anyone (it would fail every item
       // anyway), deciding on the grants D1 holds now.
@@ -162,10 +160,9 @@ export function postQuiz(c: Context<AppEnv>): Promise<Response> {
  * @example
  * app.post('/models/:id/quiz/next', nextQuizItem); // {"outcomes": [{"id": "70", "outcome": 1}]}
  */
-export function nextQuizItem(c: Context<AppEnv>): Promise<Response> {
-  return withModel(c, async (row) => {
-    const r = quizNextSchema.safeParse(await jsonBody(c));
-    if (!r.success) throw invalid(r.error);
+export function nextQuizItem(c: Context<AppEnv, string, Valid<{ param: ModelParams; json: QuizNext }>>): Promise<Response> {
+  return modelOf(c).then(async (row) => {
+    const r = { data: c.req.valid('json') };
     const ctx = await onboardingContext(c.env, r.data.bundle, r.data.bank);
     const rows: number[] = [];
     const y: number[] = [];
