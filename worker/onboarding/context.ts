@@ -5,10 +5,10 @@
 import type { Env } from '../env';
 import type { Manifest } from '../bundle/manifest';
 import { ApiError } from '../errors';
+import { readManifest } from '../runtime/manifests';
 import type { Bank } from './bank';
 import { loadBank } from './bank-r2';
 import type { GaussianPrior } from './items';
-import { readManifest } from './manifest';
 import { onboardingPrior, type PriorSource } from './prior';
 
 export interface OnboardingContext {

@@ -14,7 +14,8 @@ import type { Env } from '../env';
 import { ApiError, badRequest } from '../errors';
 import { getBundle } from '../runtime/bundle-loader';
 import type { ChatBody } from '../schemas/chat';
-import { withLastGoodBundle, type DegradedReason } from './degraded';
+import { fallbackModelFor, withLastGoodBundle, type DegradedReason } from './degraded';
+import type { FallbackModel } from './fallback-model';
 import { assignArm } from './experiment';
 import { parsePreference, resolvePreference, type Preference, type PresetName } from './preference';
 
@@ -118,6 +119,24 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
   const routed = { t0, decisionId, pool, arm, requested: bodyPreference ?? headerPreference };
   const { result, degraded } = await withLastGoodBundle(pool, bundleVersion, (version) => decideWith(inputs, routed, version));
   return { ...result, degraded };
+}
+
+/**
+ * Routes the request or, when no bundle can route its pool and the pool names a fallback model,
+ * says so (the caller serves the fallback model unrouted); any other failure is thrown.
+ *
+ * @example
+ * const r = await routeOrFallback(inputs);
+ * if ('fallback' in r) return serveFallback(r.fallback);
+ */
+export async function routeOrFallback(inputs: RouteInputs): Promise<{ outcome: RouteOutcome } | { fallback: FallbackModel }> {
+  try {
+    return { outcome: await routeRequest(inputs) };
+  } catch (e) {
+    const fallback = fallbackModelFor(e);
+    if (!fallback) throw e;
+    return { fallback };
+  }
 }
 
 /** What routeRequest settled before the bundle: the pool (or arm's pool) and the caller's preference. */

@@ -9,11 +9,13 @@ import { clearPoolCache } from '../../data/pools';
 import type { AppEnv } from '../../env';
 import { checkUpstream } from '../../security/grants';
 import { ApiError } from '../../errors';
-import { getModel, identitiesOf, insertModel, poolsOf, type ModelRow } from '../../onboarding/store';
-import type { ModelParams, NewModel, Valid } from './schemas';
+import { identitiesOf } from '../../data/identities';
+import type { ModelRecord } from '../../data/models';
+import { getModel, insertModel, poolsOf } from '../../data/tenant-models';
+import type { ModelParams, NewModelBody, Valid } from './schemas';
 
 /** The public JSON form of a model row. */
-export async function modelView(db: D1Database, row: ModelRow): Promise<Record<string, unknown>> {
+export async function modelView(db: D1Database, row: ModelRecord): Promise<Record<string, unknown>> {
   const [pools, identities] = await Promise.all([poolsOf(db, row.id), identitiesOf(db, row.id)]);
   return {
     object: 'model', id: row.id, name: row.name, provider: row.provider, upstream_model: row.upstream_model,
@@ -31,7 +33,7 @@ export async function modelView(db: D1Database, row: ModelRow): Promise<Record<s
  * @example
  * admin.post('/models', validBody(newModelSchema), createModel);
  */
-export async function createModel(c: Context<AppEnv, string, Valid<{ json: NewModel }>>): Promise<Response> {
+export async function createModel(c: Context<AppEnv, string, Valid<{ json: NewModelBody }>>): Promise<Response> {
   const { pools, ...m } = c.req.valid('json');
   const tenantId = c.get('tenant').id;
   clearGrantCache(tenantId); // an operator may have just granted (or revoked) a host: decide on what D1 says now

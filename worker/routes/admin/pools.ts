@@ -6,7 +6,7 @@ import type { Context } from 'hono';
 import { clearGrantCache } from '../../data/grants';
 import { clearPoolCache } from '../../data/pools';
 import type { AppEnv } from '../../env';
-import { getModel, setPoolMember } from '../../onboarding/store';
+import { getModel, setPoolMember } from '../../data/tenant-models';
 import { ApiError } from '../../errors';
 import { modelView } from './models';
 import type { MemberParams, Valid } from './schemas';

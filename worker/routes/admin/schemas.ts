@@ -1,7 +1,7 @@
 /** Request shapes of the admin endpoints (validated at the edge with zod). */
 import { z } from 'zod';
 import { BANK_NAME } from '../../onboarding/bank';
-import { BUNDLE_VERSION } from '../../onboarding/manifest';
+import { BUNDLE_VERSION } from '../../runtime/manifests';
 import { MAX_QUIZ_CALLS } from '../../onboarding/run-quiz';
 
 const name = z.string().min(1).max(128).regex(/^[\w.:/@+-]+$/, 'letters, digits and ._:/@+- only');
@@ -82,7 +82,7 @@ export interface Valid<Out extends Partial<Record<'json' | 'query' | 'param', un
 }
 export type ModelParams = z.output<typeof modelParams>;
 export type MemberParams = z.output<typeof memberParams>;
-export type NewModel = z.output<typeof newModelSchema>;
+export type NewModelBody = z.output<typeof newModelSchema>;
 export type QuizQuery = z.output<typeof quizQuerySchema>;
 export type QuizPost = z.output<typeof quizPostSchema>;
 export type QuizNext = z.output<typeof quizNextSchema>;
