@@ -32,7 +32,8 @@ export interface OpenAIErrorBody {
  *
  * @example
  * errorBody('model must be a string', 'invalid_request_error', 'invalid_body', 'model');
- * // { error: { message: 'model must be a string', type: 'invalid_request_error', param: 'model', code: 'invalid_body' } }
+ * // { error: { message: 'model must be a string', type: 'invalid_request_error',
+ * //            param: 'model', code: 'invalid_body' } }
  */
 export function errorBody(
   message: string,
@@ -72,7 +73,7 @@ export interface ErrorDetails {
  * An error the router answers with, as is, to the caller.
  *
  * @example
- * throw new ApiError(404, 'unknown pool "x"', { code: 'model_not_found', param: 'model', type: 'invalid_request_error' });
+ * throw new ApiError(404, 'unknown pool "x"', { code: 'model_not_found', param: 'model' });
  */
 export class ApiError extends Error {
   override name = 'ApiError';

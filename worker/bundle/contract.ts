@@ -22,5 +22,5 @@ export const UNCERTAINTY_PENALTY: number = contract.uncertainty_penalty;
  */
 export const MAX_UNCERTAINTY_PENALTY: number = contract.max_uncertainty_penalty;
 
-/** Candidate feature names a bundle's policy may list (docs/bundle-contract.md, "Candidate features"). */
+/** Candidate feature names a bundle's policy may list (docs/bundle-contract.md). */
 export const FEATURE_NAMES = contract.candidate_features as [string, ...string[]];

@@ -6,6 +6,9 @@
  * await sha256Hex(await obj.arrayBuffer()); // a bundle file's digest, as its manifest lists it
  */
 export async function sha256Hex(data: string | ArrayBuffer): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', typeof data === 'string' ? new TextEncoder().encode(data) : data);
+  const digest = await crypto.subtle.digest(
+    'SHA-256',
+    typeof data === 'string' ? new TextEncoder().encode(data) : data,
+  );
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -168,7 +168,12 @@ export async function listPoolNames(db: D1Database, tenantId: string): Promise<s
   return results.map((r) => r.name);
 }
 
-/** Expires cached pools (after admin writes, and in tests); see TtlCache.clear. */
+/**
+ * Expires cached pools (after admin writes, and in tests); see TtlCache.clear.
+ *
+ * @example
+ * clearPoolCache(); // the next request reads its pool from D1
+ */
 export function clearPoolCache(): void {
   cache.clear();
 }

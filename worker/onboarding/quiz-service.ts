@@ -53,16 +53,29 @@ export function ungradable(ctx: OnboardingContext): number[] {
  * @example
  * chooseQuiz(ctx, 20, 'i-optimal', 0, [], 'n').rows; // 20 bank rows
  */
-export function chooseQuiz(ctx: OnboardingContext, n: number, method: QuizMethod, seed: number, exclude: number[],
-  param: string): Quiz {
+export function chooseQuiz(
+  ctx: OnboardingContext,
+  n: number,
+  method: QuizMethod,
+  seed: number,
+  exclude: number[],
+  param: string,
+): Quiz {
   const available = ctx.bank.params.count - exclude.length;
-  if (n > available) throw badRequest(`bank ${ctx.bank.key} has only ${available} usable items`, param, 'quiz_too_large');
-  if (method === 'random') return { rows: randomRows(ctx.bank.params.count, n, seed, exclude), gains: [] };
+  if (n > available)
+    throw badRequest(
+      `bank ${ctx.bank.key} has only ${available} usable items`,
+      param,
+      'quiz_too_large',
+    );
+  if (method === 'random')
+    return { rows: randomRows(ctx.bank.params.count, n, seed, exclude), gains: [] };
   return selectQuiz(ctx.bank.params, ctx.prior, n, { exclude, criterion: method });
 }
 
 /**
- * The bank rows of reported outcomes; 400 `unknown_item` / `duplicate_item` naming `outcomes.<i>.id`.
+ * The bank rows of reported outcomes; 400 `unknown_item` / `duplicate_item` naming
+ * `outcomes.<i>.id`.
  *
  * @example
  * outcomeRows(ctx, [{ id: '70', outcome: 1 }]); // { rows: [70], y: [1] }
@@ -73,8 +86,14 @@ export function outcomeRows(ctx: OnboardingContext, outcomes: readonly Outcome[]
   for (const [i, o] of outcomes.entries()) {
     const row = ctx.bank.rowOf.get(o.id);
     const param = `outcomes.${i}.id`;
-    if (row === undefined) throw badRequest(`item ${JSON.stringify(o.id)} is not in bank ${ctx.bank.key}`, param, 'unknown_item');
-    if (rows.includes(row)) throw badRequest(`item ${JSON.stringify(o.id)} appears twice`, param, 'duplicate_item');
+    if (row === undefined)
+      throw badRequest(
+        `item ${JSON.stringify(o.id)} is not in bank ${ctx.bank.key}`,
+        param,
+        'unknown_item',
+      );
+    if (rows.includes(row))
+      throw badRequest(`item ${JSON.stringify(o.id)} appears twice`, param, 'duplicate_item');
     rows.push(row);
     y.push(o.outcome);
   }
@@ -101,14 +120,23 @@ export async function requireCallable(model: ModelRecord, env: Env): Promise<voi
  * @example
  * const { rows, y, answers } = await quizModel(model, env, ctx, { n: 20, method: 'i-optimal' });
  */
-export async function quizModel(model: ModelRecord, env: Env, ctx: OnboardingContext,
-  run: { n: number; method: Criterion | 'adaptive' }): Promise<Graded & { answers: QuizAnswer[] }> {
+export async function quizModel(
+  model: ModelRecord,
+  env: Env,
+  ctx: OnboardingContext,
+  run: { n: number; method: Criterion | 'adaptive' },
+): Promise<Graded & { answers: QuizAnswer[] }> {
   const { n, method } = run;
   const skip = ungradable(ctx);
   let answers: QuizAnswer[];
   if (method === 'adaptive') {
     const usable = ctx.bank.params.count - skip.length;
-    if (n > usable) throw badRequest(`bank ${ctx.bank.key} has only ${usable} usable items`, 'run.n', 'quiz_too_large');
+    if (n > usable)
+      throw badRequest(
+        `bank ${ctx.bank.key} has only ${usable} usable items`,
+        'run.n',
+        'quiz_too_large',
+      );
     answers = await runAdaptiveQuiz(model, env, ctx.bank, ctx.prior, n, skip);
   } else {
     answers = await runQuiz(model, env, ctx.bank, chooseQuiz(ctx, n, method, 0, skip, 'n').rows);
@@ -116,7 +144,9 @@ export async function quizModel(model: ModelRecord, env: Env, ctx: OnboardingCon
   const ok = answers.filter((a) => a.outcome !== null);
   if (!ok.length) {
     const why = answers[0]?.error ?? 'no answer';
-    throw new ApiError(502, `the model answered none of the ${n} quiz items (${why})`, { code: 'quiz_upstream_failed' });
+    throw new ApiError(502, `the model answered none of the ${n} quiz items (${why})`, {
+      code: 'quiz_upstream_failed',
+    });
   }
   return { rows: ok.map((a) => a.row), y: ok.map((a) => a.outcome as number), answers };
 }
@@ -128,11 +158,22 @@ export async function quizModel(model: ModelRecord, env: Env, ctx: OnboardingCon
  * @example
  * const post = await fitIdentity(env.DB, model, ctx, { rows, y });
  */
-export async function fitIdentity(db: D1Database, model: ModelRecord, ctx: OnboardingContext, graded: Graded): Promise<Posterior> {
+export async function fitIdentity(
+  db: D1Database,
+  model: ModelRecord,
+  ctx: OnboardingContext,
+  graded: Graded,
+): Promise<Posterior> {
   const post = laplacePosterior(pickItems(ctx.bank.params, graded.rows), graded.y, ctx.prior);
-  if (!post.mean.every(Number.isFinite)) throw new ApiError(422, 'the identity fit did not converge', { code: 'fit_failed' });
-  await upsertIdentity(db, model.id, ctx.manifest.version,
-    { vector: post.mean, std: post.std, cov_factor: covFactor(post.cov), source: 'quiz', n_items: graded.rows.length });
+  if (!post.mean.every(Number.isFinite))
+    throw new ApiError(422, 'the identity fit did not converge', { code: 'fit_failed' });
+  await upsertIdentity(db, model.id, ctx.manifest.version, {
+    vector: post.mean,
+    std: post.std,
+    cov_factor: covFactor(post.cov),
+    source: 'quiz',
+    n_items: graded.rows.length,
+  });
   return post;
 }
 
@@ -143,8 +184,12 @@ export async function fitIdentity(db: D1Database, model: ModelRecord, ctx: Onboa
  * @example
  * const { row, posterior } = nextQuizRow(ctx, graded, 'i-optimal', []);
  */
-export function nextQuizRow(ctx: OnboardingContext, graded: Graded, criterion: Criterion, exclude: number[]):
-  { row: number; posterior: Posterior } {
+export function nextQuizRow(
+  ctx: OnboardingContext,
+  graded: Graded,
+  criterion: Criterion,
+  exclude: number[],
+): { row: number; posterior: Posterior } {
   if (graded.rows.length + exclude.length >= ctx.bank.params.count) {
     throw badRequest(`bank ${ctx.bank.key} has no items left`, 'outcomes', 'bank_exhausted');
   }

@@ -19,12 +19,17 @@ export function mulberry32(seed: number): () => number {
 }
 
 /**
- * `n` distinct rows of `0..count-1` drawn by a seeded partial Fisher-Yates shuffle, avoiding `exclude`.
+ * `n` distinct rows of `0..count-1` by a seeded partial Fisher-Yates shuffle, avoiding `exclude`.
  *
  * @example
  * randomRows(60, 3, 0, [0, 1]); // e.g. [17, 42, 5]
  */
-export function randomRows(count: number, n: number, seed: number, exclude: readonly number[]): number[] {
+export function randomRows(
+  count: number,
+  n: number,
+  seed: number,
+  exclude: readonly number[],
+): number[] {
   const banned = new Set(exclude);
   const pool = Array.from({ length: count }, (_, i) => i).filter((i) => !banned.has(i));
   const next = mulberry32(seed);

@@ -30,7 +30,7 @@ const PARAM = /^[A-Za-z0-9_.[\]]{1,64}$/;
  * cleanMessage('bad\u0000\r\nthing', 300); // 'bad thing'
  */
 export function cleanMessage(text: string, max = MAX_UPSTREAM_MESSAGE): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const flat = text.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ').replace(/\s+/g, ' ').trim();
   return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
 }
 

@@ -26,12 +26,17 @@ export async function chatCompletions(c: Context<AppEnv, string, ChatInput>): Pr
   const tenant = c.get('tenant');
   const config = readConfig(c.env);
   // the request's budget: REQUEST_DEADLINE_MS, or less with `x-router-timeout-ms`
-  const deadlineAt = startedAt + requestBudgetMs(config.requestDeadlineMs, c.req.header(TIMEOUT_HEADER));
+  const deadlineAt =
+    startedAt + requestBudgetMs(config.requestDeadlineMs, c.req.header(TIMEOUT_HEADER));
   const plan = { body, config, deadlineAt };
 
-  if (poolNameOf(body.model, tenant) === null) return serveChat(c, { ...plan, ...await directPlan(c, body.model) });
+  if (poolNameOf(body.model, tenant) === null)
+    return serveChat(c, { ...plan, ...(await directPlan(c, body.model)) });
   const routed = await routeOrFallback({
-    env: c.env, config, tenant, body,
+    env: c.env,
+    config,
+    tenant,
+    body,
     preferenceHeader: c.req.header('x-router-preference'),
     userHeader: c.req.header('x-router-user'),
   });
@@ -40,7 +45,9 @@ export async function chatCompletions(c: Context<AppEnv, string, ChatInput>): Pr
     const { pool, model } = routed.fallback;
     const decisionId = crypto.randomUUID();
     return serveChat(c, {
-      ...plan, models: [model], answered: 'ok',
+      ...plan,
+      models: [model],
+      answered: 'ok',
       decided: () => ({ decisionId, pool, model: model.name, degraded: 'bundle_unavailable' }),
       headers: () => fallbackHeaders(pool, model, decisionId),
     });
@@ -49,23 +56,36 @@ export async function chatCompletions(c: Context<AppEnv, string, ChatInput>): Pr
   const { order } = outcome.decision;
   const servedOf = (used: number): number => (used >= 0 ? order[used]! : -1);
   return serveChat(c, {
-    ...plan, models: order.map((i) => outcome.candidates[i]!.model), answered: 'ok',
+    ...plan,
+    models: order.map((i) => outcome.candidates[i]!.model),
+    answered: 'ok',
     decided: (used) => ({ routed: outcome, served: servedOf(used) }),
     headers: (used) => decisionHeaders(outcome, servedOf(used)),
   });
 }
 
 /** A concrete model name: no routing, one target; 404 when the tenant can call no such model. */
-async function directPlan(c: Context<AppEnv>, name: string): Promise<Omit<ServePlan, 'body' | 'config' | 'deadlineAt'>> {
+async function directPlan(
+  c: Context<AppEnv>,
+  name: string,
+): Promise<Omit<ServePlan, 'body' | 'config' | 'deadlineAt'>> {
   const model = await findModel(c.env.DB, c.get('tenant').id, name);
   if (!model) {
-    throw new ApiError(404, `model "${name}" does not exist; use "router", "router/<pool>" or a name from /v1/models`,
-      { type: 'invalid_request_error', code: 'model_not_found', param: 'model' });
+    throw new ApiError(
+      404,
+      `model "${name}" does not exist; use "router", "router/<pool>" or a name from /v1/models`,
+      { type: 'invalid_request_error', code: 'model_not_found', param: 'model' },
+    );
   }
   const decisionId = crypto.randomUUID();
   return {
-    models: [model], answered: 'direct',
+    models: [model],
+    answered: 'direct',
     decided: () => ({ decisionId, pool: null, model: model.name, degraded: null }),
-    headers: (used) => ({ ...(used >= 0 ? { 'x-router-model': model.name } : {}), 'x-router-pool': 'none', 'x-router-decision-id': decisionId }),
+    headers: (used) => ({
+      ...(used >= 0 ? { 'x-router-model': model.name } : {}),
+      'x-router-pool': 'none',
+      'x-router-decision-id': decisionId,
+    }),
   };
 }

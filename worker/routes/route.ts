@@ -19,7 +19,10 @@ import type { ChatInput } from '../schemas/chat';
 export async function routeOnly(c: Context<AppEnv, string, ChatInput>): Promise<Response> {
   const tenant = c.get('tenant');
   const routed = await routeOrFallback({
-    env: c.env, config: readConfig(c.env), tenant, body: c.req.valid('json'),
+    env: c.env,
+    config: readConfig(c.env),
+    tenant,
+    body: c.req.valid('json'),
     preferenceHeader: c.req.header('x-router-preference'),
     userHeader: c.req.header('x-router-user'),
   });
@@ -27,30 +30,39 @@ export async function routeOnly(c: Context<AppEnv, string, ChatInput>): Promise<
   if ('fallback' in routed) return fallbackDecision(c, routed.fallback);
   const { outcome } = routed;
   const { decision } = outcome;
-  const entry = decisionLogEntry(tenant.id, { routed: outcome, served: decision.chosen }, [], 'route_only');
+  const entry = decisionLogEntry(
+    tenant.id,
+    { routed: outcome, served: decision.chosen },
+    [],
+    'route_only',
+  );
   c.executionCtx.waitUntil(recordDecision(c.env, entry));
-  return c.json({
-    id: outcome.decisionId,
-    object: 'router.decision',
-    model: entry.model,
-    pool: outcome.pool,
-    arm: outcome.arm,
-    bundle: outcome.bundleVersion,
-    preference: outcome.preference,
-    preset: outcome.preset,
-    uncertainty_penalty: outcome.uncertaintyPenalty,
-    embedding: outcome.embedding,
-    candidates: outcome.candidates.map((cand, i) => ({
-      model: cand.model.name,
-      probability: decision.probs[i],
-      shown_to_policy: decision.shown[i],
-      predicted_quality: decision.pSuccess[i],
-      expected_cost_usd: decision.expectedCostUsd[i],
-      identity_source: cand.identitySource,
-    })),
-    fallback_order: decision.order.map((i) => outcome.candidates[i]!.model.name),
-    unroutable: outcome.unroutable,
-    degraded: outcome.degraded,
-    timings_ms: outcome.timings,
-  }, 200, decisionHeaders(outcome));
+  return c.json(
+    {
+      id: outcome.decisionId,
+      object: 'router.decision',
+      model: entry.model,
+      pool: outcome.pool,
+      arm: outcome.arm,
+      bundle: outcome.bundleVersion,
+      preference: outcome.preference,
+      preset: outcome.preset,
+      uncertainty_penalty: outcome.uncertaintyPenalty,
+      embedding: outcome.embedding,
+      candidates: outcome.candidates.map((cand, i) => ({
+        model: cand.model.name,
+        probability: decision.probs[i],
+        shown_to_policy: decision.shown[i],
+        predicted_quality: decision.pSuccess[i],
+        expected_cost_usd: decision.expectedCostUsd[i],
+        identity_source: cand.identitySource,
+      })),
+      fallback_order: decision.order.map((i) => outcome.candidates[i]!.model.name),
+      unroutable: outcome.unroutable,
+      degraded: outcome.degraded,
+      timings_ms: outcome.timings,
+    },
+    200,
+    decisionHeaders(outcome),
+  );
 }

@@ -15,34 +15,64 @@ export type Decided =
    * -1 when none did: the row then names the policy's choice (the column is required).
    */
   | { routed: RouteOutcome; served: number }
-  /** One model called unrouted: by name (`pool` null), or as its pool's fallback (`degraded` set). */
+  /** One model called unrouted: by name (`pool` null), or as its pool's fallback (`degraded`). */
   | { decisionId: string; pool: string | null; model: string; degraded: DegradedReason | null };
 
 /**
  * The row for a decision, its upstream tries and how the request ended.
  *
  * @example
- * recordDecision(env, decisionLogEntry(tenant.id, { routed: outcome, served: 0 }, result.attempts, 'ok'));
- * recordDecision(env, decisionLogEntry(tenant.id, { decisionId, pool: null, model: 'gpt-4o', degraded: null }, [], 'direct'));
+ * decisionLogEntry(tenant.id, { routed: outcome, served: 0 }, result.attempts, 'ok');
+ * const direct = { decisionId, pool: null, model: 'gpt-4o', degraded: null };
+ * decisionLogEntry(tenant.id, direct, result.attempts, 'direct');
  */
-export function decisionLogEntry(tenantId: string, decided: Decided, attempts: readonly Attempt[],
-  status: DecisionStatus): DecisionLogEntry {
+export function decisionLogEntry(
+  tenantId: string,
+  decided: Decided,
+  attempts: readonly Attempt[],
+  status: DecisionStatus,
+): DecisionLogEntry {
   if ('decisionId' in decided) {
     const { decisionId, pool, model, degraded } = decided;
     return {
-      id: decisionId, tenantId, pool, arm: null, bundleVersion: null, model, preference: null, candidates: [model],
-      probs: [1], expectedCostUsd: null, predictedQuality: null, routingMs: 0, attempts, status, degraded,
+      id: decisionId,
+      tenantId,
+      pool,
+      arm: null,
+      bundleVersion: null,
+      model,
+      preference: null,
+      candidates: [model],
+      probs: [1],
+      expectedCostUsd: null,
+      predictedQuality: null,
+      routingMs: 0,
+      attempts,
+      status,
+      degraded,
     };
   }
   const { routed: o, served } = decided;
   const { decision } = o;
   const logged = served >= 0 ? served : decision.chosen;
   return {
-    id: o.decisionId, tenantId, pool: o.pool, arm: o.arm, bundleVersion: o.bundleVersion,
-    model: o.candidates[logged]!.model.name, preference: o.preference, preset: o.preset,
-    uncertaintyPenalty: o.uncertaintyPenalty, candidates: o.candidates.map((x) => x.model.name),
-    shown: decision.shown, probs: decision.probs, expectedCostUsd: decision.expectedCostUsd[logged] ?? null,
-    predictedQuality: decision.pSuccess[logged] ?? null, routingMs: o.timings.total, attempts, status,
+    id: o.decisionId,
+    tenantId,
+    pool: o.pool,
+    arm: o.arm,
+    bundleVersion: o.bundleVersion,
+    model: o.candidates[logged]!.model.name,
+    preference: o.preference,
+    preset: o.preset,
+    uncertaintyPenalty: o.uncertaintyPenalty,
+    candidates: o.candidates.map((x) => x.model.name),
+    shown: decision.shown,
+    probs: decision.probs,
+    expectedCostUsd: decision.expectedCostUsd[logged] ?? null,
+    predictedQuality: decision.pSuccess[logged] ?? null,
+    routingMs: o.timings.total,
+    attempts,
+    status,
     degraded: o.degraded,
   };
 }

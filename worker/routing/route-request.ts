@@ -61,7 +61,14 @@ export interface RouteInputs {
   userHeader?: string | undefined;
 }
 
-/** `router` -> the tenant's default pool; `router/<name>` -> that pool; anything else -> null. */
+/**
+ * `router` -> the tenant's default pool; `router/<name>` -> that pool; anything else -> null (400
+ * `no_default_pool` for `router` without one, `model_not_found` for `router/`).
+ *
+ * @example
+ * poolNameOf('router/fast', tenant); // 'fast'
+ * poolNameOf('gpt-4o', tenant);      // null: a concrete model
+ */
 export function poolNameOf(model: string, tenant: Tenant): string | null {
   if (model === 'router') {
     if (!tenant.defaultPool) throw badRequest('model "router" needs a default pool, and this tenant has none; use "router/<pool>"', 'model', 'no_default_pool');

@@ -157,7 +157,12 @@ export function getBundle(bucket: R2Bucket, version: string): Promise<LoadedBund
   return pending;
 }
 
-/** Versions loaded (or loading) in this isolate; `/healthz` reports them. */
+/**
+ * Versions loaded (or loading) in this isolate; `/healthz` reports them.
+ *
+ * @example
+ * cachedBundleVersions(); // ['v2026-11-23.5']
+ */
 export function cachedBundleVersions(): string[] {
   return [...cache.keys()];
 }

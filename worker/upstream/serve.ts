@@ -26,11 +26,11 @@ export interface ServePlan {
   deadlineAt: number;
   /** The models to try, best first. */
   models: readonly ModelRow[];
-  /** The decision row's subject, given the index into `models` of the one that answered (-1: none). */
+  /** The row's subject, given the index in `models` of the one that answered (-1: none). */
   decided: (used: number) => Decided;
   /** The row's status for a complete answer: `ok` (routed, or a pool's fallback) or `direct`. */
   answered: Extract<DecisionStatus, 'ok' | 'direct'>;
-  /** The `x-router-*` headers of the answer, given the index of the model that answered (-1: none). */
+  /** The answer's `x-router-*` headers, given the index of the model that answered (-1: none). */
   headers: (used: number) => Record<string, string>;
 }
 
@@ -48,7 +48,8 @@ function upstreamRequest(body: ChatBody): ChatRequest {
  *
  * @example
  * return serveChat(c, { body, config, deadlineAt, models: [model], answered: 'direct',
- *   decided: () => ({ decisionId, pool: null, model: model.name, degraded: null }), headers: () => ({ 'x-router-pool': 'none' }) });
+ *   decided: () => ({ decisionId, pool: null, model: model.name, degraded: null }),
+ *   headers: () => ({ 'x-router-pool': 'none' }) });
  */
 export async function serveChat(c: Context<AppEnv>, plan: ServePlan): Promise<Response> {
   const { config, models } = plan;
@@ -69,7 +70,10 @@ export async function serveChat(c: Context<AppEnv>, plan: ServePlan): Promise<Re
       .then(async (r: FallbackResult) => {
         const ended = await r.settled;
         const status = ended === 'answered' ? plan.answered : ended;
-        await recordDecision(c.env, decisionLogEntry(tenantId, plan.decided(r.used), r.attempts, status));
+        await recordDecision(
+          c.env,
+          decisionLogEntry(tenantId, plan.decided(r.used), r.attempts, status),
+        );
       })
       .catch((e: unknown) => console.error('decision log: the upstream phase failed', e)),
   );

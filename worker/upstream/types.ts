@@ -16,7 +16,9 @@ interface AttemptBase {
 }
 
 /** The outcome of one try against one target: it answered, or failed for `reason`. */
-export type Attempt = (AttemptBase & { ok: true; reason?: undefined }) | (AttemptBase & { ok: false; reason: FailureReason });
+export type Attempt =
+  | (AttemptBase & { ok: true; reason?: undefined })
+  | (AttemptBase & { ok: false; reason: FailureReason });
 
 export interface FallbackOptions {
   /** Per-attempt budget until the first byte of a streamed answer. */
@@ -33,16 +35,22 @@ export interface FallbackOptions {
   ai?: Ai | WorkersAiBinding;
   /** Injected fetch (tests); defaults to global fetch. */
   fetch?: typeof fetch;
-  /** Longest silence allowed once a stream has begun; the stream then ends with an error event. Defaults to `timeoutMs`. */
+  /**
+   * Longest silence allowed once a stream has begun; the stream then ends with an error event.
+   * Defaults to `timeoutMs`.
+   */
   idleTimeoutMs?: number;
-  /** The client's request signal: when it aborts, the try in flight is aborted and no further upstream is tried. */
+  /**
+   * The client's request signal: when it aborts, the try in flight is aborted and no further
+   * upstream is tried.
+   */
   signal?: AbortSignal;
   /**
    * Epoch ms of the request's overall deadline: each try's budget is cut to the time left, and no
    * try starts after it (the answer is then a 504 `deadline_exceeded`).
    */
   deadlineAt?: number;
-  /** Circuit breakers of the targets (by index): open ones are skipped, and every try is reported. */
+  /** Circuit breakers of the targets (by index): open ones are skipped, every try is reported. */
   health?: TargetHealth;
 }
 
@@ -71,6 +79,6 @@ export interface FallbackResult {
    */
   used: number;
   attempts: Attempt[];
-  /** Settles when the answer has ended (for a stream: after its last byte, or when the client left). */
+  /** Settles when the answer has ended (a stream: after its last byte, or when the client left). */
   settled: Promise<UpstreamOutcome>;
 }

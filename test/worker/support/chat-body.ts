@@ -10,7 +10,7 @@ const app = new Hono<AppEnv>()
     throw err;
   });
 
-/** The validated chat body of `request` (its JSON round trip), or the ApiError it is refused with. */
+/** The validated chat body of `request` (a JSON round trip), or the ApiError it is refused with. */
 export async function parseChatBody(request: Request): Promise<ChatBody> {
   const res = await app.request(new Request('http://router.test/', request));
   return res.json<ChatBody>();

@@ -6,7 +6,11 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError } from '../../errors';
-import { asDatabaseUnavailable, DatabaseUnavailableError, noteDatabaseFault } from '../../data/d1-fault';
+import {
+  asDatabaseUnavailable,
+  DatabaseUnavailableError,
+  noteDatabaseFault,
+} from '../../data/d1-fault';
 import type { AppEnv } from '../../env';
 
 /**
@@ -21,7 +25,8 @@ export function toApiError(err: unknown): ApiError {
   const database = asDatabaseUnavailable(err);
   if (database) return database;
   if (err instanceof HTTPException) {
-    if (err.status === 413) return new ApiError(413, 'request body is too large', { code: 'body_too_large' });
+    if (err.status === 413)
+      return new ApiError(413, 'request body is too large', { code: 'body_too_large' });
     return new ApiError(err.status, err.message || 'request failed', {
       type: err.status >= 500 ? 'server_error' : 'invalid_request_error',
       code: err.status >= 500 ? 'internal_error' : 'invalid_request',
@@ -55,5 +60,7 @@ export const errorHandler: ErrorHandler<AppEnv> = (err: Error, c: Context<AppEnv
  */
 export const notFoundHandler: NotFoundHandler<AppEnv> = (c) => {
   const path = new URL(c.req.url).pathname;
-  return new ApiError(404, `no route for ${c.req.method} ${path}`, { code: 'unknown_route' }).getResponse();
+  return new ApiError(404, `no route for ${c.req.method} ${path}`, {
+    code: 'unknown_route',
+  }).getResponse();
 };

@@ -32,7 +32,11 @@ interface Issues {
 export function invalidValue(error: Issues): ApiError {
   const issue = error.issues[0];
   const param = issue && issue.path.length ? issue.path.map(String).join('.') : null;
-  return badRequest(issue ? `${param ?? 'body'}: ${issue.message}` : 'invalid request', param, 'invalid_value');
+  return badRequest(
+    issue ? `${param ?? 'body'}: ${issue.message}` : 'invalid request',
+    param,
+    'invalid_value',
+  );
 }
 
 /** The zod validator hook every admin route shares: a failure is thrown as `invalidValue`. */
@@ -61,7 +65,9 @@ async function readJson(c: Context): Promise<unknown> {
  * @example
  * v1.post('/route', validJson(chatBodyOf), routeOnly); // routeOnly reads c.req.valid('json')
  */
-export function validJson<T>(check: (raw: unknown) => T): MiddlewareHandler<AppEnv, string, JsonInput<T>> {
+export function validJson<T>(
+  check: (raw: unknown) => T,
+): MiddlewareHandler<AppEnv, string, JsonInput<T>> {
   // `check` never answers with a Response, which the validator's generic result type cannot see.
   const validate = validator('json', async (value: unknown, c) => {
     const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim();
@@ -88,7 +94,9 @@ export function validJson<T>(check: (raw: unknown) => T): MiddlewareHandler<AppE
  * @example
  * admin.post('/models', validBody(newModelSchema), createModel);
  */
-export function validBody<S extends z.ZodType>(schema: S): MiddlewareHandler<AppEnv, string, JsonInput<z.output<S>>> {
+export function validBody<S extends z.ZodType>(
+  schema: S,
+): MiddlewareHandler<AppEnv, string, JsonInput<z.output<S>>> {
   return validJson((raw) => {
     const r = schema.safeParse(raw);
     if (!r.success) throw invalidValue(r.error);

@@ -14,7 +14,12 @@ import type { ModelRecord } from '../../data/models';
 import { getModel, insertModel, poolsOf } from '../../data/tenant-models';
 import type { ModelParams, NewModelBody, Valid } from './schemas';
 
-/** The public JSON form of a model row. */
+/**
+ * The public JSON form of a model row, with its pools and stored identities.
+ *
+ * @example
+ * return c.json(await modelView(c.env.DB, row));
+ */
 export async function modelView(db: D1Database, row: ModelRecord): Promise<Record<string, unknown>> {
   const [pools, identities] = await Promise.all([poolsOf(db, row.id), identitiesOf(db, row.id)]);
   return {

@@ -16,37 +16,62 @@ import { bankAbility } from '../../onboarding/ability';
 import type { BankItem } from '../../onboarding/bank';
 import { onboardingContext } from '../../onboarding/context';
 import {
-  chooseQuiz, fitIdentity, nextQuizRow, outcomeRows, quizModel, requireCallable, ungradable,
+  chooseQuiz,
+  fitIdentity,
+  nextQuizRow,
+  outcomeRows,
+  quizModel,
+  requireCallable,
+  ungradable,
 } from '../../onboarding/quiz-service';
 import type { ModelParams, QuizNext, QuizPost, QuizQuery, Valid } from './schemas';
 
 /** The tenant's model the path names; 404 `model_not_found` when it has none. */
-async function modelOf(c: Context<AppEnv, string, Valid<{ param: ModelParams }>>): Promise<ModelRecord> {
+async function modelOf(
+  c: Context<AppEnv, string, Valid<{ param: ModelParams }>>,
+): Promise<ModelRecord> {
   const { id } = c.req.valid('param');
   const row = await getModel(c.env.DB, c.get('tenant').id, id);
-  if (!row) throw new ApiError(404, `model ${JSON.stringify(id)} not found`, { code: 'model_not_found', param: 'id' });
+  if (!row)
+    throw new ApiError(404, `model ${JSON.stringify(id)} not found`, {
+      code: 'model_not_found',
+      param: 'id',
+    });
   return row;
 }
 
 /** A bank item as the quiz endpoints show it. */
 function itemView(it: BankItem): { id: string; prompt?: string; gradable: boolean } {
-  return { id: it.id, ...(it.prompt !== undefined ? { prompt: it.prompt } : {}), gradable: Boolean(it.prompt && it.reference) };
+  return {
+    id: it.id,
+    ...(it.prompt !== undefined ? { prompt: it.prompt } : {}),
+    gradable: Boolean(it.prompt && it.reference),
+  };
 }
 
 /**
  * Handler of `GET /admin/models/{id}/quiz`.
  *
  * @example
- * admin.get('/models/:id/quiz', validParams(modelParams), validQuery(quizQuerySchema), getQuiz); // ?n=20&method=d-optimal
+ * admin.get('/models/:id/quiz', validParams(modelParams), validQuery(quizQuerySchema), getQuiz);
+ * // GET /admin/models/mdl_1/quiz?n=20&method=d-optimal
  */
-export async function getQuiz(c: Context<AppEnv, string, Valid<{ param: ModelParams; query: QuizQuery }>>): Promise<Response> {
+export async function getQuiz(
+  c: Context<AppEnv, string, Valid<{ param: ModelParams; query: QuizQuery }>>,
+): Promise<Response> {
   const row = await modelOf(c);
   const { n, bank, bundle, method, seed, gradable } = c.req.valid('query');
   const ctx = await onboardingContext(c.env, bundle, bank);
   const quiz = chooseQuiz(ctx, n, method, seed, gradable ? ungradable(ctx) : [], 'n');
   const gain = quiz.gains.reduce((s, g) => s + g, 0);
   return c.json({
-    object: 'quiz', model: row.id, bundle_version: ctx.manifest.version, bank, prior: ctx.priorSource, method, n,
+    object: 'quiz',
+    model: row.id,
+    bundle_version: ctx.manifest.version,
+    bank,
+    prior: ctx.priorSource,
+    method,
+    n,
     expected_information_nats: method === 'd-optimal' ? gain : null,
     ...(method === 'i-optimal' ? { predictive_variance_reduction: gain } : {}),
     items: quiz.rows.map((r) => itemView(ctx.bank.items[r]!)),
@@ -57,9 +82,12 @@ export async function getQuiz(c: Context<AppEnv, string, Valid<{ param: ModelPar
  * Handler of `POST /admin/models/{id}/quiz`.
  *
  * @example
- * admin.post('/models/:id/quiz', validParams(modelParams), validBody(quizPostSchema), postQuiz); // {"outcomes": [...]}
+ * admin.post('/models/:id/quiz', validParams(modelParams), validBody(quizPostSchema), postQuiz);
+ * // POST {"outcomes": [{"id": "70", "outcome": 1}, ...]} or {"run": {"n": 20}}
  */
-export async function postQuiz(c: Context<AppEnv, string, Valid<{ param: ModelParams; json: QuizPost }>>): Promise<Response> {
+export async function postQuiz(
+  c: Context<AppEnv, string, Valid<{ param: ModelParams; json: QuizPost }>>,
+): Promise<Response> {
   const row = await modelOf(c);
   const body = c.req.valid('json');
   if (body.run) await requireCallable(row, c.env);
@@ -70,9 +98,19 @@ export async function postQuiz(c: Context<AppEnv, string, Valid<{ param: ModelPa
   const post = await fitIdentity(c.env.DB, row, ctx, graded);
   clearPoolCache(); // routed with the new identity at once in this isolate
   return c.json({
-    object: 'model.identity', model: row.id, name: row.name, bundle_version: ctx.manifest.version, bank: body.bank,
-    prior: ctx.priorSource, source: 'quiz', n_items: graded.rows.length, identity: post.mean, std: post.std,
-    ability: bankAbility(ctx.bank.params, post.mean, post.cov), converged: post.converged, iterations: post.iterations,
+    object: 'model.identity',
+    model: row.id,
+    name: row.name,
+    bundle_version: ctx.manifest.version,
+    bank: body.bank,
+    prior: ctx.priorSource,
+    source: 'quiz',
+    n_items: graded.rows.length,
+    identity: post.mean,
+    std: post.std,
+    ability: bankAbility(ctx.bank.params, post.mean, post.cov),
+    converged: post.converged,
+    iterations: post.iterations,
     ...(run ? { answers: run.answers.map(({ row: _row, ...a }) => a) } : {}),
   });
 }
@@ -83,17 +121,33 @@ export async function postQuiz(c: Context<AppEnv, string, Valid<{ param: ModelPa
  * and posts them all to `POST /admin/models/{id}/quiz` at the end.
  *
  * @example
- * admin.post('/models/:id/quiz/next', validParams(modelParams), validBody(quizNextSchema), nextQuizItem);
+ * const valid = [validParams(modelParams), validBody(quizNextSchema)] as const;
+ * admin.post('/models/:id/quiz/next', ...valid, nextQuizItem);
  */
-export async function nextQuizItem(c: Context<AppEnv, string, Valid<{ param: ModelParams; json: QuizNext }>>): Promise<Response> {
+export async function nextQuizItem(
+  c: Context<AppEnv, string, Valid<{ param: ModelParams; json: QuizNext }>>,
+): Promise<Response> {
   const row = await modelOf(c);
   const body = c.req.valid('json');
   const ctx = await onboardingContext(c.env, body.bundle, body.bank);
   const graded = outcomeRows(ctx, body.outcomes);
-  const { row: next, posterior } = nextQuizRow(ctx, graded, body.method, body.gradable ? ungradable(ctx) : []);
+  const { row: next, posterior } = nextQuizRow(
+    ctx,
+    graded,
+    body.method,
+    body.gradable ? ungradable(ctx) : [],
+  );
   return c.json({
-    object: 'quiz.next', model: row.id, bundle_version: ctx.manifest.version, bank: body.bank, prior: ctx.priorSource,
-    method: `adaptive-${body.method}`, asked: graded.rows.length, item: itemView(ctx.bank.items[next]!),
-    identity: posterior.mean, std: posterior.std, ability: bankAbility(ctx.bank.params, posterior.mean, posterior.cov),
+    object: 'quiz.next',
+    model: row.id,
+    bundle_version: ctx.manifest.version,
+    bank: body.bank,
+    prior: ctx.priorSource,
+    method: `adaptive-${body.method}`,
+    asked: graded.rows.length,
+    item: itemView(ctx.bank.items[next]!),
+    identity: posterior.mean,
+    std: posterior.std,
+    ability: bankAbility(ctx.bank.params, posterior.mean, posterior.cov),
   });
 }
