@@ -15,6 +15,7 @@ import { chatCompletions } from './routes/chat-completions';
 import { healthz, healthzAuth } from './routes/healthz';
 import { listModelsRoute } from './routes/models';
 import { routeOnly } from './routes/route';
+import { chatBody } from './schemas/chat';
 import { admin } from './routes/admin';
 
 /**
@@ -39,8 +40,8 @@ export function createApp(): Hono<AppEnv> {
   v1.use(auth());
   v1.use(tenantCors());
   v1.use(rateLimit());
-  v1.post('/chat/completions', tokenLimit(), chatCompletions);
-  v1.post('/route', routeOnly);
+  v1.post('/chat/completions', chatBody, tokenLimit(), chatCompletions);
+  v1.post('/route', chatBody, routeOnly);
   v1.get('/models', listModelsRoute);
   app.route('/v1', v1);
   app.route('/admin', admin);

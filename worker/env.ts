@@ -2,7 +2,6 @@
  * The worker's bindings (wrangler.toml) and the per-request values Hono middleware sets.
  */
 import type { ApiKey, Tenant } from './data/tenants';
-import type { ChatBody } from './schemas/chat';
 
 export interface Env {
   DB: D1Database;
@@ -58,8 +57,6 @@ export interface Variables {
   tenant: Tenant;
   /** The key the request authenticated with (its own rate limits). */
   apiKey: ApiKey;
-  /** The chat body, once read (`readChatBody`): the rate limiter and the handler share one parse. */
-  chatBody: ChatBody;
 }
 
 /** Hono generics of this app. */

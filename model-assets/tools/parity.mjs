@@ -54,9 +54,10 @@ async function main() {
   const ortWeb = await import('onnxruntime-web');
   ortWeb.env.wasm.numThreads = 1;
   ortWeb.env.wasm.proxy = false;
-  // The worker's sessionOptions() (worker/decision/ort-adapter.ts); a plain .mjs cannot import it.
+  // The worker's sessionOptions() (worker/decision/ort-adapter.ts), from the file it reads too.
   // A fresh object per session: onnxruntime-web writes its own defaults into extra.session.
-  const served = () => ({ graphOptimizationLevel: 'basic', extra: { session: { disable_quant_qdq: '1' } } });
+  const sessionOptions = JSON.parse(readFileSync(new URL('../../worker/decision/session-options.json', import.meta.url), 'utf8'));
+  const served = () => ({ graphOptimizationLevel: sessionOptions.graphOptimizationLevel, extra: structuredClone(sessionOptions.extra) });
   const runtimes = {
     node: { ort: ortNode, options: () => ({ ...served(), intraOpNumThreads: 1, interOpNumThreads: 1 }) },
     web: { ort: ortWeb, options: () => ({ ...served(), executionProviders: ['wasm'] }) },

@@ -98,7 +98,7 @@ export function listeningInodes(port) {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
   const inodes = [];
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
+    let text;
     try {
       text = readFileSync(table, 'utf8');
     } catch {
@@ -124,7 +124,7 @@ export function listenerPid(port) {
   const wanted = new Set(listeningInodes(port).map((i) => `socket:[${i}]`));
   if (wanted.size === 0) return null;
   for (const pid of allPids()) {
-    let fds = [];
+    let fds;
     try {
       fds = readdirSync(`/proc/${pid}/fd`);
     } catch {

@@ -2,6 +2,7 @@
  * The bundle manifest (docs/bundle-contract.md, format 1), validated with zod. Runtime-agnostic.
  */
 import { z } from 'zod';
+import { FEATURE_NAMES } from './contract';
 
 const fileEntry = z.object({
   key: z.string().min(1),
@@ -9,8 +10,7 @@ const fileEntry = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
-/** Candidate feature names the worker knows how to build (contract, "Candidate features"). */
-export const FEATURE_NAMES = ['identity', 'cost_norm', 'cost_rel', 'p_success', 'p_success_rel', 'p_success_z'] as const;
+/** A candidate feature name of the contract (./contract.json; decision/features.ts builds each). */
 export type FeatureName = (typeof FEATURE_NAMES)[number];
 
 const unitInterval = z.number().min(0).max(1);

@@ -4,15 +4,23 @@
  * the last few for `/healthz`. D1 reports faults as plain Errors whose message starts with
  * `D1_ERROR` (or another `D1_*` code) or names a transient condition.
  */
+import { ApiError } from '../errors';
 
 /** Seconds a caller is asked to wait after a D1 fault (D1 retries reads itself; locks clear fast). */
 export const D1_RETRY_AFTER_SECONDS = 5;
 
-/** D1 could not answer: the request cannot be served now, but may be shortly (503). */
-export class DatabaseUnavailableError extends Error {
+/**
+ * D1 could not answer: the request cannot be served now, but may be shortly (503 with
+ * Retry-After). The caller never sees `detail` (D1's message names tables and SQLite codes).
+ */
+export class DatabaseUnavailableError extends ApiError {
   override name = 'DatabaseUnavailableError';
   constructor(readonly detail: string) {
-    super(`D1 is unavailable: ${detail}`);
+    super(503, "the router's configuration database is unavailable; retry shortly", {
+      type: 'service_unavailable',
+      code: 'database_unavailable',
+      headers: { 'retry-after': String(D1_RETRY_AFTER_SECONDS) },
+    });
   }
 }
 

@@ -5,7 +5,18 @@
  * D1. A row D1 refuses waits in a bounded per-isolate buffer and goes along with the next write
  * that succeeds; rows the buffer cannot hold are logged whole (never dropped unseen) and counted.
  */
+import type { Attempt } from '../upstream/types';
 import { RetryBuffer } from './retry-buffer';
+
+/**
+ * How a request ended, as its row says: `ok` (routed) / `direct` (concrete model, no routing) for a
+ * complete answer; `route_only` (`/v1/route`); `upstream_error` (no target answered, or the upstream
+ * rejected the request); `stream_cut` (a stream broke after it began); `client_closed` (the client
+ * went away before the answer ended).
+ */
+export type DecisionStatus = 'ok' | 'direct' | 'route_only' | 'upstream_error' | 'stream_cut' | 'client_closed';
+
+/** One decision-log row (built by routing/log-entry.ts `decisionLogEntry`). */
 export interface DecisionLogEntry {
   id: string;
   tenantId: string;
@@ -25,13 +36,8 @@ export interface DecisionLogEntry {
   expectedCostUsd: number | null;
   predictedQuality: number | null;
   routingMs: number;
-  attempts: unknown[];
-  /**
-   * 'ok' | 'direct' (concrete model, no routing) for a complete answer; 'route_only';
-   * 'upstream_error' (no target answered, or the upstream rejected the request); 'stream_cut' (a
-   * stream broke after it began); 'client_closed' (the client went away before the answer ended)
-   */
-  status: string;
+  attempts: readonly Attempt[];
+  status: DecisionStatus;
   /** Why the request was served degraded ('bundle_unavailable'); null/absent = served normally. */
   degraded?: string | null;
 }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { isUncertaintyPenalty, MAX_UNCERTAINTY_PENALTY } from '../decision/decide';
 import type { ResolvedIdentity } from '../decision/identity';
 import type { PresetName } from '../routing/preference';
-import { MODEL_COLUMNS, toModelRow, type DbModel, type ModelRow } from './models';
+import { MODEL_COLUMNS, toModelRow, type ModelRecord, type ModelRow } from './models';
 import { staleFromCache } from './d1-fault';
 import { MAX_STALE_MS, TtlCache } from './ttl-cache';
 
@@ -132,7 +132,7 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
     if (arms.success && arms.data.some((a) => a.weight > 0)) exp = { id: expRow.id, name: expRow.name, arms: arms.data };
     else console.error(`experiment ${expRow.id}: invalid arms, ignored`);
   }
-  const fallbackRow = ((fallback?.results ?? []) as DbModel[])[0];
+  const fallbackRow = ((fallback?.results ?? []) as ModelRecord[])[0];
   if (pool.fallback_model !== null && !fallbackRow) {
     console.error(`pool ${pool.id}: fallback_model names no model this tenant can call; no fallback`);
   }
@@ -140,7 +140,7 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
     id: pool.id, tenantId: pool.tenant_id, name: pool.name, bundleVersion: pool.bundle_version,
     embeddingProvider: pool.embedding_provider, defaultPreference: pool.default_preference, defaultPreset: pool.default_preset,
     uncertaintyPenalty: parsePenalty(pool.uncertainty_penalty, pool.id),
-    members: ((members?.results ?? []) as DbModel[]).map(toModelRow), identities: idMap, experiment: exp,
+    members: ((members?.results ?? []) as ModelRecord[]).map(toModelRow), identities: idMap, experiment: exp,
     fallbackModel: pool.fallback_model !== null && fallbackRow ? toModelRow(fallbackRow) : null,
   };
 }
@@ -168,7 +168,12 @@ export async function listPoolNames(db: D1Database, tenantId: string): Promise<s
   return results.map((r) => r.name);
 }
 
-/** Expires cached pools (after admin writes, and in tests); see TtlCache.clear. */
+/**
+ * Expires cached pools (after admin writes, and in tests); see TtlCache.clear.
+ *
+ * @example
+ * clearPoolCache(); // the next request reads its pool from D1
+ */
 export function clearPoolCache(): void {
   cache.clear();
 }

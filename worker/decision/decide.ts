@@ -3,7 +3,9 @@
  * ORT-like sessions and plain data, so the benchmark harness can run "the policy exactly as served"
  * in Node (wrap an onnxruntime-node/web session into `OnnxSession`).
  */
+import { MAX_UNCERTAINTY_PENALTY, UNCERTAINTY_PENALTY } from '../bundle/contract';
 import type { Manifest } from '../bundle/manifest';
+import { ApiError } from '../errors';
 import { expectedCostUsd } from './cost';
 import { costRel, writeFeatures } from './features';
 import { nonDominated } from './frontier';
@@ -11,21 +13,7 @@ import { isCovFactor, MAX_COV_FACTOR_ENTRY } from './identity';
 import { layeredSuccess } from './layer';
 import type { Candidate, DecideInput, Decision, OnnxSession } from './types';
 
-/**
- * How many posterior standard deviations below its mean an uncertain identity's success logit is
- * routed at by default (a pool may set its own, `DecideInput.uncertaintyPenalty`):
- * p = sigmoid(a.theta - c - UNCERTAINTY_PENALTY * sqrt(a^T Sigma a)). A 20-item quiz
- * leaves a newcomer's identity uncertain, and routing on its mean sends it the prompts it is most
- * over-rated on; one std kept random 20-item quizzes from routing below the single-model hull on
- * mmlu-pro (docs/onboarding.md, "Routing on a pessimistic estimate").
- */
-export const UNCERTAINTY_PENALTY = 1;
-
-/**
- * The largest `DecideInput.uncertaintyPenalty` accepted. Several stds below its mean a quiz
- * identity is all but never chosen; leaving the model out of the pool says that more plainly.
- */
-export const MAX_UNCERTAINTY_PENALTY = 5;
+export { MAX_UNCERTAINTY_PENALTY, UNCERTAINTY_PENALTY };
 
 /**
  * Whether `k` is a usable uncertainty penalty: a number in [0, `MAX_UNCERTAINTY_PENALTY`].
@@ -55,9 +43,12 @@ export interface DecisionBundle {
   neighbours?: OnnxSession;
 }
 
-/** A request the decision core cannot answer (bad dimensions, empty candidate set, ...). */
-export class DecisionInputError extends Error {
+/** A request the decision core cannot answer (bad dimensions, empty candidate set, ...): a 400. */
+export class DecisionInputError extends ApiError {
   override name = 'DecisionInputError';
+  constructor(message: string) {
+    super(400, message, { code: 'invalid_routing_input' });
+  }
 }
 
 function check(manifest: Manifest, input: DecideInput, row: number): void {

@@ -63,7 +63,7 @@ export async function embedPrompt(req: EmbedRequest): Promise<EmbedResult> {
   if (provider === 'local') {
     const { embedder } = req.bundle;
     if (!embedder || !manifest.tokenizer) {
-      throw new ApiError(503, `bundle ${manifest.version} has no local embedder`, 'service_unavailable', 'embedding_unavailable');
+      throw new ApiError(503, `bundle ${manifest.version} has no local embedder`, { type: 'service_unavailable', code: 'embedding_unavailable' });
     }
     const spec = manifest.tokenizer as unknown as TokenizerSpec;
     const r = await cachedEmbedding(req.tenantId, space, req.text, async () => (await embedLocal(embedder, spec, [req.text]))[0]!);

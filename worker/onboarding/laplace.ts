@@ -78,7 +78,7 @@ export function laplacePosterior(items: ItemParams, y: ArrayLike<number>, prior:
   let theta = mean.slice();
   let loss = negLogPosterior(theta, items, y, mean, prec);
   let converged = false;
-  let it = 0;
+  let it: number;
   for (it = 1; it <= maxIter; it++) {
     const { grad, hess } = gradHess(theta, items, y, mean, prec);
     const step = choleskySolve(cholesky(hess), grad);

@@ -8,6 +8,7 @@ import { recordDecision } from '../data/decision-log';
 import type { ModelRow } from '../data/models';
 import type { AppEnv } from '../env';
 import type { DegradedReason } from './degraded';
+import { decisionLogEntry } from './log-entry';
 
 const REASON: DegradedReason = 'bundle_unavailable';
 
@@ -21,7 +22,7 @@ export interface FallbackModel {
  * The headers of an answer from the fallback model (`x-router-degraded: bundle_unavailable`).
  *
  * @example
- * setHeaders(response, fallbackHeaders('default', model, decisionId));
+ * const headers = fallbackHeaders('default', model, decisionId); // x-router-model, -pool, -decision-id, -degraded
  */
 export function fallbackHeaders(pool: string, model: ModelRow, decisionId: string): Record<string, string> {
   return { 'x-router-model': model.name, 'x-router-pool': pool, 'x-router-decision-id': decisionId, 'x-router-degraded': REASON };
@@ -31,16 +32,13 @@ export function fallbackHeaders(pool: string, model: ModelRow, decisionId: strin
  * The `/v1/route` answer when the pool's requests would go to its fallback model.
  *
  * @example
- * if (fallback) return fallbackDecision(c, fallback);
+ * if ('fallback' in routed) return fallbackDecision(c, routed.fallback);
  */
 export function fallbackDecision(c: Context<AppEnv>, fallback: FallbackModel): Response {
   const { pool, model } = fallback;
   const decisionId = crypto.randomUUID();
-  c.executionCtx.waitUntil(recordDecision(c.env, {
-    id: decisionId, tenantId: c.get('tenant').id, pool, arm: null, bundleVersion: null, model: model.name, preference: null,
-    candidates: [model.name], probs: [1], expectedCostUsd: null, predictedQuality: null, routingMs: 0, attempts: [],
-    status: 'route_only', degraded: REASON,
-  }));
+  const entry = decisionLogEntry(c.get('tenant').id, { decisionId, pool, model: model.name, degraded: REASON }, [], 'route_only');
+  c.executionCtx.waitUntil(recordDecision(c.env, entry));
   return c.json({
     id: decisionId, object: 'router.decision', model: model.name, pool, arm: null, bundle: null, preference: null, preset: null,
     uncertainty_penalty: null, embedding: null, candidates: [], fallback_order: [model.name], unroutable: [], degraded: REASON,

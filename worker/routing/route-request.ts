@@ -14,7 +14,8 @@ import type { Env } from '../env';
 import { ApiError, badRequest } from '../errors';
 import { getBundle } from '../runtime/bundle-loader';
 import type { ChatBody } from '../schemas/chat';
-import { withLastGoodBundle, type DegradedReason } from './degraded';
+import { fallbackModelFor, withLastGoodBundle, type DegradedReason } from './degraded';
+import type { FallbackModel } from './fallback-model';
 import { assignArm } from './experiment';
 import { parsePreference, resolvePreference, type Preference, type PresetName } from './preference';
 
@@ -60,7 +61,14 @@ export interface RouteInputs {
   userHeader?: string | undefined;
 }
 
-/** `router` -> the tenant's default pool; `router/<name>` -> that pool; anything else -> null. */
+/**
+ * `router` -> the tenant's default pool; `router/<name>` -> that pool; anything else -> null (400
+ * `no_default_pool` for `router` without one, `model_not_found` for `router/`).
+ *
+ * @example
+ * poolNameOf('router/fast', tenant); // 'fast'
+ * poolNameOf('gpt-4o', tenant);      // null: a concrete model
+ */
 export function poolNameOf(model: string, tenant: Tenant): string | null {
   if (model === 'router') {
     if (!tenant.defaultPool) throw badRequest('model "router" needs a default pool, and this tenant has none; use "router/<pool>"', 'model', 'no_default_pool');
@@ -76,7 +84,7 @@ export function poolNameOf(model: string, tenant: Tenant): string | null {
 
 async function requirePool(inputs: RouteInputs, name: string): Promise<Pool> {
   const pool = await getPool(inputs.env.DB, inputs.tenant.id, name, inputs.config.poolCacheMs);
-  if (!pool) throw new ApiError(404, `unknown pool "${name}"`, 'invalid_request_error', 'model_not_found', 'model');
+  if (!pool) throw new ApiError(404, `unknown pool "${name}"`, { type: 'invalid_request_error', code: 'model_not_found', param: 'model' });
   return pool;
 }
 
@@ -120,6 +128,24 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
   return { ...result, degraded };
 }
 
+/**
+ * Routes the request or, when no bundle can route its pool and the pool names a fallback model,
+ * says so (the caller serves the fallback model unrouted); any other failure is thrown.
+ *
+ * @example
+ * const r = await routeOrFallback(inputs);
+ * if ('fallback' in r) return serveFallback(r.fallback);
+ */
+export async function routeOrFallback(inputs: RouteInputs): Promise<{ outcome: RouteOutcome } | { fallback: FallbackModel }> {
+  try {
+    return { outcome: await routeRequest(inputs) };
+  } catch (e) {
+    const fallback = fallbackModelFor(e);
+    if (!fallback) throw e;
+    return { fallback };
+  }
+}
+
 /** What routeRequest settled before the bundle: the pool (or arm's pool) and the caller's preference. */
 interface Routed {
   t0: number;
@@ -151,8 +177,9 @@ async function decideWith(inputs: RouteInputs, routed: Routed, bundleVersion: st
     else unroutable.push(model.name);
   }
   if (candidates.length === 0) {
-    throw new ApiError(503, `pool "${pool.name}" has no model with an identity under bundle ${bundleVersion}` +
-      (unroutable.length ? ` (unroutable: ${unroutable.join(', ')})` : ' (the pool is empty)'), 'service_unavailable', 'no_routable_candidates');
+    const which = unroutable.length ? ` (unroutable: ${unroutable.join(', ')})` : ' (the pool is empty)';
+    throw new ApiError(503, `pool "${pool.name}" has no model with an identity under bundle ${bundleVersion}${which}`,
+      { type: 'service_unavailable', code: 'no_routable_candidates' });
   }
 
   const tEmbed = performance.now();

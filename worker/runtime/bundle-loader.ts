@@ -1,5 +1,5 @@
 /**
- * Loads a bundle from R2 (`bundles/<version>/manifest.json` and the files it lists), checks every
+ * Loads a bundle from R2 (its manifest, from ./manifests.ts, and the files it lists), checks every
  * file's size and sha256 against the manifest, and creates the ONNX sessions. Loaded bundles are
  * cached per isolate by version (bundles are immutable), so a bundle that loaded keeps serving
  * whatever happens to its objects in R2 later; concurrent first requests share one load; a failed
@@ -7,8 +7,11 @@
  * error) reports a BundleUnavailableError too, so callers treat a bundle that cannot decide like
  * one that cannot load. Failures are kept per version (without request data) for `/healthz`.
  */
-import { parseManifest, type Manifest } from '../bundle/manifest';
+import type { Manifest } from '../bundle/manifest';
+import { sha256Hex } from '../data/hash';
 import type { OnnxSession } from '../decision/types';
+import { ApiError } from '../errors';
+import { readManifest } from './manifests';
 import { createSession } from './ort';
 
 /** A bundle ready to serve. */
@@ -24,10 +27,10 @@ export interface LoadedBundle {
 }
 
 /** The bundle is missing, corrupt or unreadable: the service cannot route with it (503). */
-export class BundleUnavailableError extends Error {
+export class BundleUnavailableError extends ApiError {
   override name = 'BundleUnavailableError';
   constructor(readonly version: string, message: string) {
-    super(`bundle ${version}: ${message}`);
+    super(503, `bundle ${version}: ${message}`, { type: 'service_unavailable', code: 'bundle_unavailable' });
   }
 }
 
@@ -93,11 +96,6 @@ function guarded(session: OnnxSession, version: string, file: string): OnnxSessi
   };
 }
 
-async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 async function readFile(bucket: R2Bucket, version: string, entry: { key: string; bytes: number; sha256: string }): Promise<Uint8Array> {
   const obj = await bucket.get(entry.key);
   if (!obj) throw new BundleUnavailableError(version, `file ${entry.key} is missing`);
@@ -112,14 +110,13 @@ async function readFile(bucket: R2Bucket, version: string, entry: { key: string;
 
 async function load(bucket: R2Bucket, version: string): Promise<LoadedBundle> {
   const t0 = Date.now();
-  const obj = await bucket.get(`bundles/${version}/manifest.json`);
-  if (!obj) throw new BundleUnavailableError(version, 'not found');
-  let manifest: Manifest;
+  let manifest: Manifest | null;
   try {
-    manifest = parseManifest(await obj.json());
+    manifest = await readManifest(bucket, version);
   } catch (e) {
     throw new BundleUnavailableError(version, e instanceof Error ? e.message : 'unreadable manifest');
   }
+  if (!manifest) throw new BundleUnavailableError(version, 'not found');
   if (manifest.version !== version) {
     throw new BundleUnavailableError(version, `manifest names version ${manifest.version}`);
   }
@@ -160,7 +157,12 @@ export function getBundle(bucket: R2Bucket, version: string): Promise<LoadedBund
   return pending;
 }
 
-/** Versions loaded (or loading) in this isolate; `/healthz` reports them. */
+/**
+ * Versions loaded (or loading) in this isolate; `/healthz` reports them.
+ *
+ * @example
+ * cachedBundleVersions(); // ['v2026-11-23.5']
+ */
 export function cachedBundleVersions(): string[] {
   return [...cache.keys()];
 }

@@ -2,10 +2,9 @@
  * The request body of `/v1/chat/completions` and `/v1/route`: OpenAI chat-completions plus the
  * router's own `router` object. Unknown OpenAI fields pass through to the upstream untouched.
  */
-import type { Context } from 'hono';
 import { z } from 'zod';
-import type { AppEnv } from '../env';
 import { badRequest } from '../errors';
+import { validJson, type JsonInput } from '../middleware/validate';
 
 const contentPart = z.object({ type: z.string(), text: z.string().optional() }).catchall(z.unknown());
 
@@ -53,19 +52,15 @@ export const chatBodySchema = z.object({
 export type ChatBody = z.infer<typeof chatBodySchema>;
 
 /**
- * Reads and validates a JSON chat body; malformed JSON or a schema violation is a 400 naming the
- * offending field.
+ * The chat body of a parsed JSON value, or the 400 naming what is wrong: `invalid_body` for a value
+ * that is not an object, `invalid_model` for an overlong `model` (quoted only in part),
+ * `invalid_messages` for `messages`, else `invalid_body` naming the first offending field. Error
+ * messages are clipped: zod names unknown keys, which a caller chooses.
  *
  * @example
- * const body = await parseChatBody(c.req.raw);
+ * chatBodyOf({ model: 'router', messages: [{ role: 'user', content: 'hi' }] }).model; // 'router'
  */
-export async function parseChatBody(request: Request): Promise<ChatBody> {
-  let raw: unknown;
-  try {
-    raw = await request.json();
-  } catch {
-    throw badRequest('request body is not valid JSON', null, 'invalid_json');
-  }
+export function chatBodyOf(raw: unknown): ChatBody {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw badRequest('request body must be a JSON object', null, 'invalid_body');
   }
@@ -84,19 +79,16 @@ export async function parseChatBody(request: Request): Promise<ChatBody> {
   return parsed.data;
 }
 
+/** Hono's input type of the chat endpoints: `c.req.valid('json')` is the checked body. */
+export type ChatInput = JsonInput<ChatBody>;
+
 /**
- * The request's chat body, parsed once per request (the token limiter reads it before the handler).
+ * Validates the chat body at the edge (the token limiter and the handler read `c.req.valid('json')`).
  *
  * @example
- * const body = await readChatBody(c);
+ * v1.post('/chat/completions', chatBody, tokenLimit(), chatCompletions);
  */
-export async function readChatBody(c: Context<AppEnv>): Promise<ChatBody> {
-  const cached = c.get('chatBody');
-  if (cached) return cached;
-  const body = await parseChatBody(c.req.raw);
-  c.set('chatBody', body);
-  return body;
-}
+export const chatBody = validJson(chatBodyOf);
 
 /**
  * `text` cut to `max` characters with an ellipsis, so an error never echoes a hostile value whole

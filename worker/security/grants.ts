@@ -9,6 +9,7 @@
  */
 import type { UpstreamGrant } from '../data/grants';
 import { isWorkerSetting } from '../env';
+import { ApiError } from '../errors';
 import { DEFAULT_BASE_URL as ANTHROPIC_BASE_URL } from '../providers/anthropic/request';
 import type { ProviderKind } from '../providers/types';
 import { parseBaseUrl } from './base-url';
@@ -21,22 +22,20 @@ export interface UpstreamConfig {
   secretName: string | null;
 }
 
-/** Why a model may not be called (or registered), as the admin API answers it. */
-export interface UpstreamRefusal {
-  status: 400 | 403;
-  code: 'invalid_base_url' | 'host_not_granted' | 'secret_not_granted';
-  param: 'base_url' | 'secret_name';
-  message: string;
-}
+type RefusalCode = 'invalid_base_url' | 'host_not_granted' | 'secret_not_granted';
 
-/** Allowed, with the URL to call (canonical for tenant rows; null when the provider needs none), or refused. */
-export type UpstreamDecision = { ok: true; url: string | null } | { ok: false; refusal: UpstreamRefusal };
+/**
+ * Allowed, with the URL to call (canonical for tenant rows; null when the provider needs none), or
+ * refused: `refusal` is the error the admin API answers with (400 `invalid_base_url`, 403
+ * `host_not_granted` / `secret_not_granted`, naming `base_url` or `secret_name`).
+ */
+export type UpstreamDecision = { ok: true; url: string | null } | { ok: false; refusal: ApiError };
 
 /** Secret names are upper-case identifiers (anything else could reach an unrelated property). */
 const SECRET_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
 
-const refuse = (status: 400 | 403, code: UpstreamRefusal['code'], param: UpstreamRefusal['param'], message: string): UpstreamDecision =>
-  ({ ok: false, refusal: { status, code, param, message } });
+const refuse = (status: 400 | 403, code: RefusalCode, param: 'base_url' | 'secret_name', message: string): UpstreamDecision =>
+  ({ ok: false, refusal: new ApiError(status, message, { code, param }) });
 
 /** The base URL a provider calls when the row has none (null: it needs one, or calls no URL). */
 function providerDefault(provider: ProviderKind): string | null {

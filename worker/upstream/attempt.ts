@@ -1,18 +1,22 @@
-import type { Attempt, ChatRequest, UpstreamTarget } from '../providers/types';
+import { ApiError } from '../errors';
+import type { ChatRequest, UpstreamTarget } from '../providers/types';
 import type { CallContext, ProviderAdapter } from '../providers/adapter';
 import { adapterFor } from '../providers';
-import { UpstreamError, describe, errorResponse, openAIError } from '../providers/errors';
+import { UpstreamError, describe } from '../providers/errors';
 import { isRetryableStatus } from './classify';
 import { untilAborted } from './deadline';
 import { isEventStreamType, readEventStreamStart } from './first-bytes';
 import { retryAfterSeconds } from './retry-after';
+import { httpFailure, type FailureReason } from './reasons';
 import { endWithErrorEvent, idleGuard, type StreamEnd } from './stream-guard';
+import type { Attempt } from './types';
 
 /** How one try ended: an answer for the client, the caller's own error, or a failure to move past. */
 export type AttemptOutcome =
   /** `ended` settles when the client has the whole answer (at once for a JSON answer). */
   | { kind: 'answer'; response: Response; attempt: Attempt; ended: Promise<StreamEnd> }
-  | { kind: 'caller_error'; response: Response; attempt: Attempt }
+  /** The upstream (or the provider's translation) rejected the request itself: `error` goes back clean. */
+  | { kind: 'caller_error'; error: ApiError; attempt: Attempt }
   /** `retryAfterS`: the upstream's Retry-After on a 429, in seconds. */
   | { kind: 'failed'; attempt: Attempt; message: string; retryAfterS?: number };
 
@@ -59,7 +63,8 @@ function isRedirect(res: Response): boolean {
 }
 
 /** This try's budget: its own, or less when the request's deadline comes first. */
-function budgetOf(req: ChatRequest, opts: AttemptOptions, started: number): { ms: number; reason: 'timeout' | 'deadline'; late: string } {
+function budgetOf(req: ChatRequest, opts: AttemptOptions, started: number):
+  { ms: number; reason: Extract<FailureReason, 'timeout' | 'deadline'>; late: string } {
   const own = req.stream ? opts.timeoutMs : opts.completionTimeoutMs;
   const left = opts.deadlineAt === undefined ? Infinity : Math.max(0, opts.deadlineAt - started);
   if (left < own) return { ms: left, reason: 'deadline', late: `the request deadline ran out after ${left} ms` };
@@ -132,13 +137,9 @@ export async function tryTarget(target: UpstreamTarget, req: ChatRequest, opts: 
   if (opts.signal?.aborted) onClientAbort();
   opts.signal?.addEventListener('abort', onClientAbort, { once: true });
   const signal = controller.signal;
-  const attempt = (status: number, ok: boolean, reason?: string): Attempt => ({
-    target: target.name,
-    status,
-    ok,
-    ...(reason !== undefined ? { reason } : {}),
-    ms: Date.now() - started,
-  });
+  const answered = (status: number): Attempt => ({ target: target.name, status, ok: true, ms: Date.now() - started });
+  const failed = (status: number, reason: FailureReason): Attempt =>
+    ({ target: target.name, status, ok: false, reason, ms: Date.now() - started });
 
   let status = 0;
   try {
@@ -148,35 +149,35 @@ export async function tryTarget(target: UpstreamTarget, req: ChatRequest, opts: 
     if (isRedirect(res)) {
       res.body?.cancel().catch(() => undefined);
       // where it pointed is left out: the caller must learn nothing about hosts behind the upstream
-      return { kind: 'failed', attempt: attempt(res.status, false, 'redirect'), message: `upstream answered HTTP ${res.status} (a redirect; redirects are not followed)` };
+      return { kind: 'failed', attempt: failed(res.status, 'redirect'), message: `upstream answered HTTP ${res.status} (a redirect; redirects are not followed)` };
     }
     if (!res.ok) {
-      const body = adapter.error(res.status, await errorText(res, signal));
-      if (isRetryableStatus(res.status)) {
-        const retryAfterS = res.status === 429 ? retryAfterSeconds(res.headers.get('retry-after')) : undefined;
-        return { kind: 'failed', attempt: attempt(res.status, false, `http_${res.status}`), message: body.error.message, ...(retryAfterS !== undefined ? { retryAfterS } : {}) };
-      }
-      return { kind: 'caller_error', response: errorResponse(res.status, body), attempt: attempt(res.status, false, `http_${res.status}`) };
+      const error = adapter.error(res.status, await errorText(res, signal));
+      const attempt = failed(res.status, httpFailure(res.status));
+      if (!isRetryableStatus(res.status)) return { kind: 'caller_error', error, attempt };
+      const retryAfterS = res.status === 429 ? retryAfterSeconds(res.headers.get('retry-after')) : undefined;
+      return { kind: 'failed', attempt, message: error.message, ...(retryAfterS !== undefined ? { retryAfterS } : {}) };
     }
     if (!req.stream) {
       const json = adapter.completion(await untilAborted(res.text(), signal), target);
-      return { kind: 'answer', response: new Response(json, { status: 200, headers: JSON_HEADERS }), attempt: attempt(res.status, true), ended: Promise.resolve('complete') };
+      const response = new Response(json, { status: 200, headers: JSON_HEADERS });
+      return { kind: 'answer', response, attempt: answered(res.status), ended: Promise.resolve('complete') };
     }
     const { response, ended } = await streamAnswer(adapter, target, req, res, signal, opts);
     clearTimeout(timer);
-    return { kind: 'answer', response, attempt: attempt(res.status, true), ended };
+    return { kind: 'answer', response, attempt: answered(res.status), ended };
   } catch (err) {
-    if (timedOut) return { kind: 'failed', attempt: attempt(0, false, budget.reason), message: budget.late };
-    if (opts.signal?.aborted) return { kind: 'failed', attempt: attempt(0, false, 'client_abort'), message: 'the client went away' };
+    if (timedOut) return { kind: 'failed', attempt: failed(0, budget.reason), message: budget.late };
+    if (opts.signal?.aborted) return { kind: 'failed', attempt: failed(0, 'client_abort'), message: 'the client went away' };
     if (err instanceof UpstreamError) {
       if (err.status >= 400 && err.status < 500 && !isRetryableStatus(err.status)) {
-        const body = openAIError(err.message, 'invalid_request_error', err.reason);
-        return { kind: 'caller_error', response: errorResponse(err.status, body), attempt: attempt(err.status, false, err.reason) };
+        const error = new ApiError(err.status, err.message, { type: 'invalid_request_error', code: err.reason });
+        return { kind: 'caller_error', error, attempt: failed(err.status, err.reason) };
       }
-      return { kind: 'failed', attempt: attempt(err.status || status, false, err.reason), message: err.message };
+      return { kind: 'failed', attempt: failed(err.status || status, err.reason), message: err.message };
     }
     // fetch rejects with a TypeError (or a network error) when no connection could be made.
-    return { kind: 'failed', attempt: attempt(0, false, 'connect'), message: describe(err) };
+    return { kind: 'failed', attempt: failed(0, 'connect'), message: describe(err) };
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onClientAbort);

@@ -9,6 +9,7 @@
  * the isolate's memory: each isolate learns on its own, and a fresh isolate starts closed.
  */
 import type { Verdict } from './classify';
+import type { FailureReason } from './reasons';
 
 export type { Verdict } from './classify';
 
@@ -30,7 +31,7 @@ interface Entry {
   openedAt: number | null;
   /** A half-open probe is under way. */
   probing: boolean;
-  lastFailure: string | null;
+  lastFailure: FailureReason | null;
 }
 
 /** Only targets with recent failures have an entry; a healthy answer deletes it. */
@@ -50,7 +51,7 @@ export interface TargetHealth {
   /** Whether target `i` may be called now; in half-open state this takes the one probe slot. */
   admit(i: number): boolean;
   /** How a try at target `i` went (for a stream: once it ended). */
-  report(i: number, verdict: Verdict, reason?: string): void;
+  report(i: number, verdict: Verdict, reason?: FailureReason): void;
 }
 
 /**
@@ -107,7 +108,7 @@ export interface BreakerView {
   model_id: string;
   state: BreakerState;
   consecutive_failures: number;
-  last_failure: string | null;
+  last_failure: FailureReason | null;
   opened_at: string | null;
   /** Milliseconds until a probe may go through (0 when half-open); null while closed. */
   probe_in_ms: number | null;

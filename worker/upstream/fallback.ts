@@ -1,17 +1,10 @@
-import type { ChatRequest, FallbackOptions, FallbackResult, UpstreamOutcome, UpstreamTarget, Attempt, WorkersAiBinding } from '../providers/types';
-import { errorResponse, openAIError } from '../providers/errors';
-import { exhaustedStatus, verdictOf } from './classify';
+import type { ApiError } from '../errors';
+import type { ChatRequest, UpstreamTarget, WorkersAiBinding } from '../providers/types';
+import { verdictOf } from './classify';
 import { globalFetch, tryTarget, type AttemptOptions, type AttemptOutcome } from './attempt';
+import { noAnswerError, type Tally } from './no-answer';
 import type { StreamEnd } from './stream-guard';
-
-/** What the loop learned from the tries that did not answer. */
-interface Tally {
-  attempts: Attempt[];
-  failures: string[];
-  retryAfterS: number[];
-  /** Why it stopped before running out of targets or tries, if it did. */
-  stopped: 'client_closed' | 'deadline' | null;
-}
+import type { FallbackOptions, FallbackResult, UpstreamOutcome } from './types';
 
 const OUTCOME_OF_END: Record<StreamEnd, UpstreamOutcome> = { complete: 'answered', cut: 'stream_cut', cancelled: 'client_closed' };
 const VERDICT_OF_END = { complete: 'healthy', cut: 'unhealthy', cancelled: 'neutral' } as const;
@@ -20,38 +13,23 @@ const VERDICT_OF_END = { complete: 'healthy', cut: 'unhealthy', cancelled: 'neut
 function answered(out: Exclude<AttemptOutcome, { kind: 'failed' }>, i: number, tally: Tally, opts: FallbackOptions): FallbackResult {
   if (out.kind === 'caller_error') {
     opts.health?.report(i, 'neutral');
-    return { response: out.response, used: i, attempts: tally.attempts, settled: Promise.resolve('upstream_error') };
+    return failure(out.error, i, tally, 'upstream_error');
   }
   const settled = out.ended.then((end) => {
     opts.health?.report(i, VERDICT_OF_END[end], end === 'cut' ? 'stream_cut' : undefined);
     return OUTCOME_OF_END[end];
   });
-  return { response: out.response, used: i, attempts: tally.attempts, settled };
+  return { response: out.response, error: null, used: i, attempts: tally.attempts, settled };
+}
+
+/** The result for an error answer (`used` -1: the router's own, no target answered). */
+function failure(error: ApiError, used: number, tally: Tally, outcome: UpstreamOutcome): FallbackResult {
+  return { response: error.getResponse(), error, used, attempts: tally.attempts, settled: Promise.resolve(outcome) };
 }
 
 /** The router's own error when no target answered. */
 function exhausted(tally: Tally): FallbackResult {
-  const { attempts, stopped } = tally;
-  const tried = attempts.filter((a) => a.reason !== 'circuit_open');
-  const list = tally.failures.join('; ');
-  const tries = `${tried.length} ${tried.length === 1 ? 'try' : 'tries'}`;
-  if (stopped === 'client_closed') {
-    // nobody reads this answer; 499 is the usual log status for a client that hung up
-    const body = openAIError('the client closed the request before an upstream answered', 'upstream_error', 'client_closed');
-    return { response: errorResponse(499, body), used: -1, attempts, settled: Promise.resolve('client_closed') };
-  }
-  if (stopped === 'deadline') {
-    const body = openAIError(`the request deadline passed before an upstream answered (${tries}${list ? `: ${list}` : ''})`, 'upstream_error', 'deadline_exceeded');
-    return { response: errorResponse(504, body), used: -1, attempts, settled: Promise.resolve('upstream_error') };
-  }
-  const status = exhaustedStatus(tried.map((a) => a.reason ?? ''));
-  const message = attempts.length === 0 ? 'no upstream target to call' : `no upstream answered after ${tries}: ${list}`;
-  const body = status === 429
-    ? openAIError(message, 'rate_limit_error', 'upstream_rate_limited')
-    : openAIError(message, 'upstream_error', attempts.length === 0 ? 'no_candidates' : 'upstream_unavailable');
-  const response = errorResponse(status, body);
-  if (status === 429 && tally.retryAfterS.length > 0) response.headers.set('retry-after', String(Math.min(...tally.retryAfterS)));
-  return { response, used: -1, attempts, settled: Promise.resolve('upstream_error') };
+  return failure(noAnswerError(tally), -1, tally, tally.stopped === 'client_closed' ? 'client_closed' : 'upstream_error');
 }
 
 /**

@@ -1,4 +1,5 @@
-import { UpstreamError, UpstreamErrorEvent, describe, openAIError, type OpenAIErrorBody } from '../providers/errors';
+import { errorBody, type OpenAIErrorBody } from '../errors';
+import { UpstreamError, UpstreamErrorEvent, describe } from '../providers/errors';
 import { sseData } from '../providers/sse';
 
 /**
@@ -53,7 +54,7 @@ export type StreamEnd = 'complete' | 'cut' | 'cancelled';
 function errorEvent(err: unknown): OpenAIErrorBody {
   if (err instanceof UpstreamErrorEvent) return err.body;
   const code = err instanceof UpstreamError ? `upstream_${err.reason}` : 'upstream_stream_error';
-  return openAIError(`upstream stream failed: ${describe(err)}`, 'upstream_error', code);
+  return errorBody(`upstream stream failed: ${describe(err)}`, 'upstream_error', code);
 }
 
 /**

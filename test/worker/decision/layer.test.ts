@@ -84,7 +84,7 @@ describe('prediction layer', () => {
   });
 
   it('refuses a manifest whose predictor has no file or the wrong number of biases', () => {
-    const raw = JSON.parse(JSON.stringify(layered.manifest)) as Record<string, any>;
+    const raw = JSON.parse(JSON.stringify(layered.manifest)) as { files: object; predictor: { stack: object } };
     const noFile = { ...raw, files: { ...raw.files, neighbours: undefined } };
     expect(() => parseManifest(noFile)).toThrow(/predictor needs files.neighbours/);
     const short = { ...raw, predictor: { ...raw.predictor, stack: { ...raw.predictor.stack, bias: [0, 0] } } };

@@ -78,7 +78,7 @@ describe('onboarding math (parity with Python)', () => {
 
   it('linear algebra: cholesky and inverse of an SPD matrix', () => {
     const l = cholesky(prior.cov);
-    const back = l.map((row, i) => l.map((other) => row.reduce((s, x, k) => s + x * other[k]!, 0)));
+    const back = l.map((row) => l.map((other) => row.reduce((s, x, k) => s + x * other[k]!, 0)));
     expect(maxAbsDiff(back.flat(), prior.cov.flat())).toBeLessThan(1e-12);
     const inv = inverseSpd(prior.cov);
     const eye = prior.cov.map((row) => matVec(inv, row));

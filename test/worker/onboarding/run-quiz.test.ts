@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runQuiz } from '../../../worker/onboarding/run-quiz';
 import type { Bank } from '../../../worker/onboarding/bank';
-import type { ModelRow } from '../../../worker/onboarding/store';
+import type { ModelRecord as ModelRow } from '../../../worker/data/models';
 import type { Env } from '../../../worker/env';
 import { seedGrant, seedTenant, testEnv } from '../support/seed';
 

@@ -3,7 +3,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../worker/errors';
-import { chatBodySchema, parseChatBody } from '../../../worker/schemas/chat';
+import { chatBodySchema } from '../../../worker/schemas/chat';
+import { parseChatBody } from '../support/chat-body';
 import { hostileBody, hostileText, validBody } from '../support/hostile';
 
 const request = (text: string) => new Request('http://router.test/v1/chat/completions', { method: 'POST', body: text });

@@ -2,7 +2,8 @@
 // error messages that never echo a hostile value whole.
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../worker/errors';
-import { MAX_MODEL_CHARS, parseChatBody } from '../../../worker/schemas/chat';
+import { MAX_MODEL_CHARS } from '../../../worker/schemas/chat';
+import { parseChatBody } from '../support/chat-body';
 
 const messages = [{ role: 'user', content: 'hi' }];
 

@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { targetHealth, breakerStates, type BreakerSettings } from '../../../worker/upstream/breaker';
 import { verdictOf } from '../../../worker/upstream/classify';
+import type { FailureReason } from '../../../worker/upstream/reasons';
 import { call } from '../support/call';
 import { seedBundle, seedTenant } from '../support/seed';
 import { received } from './support/helpers';
@@ -84,7 +85,7 @@ describe('breaker state machine', () => {
 });
 
 describe('which tries count against a target', () => {
-  it.each([
+  it.each<[FailureReason, number, string]>([
     ['http_500', 500, 'unhealthy'], ['http_503', 503, 'unhealthy'], ['timeout', 0, 'unhealthy'], ['connect', 0, 'unhealthy'],
     ['empty_stream', 200, 'unhealthy'], ['not_sse', 200, 'unhealthy'], ['bad_response', 200, 'unhealthy'], ['ai_error', 0, 'unhealthy'],
     ['http_400', 400, 'neutral'], ['http_429', 429, 'neutral'], ['client_abort', 0, 'neutral'], ['deadline', 0, 'neutral'],

@@ -10,7 +10,6 @@ import { fakePool } from './support/pools';
 const tag = crypto.randomUUID().slice(0, 8);
 const messages = [{ role: 'user' as const, content: 'Write a haiku about rain.' }];
 let key: string;
-let pools: Record<string, Record<string, string>>;
 
 function client(apiKey = key): OpenAI {
   return new OpenAI({ baseURL: 'http://router.test/v1', apiKey, maxRetries: 0, fetch: (url, init) => SELF.fetch(url, init) });
@@ -41,20 +40,18 @@ beforeAll(async () => {
   await seedBundle('test-v1');
   const t = await seedTenant('fine');
   key = t.key;
-  const pool = async (name: string, members: Record<string, string>, provider: 'openai' | 'anthropic' = 'openai') =>
-    (await fakePool(t.tenantId, name, members, { provider })).names;
-  pools = {
-    fine: await pool('fine', { 'test-tiny': `ok-sdk-${tag}` }),
-    cutline: await pool('cutline', { 'test-tiny': `cutline-sdk-${tag}` }),
-    cuteof: await pool('cuteof', { 'test-tiny': `cuteof-sdk-${tag}` }),
-    'cutline-anthropic': await pool('cutline-anthropic', { 'test-tiny': `cutline-sdk-a-${tag}` }, 'anthropic'),
-    'error-event': await pool('error-event', { 'test-tiny': `error-event-leak-sdk-${tag}` }),
-    notsse: await pool('notsse', { 'test-tiny': `notsse-sdk-${tag}`, 'test-large': `ok-after-notsse-sdk-${tag}` }),
-    limited: await pool('limited', { 'test-tiny': `status-429-ra6-sdk-${tag}` }),
-    down: await pool('down', { 'test-tiny': `status-503-sdk-${tag}`, 'test-large': `leak-502-html-sdk-${tag}` }),
-    rejects: await pool('rejects', { 'test-tiny': `noisy-400-sdk-${tag}` }),
-    slow: await pool('slow', { 'test-tiny': `hang-sdk-${tag}` }),
-  };
+  const pool = (name: string, members: Record<string, string>, provider: 'openai' | 'anthropic' = 'openai') =>
+    fakePool(t.tenantId, name, members, { provider });
+  await pool('fine', { 'test-tiny': `ok-sdk-${tag}` });
+  await pool('cutline', { 'test-tiny': `cutline-sdk-${tag}` });
+  await pool('cuteof', { 'test-tiny': `cuteof-sdk-${tag}` });
+  await pool('cutline-anthropic', { 'test-tiny': `cutline-sdk-a-${tag}` }, 'anthropic');
+  await pool('error-event', { 'test-tiny': `error-event-leak-sdk-${tag}` });
+  await pool('notsse', { 'test-tiny': `notsse-sdk-${tag}`, 'test-large': `ok-after-notsse-sdk-${tag}` });
+  await pool('limited', { 'test-tiny': `status-429-ra6-sdk-${tag}` });
+  await pool('down', { 'test-tiny': `status-503-sdk-${tag}`, 'test-large': `leak-502-html-sdk-${tag}` });
+  await pool('rejects', { 'test-tiny': `noisy-400-sdk-${tag}` });
+  await pool('slow', { 'test-tiny': `hang-sdk-${tag}` });
 });
 
 const params = (pool: string) => ({ model: `router/${pool}`, messages, router: { preference: 0 } }) as OpenAI.ChatCompletionCreateParamsNonStreaming;

@@ -51,7 +51,7 @@ export function preflight(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const origin = c.req.header('origin');
     if (!origin || !(await someTenantAllows(c.env.DB, origin))) {
-      throw new ApiError(403, 'CORS: this origin is not allowed to call the API', 'invalid_request_error', 'origin_not_allowed');
+      throw new ApiError(403, 'CORS: this origin is not allowed to call the API', { code: 'origin_not_allowed' });
     }
     return answer(c, next);
   };

@@ -14,6 +14,7 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../env';
+import type { ChatInput } from '../../schemas/chat';
 import { setResponseHeaders } from '../response-headers';
 import { TokenBuckets, type Demand } from './buckets';
 import { estimateTokens } from './estimate';
@@ -77,16 +78,17 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
 }
 
 /**
- * Tokens per minute per key and tenant, for the chat completion about to be routed.
+ * Tokens per minute per key and tenant, for the chat completion about to be routed (after the
+ * body's validation: the estimate reads it).
  *
  * @example
- * v1.post('/chat/completions', tokenLimit(), chatCompletions);
+ * v1.post('/chat/completions', chatBody, tokenLimit(), chatCompletions);
  */
-export function tokenLimit(): MiddlewareHandler<AppEnv> {
+export function tokenLimit(): MiddlewareHandler<AppEnv, string, ChatInput> {
   return async (c, next) => {
     const key = c.get('apiKey');
     if (key.limits.tpm === null && key.tenant.limits.tpm === null) return next();
-    const headers = take('tokens', demands(c, 'tokens', await estimateTokens(c)));
+    const headers = take('tokens', demands(c, 'tokens', await estimateTokens(c, c.req.valid('json'))));
     await next();
     setResponseHeaders(c, headers);
   };

@@ -1,5 +1,6 @@
-import { UpstreamError, type OpenAIErrorBody } from '../errors';
-import { upstreamErrorBody } from '../error-body';
+import type { ApiError } from '../../errors';
+import { UpstreamError } from '../errors';
+import { upstreamError } from '../error-body';
 import { nowSeconds, type ChatCompletion, type FinishReason, type ToolCall } from '../openai/types';
 
 /**
@@ -79,11 +80,11 @@ export function anthropicCompletion(body: string): string {
 
 /**
  * Maps Anthropic's error answer (`{"type":"error","error":{"type","message"}}`) to a clean OpenAI
- * error (see `upstreamErrorBody`): its message, cleaned and capped, and its error type as the code.
+ * error (see `upstreamError`): its message, cleaned and capped, and its error type as the code.
  *
  * @example
  * anthropicError(400, '{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too big"}}');
  */
-export function anthropicError(status: number, body: string): OpenAIErrorBody {
-  return upstreamErrorBody(status, body);
+export function anthropicError(status: number, body: string): ApiError {
+  return upstreamError(status, body);
 }

@@ -1,6 +1,6 @@
 import type { ProviderAdapter } from '../adapter';
 import { UpstreamError, describe } from '../errors';
-import { cleanMessage, upstreamErrorBody } from '../error-body';
+import { cleanMessage, upstreamError } from '../error-body';
 import { workersAiInput } from './request';
 import { workersAiCompletion } from './response';
 import { workersAiStream } from './stream';
@@ -40,5 +40,5 @@ export const workersAi: ProviderAdapter = {
       includeUsage: (req.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
     }),
   // The binding throws instead of answering with an HTTP error, so this only wraps odd cases.
-  error: upstreamErrorBody,
+  error: upstreamError,
 };

@@ -1,7 +1,7 @@
 /** Request shapes of the admin endpoints (validated at the edge with zod). */
 import { z } from 'zod';
 import { BANK_NAME } from '../../onboarding/bank';
-import { BUNDLE_VERSION } from '../../onboarding/manifest';
+import { BUNDLE_VERSION } from '../../runtime/manifests';
 import { MAX_QUIZ_CALLS } from '../../onboarding/run-quiz';
 
 const name = z.string().min(1).max(128).regex(/^[\w.:/@+-]+$/, 'letters, digits and ._:/@+- only');
@@ -58,6 +58,10 @@ export const quizPostSchema = z.object({
   message: 'give exactly one of "outcomes" or "run"', path: ['outcomes'],
 });
 
+/** Path parameters: a model (id or name) and a pool (name). */
+export const modelParams = z.object({ id: z.string() });
+export const memberParams = z.object({ pool: z.string(), model: z.string() });
+
 const outcomeSchema = z.object({
   id: z.union([z.string().min(1), z.number().int()]).transform(String),
   outcome: z.union([z.number().min(0).max(1), z.boolean().transform((b) => (b ? 1 : 0))]),
@@ -71,3 +75,14 @@ export const quizNextSchema = z.object({
   method: z.enum(['i-optimal', 'd-optimal']).default('i-optimal'),
   gradable: z.boolean().default(false),
 }).strict();
+
+/** Hono input of an admin handler: what its route's validators produced (`c.req.valid(...)`). */
+export interface Valid<Out extends Partial<Record<'json' | 'query' | 'param', unknown>>> {
+  out: Out;
+}
+export type ModelParams = z.output<typeof modelParams>;
+export type MemberParams = z.output<typeof memberParams>;
+export type NewModelBody = z.output<typeof newModelSchema>;
+export type QuizQuery = z.output<typeof quizQuerySchema>;
+export type QuizPost = z.output<typeof quizPostSchema>;
+export type QuizNext = z.output<typeof quizNextSchema>;

@@ -320,7 +320,7 @@ export async function startFakeProviders(): Promise<{ url: string; close: () => 
         return json(res, 200, { released: key });
       }
       const text = await readBody(req);
-      let body: Record<string, unknown> = {};
+      let body: Record<string, unknown>;
       try {
         body = JSON.parse(text) as Record<string, unknown>;
       } catch {

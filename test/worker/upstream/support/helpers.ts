@@ -13,8 +13,16 @@ export function chat(extra: Partial<ChatRequest> = {}): ChatRequest {
   return { model: 'router', messages: [{ role: 'user', content: 'Say hello.' }], ...extra };
 }
 
+/** One request a fake model received. */
+export interface ReceivedRequest {
+  path: string;
+  headers: Record<string, string | undefined>;
+  body: Record<string, unknown>;
+  closedEarly: boolean;
+}
+
 /** What one fake model received. */
-export async function received(model: string): Promise<Array<{ path: string; headers: Record<string, string | undefined>; body: Record<string, unknown>; closedEarly: boolean }>> {
+export async function received(model: string): Promise<ReceivedRequest[]> {
   const res = await fetch(`${inject('fakeProvidersUrl')}/__requests?model=${encodeURIComponent(model)}`);
   return res.json();
 }
