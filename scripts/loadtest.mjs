@@ -62,8 +62,13 @@ function options() {
   };
   const quick = values.quick;
   const duration = num(values.duration, quick ? 5 : 60);
-  const endpoints = values.endpoints.split(',').map((e) => e.trim()).filter(Boolean);
-  for (const e of endpoints) if (!ENDPOINTS[e]) throw new Error(`unknown endpoint ${e} (known: ${Object.keys(ENDPOINTS).join(', ')})`);
+  const endpoints = values.endpoints
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  for (const e of endpoints)
+    if (!ENDPOINTS[e])
+      throw new Error(`unknown endpoint ${e} (known: ${Object.keys(ENDPOINTS).join(', ')})`);
   return {
     endpoints,
     duration,
@@ -77,7 +82,11 @@ function options() {
     drainMs: num(values.drain) * 1000,
     json: values.json,
     url: values.url?.replace(/\/+$/, ''),
-    stateDir: path.resolve(root, values.state ?? (values.url ? path.join('.wrangler', 'state') : path.join('.wrangler', 'loadtest-state'))),
+    stateDir: path.resolve(
+      root,
+      values.state ??
+        (values.url ? path.join('.wrangler', 'state') : path.join('.wrangler', 'loadtest-state')),
+    ),
     standinUrl: values.standin,
     keep: values.keep,
     tenants: values.tenants === undefined ? null : Math.round(num(values.tenants)),
@@ -102,7 +111,8 @@ async function warmUp(url, key, endpoints) {
         body: JSON.stringify(ep.body(`Warm-up request ${i}: what is ${i} + 2?`)),
       });
       const text = await res.text();
-      if (!res.ok) throw new Error(`warm-up ${ep.path} answered ${res.status}: ${text.slice(0, 300)}`);
+      if (!res.ok)
+        throw new Error(`warm-up ${ep.path} answered ${res.status}: ${text.slice(0, 300)}`);
     }
   }
 }
@@ -112,10 +122,23 @@ function endpointResult(endpoint, rate, run, runs, maxRate = null) {
   const shown = run ?? runs.at(-1) ?? null;
   const pick = (k) => shown?.[k] ?? null;
   return {
-    endpoint, rate, capped: rate !== null && rate === maxRate, passed: run !== null && run.passed,
-    rps: pick('rps'), errors: pick('errors'), p50_ms: pick('p50_ms'), p99_ms: pick('p99_ms'), rows_lost: pick('rows_lost'),
-    requests: pick('requests'), rss_before_mb: pick('rss_before_mb'), rss_after_mb: pick('rss_after_mb'), duration_s: pick('duration_s'),
-    rows: pick('rows'), ok: pick('ok'), connections: pick('connections'), runs,
+    endpoint,
+    rate,
+    capped: rate !== null && rate === maxRate,
+    passed: run !== null && run.passed,
+    rps: pick('rps'),
+    errors: pick('errors'),
+    p50_ms: pick('p50_ms'),
+    p99_ms: pick('p99_ms'),
+    rows_lost: pick('rows_lost'),
+    requests: pick('requests'),
+    rss_before_mb: pick('rss_before_mb'),
+    rss_after_mb: pick('rss_after_mb'),
+    duration_s: pick('duration_s'),
+    rows: pick('rows'),
+    ok: pick('ok'),
+    connections: pick('connections'),
+    runs,
   };
 }
 
@@ -130,46 +153,87 @@ async function measureEndpoint(ctx, opts, endpoint) {
   };
   if (opts.fixedRate !== null) {
     const run = await runAt(opts.fixedRate, opts.duration, 'fixed');
-    return endpointResult(endpoint, run.passed ? opts.fixedRate : null, run.passed ? run : null, [run]);
+    return endpointResult(endpoint, run.passed ? opts.fixedRate : null, run.passed ? run : null, [
+      run,
+    ]);
   }
   const timeLeft = () => opts.budget - (Date.now() - started) / 1000 - RUN_OVERHEAD_S;
   const { rate, run, runs } = await searchRate({
-    runAt, startRate: opts.startRate, maxRate: opts.maxRate, probeS: opts.probe, durationS: opts.duration, timeLeft,
+    runAt,
+    startRate: opts.startRate,
+    maxRate: opts.maxRate,
+    probeS: opts.probe,
+    durationS: opts.duration,
+    timeLeft,
   });
-  if (rate === null) log(`${endpoint}: no rate passed for ${opts.duration} s within the ${opts.budget} s budget`);
+  if (rate === null)
+    log(`${endpoint}: no rate passed for ${opts.duration} s within the ${opts.budget} s budget`);
   return endpointResult(endpoint, rate, run, runs, opts.maxRate);
 }
 
 function summary(results, opts) {
-  const rows = results.map((r) => [r.endpoint, `${r.rate ?? 'none'}${r.capped ? ' (cap)' : ''}`, r.rps, r.errors, r.p50_ms, r.p99_ms, `${r.rows}/${r.ok}`, r.rows_lost,
-    `${r.rss_before_mb} -> ${r.rss_after_mb}`, r.duration_s, r.runs.length]);
-  const head = ['endpoint', 'rate/s', 'rps', 'errors', 'p50 ms', 'p99 ms', 'rows/2xx', 'rows lost', 'workerd RSS MB', 'seconds', 'runs'];
+  const rows = results.map((r) => [
+    r.endpoint,
+    `${r.rate ?? 'none'}${r.capped ? ' (cap)' : ''}`,
+    r.rps,
+    r.errors,
+    r.p50_ms,
+    r.p99_ms,
+    `${r.rows}/${r.ok}`,
+    r.rows_lost,
+    `${r.rss_before_mb} -> ${r.rss_after_mb}`,
+    r.duration_s,
+    r.runs.length,
+  ]);
+  const head = [
+    'endpoint',
+    'rate/s',
+    'rps',
+    'errors',
+    'p50 ms',
+    'p99 ms',
+    'rows/2xx',
+    'rows lost',
+    'workerd RSS MB',
+    'seconds',
+    'runs',
+  ];
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) => cells.map((c, i) => String(c).padEnd(width[i])).join('  ');
-  console.log(`\nHighest rate with zero errors for ${opts.duration} s (its run; "none" = no rate passed, "(cap)" = --max-rate reached):`);
+  console.log(
+    `\nHighest rate with zero errors for ${opts.duration} s (its run; "none" = no rate passed, "(cap)" = --max-rate reached):`,
+  );
   console.log(line(head));
   for (const r of rows) console.log(line(r));
 }
 
 async function main() {
   const opts = options();
-  log('zero errors = every request answered 2xx: no non-2xx answer (429 included), no timeout ' +
-    `(${opts.timeoutS} s), no socket error; and the router answered at least 90% of the target rate.`);
+  log(
+    'zero errors = every request answered 2xx: no non-2xx answer (429 included), no timeout ' +
+      `(${opts.timeoutS} s), no socket error; and the router answered at least 90% of the target rate.`,
+  );
   const ceiling = tenantCeilingRps(readFileSync(path.join(root, 'wrangler.toml'), 'utf8'));
   const tenantsFor = tenantsPolicy(opts.tenants, ceiling);
   if (ceiling && !opts.tenants) {
-    log(`wrangler.toml caps each tenant at ${ceiling} requests/s ([[ratelimits]], simulated by wrangler dev): ` +
-      `each run spreads its requests over enough test tenants to stay under half of that (--tenants N fixes the number)`);
+    log(
+      `wrangler.toml caps each tenant at ${ceiling} requests/s ([[ratelimits]], simulated by wrangler dev): ` +
+        `each run spreads its requests over enough test tenants to stay under half of that (--tenants N fixes the number)`,
+    );
   }
   const prompts = loadPrompts(dataRoot());
-  log(`${prompts.length} distinct prompts (alpaca-eval when ../shared/data has it), each request made unique`);
+  log(
+    `${prompts.length} distinct prompts (alpaca-eval when ../shared/data has it), each request made unique`,
+  );
 
   let server = null;
   let tenants = [];
   let d1 = null;
   const cleanup = async () => {
     if (tenants.length > 0 && d1 && !opts.keep) {
-      await d1.query(tenants.map((t) => t.cleanupSql()).join('; ')).catch((e) => log(`cleanup of the test tenants failed: ${e.message}`));
+      await d1
+        .query(tenants.map((t) => t.cleanupSql()).join('; '))
+        .catch((e) => log(`cleanup of the test tenants failed: ${e.message}`));
     }
     if (server) await server.stop();
   };
@@ -184,7 +248,9 @@ async function main() {
     let standinUrl = opts.standinUrl;
     if (url) log(`measuring the router at ${url} (state ${path.relative(root, opts.stateDir)})`);
     else {
-      log(`starting the router as npm start does (state ${path.relative(root, opts.stateDir)}; the first time prepares it, about a minute)`);
+      log(
+        `starting the router as npm start does (state ${path.relative(root, opts.stateDir)}; the first time prepares it, about a minute)`,
+      );
       server = await startRouter({ root, stateDir: opts.stateDir, log });
       ({ url, standinUrl } = server);
       log(`router on ${url}, stand-in upstream on ${standinUrl}`);
@@ -192,22 +258,37 @@ async function main() {
     d1 = localD1({ root, stateDir: opts.stateDir });
     const manifest = defaultManifest();
     const count = tenantsFor(opts.fixedRate ?? opts.maxRate);
-    tenants = Array.from({ length: count }, () => loadtestTenant({ manifest, baseUrl: standinUrl }));
+    tenants = Array.from({ length: count }, () =>
+      loadtestTenant({ manifest, baseUrl: standinUrl }),
+    );
     for (const w of tenants[0].warnings) log(`warning: ${w}`);
     const seedFile = path.join(opts.stateDir, 'tmp', `${tenants[0].id}-seed.sql`);
     mkdirSync(path.dirname(seedFile), { recursive: true });
     writeFileSync(seedFile, tenants.map((t) => t.sql).join('\n'));
     await d1.file(seedFile);
-    log(`test tenants (each a copy of the demo pool with its own key, no rate limits): ${tenants.map((t) => t.id).join(' ')}`);
+    log(
+      `test tenants (each a copy of the demo pool with its own key, no rate limits): ${tenants.map((t) => t.id).join(' ')}`,
+    );
     const port = Number(new URL(url).port);
     const workerd = routerWorkerd({ port, ...(server ? { rootPid: server.pid } : {}) });
-    log(`router workerd: runtime pid ${workerd.runtime ?? 'not found'}, proxy pid ${workerd.proxy ?? 'none'}`);
+    log(
+      `router workerd: runtime pid ${workerd.runtime ?? 'not found'}, proxy pid ${workerd.proxy ?? 'none'}`,
+    );
     await warmUp(url, tenants[0].key, opts.endpoints);
 
     let counter = 0;
     const ctx = {
-      url, tenants, tenantsFor, d1, workerd, prompts, nextIndex: () => counter++,
-      connections: opts.connections, timeoutS: opts.timeoutS, drainMs: opts.drainMs, log,
+      url,
+      tenants,
+      tenantsFor,
+      d1,
+      workerd,
+      prompts,
+      nextIndex: () => counter++,
+      connections: opts.connections,
+      timeoutS: opts.timeoutS,
+      drainMs: opts.drainMs,
+      log,
     };
     const results = [];
     for (const endpoint of opts.endpoints) results.push(await measureEndpoint(ctx, opts, endpoint));

@@ -46,7 +46,9 @@ export function poolDefault(value) {
  * manifestEntry(manifest, 'gpt-4o-2024-05-13')?.name; // 'gpt-4o_dir-gpt4o' when that alias is listed
  */
 export function manifestEntry(manifest, bundleModel) {
-  return manifest.models?.find((m) => m.name === bundleModel || (m.aliases ?? []).includes(bundleModel));
+  return manifest.models?.find(
+    (m) => m.name === bundleModel || (m.aliases ?? []).includes(bundleModel),
+  );
 }
 
 /**
@@ -60,7 +62,12 @@ export function manifestEntry(manifest, bundleModel) {
 export function standinGrant(baseUrl, secretName) {
   const url = new URL(baseUrl);
   const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname);
-  return { host: url.host, secretName: secretName ?? '', allowHttp: url.protocol === 'http:' ? 1 : 0, allowPrivate: loopback ? 1 : 0 };
+  return {
+    host: url.host,
+    secretName: secretName ?? '',
+    allowHttp: url.protocol === 'http:' ? 1 : 0,
+    allowPrivate: loopback ? 1 : 0,
+  };
 }
 
 /**
@@ -74,7 +81,14 @@ export function standinGrant(baseUrl, secretName) {
  * @example
  * const { sql, warnings } = demoSeedSql({ pool: readDemoPool(), manifest, keyHash, baseUrl: 'http://127.0.0.1:8788/v1' });
  */
-export function demoSeedSql({ pool, manifest, keyHash, baseUrl, modelIdPrefix = 'demo-', keyLabel = 'npm start demo key' }) {
+export function demoSeedSql({
+  pool,
+  manifest,
+  keyHash,
+  baseUrl,
+  modelIdPrefix = 'demo-',
+  keyLabel = 'npm start demo key',
+}) {
   const warnings = [];
   const { tenant } = pool;
   const lines = [
@@ -84,13 +98,18 @@ export function demoSeedSql({ pool, manifest, keyHash, baseUrl, modelIdPrefix = 
   ON CONFLICT (key_hash) DO UPDATE SET tenant_id = excluded.tenant_id, revoked_at = NULL;`,
   ];
   const g = standinGrant(baseUrl, pool.secret_name);
-  lines.push(`DELETE FROM upstream_grants WHERE tenant_id = ${q(tenant.id)} AND secret_name = ${q(g.secretName)} AND host <> ${q(g.host)};`);
+  lines.push(
+    `DELETE FROM upstream_grants WHERE tenant_id = ${q(tenant.id)} AND secret_name = ${q(g.secretName)} AND host <> ${q(g.host)};`,
+  );
   lines.push(`INSERT INTO upstream_grants (tenant_id, host, secret_name, allow_http, allow_private) VALUES (${q(tenant.id)}, ${q(g.host)}, ${q(g.secretName)}, ${g.allowHttp}, ${g.allowPrivate})
   ON CONFLICT (tenant_id, host, secret_name) DO UPDATE SET allow_http = excluded.allow_http, allow_private = excluded.allow_private;`);
   const ids = [];
   for (const m of pool.models) {
     const entry = manifestEntry(manifest, m.bundle_model);
-    if (!entry) warnings.push(`${m.name}: bundle_model ${m.bundle_model} is not in bundle ${manifest.version}; it will not be routable`);
+    if (!entry)
+      warnings.push(
+        `${m.name}: bundle_model ${m.bundle_model} is not in bundle ${manifest.version}; it will not be routable`,
+      );
     const outTokens = Math.max(1, Math.round(entry?.mean_output_tokens ?? 512));
     const id = `${modelIdPrefix}${m.name}`;
     ids.push(id);
@@ -104,8 +123,13 @@ export function demoSeedSql({ pool, manifest, keyHash, baseUrl, modelIdPrefix = 
   const d = poolDefault(p.default_preference);
   lines.push(`INSERT INTO pools (id, tenant_id, name, bundle_version, default_preference, default_preset) VALUES (${q(p.id)}, ${q(tenant.id)}, ${q(p.name)}, ${q(manifest.version)}, ${num(d.preference)}, ${q(d.preset)})
   ON CONFLICT (id) DO UPDATE SET bundle_version = excluded.bundle_version, default_preference = excluded.default_preference, default_preset = excluded.default_preset;`);
-  lines.push(`DELETE FROM pool_members WHERE pool_id = ${q(p.id)} AND model_id NOT IN (${ids.map(q).join(', ')});`);
-  for (const id of ids) lines.push(`INSERT OR IGNORE INTO pool_members (pool_id, model_id) VALUES (${q(p.id)}, ${q(id)});`);
+  lines.push(
+    `DELETE FROM pool_members WHERE pool_id = ${q(p.id)} AND model_id NOT IN (${ids.map(q).join(', ')});`,
+  );
+  for (const id of ids)
+    lines.push(
+      `INSERT OR IGNORE INTO pool_members (pool_id, model_id) VALUES (${q(p.id)}, ${q(id)});`,
+    );
   return { sql: `${lines.join('\n')}\n`, warnings };
 }
 
@@ -139,7 +163,11 @@ export function ensureDevVar(file, name) {
   const m = new RegExp(`^${name}=(.*)$`, 'm').exec(text);
   if (m && m[1].trim() !== '') return m[1].trim().replace(/^"(.*)"$/, '$1');
   const value = randomBytes(16).toString('hex');
-  const kept = text.split('\n').filter((l) => !l.startsWith(`${name}=`)).join('\n').replace(/\n*$/, '');
+  const kept = text
+    .split('\n')
+    .filter((l) => !l.startsWith(`${name}=`))
+    .join('\n')
+    .replace(/\n*$/, '');
   writeFileSync(file, `${kept ? `${kept}\n` : ''}${name}=${value}\n`, { mode: 0o600 });
   return value;
 }

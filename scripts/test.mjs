@@ -7,7 +7,12 @@ ensureNpm();
 ensurePython();
 
 // Every suite reads the shared data from the same folder (pipeline and script tests read it).
-const env = { ...process.env, OMP_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1', ROUTER_DATA: dataRoot() };
+const env = {
+  ...process.env,
+  OMP_NUM_THREADS: '1',
+  PYTHONDONTWRITEBYTECODE: '1',
+  ROUTER_DATA: dataRoot(),
+};
 console.log(`[test] shared data: ${env.ROUTER_DATA}`);
 const steps = [
   { name: 'pipeline (pytest)', cmd: python, args: ['-m', 'pytest', '-q', 'test/model-assets'] },

@@ -31,9 +31,20 @@ export interface Env {
  * checks the list against wrangler.toml.
  */
 const WORKER_SETTINGS: Record<keyof Env, true> = {
-  DB: true, ASSETS: true, AI: true, DECISION_LOG_QUEUE: true, DEFAULT_BUNDLE: true, UPSTREAM_TIMEOUT_MS: true,
-  UPSTREAM_COMPLETION_TIMEOUT_MS: true, MAX_TRIES: true, MAX_BODY_BYTES: true, POOL_CACHE_SECONDS: true,
-  WORKERS_AI_EMBEDDING_MODEL: true, REQUEST_DEADLINE_MS: true, BREAKER_FAILURES: true, BREAKER_COOLDOWN_MS: true,
+  DB: true,
+  ASSETS: true,
+  AI: true,
+  DECISION_LOG_QUEUE: true,
+  DEFAULT_BUNDLE: true,
+  UPSTREAM_TIMEOUT_MS: true,
+  UPSTREAM_COMPLETION_TIMEOUT_MS: true,
+  MAX_TRIES: true,
+  MAX_BODY_BYTES: true,
+  POOL_CACHE_SECONDS: true,
+  WORKERS_AI_EMBEDDING_MODEL: true,
+  REQUEST_DEADLINE_MS: true,
+  BREAKER_FAILURES: true,
+  BREAKER_COOLDOWN_MS: true,
   TENANT_RATE_LIMITER: true,
 };
 

@@ -12,7 +12,10 @@ export default {
   fetch: app.fetch,
   async queue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
     try {
-      await insertDecisionLogs(env.DB, batch.messages.map((m) => m.body as DecisionLogEntry));
+      await insertDecisionLogs(
+        env.DB,
+        batch.messages.map((m) => m.body as DecisionLogEntry),
+      );
       batch.ackAll();
     } catch (e) {
       console.error('decision log batch insert failed; retrying', e);

@@ -19,17 +19,34 @@ const PAGE = 5000;
  */
 export function wranglerRun(root, args) {
   const bin = path.join(root, 'node_modules', '.bin', 'wrangler');
-  const env = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
+  const env = {
+    ...process.env,
+    CI: 'true',
+    WRANGLER_SEND_METRICS: 'false',
+    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  };
   // a debug log level would print log lines into the --json output this reads
   delete env.WRANGLER_LOG;
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`wrangler ${args.slice(0, 3).join(' ')} failed (${code}): ${`${out}${err}`.trim().slice(-2000)}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(
+            new Error(
+              `wrangler ${args.slice(0, 3).join(' ')} failed (${code}): ${`${out}${err}`.trim().slice(-2000)}`,
+            ),
+          ),
+    );
   });
 }
 
@@ -77,9 +94,20 @@ export function loadtestTenant({ manifest, baseUrl }) {
   const id = `loadtest-${suffix}`;
   const key = `sk-router-loadtest-${randomBytes(16).toString('hex')}`;
   const demo = readDemoPool();
-  const pool = { ...demo, tenant: { id, name: 'npm run loadtest' }, pool: { ...demo.pool, id: `pool-${id}`, name: 'loadtest' } };
+  const pool = {
+    ...demo,
+    tenant: { id, name: 'npm run loadtest' },
+    pool: { ...demo.pool, id: `pool-${id}`, name: 'loadtest' },
+  };
   const keyHash = createHash('sha256').update(key).digest('hex');
-  const { sql, warnings } = demoSeedSql({ pool, manifest, keyHash, baseUrl, modelIdPrefix: `${id}-`, keyLabel: 'npm run loadtest' });
+  const { sql, warnings } = demoSeedSql({
+    pool,
+    manifest,
+    keyHash,
+    baseUrl,
+    modelIdPrefix: `${id}-`,
+    keyLabel: 'npm run loadtest',
+  });
   return {
     id,
     key,
@@ -116,7 +144,9 @@ export function loadtestTenant({ manifest, baseUrl }) {
  * await countRows(d1, ['loadtest-ab12cd34'], '2026-12-05T21:40:01.000Z'); // 1200
  */
 export async function countRows(d1, tenantIds, sinceIso) {
-  const rows = await d1.query(`SELECT COUNT(*) AS n FROM decision_log WHERE ${tenantIn(tenantIds)} AND created_at >= ${q(sinceIso)}`);
+  const rows = await d1.query(
+    `SELECT COUNT(*) AS n FROM decision_log WHERE ${tenantIn(tenantIds)} AND created_at >= ${q(sinceIso)}`,
+  );
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -129,7 +159,9 @@ export async function countRows(d1, tenantIds, sinceIso) {
 export async function rowIds(d1, tenantIds, sinceIso) {
   const ids = new Set();
   for (let offset = 0; ; offset += PAGE) {
-    const rows = await d1.query(`SELECT id FROM decision_log WHERE ${tenantIn(tenantIds)} AND created_at >= ${q(sinceIso)} ORDER BY id LIMIT ${PAGE} OFFSET ${offset}`);
+    const rows = await d1.query(
+      `SELECT id FROM decision_log WHERE ${tenantIn(tenantIds)} AND created_at >= ${q(sinceIso)} ORDER BY id LIMIT ${PAGE} OFFSET ${offset}`,
+    );
     for (const r of rows) ids.add(r.id);
     if (rows.length < PAGE) return ids;
   }
@@ -143,7 +175,13 @@ export async function rowIds(d1, tenantIds, sinceIso) {
  * @example
  * await waitForRows(d1, [tenant.id], run.startIso, run.ok, { quietMs: 3000, maxMs: 60000 });
  */
-export async function waitForRows(d1, tenantIds, sinceIso, expected, { quietMs = 3000, maxMs = 60_000 } = {}) {
+export async function waitForRows(
+  d1,
+  tenantIds,
+  sinceIso,
+  expected,
+  { quietMs = 3000, maxMs = 60_000 } = {},
+) {
   const until = Date.now() + maxMs;
   let last = -1;
   let stableSince = Date.now();

@@ -31,7 +31,18 @@ export async function measuredRun(ctx, endpoint, rate, seconds, kind) {
     seen += counter;
     if (++ticks % 10 === 0 && ticks < seconds) log(`    ... ${ticks} s, ${seen} answers`);
   };
-  const run = await runAt({ url, keys: tenants.map((t) => t.key), endpoint, rate, seconds, prompts, nextIndex, timeoutS, onTick, ...(connections ? { connections } : {}) });
+  const run = await runAt({
+    url,
+    keys: tenants.map((t) => t.key),
+    endpoint,
+    rate,
+    seconds,
+    prompts,
+    nextIndex,
+    timeoutS,
+    onTick,
+    ...(connections ? { connections } : {}),
+  });
   const after = rssOf(workerd.runtime);
   const proxyAfter = rssOf(workerd.proxy);
   await waitForRows(d1, tenantIds, sinceIso, run.ok, { maxMs: drainMs });
@@ -59,8 +70,12 @@ export async function measuredRun(ctx, endpoint, rate, seconds, kind) {
  * describeRun(rec); // 'route probe 40/s x 10 s: 400 requests, 40.0 rps, 0 errors, p50 12 ms, p99 48 ms, rows 400/400, workerd 231 -> 245 MB: pass'
  */
 export function describeRun(r) {
-  const fails = Object.entries(r.failures).map(([k, n]) => `${n} x ${k}`).join(', ');
-  return `${r.endpoint} ${r.kind} ${r.target_rate}/s x ${r.duration_s} s (${r.connections} conns${r.tenants > 1 ? `, ${r.tenants} tenants` : ''}): ${r.requests} requests, ${r.rps} rps, ` +
+  const fails = Object.entries(r.failures)
+    .map(([k, n]) => `${n} x ${k}`)
+    .join(', ');
+  return (
+    `${r.endpoint} ${r.kind} ${r.target_rate}/s x ${r.duration_s} s (${r.connections} conns${r.tenants > 1 ? `, ${r.tenants} tenants` : ''}): ${r.requests} requests, ${r.rps} rps, ` +
     `${r.errors} errors${fails ? ` (${fails})` : ''}, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, rows ${r.rows}/${r.ok}, ` +
-    `workerd ${r.rss_before_mb ?? '?'} -> ${r.rss_after_mb ?? '?'} MB: ${r.passed ? 'pass' : 'fail'}`;
+    `workerd ${r.rss_before_mb ?? '?'} -> ${r.rss_after_mb ?? '?'} MB: ${r.passed ? 'pass' : 'fail'}`
+  );
 }

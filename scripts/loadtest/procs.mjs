@@ -15,7 +15,9 @@ function procText(pid, file) {
 
 /** Numeric ids of every process /proc lists. */
 function allPids() {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
 }
 
 /**

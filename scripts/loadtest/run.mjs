@@ -16,16 +16,32 @@ const SAMPLE_CHARS = 300;
  * not the router.
  */
 export const ENDPOINTS = {
-  route: { path: '/v1/route', body: (prompt) => ({ model: 'router', messages: [{ role: 'user', content: prompt }] }) },
-  chat: { path: '/v1/chat/completions', body: (prompt) => ({ model: 'router', max_tokens: 64, messages: [{ role: 'user', content: prompt }] }) },
+  route: {
+    path: '/v1/route',
+    body: (prompt) => ({ model: 'router', messages: [{ role: 'user', content: prompt }] }),
+  },
+  chat: {
+    path: '/v1/chat/completions',
+    body: (prompt) => ({
+      model: 'router',
+      max_tokens: 64,
+      messages: [{ role: 'user', content: prompt }],
+    }),
+  },
 };
 
 /** Used when ../shared/data has no alpaca-eval prompts: short, varied chat prompts. */
 const FALLBACK_PROMPTS = [
-  'What is 2+2?', 'Prove that sqrt(2) is irrational.', 'Write a haiku about autumn leaves.',
-  'Explain how a hash map handles collisions.', 'Translate "good morning" into French and Spanish.',
-  'Summarise the causes of the French Revolution in three sentences.', 'Write a Python function that reverses a linked list.',
-  'What are the health benefits of green tea?', 'How do I change a flat tyre?', 'Compare TCP and UDP for a video call.',
+  'What is 2+2?',
+  'Prove that sqrt(2) is irrational.',
+  'Write a haiku about autumn leaves.',
+  'Explain how a hash map handles collisions.',
+  'Translate "good morning" into French and Spanish.',
+  'Summarise the causes of the French Revolution in three sentences.',
+  'Write a Python function that reverses a linked list.',
+  'What are the health benefits of green tea?',
+  'How do I change a flat tyre?',
+  'Compare TCP and UDP for a video call.',
 ];
 
 /**
@@ -39,7 +55,9 @@ export function loadPrompts(dataDir) {
   const file = path.join(dataDir, 'alpaca-eval', 'prompts.json');
   if (!existsSync(file)) return FALLBACK_PROMPTS;
   const rows = JSON.parse(readFileSync(file, 'utf8'));
-  const prompts = rows.map((r) => r?.instruction).filter((t) => typeof t === 'string' && t.trim() !== '');
+  const prompts = rows
+    .map((r) => r?.instruction)
+    .filter((t) => typeof t === 'string' && t.trim() !== '');
   return prompts.length > 0 ? prompts : FALLBACK_PROMPTS;
 }
 
@@ -79,19 +97,27 @@ export function unansweredWatch() {
         if (state.pending) overwritten++;
         state.pending = true;
       });
-      client.on('response', () => { state.pending = false; });
-      client.on('connError', () => { state.pending = false; });
+      client.on('response', () => {
+        state.pending = false;
+      });
+      client.on('connError', () => {
+        state.pending = false;
+      });
     },
     /** `lost`: requests that got no answer, no timeout and no socket error; `inFlight`: open at the end. */
     counts(timeouts) {
-      return { lost: Math.max(0, overwritten - timeouts), inFlight: clients.filter((c) => c.pending).length };
+      return {
+        lost: Math.max(0, overwritten - timeouts),
+        inFlight: clients.filter((c) => c.pending).length,
+      };
     },
   };
 }
 
 /** A header's value, whatever case the server used. */
 function header(headers, name) {
-  for (const [k, v] of Object.entries(headers ?? {})) if (k.toLowerCase() === name) return Array.isArray(v) ? v[0] : v;
+  for (const [k, v] of Object.entries(headers ?? {}))
+    if (k.toLowerCase() === name) return Array.isArray(v) ? v[0] : v;
   return undefined;
 }
 
@@ -104,7 +130,8 @@ const DEV_PROXY_503 = 'Your worker restarted mid-request';
 
 /** What kind of failure a non-2xx answer is: `status code`, or the dev proxy's 503. */
 function failureKind(status, body) {
-  if (status === 503 && `${body ?? ''}`.startsWith(DEV_PROXY_503)) return '503 wrangler dev proxy lost the runtime';
+  if (status === 503 && `${body ?? ''}`.startsWith(DEV_PROXY_503))
+    return '503 wrangler dev proxy lost the runtime';
   try {
     return `${status} ${JSON.parse(body)?.error?.code ?? ''}`.trim();
   } catch {
@@ -127,7 +154,18 @@ function failureKind(status, body) {
  * @example
  * const r = await runAt({ url: 'http://127.0.0.1:18787', keys: [key], endpoint: 'route', rate: 20, seconds: 10, prompts, nextIndex });
  */
-export async function runAt({ url, keys, endpoint, rate, seconds, prompts, nextIndex, connections = connectionsFor(rate), timeoutS = 10, onTick }) {
+export async function runAt({
+  url,
+  keys,
+  endpoint,
+  rate,
+  seconds,
+  prompts,
+  nextIndex,
+  connections = connectionsFor(rate),
+  timeoutS = 10,
+  onTick,
+}) {
   const ep = ENDPOINTS[endpoint];
   if (!ep) throw new Error(`unknown endpoint ${endpoint}`);
   const decisionIds = [];
@@ -142,28 +180,34 @@ export async function runAt({ url, keys, endpoint, rate, seconds, prompts, nextI
     overallRate: rate,
     duration: seconds,
     timeout: timeoutS,
-    requests: [{
-      method: 'POST',
-      path: ep.path,
-      headers,
-      // a new prompt text every request: the embedding cache (per tenant and text) never hits
-      setupRequest: (req) => {
-        const i = nextIndex();
-        const authorization = `Bearer ${keys[i % keys.length]}`;
-        return { ...req, headers: { ...headers, authorization }, body: JSON.stringify(ep.body(`${prompts[i % prompts.length]} [load ${i}]`)) };
+    requests: [
+      {
+        method: 'POST',
+        path: ep.path,
+        headers,
+        // a new prompt text every request: the embedding cache (per tenant and text) never hits
+        setupRequest: (req) => {
+          const i = nextIndex();
+          const authorization = `Bearer ${keys[i % keys.length]}`;
+          return {
+            ...req,
+            headers: { ...headers, authorization },
+            body: JSON.stringify(ep.body(`${prompts[i % prompts.length]} [load ${i}]`)),
+          };
+        },
+        onResponse: (status, body, _context, resHeaders) => {
+          if (status >= 200 && status < 300) {
+            const id = header(resHeaders, 'x-router-decision-id');
+            if (id) decisionIds.push(id);
+            return;
+          }
+          const what = failureKind(status, body);
+          failures[what] = (failures[what] ?? 0) + 1;
+          // the first body of each kind, to tell the router's own errors from the local proxy's
+          samples[what] ??= `${body ?? ''}`.slice(0, SAMPLE_CHARS);
+        },
       },
-      onResponse: (status, body, _context, resHeaders) => {
-        if (status >= 200 && status < 300) {
-          const id = header(resHeaders, 'x-router-decision-id');
-          if (id) decisionIds.push(id);
-          return;
-        }
-        const what = failureKind(status, body);
-        failures[what] = (failures[what] ?? 0) + 1;
-        // the first body of each kind, to tell the router's own errors from the local proxy's
-        samples[what] ??= `${body ?? ''}`.slice(0, SAMPLE_CHARS);
-      },
-    }],
+    ],
   });
   if (onTick) instance.on('tick', onTick);
   const result = await new Promise((resolve, reject) => {

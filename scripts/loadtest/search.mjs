@@ -30,7 +30,17 @@ export function passed(run, keepUp = 0.9) {
  * @example
  * const { rate, run } = await searchRate({ runAt, startRate: 10, maxRate: 2000, probeS: 10, durationS: 60, timeLeft });
  */
-export async function searchRate({ runAt, startRate, minRate = 1, maxRate, probeS, durationS, timeLeft, precision = 1.15, keepUp = 0.9 }) {
+export async function searchRate({
+  runAt,
+  startRate,
+  minRate = 1,
+  maxRate,
+  probeS,
+  durationS,
+  timeLeft,
+  precision = 1.15,
+  keepUp = 0.9,
+}) {
   const runs = [];
   const attempt = async (rate, seconds, kind) => {
     const run = await runAt(rate, seconds, kind);
@@ -65,7 +75,8 @@ export async function searchRate({ runAt, startRate, minRate = 1, maxRate, probe
   // 3. confirm for the full duration, stepping down 20% (at least 1) after each failure
   let candidate = lo;
   while (candidate !== null && candidate >= minRate && fits(durationS)) {
-    if (await attempt(candidate, durationS, 'confirm')) return { rate: candidate, run: runs.at(-1), runs };
+    if (await attempt(candidate, durationS, 'confirm'))
+      return { rate: candidate, run: runs.at(-1), runs };
     candidate = Math.min(candidate - 1, Math.floor(candidate * 0.8));
   }
   return { rate: null, run: null, runs };

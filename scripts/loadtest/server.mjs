@@ -33,7 +33,9 @@ export function freePort() {
 export async function waitForOk(url, ms, abort = new Promise(() => undefined)) {
   const until = Date.now() + ms;
   let failed = null;
-  abort.catch((err) => { failed = err; });
+  abort.catch((err) => {
+    failed = err;
+  });
   for (;;) {
     if (failed) throw failed;
     try {
@@ -42,7 +44,8 @@ export async function waitForOk(url, ms, abort = new Promise(() => undefined)) {
     } catch {
       // not up yet
     }
-    if (Date.now() > until) throw new Error(`nothing answered ${url} within ${Math.round(ms / 1000)} s`);
+    if (Date.now() > until)
+      throw new Error(`nothing answered ${url} within ${Math.round(ms / 1000)} s`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -67,7 +70,12 @@ export async function startRouter({ root, stateDir, log, readyMs = 300_000 }) {
     cwd: root,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PORT: String(port), STANDIN_PORT: String(standinPort), STATE_DIR: stateDir },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      STANDIN_PORT: String(standinPort),
+      STATE_DIR: stateDir,
+    },
   });
   let pending = '';
   child.stdout.on('data', (d) => {
@@ -78,7 +86,9 @@ export async function startRouter({ root, stateDir, log, readyMs = 300_000 }) {
     for (const l of lines) if (l.startsWith('[start]')) log(`  ${l}`);
   });
   child.stderr.on('data', (d) => out.write(d));
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       try {
@@ -111,7 +121,9 @@ export async function startRouter({ root, stateDir, log, readyMs = 300_000 }) {
   };
   const url = `http://127.0.0.1:${port}`;
   const died = exited.then(({ code, signal }) => {
-    throw new Error(`the router exited (${signal ?? `code ${code}`}) before it answered; see ${logFile}`);
+    throw new Error(
+      `the router exited (${signal ?? `code ${code}`}) before it answered; see ${logFile}`,
+    );
   });
   try {
     await waitForOk(`${url}/healthz`, readyMs, died);
@@ -119,5 +131,12 @@ export async function startRouter({ root, stateDir, log, readyMs = 300_000 }) {
     await stop();
     throw err;
   }
-  return { url, standinUrl: `http://127.0.0.1:${standinPort}/v1`, port, pid: child.pid, logFile, stop };
+  return {
+    url,
+    standinUrl: `http://127.0.0.1:${standinPort}/v1`,
+    port,
+    pid: child.pid,
+    logFile,
+    stop,
+  };
 }

@@ -25,9 +25,18 @@ export interface ModelRow {
  * with its `ModelRow` form.
  */
 export interface ModelRecord {
-  id: string; tenant_id: string | null; name: string; provider: ProviderKind; upstream_model: string;
-  base_url: string | null; secret_name: string | null; input_usd_per_mtok: number; output_usd_per_mtok: number;
-  expected_output_tokens: number; bundle_model: string | null; created_at: string;
+  id: string;
+  tenant_id: string | null;
+  name: string;
+  provider: ProviderKind;
+  upstream_model: string;
+  base_url: string | null;
+  secret_name: string | null;
+  input_usd_per_mtok: number;
+  output_usd_per_mtok: number;
+  expected_output_tokens: number;
+  bundle_model: string | null;
+  created_at: string;
 }
 
 /** The columns of a `ModelRecord`, for `SELECT ${MODEL_COLUMNS} FROM models m ...`. */
@@ -42,9 +51,17 @@ export const MODEL_COLUMNS = `m.id, m.tenant_id, m.name, m.provider, m.upstream_
  */
 export function toModelRow(r: Omit<ModelRecord, 'created_at'>): ModelRow {
   return {
-    id: r.id, tenantId: r.tenant_id, name: r.name, provider: r.provider, upstreamModel: r.upstream_model,
-    baseUrl: r.base_url, secretName: r.secret_name, inputUsdPerMtok: r.input_usd_per_mtok,
-    outputUsdPerMtok: r.output_usd_per_mtok, expectedOutputTokens: r.expected_output_tokens, bundleModel: r.bundle_model,
+    id: r.id,
+    tenantId: r.tenant_id,
+    name: r.name,
+    provider: r.provider,
+    upstreamModel: r.upstream_model,
+    baseUrl: r.base_url,
+    secretName: r.secret_name,
+    inputUsdPerMtok: r.input_usd_per_mtok,
+    outputUsdPerMtok: r.output_usd_per_mtok,
+    expectedOutputTokens: r.expected_output_tokens,
+    bundleModel: r.bundle_model,
   };
 }
 
@@ -56,8 +73,10 @@ export function toModelRow(r: Omit<ModelRecord, 'created_at'>): ModelRow {
  */
 export async function listModels(db: D1Database, tenantId: string): Promise<ModelRow[]> {
   const { results } = await db
-    .prepare(`SELECT ${MODEL_COLUMNS} FROM models m WHERE m.tenant_id = ?1 OR m.tenant_id IS NULL
-              ORDER BY m.name, m.tenant_id IS NULL`)
+    .prepare(
+      `SELECT ${MODEL_COLUMNS} FROM models m WHERE m.tenant_id = ?1 OR m.tenant_id IS NULL
+              ORDER BY m.name, m.tenant_id IS NULL`,
+    )
     .bind(tenantId)
     .all<ModelRecord>();
   const seen = new Set<string>();
@@ -76,10 +95,16 @@ export async function listModels(db: D1Database, tenantId: string): Promise<Mode
  * @example
  * const model = await findModel(env.DB, tenant.id, 'gpt-4o');
  */
-export async function findModel(db: D1Database, tenantId: string, name: string): Promise<ModelRow | null> {
+export async function findModel(
+  db: D1Database,
+  tenantId: string,
+  name: string,
+): Promise<ModelRow | null> {
   const row = await db
-    .prepare(`SELECT ${MODEL_COLUMNS} FROM models m WHERE m.name = ?2 AND (m.tenant_id = ?1 OR m.tenant_id IS NULL)
-              ORDER BY m.tenant_id IS NULL LIMIT 1`)
+    .prepare(
+      `SELECT ${MODEL_COLUMNS} FROM models m WHERE m.name = ?2 AND (m.tenant_id = ?1 OR m.tenant_id IS NULL)
+              ORDER BY m.tenant_id IS NULL LIMIT 1`,
+    )
     .bind(tenantId, name)
     .first<ModelRecord>();
   return row ? toModelRow(row) : null;

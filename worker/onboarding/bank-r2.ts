@@ -13,7 +13,12 @@ const cache = new Map<string, { etag: string; bank: Bank }>();
  * @example
  * const bank = await loadBank(env.ASSETS, 'v2026-11-22', 'default', 16);
  */
-export async function loadBank(bucket: R2Bucket, bundleVersion: string, name: string, identityDim: number): Promise<Bank> {
+export async function loadBank(
+  bucket: R2Bucket,
+  bundleVersion: string,
+  name: string,
+  identityDim: number,
+): Promise<Bank> {
   if (!BANK_NAME.test(name)) throw bankError(`bank name ${JSON.stringify(name)} is not valid`, 422);
   const keys = [`banks/${bundleVersion}/${name}.json`];
   if (name === 'default') keys.push(`bundles/${bundleVersion}/bank.json`);

@@ -61,7 +61,10 @@ export interface Bank {
  * throw bankError(`no quiz bank "x" for bundle v1`, 404);
  */
 export function bankError(message: string, status: 404 | 422): ApiError {
-  return new ApiError(status, message, { code: status === 404 ? 'bank_not_found' : 'bank_invalid', param: 'bank' });
+  return new ApiError(status, message, {
+    code: status === 404 ? 'bank_not_found' : 'bank_invalid',
+    param: 'bank',
+  });
 }
 
 /** Bank names are single path segments. */
@@ -79,7 +82,10 @@ export function parseBank(raw: unknown, key: string, identityDim: number): Bank 
   if (!r.success) throw bankError(`bank ${key} is malformed: ${z.prettifyError(r.error)}`, 422);
   const bank = r.data;
   if (bank.identity_dim !== identityDim) {
-    throw bankError(`bank ${key} has identity_dim ${bank.identity_dim}, the bundle has ${identityDim}`, 422);
+    throw bankError(
+      `bank ${key} has identity_dim ${bank.identity_dim}, the bundle has ${identityDim}`,
+      422,
+    );
   }
   const rowOf = new Map<string, number>();
   bank.items.forEach((it, i) => {
@@ -88,11 +94,18 @@ export function parseBank(raw: unknown, key: string, identityDim: number): Bank 
   });
   let params: ItemParams;
   try {
-    params = packItems(bank.items.map((it) => it.a), bank.items.map((it) => it.c));
+    params = packItems(
+      bank.items.map((it) => it.a),
+      bank.items.map((it) => it.c),
+    );
   } catch (e) {
     throw bankError(`bank ${key}: ${e instanceof Error ? e.message : 'bad item parameters'}`, 422);
   }
-  if (params.dim !== identityDim) throw bankError(`bank ${key} items have ${params.dim} components, expected ${identityDim}`, 422);
+  if (params.dim !== identityDim)
+    throw bankError(
+      `bank ${key} items have ${params.dim} components, expected ${identityDim}`,
+      422,
+    );
   const items = bank.items.map((it) => ({
     id: it.id,
     ...(it.prompt !== undefined ? { prompt: it.prompt } : {}),
@@ -101,5 +114,13 @@ export function parseBank(raw: unknown, key: string, identityDim: number): Bank 
   const { prior } = bank;
   const problem = prior && priorProblem(prior, identityDim);
   if (problem) throw bankError(`bank ${key}: prior ${problem}`, 422);
-  return { name: bank.name, bundleVersion: bank.bundle_version, key, params, items, rowOf, ...(prior ? { prior } : {}) };
+  return {
+    name: bank.name,
+    bundleVersion: bank.bundle_version,
+    key,
+    params,
+    items,
+    rowOf,
+    ...(prior ? { prior } : {}),
+  };
 }

@@ -27,17 +27,32 @@ export interface OnboardingContext {
  * const ctx = await onboardingContext(env, undefined, 'default');
  * ctx.bank.params.count; // items to choose from
  */
-export async function onboardingContext(env: Env, bundle: string | undefined, bankName: string): Promise<OnboardingContext> {
+export async function onboardingContext(
+  env: Env,
+  bundle: string | undefined,
+  bankName: string,
+): Promise<OnboardingContext> {
   const version = bundle ?? env.DEFAULT_BUNDLE;
-  if (!version) throw new ApiError(400, 'no bundle given and DEFAULT_BUNDLE is not set', { code: 'bundle_required', param: 'bundle' });
+  if (!version)
+    throw new ApiError(400, 'no bundle given and DEFAULT_BUNDLE is not set', {
+      code: 'bundle_required',
+      param: 'bundle',
+    });
   let manifest: Manifest | null;
   try {
     manifest = await readManifest(env.ASSETS, version);
   } catch (e) {
     const why = e instanceof Error ? e.message : 'bad manifest';
-    throw new ApiError(503, `bundle ${version} is unusable: ${why}`, { code: 'bundle_unavailable', param: 'bundle' });
+    throw new ApiError(503, `bundle ${version} is unusable: ${why}`, {
+      code: 'bundle_unavailable',
+      param: 'bundle',
+    });
   }
-  if (!manifest) throw new ApiError(404, `bundle ${version} not found`, { code: 'bundle_not_found', param: 'bundle' });
+  if (!manifest)
+    throw new ApiError(404, `bundle ${version} not found`, {
+      code: 'bundle_not_found',
+      param: 'bundle',
+    });
   const bank = await loadBank(env.ASSETS, version, bankName, manifest.identity_dim);
   const { prior, source } = onboardingPrior(manifest, bank);
   return { manifest, prior, priorSource: source, bank };

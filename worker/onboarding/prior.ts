@@ -40,7 +40,11 @@ export function identityPrior(manifest: Manifest): GaussianPrior {
     if (!r.success) throw priorError(`bundle ${manifest.version}: irt.prior is malformed`);
     prior = r.data;
   } else {
-    prior = empiricalPrior(manifest.models.map((m) => m.identity), d, manifest.version);
+    prior = empiricalPrior(
+      manifest.models.map((m) => m.identity),
+      d,
+      manifest.version,
+    );
   }
   const problem = priorProblem(prior, d);
   if (problem) throw priorError(`bundle ${manifest.version}: irt.prior ${problem}`);
@@ -58,9 +62,12 @@ export function identityPrior(manifest: Manifest): GaussianPrior {
  */
 export function priorProblem(prior: GaussianPrior, d: number): string | null {
   const { mean, cov } = prior;
-  if (mean.length !== d || cov.length !== d || cov.some((row) => row.length !== d)) return `does not have identity_dim ${d}`;
+  if (mean.length !== d || cov.length !== d || cov.some((row) => row.length !== d))
+    return `does not have identity_dim ${d}`;
   // cholesky reads one triangle only: an asymmetric matrix would pass it and then be used as given
-  if (cov.some((row, i) => row.some((x, j) => Math.abs(x - cov[j]![i]!) > 1e-9 * (1 + Math.abs(x))))) {
+  if (
+    cov.some((row, i) => row.some((x, j) => Math.abs(x - cov[j]![i]!) > 1e-9 * (1 + Math.abs(x))))
+  ) {
     return 'covariance is not symmetric';
   }
   try {
@@ -83,15 +90,25 @@ export type PriorSource = 'bank' | 'bundle';
  * @example
  * const { prior, source } = onboardingPrior(manifest, bank); // source === 'bank' for the mmlu-pro bank
  */
-export function onboardingPrior(manifest: Manifest, bank: Pick<Bank, 'prior'>): { prior: GaussianPrior; source: PriorSource } {
+export function onboardingPrior(
+  manifest: Manifest,
+  bank: Pick<Bank, 'prior'>,
+): { prior: GaussianPrior; source: PriorSource } {
   if (bank.prior) return { prior: { mean: bank.prior.mean, cov: bank.prior.cov }, source: 'bank' };
   return { prior: identityPrior(manifest), source: 'bundle' };
 }
 
 function empiricalPrior(ids: number[][], d: number, version: string): GaussianPrior {
-  if (ids.length < 2) throw priorError(`bundle ${version}: no irt.prior and fewer than two trained identities`);
+  if (ids.length < 2)
+    throw priorError(`bundle ${version}: no irt.prior and fewer than two trained identities`);
   const mean = Array.from({ length: d }, (_, i) => ids.reduce((s, v) => s + v[i]!, 0) / ids.length);
-  const cov = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) =>
-    ids.reduce((s, v) => s + (v[i]! - mean[i]!) * (v[j]! - mean[j]!), 0) / (ids.length - 1) + (i === j ? RIDGE : 0)));
+  const cov = Array.from({ length: d }, (_, i) =>
+    Array.from(
+      { length: d },
+      (_, j) =>
+        ids.reduce((s, v) => s + (v[i]! - mean[i]!) * (v[j]! - mean[j]!), 0) / (ids.length - 1) +
+        (i === j ? RIDGE : 0),
+    ),
+  );
   return { mean, cov };
 }

@@ -49,5 +49,9 @@ export interface UpstreamTarget {
  * per model name; pools name models at run time, so providers call it through this shape.
  */
 export interface WorkersAiBinding {
-  run(model: string, inputs: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<unknown>;
+  run(
+    model: string,
+    inputs: Record<string, unknown>,
+    options?: { signal?: AbortSignal },
+  ): Promise<unknown>;
 }

@@ -13,8 +13,17 @@ import type { AppEnv } from '../env';
  */
 export async function listModelsRoute(c: Context<AppEnv>): Promise<Response> {
   const tenant = c.get('tenant');
-  const [pools, models] = await Promise.all([listPoolNames(c.env.DB, tenant.id), listModels(c.env.DB, tenant.id)]);
-  const entry = (id: string, ownedBy: string, extra: Record<string, unknown> = {}) => ({ id, object: 'model', created: 0, owned_by: ownedBy, ...extra });
+  const [pools, models] = await Promise.all([
+    listPoolNames(c.env.DB, tenant.id),
+    listModels(c.env.DB, tenant.id),
+  ]);
+  const entry = (id: string, ownedBy: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    object: 'model',
+    created: 0,
+    owned_by: ownedBy,
+    ...extra,
+  });
   const data = [
     ...(tenant.defaultPool ? [entry('router', 'router', { pool: tenant.defaultPool })] : []),
     ...pools.map((p) => entry(`router/${p}`, 'router', { pool: p })),

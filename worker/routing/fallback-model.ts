@@ -24,8 +24,17 @@ export interface FallbackModel {
  * @example
  * const headers = fallbackHeaders('default', model, decisionId); // x-router-model, -pool, -decision-id, -degraded
  */
-export function fallbackHeaders(pool: string, model: ModelRow, decisionId: string): Record<string, string> {
-  return { 'x-router-model': model.name, 'x-router-pool': pool, 'x-router-decision-id': decisionId, 'x-router-degraded': REASON };
+export function fallbackHeaders(
+  pool: string,
+  model: ModelRow,
+  decisionId: string,
+): Record<string, string> {
+  return {
+    'x-router-model': model.name,
+    'x-router-pool': pool,
+    'x-router-decision-id': decisionId,
+    'x-router-degraded': REASON,
+  };
 }
 
 /**
@@ -37,11 +46,32 @@ export function fallbackHeaders(pool: string, model: ModelRow, decisionId: strin
 export function fallbackDecision(c: Context<AppEnv>, fallback: FallbackModel): Response {
   const { pool, model } = fallback;
   const decisionId = crypto.randomUUID();
-  const entry = decisionLogEntry(c.get('tenant').id, { decisionId, pool, model: model.name, degraded: REASON }, [], 'route_only');
+  const entry = decisionLogEntry(
+    c.get('tenant').id,
+    { decisionId, pool, model: model.name, degraded: REASON },
+    [],
+    'route_only',
+  );
   c.executionCtx.waitUntil(recordDecision(c.env, entry));
-  return c.json({
-    id: decisionId, object: 'router.decision', model: model.name, pool, arm: null, bundle: null, preference: null, preset: null,
-    uncertainty_penalty: null, embedding: null, candidates: [], fallback_order: [model.name], unroutable: [], degraded: REASON,
-    timings_ms: null,
-  }, 200, fallbackHeaders(pool, model, decisionId));
+  return c.json(
+    {
+      id: decisionId,
+      object: 'router.decision',
+      model: model.name,
+      pool,
+      arm: null,
+      bundle: null,
+      preference: null,
+      preset: null,
+      uncertainty_penalty: null,
+      embedding: null,
+      candidates: [],
+      fallback_order: [model.name],
+      unroutable: [],
+      degraded: REASON,
+      timings_ms: null,
+    },
+    200,
+    fallbackHeaders(pool, model, decisionId),
+  );
 }

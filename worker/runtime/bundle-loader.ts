@@ -29,8 +29,14 @@ export interface LoadedBundle {
 /** The bundle is missing, corrupt or unreadable: the service cannot route with it (503). */
 export class BundleUnavailableError extends ApiError {
   override name = 'BundleUnavailableError';
-  constructor(readonly version: string, message: string) {
-    super(503, `bundle ${version}: ${message}`, { type: 'service_unavailable', code: 'bundle_unavailable' });
+  constructor(
+    readonly version: string,
+    message: string,
+  ) {
+    super(503, `bundle ${version}: ${message}`, {
+      type: 'service_unavailable',
+      code: 'bundle_unavailable',
+    });
   }
 }
 
@@ -57,7 +63,11 @@ export function noteBundleFailure(err: BundleUnavailableError): void {
   const now = new Date().toISOString();
   const seen = failures.get(err.version);
   failures.set(err.version, {
-    version: err.version, error: err.message.slice(0, 300), firstAt: seen?.firstAt ?? now, lastAt: now, failures: (seen?.failures ?? 0) + 1,
+    version: err.version,
+    error: err.message.slice(0, 300),
+    firstAt: seen?.firstAt ?? now,
+    lastAt: now,
+    failures: (seen?.failures ?? 0) + 1,
   });
 }
 
@@ -90,21 +100,32 @@ function guarded(session: OnnxSession, version: string, file: string): OnnxSessi
       try {
         return await session.run(feeds);
       } catch (e) {
-        throw new BundleUnavailableError(version, `${file} failed in ONNX Runtime: ${e instanceof Error ? e.message : String(e)}`);
+        throw new BundleUnavailableError(
+          version,
+          `${file} failed in ONNX Runtime: ${e instanceof Error ? e.message : String(e)}`,
+        );
       }
     },
   };
 }
 
-async function readFile(bucket: R2Bucket, version: string, entry: { key: string; bytes: number; sha256: string }): Promise<Uint8Array> {
+async function readFile(
+  bucket: R2Bucket,
+  version: string,
+  entry: { key: string; bytes: number; sha256: string },
+): Promise<Uint8Array> {
   const obj = await bucket.get(entry.key);
   if (!obj) throw new BundleUnavailableError(version, `file ${entry.key} is missing`);
   const bytes = await obj.arrayBuffer();
   if (bytes.byteLength !== entry.bytes) {
-    throw new BundleUnavailableError(version, `file ${entry.key} has ${bytes.byteLength} bytes, manifest says ${entry.bytes}`);
+    throw new BundleUnavailableError(
+      version,
+      `file ${entry.key} has ${bytes.byteLength} bytes, manifest says ${entry.bytes}`,
+    );
   }
   const hash = await sha256Hex(bytes);
-  if (hash !== entry.sha256) throw new BundleUnavailableError(version, `file ${entry.key} fails its sha256 check`);
+  if (hash !== entry.sha256)
+    throw new BundleUnavailableError(version, `file ${entry.key} fails its sha256 check`);
   return new Uint8Array(bytes);
 }
 
@@ -114,7 +135,10 @@ async function load(bucket: R2Bucket, version: string): Promise<LoadedBundle> {
   try {
     manifest = await readManifest(bucket, version);
   } catch (e) {
-    throw new BundleUnavailableError(version, e instanceof Error ? e.message : 'unreadable manifest');
+    throw new BundleUnavailableError(
+      version,
+      e instanceof Error ? e.message : 'unreadable manifest',
+    );
   }
   if (!manifest) throw new BundleUnavailableError(version, 'not found');
   if (manifest.version !== version) {
@@ -124,18 +148,36 @@ async function load(bucket: R2Bucket, version: string): Promise<LoadedBundle> {
   const [irtBytes, policyBytes, embedderBytes, neighbourBytes] = await Promise.all([
     readFile(bucket, version, files.irt),
     readFile(bucket, version, files.policy),
-    manifest.embedding.provider === 'local' && files.embedder ? readFile(bucket, version, files.embedder) : undefined,
-    manifest.predictor && files.neighbours ? readFile(bucket, version, files.neighbours) : undefined,
+    manifest.embedding.provider === 'local' && files.embedder
+      ? readFile(bucket, version, files.embedder)
+      : undefined,
+    manifest.predictor && files.neighbours
+      ? readFile(bucket, version, files.neighbours)
+      : undefined,
   ]);
   try {
     const irt = guarded(await createSession(irtBytes), version, 'irt.onnx');
     const policy = guarded(await createSession(policyBytes), version, 'policy.onnx');
-    const embedder = embedderBytes ? guarded(await createSession(embedderBytes), version, 'embedder.onnx') : undefined;
-    const neighbours = neighbourBytes ? guarded(await createSession(neighbourBytes), version, 'neighbours.onnx') : undefined;
+    const embedder = embedderBytes
+      ? guarded(await createSession(embedderBytes), version, 'embedder.onnx')
+      : undefined;
+    const neighbours = neighbourBytes
+      ? guarded(await createSession(neighbourBytes), version, 'neighbours.onnx')
+      : undefined;
     noteBundleWorked(version);
-    return { manifest, irt, policy, ...(embedder ? { embedder } : {}), ...(neighbours ? { neighbours } : {}), loadMs: Date.now() - t0 };
+    return {
+      manifest,
+      irt,
+      policy,
+      ...(embedder ? { embedder } : {}),
+      ...(neighbours ? { neighbours } : {}),
+      loadMs: Date.now() - t0,
+    };
   } catch (e) {
-    throw new BundleUnavailableError(version, `ONNX session failed: ${e instanceof Error ? e.message : String(e)}`);
+    throw new BundleUnavailableError(
+      version,
+      `ONNX session failed: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
 }
 

@@ -43,7 +43,10 @@ function configure(): void {
   ort.env.logLevel = 'error';
 }
 
-async function createWithPatch(model: Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+async function createWithPatch(
+  model: Uint8Array,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<ort.InferenceSession> {
   if (initDone) return ort.InferenceSession.create(model, options);
   configure();
   const original = WebAssembly.instantiate;
@@ -74,7 +77,9 @@ async function createWithPatch(model: Uint8Array, options: ort.InferenceSession.
  */
 export async function createSession(model: Uint8Array): Promise<OnnxSession> {
   const session = fromOrtSession(
-    await exclusive(() => createWithPatch(model, { ...sessionOptions(), executionProviders: ['wasm'] })),
+    await exclusive(() =>
+      createWithPatch(model, { ...sessionOptions(), executionProviders: ['wasm'] }),
+    ),
     ort.Tensor,
   );
   return { ...session, run: (feeds) => exclusive(() => session.run(feeds)) };

@@ -43,7 +43,10 @@ export interface AttemptOptions {
   deadlineAt?: number;
 }
 
-const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+};
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 /** Most bytes of an upstream error body read: only its message is kept, and a huge body must not cost memory. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -63,12 +66,20 @@ function isRedirect(res: Response): boolean {
 }
 
 /** This try's budget: its own, or less when the request's deadline comes first. */
-function budgetOf(req: ChatRequest, opts: AttemptOptions, started: number):
-  { ms: number; reason: Extract<FailureReason, 'timeout' | 'deadline'>; late: string } {
+function budgetOf(
+  req: ChatRequest,
+  opts: AttemptOptions,
+  started: number,
+): { ms: number; reason: Extract<FailureReason, 'timeout' | 'deadline'>; late: string } {
   const own = req.stream ? opts.timeoutMs : opts.completionTimeoutMs;
   const left = opts.deadlineAt === undefined ? Infinity : Math.max(0, opts.deadlineAt - started);
-  if (left < own) return { ms: left, reason: 'deadline', late: `the request deadline ran out after ${left} ms` };
-  return { ms: own, reason: 'timeout', late: req.stream ? `no first byte within ${own} ms` : `no complete answer within ${own} ms` };
+  if (left < own)
+    return { ms: left, reason: 'deadline', late: `the request deadline ran out after ${left} ms` };
+  return {
+    ms: own,
+    reason: 'timeout',
+    late: req.stream ? `no first byte within ${own} ms` : `no complete answer within ${own} ms`,
+  };
 }
 
 /** Up to `MAX_ERROR_BODY_BYTES` of an error answer's body, as text. */
@@ -94,11 +105,20 @@ async function errorText(res: Response, signal: AbortSignal): Promise<string> {
 }
 
 /** Hands a streamed answer over, guarded; `ended` learns how it ended. */
-async function streamAnswer(adapter: ProviderAdapter, target: UpstreamTarget, req: ChatRequest, res: Response,
-  signal: AbortSignal, opts: AttemptOptions): Promise<{ response: Response; ended: Promise<StreamEnd> }> {
+async function streamAnswer(
+  adapter: ProviderAdapter,
+  target: UpstreamTarget,
+  req: ChatRequest,
+  res: Response,
+  signal: AbortSignal,
+  opts: AttemptOptions,
+): Promise<{ response: Response; ended: Promise<StreamEnd> }> {
   if (!res.body || !isEventStreamType(res.headers.get('content-type'))) {
     res.body?.cancel().catch(() => undefined);
-    throw new UpstreamError('not_sse', `upstream answered the stream request with ${res.headers.get('content-type') ?? 'no body'}, not an event stream`);
+    throw new UpstreamError(
+      'not_sse',
+      `upstream answered the stream request with ${res.headers.get('content-type') ?? 'no body'}, not an event stream`,
+    );
   }
   const reader = res.body.getReader();
   const first = await readEventStreamStart(reader, signal);
@@ -106,8 +126,16 @@ async function streamAnswer(adapter: ProviderAdapter, target: UpstreamTarget, re
   const ended = new Promise<StreamEnd>((resolve) => {
     settle = resolve;
   });
-  const translated = idleGuard(reader, first, opts.idleTimeoutMs).pipeThrough(adapter.stream(target, req));
-  return { response: new Response(endWithErrorEvent(translated, settle, opts.signal), { status: 200, headers: SSE_HEADERS }), ended };
+  const translated = idleGuard(reader, first, opts.idleTimeoutMs).pipeThrough(
+    adapter.stream(target, req),
+  );
+  return {
+    response: new Response(endWithErrorEvent(translated, settle, opts.signal), {
+      status: 200,
+      headers: SSE_HEADERS,
+    }),
+    ended,
+  };
 }
 
 /**
@@ -123,7 +151,11 @@ async function streamAnswer(adapter: ProviderAdapter, target: UpstreamTarget, re
  * const out = await tryTarget(target, req, { timeoutMs: 15000, completionTimeoutMs: 120000, idleTimeoutMs: 15000, fetch });
  * if (out.kind === 'answer') return out.response;
  */
-export async function tryTarget(target: UpstreamTarget, req: ChatRequest, opts: AttemptOptions): Promise<AttemptOutcome> {
+export async function tryTarget(
+  target: UpstreamTarget,
+  req: ChatRequest,
+  opts: AttemptOptions,
+): Promise<AttemptOutcome> {
   const adapter = adapterFor(target.provider);
   const started = Date.now();
   const budget = budgetOf(req, opts, started);
@@ -137,44 +169,85 @@ export async function tryTarget(target: UpstreamTarget, req: ChatRequest, opts: 
   if (opts.signal?.aborted) onClientAbort();
   opts.signal?.addEventListener('abort', onClientAbort, { once: true });
   const signal = controller.signal;
-  const answered = (status: number): Attempt => ({ target: target.name, status, ok: true, ms: Date.now() - started });
-  const failed = (status: number, reason: FailureReason): Attempt =>
-    ({ target: target.name, status, ok: false, reason, ms: Date.now() - started });
+  const answered = (status: number): Attempt => ({
+    target: target.name,
+    status,
+    ok: true,
+    ms: Date.now() - started,
+  });
+  const failed = (status: number, reason: FailureReason): Attempt => ({
+    target: target.name,
+    status,
+    ok: false,
+    reason,
+    ms: Date.now() - started,
+  });
 
   let status = 0;
   try {
     if (target.refused) throw new UpstreamError(target.refused.reason, target.refused.message);
-    const res = await untilAborted(adapter.send(target, req, { signal, fetch: withoutRedirects(opts.fetch), ai: opts.ai }), signal);
+    const res = await untilAborted(
+      adapter.send(target, req, { signal, fetch: withoutRedirects(opts.fetch), ai: opts.ai }),
+      signal,
+    );
     status = res.status;
     if (isRedirect(res)) {
       res.body?.cancel().catch(() => undefined);
       // where it pointed is left out: the caller must learn nothing about hosts behind the upstream
-      return { kind: 'failed', attempt: failed(res.status, 'redirect'), message: `upstream answered HTTP ${res.status} (a redirect; redirects are not followed)` };
+      return {
+        kind: 'failed',
+        attempt: failed(res.status, 'redirect'),
+        message: `upstream answered HTTP ${res.status} (a redirect; redirects are not followed)`,
+      };
     }
     if (!res.ok) {
       const error = adapter.error(res.status, await errorText(res, signal));
       const attempt = failed(res.status, httpFailure(res.status));
       if (!isRetryableStatus(res.status)) return { kind: 'caller_error', error, attempt };
-      const retryAfterS = res.status === 429 ? retryAfterSeconds(res.headers.get('retry-after')) : undefined;
-      return { kind: 'failed', attempt, message: error.message, ...(retryAfterS !== undefined ? { retryAfterS } : {}) };
+      const retryAfterS =
+        res.status === 429 ? retryAfterSeconds(res.headers.get('retry-after')) : undefined;
+      return {
+        kind: 'failed',
+        attempt,
+        message: error.message,
+        ...(retryAfterS !== undefined ? { retryAfterS } : {}),
+      };
     }
     if (!req.stream) {
       const json = adapter.completion(await untilAborted(res.text(), signal), target);
       const response = new Response(json, { status: 200, headers: JSON_HEADERS });
-      return { kind: 'answer', response, attempt: answered(res.status), ended: Promise.resolve('complete') };
+      return {
+        kind: 'answer',
+        response,
+        attempt: answered(res.status),
+        ended: Promise.resolve('complete'),
+      };
     }
     const { response, ended } = await streamAnswer(adapter, target, req, res, signal, opts);
     clearTimeout(timer);
     return { kind: 'answer', response, attempt: answered(res.status), ended };
   } catch (err) {
-    if (timedOut) return { kind: 'failed', attempt: failed(0, budget.reason), message: budget.late };
-    if (opts.signal?.aborted) return { kind: 'failed', attempt: failed(0, 'client_abort'), message: 'the client went away' };
+    if (timedOut)
+      return { kind: 'failed', attempt: failed(0, budget.reason), message: budget.late };
+    if (opts.signal?.aborted)
+      return {
+        kind: 'failed',
+        attempt: failed(0, 'client_abort'),
+        message: 'the client went away',
+      };
     if (err instanceof UpstreamError) {
       if (err.status >= 400 && err.status < 500 && !isRetryableStatus(err.status)) {
-        const error = new ApiError(err.status, err.message, { type: 'invalid_request_error', code: err.reason });
+        const error = new ApiError(err.status, err.message, {
+          type: 'invalid_request_error',
+          code: err.reason,
+        });
         return { kind: 'caller_error', error, attempt: failed(err.status, err.reason) };
       }
-      return { kind: 'failed', attempt: failed(err.status || status, err.reason), message: err.message };
+      return {
+        kind: 'failed',
+        attempt: failed(err.status || status, err.reason),
+        message: err.message,
+      };
     }
     // fetch rejects with a TypeError (or a network error) when no connection could be made.
     return { kind: 'failed', attempt: failed(0, 'connect'), message: describe(err) };

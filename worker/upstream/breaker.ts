@@ -61,8 +61,12 @@ export interface TargetHealth {
  * const health = targetHealth(tenant.id, models.map((m) => ({ id: m.id, name: m.name })), config.breaker);
  * await callWithFallback(targets, req, { ...opts, health });
  */
-export function targetHealth(tenantId: string, targets: ReadonlyArray<{ id: string; name: string }>, settings: BreakerSettings,
-  now: () => number = Date.now): TargetHealth {
+export function targetHealth(
+  tenantId: string,
+  targets: ReadonlyArray<{ id: string; name: string }>,
+  settings: BreakerSettings,
+  now: () => number = Date.now,
+): TargetHealth {
   const entryAt = (i: number): Entry | undefined => {
     const t = targets[i];
     return t ? entries.get(keyOf(tenantId, t.id)) : undefined;
@@ -91,11 +95,20 @@ export function targetHealth(tenantId: string, targets: ReadonlyArray<{ id: stri
         return;
       }
       if (!e && entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value as string);
-      const entry = e ?? { tenantId, modelId: t.id, model: t.name, failures: 0, openedAt: null, probing: false, lastFailure: null };
+      const entry = e ?? {
+        tenantId,
+        modelId: t.id,
+        model: t.name,
+        failures: 0,
+        openedAt: null,
+        probing: false,
+        lastFailure: null,
+      };
       entry.failures++;
       entry.lastFailure = reason ?? null;
       // a failed probe (or a forced try while open) starts a fresh cooling period
-      if (entry.openedAt !== null || entry.failures >= settings.failureThreshold) entry.openedAt = now();
+      if (entry.openedAt !== null || entry.failures >= settings.failureThreshold)
+        entry.openedAt = now();
       entry.probing = false;
       entries.set(key, entry);
     },
@@ -121,7 +134,11 @@ export interface BreakerView {
  * @example
  * breakerStates(tenant.id, config.breaker); // [{ model: 'gpt-4o', state: 'open', consecutive_failures: 3, ... }]
  */
-export function breakerStates(tenantId: string, settings: BreakerSettings, now: () => number = Date.now): BreakerView[] {
+export function breakerStates(
+  tenantId: string,
+  settings: BreakerSettings,
+  now: () => number = Date.now,
+): BreakerView[] {
   const t = now();
   return [...entries.values()]
     .filter((e) => e.tenantId === tenantId)

@@ -15,7 +15,14 @@ import type { Attempt } from './types';
  * isRetryableStatus(400); // false
  */
 export function isRetryableStatus(status: number): boolean {
-  return status >= 500 || status === 408 || status === 429 || status === 401 || status === 403 || status === 404;
+  return (
+    status >= 500 ||
+    status === 408 ||
+    status === 429 ||
+    status === 401 ||
+    status === 403 ||
+    status === 404
+  );
 }
 
 /**
@@ -29,7 +36,8 @@ export function isRetryableStatus(status: number): boolean {
 export function exhaustedStatus(reasons: readonly FailureReason[]): number {
   if (reasons.length === 0) return 503;
   if (reasons.every((r) => r === 'http_429')) return 429;
-  if (reasons.every((r) => r === 'no_ai_binding' || r === 'no_base_url' || r === 'not_granted')) return 503;
+  if (reasons.every((r) => r === 'no_ai_binding' || r === 'no_base_url' || r === 'not_granted'))
+    return 503;
   return reasons[reasons.length - 1] === 'timeout' ? 504 : 502;
 }
 
@@ -37,7 +45,14 @@ export function exhaustedStatus(reasons: readonly FailureReason[]): number {
 export type Verdict = 'healthy' | 'unhealthy' | 'neutral';
 
 /** Failure reasons that say the target itself is unwell, whatever the request. */
-const UNHEALTHY = new Set<FailureReason>(['timeout', 'connect', 'empty_stream', 'not_sse', 'bad_response', 'ai_error']);
+const UNHEALTHY = new Set<FailureReason>([
+  'timeout',
+  'connect',
+  'empty_stream',
+  'not_sse',
+  'bad_response',
+  'ai_error',
+]);
 
 /**
  * Whether a try counts for or against its target: an answer is healthy; 5xx, timeouts, connection

@@ -6,11 +6,20 @@ import { noAnswerError, type Tally } from './no-answer';
 import type { StreamEnd } from './stream-guard';
 import type { FallbackOptions, FallbackResult, UpstreamOutcome } from './types';
 
-const OUTCOME_OF_END: Record<StreamEnd, UpstreamOutcome> = { complete: 'answered', cut: 'stream_cut', cancelled: 'client_closed' };
+const OUTCOME_OF_END: Record<StreamEnd, UpstreamOutcome> = {
+  complete: 'answered',
+  cut: 'stream_cut',
+  cancelled: 'client_closed',
+};
 const VERDICT_OF_END = { complete: 'healthy', cut: 'unhealthy', cancelled: 'neutral' } as const;
 
 /** The result for a try that answered (a completion, or the upstream's error about the request). */
-function answered(out: Exclude<AttemptOutcome, { kind: 'failed' }>, i: number, tally: Tally, opts: FallbackOptions): FallbackResult {
+function answered(
+  out: Exclude<AttemptOutcome, { kind: 'failed' }>,
+  i: number,
+  tally: Tally,
+  opts: FallbackOptions,
+): FallbackResult {
   if (out.kind === 'caller_error') {
     opts.health?.report(i, 'neutral');
     return failure(out.error, i, tally, 'upstream_error');
@@ -23,13 +32,29 @@ function answered(out: Exclude<AttemptOutcome, { kind: 'failed' }>, i: number, t
 }
 
 /** The result for an error answer (`used` -1: the router's own, no target answered). */
-function failure(error: ApiError, used: number, tally: Tally, outcome: UpstreamOutcome): FallbackResult {
-  return { response: error.getResponse(), error, used, attempts: tally.attempts, settled: Promise.resolve(outcome) };
+function failure(
+  error: ApiError,
+  used: number,
+  tally: Tally,
+  outcome: UpstreamOutcome,
+): FallbackResult {
+  return {
+    response: error.getResponse(),
+    error,
+    used,
+    attempts: tally.attempts,
+    settled: Promise.resolve(outcome),
+  };
 }
 
 /** The router's own error when no target answered. */
 function exhausted(tally: Tally): FallbackResult {
-  return failure(noAnswerError(tally), -1, tally, tally.stopped === 'client_closed' ? 'client_closed' : 'upstream_error');
+  return failure(
+    noAnswerError(tally),
+    -1,
+    tally,
+    tally.stopped === 'client_closed' ? 'client_closed' : 'upstream_error',
+  );
 }
 
 /**
@@ -51,7 +76,11 @@ function exhausted(tally: Tally): FallbackResult {
  * for (const [k, v] of Object.entries(attemptHeaders(attempts))) response.headers.set(k, v);
  * ctx.waitUntil(settled.then((outcome) => log(outcome)));
  */
-export async function callWithFallback(targets: UpstreamTarget[], req: ChatRequest, opts: FallbackOptions): Promise<FallbackResult> {
+export async function callWithFallback(
+  targets: UpstreamTarget[],
+  req: ChatRequest,
+  opts: FallbackOptions,
+): Promise<FallbackResult> {
   const tally: Tally = { attempts: [], failures: [], retryAfterS: [], stopped: null };
   const maxTries = Math.max(1, Math.floor(opts.maxTries));
   const attemptOpts: AttemptOptions = {
@@ -66,7 +95,10 @@ export async function callWithFallback(targets: UpstreamTarget[], req: ChatReque
   };
 
   /** Tries target `i`: its result when it answered, else undefined (the tally has the failure). */
-  const attemptAt = async (i: number, target: UpstreamTarget): Promise<FallbackResult | undefined> => {
+  const attemptAt = async (
+    i: number,
+    target: UpstreamTarget,
+  ): Promise<FallbackResult | undefined> => {
     const out = await tryTarget(target, req, attemptOpts);
     tally.attempts.push(out.attempt);
     if (out.kind !== 'failed') return answered(out, i, tally, opts);
@@ -80,7 +112,8 @@ export async function callWithFallback(targets: UpstreamTarget[], req: ChatReque
   /** Whether the loop must end before the next try. */
   const mustStop = (): boolean => {
     if (opts.signal?.aborted) tally.stopped = 'client_closed';
-    else if (opts.deadlineAt !== undefined && Date.now() >= opts.deadlineAt) tally.stopped = 'deadline';
+    else if (opts.deadlineAt !== undefined && Date.now() >= opts.deadlineAt)
+      tally.stopped = 'deadline';
     return tally.stopped !== null;
   };
 
@@ -88,7 +121,13 @@ export async function callWithFallback(targets: UpstreamTarget[], req: ChatReque
   for (const [i, target] of targets.entries()) {
     if (tried >= maxTries || mustStop()) break;
     if (opts.health && !opts.health.admit(i)) {
-      tally.attempts.push({ target: target.name, status: 0, ok: false, reason: 'circuit_open', ms: 0 });
+      tally.attempts.push({
+        target: target.name,
+        status: 0,
+        ok: false,
+        reason: 'circuit_open',
+        ms: 0,
+      });
       tally.failures.push(`${target.name}: circuit_open (skipped after repeated failures)`);
       continue;
     }

@@ -26,7 +26,10 @@ export function idleGuard(
         }
         let timer: ReturnType<typeof setTimeout> | undefined;
         const silence = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new UpstreamError('stalled', `upstream sent nothing for ${idleMs} ms`)), idleMs);
+          timer = setTimeout(
+            () => reject(new UpstreamError('stalled', `upstream sent nothing for ${idleMs} ms`)),
+            idleMs,
+          );
         });
         try {
           const r = await Promise.race([reader.read(), silence]);
@@ -70,8 +73,11 @@ function errorEvent(err: unknown): OpenAIErrorBody {
  * @example
  * return new Response(endWithErrorEvent(translated, (end) => log(end), request.signal), { headers: { 'content-type': 'text/event-stream' } });
  */
-export function endWithErrorEvent(source: ReadableStream<Uint8Array>, onEnd: (end: StreamEnd) => void = () => undefined,
-  clientSignal?: AbortSignal): ReadableStream<Uint8Array> {
+export function endWithErrorEvent(
+  source: ReadableStream<Uint8Array>,
+  onEnd: (end: StreamEnd) => void = () => undefined,
+  clientSignal?: AbortSignal,
+): ReadableStream<Uint8Array> {
   const reader = source.getReader();
   let ended = false;
   const onClientGone = (): void => {

@@ -17,7 +17,9 @@ export function auth(): MiddlewareHandler<AppEnv> {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) {
-      throw new ApiError(401, 'missing bearer key: send Authorization: Bearer <key>', { code: 'missing_api_key' });
+      throw new ApiError(401, 'missing bearer key: send Authorization: Bearer <key>', {
+        code: 'missing_api_key',
+      });
     }
     const key = await findApiKey(c.env.DB, await sha256Hex(match[1]));
     if (!key) throw new ApiError(401, 'invalid or revoked API key', { code: 'invalid_api_key' });

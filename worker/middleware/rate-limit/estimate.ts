@@ -30,6 +30,7 @@ async function expectedOutput(c: Context<AppEnv>, body: ChatBody): Promise<numbe
  */
 export async function estimateTokens(c: Context<AppEnv>, body: ChatBody): Promise<number> {
   const prompt = promptTokens(body.messages.map(messageText));
-  const perChoice = body.max_completion_tokens ?? body.max_tokens ?? (await expectedOutput(c, body));
+  const perChoice =
+    body.max_completion_tokens ?? body.max_tokens ?? (await expectedOutput(c, body));
   return prompt + perChoice * (body.n ?? 1);
 }

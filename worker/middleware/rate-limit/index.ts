@@ -33,7 +33,8 @@ function demands(c: Context<AppEnv>, kind: LimitKind, cost: number): Demand[] {
   const keyLimit = key.limits[field];
   const tenantLimit = key.tenant.limits[field];
   if (keyLimit !== null) out.push({ key: `key:${key.hash}:${kind}`, limit: keyLimit, cost });
-  if (tenantLimit !== null) out.push({ key: `tenant:${key.tenant.id}:${kind}`, limit: tenantLimit, cost });
+  if (tenantLimit !== null)
+    out.push({ key: `tenant:${key.tenant.id}:${kind}`, limit: tenantLimit, cost });
   return out;
 }
 
@@ -88,7 +89,10 @@ export function tokenLimit(): MiddlewareHandler<AppEnv, string, ChatInput> {
   return async (c, next) => {
     const key = c.get('apiKey');
     if (key.limits.tpm === null && key.tenant.limits.tpm === null) return next();
-    const headers = take('tokens', demands(c, 'tokens', await estimateTokens(c, c.req.valid('json'))));
+    const headers = take(
+      'tokens',
+      demands(c, 'tokens', await estimateTokens(c, c.req.valid('json'))),
+    );
     await next();
     setResponseHeaders(c, headers);
   };

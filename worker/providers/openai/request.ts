@@ -12,13 +12,22 @@ import { UpstreamError } from '../errors';
  *   baseUrl: 'https://api.openai.com/v1', apiKey: 'sk-...' }, { model: 'router', messages });
  * // r.url === 'https://api.openai.com/v1/chat/completions'
  */
-export function openAIRequest(target: UpstreamTarget, req: ChatRequest): { url: string; init: RequestInit } {
-  if (!target.baseUrl) throw new UpstreamError('no_base_url', `model ${target.name} has no base_url`);
+export function openAIRequest(
+  target: UpstreamTarget,
+  req: ChatRequest,
+): { url: string; init: RequestInit } {
+  if (!target.baseUrl)
+    throw new UpstreamError('no_base_url', `model ${target.name} has no base_url`);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (req.stream) headers.accept = 'text/event-stream';
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
   return {
     url: `${target.baseUrl.replace(/\/+$/, '')}/chat/completions`,
-    init: { method: 'POST', headers, redirect: 'manual', body: JSON.stringify({ ...req, model: target.upstreamModel }) },
+    init: {
+      method: 'POST',
+      headers,
+      redirect: 'manual',
+      body: JSON.stringify({ ...req, model: target.upstreamModel }),
+    },
   };
 }

@@ -15,7 +15,11 @@ export function openAICompletion(body: string): string {
   } catch {
     throw new UpstreamError('bad_response', 'upstream answered 200 with a body that is not JSON');
   }
-  if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { choices?: unknown }).choices)) {
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    !Array.isArray((parsed as { choices?: unknown }).choices)
+  ) {
     throw new UpstreamError('bad_response', 'upstream answered 200 without a choices array');
   }
   return body;

@@ -15,7 +15,14 @@ import { validBody, validParams, validQuery } from '../../middleware/validate';
 import { createModel, showModel } from './models';
 import { poolMember } from './pools';
 import { getQuiz, nextQuizItem, postQuiz } from './quiz';
-import { memberParams, modelParams, newModelSchema, quizNextSchema, quizPostSchema, quizQuerySchema } from './schemas';
+import {
+  memberParams,
+  modelParams,
+  newModelSchema,
+  quizNextSchema,
+  quizPostSchema,
+  quizQuerySchema,
+} from './schemas';
 
 export const admin = new Hono<AppEnv>()
   .use(bodyLimit())

@@ -20,13 +20,26 @@ import type { ModelParams, NewModelBody, Valid } from './schemas';
  * @example
  * return c.json(await modelView(c.env.DB, row));
  */
-export async function modelView(db: D1Database, row: ModelRecord): Promise<Record<string, unknown>> {
+export async function modelView(
+  db: D1Database,
+  row: ModelRecord,
+): Promise<Record<string, unknown>> {
   const [pools, identities] = await Promise.all([poolsOf(db, row.id), identitiesOf(db, row.id)]);
   return {
-    object: 'model', id: row.id, name: row.name, provider: row.provider, upstream_model: row.upstream_model,
-    base_url: row.base_url, secret_name: row.secret_name, input_usd_per_mtok: row.input_usd_per_mtok,
-    output_usd_per_mtok: row.output_usd_per_mtok, expected_output_tokens: row.expected_output_tokens,
-    bundle_model: row.bundle_model, created_at: row.created_at, pools, identities,
+    object: 'model',
+    id: row.id,
+    name: row.name,
+    provider: row.provider,
+    upstream_model: row.upstream_model,
+    base_url: row.base_url,
+    secret_name: row.secret_name,
+    input_usd_per_mtok: row.input_usd_per_mtok,
+    output_usd_per_mtok: row.output_usd_per_mtok,
+    expected_output_tokens: row.expected_output_tokens,
+    bundle_model: row.bundle_model,
+    created_at: row.created_at,
+    pools,
+    identities,
   };
 }
 
@@ -38,17 +51,35 @@ export async function modelView(db: D1Database, row: ModelRecord): Promise<Recor
  * @example
  * admin.post('/models', validBody(newModelSchema), createModel);
  */
-export async function createModel(c: Context<AppEnv, string, Valid<{ json: NewModelBody }>>): Promise<Response> {
+export async function createModel(
+  c: Context<AppEnv, string, Valid<{ json: NewModelBody }>>,
+): Promise<Response> {
   const { pools, ...m } = c.req.valid('json');
   const tenantId = c.get('tenant').id;
   clearGrantCache(tenantId); // an operator may have just granted (or revoked) a host: decide on what D1 says now
   const grants = await tenantGrants(c.env.DB, tenantId, readConfig(c.env).poolCacheMs);
-  const decision = checkUpstream({ tenantId, provider: m.provider, baseUrl: m.base_url ?? null, secretName: m.secret_name ?? null }, grants);
+  const decision = checkUpstream(
+    {
+      tenantId,
+      provider: m.provider,
+      baseUrl: m.base_url ?? null,
+      secretName: m.secret_name ?? null,
+    },
+    grants,
+  );
   if (!decision.ok) throw decision.refusal;
-  const row = await insertModel(c.env.DB, tenantId, {
-    // the canonical URL, as checked (the host a grant names, default port dropped)
-    ...m, base_url: m.base_url ? decision.url : null, secret_name: m.secret_name ?? null, bundle_model: m.bundle_model ?? null,
-  }, pools);
+  const row = await insertModel(
+    c.env.DB,
+    tenantId,
+    {
+      // the canonical URL, as checked (the host a grant names, default port dropped)
+      ...m,
+      base_url: m.base_url ? decision.url : null,
+      secret_name: m.secret_name ?? null,
+      bundle_model: m.bundle_model ?? null,
+    },
+    pools,
+  );
   clearPoolCache(); // the new member is routable at once in this isolate (others within POOL_CACHE_SECONDS)
   return c.json(await modelView(c.env.DB, row), 201);
 }
@@ -59,9 +90,15 @@ export async function createModel(c: Context<AppEnv, string, Valid<{ json: NewMo
  * @example
  * admin.get('/models/:id', validParams(modelParams), showModel);
  */
-export async function showModel(c: Context<AppEnv, string, Valid<{ param: ModelParams }>>): Promise<Response> {
+export async function showModel(
+  c: Context<AppEnv, string, Valid<{ param: ModelParams }>>,
+): Promise<Response> {
   const { id } = c.req.valid('param');
   const row = await getModel(c.env.DB, c.get('tenant').id, id);
-  if (!row) throw new ApiError(404, `model ${JSON.stringify(id)} not found`, { code: 'model_not_found', param: 'id' });
+  if (!row)
+    throw new ApiError(404, `model ${JSON.stringify(id)} not found`, {
+      code: 'model_not_found',
+      param: 'id',
+    });
   return c.json(await modelView(c.env.DB, row));
 }

@@ -17,13 +17,23 @@ import type { MemberParams, Valid } from './schemas';
  * @example
  * admin.put('/pools/:pool/members/:model', validParams(memberParams), poolMember);
  */
-export async function poolMember(c: Context<AppEnv, string, Valid<{ param: MemberParams }>>): Promise<Response> {
+export async function poolMember(
+  c: Context<AppEnv, string, Valid<{ param: MemberParams }>>,
+): Promise<Response> {
   const tenant = c.get('tenant').id;
   const { pool, model } = c.req.valid('param');
   const row = await getModel(c.env.DB, tenant, model);
-  if (!row) throw new ApiError(404, `model ${JSON.stringify(model)} not found`, { code: 'model_not_found', param: 'model' });
+  if (!row)
+    throw new ApiError(404, `model ${JSON.stringify(model)} not found`, {
+      code: 'model_not_found',
+      param: 'model',
+    });
   const ok = await setPoolMember(c.env.DB, tenant, pool, row.id, c.req.method === 'PUT');
-  if (!ok) throw new ApiError(404, `pool ${JSON.stringify(pool)} not found`, { code: 'pool_not_found', param: 'pool' });
+  if (!ok)
+    throw new ApiError(404, `pool ${JSON.stringify(pool)} not found`, {
+      code: 'pool_not_found',
+      param: 'pool',
+    });
   clearPoolCache();
   clearGrantCache(tenant);
   return c.json(await modelView(c.env.DB, row));
