@@ -8,13 +8,15 @@ import { auth } from './middleware/auth';
 import { bodyLimit } from './middleware/body-limit';
 import { preflight, tenantCors } from './middleware/cors';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
-import { rateLimit, tokenLimit } from './middleware/rate-limit';
+import { rateLimit, tokenLimit, tokenLimitOf } from './middleware/rate-limit';
 import { requestId } from './middleware/request-id';
 import { serverTiming } from './middleware/server-timing';
 import { chatCompletions } from './routes/chat-completions';
 import { healthz, healthzAuth } from './routes/healthz';
 import { listModelsRoute } from './routes/models';
 import { routeOnly } from './routes/route';
+import { responses } from './routes/responses';
+import { responsesInput, type ResponsesInput } from './ingress/responses';
 import { chatBody } from './schemas/chat';
 import { admin } from './routes/admin';
 
@@ -41,6 +43,12 @@ export function createApp(): Hono<AppEnv> {
   v1.use(tenantCors());
   v1.use(rateLimit());
   v1.post('/chat/completions', chatBody, tokenLimit(), chatCompletions);
+  v1.post(
+    '/responses',
+    responsesInput,
+    tokenLimitOf((i: ResponsesInput) => i.chat),
+    responses,
+  );
   v1.post('/route', chatBody, routeOnly);
   v1.get('/models', listModelsRoute);
   app.route('/v1', v1);
