@@ -99,11 +99,11 @@ const answerSchema = z.object({
             )
             .nullish(),
         }),
-        finish_reason: z.unknown(),
+        finish_reason: z.unknown().optional(),
       }),
     )
     .min(1),
-  usage: z.unknown(),
+  usage: z.unknown().optional(),
 });
 
 /**

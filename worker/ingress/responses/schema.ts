@@ -209,7 +209,18 @@ export const responsesBodySchema = z
       [false, null],
       'store: the router stores no responses; send store: false or leave it out',
     ),
-    include: onlyValues([null], 'include: the router adds nothing to its answers on request'),
+    include: z
+      .array(z.string())
+      .nullable()
+      .optional()
+      .superRefine((v, ctx) => {
+        if (v?.length)
+          ctx.addIssue({
+            code: 'custom',
+            message: 'include: the router adds nothing to its answers on request',
+            params: { unsupported: true },
+          });
+      }),
     truncation: onlyValues(
       ['disabled', null],
       'truncation: the router never truncates input; leave it out or send "disabled"',

@@ -202,7 +202,10 @@ class ResponsesEvents {
     this.send(`response.${status}`, { response: this.snapshot() });
   }
 
-  /** The stream broke: an `error` event (which the openai SDK raises), then `response.failed`. */
+  /**
+   * The stream broke: an `error` event (which the openai SDK raises), then `response.failed`, its
+   * unfinished items marked incomplete.
+   */
   fail(error: OpenAIErrorBody['error']): void {
     this.start('');
     const code = error.code ?? 'upstream_error';
@@ -212,7 +215,9 @@ class ResponsesEvents {
       param: error.param,
       error: { type: error.type, code, message: error.message, param: error.param },
     });
-    this.closeItems('incomplete');
+    // open items stay open (no .done events: a client must not take half a tool call as whole)
+    for (const item of this.state.output)
+      if (item.status === 'in_progress') item.status = 'incomplete';
     this.state.status = 'failed';
     this.state.error = { code, message: error.message };
     this.send('response.failed', { response: this.snapshot() });
