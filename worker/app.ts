@@ -13,6 +13,7 @@ import { requestId } from './middleware/request-id';
 import { serverTiming } from './middleware/server-timing';
 import { chatCompletions } from './routes/chat-completions';
 import { healthz, healthzAuth } from './routes/healthz';
+import { getModelRoute } from './routes/model';
 import { listModelsRoute } from './routes/models';
 import { routeOnly } from './routes/route';
 import { responses } from './routes/responses';
@@ -51,6 +52,7 @@ export function createApp(): Hono<AppEnv> {
   );
   v1.post('/route', chatBody, routeOnly);
   v1.get('/models', listModelsRoute);
+  v1.get('/models/:id{.+}', getModelRoute);
   app.route('/v1', v1);
   app.route('/admin', admin);
   return app;
