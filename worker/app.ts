@@ -17,6 +17,8 @@ import { getModelRoute } from './routes/model';
 import { listModelsRoute } from './routes/models';
 import { routeOnly } from './routes/route';
 import { responses } from './routes/responses';
+import { messages } from './routes/messages';
+import { MESSAGES_ENDPOINT, messagesInput, type MessagesInput } from './ingress/messages';
 import { responsesInput, type ResponsesInput } from './ingress/responses';
 import { chatBody } from './schemas/chat';
 import { admin } from './routes/admin';
@@ -40,7 +42,7 @@ export function createApp(): Hono<AppEnv> {
 
   const v1 = new Hono<AppEnv>();
   v1.use(bodyLimit());
-  v1.use(auth());
+  v1.use(auth({ apiKeyHeaderOn: [MESSAGES_ENDPOINT] }));
   v1.use(tenantCors());
   v1.use(rateLimit());
   v1.post('/chat/completions', chatBody, tokenLimit(), chatCompletions);
@@ -49,6 +51,12 @@ export function createApp(): Hono<AppEnv> {
     responsesInput,
     tokenLimitOf((i: ResponsesInput) => i.chat),
     responses,
+  );
+  v1.post(
+    '/messages',
+    messagesInput,
+    tokenLimitOf((i: MessagesInput) => i.chat),
+    messages,
   );
   v1.post('/route', chatBody, routeOnly);
   v1.get('/models', listModelsRoute);
