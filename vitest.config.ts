@@ -10,7 +10,10 @@ import { defineConfig } from 'vitest/config';
 
 const root = import.meta.dirname;
 // BUNDLES_DIR (as for `npm start`) points the real-bundle test at bundles built elsewhere.
-const bundleRoots = [path.join(root, 'test/.tmp/bundles'), process.env.BUNDLES_DIR ?? path.join(root, 'model-assets/bundles')];
+const bundleRoots = [
+  path.join(root, 'test/.tmp/bundles'),
+  process.env.BUNDLES_DIR ?? path.join(root, 'model-assets/bundles'),
+];
 
 /** GET /<root index>/<path>: a file under one of bundleRoots (404 when absent). */
 async function serveFixture(request: Request): Promise<Response> {
@@ -44,7 +47,10 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ['test/worker/**/*.test.ts'],
-      globalSetup: ['test/worker/support/global-setup.ts', 'test/worker/upstream/support/global-setup.ts'],
+      globalSetup: [
+        'test/worker/support/global-setup.ts',
+        'test/worker/upstream/support/global-setup.ts',
+      ],
       setupFiles: ['test/worker/support/apply-migrations.ts'],
       // One workerd runtime for all files instead of one per file (each start costs 10-40 s on
       // this shared 2-core machine). Tests therefore use unique ids rather than a fresh database.

@@ -24,7 +24,12 @@ const seconds = Number(arg('seconds', '20'));
 const port = Number(arg('port', '8797'));
 const floor = process.argv.includes('--floor');
 const wranglerBin = path.join(root, 'node_modules', '.bin', 'wrangler');
-const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' };
+const env = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  CI: 'true',
+};
 const log = (msg) => console.log(`[flood] ${msg}`);
 
 const demo = JSON.parse(readFileSync(path.join(root, 'scripts', 'demo-pool.json'), 'utf8'));
@@ -60,7 +65,11 @@ function seed() {
   const file = path.join(root, '.wrangler', 'tmp', 'flood-seed.sql');
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${a.sql}\n${b.sql}\n`);
-  const r = spawnSync(wranglerBin, ['d1', 'execute', 'DB', '--local', '--file', file], { cwd: root, env, encoding: 'utf8' });
+  const r = spawnSync(wranglerBin, ['d1', 'execute', 'DB', '--local', '--file', file], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`seeding failed:\n${r.stdout}${r.stderr}`);
   return { keyA: a.key, keyB: b.key };
 }
@@ -77,48 +86,120 @@ async function waitUp(base) {
   throw new Error('wrangler dev did not come up');
 }
 
-const body = JSON.stringify({ model: 'router', messages: [{ role: 'user', content: 'What is the capital of France?' }] });
-const run = (base, key, connections, opts = {}) => autocannon({
-  url: `${base}/v1/route`, method: 'POST', connections, duration: seconds, body,
-  headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...opts,
+const body = JSON.stringify({
+  model: 'router',
+  messages: [{ role: 'user', content: 'What is the capital of France?' }],
 });
+const run = (base, key, connections, opts = {}) =>
+  autocannon({
+    url: `${base}/v1/route`,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    body,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    ...opts,
+  });
 
 /** autocannon with 64 connections in its own Node process; resolves with its JSON result. */
 function floodFromChild(base, key) {
   return new Promise((resolve, reject) => {
-    const target = floor ? [`${base}/healthz`]
-      : ['-m', 'POST', '-H', `authorization=Bearer ${key}`, '-H', 'content-type=application/json', '-b', body, `${base}/v1/route`];
-    const child = spawn(process.execPath, [path.join(root, 'node_modules', 'autocannon', 'autocannon.js'), '--json', '-c', '64', '-d', String(seconds), ...target],
-      { stdio: ['ignore', 'pipe', 'ignore'] });
+    const target = floor
+      ? [`${base}/healthz`]
+      : [
+          '-m',
+          'POST',
+          '-H',
+          `authorization=Bearer ${key}`,
+          '-H',
+          'content-type=application/json',
+          '-b',
+          body,
+          `${base}/v1/route`,
+        ];
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(root, 'node_modules', 'autocannon', 'autocannon.js'),
+        '--json',
+        '-c',
+        '64',
+        '-d',
+        String(seconds),
+        ...target,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`autocannon exited ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`autocannon exited ${code}`)),
+    );
   });
 }
 
 async function main() {
   const { keyA, keyB } = seed();
   log(`seeded flood-a (rpm_limit ${rpmA ?? 'none'}) and flood-b in ${root}`);
-  const dev = spawn(wranglerBin, ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--var', `DEFAULT_BUNDLE:${version}`],
-    { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const dev = spawn(
+    wranglerBin,
+    [
+      'dev',
+      '--local',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--var',
+      `DEFAULT_BUNDLE:${version}`,
+    ],
+    { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitUp(base);
     for (const key of [keyA, keyB]) {
-      const res = await fetch(`${base}/v1/route`, { method: 'POST', body, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } });
+      const res = await fetch(`${base}/v1/route`, {
+        method: 'POST',
+        body,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      });
       if (res.status !== 200) throw new Error(`warm-up: ${res.status} ${await res.text()}`);
     }
     const alone = await run(base, keyB, 1);
-    log(`B alone, 1 client: p50 ${alone.latency.p50} ms, p99 ${alone.latency.p99} ms, ${alone.requests.total} requests`);
+    log(
+      `B alone, 1 client: p50 ${alone.latency.p50} ms, p99 ${alone.latency.p99} ms, ${alone.requests.total} requests`,
+    );
     // The flood runs in a child process: sharing this event loop would slow B's client, not the router.
     const [flood, b] = await Promise.all([floodFromChild(base, keyA), run(base, keyB, 1)]);
-    const byStatus = Object.fromEntries(Object.entries(flood.statusCodeStats ?? {}).map(([k, v]) => [k, v.count]));
-    log(`A flooding, 64 clients: ${flood.requests.total} requests, statuses ${JSON.stringify(byStatus)}, p50 ${flood.latency.p50} ms`);
-    log(`B during the flood, 1 client: p50 ${b.latency.p50} ms, p99 ${b.latency.p99} ms, ${b.requests.total} requests, non-2xx ${b.non2xx}`);
-    console.log(JSON.stringify({ root, rpm_a: rpmA, floor, seconds, b_alone: { p50: alone.latency.p50, p99: alone.latency.p99 },
-      a: { total: flood.requests.total, statuses: byStatus, p50: flood.latency.p50 },
-      b_during: { p50: b.latency.p50, p99: b.latency.p99, total: b.requests.total, non2xx: b.non2xx } }));
+    const byStatus = Object.fromEntries(
+      Object.entries(flood.statusCodeStats ?? {}).map(([k, v]) => [k, v.count]),
+    );
+    log(
+      `A flooding, 64 clients: ${flood.requests.total} requests, statuses ${JSON.stringify(byStatus)}, p50 ${flood.latency.p50} ms`,
+    );
+    log(
+      `B during the flood, 1 client: p50 ${b.latency.p50} ms, p99 ${b.latency.p99} ms, ${b.requests.total} requests, non-2xx ${b.non2xx}`,
+    );
+    console.log(
+      JSON.stringify({
+        root,
+        rpm_a: rpmA,
+        floor,
+        seconds,
+        b_alone: { p50: alone.latency.p50, p99: alone.latency.p99 },
+        a: { total: flood.requests.total, statuses: byStatus, p50: flood.latency.p50 },
+        b_during: {
+          p50: b.latency.p50,
+          p99: b.latency.p99,
+          total: b.requests.total,
+          non2xx: b.non2xx,
+        },
+      }),
+    );
   } finally {
     dev.kill('SIGINT');
   }

@@ -27,7 +27,12 @@ export function stats(xs: number[]): { p50: number; p99: number; mean: number; n
   const s = [...xs].sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
   const r = (x: number) => Math.round(x * 1000) / 1000;
-  return { p50: r(q(0.5)), p99: r(q(0.99)), mean: r(xs.reduce((a, b) => a + b, 0) / xs.length), n: xs.length };
+  return {
+    p50: r(q(0.5)),
+    p99: r(q(0.99)),
+    mean: r(xs.reduce((a, b) => a + b, 0) / xs.length),
+    n: xs.length,
+  };
 }
 
 /**
@@ -38,12 +43,18 @@ export function stats(xs: number[]): { p50: number; p99: number; mean: number; n
  * mmluProPrompts(2)[0]; // 'Typical advertising regulatory bodies suggest ...\nA. ...'
  */
 export function mmluProPrompts(n: number): string[] {
-  const file = path.join(process.env['ROUTER_DATA'] ?? path.join(root, '..', 'shared', 'data'), 'mmlu-pro', 'mmlu_pro_questions.jsonl');
+  const file = path.join(
+    process.env['ROUTER_DATA'] ?? path.join(root, '..', 'shared', 'data'),
+    'mmlu-pro',
+    'mmlu_pro_questions.jsonl',
+  );
   const out: string[] = [];
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (!line.trim()) continue;
     const q = JSON.parse(line) as { question: string; options: string[] };
-    out.push([q.question, ...q.options.map((o, i) => `${String.fromCharCode(65 + i)}. ${o}`)].join('\n'));
+    out.push(
+      [q.question, ...q.options.map((o, i) => `${String.fromCharCode(65 + i)}. ${o}`)].join('\n'),
+    );
     if (out.length >= n) break;
   }
   return out;
@@ -58,8 +69,11 @@ export function mmluProPrompts(n: number): string[] {
  */
 export function buildWorker(config: string, outDir: string): string {
   rmSync(outDir, { recursive: true, force: true });
-  return execFileSync('npx', ['--no-install', 'wrangler', 'deploy', '--dry-run', '--outdir', outDir, '-c', config],
-    { cwd: root, encoding: 'utf8', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+  return execFileSync(
+    'npx',
+    ['--no-install', 'wrangler', 'deploy', '--dry-run', '--outdir', outDir, '-c', config],
+    { cwd: root, encoding: 'utf8', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
+  );
 }
 
 /**
@@ -74,7 +88,9 @@ export function startWorker(outDir: string, extra: { r2Persist?: string } = {}):
     modulesRoot: outDir,
     modules: [
       { type: 'ESModule', path: path.join(outDir, 'worker.js') },
-      ...readdirSync(outDir).filter((f) => f.endsWith('.wasm')).map((f) => ({ type: 'CompiledWasm' as const, path: path.join(outDir, f) })),
+      ...readdirSync(outDir)
+        .filter((f) => f.endsWith('.wasm'))
+        .map((f) => ({ type: 'CompiledWasm' as const, path: path.join(outDir, f) })),
     ],
     compatibilityDate: '2026-04-01',
     r2Buckets: ['ASSETS'],

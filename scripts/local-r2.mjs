@@ -43,11 +43,20 @@ export async function syncLocalR2({ persistDir, bucket, files }) {
       const hash = await stored(f.key);
       if (hash === f.sha256) continue;
       const bytes = readFileSync(f.file);
-      if (sha256(bytes) !== f.sha256) throw new Error(`${f.file} does not match its sha256 ${f.sha256}`);
+      if (sha256(bytes) !== f.sha256)
+        throw new Error(`${f.file} does not match its sha256 ${f.sha256}`);
       // An ArrayBuffer: Miniflare's proxy cannot carry a Node Buffer.
-      await r2.put(f.key, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-      if ((await stored(f.key)) !== f.sha256) throw new Error(`local R2 still differs from ${f.file} after writing ${f.key}`);
-      fixed.push({ key: f.key, reason: hash === null ? 'missing' : hash === 'unreadable' ? 'unreadable' : 'sha256 mismatch' });
+      await r2.put(
+        f.key,
+        bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+      );
+      if ((await stored(f.key)) !== f.sha256)
+        throw new Error(`local R2 still differs from ${f.file} after writing ${f.key}`);
+      fixed.push({
+        key: f.key,
+        reason:
+          hash === null ? 'missing' : hash === 'unreadable' ? 'unreadable' : 'sha256 mismatch',
+      });
     }
     return { checked: files.length, fixed };
   } finally {

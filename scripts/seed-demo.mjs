@@ -46,7 +46,9 @@ export function poolDefault(value) {
  * manifestEntry(manifest, 'gpt-4o-2024-05-13')?.name; // 'gpt-4o_dir-gpt4o' when that alias is listed
  */
 export function manifestEntry(manifest, bundleModel) {
-  return manifest.models?.find((m) => m.name === bundleModel || (m.aliases ?? []).includes(bundleModel));
+  return manifest.models?.find(
+    (m) => m.name === bundleModel || (m.aliases ?? []).includes(bundleModel),
+  );
 }
 
 /**
@@ -60,37 +62,56 @@ export function manifestEntry(manifest, bundleModel) {
 export function standinGrant(baseUrl, secretName) {
   const url = new URL(baseUrl);
   const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname);
-  return { host: url.host, secretName: secretName ?? '', allowHttp: url.protocol === 'http:' ? 1 : 0, allowPrivate: loopback ? 1 : 0 };
+  return {
+    host: url.host,
+    secretName: secretName ?? '',
+    allowHttp: url.protocol === 'http:' ? 1 : 0,
+    allowPrivate: loopback ? 1 : 0,
+  };
 }
 
 /**
  * Idempotent SQL that (re)creates the demo tenant, key, models, pool and the upstream grant for
  * the stand-in (an earlier grant of the same secret to another host is dropped). Models not in the
  * bundle manifest are still seeded (the worker reports them as not routable) and listed in
- * `warnings`. Expected output tokens come from the manifest's `mean_output_tokens`.
+ * `warnings`. Expected output tokens come from the manifest's `mean_output_tokens`. Model row ids
+ * are `<modelIdPrefix><name>` (ids are global, so another tenant seeded from the same pool file,
+ * as `npm run loadtest` does, needs its own prefix); `keyLabel` labels the API key.
  *
  * @example
  * const { sql, warnings } = demoSeedSql({ pool: readDemoPool(), manifest, keyHash, baseUrl: 'http://127.0.0.1:8788/v1' });
  */
-export function demoSeedSql({ pool, manifest, keyHash, baseUrl }) {
+export function demoSeedSql({
+  pool,
+  manifest,
+  keyHash,
+  baseUrl,
+  modelIdPrefix = 'demo-',
+  keyLabel = 'npm start demo key',
+}) {
   const warnings = [];
   const { tenant } = pool;
   const lines = [
     `INSERT INTO tenants (id, name, default_pool) VALUES (${q(tenant.id)}, ${q(tenant.name)}, ${q(pool.pool.name)})
   ON CONFLICT (id) DO UPDATE SET name = excluded.name, default_pool = excluded.default_pool;`,
-    `INSERT INTO api_keys (key_hash, tenant_id, label) VALUES (${q(keyHash)}, ${q(tenant.id)}, 'npm start demo key')
+    `INSERT INTO api_keys (key_hash, tenant_id, label) VALUES (${q(keyHash)}, ${q(tenant.id)}, ${q(keyLabel)})
   ON CONFLICT (key_hash) DO UPDATE SET tenant_id = excluded.tenant_id, revoked_at = NULL;`,
   ];
   const g = standinGrant(baseUrl, pool.secret_name);
-  lines.push(`DELETE FROM upstream_grants WHERE tenant_id = ${q(tenant.id)} AND secret_name = ${q(g.secretName)} AND host <> ${q(g.host)};`);
+  lines.push(
+    `DELETE FROM upstream_grants WHERE tenant_id = ${q(tenant.id)} AND secret_name = ${q(g.secretName)} AND host <> ${q(g.host)};`,
+  );
   lines.push(`INSERT INTO upstream_grants (tenant_id, host, secret_name, allow_http, allow_private) VALUES (${q(tenant.id)}, ${q(g.host)}, ${q(g.secretName)}, ${g.allowHttp}, ${g.allowPrivate})
   ON CONFLICT (tenant_id, host, secret_name) DO UPDATE SET allow_http = excluded.allow_http, allow_private = excluded.allow_private;`);
   const ids = [];
   for (const m of pool.models) {
     const entry = manifestEntry(manifest, m.bundle_model);
-    if (!entry) warnings.push(`${m.name}: bundle_model ${m.bundle_model} is not in bundle ${manifest.version}; it will not be routable`);
+    if (!entry)
+      warnings.push(
+        `${m.name}: bundle_model ${m.bundle_model} is not in bundle ${manifest.version}; it will not be routable`,
+      );
     const outTokens = Math.max(1, Math.round(entry?.mean_output_tokens ?? 512));
-    const id = `demo-${m.name}`;
+    const id = `${modelIdPrefix}${m.name}`;
     ids.push(id);
     lines.push(`INSERT INTO models (id, tenant_id, name, provider, upstream_model, base_url, secret_name, input_usd_per_mtok, output_usd_per_mtok, expected_output_tokens, bundle_model)
   VALUES (${q(id)}, ${q(tenant.id)}, ${q(m.name)}, 'openai', ${q(m.upstream_model)}, ${q(baseUrl)}, ${q(pool.secret_name)}, ${num(m.input_usd_per_mtok)}, ${num(m.output_usd_per_mtok)}, ${outTokens}, ${q(m.bundle_model)})
@@ -102,8 +123,13 @@ export function demoSeedSql({ pool, manifest, keyHash, baseUrl }) {
   const d = poolDefault(p.default_preference);
   lines.push(`INSERT INTO pools (id, tenant_id, name, bundle_version, default_preference, default_preset) VALUES (${q(p.id)}, ${q(tenant.id)}, ${q(p.name)}, ${q(manifest.version)}, ${num(d.preference)}, ${q(d.preset)})
   ON CONFLICT (id) DO UPDATE SET bundle_version = excluded.bundle_version, default_preference = excluded.default_preference, default_preset = excluded.default_preset;`);
-  lines.push(`DELETE FROM pool_members WHERE pool_id = ${q(p.id)} AND model_id NOT IN (${ids.map(q).join(', ')});`);
-  for (const id of ids) lines.push(`INSERT OR IGNORE INTO pool_members (pool_id, model_id) VALUES (${q(p.id)}, ${q(id)});`);
+  lines.push(
+    `DELETE FROM pool_members WHERE pool_id = ${q(p.id)} AND model_id NOT IN (${ids.map(q).join(', ')});`,
+  );
+  for (const id of ids)
+    lines.push(
+      `INSERT OR IGNORE INTO pool_members (pool_id, model_id) VALUES (${q(p.id)}, ${q(id)});`,
+    );
   return { sql: `${lines.join('\n')}\n`, warnings };
 }
 
@@ -137,7 +163,11 @@ export function ensureDevVar(file, name) {
   const m = new RegExp(`^${name}=(.*)$`, 'm').exec(text);
   if (m && m[1].trim() !== '') return m[1].trim().replace(/^"(.*)"$/, '$1');
   const value = randomBytes(16).toString('hex');
-  const kept = text.split('\n').filter((l) => !l.startsWith(`${name}=`)).join('\n').replace(/\n*$/, '');
+  const kept = text
+    .split('\n')
+    .filter((l) => !l.startsWith(`${name}=`))
+    .join('\n')
+    .replace(/\n*$/, '');
   writeFileSync(file, `${kept ? `${kept}\n` : ''}${name}=${value}\n`, { mode: 0o600 });
   return value;
 }

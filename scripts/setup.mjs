@@ -10,8 +10,14 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const python = '/usr/bin/python3';
 
 const debianPackages = [
-  'python3-torch', 'python3-onnx', 'python3-numpy', 'python3-sklearn', 'python3-scipy',
-  'python3-pytest', 'python3-matplotlib', 'libopenblas0-pthread',
+  'python3-torch',
+  'python3-onnx',
+  'python3-numpy',
+  'python3-sklearn',
+  'python3-scipy',
+  'python3-pytest',
+  'python3-matplotlib',
+  'libopenblas0-pthread',
 ];
 const pythonModules = ['torch', 'onnx', 'numpy', 'sklearn', 'scipy', 'pytest', 'matplotlib'];
 
@@ -32,9 +38,12 @@ export function dataRoot() {
   if (process.env.ROUTER_DATA) return process.env.ROUTER_DATA;
   const beside = path.join(root, '..', 'shared', 'data');
   if (existsSync(beside)) return beside;
-  const r = spawnSync('git', ['-C', root, 'config', '--get', 'remote.origin.url'], { encoding: 'utf8' });
+  const r = spawnSync('git', ['-C', root, 'config', '--get', 'remote.origin.url'], {
+    encoding: 'utf8',
+  });
   const origin = `${r.stdout ?? ''}`.trim().replace(/^file:\/\//, '');
-  const there = origin && path.isAbsolute(origin) ? path.join(origin, '..', 'shared', 'data') : null;
+  const there =
+    origin && path.isAbsolute(origin) ? path.join(origin, '..', 'shared', 'data') : null;
   return there && existsSync(there) ? there : beside;
 }
 
@@ -47,7 +56,9 @@ export function ensureNpm() {
   log('installing npm packages (npm ci)...');
   // onnxruntime-node's postinstall would download CUDA parts; the CPU binding ships in the package.
   execSync('npm ci --no-audit --no-fund', {
-    cwd: root, stdio: 'inherit', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
   });
   mkdirSync(path.dirname(stamp), { recursive: true });
   writeFileSync(stamp, want);
@@ -59,7 +70,9 @@ function ensureDebian(modules, packages) {
   if (probe.status === 0) return;
   log(`installing Debian packages: ${packages.join(' ')}`);
   if (process.getuid && process.getuid() !== 0) {
-    throw new Error(`missing Python modules; run as root or: sudo apt-get install -y ${packages.join(' ')}`);
+    throw new Error(
+      `missing Python modules; run as root or: sudo apt-get install -y ${packages.join(' ')}`,
+    );
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execSync('apt-get update -qq', { stdio: 'inherit', env });

@@ -39,7 +39,8 @@ function error(res, status, message, type, code = null, param = null) {
 
 function messageText(content) {
   if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((p) => (typeof p?.text === 'string' ? p.text : '')).join(' ');
+  if (Array.isArray(content))
+    return content.map((p) => (typeof p?.text === 'string' ? p.text : '')).join(' ');
   return '';
 }
 
@@ -53,8 +54,10 @@ export function standinAnswer(model, messages) {
   const last = [...messages].reverse().find((m) => m?.role === 'user');
   const asked = messageText(last?.content).replace(/\s+/g, ' ').trim();
   const quote = asked.length > 80 ? `${asked.slice(0, 77)}...` : asked;
-  return `[local stand-in for ${model}] This answer comes from the local stand-in upstream, not from ${model}. ` +
-    `It received your message "${quote}" (${asked.length} characters). Configure a real provider for ${model} to get a real answer.`;
+  return (
+    `[local stand-in for ${model}] This answer comes from the local stand-in upstream, not from ${model}. ` +
+    `It received your message "${quote}" (${asked.length} characters). Configure a real provider for ${model} to get a real answer.`
+  );
 }
 
 function readBody(req) {
@@ -68,7 +71,13 @@ function readBody(req) {
 
 async function chat(req, res, opts) {
   if (opts.apiKey && req.headers.authorization !== `Bearer ${opts.apiKey}`) {
-    return error(res, 401, 'stand-in upstream: missing or wrong API key', 'authentication_error', 'invalid_api_key');
+    return error(
+      res,
+      401,
+      'stand-in upstream: missing or wrong API key',
+      'authentication_error',
+      'invalid_api_key',
+    );
   }
   let body;
   try {
@@ -76,31 +85,67 @@ async function chat(req, res, opts) {
   } catch {
     return error(res, 400, 'stand-in upstream: body is not JSON', 'invalid_request_error');
   }
-  if (typeof body?.model !== 'string' || !Array.isArray(body.messages) || body.messages.length === 0) {
-    return error(res, 400, 'stand-in upstream: `model` and a non-empty `messages` array are required', 'invalid_request_error', null, 'messages');
+  if (
+    typeof body?.model !== 'string' ||
+    !Array.isArray(body.messages) ||
+    body.messages.length === 0
+  ) {
+    return error(
+      res,
+      400,
+      'stand-in upstream: `model` and a non-empty `messages` array are required',
+      'invalid_request_error',
+      null,
+      'messages',
+    );
   }
   if (opts.failModels?.includes(body.model)) {
-    return error(res, 503, `stand-in upstream: ${body.model} is set to fail (STANDIN_FAIL_MODELS)`, 'server_error', 'standin_forced_failure');
+    return error(
+      res,
+      503,
+      `stand-in upstream: ${body.model} is set to fail (STANDIN_FAIL_MODELS)`,
+      'server_error',
+      'standin_forced_failure',
+    );
   }
   if (opts.models && !opts.models.includes(body.model)) {
-    return error(res, 404, `stand-in upstream: model "${body.model}" is not in the demo pool`, 'invalid_request_error', 'model_not_found', 'model');
+    return error(
+      res,
+      404,
+      `stand-in upstream: model "${body.model}" is not in the demo pool`,
+      'invalid_request_error',
+      'model_not_found',
+      'model',
+    );
   }
   const text = standinAnswer(body.model, body.messages);
   const id = `chatcmpl-standin-${Math.random().toString(36).slice(2, 10)}`;
   const created = Math.floor(Date.now() / 1000);
   const prompt = tokens(body.messages.map((m) => messageText(m?.content)).join(''));
-  const usage = { prompt_tokens: prompt, completion_tokens: tokens(text), total_tokens: prompt + tokens(text) };
+  const usage = {
+    prompt_tokens: prompt,
+    completion_tokens: tokens(text),
+    total_tokens: prompt + tokens(text),
+  };
   if (body.stream !== true) {
     return sendJson(res, 200, {
-      id, object: 'chat.completion', created, model: body.model,
-      choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }], usage,
+      id,
+      object: 'chat.completion',
+      created,
+      model: body.model,
+      choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+      usage,
     });
   }
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const send = (delta, finish = null) =>
-    res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`,
+    );
   let closed = false;
-  res.on('close', () => { closed = true; });
+  res.on('close', () => {
+    closed = true;
+  });
   send({ role: 'assistant', content: '' });
   // Word by word with a small gap, like a real model, so streaming is visible end to end.
   for (const word of text.match(/\S+\s*/g) ?? []) {
@@ -110,7 +155,9 @@ async function chat(req, res, opts) {
   }
   send({}, 'stop');
   if (body.stream_options?.include_usage === true) {
-    res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [], usage })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: body.model, choices: [], usage })}\n\n`,
+    );
   }
   res.end('data: [DONE]\n\n');
 }
@@ -123,16 +170,27 @@ async function chat(req, res, opts) {
  * const s = await startStandin({ port: 0, apiKey: 'k' }); // s.url === 'http://127.0.0.1:PORT'
  * await s.close();
  */
-export async function startStandin({ port = DEFAULT_STANDIN_PORT, apiKey, models, failModels = [], wordGapMs = WORD_GAP_MS } = {}) {
+export async function startStandin({
+  port = DEFAULT_STANDIN_PORT,
+  apiKey,
+  models,
+  failModels = [],
+  wordGapMs = WORD_GAP_MS,
+} = {}) {
   const opts = { apiKey, models, failModels, wordGapMs };
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const route = `${req.method} ${url.pathname.replace(/\/+$/, '')}`;
     if (route === 'POST /v1/chat/completions') {
-      chat(req, res, opts).catch((err) => error(res, 500, `stand-in upstream: ${err.message}`, 'server_error'));
+      chat(req, res, opts).catch((err) =>
+        error(res, 500, `stand-in upstream: ${err.message}`, 'server_error'),
+      );
     } else if (route === 'GET /v1/models') {
       const ids = models ?? demoUpstreamModels();
-      sendJson(res, 200, { object: 'list', data: ids.map((id) => ({ id, object: 'model', created: 0, owned_by: 'local-stand-in' })) });
+      sendJson(res, 200, {
+        object: 'list',
+        data: ids.map((id) => ({ id, object: 'model', created: 0, owned_by: 'local-stand-in' })),
+      });
     } else if (route === 'GET /healthz') {
       sendJson(res, 200, { ok: true, service: 'standin-upstream' });
     } else {
@@ -147,16 +205,30 @@ export async function startStandin({ port = DEFAULT_STANDIN_PORT, apiKey, models
   return {
     url: `http://127.0.0.1:${actual}`,
     port: actual,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const port = Number(process.env.STANDIN_PORT ?? DEFAULT_STANDIN_PORT);
-  const failModels = (process.env.STANDIN_FAIL_MODELS ?? '').split(',').map((m) => m.trim()).filter(Boolean);
-  const s = await startStandin({ port, apiKey: process.env.STANDIN_API_KEY || undefined, models: demoUpstreamModels(), failModels });
-  console.log(`[standin] local stand-in upstream (not a real model) on ${s.url}/v1 for ${demoUpstreamModels().length} demo models` +
-    (failModels.length ? `; answering 503 for ${failModels.join(', ')}` : ''));
+  const failModels = (process.env.STANDIN_FAIL_MODELS ?? '')
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  const s = await startStandin({
+    port,
+    apiKey: process.env.STANDIN_API_KEY || undefined,
+    models: demoUpstreamModels(),
+    failModels,
+  });
+  console.log(
+    `[standin] local stand-in upstream (not a real model) on ${s.url}/v1 for ${demoUpstreamModels().length} demo models` +
+      (failModels.length ? `; answering 503 for ${failModels.join(', ')}` : ''),
+  );
   const stop = () => s.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -10,7 +10,8 @@
 //   npm start -- --prepare-only     # prepare everything, do not serve
 // Env: PORT (worker, default 8787), STANDIN_PORT (stand-in, default 8788), BUNDLES_DIR (where
 // bundles and DEFAULT live, default model-assets/bundles; for trying a bundle built elsewhere),
-// STANDIN_FAIL_MODELS (upstream ids the stand-in answers with 503, to watch fallback).
+// STANDIN_FAIL_MODELS (upstream ids the stand-in answers with 503, to watch fallback), STATE_DIR
+// (local D1/R2 and the demo key, default .wrangler/state; `npm run loadtest` serves from its own).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,17 +33,29 @@ const fail = (msg) => {
 const port = Number(process.env.PORT || 8787);
 const standinPort = Number(process.env.STANDIN_PORT || DEFAULT_STANDIN_PORT);
 const prepareOnly = process.argv.includes('--prepare-only');
-const stateDir = path.join(root, '.wrangler', 'state');
-const bundlesDir = path.resolve(root, process.env.BUNDLES_DIR || path.join('model-assets', 'bundles'));
+const stateDir = path.resolve(root, process.env.STATE_DIR || path.join('.wrangler', 'state'));
+const bundlesDir = path.resolve(
+  root,
+  process.env.BUNDLES_DIR || path.join('model-assets', 'bundles'),
+);
 const wranglerBin = path.join(root, 'node_modules', '.bin', 'wrangler');
 // Offline: no telemetry, and no fetch of the Request.cf placeholder (it fails offline, noisily).
-const offlineEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
+const offlineEnv = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+};
 // Non-interactive for the preparation steps: no confirmation prompts.
 const wranglerEnv = { ...offlineEnv, CI: 'true' };
 
 /** Runs wrangler with its output shown only when it fails. */
 function wrangler(args, what) {
-  const r = spawnSync(wranglerBin, args, { cwd: root, env: wranglerEnv, encoding: 'utf8' });
+  const local = args.includes('--local') ? ['--persist-to', stateDir] : [];
+  const r = spawnSync(wranglerBin, [...args, ...local], {
+    cwd: root,
+    env: wranglerEnv,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) {
     process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
     fail(`${what} failed (wrangler ${args.join(' ')})`);
@@ -65,30 +78,47 @@ const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest(
 function readBundle() {
   const defaultFile = path.join(bundlesDir, 'DEFAULT');
   if (!existsSync(defaultFile)) {
-    fail(`${path.relative(root, defaultFile)} is missing: there is no shipped bundle to serve yet. ` +
-      'Build one with the training pipeline (model-assets/), which writes model-assets/bundles/<version>/ and DEFAULT.');
+    fail(
+      `${path.relative(root, defaultFile)} is missing: there is no shipped bundle to serve yet. ` +
+        'Build one with the training pipeline (model-assets/), which writes model-assets/bundles/<version>/ and DEFAULT.',
+    );
   }
   const version = readFileSync(defaultFile, 'utf8').trim();
   const dir = path.join(bundlesDir, version);
   const manifestFile = path.join(dir, 'manifest.json');
-  if (!version || !existsSync(manifestFile)) fail(`${path.relative(root, defaultFile)} names "${version}", but ${path.relative(root, manifestFile)} does not exist`);
+  if (!version || !existsSync(manifestFile))
+    fail(
+      `${path.relative(root, defaultFile)} names "${version}", but ${path.relative(root, manifestFile)} does not exist`,
+    );
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
-  if (manifest.version !== version) fail(`bundle ${version}: manifest.json says version "${manifest.version}"`);
-  const uploads = [{ key: `bundles/${version}/manifest.json`, file: manifestFile, sha256: sha256(manifestFile) }];
+  if (manifest.version !== version)
+    fail(`bundle ${version}: manifest.json says version "${manifest.version}"`);
+  const uploads = [
+    { key: `bundles/${version}/manifest.json`, file: manifestFile, sha256: sha256(manifestFile) },
+  ];
   for (const [name, entry] of Object.entries(manifest.files ?? {})) {
     const file = path.join(dir, path.basename(entry.key));
-    if (!existsSync(file)) fail(`bundle ${version}: ${name} file ${path.relative(root, file)} is missing`);
-    if (sha256(file) !== entry.sha256) fail(`bundle ${version}: ${path.relative(root, file)} does not match the sha256 in manifest.json`);
+    if (!existsSync(file))
+      fail(`bundle ${version}: ${name} file ${path.relative(root, file)} is missing`);
+    if (sha256(file) !== entry.sha256)
+      fail(
+        `bundle ${version}: ${path.relative(root, file)} does not match the sha256 in manifest.json`,
+      );
     uploads.push({ key: entry.key, file, sha256: entry.sha256 });
   }
   const bank = path.join(dir, 'bank.json');
-  if (existsSync(bank)) uploads.push({ key: `bundles/${version}/bank.json`, file: bank, sha256: sha256(bank) });
+  if (existsSync(bank))
+    uploads.push({ key: `bundles/${version}/bank.json`, file: bank, sha256: sha256(bank) });
   return { version, manifest, uploads };
 }
 
 /** Whether `stamp` records `want` and local R2 still exists, so the upload it stands for is done. */
 function stampCurrent(stamp, want, bucket) {
-  return existsSync(stamp) && existsSync(path.join(stateDir, 'v3', 'r2', bucket)) && readFileSync(stamp, 'utf8') === want;
+  return (
+    existsSync(stamp) &&
+    existsSync(path.join(stateDir, 'v3', 'r2', bucket)) &&
+    readFileSync(stamp, 'utf8') === want
+  );
 }
 
 /**
@@ -97,13 +127,19 @@ function stampCurrent(stamp, want, bucket) {
  * or differs is written again, so a damaged local store never serves 503s.
  */
 async function uploadBundle(bucket, bundle) {
-  const { checked, fixed } = await syncLocalR2({ persistDir: path.join(stateDir, 'v3', 'r2'), bucket, files: bundle.uploads });
+  const { checked, fixed } = await syncLocalR2({
+    persistDir: path.join(stateDir, 'v3', 'r2'),
+    bucket,
+    files: bundle.uploads,
+  });
   if (fixed.length === 0) {
     log(`    bundle ${bundle.version} already in local R2 (${checked} files, sha256 checked)`);
     return;
   }
   for (const f of fixed) log(`    r2 put ${bucket}/${f.key} (${f.reason})`);
-  log(`    bundle ${bundle.version} in local R2 (${checked} files, ${fixed.length} written, sha256 checked)`);
+  log(
+    `    bundle ${bundle.version} in local R2 (${checked} files, ${fixed.length} written, sha256 checked)`,
+  );
 }
 
 /** Bumped when `trainer.onboard.bank --mmlu-pro` writes a different bank for the same bundle. */
@@ -124,12 +160,29 @@ function uploadQuizBank(bucket, bundle) {
     return;
   }
   ensureNumpy();
-  const r = spawnSync(python, ['-m', 'trainer.onboard.bank', '--mmlu-pro', '--bundle', path.join(bundlesDir, bundle.version), '--upload-local'], {
-    cwd: path.join(root, 'model-assets'), env: { ...wranglerEnv, PYTHONPATH: '.', ROUTER_DATA: dataRoot() }, encoding: 'utf8',
-  });
+  const r = spawnSync(
+    python,
+    [
+      '-m',
+      'trainer.onboard.bank',
+      '--mmlu-pro',
+      '--bundle',
+      path.join(bundlesDir, bundle.version),
+      '--upload-local',
+      '--persist-to',
+      stateDir,
+    ],
+    {
+      cwd: path.join(root, 'model-assets'),
+      env: { ...wranglerEnv, PYTHONPATH: '.', ROUTER_DATA: dataRoot() },
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0) {
     const why = `${r.stderr ?? ''}`.trim().split('\n').pop();
-    log(`    warning: no quiz bank (${why}); onboarding needs one: npm run onboard -- --build-bank --prompts FILE --upload-local`);
+    log(
+      `    warning: no quiz bank (${why}); onboarding needs one: npm run onboard -- --build-bank --prompts FILE --upload-local`,
+    );
     return;
   }
   for (const line of `${r.stdout ?? ''}`.trim().split('\n').slice(-2)) log(`    ${line}`);
@@ -160,10 +213,15 @@ async function startStandin(apiKey) {
     return null;
   }
   const child = spawn(process.execPath, [path.join(root, 'scripts', 'standin-upstream.mjs')], {
-    cwd: root, stdio: ['ignore', 'inherit', 'inherit'],
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, STANDIN_PORT: String(standinPort), STANDIN_API_KEY: apiKey },
   });
-  const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`stand-in exited with code ${code} (port ${standinPort} in use?)`))));
+  const exited = new Promise((_, reject) =>
+    child.once('exit', (code) =>
+      reject(new Error(`stand-in exited with code ${code} (port ${standinPort} in use?)`)),
+    ),
+  );
   await Promise.race([waitFor(health, 10_000), exited]).catch((err) => fail(err.message));
   return child;
 }
@@ -174,7 +232,9 @@ async function main() {
 
   progress('bundle');
   const bundle = readBundle();
-  log(`    ${path.relative(root, bundlesDir)}/${bundle.version}: ${bundle.manifest.models?.length ?? 0} models, ${bundle.uploads.length} files`);
+  log(
+    `    ${path.relative(root, bundlesDir)}/${bundle.version}: ${bundle.manifest.models?.length ?? 0} models, ${bundle.uploads.length} files`,
+  );
 
   progress('D1 migrations (local)');
   const dbName = tomlValue('[[d1_databases]]', 'binding');
@@ -191,13 +251,20 @@ async function main() {
   const standinKey = ensureDevVar(path.join(root, '.dev.vars'), readDemoPool().secret_name);
   const { key, keyHash } = demoApiKey(stateDir);
   const pool = readDemoPool();
-  const { sql, warnings } = demoSeedSql({ pool, manifest: bundle.manifest, keyHash, baseUrl: `http://127.0.0.1:${standinPort}/v1` });
+  const { sql, warnings } = demoSeedSql({
+    pool,
+    manifest: bundle.manifest,
+    keyHash,
+    baseUrl: `http://127.0.0.1:${standinPort}/v1`,
+  });
   for (const w of warnings) log(`    warning: ${w}`);
-  const seedFile = path.join(root, '.wrangler', 'tmp', 'seed-demo.sql');
+  const seedFile = path.join(stateDir, 'tmp', 'seed-demo.sql');
   mkdirSync(path.dirname(seedFile), { recursive: true });
   writeFileSync(seedFile, sql);
   wrangler(['d1', 'execute', dbName, '--local', '--file', seedFile], 'demo seed');
-  log(`    pool "${pool.pool.name}": ${pool.models.length} models, $${Math.min(...pool.models.map((m) => m.output_usd_per_mtok))}-$${Math.max(...pool.models.map((m) => m.output_usd_per_mtok))} per M output tokens`);
+  log(
+    `    pool "${pool.pool.name}": ${pool.models.length} models, $${Math.min(...pool.models.map((m) => m.output_usd_per_mtok))}-$${Math.max(...pool.models.map((m) => m.output_usd_per_mtok))} per M output tokens`,
+  );
 
   if (prepareOnly) {
     log(`prepared (--prepare-only). Demo API key: ${key}`);
@@ -218,9 +285,26 @@ async function main() {
       -d '{"model":"router","messages":[{"role":"user","content":"What is 2+2?"}]}'
   Answers come from the local stand-in upstream, which says so; see docs/providers.md for real providers.
 `);
-  const dev = spawn(wranglerBin, ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--var', `DEFAULT_BUNDLE:${bundle.version}`], {
-    cwd: root, stdio: 'inherit', env: offlineEnv,
-  });
+  const dev = spawn(
+    wranglerBin,
+    [
+      'dev',
+      '--local',
+      '--persist-to',
+      stateDir,
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--var',
+      `DEFAULT_BUNDLE:${bundle.version}`,
+    ],
+    {
+      cwd: root,
+      stdio: 'inherit',
+      env: offlineEnv,
+    },
+  );
   const stop = (signal) => {
     dev.kill(signal);
     standin?.kill(signal);

@@ -7,11 +7,20 @@ ensureNpm();
 ensurePython();
 
 // Every suite reads the shared data from the same folder (pipeline and script tests read it).
-const env = { ...process.env, OMP_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1', ROUTER_DATA: dataRoot() };
+const env = {
+  ...process.env,
+  OMP_NUM_THREADS: '1',
+  PYTHONDONTWRITEBYTECODE: '1',
+  ROUTER_DATA: dataRoot(),
+};
 console.log(`[test] shared data: ${env.ROUTER_DATA}`);
 const steps = [
   { name: 'pipeline (pytest)', cmd: python, args: ['-m', 'pytest', '-q', 'test/model-assets'] },
   { name: 'typecheck (tsc)', cmd: 'npx', args: ['tsc', '--noEmit', '-p', 'tsconfig.json'] },
+  // Style: ESLint's and typescript-eslint's recommended rules, then Prettier's formatting (printWidth
+  // 100); the file lists are package.json's `lint:eslint` and `lint:format`.
+  { name: 'lint (eslint)', cmd: 'npm', args: ['run', '--silent', 'lint:eslint'] },
+  { name: 'format (prettier --check)', cmd: 'npm', args: ['run', '--silent', 'lint:format'] },
   { name: 'worker (vitest in workerd)', cmd: 'npx', args: ['vitest', 'run'] },
   { name: 'scripts (node --test)', cmd: process.execPath, args: ['--test', 'test/scripts/'] },
 ];

@@ -2,7 +2,6 @@
  * The worker's bindings (wrangler.toml) and the per-request values Hono middleware sets.
  */
 import type { ApiKey, Tenant } from './data/tenants';
-import type { ChatBody } from './schemas/chat';
 
 export interface Env {
   DB: D1Database;
@@ -32,9 +31,20 @@ export interface Env {
  * checks the list against wrangler.toml.
  */
 const WORKER_SETTINGS: Record<keyof Env, true> = {
-  DB: true, ASSETS: true, AI: true, DECISION_LOG_QUEUE: true, DEFAULT_BUNDLE: true, UPSTREAM_TIMEOUT_MS: true,
-  UPSTREAM_COMPLETION_TIMEOUT_MS: true, MAX_TRIES: true, MAX_BODY_BYTES: true, POOL_CACHE_SECONDS: true,
-  WORKERS_AI_EMBEDDING_MODEL: true, REQUEST_DEADLINE_MS: true, BREAKER_FAILURES: true, BREAKER_COOLDOWN_MS: true,
+  DB: true,
+  ASSETS: true,
+  AI: true,
+  DECISION_LOG_QUEUE: true,
+  DEFAULT_BUNDLE: true,
+  UPSTREAM_TIMEOUT_MS: true,
+  UPSTREAM_COMPLETION_TIMEOUT_MS: true,
+  MAX_TRIES: true,
+  MAX_BODY_BYTES: true,
+  POOL_CACHE_SECONDS: true,
+  WORKERS_AI_EMBEDDING_MODEL: true,
+  REQUEST_DEADLINE_MS: true,
+  BREAKER_FAILURES: true,
+  BREAKER_COOLDOWN_MS: true,
   TENANT_RATE_LIMITER: true,
 };
 
@@ -58,8 +68,6 @@ export interface Variables {
   tenant: Tenant;
   /** The key the request authenticated with (its own rate limits). */
   apiKey: ApiKey;
-  /** The chat body, once read (`readChatBody`): the rate limiter and the handler share one parse. */
-  chatBody: ChatBody;
 }
 
 /** Hono generics of this app. */

@@ -46,14 +46,21 @@ export default {
         const blocks: number[] = [];
         for (let b = 0; b < n / 10; b++) {
           const tb = Date.now();
-          for (let i = 0; i < 10; i++) check += (await embedLocal(session, spec, [text(b * 10 + i)]))[0]![0]!;
+          for (let i = 0; i < 10; i++)
+            check += (await embedLocal(session, spec, [text(b * 10 + i)]))[0]![0]!;
           blocks.push(Date.now() - tb);
         }
         const embedMs = Date.now() - t0;
         t0 = Date.now();
         for (let i = 0; i < n; i++) check += Number(tokenize(text(i), spec)[0]);
         const tokenizeMs = Date.now() - t0;
-        return Response.json({ n, embed_total_ms: embedMs, embed_block10_ms: blocks, tokenize_total_ms: tokenizeMs, check });
+        return Response.json({
+          n,
+          embed_total_ms: embedMs,
+          embed_block10_ms: blocks,
+          tokenize_total_ms: tokenizeMs,
+          check,
+        });
       }
       return Response.json({ error: 'not found' }, { status: 404 });
     } catch (e) {

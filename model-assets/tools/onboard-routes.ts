@@ -17,7 +17,13 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { decideBatch, fromOrtSession, MAX_UNCERTAINTY_PENALTY, parseManifest, sessionOptions } from '../../worker/decision';
+import {
+  decideBatch,
+  fromOrtSession,
+  MAX_UNCERTAINTY_PENALTY,
+  parseManifest,
+  sessionOptions,
+} from '../../worker/decision';
 import type { Candidate, DecideInput, DecisionBundle, OrtTensorClass } from '../../worker/decision';
 
 const candidateSchema = z.object({
@@ -33,7 +39,9 @@ const requestSchema = z.object({
   embeddings: z.string().min(1),
   prompt_tokens: z.array(z.number().nonnegative()).min(1),
   preferences: z.array(z.number().min(0).max(1)).min(1),
-  variants: z.array(z.object({ name: z.string(), candidates: z.array(candidateSchema).min(1) })).min(1),
+  variants: z
+    .array(z.object({ name: z.string(), candidates: z.array(candidateSchema).min(1) }))
+    .min(1),
   uncertainty_penalty: z.number().min(0).max(MAX_UNCERTAINTY_PENALTY).optional(),
 });
 
@@ -51,28 +59,37 @@ async function main(): Promise<void> {
   const req = requestSchema.parse(JSON.parse(readFileSync(arg('request'), 'utf8')));
   const outDir = arg('out');
   mkdirSync(outDir, { recursive: true });
-  const manifest = parseManifest(JSON.parse(readFileSync(path.join(req.bundle, 'manifest.json'), 'utf8')));
-  const ort = await import('onnxruntime-node');
-  const open = async (name: string) => fromOrtSession(
-    await ort.InferenceSession.create(path.join(req.bundle, `${name}.onnx`), {
-      ...sessionOptions(), intraOpNumThreads: 1, interOpNumThreads: 1,
-    }) as never,
-    ort.Tensor as unknown as OrtTensorClass,
+  const manifest = parseManifest(
+    JSON.parse(readFileSync(path.join(req.bundle, 'manifest.json'), 'utf8')),
   );
+  const ort = await import('onnxruntime-node');
+  const open = async (name: string) =>
+    fromOrtSession(
+      (await ort.InferenceSession.create(path.join(req.bundle, `${name}.onnx`), {
+        ...sessionOptions(),
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+      })) as never,
+      ort.Tensor as unknown as OrtTensorClass,
+    );
   const bundle: DecisionBundle = { manifest, irt: await open('irt'), policy: await open('policy') };
   const dim = manifest.embedding.dim;
   const buf = readFileSync(req.embeddings);
   const emb = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
   const p = req.prompt_tokens.length;
-  if (emb.length !== p * dim) throw new Error(`embeddings hold ${emb.length / dim} rows, expected ${p}`);
+  if (emb.length !== p * dim)
+    throw new Error(`embeddings hold ${emb.length / dim} rows, expected ${p}`);
   const w = req.preferences.length;
   const v = req.variants.length;
   const choices = new Int32Array(v * w * p);
   const t0 = performance.now();
   for (const [vi, variant] of req.variants.entries()) {
     const list: Candidate[] = variant.candidates.map((c) => ({
-      name: c.name, identity: c.identity, inputUsdPerMtok: c.input_usd_per_mtok,
-      outputUsdPerMtok: c.output_usd_per_mtok, expectedOutputTokens: c.expected_output_tokens,
+      name: c.name,
+      identity: c.identity,
+      inputUsdPerMtok: c.input_usd_per_mtok,
+      outputUsdPerMtok: c.output_usd_per_mtok,
+      expectedOutputTokens: c.expected_output_tokens,
       ...(c.cov_factor ? { covFactor: c.cov_factor } : {}),
     }));
     const total = w * p;
@@ -81,9 +98,13 @@ async function main(): Promise<void> {
       for (let n = s; n < Math.min(total, s + BATCH); n++) {
         const row = Math.floor(n / w);
         inputs.push({
-          embedding: emb.subarray(row * dim, (row + 1) * dim), preference: req.preferences[n % w]!,
-          candidates: list, promptTokens: req.prompt_tokens[row]!,
-          ...(req.uncertainty_penalty !== undefined ? { uncertaintyPenalty: req.uncertainty_penalty } : {}),
+          embedding: emb.subarray(row * dim, (row + 1) * dim),
+          preference: req.preferences[n % w]!,
+          candidates: list,
+          promptTokens: req.prompt_tokens[row]!,
+          ...(req.uncertainty_penalty !== undefined
+            ? { uncertaintyPenalty: req.uncertainty_penalty }
+            : {}),
         });
       }
       const decisions = await decideBatch(bundle, inputs);
@@ -96,14 +117,29 @@ async function main(): Promise<void> {
   }
   const seconds = (performance.now() - t0) / 1000;
   writeFileSync(path.join(outDir, 'choices.i32'), Buffer.from(choices.buffer));
-  writeFileSync(path.join(outDir, 'meta.json'), JSON.stringify({
-    version: manifest.version, variants: v, preferences: w, prompts: p, seconds,
-    ms_per_decision: (seconds * 1000) / Math.max(1, v * w * p),
-  }, null, 1));
-  process.stderr.write(`[onboard-routes] done: ${v} variants x ${w} preferences x ${p} prompts in ${seconds.toFixed(1)}s\n`);
+  writeFileSync(
+    path.join(outDir, 'meta.json'),
+    JSON.stringify(
+      {
+        version: manifest.version,
+        variants: v,
+        preferences: w,
+        prompts: p,
+        seconds,
+        ms_per_decision: (seconds * 1000) / Math.max(1, v * w * p),
+      },
+      null,
+      1,
+    ),
+  );
+  process.stderr.write(
+    `[onboard-routes] done: ${v} variants x ${w} preferences x ${p} prompts in ${seconds.toFixed(1)}s\n`,
+  );
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`[onboard-routes] error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(
+    `[onboard-routes] error: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
   process.exit(1);
 });

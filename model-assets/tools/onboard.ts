@@ -67,17 +67,26 @@ function loadBundle(): { dir: string; manifest: Manifest } {
 }
 
 function loadBank(dir: string, manifest: Manifest): Bank {
-  const candidates = [opt('bank'), path.join(root, 'model-assets/.cache/banks', manifest.version, 'default.json'), path.join(dir, 'bank.json')];
+  const candidates = [
+    opt('bank'),
+    path.join(root, 'model-assets/.cache/banks', manifest.version, 'default.json'),
+    path.join(dir, 'bank.json'),
+  ];
   const file = candidates.find((f): f is string => f !== undefined && existsSync(f));
   if (!file) {
-    throw new CliError(`no quiz bank for bundle ${manifest.version}: build one with npm run onboard -- --build-bank --mmlu-pro (or pass --bank FILE)`);
+    throw new CliError(
+      `no quiz bank for bundle ${manifest.version}: build one with npm run onboard -- --build-bank --mmlu-pro (or pass --bank FILE)`,
+    );
   }
   log(`bank ${path.relative(root, file) || file}`);
   return parseBank(JSON.parse(readFileSync(file, 'utf8')), file, manifest.identity_dim);
 }
 
 const answerSchema = z.union([
-  z.object({ id: z.union([z.string(), z.number()]).transform(String), outcome: z.union([z.number().min(0).max(1), z.boolean().transform((b) => (b ? 1 : 0))]) }),
+  z.object({
+    id: z.union([z.string(), z.number()]).transform(String),
+    outcome: z.union([z.number().min(0).max(1), z.boolean().transform((b) => (b ? 1 : 0))]),
+  }),
   z.object({ id: z.union([z.string(), z.number()]).transform(String), answer: z.string() }),
 ]);
 type Answer = z.infer<typeof answerSchema>;
@@ -88,24 +97,39 @@ function readAnswers(file: string): Answer[] {
   let raw: unknown[];
   if (file.endsWith('.csv')) {
     const lines = text.split(/\r?\n/).filter((l) => l.trim());
-    const head = lines.shift()?.split(',').map((s) => s.trim());
-    if (!head || head[0] !== 'id' || head[1] !== 'outcome') throw new CliError(`${file}: header must be id,outcome`);
+    const head = lines
+      .shift()
+      ?.split(',')
+      .map((s) => s.trim());
+    if (!head || head[0] !== 'id' || head[1] !== 'outcome')
+      throw new CliError(`${file}: header must be id,outcome`);
     raw = lines.map((l) => {
       const [id, outcome] = l.split(',').map((s) => s.trim());
       return { id, outcome: Number(outcome) };
     });
   } else if (file.endsWith('.jsonl')) {
-    raw = text.split(/\r?\n/).filter((l) => l.trim()).map((l, i) => {
-      try { return JSON.parse(l) as unknown; } catch { throw new CliError(`${file}:${i + 1}: not valid JSON`); }
-    });
+    raw = text
+      .split(/\r?\n/)
+      .filter((l) => l.trim())
+      .map((l, i) => {
+        try {
+          return JSON.parse(l) as unknown;
+        } catch {
+          throw new CliError(`${file}:${i + 1}: not valid JSON`);
+        }
+      });
   } else {
     const parsed = JSON.parse(text) as unknown;
-    if (!Array.isArray(parsed)) throw new CliError(`${file}: expected a JSON array of {id, outcome}`);
+    if (!Array.isArray(parsed))
+      throw new CliError(`${file}: expected a JSON array of {id, outcome}`);
     raw = parsed;
   }
   return raw.map((r, i) => {
     const p = answerSchema.safeParse(r);
-    if (!p.success) throw new CliError(`${file}: item ${i + 1} needs "id" and "outcome" in [0, 1] (or "answer" text)`);
+    if (!p.success)
+      throw new CliError(
+        `${file}: item ${i + 1} needs "id" and "outcome" in [0, 1] (or "answer" text)`,
+      );
     return p.data;
   });
 }
@@ -116,27 +140,58 @@ function sql(s: string): string {
 
 function wrangler(args: string[]): string {
   const r = spawnSync(path.join(root, 'node_modules/.bin/wrangler'), args, {
-    cwd: root, encoding: 'utf8', env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' },
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' },
   });
-  if (r.status !== 0) throw new CliError(`wrangler ${args.slice(0, 3).join(' ')} failed:\n${r.stderr || r.stdout}`);
+  if (r.status !== 0)
+    throw new CliError(`wrangler ${args.slice(0, 3).join(' ')} failed:\n${r.stderr || r.stdout}`);
   return r.stdout;
 }
 
-function storeLocal(modelName: string, modelId: string | undefined, version: string, post: Posterior, factor: number[][], n: number): string {
+function storeLocal(
+  modelName: string,
+  modelId: string | undefined,
+  version: string,
+  post: Posterior,
+  factor: number[][],
+  n: number,
+): string {
   let id = modelId;
   if (!id) {
-    const out = JSON.parse(wrangler(['d1', 'execute', 'DB', '--local', '--json', '--command',
-      `SELECT id, tenant_id FROM models WHERE name = ${sql(modelName)}`])) as Array<{ results: Array<{ id: string; tenant_id: string | null }> }>;
+    const out = JSON.parse(
+      wrangler([
+        'd1',
+        'execute',
+        'DB',
+        '--local',
+        '--json',
+        '--command',
+        `SELECT id, tenant_id FROM models WHERE name = ${sql(modelName)}`,
+      ]),
+    ) as Array<{ results: Array<{ id: string; tenant_id: string | null }> }>;
     const rows = out[0]?.results ?? [];
-    if (rows.length === 0) throw new CliError(`no model named ${modelName} in local D1: register it first (POST /admin/models)`);
-    if (rows.length > 1) throw new CliError(`${rows.length} models are named ${modelName}; pass --model-id (${rows.map((r) => r.id).join(', ')})`);
+    if (rows.length === 0)
+      throw new CliError(
+        `no model named ${modelName} in local D1: register it first (POST /admin/models)`,
+      );
+    if (rows.length > 1)
+      throw new CliError(
+        `${rows.length} models are named ${modelName}; pass --model-id (${rows.map((r) => r.id).join(', ')})`,
+      );
     id = rows[0]!.id;
   }
-  wrangler(['d1', 'execute', 'DB', '--local', '--command',
+  wrangler([
+    'd1',
+    'execute',
+    'DB',
+    '--local',
+    '--command',
     `INSERT INTO model_identities (model_id, bundle_version, vector, std, cov_factor, source, n_items) VALUES (${sql(id)}, ${sql(version)}, ` +
-    `${sql(JSON.stringify(post.mean))}, ${sql(JSON.stringify(post.std))}, ${sql(JSON.stringify(factor))}, 'quiz', ${n}) ` +
-    `ON CONFLICT (model_id, bundle_version) DO UPDATE SET vector = excluded.vector, std = excluded.std, cov_factor = excluded.cov_factor, ` +
-    `source = excluded.source, n_items = excluded.n_items, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`]);
+      `${sql(JSON.stringify(post.mean))}, ${sql(JSON.stringify(post.std))}, ${sql(JSON.stringify(factor))}, 'quiz', ${n}) ` +
+      `ON CONFLICT (model_id, bundle_version) DO UPDATE SET vector = excluded.vector, std = excluded.std, cov_factor = excluded.cov_factor, ` +
+      `source = excluded.source, n_items = excluded.n_items, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
+  ]);
   return id;
 }
 
@@ -153,7 +208,9 @@ function emit(text: string): void {
 function quizCommand(n: number): void {
   const { dir, manifest } = loadBundle();
   const bank = loadBank(dir, manifest);
-  const exclude = flag('gradable') ? bank.items.flatMap((it, i) => (it.prompt && it.reference ? [] : [i])) : [];
+  const exclude = flag('gradable')
+    ? bank.items.flatMap((it, i) => (it.prompt && it.reference ? [] : [i]))
+    : [];
   const method = opt('method') ?? 'i-optimal';
   let rows: number[];
   if (method === 'random') {
@@ -167,11 +224,18 @@ function quizCommand(n: number): void {
     }
     rows = pool.slice(0, n);
   } else if (method === 'd-optimal' || method === 'i-optimal') {
-    rows = selectQuiz(bank.params, onboardingPrior(manifest, bank).prior, n, { exclude, criterion: method }).rows;
+    rows = selectQuiz(bank.params, onboardingPrior(manifest, bank).prior, n, {
+      exclude,
+      criterion: method,
+    }).rows;
   } else {
     throw new CliError('--method must be d-optimal, i-optimal or random');
   }
-  emit(rows.map((r) => JSON.stringify({ id: bank.items[r]!.id, prompt: bank.items[r]!.prompt ?? null })).join('\n') + '\n');
+  emit(
+    rows
+      .map((r) => JSON.stringify({ id: bank.items[r]!.id, prompt: bank.items[r]!.prompt ?? null }))
+      .join('\n') + '\n',
+  );
   log(`${rows.length} items (${method}) from ${bank.params.count}`);
 }
 
@@ -189,7 +253,10 @@ function scoreAnswers(bank: Bank, answers: Answer[]): { rows: number[]; y: numbe
       y.push(a.outcome);
     } else {
       const ref = bank.items[row]!.reference;
-      if (!ref) throw new CliError(`item ${a.id} has no reference answer to grade "answer" against; give "outcome"`);
+      if (!ref)
+        throw new CliError(
+          `item ${a.id} has no reference answer to grade "answer" against; give "outcome"`,
+        );
       y.push(grade(a.answer, ref));
     }
     rows.push(row);
@@ -203,12 +270,26 @@ function nextCommand(): void {
   const file = opt('answers');
   const { rows, y } = file ? scoreAnswers(bank, readAnswers(file)) : { rows: [], y: [] };
   const method = opt('method') ?? 'i-optimal';
-  if (method !== 'i-optimal' && method !== 'd-optimal') throw new CliError('--method must be i-optimal or d-optimal');
-  const exclude = flag('gradable') ? bank.items.flatMap((it, i) => (it.prompt && it.reference ? [] : [i])) : [];
-  const { row, posterior } = nextItem(bank.params, onboardingPrior(manifest, bank).prior, rows, y, { criterion: method, exclude });
+  if (method !== 'i-optimal' && method !== 'd-optimal')
+    throw new CliError('--method must be i-optimal or d-optimal');
+  const exclude = flag('gradable')
+    ? bank.items.flatMap((it, i) => (it.prompt && it.reference ? [] : [i]))
+    : [];
+  const { row, posterior } = nextItem(bank.params, onboardingPrior(manifest, bank).prior, rows, y, {
+    criterion: method,
+    exclude,
+  });
   const it = bank.items[row]!;
-  emit(JSON.stringify({ id: it.id, prompt: it.prompt ?? null, asked: rows.length, identity: posterior.mean, std: posterior.std,
-    ability: bankAbility(bank.params, posterior.mean, posterior.cov) }) + '\n');
+  emit(
+    JSON.stringify({
+      id: it.id,
+      prompt: it.prompt ?? null,
+      asked: rows.length,
+      identity: posterior.mean,
+      std: posterior.std,
+      ability: bankAbility(bank.params, posterior.mean, posterior.cov),
+    }) + '\n',
+  );
 }
 
 function fitCommand(model: string, answersFile: string): void {
@@ -221,22 +302,42 @@ function fitCommand(model: string, answersFile: string): void {
   const factor = covFactor(post.cov);
   const ability = bankAbility(bank.params, post.mean, post.cov);
   const result: Record<string, unknown> = {
-    model, bundle_version: manifest.version, source: 'quiz', prior: priorSource, n_items: rows.length, correct: y.reduce((s, v) => s + v, 0),
-    identity: post.mean, std: post.std, ability, cov_factor: factor, converged: post.converged,
+    model,
+    bundle_version: manifest.version,
+    source: 'quiz',
+    prior: priorSource,
+    n_items: rows.length,
+    correct: y.reduce((s, v) => s + v, 0),
+    identity: post.mean,
+    std: post.std,
+    ability,
+    cov_factor: factor,
+    converged: post.converged,
   };
   if (flag('d1-local')) {
-    result.model_id = storeLocal(model, opt('model-id'), manifest.version, post, factor, rows.length);
+    result.model_id = storeLocal(
+      model,
+      opt('model-id'),
+      manifest.version,
+      post,
+      factor,
+      rows.length,
+    );
     log(`stored in local D1 (model_identities, source quiz) for ${String(result.model_id)}`);
   }
   emit(JSON.stringify(result, null, 1) + '\n');
-  log(`${model}: ${rows.length} items, ${String(result.correct)} correct, predicted bank accuracy ${ability.expected_accuracy.toFixed(3)} `
-    + `(overall ability known to +-${ability.logit_std.toFixed(2)} logits), mean posterior std ${(post.std.reduce((s, v) => s + v, 0) / post.std.length).toFixed(3)}`);
+  log(
+    `${model}: ${rows.length} items, ${String(result.correct)} correct, predicted bank accuracy ${ability.expected_accuracy.toFixed(3)} ` +
+      `(overall ability known to +-${ability.logit_std.toFixed(2)} logits), mean posterior std ${(post.std.reduce((s, v) => s + v, 0) / post.std.length).toFixed(3)}`,
+  );
 }
 
 function buildBankCommand(): void {
   const pass = process.argv.slice(2).filter((a) => a !== '--build-bank');
   const r = spawnSync('/usr/bin/python3', ['-m', 'trainer.onboard.bank', ...pass], {
-    cwd: root, stdio: 'inherit', env: { ...process.env, PYTHONPATH: path.join(root, 'model-assets'), OMP_NUM_THREADS: '1' },
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, PYTHONPATH: path.join(root, 'model-assets'), OMP_NUM_THREADS: '1' },
   });
   process.exit(r.status ?? 1);
 }

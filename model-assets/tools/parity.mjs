@@ -29,7 +29,8 @@ async function runOne(ort, file, inputs, outputName, options) {
   const feeds = {};
   for (const [name, spec] of Object.entries(inputs)) {
     // Contract inputs a graph does not read were dropped at export; onnxruntime-web rejects undeclared feeds.
-    if (session.inputNames.includes(name)) feeds[name] = new ort.Tensor(spec.type, spec.data, spec.dims);
+    if (session.inputNames.includes(name))
+      feeds[name] = new ort.Tensor(spec.type, spec.data, spec.dims);
   }
   const t0 = performance.now();
   const result = await session.run(feeds);
@@ -54,11 +55,20 @@ async function main() {
   const ortWeb = await import('onnxruntime-web');
   ortWeb.env.wasm.numThreads = 1;
   ortWeb.env.wasm.proxy = false;
-  // The worker's sessionOptions() (worker/decision/ort-adapter.ts); a plain .mjs cannot import it.
+  // The worker's sessionOptions() (worker/decision/ort-adapter.ts), from the file it reads too.
   // A fresh object per session: onnxruntime-web writes its own defaults into extra.session.
-  const served = () => ({ graphOptimizationLevel: 'basic', extra: { session: { disable_quant_qdq: '1' } } });
+  const sessionOptions = JSON.parse(
+    readFileSync(new URL('../../worker/decision/session-options.json', import.meta.url), 'utf8'),
+  );
+  const served = () => ({
+    graphOptimizationLevel: sessionOptions.graphOptimizationLevel,
+    extra: structuredClone(sessionOptions.extra),
+  });
   const runtimes = {
-    node: { ort: ortNode, options: () => ({ ...served(), intraOpNumThreads: 1, interOpNumThreads: 1 }) },
+    node: {
+      ort: ortNode,
+      options: () => ({ ...served(), intraOpNumThreads: 1, interOpNumThreads: 1 }),
+    },
     web: { ort: ortWeb, options: () => ({ ...served(), executionProviders: ['wasm'] }) },
   };
   mkdirSync(outDir, { recursive: true });
@@ -67,9 +77,14 @@ async function main() {
     summary[label] = {};
     for (const [rt, { ort, options }] of Object.entries(runtimes)) {
       const r = await runOne(ort, path.resolve(baseDir, file), inputs, request.output, options());
-      writeFileSync(path.join(outDir, `${label}.${rt}.bin`), Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength));
+      writeFileSync(
+        path.join(outDir, `${label}.${rt}.bin`),
+        Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength),
+      );
       summary[label][rt] = { dims: r.dims, ms: Number(r.ms.toFixed(2)) };
-      console.log(`[parity] ${label} on onnxruntime-${rt}: output ${JSON.stringify(r.dims)} in ${r.ms.toFixed(1)} ms`);
+      console.log(
+        `[parity] ${label} on onnxruntime-${rt}: output ${JSON.stringify(r.dims)} in ${r.ms.toFixed(1)} ms`,
+      );
     }
   }
   writeFileSync(path.join(outDir, 'summary.json'), JSON.stringify(summary, null, 2));

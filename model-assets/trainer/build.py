@@ -4,10 +4,13 @@ Usage (from ``model-assets/``, or via ``npm run build:bundle``)::
 
     python3 -m trainer.build                       # the default bundle (version from bundles/DEFAULT)
     python3 -m trainer.build --smoke --out /tmp/b  # small subset, dev embedding, a few minutes
-    python3 -m trainer.build --byod my-evals/      # train on your own eval logs (see README)
+    python3 -m trainer.build --byod my-evals/ --version v-mine   # your own eval logs (see README)
+    python3 -m trainer.build --exclude-dataset routerarena --version v-loo --out /tmp/b/v-loo
 
-Progress lines go to stdout, a summary at the end. Seeds are fixed; a rebuild reproduces metrics
-within noise (single-threaded torch).
+Progress lines go to stdout, a summary at the end (with the time of each stage). Seeds are fixed; a
+rebuild reproduces metrics within noise (single-threaded torch). The bundle is built in a hidden
+folder beside the target and renamed into place only when every stage (parity included) passed: a
+failed or interrupted build leaves no bundle folder behind.
 """
 from __future__ import annotations
 
@@ -15,17 +18,23 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import os
+import re
+import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
 
 from .common_embed import Embedder, dev_embedding_for, embed_cached, texts_digest
-from .data import COLD_START_MODELS, DATASETS, OutcomeTable, aliases_of, load_byod, load_dataset
-from .paths import BUILD_DIR, BUNDLES_DIR, DEFAULT_FILE
+from .data import COLD_START_MODELS, DATASETS, ByodError, OutcomeTable, aliases_of, load_byod, load_dataset
+from .paths import BUILD_DIR, BUNDLES_DIR, CACHE_DIR, DEFAULT_FILE
 from .irt.evaluate import evaluate_irt
 from .irt.joint import JointData, build_joint
 from .irt.train import IrtConfig, cross_fit_heads, population_prior, predict, train_irt
@@ -56,20 +65,36 @@ EMBEDDER_PARITY_ATOL = 1e-4    # bundle embedder.onnx vs the Python student (sam
 PARITY_PROMPTS = 500          # mmlu-pro test prompts x PARITY_W for the parity check
 PARITY_W = (0.0, 0.25, 0.5, 0.75, 1.0)
 MAX_ONNX_BYTES = 10 * 1024 * 1024
+#: A version names a folder here and an R2 prefix (bundles/<version>/): no separators, no dot first.
+VERSION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+#: Least train / test prompts of a bring-your-own-data folder (validation, cross-fit folds, parity).
+BYOD_MIN_TRAIN, BYOD_MIN_TEST = 20, 5
 
 
 class Progress:
-    """Numbered step lines with elapsed time: ``[build 3/9] IRT ... (42s)``."""
+    """Numbered step lines with elapsed time: ``[build 3/9] IRT ... (42s)``; :meth:`stage_seconds`
+    gives each stage's duration for the summary.
+
+    @example
+        p = Progress(3); p.step("loading"); p.log("2 tables"); p.stage_seconds()  # [("loading", 0.0)]
+    """
 
     def __init__(self, total: int) -> None:
         self.total, self.i, self.t0 = total, 0, time.time()
+        self.stages: list[tuple[str, float]] = []
 
     def step(self, what: str) -> None:
         self.i += 1
+        self.stages.append((what, time.time()))
         print(f"[build {self.i}/{self.total}] {what}  ({time.time() - self.t0:.0f}s)", flush=True)
 
     def log(self, msg: str) -> None:
         print(f"  {msg}", flush=True)
+
+    def stage_seconds(self) -> list[tuple[str, float]]:
+        """(stage, seconds) for every stage so far, the last one up to now."""
+        ends = [t for _, t in self.stages[1:]] + [time.time()]
+        return [(what, end - start) for (what, start), end in zip(self.stages, ends)]
 
 
 def _smoke_subset(t: OutcomeTable, rng: np.random.Generator, n_train: int, n_test: int) -> OutcomeTable:
@@ -79,9 +104,14 @@ def _smoke_subset(t: OutcomeTable, rng: np.random.Generator, n_train: int, n_tes
     return t.subset(rows=np.sort(rows))
 
 
-def load_tables(smoke: bool, byod: Path | None, seed: int) -> list[OutcomeTable]:
-    """Every dataset's table (or one BYOD table); smoke mode keeps a small random subset of each."""
-    tables = [load_byod(byod)] if byod else [load_dataset(n) for n in DATASETS]
+def load_tables(smoke: bool, byod: Path | None, seed: int, exclude: Sequence[str] = ()) -> list[OutcomeTable]:
+    """Every dataset's table but ``exclude`` (or one BYOD table); smoke mode keeps a small random
+    subset of each.
+
+    @example
+        tables = load_tables(False, None, 0, exclude=["routerarena"])   # six shared datasets
+    """
+    tables = [load_byod(byod)] if byod else [load_dataset(n) for n in DATASETS if n not in set(exclude)]
     if smoke:
         rng = np.random.default_rng(seed)
         tables = [_smoke_subset(t, rng, 2500 if t.dataset == "mmlu-pro" else 300,
@@ -105,7 +135,14 @@ def get_embedder(args: argparse.Namespace, tables: list[OutcomeTable], student_d
         from .embed.recover import recover_student
 
         p.log(f"recovering the student embedder from {args.student_from_bundle} into {student_dir}")
-        recover_student(args.student_from_bundle, student_dir)
+        # into a hidden sibling first: an interrupted recovery must not look like a student folder
+        student_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{student_dir.name}.partial-", dir=student_dir.parent))
+        try:
+            recover_student(args.student_from_bundle, tmp)
+            tmp.rename(student_dir)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     if not (student_dir / "embedder.pt").exists() or args.retrain_embedder:
         what = "an interim student (cached teacher vectors only)" if args.interim_student else "the student embedder"
         p.log(f"training {what} into {student_dir}")
@@ -210,20 +247,35 @@ def embedder_parity(onnx_file: Path, tokenizer_spec: dict, texts: list[str], ref
     return worst
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The build's command line, checked (``argparse`` exits 2 with the reason on a bad one).
+
+    @example
+        args = parse_args(["--byod", "my-evals", "--version", "v-mine"])
+    """
     ap = argparse.ArgumentParser(prog="python3 -m trainer.build", description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true", help="small subset and short training (tests)")
     ap.add_argument("--version", default=None, help="bundle version (default: bundles/DEFAULT)")
     ap.add_argument("--out", type=Path, default=None, help="bundle folder (default: bundles/<version>)")
     ap.add_argument("--dev-embedding", action="store_true", help="TF-IDF dev embedding instead of the student")
     ap.add_argument("--student-dir", type=Path, default=None, help="student embedder folder (default: build/<version>/embedder)")
-    ap.add_argument("--retrain-embedder", action="store_true")
+    ap.add_argument("--retrain-embedder", action="store_true",
+                    help="train the student embedder from scratch (on the shared corpus; over an hour on a clean "
+                         "clone) instead of reusing one (with --byod the default bundle's is reused)")
     ap.add_argument("--student-from-bundle", type=Path, default=None,
                     help="when the student folder is empty, recover the student from this bundle's embedder.onnx "
                          "instead of training it (e.g. model-assets/bundles/v2026-11-23.4)")
     ap.add_argument("--interim-student", action="store_true",
                     help="if the student must be trained, train it on cached teacher vectors only")
-    ap.add_argument("--byod", type=Path, default=None, help="bring-your-own-data folder instead of shared/data")
+    ap.add_argument("--byod", type=Path, default=None,
+                    help="bring-your-own-data folder instead of shared/data (needs --version); reuses the default "
+                         "bundle's embedder unless --retrain-embedder, --student-dir or --student-from-bundle says otherwise")
+    ap.add_argument("--exclude-dataset", action="append", default=[], metavar="NAME",
+                    help=f"leave this shared dataset out of training (repeatable; one of {', '.join(DATASETS)}): "
+                         "the leave-one-out generalisation protocol's bundles")
+    ap.add_argument("--build-dir", type=Path, default=None,
+                    help="where the fp32 twins and the checkpoint go (default: build/<version>, or beside --out "
+                         "with --smoke)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--features", default=",".join(FEATURES_DEFAULT),
                     help=f"policy input features, from the contract vocabulary (default {','.join(FEATURES_DEFAULT)})")
@@ -256,28 +308,162 @@ def main(argv: list[str] | None = None) -> int:
     if any(n not in FEATURE_NAMES for n in names) or not {"cost_rel", "p_success"} <= set(names):
         ap.error(f"--features: names from {', '.join(FEATURE_NAMES)}, including cost_rel and p_success "
                  f"(the policy's price rule reads them); got {args.features!r}")
-    torch.set_num_threads(1)
-    torch.manual_seed(args.seed)
-
     if args.byod and not args.version:
         raise SystemExit("--byod needs --version (a bundle of your data must not replace the default bundle)")
+    if args.version is not None and not VERSION_PATTERN.fullmatch(args.version):
+        ap.error(f"--version {args.version!r}: letters, digits, '.', '_' and '-' only, not starting with '.' or '-'")
+    unknown = [n for n in args.exclude_dataset if n not in DATASETS]
+    if unknown:
+        ap.error(f"--exclude-dataset {', '.join(unknown)}: not a shared dataset ({', '.join(DATASETS)})")
+    if args.exclude_dataset and args.byod:
+        ap.error("--exclude-dataset leaves a shared dataset out; a --byod build trains on its folder alone")
+    if len(set(args.exclude_dataset)) >= len(DATASETS):
+        ap.error("--exclude-dataset: at least one shared dataset must stay in training")
+    if args.exclude_dataset and not args.version:
+        ap.error("--exclude-dataset needs --version (such a bundle must not replace the default bundle)")
+    args.feature_names = names
+    args.reused_embedder = None
+    if args.byod and not (args.dev_embedding or args.retrain_embedder or args.student_dir):
+        # A customer's build reuses the default bundle's embedder: recovered once into the cache
+        # (keyed by that file's hash), so every later build on any folder starts from it at once.
+        source = args.student_from_bundle or default_bundle_dir()
+        if source is None or not (Path(source) / "embedder.onnx").exists():
+            ap.error("--byod reuses the default bundle's embedder, but there is no bundle with an embedder.onnx "
+                     "in model-assets/bundles/DEFAULT; give --student-from-bundle, --student-dir or --retrain-embedder")
+        args.student_from_bundle = Path(source)
+        args.student_dir = reused_student_dir(Path(source))
+        args.reused_embedder = Path(source).name
+    return args
+
+
+def default_bundle_dir() -> Path | None:
+    """``bundles/<DEFAULT>`` if that file names a folder."""
+    if not DEFAULT_FILE.exists():
+        return None
+    folder = BUNDLES_DIR / DEFAULT_FILE.read_text().strip()
+    return folder if folder.is_dir() else None
+
+
+def reused_student_dir(bundle: Path) -> Path:
+    """Where a bundle's embedder, recovered as a trainable student, is kept for reuse:
+    ``.cache/students/<version>-<sha256 of its embedder.onnx>``.
+
+    @example
+        reused_student_dir(Path("model-assets/bundles/v2026-11-23.5"))  # .cache/students/v2026-11-23.5-446aa6...
+    """
+    digest = hashlib.sha256((Path(bundle) / "embedder.onnx").read_bytes()).hexdigest()[:16]
+    return CACHE_DIR / "students" / f"{Path(bundle).name}-{digest}"
+
+
+def publish(staging: Path, final: Path) -> None:
+    """Move the finished ``staging`` folder to ``final`` (same file system, so each rename is
+    atomic); an older bundle of the same version is moved aside first and removed after.
+
+    @example
+        publish(Path("bundles/.v-mine.partial-x1"), Path("bundles/v-mine"))
+    """
+    old = None
+    if final.exists():
+        old = final.parent / f".{final.name}.old-{os.getpid()}"
+        final.rename(old)
+    staging.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _interrupted(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)   # unwinds like Ctrl-C, so the staging folder is removed
+
+
+def check_byod(tables: list[OutcomeTable]) -> None:
+    """A bring-your-own-data table must leave the router a choice and every stage some prompts.
+
+    @example
+        check_byod([load_byod(Path("my-evals"))])   # raises ByodError with what is missing
+    """
+    for t in tables:
+        n_train, n_test = int((t.split == "train").sum()), int((t.split == "test").sum())
+        if len(t.models) < 2:
+            raise ByodError(f"{t.dataset}: outcomes for {len(t.models)} model; a router needs at least 2")
+        if n_train < BYOD_MIN_TRAIN or n_test < BYOD_MIN_TEST:
+            raise ByodError(f"{t.dataset}: {n_train} train and {n_test} test prompts; the build needs at least "
+                            f"{BYOD_MIN_TRAIN} and {BYOD_MIN_TEST} (\"split\" in prompts.jsonl, or ids hashed 80/20)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build a bundle; returns the exit status (0 when the bundle was published).
+
+    @example
+        main(["--byod", "my-evals", "--version", "v-mine", "--out", "/tmp/bundles/v-mine"])
+    """
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
     version = args.version or (DEFAULT_FILE.read_text().strip() if DEFAULT_FILE.exists() else "v2026-11-22")
     if args.smoke and args.out is None:
         args.out = Path(tempfile.mkdtemp(prefix="bundle-smoke-")) / version
-    bundle = (args.out or BUNDLES_DIR / version).resolve()
-    if bundle.name != version:
-        raise SystemExit(f"bundle folder name {bundle.name!r} must equal the version {version!r}")
-    build = BUILD_DIR / version if not args.smoke else bundle.parent / "build"
+    final = (args.out or BUNDLES_DIR / version).resolve()
+    if final.name != version:
+        raise SystemExit(f"bundle folder name {final.name!r} must equal the version {version!r}")
+    build = args.build_dir or (BUILD_DIR / version if not args.smoke else final.parent / "build")
     student_dir = args.student_dir or (BUILD_DIR / version / "embedder" if not args.smoke else build / "embedder")
-    bundle.mkdir(parents=True, exist_ok=True)
-    build.mkdir(parents=True, exist_ok=True)
 
     p = Progress(10)
     p.step("loading outcome tables")
-    tables = load_tables(args.smoke, args.byod, args.seed)
+    try:
+        tables = load_tables(args.smoke, args.byod, args.seed, args.exclude_dataset)
+        if args.byod:
+            check_byod(tables)
+    except ByodError as err:
+        print(f"error: {err}", file=sys.stderr)
+        print("no bundle written", file=sys.stderr)
+        return 2
     for t in tables:
         p.log(f"{t.dataset}: {len(t.prompt_ids)} prompts x {len(t.models)} models, {(t.split == 'test').sum()} test")
+    if args.reused_embedder:
+        p.log(f"embedder: reusing {args.reused_embedder}'s (--retrain-embedder to train one)")
 
+    final.parent.mkdir(parents=True, exist_ok=True)
+    build.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{version}.partial-", dir=final.parent))
+    os.chmod(staging, 0o777 & ~_umask())   # mkdtemp makes it private; a bundle is read like any folder
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupted) if on_main else None
+    try:
+        out = build_bundle(args, tables, staging, version, build, student_dir, p)
+        agree = min(v["top_choice_agreement"] for v in out["parity"]["policy"].values())
+        p.step(f"publishing {final}" if agree >= 0.99 else "parity failed: nothing published")
+        if agree >= 0.99:
+            publish(staging, final)
+            if not args.smoke and args.out is None and not args.byod and not args.exclude_dataset:
+                DEFAULT_FILE.write_text(version + "\n")   # the service ships this bundle
+                p.log(f"{DEFAULT_FILE} -> {version}")
+        print_summary(out, final, version, args, p)
+        if agree < 0.99:
+            print(f"FAIL: top-choice agreement {agree} below 0.99; no bundle written", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if on_main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def build_bundle(args: argparse.Namespace, tables: list[OutcomeTable], bundle: Path, version: str, build: Path,
+                 student_dir: Path, p: Progress) -> dict:
+    """Stages 2-9 on loaded ``tables``: embeddings, IRT, policy, export into ``bundle`` (the staging
+    folder), parity, manifest. Returns what the summary reports.
+
+    @example
+        out = build_bundle(args, tables, staging, "v-mine", build, student_dir, Progress(10))
+    """
+    names = args.feature_names
     p.step("prompt embeddings")
     embedder, tag, emb_block, tokenizer, embedder_onnx = get_embedder(args, tables, student_dir, p)
     embs = []
@@ -424,29 +610,29 @@ def main(argv: list[str] | None = None) -> int:
                               candidates="non-dominated" if pcfg.prune_dominated else "all",
                               predictor=predictor_block(layer.index, layer.stack) if layer else None)
 
-    if not args.smoke and args.out is None and not args.byod:
-        DEFAULT_FILE.write_text(version + "\n")   # the service ships this bundle
-        p.log(f"{DEFAULT_FILE} -> {version}")
+    return {"manifest": manifest, "policy_eval": policy_eval, "irt_eval": irt_eval, "parity": parity,
+            "ref_name": ref_name, "total_onnx": total_onnx}
 
-    p.step("done")
-    pe = policy_eval
+
+def print_summary(out: dict, final: Path, version: str, args: argparse.Namespace, p: Progress) -> None:
+    """The closing summary: files, IRT and policy metrics, parity, time per stage, next step."""
+    pe, ref_name, parity = out["policy_eval"], out["ref_name"], out["parity"]
     print("\n=== bundle summary ===")
-    print(f"bundle      {bundle}  (version {version})")
-    for name, f in manifest["files"].items():
+    print(f"bundle      {final}  (version {version})")
+    for name, f in out["manifest"]["files"].items():
         print(f"file        {name}.onnx  {f['bytes']} bytes  sha256 {f['sha256'][:12]}")
-    print(f"onnx total  {total_onnx} bytes")
-    ir = irt_eval.get(ref_name, {})
-    for k, v in ir.items():
+    print(f"onnx total  {out['total_onnx']} bytes")
+    for k, v in out["irt_eval"].get(ref_name, {}).items():
         print(f"irt {ref_name:9s} {k:22s} log-loss {v['log_loss']}  auc {v['auc']}  ece {v['ece']}")
     print(f"policy      AIQ {pe['policy']['aiq']} (CTM {pe['policy']['ctm']})  IRT-greedy AIQ {pe['irt_greedy']['aiq']}"
-          f" (CTM {pe['irt_greedy']['ctm']})  single-model hull AIQ {pe['single_model_hull_aiq']}")
+          f" (CTM {pe['irt_greedy']['ctm']})  single-model hull AIQ {pe['single_model_hull_aiq']}  ({ref_name} test split)")
     agree = min(v["top_choice_agreement"] for v in parity["policy"].values())
     print(f"parity      min top-choice agreement {agree}  over {parity['policy_rows']} rows")
+    for what, sec in p.stage_seconds():
+        print(f"stage       {sec:6.1f}s  {what}")
     print(f"elapsed     {time.time() - p.t0:.0f}s")
-    if agree < 0.99:
-        print("FAIL: top-choice agreement below 0.99", file=sys.stderr)
-        return 1
-    return 0
+    if args.byod and agree >= 0.99:
+        print(f"next        npm run eval -- --data {args.byod} --bundle {final} --json results.json")
 
 
 if __name__ == "__main__":

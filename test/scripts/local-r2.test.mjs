@@ -13,16 +13,29 @@ const bucket = 'edge-llm-router-assets';
 
 function shipped(dir) {
   const files = [];
-  for (const [name, text] of [['manifest.json', '{"version":"v-t"}'], ['irt.onnx', 'irt bytes '.repeat(500)], ['policy.onnx', 'policy bytes '.repeat(700)]]) {
+  for (const [name, text] of [
+    ['manifest.json', '{"version":"v-t"}'],
+    ['irt.onnx', 'irt bytes '.repeat(500)],
+    ['policy.onnx', 'policy bytes '.repeat(700)],
+  ]) {
     const file = path.join(dir, name);
     writeFileSync(file, text);
-    files.push({ key: `bundles/v-t/${name}`, file, sha256: createHash('sha256').update(text).digest('hex') });
+    files.push({
+      key: `bundles/v-t/${name}`,
+      file,
+      sha256: createHash('sha256').update(text).digest('hex'),
+    });
   }
   return files;
 }
 
 async function withBucket(persistDir, fn) {
-  const mf = new Miniflare({ modules: true, script: 'export default { fetch() { return new Response(null) } }', r2Buckets: { B: bucket }, r2Persist: persistDir });
+  const mf = new Miniflare({
+    modules: true,
+    script: 'export default { fetch() { return new Response(null) } }',
+    r2Buckets: { B: bucket },
+    r2Persist: persistDir,
+  });
   try {
     return await fn(await mf.getR2Bucket('B'));
   } finally {
@@ -43,7 +56,10 @@ test('uploads what is missing, then finds nothing to do', async () => {
   const persistDir = path.join(dir, 'state');
   const files = shipped(dir);
   const first = await syncLocalR2({ persistDir, bucket, files });
-  assert.deepEqual(first.fixed.map((f) => f.reason), ['missing', 'missing', 'missing']);
+  assert.deepEqual(
+    first.fixed.map((f) => f.reason),
+    ['missing', 'missing', 'missing'],
+  );
   const again = await syncLocalR2({ persistDir, bucket, files });
   assert.deepEqual(again, { checked: 3, fixed: [] });
 });
@@ -58,11 +74,16 @@ test('writes back an object with other bytes and one that was deleted, and only 
     await r2.delete('bundles/v-t/manifest.json');
   });
   const { fixed } = await syncLocalR2({ persistDir, bucket, files });
-  assert.deepEqual(fixed.sort((a, b) => a.key.localeCompare(b.key)), [
-    { key: 'bundles/v-t/manifest.json', reason: 'missing' },
-    { key: 'bundles/v-t/policy.onnx', reason: 'sha256 mismatch' },
-  ]);
-  const text = await withBucket(persistDir, async (r2) => (await r2.get('bundles/v-t/policy.onnx')).text());
+  assert.deepEqual(
+    fixed.sort((a, b) => a.key.localeCompare(b.key)),
+    [
+      { key: 'bundles/v-t/manifest.json', reason: 'missing' },
+      { key: 'bundles/v-t/policy.onnx', reason: 'sha256 mismatch' },
+    ],
+  );
+  const text = await withBucket(persistDir, async (r2) =>
+    (await r2.get('bundles/v-t/policy.onnx')).text(),
+  );
   assert.equal(text, 'policy bytes '.repeat(700));
 });
 
@@ -81,7 +102,11 @@ test('bytes changed on disk under Miniflare are found and repaired', async () =>
   }
   writeFileSync(blobs[2], 'short');
   const { fixed } = await syncLocalR2({ persistDir, bucket, files });
-  assert.deepEqual(fixed.map((f) => f.reason).sort(), ['sha256 mismatch', 'sha256 mismatch', 'unreadable']);
+  assert.deepEqual(fixed.map((f) => f.reason).sort(), [
+    'sha256 mismatch',
+    'sha256 mismatch',
+    'unreadable',
+  ]);
   assert.deepEqual(await syncLocalR2({ persistDir, bucket, files }), { checked: 3, fixed: [] });
 });
 
@@ -89,5 +114,8 @@ test('refuses to write a shipped file that does not match its own hash', async (
   const dir = mkdtempSync(path.join(tmpdir(), 'r2-'));
   const files = shipped(dir);
   files[1].sha256 = '0'.repeat(64);
-  await assert.rejects(syncLocalR2({ persistDir: path.join(dir, 'state'), bucket, files }), /does not match its sha256/);
+  await assert.rejects(
+    syncLocalR2({ persistDir: path.join(dir, 'state'), bucket, files }),
+    /does not match its sha256/,
+  );
 });

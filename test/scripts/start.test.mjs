@@ -11,7 +11,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 function start(bundlesDir) {
   return spawnSync(process.execPath, [path.join(root, 'scripts', 'start.mjs'), '--prepare-only'], {
-    cwd: root, encoding: 'utf8', env: { ...process.env, BUNDLES_DIR: bundlesDir }, timeout: 120_000,
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, BUNDLES_DIR: bundlesDir },
+    timeout: 120_000,
   });
 }
 
@@ -30,9 +33,14 @@ test('DEFAULT naming a missing folder, and a file whose hash differs from the ma
   mkdirSync(path.join(dir, 'v-bad'));
   writeFileSync(path.join(dir, 'DEFAULT'), 'v-bad\n');
   writeFileSync(path.join(dir, 'v-bad', 'irt.onnx'), 'not the bytes the manifest promised');
-  writeFileSync(path.join(dir, 'v-bad', 'manifest.json'), JSON.stringify({
-    version: 'v-bad', models: [], files: { irt: { key: 'bundles/v-bad/irt.onnx', bytes: 1, sha256: '0'.repeat(64) } },
-  }));
+  writeFileSync(
+    path.join(dir, 'v-bad', 'manifest.json'),
+    JSON.stringify({
+      version: 'v-bad',
+      models: [],
+      files: { irt: { key: 'bundles/v-bad/irt.onnx', bytes: 1, sha256: '0'.repeat(64) } },
+    }),
+  );
   const r = start(dir);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /irt\.onnx does not match the sha256 in manifest\.json/);

@@ -11,8 +11,10 @@ const cache = new TtlCache<'all', ReadonlySet<string>>(1);
 
 async function readAll(db: D1Database): Promise<ReadonlySet<string>> {
   const { results } = await db
-    .prepare(`SELECT DISTINCT o.value AS origin FROM tenants t, json_each(t.cors_origins) o
-              WHERE t.cors_origins IS NOT NULL AND json_type(t.cors_origins) = 'array' AND o.type = 'text'`)
+    .prepare(
+      `SELECT DISTINCT o.value AS origin FROM tenants t, json_each(t.cors_origins) o
+              WHERE t.cors_origins IS NOT NULL AND json_type(t.cors_origins) = 'array' AND o.type = 'text'`,
+    )
     .all<{ origin: string }>();
   return new Set(results.map((r) => r.origin));
 }
@@ -24,7 +26,9 @@ async function readAll(db: D1Database): Promise<ReadonlySet<string>> {
  * if (await someTenantAllows(env.DB, 'https://app.example.com')) { ... }
  */
 export async function someTenantAllows(db: D1Database, origin: string): Promise<boolean> {
-  const all = await cache.getOrLoad('all', ORIGINS_CACHE_MS, () => readAll(db),
-    { staleOnErrorMs: MAX_STALE_MS, onStale: staleFromCache('cors origins') });
+  const all = await cache.getOrLoad('all', ORIGINS_CACHE_MS, () => readAll(db), {
+    staleOnErrorMs: MAX_STALE_MS,
+    onStale: staleFromCache('cors origins'),
+  });
   return all.has(origin) || all.has('*');
 }

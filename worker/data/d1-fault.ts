@@ -4,21 +4,30 @@
  * the last few for `/healthz`. D1 reports faults as plain Errors whose message starts with
  * `D1_ERROR` (or another `D1_*` code) or names a transient condition.
  */
+import { ApiError } from '../errors';
 
 /** Seconds a caller is asked to wait after a D1 fault (D1 retries reads itself; locks clear fast). */
 export const D1_RETRY_AFTER_SECONDS = 5;
 
-/** D1 could not answer: the request cannot be served now, but may be shortly (503). */
-export class DatabaseUnavailableError extends Error {
+/**
+ * D1 could not answer: the request cannot be served now, but may be shortly (503 with
+ * Retry-After). The caller never sees `detail` (D1's message names tables and SQLite codes).
+ */
+export class DatabaseUnavailableError extends ApiError {
   override name = 'DatabaseUnavailableError';
   constructor(readonly detail: string) {
-    super(`D1 is unavailable: ${detail}`);
+    super(503, "the router's configuration database is unavailable; retry shortly", {
+      type: 'service_unavailable',
+      code: 'database_unavailable',
+      headers: { 'retry-after': String(D1_RETRY_AFTER_SECONDS) },
+    });
   }
 }
 
 // Faults, not bugs: a D1_* code other than a type error (a wrong bind in our code), or a message D1
 // gives for a transient condition. A constraint violation is a bug or a conflict, not an outage.
-const TRANSIENT = /network connection lost|storage caused object to be reset|reset because its code was updated|D1 DB is overloaded|database is locked|SQLITE_BUSY|transient issue on remote node|storage operation exceeded timeout/i;
+const TRANSIENT =
+  /network connection lost|storage caused object to be reset|reset because its code was updated|D1 DB is overloaded|database is locked|SQLITE_BUSY|transient issue on remote node|storage operation exceeded timeout/i;
 
 /**
  * The D1 fault behind `err`, as a typed error, or null when `err` is not one.
@@ -32,7 +41,8 @@ export function asDatabaseUnavailable(err: unknown): DatabaseUnavailableError | 
   if (!(err instanceof Error)) return null;
   const message = err.message;
   if (/SQLITE_CONSTRAINT|^D1_TYPE_ERROR/.test(message)) return null;
-  if (/^D1_[A-Z_]+/.test(message) || TRANSIENT.test(message)) return new DatabaseUnavailableError(message.slice(0, 300));
+  if (/^D1_[A-Z_]+/.test(message) || TRANSIENT.test(message))
+    return new DatabaseUnavailableError(message.slice(0, 300));
   return null;
 }
 
@@ -67,7 +77,10 @@ export function staleFromCache(what: string): (err: unknown, ageMs: number) => v
     staleServed++;
     const fault = asDatabaseUnavailable(err);
     if (fault) noteDatabaseFault(fault);
-    console.error(`${what}: D1 read failed, serving the value cached ${Math.round(ageMs / 1000)} s ago`, err);
+    console.error(
+      `${what}: D1 read failed, serving the value cached ${Math.round(ageMs / 1000)} s ago`,
+      err,
+    );
   };
 }
 
@@ -77,6 +90,10 @@ export function staleFromCache(what: string): (err: unknown, ageMs: number) => v
  * @example
  * databaseFaultReport(); // { faults: 2, stale_served: 5, last: { at: '2026-...', message: 'D1_ERROR: database is locked: SQLITE_BUSY' } }
  */
-export function databaseFaultReport(): { faults: number; stale_served: number; last: FaultRecord | null } {
+export function databaseFaultReport(): {
+  faults: number;
+  stale_served: number;
+  last: FaultRecord | null;
+} {
   return { faults, stale_served: staleServed, last: lastFault };
 }

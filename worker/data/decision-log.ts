@@ -5,7 +5,19 @@
  * D1. A row D1 refuses waits in a bounded per-isolate buffer and goes along with the next write
  * that succeeds; rows the buffer cannot hold are logged whole (never dropped unseen) and counted.
  */
+import type { Attempt } from '../upstream/types';
 import { RetryBuffer } from './retry-buffer';
+
+/**
+ * How a request ended, as its row says: `ok` (routed) / `direct` (concrete model, no routing) for a
+ * complete answer; `route_only` (`/v1/route`); `upstream_error` (no target answered, or the upstream
+ * rejected the request); `stream_cut` (a stream broke after it began); `client_closed` (the client
+ * went away before the answer ended).
+ */
+export type DecisionStatus =
+  'ok' | 'direct' | 'route_only' | 'upstream_error' | 'stream_cut' | 'client_closed';
+
+/** One decision-log row (built by routing/log-entry.ts `decisionLogEntry`). */
 export interface DecisionLogEntry {
   id: string;
   tenantId: string;
@@ -25,26 +37,42 @@ export interface DecisionLogEntry {
   expectedCostUsd: number | null;
   predictedQuality: number | null;
   routingMs: number;
-  attempts: unknown[];
-  /**
-   * 'ok' | 'direct' (concrete model, no routing) for a complete answer; 'route_only';
-   * 'upstream_error' (no target answered, or the upstream rejected the request); 'stream_cut' (a
-   * stream broke after it began); 'client_closed' (the client went away before the answer ended)
-   */
-  status: string;
+  attempts: readonly Attempt[];
+  status: DecisionStatus;
   /** Why the request was served degraded ('bundle_unavailable'); null/absent = served normally. */
   degraded?: string | null;
 }
 
 function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
-  return db
-    // OR IGNORE: a retried row (queue redelivery, a write whose reply was lost) lands once.
-    .prepare(`INSERT OR IGNORE INTO decision_log (id, tenant_id, pool, arm, bundle_version, model, preference, preset, candidates,
+  return (
+    db
+      // OR IGNORE: a retried row (queue redelivery, a write whose reply was lost) lands once.
+      .prepare(
+        `INSERT OR IGNORE INTO decision_log (id, tenant_id, pool, arm, bundle_version, model, preference, preset, candidates,
               probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status, uncertainty_penalty, shown, degraded)
-              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)`)
-    .bind(e.id, e.tenantId, e.pool, e.arm, e.bundleVersion, e.model, e.preference, e.preset ?? null, JSON.stringify(e.candidates),
-      JSON.stringify(e.probs), e.expectedCostUsd, e.predictedQuality, e.routingMs, JSON.stringify(e.attempts), e.status,
-      e.uncertaintyPenalty ?? null, e.shown ? JSON.stringify(e.shown) : null, e.degraded ?? null);
+              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)`,
+      )
+      .bind(
+        e.id,
+        e.tenantId,
+        e.pool,
+        e.arm,
+        e.bundleVersion,
+        e.model,
+        e.preference,
+        e.preset ?? null,
+        JSON.stringify(e.candidates),
+        JSON.stringify(e.probs),
+        e.expectedCostUsd,
+        e.predictedQuality,
+        e.routingMs,
+        JSON.stringify(e.attempts),
+        e.status,
+        e.uncertaintyPenalty ?? null,
+        e.shown ? JSON.stringify(e.shown) : null,
+        e.degraded ?? null,
+      )
+  );
 }
 
 /**
@@ -53,7 +81,10 @@ function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
  * @example
  * await insertDecisionLogs(env.DB, [entry]);
  */
-export async function insertDecisionLogs(db: D1Database, entries: readonly DecisionLogEntry[]): Promise<void> {
+export async function insertDecisionLogs(
+  db: D1Database,
+  entries: readonly DecisionLogEntry[],
+): Promise<void> {
   if (entries.length === 0) return;
   await db.batch(entries.map((e) => insert(db, e)));
 }
@@ -65,7 +96,10 @@ const FLUSH_BATCH = 100;
 const MAX_FLUSH_BATCHES = 10;
 
 const pending = new RetryBuffer<DecisionLogEntry>(MAX_PENDING, (dropped) => {
-  console.error(`decision log buffer full (${MAX_PENDING} rows): row ${dropped.id} not written; entry follows`, JSON.stringify(dropped));
+  console.error(
+    `decision log buffer full (${MAX_PENDING} rows): row ${dropped.id} not written; entry follows`,
+    JSON.stringify(dropped),
+  );
 });
 
 /** Writes `entries` in one batch; what D1 refuses goes back to the buffer. */
@@ -75,7 +109,10 @@ async function writeOrKeep(db: D1Database, entries: DecisionLogEntry[]): Promise
     return true;
   } catch (e) {
     pending.putBack(entries);
-    console.error(`decision log write failed; ${entries.length} row(s) kept for retry (${pending.size} pending)`, e);
+    console.error(
+      `decision log write failed; ${entries.length} row(s) kept for retry (${pending.size} pending)`,
+      e,
+    );
     return false;
   }
 }
@@ -88,7 +125,10 @@ async function writeOrKeep(db: D1Database, entries: DecisionLogEntry[]): Promise
  * @example
  * c.executionCtx.waitUntil(recordDecision(c.env, entry));
  */
-export async function recordDecision(env: { DB: D1Database; DECISION_LOG_QUEUE?: Queue<unknown> }, entry: DecisionLogEntry): Promise<void> {
+export async function recordDecision(
+  env: { DB: D1Database; DECISION_LOG_QUEUE?: Queue<unknown> },
+  entry: DecisionLogEntry,
+): Promise<void> {
   if (env.DECISION_LOG_QUEUE) {
     try {
       await env.DECISION_LOG_QUEUE.send(entry);
@@ -98,7 +138,8 @@ export async function recordDecision(env: { DB: D1Database; DECISION_LOG_QUEUE?:
       console.error('decision log queue send failed; writing to D1', e);
     }
   }
-  if (await writeOrKeep(env.DB, [...pending.take(FLUSH_BATCH - 1), entry])) await flushPending(env.DB);
+  if (await writeOrKeep(env.DB, [...pending.take(FLUSH_BATCH - 1), entry]))
+    await flushPending(env.DB);
 }
 
 /** Writes rows an earlier D1 failure left in this isolate's buffer (a few batches at most). */

@@ -20,10 +20,17 @@ const cache = new TtlCache<string, UpstreamGrant[]>(1_000);
 
 async function readGrants(db: D1Database, tenantId: string): Promise<UpstreamGrant[]> {
   const { results } = await db
-    .prepare('SELECT host, secret_name, allow_http, allow_private FROM upstream_grants WHERE tenant_id = ?1')
+    .prepare(
+      'SELECT host, secret_name, allow_http, allow_private FROM upstream_grants WHERE tenant_id = ?1',
+    )
     .bind(tenantId)
     .all<{ host: string; secret_name: string; allow_http: number; allow_private: number }>();
-  return results.map((r) => ({ host: r.host, secretName: r.secret_name, allowHttp: r.allow_http === 1, allowPrivate: r.allow_private === 1 }));
+  return results.map((r) => ({
+    host: r.host,
+    secretName: r.secret_name,
+    allowHttp: r.allow_http === 1,
+    allowPrivate: r.allow_private === 1,
+  }));
 }
 
 /**
@@ -33,7 +40,11 @@ async function readGrants(db: D1Database, tenantId: string): Promise<UpstreamGra
  * const grants = await tenantGrants(env.DB, tenant.id, 5000);
  * grants.some((g) => g.host === 'api.openai.com' && g.secretName === 'OPENAI_API_KEY');
  */
-export function tenantGrants(db: D1Database, tenantId: string, ttlMs: number): Promise<UpstreamGrant[]> {
+export function tenantGrants(
+  db: D1Database,
+  tenantId: string,
+  ttlMs: number,
+): Promise<UpstreamGrant[]> {
   return cache.getOrLoad(tenantId, ttlMs, () => readGrants(db, tenantId));
 }
 

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { isUncertaintyPenalty, MAX_UNCERTAINTY_PENALTY } from '../decision/decide';
 import type { ResolvedIdentity } from '../decision/identity';
 import type { PresetName } from '../routing/preference';
-import { MODEL_COLUMNS, toModelRow, type DbModel, type ModelRow } from './models';
+import { MODEL_COLUMNS, toModelRow, type ModelRecord, type ModelRow } from './models';
 import { staleFromCache } from './d1-fault';
 import { MAX_STALE_MS, TtlCache } from './ttl-cache';
 
@@ -52,9 +52,15 @@ export interface Pool {
 const cache = new TtlCache<string, Pool | null>(500);
 
 interface DbPool {
-  id: string; tenant_id: string; name: string; bundle_version: string;
-  embedding_provider: EmbeddingProvider | null; default_preference: number; default_preset: PresetName | null;
-  uncertainty_penalty: number | null; fallback_model: string | null;
+  id: string;
+  tenant_id: string;
+  name: string;
+  bundle_version: string;
+  embedding_provider: EmbeddingProvider | null;
+  default_preference: number;
+  default_preset: PresetName | null;
+  uncertainty_penalty: number | null;
+  fallback_model: string | null;
 }
 
 /** JSON text from D1, or undefined when it does not parse (a bad row must not fail requests). */
@@ -81,7 +87,10 @@ const covFactorSchema = z.array(z.array(z.number()));
 function parseCovFactor(text: string | null, modelId: string): number[][] | undefined {
   if (text === null) return undefined;
   const r = covFactorSchema.safeParse(parseJson(text));
-  if (!r.success) console.error(`model_identities ${modelId}: cov_factor is not a list of number lists; routed at its mean`);
+  if (!r.success)
+    console.error(
+      `model_identities ${modelId}: cov_factor is not a list of number lists; routed at its mean`,
+    );
   return r.success ? r.data : undefined;
 }
 
@@ -93,54 +102,95 @@ function parseCovFactor(text: string | null, modelId: string): number[][] | unde
 function parsePenalty(value: unknown, poolId: string): number | null {
   if (value === null || value === undefined) return null;
   if (isUncertaintyPenalty(value)) return value;
-  console.error(`pool ${poolId}: uncertainty_penalty ${String(value)} is not a number in [0, ${MAX_UNCERTAINTY_PENALTY}]; default used`);
+  console.error(
+    `pool ${poolId}: uncertainty_penalty ${String(value)} is not a number in [0, ${MAX_UNCERTAINTY_PENALTY}]; default used`,
+  );
   return null;
 }
 
 async function readPool(db: D1Database, tenantId: string, name: string): Promise<Pool | null> {
   const pool = await db
-    .prepare('SELECT id, tenant_id, name, bundle_version, embedding_provider, default_preference, default_preset, uncertainty_penalty, fallback_model FROM pools WHERE tenant_id = ?1 AND name = ?2')
+    .prepare(
+      'SELECT id, tenant_id, name, bundle_version, embedding_provider, default_preference, default_preset, uncertainty_penalty, fallback_model FROM pools WHERE tenant_id = ?1 AND name = ?2',
+    )
     .bind(tenantId, name)
     .first<DbPool>();
   if (!pool) return null;
   const [members, identities, experiment, fallback] = await db.batch([
-    db.prepare(`SELECT ${MODEL_COLUMNS} FROM pool_members pm JOIN models m ON m.id = pm.model_id
-                WHERE pm.pool_id = ?1 ORDER BY m.name`).bind(pool.id),
-    db.prepare(`SELECT mi.model_id, mi.bundle_version, mi.vector, mi.cov_factor, mi.source FROM model_identities mi
-                JOIN pool_members pm ON pm.model_id = mi.model_id WHERE pm.pool_id = ?1`).bind(pool.id),
-    db.prepare(`SELECT id, name, arms FROM experiments WHERE pool_id = ?1 AND active = 1
-                ORDER BY created_at DESC LIMIT 1`).bind(pool.id),
+    db
+      .prepare(
+        `SELECT ${MODEL_COLUMNS} FROM pool_members pm JOIN models m ON m.id = pm.model_id
+                WHERE pm.pool_id = ?1 ORDER BY m.name`,
+      )
+      .bind(pool.id),
+    db
+      .prepare(
+        `SELECT mi.model_id, mi.bundle_version, mi.vector, mi.cov_factor, mi.source FROM model_identities mi
+                JOIN pool_members pm ON pm.model_id = mi.model_id WHERE pm.pool_id = ?1`,
+      )
+      .bind(pool.id),
+    db
+      .prepare(
+        `SELECT id, name, arms FROM experiments WHERE pool_id = ?1 AND active = 1
+                ORDER BY created_at DESC LIMIT 1`,
+      )
+      .bind(pool.id),
     // The tenant's own model of that name wins over a global one, as for a direct request.
-    db.prepare(`SELECT ${MODEL_COLUMNS} FROM models m WHERE m.name = ?2 AND (m.tenant_id = ?1 OR m.tenant_id IS NULL)
-                ORDER BY m.tenant_id IS NULL LIMIT 1`).bind(pool.tenant_id, pool.fallback_model ?? ''),
+    db
+      .prepare(
+        `SELECT ${MODEL_COLUMNS} FROM models m WHERE m.name = ?2 AND (m.tenant_id = ?1 OR m.tenant_id IS NULL)
+                ORDER BY m.tenant_id IS NULL LIMIT 1`,
+      )
+      .bind(pool.tenant_id, pool.fallback_model ?? ''),
   ]);
   const idMap = new Map<string, Map<string, ResolvedIdentity>>();
-  type IdentityDbRow = { model_id: string; bundle_version: string; vector: string; cov_factor: string | null; source: ResolvedIdentity['source'] };
+  type IdentityDbRow = {
+    model_id: string;
+    bundle_version: string;
+    vector: string;
+    cov_factor: string | null;
+    source: ResolvedIdentity['source'];
+  };
   for (const r of (identities?.results ?? []) as IdentityDbRow[]) {
     const vector = parseVector(r.vector);
     if (!vector) continue;
     const perBundle = idMap.get(r.model_id) ?? new Map<string, ResolvedIdentity>();
     const covFactor = parseCovFactor(r.cov_factor, r.model_id);
-    perBundle.set(r.bundle_version, { vector, source: r.source, ...(covFactor ? { covFactor } : {}) });
+    perBundle.set(r.bundle_version, {
+      vector,
+      source: r.source,
+      ...(covFactor ? { covFactor } : {}),
+    });
     idMap.set(r.model_id, perBundle);
   }
-  const expRow = (experiment?.results ?? [])[0] as { id: string; name: string; arms: string } | undefined;
+  const expRow = (experiment?.results ?? [])[0] as
+    { id: string; name: string; arms: string } | undefined;
   let exp: Experiment | null = null;
   if (expRow) {
     const arms = z.array(armSchema).min(1).safeParse(parseJson(expRow.arms));
     // A malformed experiment is ignored (logged), never a failed request.
-    if (arms.success && arms.data.some((a) => a.weight > 0)) exp = { id: expRow.id, name: expRow.name, arms: arms.data };
+    if (arms.success && arms.data.some((a) => a.weight > 0))
+      exp = { id: expRow.id, name: expRow.name, arms: arms.data };
     else console.error(`experiment ${expRow.id}: invalid arms, ignored`);
   }
-  const fallbackRow = ((fallback?.results ?? []) as DbModel[])[0];
+  const fallbackRow = ((fallback?.results ?? []) as ModelRecord[])[0];
   if (pool.fallback_model !== null && !fallbackRow) {
-    console.error(`pool ${pool.id}: fallback_model names no model this tenant can call; no fallback`);
+    console.error(
+      `pool ${pool.id}: fallback_model names no model this tenant can call; no fallback`,
+    );
   }
   return {
-    id: pool.id, tenantId: pool.tenant_id, name: pool.name, bundleVersion: pool.bundle_version,
-    embeddingProvider: pool.embedding_provider, defaultPreference: pool.default_preference, defaultPreset: pool.default_preset,
+    id: pool.id,
+    tenantId: pool.tenant_id,
+    name: pool.name,
+    bundleVersion: pool.bundle_version,
+    embeddingProvider: pool.embedding_provider,
+    defaultPreference: pool.default_preference,
+    defaultPreset: pool.default_preset,
     uncertaintyPenalty: parsePenalty(pool.uncertainty_penalty, pool.id),
-    members: ((members?.results ?? []) as DbModel[]).map(toModelRow), identities: idMap, experiment: exp,
+    members: ((members?.results ?? []) as ModelRecord[]).map(toModelRow),
+    identities: idMap,
+    experiment: exp,
     fallbackModel: pool.fallback_model !== null && fallbackRow ? toModelRow(fallbackRow) : null,
   };
 }
@@ -152,9 +202,16 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
  * @example
  * const pool = await getPool(env.DB, tenant.id, 'default', 5000);
  */
-export function getPool(db: D1Database, tenantId: string, name: string, ttlMs: number): Promise<Pool | null> {
-  return cache.getOrLoad(`${tenantId}\u0000${name}`, ttlMs, () => readPool(db, tenantId, name),
-    { staleOnErrorMs: MAX_STALE_MS, onStale: staleFromCache('pool') });
+export function getPool(
+  db: D1Database,
+  tenantId: string,
+  name: string,
+  ttlMs: number,
+): Promise<Pool | null> {
+  return cache.getOrLoad(`${tenantId}\u0000${name}`, ttlMs, () => readPool(db, tenantId, name), {
+    staleOnErrorMs: MAX_STALE_MS,
+    onStale: staleFromCache('pool'),
+  });
 }
 
 /**
@@ -164,11 +221,19 @@ export function getPool(db: D1Database, tenantId: string, name: string, ttlMs: n
  * await listPoolNames(env.DB, tenant.id); // ['default', 'code']
  */
 export async function listPoolNames(db: D1Database, tenantId: string): Promise<string[]> {
-  const { results } = await db.prepare('SELECT name FROM pools WHERE tenant_id = ?1 ORDER BY name').bind(tenantId).all<{ name: string }>();
+  const { results } = await db
+    .prepare('SELECT name FROM pools WHERE tenant_id = ?1 ORDER BY name')
+    .bind(tenantId)
+    .all<{ name: string }>();
   return results.map((r) => r.name);
 }
 
-/** Expires cached pools (after admin writes, and in tests); see TtlCache.clear. */
+/**
+ * Expires cached pools (after admin writes, and in tests); see TtlCache.clear.
+ *
+ * @example
+ * clearPoolCache(); // the next request reads its pool from D1
+ */
 export function clearPoolCache(): void {
   cache.clear();
 }

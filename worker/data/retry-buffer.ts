@@ -7,7 +7,10 @@ export class RetryBuffer<T> {
   private items: T[] = [];
   private droppedCount = 0;
 
-  constructor(private readonly capacity: number, private readonly onDrop: (item: T) => void) {}
+  constructor(
+    private readonly capacity: number,
+    private readonly onDrop: (item: T) => void,
+  ) {}
 
   /** Items waiting. */
   get size(): number {

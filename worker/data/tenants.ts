@@ -34,8 +34,14 @@ const KEY_CACHE_MS = 5_000;
 const byKey = new TtlCache<string, ApiKey | null>(1_000);
 
 interface DbKeyRow {
-  id: string; name: string; default_pool: string | null; tenant_rpm: number | null; tenant_tpm: number | null;
-  cors_origins: string | null; key_rpm: number | null; key_tpm: number | null;
+  id: string;
+  name: string;
+  default_pool: string | null;
+  tenant_rpm: number | null;
+  tenant_tpm: number | null;
+  cors_origins: string | null;
+  key_rpm: number | null;
+  key_tpm: number | null;
 }
 
 /** A positive limit, or null (the columns' CHECK keeps them positive; anything else is ignored). */
@@ -66,22 +72,35 @@ function parseOrigins(text: string | null, tenantId: string): string[] {
  * key?.tenant.id;
  */
 export function findApiKey(db: D1Database, keyHash: string): Promise<ApiKey | null> {
-  return byKey.getOrLoad(keyHash, KEY_CACHE_MS, async () => {
-    const row = await db
-      .prepare(`SELECT t.id, t.name, t.default_pool, t.rpm_limit AS tenant_rpm, t.tpm_limit AS tenant_tpm, t.cors_origins,
+  return byKey.getOrLoad(
+    keyHash,
+    KEY_CACHE_MS,
+    async () => {
+      const row = await db
+        .prepare(
+          `SELECT t.id, t.name, t.default_pool, t.rpm_limit AS tenant_rpm, t.tpm_limit AS tenant_tpm, t.cors_origins,
                 k.rpm_limit AS key_rpm, k.tpm_limit AS key_tpm
                 FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
-                WHERE k.key_hash = ?1 AND k.revoked_at IS NULL`)
-      .bind(keyHash)
-      .first<DbKeyRow>();
-    if (!row) return null;
-    const tenant: Tenant = {
-      id: row.id, name: row.name, defaultPool: row.default_pool,
-      limits: { rpm: limit(row.tenant_rpm), tpm: limit(row.tenant_tpm) },
-      corsOrigins: parseOrigins(row.cors_origins, row.id),
-    };
-    return { hash: keyHash, limits: { rpm: limit(row.key_rpm), tpm: limit(row.key_tpm) }, tenant };
-  }, { staleOnErrorMs: MAX_STALE_MS, onStale: staleFromCache('api key lookup') });
+                WHERE k.key_hash = ?1 AND k.revoked_at IS NULL`,
+        )
+        .bind(keyHash)
+        .first<DbKeyRow>();
+      if (!row) return null;
+      const tenant: Tenant = {
+        id: row.id,
+        name: row.name,
+        defaultPool: row.default_pool,
+        limits: { rpm: limit(row.tenant_rpm), tpm: limit(row.tenant_tpm) },
+        corsOrigins: parseOrigins(row.cors_origins, row.id),
+      };
+      return {
+        hash: keyHash,
+        limits: { rpm: limit(row.key_rpm), tpm: limit(row.key_tpm) },
+        tenant,
+      };
+    },
+    { staleOnErrorMs: MAX_STALE_MS, onStale: staleFromCache('api key lookup') },
+  );
 }
 
 /**

@@ -44,7 +44,11 @@ export class TtlCache<K, V> {
     const now = Date.now();
     const hit = this.entries.get(key);
     if (hit && hit.until > now) return hit.value;
-    const entry: Entry<V> = { until: now + ttlMs, value: Promise.resolve() as Promise<V>, last: hit?.last };
+    const entry: Entry<V> = {
+      until: now + ttlMs,
+      value: Promise.resolve() as Promise<V>,
+      last: hit?.last,
+    };
     entry.value = load().then(
       (value) => {
         entry.last = { value, at: Date.now() };

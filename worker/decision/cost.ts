@@ -24,5 +24,9 @@ export function promptTokens(texts: readonly string[]): number {
  * // (5 * 100 + 15 * 500) / 1e6 = 0.008
  */
 export function expectedCostUsd(candidate: Candidate, tokens: number): number {
-  return (candidate.inputUsdPerMtok * tokens + candidate.outputUsdPerMtok * candidate.expectedOutputTokens) / 1e6;
+  return (
+    (candidate.inputUsdPerMtok * tokens +
+      candidate.outputUsdPerMtok * candidate.expectedOutputTokens) /
+    1e6
+  );
 }

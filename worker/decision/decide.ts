@@ -3,7 +3,9 @@
  * ORT-like sessions and plain data, so the benchmark harness can run "the policy exactly as served"
  * in Node (wrap an onnxruntime-node/web session into `OnnxSession`).
  */
+import { MAX_UNCERTAINTY_PENALTY, UNCERTAINTY_PENALTY } from '../bundle/contract';
 import type { Manifest } from '../bundle/manifest';
+import { ApiError } from '../errors';
 import { expectedCostUsd } from './cost';
 import { costRel, writeFeatures } from './features';
 import { nonDominated } from './frontier';
@@ -11,21 +13,7 @@ import { isCovFactor, MAX_COV_FACTOR_ENTRY } from './identity';
 import { layeredSuccess } from './layer';
 import type { Candidate, DecideInput, Decision, OnnxSession } from './types';
 
-/**
- * How many posterior standard deviations below its mean an uncertain identity's success logit is
- * routed at by default (a pool may set its own, `DecideInput.uncertaintyPenalty`):
- * p = sigmoid(a.theta - c - UNCERTAINTY_PENALTY * sqrt(a^T Sigma a)). A 20-item quiz
- * leaves a newcomer's identity uncertain, and routing on its mean sends it the prompts it is most
- * over-rated on; one std kept random 20-item quizzes from routing below the single-model hull on
- * mmlu-pro (docs/onboarding.md, "Routing on a pessimistic estimate").
- */
-export const UNCERTAINTY_PENALTY = 1;
-
-/**
- * The largest `DecideInput.uncertaintyPenalty` accepted. Several stds below its mean a quiz
- * identity is all but never chosen; leaving the model out of the pool says that more plainly.
- */
-export const MAX_UNCERTAINTY_PENALTY = 5;
+export { MAX_UNCERTAINTY_PENALTY, UNCERTAINTY_PENALTY };
 
 /**
  * Whether `k` is a usable uncertainty penalty: a number in [0, `MAX_UNCERTAINTY_PENALTY`].
@@ -55,15 +43,20 @@ export interface DecisionBundle {
   neighbours?: OnnxSession;
 }
 
-/** A request the decision core cannot answer (bad dimensions, empty candidate set, ...). */
-export class DecisionInputError extends Error {
+/** A request the decision core cannot answer (bad dimensions, empty candidate set, ...): a 400. */
+export class DecisionInputError extends ApiError {
   override name = 'DecisionInputError';
+  constructor(message: string) {
+    super(400, message, { code: 'invalid_routing_input' });
+  }
 }
 
 function check(manifest: Manifest, input: DecideInput, row: number): void {
   const where = `input ${row}`;
   if (input.embedding.length !== manifest.embedding.dim) {
-    throw new DecisionInputError(`${where}: embedding has ${input.embedding.length} dims, bundle ${manifest.version} expects ${manifest.embedding.dim}`);
+    throw new DecisionInputError(
+      `${where}: embedding has ${input.embedding.length} dims, bundle ${manifest.version} expects ${manifest.embedding.dim}`,
+    );
   }
   if (!(input.preference >= 0 && input.preference <= 1)) {
     throw new DecisionInputError(`${where}: preference ${input.preference} is outside [0, 1]`);
@@ -71,23 +64,44 @@ function check(manifest: Manifest, input: DecideInput, row: number): void {
   if (input.candidates.length === 0) throw new DecisionInputError(`${where}: no candidates`);
   // Prices and lengths make the expected costs that dominance and the price rule compare; a NaN
   // there would silently reorder candidates.
-  if (!Number.isFinite(input.promptTokens)) throw new DecisionInputError(`${where}: promptTokens ${input.promptTokens} is not a finite number`);
+  if (!Number.isFinite(input.promptTokens))
+    throw new DecisionInputError(
+      `${where}: promptTokens ${input.promptTokens} is not a finite number`,
+    );
   const kappa = input.uncertaintyPenalty;
   if (kappa !== undefined && !isUncertaintyPenalty(kappa)) {
-    throw new DecisionInputError(`${where}: uncertaintyPenalty ${kappa} is outside [0, ${MAX_UNCERTAINTY_PENALTY}]`);
+    throw new DecisionInputError(
+      `${where}: uncertaintyPenalty ${kappa} is outside [0, ${MAX_UNCERTAINTY_PENALTY}]`,
+    );
   }
   for (const c of input.candidates) {
     if (c.identity.length !== manifest.identity_dim) {
-      throw new DecisionInputError(`${where}: candidate ${c.name} has a ${c.identity.length}-d identity, bundle expects ${manifest.identity_dim}`);
+      throw new DecisionInputError(
+        `${where}: candidate ${c.name} has a ${c.identity.length}-d identity, bundle expects ${manifest.identity_dim}`,
+      );
     }
     if (![c.inputUsdPerMtok, c.outputUsdPerMtok, c.expectedOutputTokens].every(Number.isFinite)) {
-      throw new DecisionInputError(`${where}: candidate ${c.name} has a price or expected length that is not a finite number`);
+      throw new DecisionInputError(
+        `${where}: candidate ${c.name} has a price or expected length that is not a finite number`,
+      );
     }
-    if (c.column !== undefined && !(Number.isInteger(c.column) && c.column >= 0 && c.column < manifest.models.length && manifest.predictor)) {
-      throw new DecisionInputError(`${where}: candidate ${c.name} has column ${c.column}, but bundle ${manifest.version} has ${manifest.predictor ? manifest.models.length : 'no'} prediction-layer columns`);
+    if (
+      c.column !== undefined &&
+      !(
+        Number.isInteger(c.column) &&
+        c.column >= 0 &&
+        c.column < manifest.models.length &&
+        manifest.predictor
+      )
+    ) {
+      throw new DecisionInputError(
+        `${where}: candidate ${c.name} has column ${c.column}, but bundle ${manifest.version} has ${manifest.predictor ? manifest.models.length : 'no'} prediction-layer columns`,
+      );
     }
     if (c.covFactor && !isCovFactor(c.covFactor, manifest.identity_dim)) {
-      throw new DecisionInputError(`${where}: candidate ${c.name} has a covariance factor that is not at most ${manifest.identity_dim} ${manifest.identity_dim}-d vectors with entries within ${MAX_COV_FACTOR_ENTRY}`);
+      throw new DecisionInputError(
+        `${where}: candidate ${c.name} has a covariance factor that is not at most ${manifest.identity_dim} ${manifest.identity_dim}-d vectors with entries within ${MAX_COV_FACTOR_ENTRY}`,
+      );
     }
   }
 }
@@ -141,7 +155,12 @@ function zeroVector(d: number): readonly number[] {
  * (contract, "IRT head"), so a.v = logit p(v) - logit p(0) for each factor vector v, and
  * a^T Sigma a = sum_v (a.v)^2.
  */
-function pessimistic(pMean: number, pZero: number, pFactor: readonly number[], kappa: number): number {
+function pessimistic(
+  pMean: number,
+  pZero: number,
+  pFactor: readonly number[],
+  kappa: number,
+): number {
   const base = logit(pZero);
   const variance = pFactor.reduce((s, p) => s + (logit(p) - base) ** 2, 0);
   const p = 1 / (1 + Math.exp(-(logit(pMean) - kappa * Math.sqrt(variance))));
@@ -153,20 +172,34 @@ function pessimistic(pMean: number, pZero: number, pFactor: readonly number[], k
  * The fallback order: the policy's candidates best first by probability (equal probabilities to the
  * cheaper, then the earlier one), then the dominated ones by the price rule `w*p - (1-w)*cost_rel`.
  */
-function rank(probs: readonly number[], costs: readonly number[], shown: ReadonlySet<number>, pSuccess: readonly number[], w: number): number[] {
+function rank(
+  probs: readonly number[],
+  costs: readonly number[],
+  shown: ReadonlySet<number>,
+  pSuccess: readonly number[],
+  w: number,
+): number[] {
   const rel = costRel(costs);
   const utility = (i: number): number => w * pSuccess[i]! - (1 - w) * rel[i]!;
-  const byProb = (a: number, b: number): number => (probs[b]! - probs[a]!) || (costs[a]! - costs[b]!) || (a - b);
-  const byRule = (a: number, b: number): number => (utility(b) - utility(a)) || (costs[a]! - costs[b]!) || (a - b);
+  const byProb = (a: number, b: number): number =>
+    probs[b]! - probs[a]! || costs[a]! - costs[b]! || a - b;
+  const byRule = (a: number, b: number): number =>
+    utility(b) - utility(a) || costs[a]! - costs[b]! || a - b;
   const all = probs.map((_, i) => i);
-  return [...all.filter((i) => shown.has(i)).sort(byProb), ...all.filter((i) => !shown.has(i)).sort(byRule)];
+  return [
+    ...all.filter((i) => shown.has(i)).sort(byProb),
+    ...all.filter((i) => !shown.has(i)).sort(byRule),
+  ];
 }
 
 /**
  * The policy's `features` [B, K, F] and `mask` [B, K]: each row's shown candidates, in order, padded
  * to the largest shown set.
  */
-function packShown(rows: readonly { full: Float32Array; shown: readonly number[] }[], width: number): { features: Float32Array; mask: Float32Array; kMax: number } {
+function packShown(
+  rows: readonly { full: Float32Array; shown: readonly number[] }[],
+  width: number,
+): { features: Float32Array; mask: Float32Array; kMax: number } {
   const kMax = Math.max(...rows.map((r) => r.shown.length));
   const features = new Float32Array(rows.length * kMax * width);
   const mask = new Float32Array(rows.length * kMax);
@@ -189,7 +222,10 @@ function packShown(rows: readonly { full: Float32Array; shown: readonly number[]
  * })));
  * decisions[0].chosen; // index into candidates
  */
-export async function decideBatch(bundle: DecisionBundle, inputs: readonly DecideInput[]): Promise<Decision[]> {
+export async function decideBatch(
+  bundle: DecisionBundle,
+  inputs: readonly DecideInput[],
+): Promise<Decision[]> {
   const { manifest } = bundle;
   if (inputs.length === 0) return [];
   inputs.forEach((input, row) => check(manifest, input, row));
@@ -200,11 +236,17 @@ export async function decideBatch(bundle: DecisionBundle, inputs: readonly Decid
   // IRT takes one identity matrix for the whole batch: the union of all distinct identities, plus,
   // for uncertain identities, the zero vector and their covariance factors' vectors.
   const union = new IdentityUnion();
-  const slots = inputs.map((input) => input.candidates.map((c: Candidate) => union.slot(c.identity)));
+  const slots = inputs.map((input) =>
+    input.candidates.map((c: Candidate) => union.slot(c.identity)),
+  );
   const kappas = inputs.map((input) => input.uncertaintyPenalty ?? UNCERTAINTY_PENALTY);
-  const spread = inputs.map((input, row) => input.candidates.map((c: Candidate) => (c.covFactor?.length && kappas[row]! > 0
-    ? { zero: union.slot(zeroVector(d)), factor: c.covFactor.map((v) => union.slot(v)) }
-    : null)));
+  const spread = inputs.map((input, row) =>
+    input.candidates.map((c: Candidate) =>
+      c.covFactor?.length && kappas[row]! > 0
+        ? { zero: union.slot(zeroVector(d)), factor: c.covFactor.map((v) => union.slot(v)) }
+        : null,
+    ),
+  );
   const embedding = new Float32Array(b * dim);
   inputs.forEach((input, row) => embedding.set(input.embedding, row * dim));
   const kUnion = union.vectors.length;
@@ -221,19 +263,37 @@ export async function decideBatch(bundle: DecisionBundle, inputs: readonly Decid
   const layout = manifest.policy.features;
   const width = layout.reduce((s, f) => s + f.size, 0);
   const prune = manifest.policy.candidates === 'non-dominated';
-  const pIrt = inputs.map((_, row) => slots[row]!.map((slot, i) => {
-    const sp = spread[row]![i];
-    return sp ? pessimistic(pAt(row, slot), pAt(row, sp.zero), sp.factor.map((f) => pAt(row, f)), kappas[row]!) : pAt(row, slot);
-  }));
-  const pLayer = bundle.neighbours && manifest.predictor ? await layeredSuccess(bundle.neighbours, manifest, inputs, embedding, pIrt) : pIrt;
+  const pIrt = inputs.map((_, row) =>
+    slots[row]!.map((slot, i) => {
+      const sp = spread[row]![i];
+      return sp
+        ? pessimistic(
+            pAt(row, slot),
+            pAt(row, sp.zero),
+            sp.factor.map((f) => pAt(row, f)),
+            kappas[row]!,
+          )
+        : pAt(row, slot);
+    }),
+  );
+  const pLayer =
+    bundle.neighbours && manifest.predictor
+      ? await layeredSuccess(bundle.neighbours, manifest, inputs, embedding, pIrt)
+      : pIrt;
   // Features are computed over the whole set (cost_rel, p_success_rel are relative to it), then
   // only the shown candidates' rows go to the policy.
   const perRow = inputs.map((input, row) => {
     const pSuccess = pLayer[row]!;
     const costs = input.candidates.map((c) => expectedCostUsd(c, input.promptTokens));
-    if (!pSuccess.every(Number.isFinite)) throw new Error(`the prediction graphs returned a non-finite p_success for input ${row}`);
+    if (!pSuccess.every(Number.isFinite))
+      throw new Error(`the prediction graphs returned a non-finite p_success for input ${row}`);
     const full = new Float32Array(input.candidates.length * width);
-    writeFeatures(layout, { identities: input.candidates.map((c) => c.identity), costsUsd: costs, pSuccess }, full, 0);
+    writeFeatures(
+      layout,
+      { identities: input.candidates.map((c) => c.identity), costsUsd: costs, pSuccess },
+      full,
+      0,
+    );
     const shown = prune ? nonDominated(costs, pSuccess) : costs.map((_, i) => i);
     return { pSuccess, costs, full, shown };
   });
@@ -251,10 +311,19 @@ export async function decideBatch(bundle: DecisionBundle, inputs: readonly Decid
   return inputs.map((input, row) => {
     const { pSuccess, costs, shown } = perRow[row]!;
     const probs: number[] = new Array<number>(input.candidates.length).fill(0);
-    shown.forEach((k, slot) => { probs[k] = Number(probsAll.data[row * kMax + slot]); });
+    shown.forEach((k, slot) => {
+      probs[k] = Number(probsAll.data[row * kMax + slot]);
+    });
     const shownSet = new Set(shown);
     const order = rank(probs, costs, shownSet, pSuccess, input.preference);
-    return { chosen: order[0]!, order, probs, shown: probs.map((_, i) => shownSet.has(i)), pSuccess, expectedCostUsd: costs };
+    return {
+      chosen: order[0]!,
+      order,
+      probs,
+      shown: probs.map((_, i) => shownSet.has(i)),
+      pSuccess,
+      expectedCostUsd: costs,
+    };
   });
 }
 

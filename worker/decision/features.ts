@@ -65,11 +65,24 @@ export function writeFeatures(
           for (let j = 0; j < f.size; j++) out[at + j] = id[j] ?? 0;
           break;
         }
-        case 'cost_norm': out[at] = cn[i] ?? 0; break;
-        case 'cost_rel': out[at] = cr[i] ?? 0; break;
-        case 'p_success': out[at] = p[i] ?? 0; break;
-        case 'p_success_rel': out[at] = (p[i] ?? 0) - pMax; break;
-        case 'p_success_z': out[at] = ((p[i] ?? 0) - pMean) / (pStd + 1e-3); break;
+        case 'cost_norm':
+          out[at] = cn[i] ?? 0;
+          break;
+        case 'cost_rel':
+          out[at] = cr[i] ?? 0;
+          break;
+        case 'p_success':
+          out[at] = p[i] ?? 0;
+          break;
+        case 'p_success_rel':
+          out[at] = (p[i] ?? 0) - pMax;
+          break;
+        case 'p_success_z':
+          out[at] = ((p[i] ?? 0) - pMean) / (pStd + 1e-3);
+          break;
+        // the manifest admits only the contract's names; one added there needs a builder here
+        default:
+          throw new RangeError(`no builder for candidate feature ${f.name}`);
       }
       at += f.size;
     }

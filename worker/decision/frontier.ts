@@ -13,7 +13,9 @@
  * nonDominated([1, 2, 3], [0.5, 0.4, 0.9]); // [0, 2]: candidate 1 costs more than 0 and is worse
  */
 export function nonDominated(costs: readonly number[], pSuccess: readonly number[]): number[] {
-  const byCost = costs.map((_, i) => i).sort((a, b) => (costs[a]! - costs[b]!) || (pSuccess[b]! - pSuccess[a]!));
+  const byCost = costs
+    .map((_, i) => i)
+    .sort((a, b) => costs[a]! - costs[b]! || pSuccess[b]! - pSuccess[a]!);
   const kept: number[] = [];
   let best = -Infinity; // highest p of the candidates seen so far (all of them no dearer)
   let bestCost = -Infinity;

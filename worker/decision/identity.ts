@@ -26,7 +26,10 @@ export const MAX_COV_FACTOR_ENTRY = 100;
  * isCovFactor([[1e39, 0]], 2);            // false
  */
 export function isCovFactor(factor: readonly (readonly number[])[], d: number): boolean {
-  return factor.length <= d && factor.every((v) => v.length === d && v.every((x) => Math.abs(x) <= MAX_COV_FACTOR_ENTRY));
+  return (
+    factor.length <= d &&
+    factor.every((v) => v.length === d && v.every((x) => Math.abs(x) <= MAX_COV_FACTOR_ENTRY))
+  );
 }
 
 /**
@@ -55,11 +58,15 @@ export function resolveIdentity(
     // A malformed factor must not fail requests: route on the vector alone, and say so (once).
     if (!reported.has(stored)) {
       reported.add(stored);
-      console.error(`identity of ${modelName ?? 'a model'} for bundle ${manifest.version}: cov_factor does not fit identity_dim ${manifest.identity_dim}; routed at its mean`);
+      console.error(
+        `identity of ${modelName ?? 'a model'} for bundle ${manifest.version}: cov_factor does not fit identity_dim ${manifest.identity_dim}; routed at its mean`,
+      );
     }
     return { vector: stored.vector, source: stored.source };
   }
   if (!bundleModel) return null;
-  const entry = manifest.models.find((m) => m.name === bundleModel || m.aliases.includes(bundleModel));
+  const entry = manifest.models.find(
+    (m) => m.name === bundleModel || m.aliases.includes(bundleModel),
+  );
   return entry ? { vector: entry.identity, source: 'manifest' } : null;
 }

@@ -4,7 +4,14 @@
  * @example
  * import { decide, promptTokens } from './worker/decision';
  */
-export { decide, decideBatch, DecisionInputError, isUncertaintyPenalty, MAX_UNCERTAINTY_PENALTY, UNCERTAINTY_PENALTY } from './decide';
+export {
+  decide,
+  decideBatch,
+  DecisionInputError,
+  isUncertaintyPenalty,
+  MAX_UNCERTAINTY_PENALTY,
+  UNCERTAINTY_PENALTY,
+} from './decide';
 export type { DecisionBundle } from './decide';
 export { expectedCostUsd, promptTokens } from './cost';
 export { writeFeatures } from './features';

@@ -27,9 +27,14 @@ function logit(p: number): number {
  * @example
  * neighbourColumn(manifest, 'gpt-4o_dir-gpt4o'); // e.g. 12
  */
-export function neighbourColumn(manifest: Manifest, bundleModel: string | null | undefined): number | undefined {
+export function neighbourColumn(
+  manifest: Manifest,
+  bundleModel: string | null | undefined,
+): number | undefined {
   if (!bundleModel || !manifest.predictor) return undefined;
-  const i = manifest.models.findIndex((m) => m.name === bundleModel || m.aliases.includes(bundleModel));
+  const i = manifest.models.findIndex(
+    (m) => m.name === bundleModel || m.aliases.includes(bundleModel),
+  );
   return i >= 0 ? i : undefined;
 }
 
@@ -66,10 +71,12 @@ export async function layeredSuccess(
   if (!pNb) throw new Error('neighbours.onnx returned no p_neighbour');
   const k = columns.length;
   const { slope_irt: sIrt, slope_neighbours: sNb, bias } = spec.stack;
-  return inputs.map((input, row) => input.candidates.map((c, i) => {
-    const p = pIrt[row]![i]!;
-    if (c.column === undefined) return p;
-    const nb = Number(pNb.data[row * k + slotOf.get(c.column)!]);
-    return 1 / (1 + Math.exp(-(bias[c.column]! + sIrt * logit(p) + sNb * logit(nb))));
-  }));
+  return inputs.map((input, row) =>
+    input.candidates.map((c, i) => {
+      const p = pIrt[row]![i]!;
+      if (c.column === undefined) return p;
+      const nb = Number(pNb.data[row * k + slotOf.get(c.column)!]);
+      return 1 / (1 + Math.exp(-(bias[c.column]! + sIrt * logit(p) + sNb * logit(nb))));
+    }),
+  );
 }

@@ -2,7 +2,11 @@
  * Adapts any onnxruntime flavour (onnxruntime-web, onnxruntime-node) to `OnnxSession` without
  * importing one: the caller passes its session and its `Tensor` class.
  */
+import served from './session-options.json';
 import type { OnnxSession, OnnxTensor } from './types';
+
+/** ORT's graph optimisation levels. */
+export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
 /** The shape of an ORT tensor as returned by `session.run`. */
 export interface OrtLikeTensor {
@@ -20,7 +24,7 @@ export interface OrtLikeSession {
 
 /**
  * Session options for every bundle graph, in the worker and in the Node tools that score "the
- * policy exactly as served" (model-assets/tools; parity.mjs repeats them as a literal).
+ * policy exactly as served" (model-assets/tools; parity.mjs reads the same ./session-options.json).
  *
  * - `basic`: int8 results equal across onnxruntime-web and onnxruntime-node at this level.
  * - `disable_quant_qdq`: by default ORT's constant folding leaves DequantizeLinear nodes alone (so
@@ -34,12 +38,22 @@ export interface OrtLikeSession {
  * @example
  * const session = await ort.InferenceSession.create(bytes, { ...sessionOptions(), executionProviders: ['wasm'] });
  */
-export function sessionOptions(): { graphOptimizationLevel: 'basic'; extra: { session: Record<string, string> } } {
-  return { graphOptimizationLevel: 'basic', extra: { session: { disable_quant_qdq: '1' } } };
+export function sessionOptions(): {
+  graphOptimizationLevel: GraphOptimizationLevel;
+  extra: { session: Record<string, string> };
+} {
+  return {
+    graphOptimizationLevel: served.graphOptimizationLevel as GraphOptimizationLevel,
+    extra: { session: { ...served.extra.session } },
+  };
 }
 
 /** The `Tensor` constructor of the same ORT flavour. */
-export type OrtTensorClass = new (type: 'float32' | 'int64', data: Float32Array | BigInt64Array, dims: readonly number[]) => unknown;
+export type OrtTensorClass = new (
+  type: 'float32' | 'int64',
+  data: Float32Array | BigInt64Array,
+  dims: readonly number[],
+) => unknown;
 
 /**
  * Wraps an ORT session for the decision core.
@@ -57,12 +71,17 @@ export function fromOrtSession(session: OrtLikeSession, Tensor: OrtTensorClass):
       // A graph may not read every contract input (the exporter drops unused ones, e.g. a policy
       // that sees the prompt only through p_success); onnxruntime-web rejects undeclared feeds.
       for (const [name, t] of Object.entries(feeds)) {
-        if (session.inputNames.includes(name)) ortFeeds[name] = new Tensor(t.type, t.data, t.dims) as never;
+        if (session.inputNames.includes(name))
+          ortFeeds[name] = new Tensor(t.type, t.data, t.dims) as never;
       }
       const out = await session.run(ortFeeds);
       const result: Record<string, OnnxTensor> = {};
       for (const [name, t] of Object.entries(out)) {
-        result[name] = { type: t.type as OnnxTensor['type'], data: t.data as OnnxTensor['data'], dims: [...t.dims] };
+        result[name] = {
+          type: t.type as OnnxTensor['type'],
+          data: t.data as OnnxTensor['data'],
+          dims: [...t.dims],
+        };
       }
       return result;
     },

@@ -15,8 +15,12 @@ const entries = new Map<string, Float32Array>();
  * @example
  * const { vector, hit } = await cachedEmbedding(tenant.id, 'router-local-v1', text, () => embedOne(text));
  */
-export async function cachedEmbedding(tenantId: string, space: string, text: string,
-  compute: () => Promise<Float32Array>): Promise<{ vector: Float32Array; hit: boolean }> {
+export async function cachedEmbedding(
+  tenantId: string,
+  space: string,
+  text: string,
+  compute: () => Promise<Float32Array>,
+): Promise<{ vector: Float32Array; hit: boolean }> {
   const key = await sha256Hex(JSON.stringify([tenantId, space, text]));
   const hit = entries.get(key);
   if (hit) {

@@ -46,30 +46,56 @@ export async function embedPrompt(req: EmbedRequest): Promise<EmbedResult> {
   const { space, dim } = manifest.embedding;
   if (req.precomputed) {
     if (req.precomputed.space !== space) {
-      throw badRequest(`router.embedding.space is "${req.precomputed.space}", but this pool's bundle ${manifest.version} uses "${space}"`,
-        'router.embedding.space', 'embedding_space_mismatch');
+      throw badRequest(
+        `router.embedding.space is "${req.precomputed.space}", but this pool's bundle ${manifest.version} uses "${space}"`,
+        'router.embedding.space',
+        'embedding_space_mismatch',
+      );
     }
     if (req.precomputed.vector.length !== dim) {
-      throw badRequest(`router.embedding.vector has ${req.precomputed.vector.length} dims, space "${space}" has ${dim}`,
-        'router.embedding.vector', 'embedding_dim_mismatch');
+      throw badRequest(
+        `router.embedding.vector has ${req.precomputed.vector.length} dims, space "${space}" has ${dim}`,
+        'router.embedding.vector',
+        'embedding_dim_mismatch',
+      );
     }
-    return { vector: Float32Array.from(req.precomputed.vector), source: 'precomputed', cacheHit: false };
+    return {
+      vector: Float32Array.from(req.precomputed.vector),
+      source: 'precomputed',
+      cacheHit: false,
+    };
   }
   const provider = req.poolProvider ?? manifest.embedding.provider;
   if (provider !== 'local' && provider !== 'workers-ai') {
-    throw badRequest(`this pool routes on precomputed embeddings: send router.embedding {space: "${space}", vector: [${dim} numbers]}`,
-      'router.embedding', 'embedding_required');
+    throw badRequest(
+      `this pool routes on precomputed embeddings: send router.embedding {space: "${space}", vector: [${dim} numbers]}`,
+      'router.embedding',
+      'embedding_required',
+    );
   }
   if (provider === 'local') {
     const { embedder } = req.bundle;
     if (!embedder || !manifest.tokenizer) {
-      throw new ApiError(503, `bundle ${manifest.version} has no local embedder`, 'service_unavailable', 'embedding_unavailable');
+      throw new ApiError(503, `bundle ${manifest.version} has no local embedder`, {
+        type: 'service_unavailable',
+        code: 'embedding_unavailable',
+      });
     }
     const spec = manifest.tokenizer as unknown as TokenizerSpec;
-    const r = await cachedEmbedding(req.tenantId, space, req.text, async () => (await embedLocal(embedder, spec, [req.text]))[0]!);
+    const r = await cachedEmbedding(
+      req.tenantId,
+      space,
+      req.text,
+      async () => (await embedLocal(embedder, spec, [req.text]))[0]!,
+    );
     return { vector: r.vector, source: 'local', cacheHit: r.hit };
   }
   const model = manifest.embedding.model ?? req.workersAiModel;
-  const r = await cachedEmbedding(req.tenantId, space, req.text, async () => (await embedWorkersAi(req.ai, model, [req.text], dim))[0]!);
+  const r = await cachedEmbedding(
+    req.tenantId,
+    space,
+    req.text,
+    async () => (await embedWorkersAi(req.ai, model, [req.text], dim))[0]!,
+  );
   return { vector: r.vector, source: 'workers-ai', cacheHit: r.hit };
 }

@@ -22,7 +22,11 @@ function usedLength(ids: BigInt64Array): number {
  * @example
  * const [vector] = await embedLocal(bundle.embedder, manifest.tokenizer as TokenizerSpec, ['What is 2+2?']);
  */
-export async function embedLocal(embedder: OnnxSession, spec: TokenizerSpec, texts: readonly string[]): Promise<Float32Array[]> {
+export async function embedLocal(
+  embedder: OnnxSession,
+  spec: TokenizerSpec,
+  texts: readonly string[],
+): Promise<Float32Array[]> {
   if (texts.length === 0) return [];
   const rows = texts.map((text) => tokenize(text, spec));
   const t = Math.max(...rows.map(usedLength));
@@ -30,7 +34,8 @@ export async function embedLocal(embedder: OnnxSession, spec: TokenizerSpec, tex
   rows.forEach((row, i) => ids.set(row.subarray(0, t), i * t));
   const out = await embedder.run({ ids: { type: 'int64', data: ids, dims: [texts.length, t] } });
   const emb = out['embedding'];
-  if (!emb || emb.dims.length !== 2) throw new Error('embedder.onnx returned no [B, dim] embedding');
+  if (!emb || emb.dims.length !== 2)
+    throw new Error('embedder.onnx returned no [B, dim] embedding');
   const dim = emb.dims[1]!;
   const data = emb.data as Float32Array;
   return texts.map((_, i) => data.slice(i * dim, (i + 1) * dim));

@@ -18,7 +18,10 @@ export function messageText(message: TextMessage): string {
   const { content } = message;
   if (typeof content === 'string') return content;
   if (!content) return '';
-  return content.filter((p) => p.type === 'text' && typeof p.text === 'string').map((p) => p.text).join('\n');
+  return content
+    .filter((p) => p.type === 'text' && typeof p.text === 'string')
+    .map((p) => p.text)
+    .join('\n');
 }
 
 /**

@@ -78,7 +78,10 @@ export function normalizeText(text: string, spec: TokenizerSpec): string {
     const total = codePointLength(text);
     if (total > spec.max_code_points) {
       const head = text.slice(0, offsetOfCodePoint(text, spec.head_code_points));
-      const tailStart = offsetOfCodePoint(text, total - (spec.max_code_points - spec.head_code_points));
+      const tailStart = offsetOfCodePoint(
+        text,
+        total - (spec.max_code_points - spec.head_code_points),
+      );
       text = `${head} ${text.slice(tailStart)}`;
     }
   }
@@ -126,7 +129,8 @@ class Hasher {
 
   constructor(readonly spec: TokenizerSpec) {
     // Ids are written as the low 32 bits of each int64, so they must stay below 2^31.
-    if (!(spec.buckets >= 2 && spec.buckets <= 2 ** 31)) throw new Error(`tokenizer buckets out of range: ${spec.buckets}`);
+    if (!(spec.buckets >= 2 && spec.buckets <= 2 ** 31))
+      throw new Error(`tokenizer buckets out of range: ${spec.buckets}`);
     this.mod = spec.buckets - 1;
     const seed = spec.seed | 0;
     this.hWord = fnv(seed, encoder.encode('w:'), 0, 2);
@@ -160,7 +164,8 @@ class Hasher {
     if (cps >= 2 && cps <= this.spec.char_ngram_max_word) {
       const grams = offsets.length - 1; // code points of the padded word
       for (const n of this.spec.char_ngrams) {
-        for (let i = 0; i + n <= grams; i++) chars.push(this.id(fnv(this.hChar, padded, offsets[i]!, offsets[i + n]!)));
+        for (let i = 0; i + n <= grams; i++)
+          chars.push(this.id(fnv(this.hChar, padded, offsets[i]!, offsets[i + n]!)));
       }
     }
     e = { bytes, unigram, chars: Int32Array.from(chars) };

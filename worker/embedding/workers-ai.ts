@@ -15,19 +15,40 @@ export interface AiEmbeddingBinding {
  * @example
  * const [vector] = await embedWorkersAi(env.AI, '@cf/baai/bge-base-en-v1.5', ['hello'], 768);
  */
-export async function embedWorkersAi(ai: AiEmbeddingBinding | undefined, model: string, texts: readonly string[], dim: number): Promise<Float32Array[]> {
+export async function embedWorkersAi(
+  ai: AiEmbeddingBinding | undefined,
+  model: string,
+  texts: readonly string[],
+  dim: number,
+): Promise<Float32Array[]> {
   if (!ai || typeof ai.run !== 'function') {
-    throw new ApiError(503, 'this pool embeds with Workers AI, but the AI binding is not configured here', 'service_unavailable', 'embedding_unavailable');
+    throw new ApiError(
+      503,
+      'this pool embeds with Workers AI, but the AI binding is not configured here',
+      { type: 'service_unavailable', code: 'embedding_unavailable' },
+    );
   }
   let answer: unknown;
   try {
     answer = await ai.run(model, { text: [...texts] });
   } catch (e) {
-    throw new ApiError(502, `Workers AI embedding failed: ${e instanceof Error ? e.message : String(e)}`, 'upstream_error', 'embedding_failed');
+    throw new ApiError(
+      502,
+      `Workers AI embedding failed: ${e instanceof Error ? e.message : String(e)}`,
+      { type: 'upstream_error', code: 'embedding_failed' },
+    );
   }
   const data = (answer as { data?: unknown } | null)?.data;
-  if (!Array.isArray(data) || data.length !== texts.length || !data.every((v) => Array.isArray(v) && v.length === dim)) {
-    throw new ApiError(502, `Workers AI embedding answer is not ${texts.length} vector(s) of ${dim} dims`, 'upstream_error', 'embedding_failed');
+  if (
+    !Array.isArray(data) ||
+    data.length !== texts.length ||
+    !data.every((v) => Array.isArray(v) && v.length === dim)
+  ) {
+    throw new ApiError(
+      502,
+      `Workers AI embedding answer is not ${texts.length} vector(s) of ${dim} dims`,
+      { type: 'upstream_error', code: 'embedding_failed' },
+    );
   }
   return (data as number[][]).map((v) => Float32Array.from(v));
 }

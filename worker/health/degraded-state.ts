@@ -19,7 +19,13 @@ export interface DegradedState {
   degraded: boolean;
   detail: {
     /** Versions that failed since they last worked: routed with an older bundle, a fallback model, or 503. */
-    bundles: { version: string; error: string; first_failed_at: string; last_failed_at: string; failures: number }[];
+    bundles: {
+      version: string;
+      error: string;
+      first_failed_at: string;
+      last_failed_at: string;
+      failures: number;
+    }[];
     database: ReturnType<typeof databaseFaultReport>;
     decision_log: ReturnType<typeof decisionLogBacklog>;
   };
@@ -32,7 +38,11 @@ export interface DegradedState {
  */
 export function degradedState(now = Date.now()): DegradedState {
   const bundles = bundleFailures().map((f) => ({
-    version: f.version, error: f.error, first_failed_at: f.firstAt, last_failed_at: f.lastAt, failures: f.failures,
+    version: f.version,
+    error: f.error,
+    first_failed_at: f.firstAt,
+    last_failed_at: f.lastAt,
+    failures: f.failures,
   }));
   const database = databaseFaultReport();
   const decisionLog = decisionLogBacklog();

@@ -21,12 +21,18 @@ export interface NextOptions {
  * @example
  * const { row, posterior } = nextItem(bank.params, prior, [412, 7], [1, 0]);
  */
-export function nextItem(items: ItemParams, prior: GaussianPrior, rows: readonly number[], outcomes: readonly number[],
-  options: NextOptions = {}): { row: number; posterior: Posterior } {
+export function nextItem(
+  items: ItemParams,
+  prior: GaussianPrior,
+  rows: readonly number[],
+  outcomes: readonly number[],
+  options: NextOptions = {},
+): { row: number; posterior: Posterior } {
   const posterior = laplacePosterior(pickItems(items, rows), outcomes, prior);
   const exclude = [...rows, ...(options.exclude ?? [])];
   const step = selectQuiz(items, { mean: posterior.mean, cov: posterior.cov }, 1, {
-    criterion: options.criterion ?? 'i-optimal', exclude,
+    criterion: options.criterion ?? 'i-optimal',
+    exclude,
   });
   return { row: step.rows[0]!, posterior };
 }

@@ -3,7 +3,7 @@
  * bundle's own optional `bundles/<bundle_version>/bank.json` (ids and numbers only). Parsed banks
  * are cached per isolate by key and etag (banks are rewritten rarely; a new etag reloads).
  */
-import { BANK_NAME, BankError, parseBank, type Bank } from './bank';
+import { BANK_NAME, bankError, parseBank, type Bank } from './bank';
 
 const cache = new Map<string, { etag: string; bank: Bank }>();
 
@@ -13,8 +13,13 @@ const cache = new Map<string, { etag: string; bank: Bank }>();
  * @example
  * const bank = await loadBank(env.ASSETS, 'v2026-11-22', 'default', 16);
  */
-export async function loadBank(bucket: R2Bucket, bundleVersion: string, name: string, identityDim: number): Promise<Bank> {
-  if (!BANK_NAME.test(name)) throw new BankError(`bank name ${JSON.stringify(name)} is not valid`, 422);
+export async function loadBank(
+  bucket: R2Bucket,
+  bundleVersion: string,
+  name: string,
+  identityDim: number,
+): Promise<Bank> {
+  if (!BANK_NAME.test(name)) throw bankError(`bank name ${JSON.stringify(name)} is not valid`, 422);
   const keys = [`banks/${bundleVersion}/${name}.json`];
   if (name === 'default') keys.push(`bundles/${bundleVersion}/bank.json`);
   for (const key of keys) {
@@ -28,11 +33,11 @@ export async function loadBank(bucket: R2Bucket, bundleVersion: string, name: st
     try {
       raw = await obj.json();
     } catch {
-      throw new BankError(`bank ${key} is not valid JSON`, 422);
+      throw bankError(`bank ${key} is not valid JSON`, 422);
     }
     const bank = parseBank(raw, key, identityDim);
     cache.set(key, { etag: obj.etag, bank });
     return bank;
   }
-  throw new BankError(`no quiz bank ${JSON.stringify(name)} for bundle ${bundleVersion}`, 404);
+  throw bankError(`no quiz bank ${JSON.stringify(name)} for bundle ${bundleVersion}`, 404);
 }

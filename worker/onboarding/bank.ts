@@ -5,6 +5,7 @@
  * it too); reading from R2 is in bank-r2.ts.
  */
 import { z } from 'zod';
+import { ApiError } from '../errors';
 import { packItems, type GaussianPrior, type ItemParams } from './items';
 import { priorProblem } from './prior';
 
@@ -53,19 +54,24 @@ export interface Bank {
   prior?: GaussianPrior & { models: string[]; source: string };
 }
 
-/** The bank is missing or unusable (404/422 to the caller, never a 500). */
-export class BankError extends Error {
-  override name = 'BankError';
-  constructor(message: string, readonly status: 404 | 422) {
-    super(message);
-  }
+/**
+ * The bank is missing (404 `bank_not_found`) or unusable (422 `bank_invalid`), never a 500.
+ *
+ * @example
+ * throw bankError(`no quiz bank "x" for bundle v1`, 404);
+ */
+export function bankError(message: string, status: 404 | 422): ApiError {
+  return new ApiError(status, message, {
+    code: status === 404 ? 'bank_not_found' : 'bank_invalid',
+    param: 'bank',
+  });
 }
 
 /** Bank names are single path segments. */
 export const BANK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /**
- * Checks and indexes a parsed bank object; throws {@link BankError} (422) when it breaks the format.
+ * Checks and indexes a parsed bank object; throws a 422 `bankError` when it breaks the format.
  *
  * @example
  * const bank = parseBank(JSON.parse(text), 'banks/v1/default.json', 16);
@@ -73,23 +79,33 @@ export const BANK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
  */
 export function parseBank(raw: unknown, key: string, identityDim: number): Bank {
   const r = bankSchema.safeParse(raw);
-  if (!r.success) throw new BankError(`bank ${key} is malformed: ${z.prettifyError(r.error)}`, 422);
+  if (!r.success) throw bankError(`bank ${key} is malformed: ${z.prettifyError(r.error)}`, 422);
   const bank = r.data;
   if (bank.identity_dim !== identityDim) {
-    throw new BankError(`bank ${key} has identity_dim ${bank.identity_dim}, the bundle has ${identityDim}`, 422);
+    throw bankError(
+      `bank ${key} has identity_dim ${bank.identity_dim}, the bundle has ${identityDim}`,
+      422,
+    );
   }
   const rowOf = new Map<string, number>();
   bank.items.forEach((it, i) => {
-    if (rowOf.has(it.id)) throw new BankError(`bank ${key} repeats item id ${it.id}`, 422);
+    if (rowOf.has(it.id)) throw bankError(`bank ${key} repeats item id ${it.id}`, 422);
     rowOf.set(it.id, i);
   });
   let params: ItemParams;
   try {
-    params = packItems(bank.items.map((it) => it.a), bank.items.map((it) => it.c));
+    params = packItems(
+      bank.items.map((it) => it.a),
+      bank.items.map((it) => it.c),
+    );
   } catch (e) {
-    throw new BankError(`bank ${key}: ${e instanceof Error ? e.message : 'bad item parameters'}`, 422);
+    throw bankError(`bank ${key}: ${e instanceof Error ? e.message : 'bad item parameters'}`, 422);
   }
-  if (params.dim !== identityDim) throw new BankError(`bank ${key} items have ${params.dim} components, expected ${identityDim}`, 422);
+  if (params.dim !== identityDim)
+    throw bankError(
+      `bank ${key} items have ${params.dim} components, expected ${identityDim}`,
+      422,
+    );
   const items = bank.items.map((it) => ({
     id: it.id,
     ...(it.prompt !== undefined ? { prompt: it.prompt } : {}),
@@ -97,6 +113,14 @@ export function parseBank(raw: unknown, key: string, identityDim: number): Bank 
   }));
   const { prior } = bank;
   const problem = prior && priorProblem(prior, identityDim);
-  if (problem) throw new BankError(`bank ${key}: prior ${problem}`, 422);
-  return { name: bank.name, bundleVersion: bank.bundle_version, key, params, items, rowOf, ...(prior ? { prior } : {}) };
+  if (problem) throw bankError(`bank ${key}: prior ${problem}`, 422);
+  return {
+    name: bank.name,
+    bundleVersion: bank.bundle_version,
+    key,
+    params,
+    items,
+    rowOf,
+    ...(prior ? { prior } : {}),
+  };
 }

@@ -40,7 +40,11 @@ export type Expectation = 'prior' | 'mean';
  * @example
  * expectedItemWeights(packItems([[1]], [0]), { mean: [0], cov: [[1]] }, 'mean'); // Float64Array [0.25]
  */
-export function expectedItemWeights(items: ItemParams, prior: GaussianPrior, expectation: Expectation = 'prior'): Float64Array {
+export function expectedItemWeights(
+  items: ItemParams,
+  prior: GaussianPrior,
+  expectation: Expectation = 'prior',
+): Float64Array {
   const { dim, count, a, c } = items;
   const out = new Float64Array(count);
   const { z, w } = quadrature();
@@ -124,9 +128,15 @@ export interface SelectOptions {
  * const quiz = selectQuiz(items, { mean: [0, 0], cov: [[1, 0], [0, 1]] }, 20);
  * quiz.rows; // [412, 7, ...]
  */
-export function selectQuiz(items: ItemParams, prior: GaussianPrior, n: number, options: SelectOptions = {}): Quiz {
+export function selectQuiz(
+  items: ItemParams,
+  prior: GaussianPrior,
+  n: number,
+  options: SelectOptions = {},
+): Quiz {
   const { dim, count, a } = items;
-  if (!Number.isInteger(n) || n < 1 || n > count) throw new RangeError(`quiz size must be in [1, ${count}], got ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > count)
+    throw new RangeError(`quiz size must be in [1, ${count}], got ${n}`);
   const w = expectedItemWeights(items, prior, options.expectation ?? 'prior');
   const cov = copyMatrix(prior.cov);
   const quad = new Float64Array(count);
@@ -142,7 +152,9 @@ export function selectQuiz(items: ItemParams, prior: GaussianPrior, n: number, o
     const b = qMat ? sandwich(cov, qMat) : null;
     for (let j = 0; j < count; j++) {
       if (!available[j]) continue;
-      const s = b ? (w[j]! * quadForm(a, j * dim, dim, b)) / (1 + w[j]! * quad[j]!) : w[j]! * quad[j]!;
+      const s = b
+        ? (w[j]! * quadForm(a, j * dim, dim, b)) / (1 + w[j]! * quad[j]!)
+        : w[j]! * quad[j]!;
       if (s > bestScore) {
         bestScore = s;
         best = j;

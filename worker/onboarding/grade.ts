@@ -12,7 +12,11 @@ const ANSWER_IS = /[Aa]nswer(?:\s+is)?\s*:?\s*\(?\*{0,2}([A-Z])(?![A-Za-z])/g;
 const LEADING = /^\s*\(?\*{0,2}([A-Z])(?:\*{0,2}\s*$|[).:])/;
 
 function normalise(s: string): string {
-  return s.toLowerCase().normalize('NFKC').replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+  return s
+    .toLowerCase()
+    .normalize('NFKC')
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
 }
 
 /**
@@ -36,7 +40,8 @@ export function extractChoice(answer: string): string | null {
  */
 export function grade(answer: string, reference: string): 0 | 1 {
   const ref = reference.trim();
-  if (CHOICE.test(ref.toUpperCase()) && ref.length === 1) return extractChoice(answer) === ref.toUpperCase() ? 1 : 0;
+  if (CHOICE.test(ref.toUpperCase()) && ref.length === 1)
+    return extractChoice(answer) === ref.toUpperCase() ? 1 : 0;
   const a = normalise(answer);
   const r = normalise(ref);
   return r.length > 0 && (a === r || ` ${a} `.includes(` ${r} `)) ? 1 : 0;

@@ -23,13 +23,18 @@ export interface GaussianPrior {
  * @example
  * const items = packItems([[1, 0], [0, 1]], [0.5, -0.5]); // items.count === 2, items.dim === 2
  */
-export function packItems(a: ReadonlyArray<ReadonlyArray<number>>, c: ReadonlyArray<number>): ItemParams {
-  if (a.length !== c.length) throw new Error(`item count mismatch: ${a.length} a rows, ${c.length} c values`);
+export function packItems(
+  a: ReadonlyArray<ReadonlyArray<number>>,
+  c: ReadonlyArray<number>,
+): ItemParams {
+  if (a.length !== c.length)
+    throw new Error(`item count mismatch: ${a.length} a rows, ${c.length} c values`);
   const count = a.length;
   const dim = count ? a[0]!.length : 0;
   const flat = new Float64Array(count * dim);
   a.forEach((row, i) => {
-    if (row.length !== dim) throw new Error(`item ${i} has ${row.length} components, expected ${dim}`);
+    if (row.length !== dim)
+      throw new Error(`item ${i} has ${row.length} components, expected ${dim}`);
     for (let k = 0; k < dim; k++) {
       const x = row[k]!;
       if (!Number.isFinite(x)) throw new Error(`item ${i} has a non-finite parameter`);

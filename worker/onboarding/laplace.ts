@@ -27,7 +27,13 @@ function softplus(x: number): number {
   return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 }
 
-function negLogPosterior(theta: number[], items: ItemParams, y: ArrayLike<number>, mean: number[], prec: Matrix): number {
+function negLogPosterior(
+  theta: number[],
+  items: ItemParams,
+  y: ArrayLike<number>,
+  mean: number[],
+  prec: Matrix,
+): number {
   const { dim, count, a, c } = items;
   let nll = 0;
   for (let j = 0; j < count; j++) {
@@ -38,7 +44,13 @@ function negLogPosterior(theta: number[], items: ItemParams, y: ArrayLike<number
   return nll + 0.5 * dot(r, matVec(prec, r));
 }
 
-function gradHess(theta: number[], items: ItemParams, y: ArrayLike<number>, mean: number[], prec: Matrix): { grad: number[]; hess: Matrix } {
+function gradHess(
+  theta: number[],
+  items: ItemParams,
+  y: ArrayLike<number>,
+  mean: number[],
+  prec: Matrix,
+): { grad: number[]; hess: Matrix } {
   const { dim, count, a, c } = items;
   const r = theta.map((t, i) => t - mean[i]!);
   const grad = matVec(prec, r);
@@ -65,10 +77,16 @@ function gradHess(theta: number[], items: ItemParams, y: ArrayLike<number>, mean
  * post.mean; // identity vector for model_identities.vector
  * post.std;  // for model_identities.std
  */
-export function laplacePosterior(items: ItemParams, y: ArrayLike<number>, prior: GaussianPrior, options: LaplaceOptions = {}): Posterior {
+export function laplacePosterior(
+  items: ItemParams,
+  y: ArrayLike<number>,
+  prior: GaussianPrior,
+  options: LaplaceOptions = {},
+): Posterior {
   const maxIter = options.maxIter ?? 100;
   const tol = options.tol ?? 1e-14;
-  if (y.length !== items.count) throw new RangeError(`expected ${items.count} outcomes, got ${y.length}`);
+  if (y.length !== items.count)
+    throw new RangeError(`expected ${items.count} outcomes, got ${y.length}`);
   for (let j = 0; j < y.length; j++) {
     const v = y[j]!;
     if (!(v >= 0 && v <= 1)) throw new RangeError('outcomes must lie in [0, 1]');
@@ -78,7 +96,7 @@ export function laplacePosterior(items: ItemParams, y: ArrayLike<number>, prior:
   let theta = mean.slice();
   let loss = negLogPosterior(theta, items, y, mean, prec);
   let converged = false;
-  let it = 0;
+  let it: number;
   for (it = 1; it <= maxIter; it++) {
     const { grad, hess } = gradHess(theta, items, y, mean, prec);
     const step = choleskySolve(cholesky(hess), grad);
@@ -101,5 +119,12 @@ export function laplacePosterior(items: ItemParams, y: ArrayLike<number>, prior:
   }
   if (it > maxIter) it = maxIter;
   const cov = inverseSpd(gradHess(theta, items, y, mean, prec).hess);
-  return { mean: theta, cov, std: cov.map((row, i) => Math.sqrt(row[i]!)), iterations: it, converged, nItems: items.count };
+  return {
+    mean: theta,
+    cov,
+    std: cov.map((row, i) => Math.sqrt(row[i]!)),
+    iterations: it,
+    converged,
+    nItems: items.count,
+  };
 }

@@ -81,7 +81,9 @@ export function inverseSpd(a: Matrix): Matrix {
   const n = a.length;
   const l = cholesky(a);
   const cols = Array.from({ length: n }, (_, j) => choleskySolve(l, unit(n, j)));
-  return Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => 0.5 * (cols[j]![i]! + cols[i]![j]!)));
+  return Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n }, (_, j) => 0.5 * (cols[j]![i]! + cols[i]![j]!)),
+  );
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { Manifest } from '../bundle/manifest';
+import { ApiError } from '../errors';
 import type { Bank } from './bank';
 import { cholesky } from './linalg';
 import type { GaussianPrior } from './items';
@@ -15,16 +16,16 @@ const priorSchema = z.object({
   cov: z.array(z.array(z.number().finite())),
 });
 
-/** The bundle has no usable prior (broken manifest): onboarding under it is impossible. */
-export class PriorError extends Error {
-  override name = 'PriorError';
+/** The bundle has no usable prior (broken manifest): onboarding under it is impossible (422). */
+function priorError(message: string): ApiError {
+  return new ApiError(422, message, { code: 'bundle_without_prior', param: 'bundle' });
 }
 
 /** Added to the diagonal of an empirical covariance so it is positive definite. */
 const RIDGE = 1e-2;
 
 /**
- * The prior of identities under `manifest`; throws {@link PriorError} when it is malformed.
+ * The prior of identities under `manifest`; throws a 422 `bundle_without_prior` error when it is malformed.
  *
  * @example
  * const prior = identityPrior(manifest);
@@ -36,13 +37,17 @@ export function identityPrior(manifest: Manifest): GaussianPrior {
   let prior: GaussianPrior;
   if (raw !== undefined) {
     const r = priorSchema.safeParse(raw);
-    if (!r.success) throw new PriorError(`bundle ${manifest.version}: irt.prior is malformed`);
+    if (!r.success) throw priorError(`bundle ${manifest.version}: irt.prior is malformed`);
     prior = r.data;
   } else {
-    prior = empiricalPrior(manifest.models.map((m) => m.identity), d, manifest.version);
+    prior = empiricalPrior(
+      manifest.models.map((m) => m.identity),
+      d,
+      manifest.version,
+    );
   }
   const problem = priorProblem(prior, d);
-  if (problem) throw new PriorError(`bundle ${manifest.version}: irt.prior ${problem}`);
+  if (problem) throw priorError(`bundle ${manifest.version}: irt.prior ${problem}`);
   return prior;
 }
 
@@ -57,9 +62,12 @@ export function identityPrior(manifest: Manifest): GaussianPrior {
  */
 export function priorProblem(prior: GaussianPrior, d: number): string | null {
   const { mean, cov } = prior;
-  if (mean.length !== d || cov.length !== d || cov.some((row) => row.length !== d)) return `does not have identity_dim ${d}`;
+  if (mean.length !== d || cov.length !== d || cov.some((row) => row.length !== d))
+    return `does not have identity_dim ${d}`;
   // cholesky reads one triangle only: an asymmetric matrix would pass it and then be used as given
-  if (cov.some((row, i) => row.some((x, j) => Math.abs(x - cov[j]![i]!) > 1e-9 * (1 + Math.abs(x))))) {
+  if (
+    cov.some((row, i) => row.some((x, j) => Math.abs(x - cov[j]![i]!) > 1e-9 * (1 + Math.abs(x))))
+  ) {
     return 'covariance is not symmetric';
   }
   try {
@@ -82,15 +90,25 @@ export type PriorSource = 'bank' | 'bundle';
  * @example
  * const { prior, source } = onboardingPrior(manifest, bank); // source === 'bank' for the mmlu-pro bank
  */
-export function onboardingPrior(manifest: Manifest, bank: Pick<Bank, 'prior'>): { prior: GaussianPrior; source: PriorSource } {
+export function onboardingPrior(
+  manifest: Manifest,
+  bank: Pick<Bank, 'prior'>,
+): { prior: GaussianPrior; source: PriorSource } {
   if (bank.prior) return { prior: { mean: bank.prior.mean, cov: bank.prior.cov }, source: 'bank' };
   return { prior: identityPrior(manifest), source: 'bundle' };
 }
 
 function empiricalPrior(ids: number[][], d: number, version: string): GaussianPrior {
-  if (ids.length < 2) throw new PriorError(`bundle ${version}: no irt.prior and fewer than two trained identities`);
+  if (ids.length < 2)
+    throw priorError(`bundle ${version}: no irt.prior and fewer than two trained identities`);
   const mean = Array.from({ length: d }, (_, i) => ids.reduce((s, v) => s + v[i]!, 0) / ids.length);
-  const cov = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) =>
-    ids.reduce((s, v) => s + (v[i]! - mean[i]!) * (v[j]! - mean[j]!), 0) / (ids.length - 1) + (i === j ? RIDGE : 0)));
+  const cov = Array.from({ length: d }, (_, i) =>
+    Array.from(
+      { length: d },
+      (_, j) =>
+        ids.reduce((s, v) => s + (v[i]! - mean[i]!) * (v[j]! - mean[j]!), 0) / (ids.length - 1) +
+        (i === j ? RIDGE : 0),
+    ),
+  );
   return { mean, cov };
 }

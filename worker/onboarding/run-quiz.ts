@@ -5,7 +5,7 @@
  * counted wrong), so an upstream hiccup lowers the item count, never the identity.
  */
 import { readConfig } from '../config';
-import { toModelRow } from '../data/models';
+import { toModelRow, type ModelRecord } from '../data/models';
 import type { Env } from '../env';
 import type { ChatRequest } from '../providers/types';
 import { toTarget } from '../routing/targets';
@@ -15,7 +15,6 @@ import type { Bank } from './bank';
 import type { Criterion } from './design';
 import type { GaussianPrior } from './items';
 import { grade, quizMessage } from './grade';
-import type { ModelRow } from './store';
 
 /** One graded quiz item. */
 export interface QuizAnswer {
@@ -50,7 +49,13 @@ function contentOf(json: string): string {
  * @example
  * const answer = await askItem(row, env, bank, 412); // { id: '412', row: 412, outcome: 1 }
  */
-export async function askItem(row: ModelRow, env: Env, bank: Bank, r: number, fetcher: typeof fetch = globalFetch): Promise<QuizAnswer> {
+export async function askItem(
+  row: ModelRecord,
+  env: Env,
+  bank: Bank,
+  r: number,
+  fetcher: typeof fetch = globalFetch,
+): Promise<QuizAnswer> {
   const target = await toTarget(toModelRow(row), env);
   const { upstreamTimeoutMs: timeoutMs, completionTimeoutMs } = readConfig(env);
   const item = bank.items[r]!;
@@ -61,10 +66,21 @@ export async function askItem(row: ModelRow, env: Env, bank: Bank, r: number, fe
     temperature: 0,
     stream: false,
   };
-  const res = await tryTarget(target, req, { timeoutMs, completionTimeoutMs, idleTimeoutMs: timeoutMs, fetch: fetcher, ...(env.AI ? { ai: env.AI } : {}) });
-  if (res.kind !== 'answer') return { id: item.id, row: r, outcome: null, error: res.attempt.reason ?? 'upstream_error' };
+  const res = await tryTarget(target, req, {
+    timeoutMs,
+    completionTimeoutMs,
+    idleTimeoutMs: timeoutMs,
+    fetch: fetcher,
+    ...(env.AI ? { ai: env.AI } : {}),
+  });
+  if (res.kind !== 'answer')
+    return { id: item.id, row: r, outcome: null, error: res.attempt.reason ?? 'upstream_error' };
   try {
-    return { id: item.id, row: r, outcome: grade(contentOf(await res.response.text()), item.reference ?? '') };
+    return {
+      id: item.id,
+      row: r,
+      outcome: grade(contentOf(await res.response.text()), item.reference ?? ''),
+    };
   } catch {
     return { id: item.id, row: r, outcome: null, error: 'bad_response' };
   }
@@ -78,8 +94,15 @@ export async function askItem(row: ModelRow, env: Env, bank: Bank, r: number, fe
  * const answers = await runQuiz(row, env, bank, quiz.rows);
  * answers.filter((a) => a.outcome !== null).length; // items that count
  */
-export async function runQuiz(row: ModelRow, env: Env, bank: Bank, rows: readonly number[], fetcher: typeof fetch = globalFetch): Promise<QuizAnswer[]> {
-  if (rows.length > MAX_QUIZ_CALLS) throw new RangeError(`a quiz run asks at most ${MAX_QUIZ_CALLS} items, not ${rows.length}`);
+export async function runQuiz(
+  row: ModelRecord,
+  env: Env,
+  bank: Bank,
+  rows: readonly number[],
+  fetcher: typeof fetch = globalFetch,
+): Promise<QuizAnswer[]> {
+  if (rows.length > MAX_QUIZ_CALLS)
+    throw new RangeError(`a quiz run asks at most ${MAX_QUIZ_CALLS} items, not ${rows.length}`);
   const out: QuizAnswer[] = new Array(rows.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -100,8 +123,16 @@ export async function runQuiz(row: ModelRow, env: Env, bank: Bank, rows: readonl
  * @example
  * const answers = await runAdaptiveQuiz(row, env, bank, prior, 20, ungradableRows);
  */
-export async function runAdaptiveQuiz(row: ModelRow, env: Env, bank: Bank, prior: GaussianPrior, n: number,
-  exclude: readonly number[], criterion: Criterion = 'i-optimal', fetcher: typeof fetch = globalFetch): Promise<QuizAnswer[]> {
+export async function runAdaptiveQuiz(
+  row: ModelRecord,
+  env: Env,
+  bank: Bank,
+  prior: GaussianPrior,
+  n: number,
+  exclude: readonly number[],
+  criterion: Criterion = 'i-optimal',
+  fetcher: typeof fetch = globalFetch,
+): Promise<QuizAnswer[]> {
   const answers: QuizAnswer[] = [];
   const rows: number[] = [];
   const ys: number[] = [];
@@ -109,7 +140,10 @@ export async function runAdaptiveQuiz(row: ModelRow, env: Env, bank: Bank, prior
   const usable = bank.params.count - exclude.length;
   const maxCalls = Math.min(2 * n, MAX_QUIZ_CALLS);
   while (rows.length < n && answers.length < maxCalls && rows.length + failed.length < usable) {
-    const { row: r } = nextItem(bank.params, prior, rows, ys, { criterion, exclude: [...exclude, ...failed] });
+    const { row: r } = nextItem(bank.params, prior, rows, ys, {
+      criterion,
+      exclude: [...exclude, ...failed],
+    });
     const answer = await askItem(row, env, bank, r, fetcher);
     answers.push(answer);
     if (answer.outcome === null) {

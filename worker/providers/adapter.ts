@@ -1,5 +1,5 @@
 import type { ChatRequest, UpstreamTarget, WorkersAiBinding } from './types';
-import type { OpenAIErrorBody } from './errors';
+import type { ApiError } from '../errors';
 
 export type { WorkersAiBinding };
 
@@ -31,6 +31,6 @@ export interface ProviderAdapter {
   completion(body: string, target: UpstreamTarget): string;
   /** Turns the upstream's streamed bytes into OpenAI `chat.completion.chunk` SSE ending in `data: [DONE]`. */
   stream(target: UpstreamTarget, req: ChatRequest): ByteTransform;
-  /** Turns an upstream error answer into an OpenAI-style error body. */
-  error(status: number, body: string): OpenAIErrorBody;
+  /** Turns an upstream error answer into the clean error a caller may see (never the raw body). */
+  error(status: number, body: string): ApiError;
 }

@@ -6,17 +6,31 @@
  * most the `message` string of a well-formed provider error object, cleaned and capped; type and code
  * come from fixed sets.
  */
-import { openAIError, type OpenAIErrorBody } from './errors';
+import { ApiError, errorBody, type ErrorType, type OpenAIErrorBody } from '../errors';
 
 /** Longest upstream message passed on, in characters. */
 export const MAX_UPSTREAM_MESSAGE = 300;
 
 /** Provider codes worth passing on as they are (OpenAI codes and Anthropic error types). */
 const KNOWN_CODES = new Set([
-  'context_length_exceeded', 'string_above_max_length', 'invalid_value', 'invalid_type', 'unsupported_parameter',
-  'unsupported_value', 'rate_limit_exceeded', 'insufficient_quota', 'model_not_found', 'content_policy_violation',
-  'invalid_request_error', 'request_too_large', 'rate_limit_error', 'overloaded_error', 'api_error',
-  'not_found_error', 'permission_error', 'authentication_error',
+  'context_length_exceeded',
+  'string_above_max_length',
+  'invalid_value',
+  'invalid_type',
+  'unsupported_parameter',
+  'unsupported_value',
+  'rate_limit_exceeded',
+  'insufficient_quota',
+  'model_not_found',
+  'content_policy_violation',
+  'invalid_request_error',
+  'request_too_large',
+  'rate_limit_error',
+  'overloaded_error',
+  'api_error',
+  'not_found_error',
+  'permission_error',
+  'authentication_error',
 ]);
 
 /** A body parameter name as OpenAI reports it (`messages`, `messages[0].content`, `max_tokens`). */
@@ -30,7 +44,10 @@ const PARAM = /^[A-Za-z0-9_.[\]]{1,64}$/;
  * cleanMessage('bad\u0000\r\nthing', 300); // 'bad thing'
  */
 export function cleanMessage(text: string, max = MAX_UPSTREAM_MESSAGE): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const flat = text
+    .replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
 }
 
@@ -39,7 +56,9 @@ export function cleanMessage(text: string, max = MAX_UPSTREAM_MESSAGE): string {
  * `{"type": "error", "error": {"type", "message"}}` (its error type is the code), or the
  * `{"error": "..."}` of Ollama and older vLLM.
  */
-function providerError(parsed: unknown): { message: string; code?: unknown; param?: unknown } | null {
+function providerError(
+  parsed: unknown,
+): { message: string; code?: unknown; param?: unknown } | null {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null;
   const top = parsed as { type?: unknown; error?: unknown };
   if (typeof top.error === 'string') return { message: top.error };
@@ -58,29 +77,35 @@ function parse(text: string): unknown {
 }
 
 /** The OpenAI error type a caller sees for an upstream HTTP status. */
-function typeFor(status: number): string {
+function typeFor(status: number): ErrorType {
   if (status === 429) return 'rate_limit_error';
   if (status >= 400 && status < 500) return 'invalid_request_error';
   return 'upstream_error';
 }
 
 /**
- * The clean error for an upstream's non-2xx answer: status-derived type, a known provider code or
- * `upstream_http_<status>`, and the provider's own message (prefixed `upstream: `) when the body is a
- * well-formed provider error, else `upstream answered HTTP <status>`.
+ * The clean error for an upstream's non-2xx answer, with the upstream's status: status-derived
+ * type, a known provider code or `upstream_http_<status>`, and the provider's own message (prefixed
+ * `upstream: `) when the body is a well-formed provider error, else `upstream answered HTTP <status>`.
  *
  * @example
- * upstreamErrorBody(400, '{"error":{"message":"This model\'s maximum context length is 8192 tokens","code":"context_length_exceeded"}}');
+ * upstreamError(400, '{"error":{"message":"This model\'s maximum context length is 8192 tokens","code":"context_length_exceeded"}}').toBody();
  * // { error: { message: "upstream: This model's maximum context length is 8192 tokens", type: 'invalid_request_error',
  * //            param: null, code: 'context_length_exceeded' } }
- * upstreamErrorBody(400, '<html>internal</html>'); // message 'upstream answered HTTP 400', code 'upstream_http_400'
+ * upstreamError(400, '<html>internal</html>').message; // 'upstream answered HTTP 400' (code 'upstream_http_400')
  */
-export function upstreamErrorBody(status: number, body: string): OpenAIErrorBody {
+export function upstreamError(status: number, body: string): ApiError {
   const err = providerError(parse(body));
-  const code = typeof err?.code === 'string' && KNOWN_CODES.has(err.code) ? err.code : `upstream_http_${status}`;
+  const code =
+    typeof err?.code === 'string' && KNOWN_CODES.has(err.code)
+      ? err.code
+      : `upstream_http_${status}`;
   const param = typeof err?.param === 'string' && PARAM.test(err.param) ? err.param : null;
-  const message = err && cleanMessage(err.message) !== '' ? `upstream: ${cleanMessage(err.message)}` : `upstream answered HTTP ${status}`;
-  return openAIError(message, typeFor(status), code, param);
+  const message =
+    err && cleanMessage(err.message) !== ''
+      ? `upstream: ${cleanMessage(err.message)}`
+      : `upstream answered HTTP ${status}`;
+  return new ApiError(status, message, { type: typeFor(status), code, param });
 }
 
 /**
@@ -93,7 +118,11 @@ export function upstreamErrorBody(status: number, body: string): OpenAIErrorBody
  */
 export function streamErrorBody(data: unknown): OpenAIErrorBody {
   const err = providerError(data);
-  const code = typeof err?.code === 'string' && KNOWN_CODES.has(err.code) ? err.code : 'upstream_stream_error';
-  const message = err && cleanMessage(err.message) !== '' ? `upstream: ${cleanMessage(err.message)}` : 'upstream reported an error mid-stream';
-  return openAIError(message, 'upstream_error', code);
+  const code =
+    typeof err?.code === 'string' && KNOWN_CODES.has(err.code) ? err.code : 'upstream_stream_error';
+  const message =
+    err && cleanMessage(err.message) !== ''
+      ? `upstream: ${cleanMessage(err.message)}`
+      : 'upstream reported an error mid-stream';
+  return errorBody(message, 'upstream_error', code);
 }

@@ -1,48 +1,20 @@
-/** OpenAI-style error bodies and the error type thrown by provider adapters. */
-
-/** The body every error response of the router carries. */
-export interface OpenAIErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
-}
+/** The error type provider adapters throw for a failed try, and short text for any thrown value. */
+import type { OpenAIErrorBody } from '../errors';
+import type { FailureReason } from '../upstream/reasons';
 
 /**
- * Builds an OpenAI-style error body.
- *
- * @example
- * openAIError('upstream answered 400: bad max_tokens', 'invalid_request_error', 'upstream_bad_request');
- */
-export function openAIError(
-  message: string,
-  type: string,
-  code: string | null = null,
-  param: string | null = null,
-): OpenAIErrorBody {
-  return { error: { message, type, param, code } };
-}
-
-/**
- * A JSON `Response` carrying an OpenAI-style error body.
- *
- * @example
- * return errorResponse(502, openAIError('all upstreams failed', 'upstream_error', 'upstream_unavailable'));
- */
-export function errorResponse(status: number, body: OpenAIErrorBody): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8' },
-  });
-}
-
-/**
- * A failure of one upstream call that happened before anything reached the client.
- * `reason` is the short tag recorded in `Attempt.reason` (e.g. `no_ai_binding`, `bad_response`).
+ * A failure of one upstream call that happened before anything reached the client (or, in a
+ * stream, that ends it). Not an answer to the caller by itself: the fallback loop records `reason`
+ * in the try's `Attempt` and moves on (worker/upstream/attempt.ts); `status` is the upstream's HTTP
+ * status when it sent one, or the 4xx a request the provider cannot take (`bad_request`) is
+ * answered with.
  *
  * @example
  * throw new UpstreamError('no_ai_binding', 'the AI binding is not configured');
  */
 export class UpstreamError extends Error {
   constructor(
-    readonly reason: string,
+    readonly reason: FailureReason,
     message: string,
     readonly status = 0,
   ) {

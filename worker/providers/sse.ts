@@ -71,7 +71,8 @@ export function sseDecoder(): TransformStream<Uint8Array, SseEvent> {
       return;
     }
     // A blank line dispatches the event gathered so far (spec: ignore blocks without data).
-    if (gathering.data.length > 0) out.enqueue({ event: gathering.event, data: gathering.data.join('\n') });
+    if (gathering.data.length > 0)
+      out.enqueue({ event: gathering.event, data: gathering.data.join('\n') });
     gathering = { data: [] };
   };
 
@@ -119,7 +120,9 @@ export function sseDecoder(): TransformStream<Uint8Array, SseEvent> {
 export function parseSseEvent(block: string): SseEvent | null {
   const gathering: Gathering = { data: [] };
   for (const raw of block.split(/\r\n|\r|\n/)) if (raw !== '') addLine(raw, gathering);
-  return gathering.data.length > 0 ? { event: gathering.event, data: gathering.data.join('\n') } : null;
+  return gathering.data.length > 0
+    ? { event: gathering.event, data: gathering.data.join('\n') }
+    : null;
 }
 
 /** Cuts bytes at event boundaries; see `sseEventSplitter`. */
@@ -168,8 +171,10 @@ export function sseEventSplitter(): SseEventSplitter {
           continue;
         }
         lineEnds++;
-        if (lineEnds === 2) cuts.push(i + 1); // a blank line ends the event
-        else if (lineEnds > 2 && cuts.length > 0) cuts[cuts.length - 1] = i + 1; // more blank lines join it
+        if (lineEnds === 2)
+          cuts.push(i + 1); // a blank line ends the event
+        else if (lineEnds > 2 && cuts.length > 0)
+          cuts[cuts.length - 1] = i + 1; // more blank lines join it
         else if (lineEnds > 2) cuts.push(i + 1); // (its event ended in an earlier chunk)
       }
       const events: Uint8Array[] = [];

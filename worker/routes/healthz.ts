@@ -9,7 +9,12 @@ import { readConfig } from '../config';
 import type { AppEnv } from '../env';
 import { auth } from '../middleware/auth';
 import { degradedState } from '../health/degraded-state';
-import { BundleUnavailableError, cachedBundleVersions, getBundle, noteBundleFailure } from '../runtime/bundle-loader';
+import {
+  BundleUnavailableError,
+  cachedBundleVersions,
+  getBundle,
+  noteBundleFailure,
+} from '../runtime/bundle-loader';
 import { breakerSection } from '../upstream/breaker-section';
 
 const wantsDetail = (c: Context<AppEnv>): boolean => c.req.query('detail') !== undefined;
@@ -21,7 +26,8 @@ const wantsDetail = (c: Context<AppEnv>): boolean => c.req.query('detail') !== u
  * @example
  * app.get('/healthz', healthzAuth, healthz);
  */
-export const healthzAuth: MiddlewareHandler<AppEnv> = (c, next) => (wantsDetail(c) ? auth()(c, next) : next());
+export const healthzAuth: MiddlewareHandler<AppEnv> = (c, next) =>
+  wantsDetail(c) ? auth()(c, next) : next();
 
 /**
  * @example
@@ -35,15 +41,34 @@ export async function healthz(c: Context<AppEnv>): Promise<Response> {
     try {
       const bundle = await getBundle(c.env.ASSETS, defaultBundle);
       const state = degradedState();
-      return c.json({ status: state.degraded ? 'degraded' : 'ok', default_bundle: defaultBundle, load_ms: bundle.loadMs,
-        bundles_loaded: cachedBundleVersions(), degraded: state.detail, ...detail });
+      return c.json({
+        status: state.degraded ? 'degraded' : 'ok',
+        default_bundle: defaultBundle,
+        load_ms: bundle.loadMs,
+        bundles_loaded: cachedBundleVersions(),
+        degraded: state.detail,
+        ...detail,
+      });
     } catch (e) {
       if (e instanceof BundleUnavailableError) noteBundleFailure(e);
-      return c.json({ status: 'degraded', default_bundle: defaultBundle, error: e instanceof Error ? e.message : String(e),
-        degraded: degradedState().detail, ...detail }, 503);
+      return c.json(
+        {
+          status: 'degraded',
+          default_bundle: defaultBundle,
+          error: e instanceof Error ? e.message : String(e),
+          degraded: degradedState().detail,
+          ...detail,
+        },
+        503,
+      );
     }
   }
   const state = degradedState();
-  return c.json({ status: state.degraded ? 'degraded' : 'ok', default_bundle: defaultBundle, bundles_loaded: cachedBundleVersions(),
-    degraded: state.detail, ...detail });
+  return c.json({
+    status: state.degraded ? 'degraded' : 'ok',
+    default_bundle: defaultBundle,
+    bundles_loaded: cachedBundleVersions(),
+    degraded: state.detail,
+    ...detail,
+  });
 }

@@ -9,14 +9,22 @@
 import type { ModelRow } from '../data/models';
 import type { Pool } from '../data/pools';
 import { ApiError } from '../errors';
-import { BundleUnavailableError, noteBundleFailure, noteBundleWorked } from '../runtime/bundle-loader';
+import {
+  BundleUnavailableError,
+  noteBundleFailure,
+  noteBundleWorked,
+} from '../runtime/bundle-loader';
 
 export type DegradedReason = 'bundle_unavailable';
 
 /** No bundle could route the pool; carries its fallback model, if it has one. */
 export class BundleFallbackError extends BundleUnavailableError {
   override name = 'BundleFallbackError';
-  constructor(cause: BundleUnavailableError, readonly pool: string, readonly fallbackModel: ModelRow | null) {
+  constructor(
+    cause: BundleUnavailableError,
+    readonly pool: string,
+    readonly fallbackModel: ModelRow | null,
+  ) {
     super(cause.version, cause.message.replace(`bundle ${cause.version}: `, ''));
   }
 }
@@ -38,8 +46,11 @@ function remember(poolId: string, version: string): void {
  * @example
  * const { result, degraded } = await withLastGoodBundle(pool, 'v2', (v) => decideWith(v));
  */
-export async function withLastGoodBundle<T>(pool: Pool, version: string, attempt: (version: string) => Promise<T>):
-  Promise<{ result: T; degraded: DegradedReason | null }> {
+export async function withLastGoodBundle<T>(
+  pool: Pool,
+  version: string,
+  attempt: (version: string) => Promise<T>,
+): Promise<{ result: T; degraded: DegradedReason | null }> {
   try {
     const result = await attempt(version);
     noteBundleWorked(version);
@@ -52,12 +63,15 @@ export async function withLastGoodBundle<T>(pool: Pool, version: string, attempt
     if (previous && previous !== version) {
       try {
         const result = await attempt(previous);
-        console.error(`pool ${pool.id}: bundle ${version} unavailable (${e.message}); routed with ${previous}`);
+        console.error(
+          `pool ${pool.id}: bundle ${version} unavailable (${e.message}); routed with ${previous}`,
+        );
         return { result, degraded: 'bundle_unavailable' };
       } catch (again) {
         if (again instanceof BundleUnavailableError) noteBundleFailure(again);
         // Members without identities under the older bundle: fall through to the fallback model.
-        else if (!(again instanceof ApiError && again.code === 'no_routable_candidates')) throw again;
+        else if (!(again instanceof ApiError && again.code === 'no_routable_candidates'))
+          throw again;
       }
     }
     throw new BundleFallbackError(e, pool.name, pool.fallbackModel);
@@ -71,5 +85,7 @@ export async function withLastGoodBundle<T>(pool: Pool, version: string, attempt
  * const model = fallbackModelFor(err); // a ModelRow, or null
  */
 export function fallbackModelFor(err: unknown): { pool: string; model: ModelRow } | null {
-  return err instanceof BundleFallbackError && err.fallbackModel ? { pool: err.pool, model: err.fallbackModel } : null;
+  return err instanceof BundleFallbackError && err.fallbackModel
+    ? { pool: err.pool, model: err.fallbackModel }
+    : null;
 }

@@ -1,6 +1,6 @@
 /**
  * Serving a pool's `fallback_model` when no bundle can route the pool (routing/degraded.ts): the
- * model is called unrouted, like a direct request (routes/chat-completions.ts), and the answer says
+ * model is called unrouted, like a direct request (ingress/serve-chat-body.ts), and the answer says
  * so (`x-router-degraded: bundle_unavailable`); the decision row is marked degraded.
  */
 import type { Context } from 'hono';
@@ -8,6 +8,7 @@ import { recordDecision } from '../data/decision-log';
 import type { ModelRow } from '../data/models';
 import type { AppEnv } from '../env';
 import type { DegradedReason } from './degraded';
+import { decisionLogEntry } from './log-entry';
 
 const REASON: DegradedReason = 'bundle_unavailable';
 
@@ -21,29 +22,56 @@ export interface FallbackModel {
  * The headers of an answer from the fallback model (`x-router-degraded: bundle_unavailable`).
  *
  * @example
- * setHeaders(response, fallbackHeaders('default', model, decisionId));
+ * const headers = fallbackHeaders('default', model, decisionId); // x-router-model, -pool, -decision-id, -degraded
  */
-export function fallbackHeaders(pool: string, model: ModelRow, decisionId: string): Record<string, string> {
-  return { 'x-router-model': model.name, 'x-router-pool': pool, 'x-router-decision-id': decisionId, 'x-router-degraded': REASON };
+export function fallbackHeaders(
+  pool: string,
+  model: ModelRow,
+  decisionId: string,
+): Record<string, string> {
+  return {
+    'x-router-model': model.name,
+    'x-router-pool': pool,
+    'x-router-decision-id': decisionId,
+    'x-router-degraded': REASON,
+  };
 }
 
 /**
  * The `/v1/route` answer when the pool's requests would go to its fallback model.
  *
  * @example
- * if (fallback) return fallbackDecision(c, fallback);
+ * if ('fallback' in routed) return fallbackDecision(c, routed.fallback);
  */
 export function fallbackDecision(c: Context<AppEnv>, fallback: FallbackModel): Response {
   const { pool, model } = fallback;
   const decisionId = crypto.randomUUID();
-  c.executionCtx.waitUntil(recordDecision(c.env, {
-    id: decisionId, tenantId: c.get('tenant').id, pool, arm: null, bundleVersion: null, model: model.name, preference: null,
-    candidates: [model.name], probs: [1], expectedCostUsd: null, predictedQuality: null, routingMs: 0, attempts: [],
-    status: 'route_only', degraded: REASON,
-  }));
-  return c.json({
-    id: decisionId, object: 'router.decision', model: model.name, pool, arm: null, bundle: null, preference: null, preset: null,
-    uncertainty_penalty: null, embedding: null, candidates: [], fallback_order: [model.name], unroutable: [], degraded: REASON,
-    timings_ms: null,
-  }, 200, fallbackHeaders(pool, model, decisionId));
+  const entry = decisionLogEntry(
+    c.get('tenant').id,
+    { decisionId, pool, model: model.name, degraded: REASON },
+    [],
+    'route_only',
+  );
+  c.executionCtx.waitUntil(recordDecision(c.env, entry));
+  return c.json(
+    {
+      id: decisionId,
+      object: 'router.decision',
+      model: model.name,
+      pool,
+      arm: null,
+      bundle: null,
+      preference: null,
+      preset: null,
+      uncertainty_penalty: null,
+      embedding: null,
+      candidates: [],
+      fallback_order: [model.name],
+      unroutable: [],
+      degraded: REASON,
+      timings_ms: null,
+    },
+    200,
+    fallbackHeaders(pool, model, decisionId),
+  );
 }

@@ -15,7 +15,10 @@ const ms = (v: number): string => v.toFixed(2);
  * @example
  * for (const [k, v] of Object.entries(decisionHeaders(outcome))) response.headers.set(k, v);
  */
-export function decisionHeaders(outcome: RouteOutcome, served: number = outcome.decision.chosen): Record<string, string> {
+export function decisionHeaders(
+  outcome: RouteOutcome,
+  served: number = outcome.decision.chosen,
+): Record<string, string> {
   const { decision, timings } = outcome;
   const headers: Record<string, string> = {
     'x-router-choice': outcome.candidates[decision.chosen]!.model.name,

@@ -47,9 +47,14 @@ export function parsePreference(raw: unknown, param: string): Preference | undef
     value = PLAIN_DECIMAL.test(text) ? Number(text) : Number.NaN;
   } else value = Number.NaN;
   if (!Number.isFinite(value)) {
-    throw badRequest(`${param} must be a number in [0, 1] or one of ${PRESET_NAMES.join(', ')}`, param, 'invalid_preference');
+    throw badRequest(
+      `${param} must be a number in [0, 1] or one of ${PRESET_NAMES.join(', ')}`,
+      param,
+      'invalid_preference',
+    );
   }
-  if (value < 0 || value > 1) throw badRequest(`${param} ${value} is outside [0, 1]`, param, 'preference_out_of_range');
+  if (value < 0 || value > 1)
+    throw badRequest(`${param} ${value} is outside [0, 1]`, param, 'preference_out_of_range');
   return value;
 }
 

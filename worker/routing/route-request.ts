@@ -6,7 +6,15 @@ import type { RouterConfig } from '../config';
 import type { ModelRow } from '../data/models';
 import { getPool, type Pool } from '../data/pools';
 import type { Tenant } from '../data/tenants';
-import { decide, neighbourColumn, promptTokens, resolveIdentity, UNCERTAINTY_PENALTY, type Candidate, type Decision } from '../decision';
+import {
+  decide,
+  neighbourColumn,
+  promptTokens,
+  resolveIdentity,
+  UNCERTAINTY_PENALTY,
+  type Candidate,
+  type Decision,
+} from '../decision';
 import { embedPrompt, type EmbedResult } from '../embedding';
 import { embeddingText, messageText } from '../embedding/prompt-text';
 import type { AiEmbeddingBinding } from '../embedding/workers-ai';
@@ -14,7 +22,8 @@ import type { Env } from '../env';
 import { ApiError, badRequest } from '../errors';
 import { getBundle } from '../runtime/bundle-loader';
 import type { ChatBody } from '../schemas/chat';
-import { withLastGoodBundle, type DegradedReason } from './degraded';
+import { fallbackModelFor, withLastGoodBundle, type DegradedReason } from './degraded';
+import type { FallbackModel } from './fallback-model';
 import { assignArm } from './experiment';
 import { parsePreference, resolvePreference, type Preference, type PresetName } from './preference';
 
@@ -60,10 +69,22 @@ export interface RouteInputs {
   userHeader?: string | undefined;
 }
 
-/** `router` -> the tenant's default pool; `router/<name>` -> that pool; anything else -> null. */
+/**
+ * `router` -> the tenant's default pool; `router/<name>` -> that pool; anything else -> null (400
+ * `no_default_pool` for `router` without one, `model_not_found` for `router/`).
+ *
+ * @example
+ * poolNameOf('router/fast', tenant); // 'fast'
+ * poolNameOf('gpt-4o', tenant);      // null: a concrete model
+ */
 export function poolNameOf(model: string, tenant: Tenant): string | null {
   if (model === 'router') {
-    if (!tenant.defaultPool) throw badRequest('model "router" needs a default pool, and this tenant has none; use "router/<pool>"', 'model', 'no_default_pool');
+    if (!tenant.defaultPool)
+      throw badRequest(
+        'model "router" needs a default pool, and this tenant has none; use "router/<pool>"',
+        'model',
+        'no_default_pool',
+      );
     return tenant.defaultPool;
   }
   if (model.startsWith('router/')) {
@@ -76,7 +97,12 @@ export function poolNameOf(model: string, tenant: Tenant): string | null {
 
 async function requirePool(inputs: RouteInputs, name: string): Promise<Pool> {
   const pool = await getPool(inputs.env.DB, inputs.tenant.id, name, inputs.config.poolCacheMs);
-  if (!pool) throw new ApiError(404, `unknown pool "${name}"`, 'invalid_request_error', 'model_not_found', 'model');
+  if (!pool)
+    throw new ApiError(404, `unknown pool "${name}"`, {
+      type: 'invalid_request_error',
+      code: 'model_not_found',
+      param: 'model',
+    });
   return pool;
 }
 
@@ -92,7 +118,8 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
   const { body, tenant } = inputs;
   const decisionId = crypto.randomUUID();
   const poolName = poolNameOf(body.model, tenant);
-  if (!poolName) throw badRequest(`model "${body.model}" is not a router model`, 'model', 'model_not_found');
+  if (!poolName)
+    throw badRequest(`model "${body.model}" is not a router model`, 'model', 'model_not_found');
   const bodyPreference = parsePreference(body.router?.preference, 'router.preference');
   const headerPreference = parsePreference(inputs.preferenceHeader, 'x-router-preference');
 
@@ -102,22 +129,47 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
   if (pool.experiment) {
     const unit = body.user ?? inputs.userHeader ?? decisionId;
     const chosenArm = assignArm(pool.experiment, unit);
-    const armPool = chosenArm.pool && chosenArm.pool !== pool.name
-      ? await getPool(inputs.env.DB, tenant.id, chosenArm.pool, inputs.config.poolCacheMs)
-      : pool;
+    const armPool =
+      chosenArm.pool && chosenArm.pool !== pool.name
+        ? await getPool(inputs.env.DB, tenant.id, chosenArm.pool, inputs.config.poolCacheMs)
+        : pool;
     if (armPool) {
       arm = chosenArm.name;
       pool = armPool;
       bundleVersion = chosenArm.bundle_version ?? pool.bundleVersion;
     } else {
       // A misconfigured arm must not fail its share of traffic: route as if there were no experiment.
-      console.error(`experiment ${pool.experiment.id}: arm ${chosenArm.name} names unknown pool ${chosenArm.pool}; arm ignored`);
+      console.error(
+        `experiment ${pool.experiment.id}: arm ${chosenArm.name} names unknown pool ${chosenArm.pool}; arm ignored`,
+      );
     }
   }
 
   const routed = { t0, decisionId, pool, arm, requested: bodyPreference ?? headerPreference };
-  const { result, degraded } = await withLastGoodBundle(pool, bundleVersion, (version) => decideWith(inputs, routed, version));
+  const { result, degraded } = await withLastGoodBundle(pool, bundleVersion, (version) =>
+    decideWith(inputs, routed, version),
+  );
   return { ...result, degraded };
+}
+
+/**
+ * Routes the request or, when no bundle can route its pool and the pool names a fallback model,
+ * says so (the caller serves the fallback model unrouted); any other failure is thrown.
+ *
+ * @example
+ * const r = await routeOrFallback(inputs);
+ * if ('fallback' in r) return serveFallback(r.fallback);
+ */
+export async function routeOrFallback(
+  inputs: RouteInputs,
+): Promise<{ outcome: RouteOutcome } | { fallback: FallbackModel }> {
+  try {
+    return { outcome: await routeRequest(inputs) };
+  } catch (e) {
+    const fallback = fallbackModelFor(e);
+    if (!fallback) throw e;
+    return { fallback };
+  }
 }
 
 /** What routeRequest settled before the bundle: the pool (or arm's pool) and the caller's preference. */
@@ -131,7 +183,11 @@ interface Routed {
 }
 
 /** The decision with bundle `bundleVersion`: candidates, embedding, decision core. */
-async function decideWith(inputs: RouteInputs, routed: Routed, bundleVersion: string): Promise<Omit<RouteOutcome, 'degraded'>> {
+async function decideWith(
+  inputs: RouteInputs,
+  routed: Routed,
+  bundleVersion: string,
+): Promise<Omit<RouteOutcome, 'degraded'>> {
   const { t0, decisionId, pool, arm } = routed;
   const { body } = inputs;
   const tBundle = performance.now();
@@ -146,13 +202,30 @@ async function decideWith(inputs: RouteInputs, routed: Routed, bundleVersion: st
   const candidates: RoutedCandidate[] = [];
   const unroutable: string[] = [];
   for (const model of pool.members) {
-    const identity = resolveIdentity(manifest, model.bundleModel, pool.identities.get(model.id)?.get(bundleVersion), model.name);
-    if (identity) candidates.push({ model, identity: identity.vector, identitySource: identity.source, covFactor: identity.covFactor });
+    const identity = resolveIdentity(
+      manifest,
+      model.bundleModel,
+      pool.identities.get(model.id)?.get(bundleVersion),
+      model.name,
+    );
+    if (identity)
+      candidates.push({
+        model,
+        identity: identity.vector,
+        identitySource: identity.source,
+        covFactor: identity.covFactor,
+      });
     else unroutable.push(model.name);
   }
   if (candidates.length === 0) {
-    throw new ApiError(503, `pool "${pool.name}" has no model with an identity under bundle ${bundleVersion}` +
-      (unroutable.length ? ` (unroutable: ${unroutable.join(', ')})` : ' (the pool is empty)'), 'service_unavailable', 'no_routable_candidates');
+    const which = unroutable.length
+      ? ` (unroutable: ${unroutable.join(', ')})`
+      : ' (the pool is empty)';
+    throw new ApiError(
+      503,
+      `pool "${pool.name}" has no model with an identity under bundle ${bundleVersion}${which}`,
+      { type: 'service_unavailable', code: 'no_routable_candidates' },
+    );
   }
 
   const tEmbed = performance.now();
@@ -190,8 +263,26 @@ async function decideWith(inputs: RouteInputs, routed: Routed, bundleVersion: st
   const tEnd = performance.now();
 
   return {
-    decisionId, pool: pool.name, arm, bundleVersion, preference, preset, uncertaintyPenalty, candidates, unroutable, decision,
-    embedding: { source: embedded.source, cacheHit: embedded.cacheHit, space: manifest.embedding.space },
-    timings: { bundle: tEmbed - tBundle, embed: tDecide - tEmbed, decide: tEnd - tDecide, total: tEnd - t0 },
+    decisionId,
+    pool: pool.name,
+    arm,
+    bundleVersion,
+    preference,
+    preset,
+    uncertaintyPenalty,
+    candidates,
+    unroutable,
+    decision,
+    embedding: {
+      source: embedded.source,
+      cacheHit: embedded.cacheHit,
+      space: manifest.embedding.space,
+    },
+    timings: {
+      bundle: tEmbed - tBundle,
+      embed: tDecide - tEmbed,
+      decide: tEnd - tDecide,
+      total: tEnd - t0,
+    },
   };
 }

@@ -19,7 +19,10 @@ import { checkUpstream, type UpstreamDecision } from '../security/grants';
  * if (!d.ok) return fail(d.refusal.status, d.refusal.message, d.refusal.code, d.refusal.param);
  */
 export async function upstreamDecision(model: ModelRow, env: Env): Promise<UpstreamDecision> {
-  const grants = model.tenantId === null ? [] : await tenantGrants(env.DB, model.tenantId, readConfig(env).poolCacheMs);
+  const grants =
+    model.tenantId === null
+      ? []
+      : await tenantGrants(env.DB, model.tenantId, readConfig(env).poolCacheMs);
   return checkUpstream(model, grants);
 }
 
@@ -32,8 +35,12 @@ export async function upstreamDecision(model: ModelRow, env: Env): Promise<Upstr
 export async function toTarget(model: ModelRow, env: Env): Promise<UpstreamTarget> {
   const base = { name: model.name, provider: model.provider, upstreamModel: model.upstreamModel };
   const decision = await upstreamDecision(model, env);
-  if (!decision.ok) return { ...base, refused: { reason: 'not_granted', message: decision.refusal.message } };
-  const secret = model.secretName && model.provider !== 'workers-ai' ? (env as unknown as Record<string, unknown>)[model.secretName] : undefined;
+  if (!decision.ok)
+    return { ...base, refused: { reason: 'not_granted', message: decision.refusal.message } };
+  const secret =
+    model.secretName && model.provider !== 'workers-ai'
+      ? (env as unknown as Record<string, unknown>)[model.secretName]
+      : undefined;
   return {
     ...base,
     ...(decision.url ? { baseUrl: decision.url } : {}),

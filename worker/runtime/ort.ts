@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-web/wasm';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
 import type { OnnxSession } from '../decision/types';
 import { fromOrtSession, sessionOptions } from '../decision/ort-adapter';
+import { WARM_MODEL_BASE64 } from './warm-model';
 
 /** `\0asm` + version 1: the smallest buffer ORT accepts as `wasmBinary`. */
 const PLACEHOLDER = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
@@ -43,7 +44,10 @@ function configure(): void {
   ort.env.logLevel = 'error';
 }
 
-async function createWithPatch(model: Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+async function createWithPatch(
+  model: Uint8Array,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<ort.InferenceSession> {
   if (initDone) return ort.InferenceSession.create(model, options);
   configure();
   const original = WebAssembly.instantiate;
@@ -62,6 +66,49 @@ async function createWithPatch(model: Uint8Array, options: ort.InferenceSession.
   }
 }
 
+/** The warm-up graph (./warm-model.ts), decoded once. */
+function warmModel(): Uint8Array {
+  const text = atob(WARM_MODEL_BASE64);
+  return Uint8Array.from(text, (ch) => ch.charCodeAt(0));
+}
+
+let warming: Promise<number> | null = null;
+
+/**
+ * Initialises ONNX Runtime in this isolate once, and resolves with the milliseconds it took (0
+ * when it was already done). Instantiating ORT's wasm, and compiling each kernel's wasm on its first
+ * use, were most of an isolate's first routed request: the warm-up creates a session of a tiny graph
+ * that holds every operator the bundle graphs use (./warm-model.ts, made by
+ * model-assets/tools/make_warm_model.py) and runs it once, after which a bundle graph's first run
+ * costs about what its later ones do. Safe to call at any time and from many requests: they share
+ * one warm-up. A failure is logged and forgotten, so the next call tries again.
+ *
+ * The router starts it when its module is evaluated (worker/index.ts) and again at the start of
+ * every request, before any D1 or R2 read: either the isolate's start, or the request's own
+ * waits for D1 and R2, then cover it, instead of the first decision paying it in full.
+ *
+ * @example
+ * void warmOrt();
+ */
+export function warmOrt(): Promise<number> {
+  if (initDone) return Promise.resolve(0);
+  warming ??= exclusive(async () => {
+    const t0 = Date.now();
+    const session = await createWithPatch(warmModel(), {
+      ...sessionOptions(),
+      executionProviders: ['wasm'],
+    });
+    await session.run({ x: new ort.Tensor('float32', new Float32Array(8).fill(0.1), [1, 8]) });
+    await session.release();
+    return Date.now() - t0;
+  }).catch((e: unknown) => {
+    console.error('ONNX Runtime warm-up failed; the first session will initialise it', e);
+    warming = null;
+    return 0;
+  });
+  return warming;
+}
+
 /**
  * Creates an ONNX session from model bytes inside workerd (first call also initialises ORT).
  * Options: `sessionOptions` (decision/ort-adapter.ts), the same as the Node tools that score it.
@@ -74,7 +121,9 @@ async function createWithPatch(model: Uint8Array, options: ort.InferenceSession.
  */
 export async function createSession(model: Uint8Array): Promise<OnnxSession> {
   const session = fromOrtSession(
-    await exclusive(() => createWithPatch(model, { ...sessionOptions(), executionProviders: ['wasm'] })),
+    await exclusive(() =>
+      createWithPatch(model, { ...sessionOptions(), executionProviders: ['wasm'] }),
+    ),
     ort.Tensor,
   );
   return { ...session, run: (feeds) => exclusive(() => session.run(feeds)) };

@@ -36,27 +36,38 @@ const SEGMENT = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]*$/;
  */
 export function parseBaseUrl(raw: string): BaseUrlCheck {
   const no = (message: string): BaseUrlCheck => ({ ok: false, message });
-  if (raw.length === 0 || raw.length > MAX_LENGTH) return no(`base_url must be 1-${MAX_LENGTH} characters`);
-  if (!/^[\x21-\x7e]+$/.test(raw)) return no('base_url must be printable ASCII without spaces (write an internationalised host in punycode)');
+  if (raw.length === 0 || raw.length > MAX_LENGTH)
+    return no(`base_url must be 1-${MAX_LENGTH} characters`);
+  if (!/^[\x21-\x7e]+$/.test(raw))
+    return no(
+      'base_url must be printable ASCII without spaces (write an internationalised host in punycode)',
+    );
   if (raw.includes('\\')) return no('base_url must not contain a backslash');
-  if (raw.includes('?') || raw.includes('#')) return no('base_url must not carry a query or fragment');
+  if (raw.includes('?') || raw.includes('#'))
+    return no('base_url must not carry a query or fragment');
   const shape = SHAPE.exec(raw);
   if (!shape) return no('base_url must be an absolute http(s) URL: scheme://host/path');
   const [, scheme, authority, path] = shape as unknown as [string, string, string, string];
   const lowerScheme = scheme.toLowerCase();
-  if (lowerScheme !== 'https' && lowerScheme !== 'http') return no(`base_url scheme must be https (or http where granted), not ${JSON.stringify(scheme)}`);
+  if (lowerScheme !== 'https' && lowerScheme !== 'http')
+    return no(
+      `base_url scheme must be https (or http where granted), not ${JSON.stringify(scheme)}`,
+    );
   if (authority.includes('@')) return no('base_url must not carry credentials (user:password@)');
   if (authority === '') return no('base_url has no host');
   const segments = path.split('/').slice(1);
-  if (segments.some((s) => s === '.' || s === '..')) return no('base_url path must not contain "." or ".." segments');
-  if (!segments.every((s) => SEGMENT.test(s))) return no('base_url path may hold only plain characters (no percent-encoding)');
+  if (segments.some((s) => s === '.' || s === '..'))
+    return no('base_url path must not contain "." or ".." segments');
+  if (!segments.every((s) => SEGMENT.test(s)))
+    return no('base_url path may hold only plain characters (no percent-encoding)');
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     return no('base_url is not a valid URL');
   }
-  if (url.username || url.password) return no('base_url must not carry credentials (user:password@)');
+  if (url.username || url.password)
+    return no('base_url must not carry credentials (user:password@)');
   const host = url.host.toLowerCase();
   return {
     ok: true,

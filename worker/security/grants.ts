@@ -9,6 +9,7 @@
  */
 import type { UpstreamGrant } from '../data/grants';
 import { isWorkerSetting } from '../env';
+import { ApiError } from '../errors';
 import { DEFAULT_BASE_URL as ANTHROPIC_BASE_URL } from '../providers/anthropic/request';
 import type { ProviderKind } from '../providers/types';
 import { parseBaseUrl } from './base-url';
@@ -21,22 +22,24 @@ export interface UpstreamConfig {
   secretName: string | null;
 }
 
-/** Why a model may not be called (or registered), as the admin API answers it. */
-export interface UpstreamRefusal {
-  status: 400 | 403;
-  code: 'invalid_base_url' | 'host_not_granted' | 'secret_not_granted';
-  param: 'base_url' | 'secret_name';
-  message: string;
-}
+type RefusalCode = 'invalid_base_url' | 'host_not_granted' | 'secret_not_granted';
 
-/** Allowed, with the URL to call (canonical for tenant rows; null when the provider needs none), or refused. */
-export type UpstreamDecision = { ok: true; url: string | null } | { ok: false; refusal: UpstreamRefusal };
+/**
+ * Allowed, with the URL to call (canonical for tenant rows; null when the provider needs none), or
+ * refused: `refusal` is the error the admin API answers with (400 `invalid_base_url`, 403
+ * `host_not_granted` / `secret_not_granted`, naming `base_url` or `secret_name`).
+ */
+export type UpstreamDecision = { ok: true; url: string | null } | { ok: false; refusal: ApiError };
 
 /** Secret names are upper-case identifiers (anything else could reach an unrelated property). */
 const SECRET_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
 
-const refuse = (status: 400 | 403, code: UpstreamRefusal['code'], param: UpstreamRefusal['param'], message: string): UpstreamDecision =>
-  ({ ok: false, refusal: { status, code, param, message } });
+const refuse = (
+  status: 400 | 403,
+  code: RefusalCode,
+  param: 'base_url' | 'secret_name',
+  message: string,
+): UpstreamDecision => ({ ok: false, refusal: new ApiError(status, message, { code, param }) });
 
 /** The base URL a provider calls when the row has none (null: it needs one, or calls no URL). */
 function providerDefault(provider: ProviderKind): string | null {
@@ -51,33 +54,75 @@ function providerDefault(provider: ProviderKind): string | null {
  *   [{ host: 'api.openai.com', secretName: 'OPENAI_API_KEY', allowHttp: false, allowPrivate: false }]);
  * // { ok: true, url: 'https://api.openai.com/v1' }
  */
-export function checkUpstream(model: UpstreamConfig, grants: readonly UpstreamGrant[]): UpstreamDecision {
+export function checkUpstream(
+  model: UpstreamConfig,
+  grants: readonly UpstreamGrant[],
+): UpstreamDecision {
   const secret = model.secretName ?? '';
   if (secret !== '' && !SECRET_NAME.test(secret)) {
-    return refuse(403, 'secret_not_granted', 'secret_name', `secret_name ${JSON.stringify(secret)} is not a secret name`);
+    return refuse(
+      403,
+      'secret_not_granted',
+      'secret_name',
+      `secret_name ${JSON.stringify(secret)} is not a secret name`,
+    );
   }
   if (isWorkerSetting(secret)) {
-    return refuse(403, 'secret_not_granted', 'secret_name', `secret_name ${secret} names a worker setting, not a secret`);
+    return refuse(
+      403,
+      'secret_not_granted',
+      'secret_name',
+      `secret_name ${secret} names a worker setting, not a secret`,
+    );
   }
   if (model.provider === 'workers-ai') return { ok: true, url: null }; // the AI binding: no URL, no key
   const raw = model.baseUrl || providerDefault(model.provider);
   if (model.tenantId === null) return { ok: true, url: raw };
   if (raw === null) {
-    if (secret !== '') return refuse(403, 'secret_not_granted', 'secret_name', 'a secret can only be granted together with a base_url');
+    if (secret !== '')
+      return refuse(
+        403,
+        'secret_not_granted',
+        'secret_name',
+        'a secret can only be granted together with a base_url',
+      );
     return { ok: true, url: null }; // nothing to call: the router reports no_base_url
   }
   const parsed = parseBaseUrl(raw);
   if (!parsed.ok) return refuse(400, 'invalid_base_url', 'base_url', parsed.message);
   const { host, scheme, internal } = parsed.url;
   const forHost = grants.filter((g) => g.host === host);
-  if (forHost.length === 0) return refuse(403, 'host_not_granted', 'base_url', `host ${host} is not granted to this tenant`);
+  if (forHost.length === 0)
+    return refuse(
+      403,
+      'host_not_granted',
+      'base_url',
+      `host ${host} is not granted to this tenant`,
+    );
   const grant = forHost.find((g) => g.secretName === secret);
   if (!grant) {
     return secret === ''
-      ? refuse(403, 'host_not_granted', 'base_url', `host ${host} is granted to this tenant only with a secret`)
-      : refuse(403, 'secret_not_granted', 'secret_name', `secret ${secret} is not granted to this tenant for host ${host}`);
+      ? refuse(
+          403,
+          'host_not_granted',
+          'base_url',
+          `host ${host} is granted to this tenant only with a secret`,
+        )
+      : refuse(
+          403,
+          'secret_not_granted',
+          'secret_name',
+          `secret ${secret} is not granted to this tenant for host ${host}`,
+        );
   }
-  if (scheme === 'http' && !grant.allowHttp) return refuse(403, 'host_not_granted', 'base_url', `host ${host} is granted for https only`);
-  if (internal && !grant.allowPrivate) return refuse(403, 'host_not_granted', 'base_url', `host ${host} is ${internal}; the grant does not allow private hosts`);
+  if (scheme === 'http' && !grant.allowHttp)
+    return refuse(403, 'host_not_granted', 'base_url', `host ${host} is granted for https only`);
+  if (internal && !grant.allowPrivate)
+    return refuse(
+      403,
+      'host_not_granted',
+      'base_url',
+      `host ${host} is ${internal}; the grant does not allow private hosts`,
+    );
   return { ok: true, url: parsed.url.href };
 }

@@ -49,7 +49,8 @@ const INTERNAL_SUFFIXES = ['.localhost', '.internal', '.local', '.localdomain', 
 /** A dotted-quad IPv4 address as an unsigned 32-bit number, or null. */
 function ipv4(text: string): number | null {
   const parts = text.split('.');
-  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return null;
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255))
+    return null;
   return parts.reduce((n, p) => n * 256 + Number(p), 0);
 }
 
@@ -112,7 +113,8 @@ export function internalHost(hostname: string): string | null {
     return hit ? hit[2] : null;
   }
   const name = host.endsWith('.') ? host.slice(0, -1) : host;
-  if (name === 'localhost' || INTERNAL_SUFFIXES.some((s) => name.endsWith(s))) return 'an internal name';
+  if (name === 'localhost' || INTERNAL_SUFFIXES.some((s) => name.endsWith(s)))
+    return 'an internal name';
   // A single label ("metadata", "intranet") is completed by the local resolver's search domains.
   if (!name.includes('.')) return 'a single-label name';
   return null;

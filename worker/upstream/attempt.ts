@@ -1,18 +1,22 @@
-import type { Attempt, ChatRequest, UpstreamTarget } from '../providers/types';
+import { ApiError } from '../errors';
+import type { ChatRequest, UpstreamTarget } from '../providers/types';
 import type { CallContext, ProviderAdapter } from '../providers/adapter';
 import { adapterFor } from '../providers';
-import { UpstreamError, describe, errorResponse, openAIError } from '../providers/errors';
+import { UpstreamError, describe } from '../providers/errors';
 import { isRetryableStatus } from './classify';
 import { untilAborted } from './deadline';
 import { isEventStreamType, readEventStreamStart } from './first-bytes';
 import { retryAfterSeconds } from './retry-after';
+import { httpFailure, type FailureReason } from './reasons';
 import { endWithErrorEvent, idleGuard, type StreamEnd } from './stream-guard';
+import type { Attempt } from './types';
 
 /** How one try ended: an answer for the client, the caller's own error, or a failure to move past. */
 export type AttemptOutcome =
   /** `ended` settles when the client has the whole answer (at once for a JSON answer). */
   | { kind: 'answer'; response: Response; attempt: Attempt; ended: Promise<StreamEnd> }
-  | { kind: 'caller_error'; response: Response; attempt: Attempt }
+  /** The upstream (or the provider's translation) rejected the request itself: `error` goes back clean. */
+  | { kind: 'caller_error'; error: ApiError; attempt: Attempt }
   /** `retryAfterS`: the upstream's Retry-After on a 429, in seconds. */
   | { kind: 'failed'; attempt: Attempt; message: string; retryAfterS?: number };
 
@@ -39,17 +43,43 @@ export interface AttemptOptions {
   deadlineAt?: number;
 }
 
-const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+};
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 /** Most bytes of an upstream error body read: only its message is kept, and a huge body must not cost memory. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
+/**
+ * The try's fetch with redirects never followed: a granted host could otherwise send the router on,
+ * with the tenant's key (workerd drops `Authorization` across origins, but not `x-api-key`) and, on
+ * 307/308, the prompt, to a host no grant covers. The 3xx comes back as is and fails the try.
+ */
+function withoutRedirects(fetcher: typeof fetch): typeof fetch {
+  return (input, init) => fetcher(input, { ...init, redirect: 'manual' });
+}
+
+/** A redirect answer: with `redirect: 'manual'` workerd hands back the 3xx itself. */
+function isRedirect(res: Response): boolean {
+  return res.status >= 300 && res.status < 400;
+}
+
 /** This try's budget: its own, or less when the request's deadline comes first. */
-function budgetOf(req: ChatRequest, opts: AttemptOptions, started: number): { ms: number; reason: 'timeout' | 'deadline'; late: string } {
+function budgetOf(
+  req: ChatRequest,
+  opts: AttemptOptions,
+  started: number,
+): { ms: number; reason: Extract<FailureReason, 'timeout' | 'deadline'>; late: string } {
   const own = req.stream ? opts.timeoutMs : opts.completionTimeoutMs;
   const left = opts.deadlineAt === undefined ? Infinity : Math.max(0, opts.deadlineAt - started);
-  if (left < own) return { ms: left, reason: 'deadline', late: `the request deadline ran out after ${left} ms` };
-  return { ms: own, reason: 'timeout', late: req.stream ? `no first byte within ${own} ms` : `no complete answer within ${own} ms` };
+  if (left < own)
+    return { ms: left, reason: 'deadline', late: `the request deadline ran out after ${left} ms` };
+  return {
+    ms: own,
+    reason: 'timeout',
+    late: req.stream ? `no first byte within ${own} ms` : `no complete answer within ${own} ms`,
+  };
 }
 
 /** Up to `MAX_ERROR_BODY_BYTES` of an error answer's body, as text. */
@@ -75,11 +105,20 @@ async function errorText(res: Response, signal: AbortSignal): Promise<string> {
 }
 
 /** Hands a streamed answer over, guarded; `ended` learns how it ended. */
-async function streamAnswer(adapter: ProviderAdapter, target: UpstreamTarget, req: ChatRequest, res: Response,
-  signal: AbortSignal, opts: AttemptOptions): Promise<{ response: Response; ended: Promise<StreamEnd> }> {
+async function streamAnswer(
+  adapter: ProviderAdapter,
+  target: UpstreamTarget,
+  req: ChatRequest,
+  res: Response,
+  signal: AbortSignal,
+  opts: AttemptOptions,
+): Promise<{ response: Response; ended: Promise<StreamEnd> }> {
   if (!res.body || !isEventStreamType(res.headers.get('content-type'))) {
     res.body?.cancel().catch(() => undefined);
-    throw new UpstreamError('not_sse', `upstream answered the stream request with ${res.headers.get('content-type') ?? 'no body'}, not an event stream`);
+    throw new UpstreamError(
+      'not_sse',
+      `upstream answered the stream request with ${res.headers.get('content-type') ?? 'no body'}, not an event stream`,
+    );
   }
   const reader = res.body.getReader();
   const first = await readEventStreamStart(reader, signal);
@@ -87,8 +126,16 @@ async function streamAnswer(adapter: ProviderAdapter, target: UpstreamTarget, re
   const ended = new Promise<StreamEnd>((resolve) => {
     settle = resolve;
   });
-  const translated = idleGuard(reader, first, opts.idleTimeoutMs).pipeThrough(adapter.stream(target, req));
-  return { response: new Response(endWithErrorEvent(translated, settle, opts.signal), { status: 200, headers: SSE_HEADERS }), ended };
+  const translated = idleGuard(reader, first, opts.idleTimeoutMs).pipeThrough(
+    adapter.stream(target, req),
+  );
+  return {
+    response: new Response(endWithErrorEvent(translated, settle, opts.signal), {
+      status: 200,
+      headers: SSE_HEADERS,
+    }),
+    ended,
+  };
 }
 
 /**
@@ -97,13 +144,18 @@ async function streamAnswer(adapter: ProviderAdapter, target: UpstreamTarget, re
  * cut to the time left before `deadlineAt`. Until then any failure is reported as `failed` so the
  * caller can move on, because nothing has reached the client yet. After that a stream is handed
  * over guarded: a silence of `idleTimeoutMs` or an upstream error ends it with an SSE error event.
- * An upstream's error body never reaches the caller raw (see providers/error-body.ts).
+ * An upstream's error body never reaches the caller raw (see providers/error-body.ts). A redirect
+ * is never followed: a 3xx fails the try (reason `redirect`).
  *
  * @example
  * const out = await tryTarget(target, req, { timeoutMs: 15000, completionTimeoutMs: 120000, idleTimeoutMs: 15000, fetch });
  * if (out.kind === 'answer') return out.response;
  */
-export async function tryTarget(target: UpstreamTarget, req: ChatRequest, opts: AttemptOptions): Promise<AttemptOutcome> {
+export async function tryTarget(
+  target: UpstreamTarget,
+  req: ChatRequest,
+  opts: AttemptOptions,
+): Promise<AttemptOutcome> {
   const adapter = adapterFor(target.provider);
   const started = Date.now();
   const budget = budgetOf(req, opts, started);
@@ -117,46 +169,88 @@ export async function tryTarget(target: UpstreamTarget, req: ChatRequest, opts: 
   if (opts.signal?.aborted) onClientAbort();
   opts.signal?.addEventListener('abort', onClientAbort, { once: true });
   const signal = controller.signal;
-  const attempt = (status: number, ok: boolean, reason?: string): Attempt => ({
+  const answered = (status: number): Attempt => ({
     target: target.name,
     status,
-    ok,
-    ...(reason !== undefined ? { reason } : {}),
+    ok: true,
+    ms: Date.now() - started,
+  });
+  const failed = (status: number, reason: FailureReason): Attempt => ({
+    target: target.name,
+    status,
+    ok: false,
+    reason,
     ms: Date.now() - started,
   });
 
   let status = 0;
   try {
     if (target.refused) throw new UpstreamError(target.refused.reason, target.refused.message);
-    const res = await untilAborted(adapter.send(target, req, { signal, fetch: opts.fetch, ai: opts.ai }), signal);
+    const res = await untilAborted(
+      adapter.send(target, req, { signal, fetch: withoutRedirects(opts.fetch), ai: opts.ai }),
+      signal,
+    );
     status = res.status;
+    if (isRedirect(res)) {
+      res.body?.cancel().catch(() => undefined);
+      // where it pointed is left out: the caller must learn nothing about hosts behind the upstream
+      return {
+        kind: 'failed',
+        attempt: failed(res.status, 'redirect'),
+        message: `upstream answered HTTP ${res.status} (a redirect; redirects are not followed)`,
+      };
+    }
     if (!res.ok) {
-      const body = adapter.error(res.status, await errorText(res, signal));
-      if (isRetryableStatus(res.status)) {
-        const retryAfterS = res.status === 429 ? retryAfterSeconds(res.headers.get('retry-after')) : undefined;
-        return { kind: 'failed', attempt: attempt(res.status, false, `http_${res.status}`), message: body.error.message, ...(retryAfterS !== undefined ? { retryAfterS } : {}) };
-      }
-      return { kind: 'caller_error', response: errorResponse(res.status, body), attempt: attempt(res.status, false, `http_${res.status}`) };
+      const error = adapter.error(res.status, await errorText(res, signal));
+      const attempt = failed(res.status, httpFailure(res.status));
+      if (!isRetryableStatus(res.status)) return { kind: 'caller_error', error, attempt };
+      const retryAfterS =
+        res.status === 429 ? retryAfterSeconds(res.headers.get('retry-after')) : undefined;
+      return {
+        kind: 'failed',
+        attempt,
+        message: error.message,
+        ...(retryAfterS !== undefined ? { retryAfterS } : {}),
+      };
     }
     if (!req.stream) {
       const json = adapter.completion(await untilAborted(res.text(), signal), target);
-      return { kind: 'answer', response: new Response(json, { status: 200, headers: JSON_HEADERS }), attempt: attempt(res.status, true), ended: Promise.resolve('complete') };
+      const response = new Response(json, { status: 200, headers: JSON_HEADERS });
+      return {
+        kind: 'answer',
+        response,
+        attempt: answered(res.status),
+        ended: Promise.resolve('complete'),
+      };
     }
     const { response, ended } = await streamAnswer(adapter, target, req, res, signal, opts);
     clearTimeout(timer);
-    return { kind: 'answer', response, attempt: attempt(res.status, true), ended };
+    return { kind: 'answer', response, attempt: answered(res.status), ended };
   } catch (err) {
-    if (timedOut) return { kind: 'failed', attempt: attempt(0, false, budget.reason), message: budget.late };
-    if (opts.signal?.aborted) return { kind: 'failed', attempt: attempt(0, false, 'client_abort'), message: 'the client went away' };
+    if (timedOut)
+      return { kind: 'failed', attempt: failed(0, budget.reason), message: budget.late };
+    if (opts.signal?.aborted)
+      return {
+        kind: 'failed',
+        attempt: failed(0, 'client_abort'),
+        message: 'the client went away',
+      };
     if (err instanceof UpstreamError) {
       if (err.status >= 400 && err.status < 500 && !isRetryableStatus(err.status)) {
-        const body = openAIError(err.message, 'invalid_request_error', err.reason);
-        return { kind: 'caller_error', response: errorResponse(err.status, body), attempt: attempt(err.status, false, err.reason) };
+        const error = new ApiError(err.status, err.message, {
+          type: 'invalid_request_error',
+          code: err.reason,
+        });
+        return { kind: 'caller_error', error, attempt: failed(err.status, err.reason) };
       }
-      return { kind: 'failed', attempt: attempt(err.status || status, false, err.reason), message: err.message };
+      return {
+        kind: 'failed',
+        attempt: failed(err.status || status, err.reason),
+        message: err.message,
+      };
     }
     // fetch rejects with a TypeError (or a network error) when no connection could be made.
-    return { kind: 'failed', attempt: attempt(0, false, 'connect'), message: describe(err) };
+    return { kind: 'failed', attempt: failed(0, 'connect'), message: describe(err) };
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onClientAbort);

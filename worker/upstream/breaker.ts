@@ -9,6 +9,7 @@
  * the isolate's memory: each isolate learns on its own, and a fresh isolate starts closed.
  */
 import type { Verdict } from './classify';
+import type { FailureReason } from './reasons';
 
 export type { Verdict } from './classify';
 
@@ -30,7 +31,7 @@ interface Entry {
   openedAt: number | null;
   /** A half-open probe is under way. */
   probing: boolean;
-  lastFailure: string | null;
+  lastFailure: FailureReason | null;
 }
 
 /** Only targets with recent failures have an entry; a healthy answer deletes it. */
@@ -50,7 +51,7 @@ export interface TargetHealth {
   /** Whether target `i` may be called now; in half-open state this takes the one probe slot. */
   admit(i: number): boolean;
   /** How a try at target `i` went (for a stream: once it ended). */
-  report(i: number, verdict: Verdict, reason?: string): void;
+  report(i: number, verdict: Verdict, reason?: FailureReason): void;
 }
 
 /**
@@ -60,8 +61,12 @@ export interface TargetHealth {
  * const health = targetHealth(tenant.id, models.map((m) => ({ id: m.id, name: m.name })), config.breaker);
  * await callWithFallback(targets, req, { ...opts, health });
  */
-export function targetHealth(tenantId: string, targets: ReadonlyArray<{ id: string; name: string }>, settings: BreakerSettings,
-  now: () => number = Date.now): TargetHealth {
+export function targetHealth(
+  tenantId: string,
+  targets: ReadonlyArray<{ id: string; name: string }>,
+  settings: BreakerSettings,
+  now: () => number = Date.now,
+): TargetHealth {
   const entryAt = (i: number): Entry | undefined => {
     const t = targets[i];
     return t ? entries.get(keyOf(tenantId, t.id)) : undefined;
@@ -90,11 +95,20 @@ export function targetHealth(tenantId: string, targets: ReadonlyArray<{ id: stri
         return;
       }
       if (!e && entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value as string);
-      const entry = e ?? { tenantId, modelId: t.id, model: t.name, failures: 0, openedAt: null, probing: false, lastFailure: null };
+      const entry = e ?? {
+        tenantId,
+        modelId: t.id,
+        model: t.name,
+        failures: 0,
+        openedAt: null,
+        probing: false,
+        lastFailure: null,
+      };
       entry.failures++;
       entry.lastFailure = reason ?? null;
       // a failed probe (or a forced try while open) starts a fresh cooling period
-      if (entry.openedAt !== null || entry.failures >= settings.failureThreshold) entry.openedAt = now();
+      if (entry.openedAt !== null || entry.failures >= settings.failureThreshold)
+        entry.openedAt = now();
       entry.probing = false;
       entries.set(key, entry);
     },
@@ -107,7 +121,7 @@ export interface BreakerView {
   model_id: string;
   state: BreakerState;
   consecutive_failures: number;
-  last_failure: string | null;
+  last_failure: FailureReason | null;
   opened_at: string | null;
   /** Milliseconds until a probe may go through (0 when half-open); null while closed. */
   probe_in_ms: number | null;
@@ -120,7 +134,11 @@ export interface BreakerView {
  * @example
  * breakerStates(tenant.id, config.breaker); // [{ model: 'gpt-4o', state: 'open', consecutive_failures: 3, ... }]
  */
-export function breakerStates(tenantId: string, settings: BreakerSettings, now: () => number = Date.now): BreakerView[] {
+export function breakerStates(
+  tenantId: string,
+  settings: BreakerSettings,
+  now: () => number = Date.now,
+): BreakerView[] {
   const t = now();
   return [...entries.values()]
     .filter((e) => e.tenantId === tenantId)

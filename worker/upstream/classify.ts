@@ -1,4 +1,5 @@
-import type { Attempt } from '../providers/types';
+import type { FailureReason } from './reasons';
+import type { Attempt } from './types';
 
 /**
  * Which upstream HTTP statuses move on to the next candidate.
@@ -14,7 +15,14 @@ import type { Attempt } from '../providers/types';
  * isRetryableStatus(400); // false
  */
 export function isRetryableStatus(status: number): boolean {
-  return status >= 500 || status === 408 || status === 429 || status === 401 || status === 403 || status === 404;
+  return (
+    status >= 500 ||
+    status === 408 ||
+    status === 429 ||
+    status === 401 ||
+    status === 403 ||
+    status === 404
+  );
 }
 
 /**
@@ -25,10 +33,11 @@ export function isRetryableStatus(status: number): boolean {
  * @example
  * exhaustedStatus(['http_429', 'http_429']); // 429
  */
-export function exhaustedStatus(reasons: string[]): number {
+export function exhaustedStatus(reasons: readonly FailureReason[]): number {
   if (reasons.length === 0) return 503;
   if (reasons.every((r) => r === 'http_429')) return 429;
-  if (reasons.every((r) => r === 'no_ai_binding' || r === 'no_base_url' || r === 'not_granted')) return 503;
+  if (reasons.every((r) => r === 'no_ai_binding' || r === 'no_base_url' || r === 'not_granted'))
+    return 503;
   return reasons[reasons.length - 1] === 'timeout' ? 504 : 502;
 }
 
@@ -36,7 +45,14 @@ export function exhaustedStatus(reasons: string[]): number {
 export type Verdict = 'healthy' | 'unhealthy' | 'neutral';
 
 /** Failure reasons that say the target itself is unwell, whatever the request. */
-const UNHEALTHY = new Set(['timeout', 'connect', 'empty_stream', 'not_sse', 'bad_response', 'ai_error']);
+const UNHEALTHY = new Set<FailureReason>([
+  'timeout',
+  'connect',
+  'empty_stream',
+  'not_sse',
+  'bad_response',
+  'ai_error',
+]);
 
 /**
  * Whether a try counts for or against its target: an answer is healthy; 5xx, timeouts, connection
@@ -50,7 +66,7 @@ const UNHEALTHY = new Set(['timeout', 'connect', 'empty_stream', 'not_sse', 'bad
  */
 export function verdictOf(attempt: Attempt): Verdict {
   if (attempt.ok) return 'healthy';
-  const reason = attempt.reason ?? '';
+  const { reason } = attempt;
   if (/^http_5\d\d$/.test(reason) || UNHEALTHY.has(reason)) return 'unhealthy';
   return 'neutral';
 }

@@ -1,57 +1,60 @@
-import type { ChatRequest, FallbackOptions, FallbackResult, UpstreamOutcome, UpstreamTarget, Attempt, WorkersAiBinding } from '../providers/types';
-import { errorResponse, openAIError } from '../providers/errors';
-import { exhaustedStatus, verdictOf } from './classify';
+import type { ApiError } from '../errors';
+import type { ChatRequest, UpstreamTarget, WorkersAiBinding } from '../providers/types';
+import { verdictOf } from './classify';
 import { globalFetch, tryTarget, type AttemptOptions, type AttemptOutcome } from './attempt';
+import { noAnswerError, type Tally } from './no-answer';
 import type { StreamEnd } from './stream-guard';
+import type { FallbackOptions, FallbackResult, UpstreamOutcome } from './types';
 
-/** What the loop learned from the tries that did not answer. */
-interface Tally {
-  attempts: Attempt[];
-  failures: string[];
-  retryAfterS: number[];
-  /** Why it stopped before running out of targets or tries, if it did. */
-  stopped: 'client_closed' | 'deadline' | null;
-}
-
-const OUTCOME_OF_END: Record<StreamEnd, UpstreamOutcome> = { complete: 'answered', cut: 'stream_cut', cancelled: 'client_closed' };
+const OUTCOME_OF_END: Record<StreamEnd, UpstreamOutcome> = {
+  complete: 'answered',
+  cut: 'stream_cut',
+  cancelled: 'client_closed',
+};
 const VERDICT_OF_END = { complete: 'healthy', cut: 'unhealthy', cancelled: 'neutral' } as const;
 
 /** The result for a try that answered (a completion, or the upstream's error about the request). */
-function answered(out: Exclude<AttemptOutcome, { kind: 'failed' }>, i: number, tally: Tally, opts: FallbackOptions): FallbackResult {
+function answered(
+  out: Exclude<AttemptOutcome, { kind: 'failed' }>,
+  i: number,
+  tally: Tally,
+  opts: FallbackOptions,
+): FallbackResult {
   if (out.kind === 'caller_error') {
     opts.health?.report(i, 'neutral');
-    return { response: out.response, used: i, attempts: tally.attempts, settled: Promise.resolve('upstream_error') };
+    return failure(out.error, i, tally, 'upstream_error');
   }
   const settled = out.ended.then((end) => {
     opts.health?.report(i, VERDICT_OF_END[end], end === 'cut' ? 'stream_cut' : undefined);
     return OUTCOME_OF_END[end];
   });
-  return { response: out.response, used: i, attempts: tally.attempts, settled };
+  return { response: out.response, error: null, used: i, attempts: tally.attempts, settled };
+}
+
+/** The result for an error answer (`used` -1: the router's own, no target answered). */
+function failure(
+  error: ApiError,
+  used: number,
+  tally: Tally,
+  outcome: UpstreamOutcome,
+): FallbackResult {
+  return {
+    response: error.getResponse(),
+    error,
+    used,
+    attempts: tally.attempts,
+    settled: Promise.resolve(outcome),
+  };
 }
 
 /** The router's own error when no target answered. */
 function exhausted(tally: Tally): FallbackResult {
-  const { attempts, stopped } = tally;
-  const tried = attempts.filter((a) => a.reason !== 'circuit_open');
-  const list = tally.failures.join('; ');
-  const tries = `${tried.length} ${tried.length === 1 ? 'try' : 'tries'}`;
-  if (stopped === 'client_closed') {
-    // nobody reads this answer; 499 is the usual log status for a client that hung up
-    const body = openAIError('the client closed the request before an upstream answered', 'upstream_error', 'client_closed');
-    return { response: errorResponse(499, body), used: -1, attempts, settled: Promise.resolve('client_closed') };
-  }
-  if (stopped === 'deadline') {
-    const body = openAIError(`the request deadline passed before an upstream answered (${tries}${list ? `: ${list}` : ''})`, 'upstream_error', 'deadline_exceeded');
-    return { response: errorResponse(504, body), used: -1, attempts, settled: Promise.resolve('upstream_error') };
-  }
-  const status = exhaustedStatus(tried.map((a) => a.reason ?? ''));
-  const message = attempts.length === 0 ? 'no upstream target to call' : `no upstream answered after ${tries}: ${list}`;
-  const body = status === 429
-    ? openAIError(message, 'rate_limit_error', 'upstream_rate_limited')
-    : openAIError(message, 'upstream_error', attempts.length === 0 ? 'no_candidates' : 'upstream_unavailable');
-  const response = errorResponse(status, body);
-  if (status === 429 && tally.retryAfterS.length > 0) response.headers.set('retry-after', String(Math.min(...tally.retryAfterS)));
-  return { response, used: -1, attempts, settled: Promise.resolve('upstream_error') };
+  return failure(
+    noAnswerError(tally),
+    -1,
+    tally,
+    tally.stopped === 'client_closed' ? 'client_closed' : 'upstream_error',
+  );
 }
 
 /**
@@ -73,7 +76,11 @@ function exhausted(tally: Tally): FallbackResult {
  * for (const [k, v] of Object.entries(attemptHeaders(attempts))) response.headers.set(k, v);
  * ctx.waitUntil(settled.then((outcome) => log(outcome)));
  */
-export async function callWithFallback(targets: UpstreamTarget[], req: ChatRequest, opts: FallbackOptions): Promise<FallbackResult> {
+export async function callWithFallback(
+  targets: UpstreamTarget[],
+  req: ChatRequest,
+  opts: FallbackOptions,
+): Promise<FallbackResult> {
   const tally: Tally = { attempts: [], failures: [], retryAfterS: [], stopped: null };
   const maxTries = Math.max(1, Math.floor(opts.maxTries));
   const attemptOpts: AttemptOptions = {
@@ -88,7 +95,10 @@ export async function callWithFallback(targets: UpstreamTarget[], req: ChatReque
   };
 
   /** Tries target `i`: its result when it answered, else undefined (the tally has the failure). */
-  const attemptAt = async (i: number, target: UpstreamTarget): Promise<FallbackResult | undefined> => {
+  const attemptAt = async (
+    i: number,
+    target: UpstreamTarget,
+  ): Promise<FallbackResult | undefined> => {
     const out = await tryTarget(target, req, attemptOpts);
     tally.attempts.push(out.attempt);
     if (out.kind !== 'failed') return answered(out, i, tally, opts);
@@ -102,7 +112,8 @@ export async function callWithFallback(targets: UpstreamTarget[], req: ChatReque
   /** Whether the loop must end before the next try. */
   const mustStop = (): boolean => {
     if (opts.signal?.aborted) tally.stopped = 'client_closed';
-    else if (opts.deadlineAt !== undefined && Date.now() >= opts.deadlineAt) tally.stopped = 'deadline';
+    else if (opts.deadlineAt !== undefined && Date.now() >= opts.deadlineAt)
+      tally.stopped = 'deadline';
     return tally.stopped !== null;
   };
 
@@ -110,7 +121,13 @@ export async function callWithFallback(targets: UpstreamTarget[], req: ChatReque
   for (const [i, target] of targets.entries()) {
     if (tried >= maxTries || mustStop()) break;
     if (opts.health && !opts.health.admit(i)) {
-      tally.attempts.push({ target: target.name, status: 0, ok: false, reason: 'circuit_open', ms: 0 });
+      tally.attempts.push({
+        target: target.name,
+        status: 0,
+        ok: false,
+        reason: 'circuit_open',
+        ms: 0,
+      });
       tally.failures.push(`${target.name}: circuit_open (skipped after repeated failures)`);
       continue;
     }

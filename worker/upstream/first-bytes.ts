@@ -56,7 +56,10 @@ function concat(parts: Uint8Array[]): Uint8Array {
  * @example
  * const first = await readEventStreamStart(res.body.getReader(), signal);
  */
-export async function readEventStreamStart(reader: ReadableStreamDefaultReader<Uint8Array>, signal: AbortSignal): Promise<Uint8Array> {
+export async function readEventStreamStart(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  signal: AbortSignal,
+): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   const text = new TextDecoder();
   let seen = '';
@@ -64,14 +67,25 @@ export async function readEventStreamStart(reader: ReadableStreamDefaultReader<U
     for (;;) {
       const r = await untilAborted(reader.read(), signal);
       if (r.done) {
-        if (seen.trim() === '') throw new UpstreamError('empty_stream', 'upstream closed the stream before sending anything');
-        throw new UpstreamError('not_sse', 'upstream answered the stream request with something that is not an event stream');
+        if (seen.trim() === '')
+          throw new UpstreamError(
+            'empty_stream',
+            'upstream closed the stream before sending anything',
+          );
+        throw new UpstreamError(
+          'not_sse',
+          'upstream answered the stream request with something that is not an event stream',
+        );
       }
       parts.push(r.value);
       seen += text.decode(r.value, { stream: true });
       const verdict = sseStart(seen);
       if (verdict === 'yes') return concat(parts);
-      if (verdict === 'no') throw new UpstreamError('not_sse', 'upstream answered the stream request with something that is not an event stream');
+      if (verdict === 'no')
+        throw new UpstreamError(
+          'not_sse',
+          'upstream answered the stream request with something that is not an event stream',
+        );
     }
   } catch (err) {
     reader.cancel(err).catch(() => undefined);

@@ -1,4 +1,4 @@
-import type { Attempt } from '../providers/types';
+import type { Attempt } from './types';
 
 /**
  * Header values that tell the caller how the upstream call went:
@@ -11,11 +11,18 @@ import type { Attempt } from '../providers/types';
  *                 { target: 'Mixtral-8x7B-Instruct-v0.1', status: 200, ok: true, ms: 340 }]);
  * // { 'x-router-attempts': '2', 'x-router-fallback': 'gpt-4o=http_503;ms=12' }
  */
-export function attemptHeaders(attempts: Attempt[]): Record<'x-router-attempts' | 'x-router-fallback', string> {
-  const failed = attempts.filter((a) => !a.ok);
-  const fallback = failed.map((a) => `${headerSafe(a.target)}=${a.reason ?? `http_${a.status}`};ms=${Math.round(a.ms)}`).join(', ');
+export function attemptHeaders(
+  attempts: Attempt[],
+): Record<'x-router-attempts' | 'x-router-fallback', string> {
+  const failed = attempts.flatMap((a) => (a.ok ? [] : [a]));
+  const fallback = failed
+    .map((a) => `${headerSafe(a.target)}=${a.reason};ms=${Math.round(a.ms)}`)
+    .join(', ');
   const called = attempts.filter((a) => a.reason !== 'circuit_open').length;
-  return { 'x-router-attempts': String(called), 'x-router-fallback': fallback === '' ? 'none' : fallback };
+  return {
+    'x-router-attempts': String(called),
+    'x-router-fallback': fallback === '' ? 'none' : fallback,
+  };
 }
 
 /** Model names are ASCII in practice; anything else (or a separator) must not break the header. */

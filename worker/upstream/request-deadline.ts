@@ -18,7 +18,11 @@ export function requestBudgetMs(configuredMs: number, header: string | undefined
   if (header === undefined) return configuredMs;
   const text = header.trim();
   if (!/^\d{1,15}$/.test(text) || Number(text) === 0) {
-    throw badRequest(`${TIMEOUT_HEADER} must be a whole number of milliseconds above 0`, TIMEOUT_HEADER, 'invalid_timeout');
+    throw badRequest(
+      `${TIMEOUT_HEADER} must be a whole number of milliseconds above 0`,
+      TIMEOUT_HEADER,
+      'invalid_timeout',
+    );
   }
   return Math.min(configuredMs, Number(text));
 }

@@ -11,7 +11,10 @@ const MAX_SECONDS = 86_400;
  * retryAfterSeconds('7');                              // 7
  * retryAfterSeconds('Wed, 21 Oct 2015 07:28:00 GMT');  // 0 (in the past)
  */
-export function retryAfterSeconds(header: string | null, now: number = Date.now()): number | undefined {
+export function retryAfterSeconds(
+  header: string | null,
+  now: number = Date.now(),
+): number | undefined {
   if (header === null) return undefined;
   const text = header.trim();
   if (/^\d+$/.test(text)) return Math.min(Number(text), MAX_SECONDS);

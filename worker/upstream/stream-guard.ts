@@ -1,4 +1,5 @@
-import { UpstreamError, UpstreamErrorEvent, describe, openAIError, type OpenAIErrorBody } from '../providers/errors';
+import { errorBody, type OpenAIErrorBody } from '../errors';
+import { UpstreamError, UpstreamErrorEvent, describe } from '../providers/errors';
 import { sseData } from '../providers/sse';
 
 /**
@@ -25,7 +26,10 @@ export function idleGuard(
         }
         let timer: ReturnType<typeof setTimeout> | undefined;
         const silence = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new UpstreamError('stalled', `upstream sent nothing for ${idleMs} ms`)), idleMs);
+          timer = setTimeout(
+            () => reject(new UpstreamError('stalled', `upstream sent nothing for ${idleMs} ms`)),
+            idleMs,
+          );
         });
         try {
           const r = await Promise.race([reader.read(), silence]);
@@ -53,7 +57,7 @@ export type StreamEnd = 'complete' | 'cut' | 'cancelled';
 function errorEvent(err: unknown): OpenAIErrorBody {
   if (err instanceof UpstreamErrorEvent) return err.body;
   const code = err instanceof UpstreamError ? `upstream_${err.reason}` : 'upstream_stream_error';
-  return openAIError(`upstream stream failed: ${describe(err)}`, 'upstream_error', code);
+  return errorBody(`upstream stream failed: ${describe(err)}`, 'upstream_error', code);
 }
 
 /**
@@ -69,8 +73,11 @@ function errorEvent(err: unknown): OpenAIErrorBody {
  * @example
  * return new Response(endWithErrorEvent(translated, (end) => log(end), request.signal), { headers: { 'content-type': 'text/event-stream' } });
  */
-export function endWithErrorEvent(source: ReadableStream<Uint8Array>, onEnd: (end: StreamEnd) => void = () => undefined,
-  clientSignal?: AbortSignal): ReadableStream<Uint8Array> {
+export function endWithErrorEvent(
+  source: ReadableStream<Uint8Array>,
+  onEnd: (end: StreamEnd) => void = () => undefined,
+  clientSignal?: AbortSignal,
+): ReadableStream<Uint8Array> {
   const reader = source.getReader();
   let ended = false;
   const onClientGone = (): void => {

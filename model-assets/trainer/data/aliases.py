@@ -107,7 +107,7 @@ def read_prices(path: Path) -> dict[str, tuple[float, float]]:
         prices = read_prices(DATA_ROOT / "prices.csv")
     """
     out: dict[str, tuple[float, float]] = {}
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:   # -sig: a spreadsheet's byte-order mark
         reader = csv.DictReader(f)
         need = {"model", "input_usd_per_mtok", "output_usd_per_mtok"}
         if reader.fieldnames is None or not need <= set(reader.fieldnames):
@@ -121,6 +121,8 @@ def read_prices(path: Path) -> dict[str, tuple[float, float]]:
                 raise ValueError(f"{path}:{line}: prices must be finite and >= 0, got {pin}, {pout}")
             if not row["model"]:
                 raise ValueError(f"{path}:{line}: empty model name")
+            if row["model"] in out:
+                raise ValueError(f"{path}:{line}: duplicate row for model {row['model']!r}")
             out[row["model"]] = (pin, pout)
     return out
 

@@ -6,6 +6,8 @@
     npm run eval -- --datasets mmlu-pro --max-test 500 --no-docs
     npm run eval -- --onboarding ...              # the onboarding benchmark (trainer.onboard.evaluate)
     npm run eval -- --online ...                  # online identity updates (trainer.onboard.replay)
+    npm run eval -- --protocol byod               # generalisation: each dataset alone, as a customer's data
+    npm run eval -- --protocol leave-one-out      # generalisation: a bundle on all datasets but the one it routes
 """
 from __future__ import annotations
 
@@ -116,7 +118,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-test", type=int, help="evaluate only the first N test prompts (quick runs)")
     ap.add_argument("--max-train", type=int, help="train baselines on the first N train prompts (quick runs)")
     ap.add_argument("--mf-epochs", type=int, default=20, help="most MF epochs (early stopping on held-out train prompts)")
+    gen = ap.add_argument_group("generalisation protocols (trainer/eval/protocol.py)")
+    gen.add_argument("--protocol", choices=["byod", "leave-one-out"],
+                     help="build a bundle per dataset (byod: on it alone; leave-one-out: on all the others) and score "
+                          "it on data that bundle never saw; tables go to docs/benchmarks/generalisation-<protocol>.md")
+    gen.add_argument("--work", type=Path, help="where the protocol's folders, bundles and build logs go "
+                     "(default model-assets/.cache/protocol; built bundles there are reused)")
+    gen.add_argument("--build-args", default="", help="extra trainer.build arguments for every bundle: the recipe "
+                     "measured (e.g. \"--seed 1\")")
+    gen.add_argument("--recipe", help="what to call the recipe in the tables (default: its build arguments)")
+    gen.add_argument("--quiz-items", type=int, default=20, help="quiz length of the leave-one-out quiz rows (default 20)")
     args = ap.parse_args(argv)
+    if args.protocol:
+        return run_protocol_cli(ap, args, argv)
 
     from ..data import COLD_START_MODELS, DATASETS, load_byod, load_dataset
 
@@ -178,6 +192,71 @@ def main(argv: list[str] | None = None) -> int:
     print("\n=== summary ===\n" + summary_table(results))
     log(f"done in {results['meta']['seconds']}s")
     return 0
+
+
+def run_protocol_cli(ap: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str]) -> int:
+    """``--protocol``: run it, write its JSON (``--json``), its page, plot and compact JSON under
+    ``--out`` (default docs/benchmarks), and print the summary.
+
+    @example
+        run_protocol_cli(ap, ap.parse_args(["--protocol", "byod", "--datasets", "routerarena"]), argv)
+    """
+    import shlex
+
+    from ..data import DATASETS
+    from .protocol import WORK_DIR, Recipe, run_protocol
+    from .protocol_report import SHORT, protocol_markdown, protocol_plot, summary_rows
+
+    clashes = [f for f, v in (("--data", args.data), ("--bundle", args.bundle), ("--no-bundle", args.no_bundle),
+                              ("--max-test", args.max_test), ("--max-train", args.max_train),
+                              ("--embedding tfidf", args.embedding == "tfidf")) if v]
+    if clashes:
+        ap.error(f"--protocol builds its own bundles on the whole shared data; drop {', '.join(clashes)}")
+    names = args.datasets.split(",") if args.datasets else list(DATASETS)
+    unknown = [n for n in names if n not in DATASETS]
+    if unknown:
+        ap.error(f"unknown dataset(s) {unknown}; known: {', '.join(DATASETS)}")
+    if args.quiz_items < 1:
+        ap.error("--quiz-items must be at least 1")
+    build_args = shlex.split(args.build_args)
+    recipe = Recipe(build_args, args.recipe or (f"build arguments `{args.build_args}`" if build_args
+                                                else "the build's defaults"))
+    res = run_protocol(args.protocol, names, recipe, args.work or WORK_DIR, args.quiz_items, args.mf_epochs, log)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(res, indent=1) + "\n")
+        log(f"wrote {args.json}")
+    out_dir = None if args.no_docs else (args.out or DOCS_DIR)
+    if out_dir is not None:
+        stem = f"generalisation-{SHORT[args.protocol]}"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        plot_name = f"{stem}.png" if res["datasets"] else None
+        if plot_name:
+            protocol_plot(res, out_dir / plot_name)
+        command = "npm run eval -- " + shlex.join(argv)
+        (out_dir / f"{stem}.md").write_text(protocol_markdown(res, command, plot_name))
+        (out_dir / f"{stem}.json").write_text(json.dumps(compact(res), indent=1) + "\n")
+        log(f"wrote {out_dir}/{stem}.md, .png and .json")
+    print("\n=== summary ===\n" + "\n".join(summary_rows(res)))
+    failed = res["meta"]["failed"]
+    if failed:
+        log(f"FAILED builds: {', '.join(failed)}")
+    log(f"done in {res['meta']['seconds']}s")
+    return 1 if failed else 0
+
+
+def compact(results: dict[str, Any]) -> dict[str, Any]:
+    """The results without the routers' points (what docs/benchmarks archives; ``--json`` has them).
+
+    @example
+        compact(res)["datasets"]["mmlu-pro"]["routers"]["policy"]   # {"kind", "aiq", "ctm", "note"}
+    """
+    out = {"meta": results["meta"], "datasets": {}}
+    for name, block in results["datasets"].items():
+        b = dict(block)
+        b["routers"] = {k: {f: v for f, v in r.items() if f != "points"} for k, r in block["routers"].items()}
+        out["datasets"][name] = b
+    return out
 
 
 if __name__ == "__main__":

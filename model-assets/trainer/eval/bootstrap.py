@@ -8,7 +8,7 @@ differences per replicate and read percentiles with ``interval``.
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -26,18 +26,54 @@ def bootstrap_aiqs(choices: Mapping[str, np.ndarray], cost: np.ndarray, quality:
         hull, aiq = bootstrap_aiqs({"quiz": ch_quiz, "full": ch_full}, te.cost, te.quality, es.models)
         share = (aiq["quiz"] - hull) / (aiq["full"] - hull)   # one gain share per resample
     """
-    rng = np.random.default_rng(seed)
-    p = cost.shape[0]
     hull = np.empty(n_boot)
     out = {k: np.empty(n_boot) for k in choices}
-    for b in range(n_boot):
-        idx = rng.integers(0, p, p)
+    for b, idx in enumerate(resamples(cost.shape[0], n_boot, seed)):
         c, q = cost[idx], quality[idx]
         pool = M.single_pool(names, c, q)
         hull[b] = M.hull_aiq(pool)
         for k, ch in choices.items():
             out[k][b] = M.aiq([M.choice_point(row[idx], c, q) for row in ch], pool)
     return hull, out
+
+
+def resamples(n: int, n_boot: int, seed: int = 0) -> Iterator[np.ndarray]:
+    """The prompt resamples (``n`` indices drawn with replacement, ``n_boot`` times) every function
+    here uses: the same ``seed`` gives the same resamples, so their replicates pair up.
+
+    @example
+        >>> [r.tolist() for r in resamples(3, 2, seed=1)]
+        [[1, 1, 2], [2, 0, 0]]
+    """
+    rng = np.random.default_rng(seed)
+    for _ in range(n_boot):
+        yield rng.integers(0, n, n)
+
+
+def bootstrap_apgrs(routers: Mapping[str, tuple[str, np.ndarray]], cost: np.ndarray, quality: np.ndarray,
+                    strong: int, weak: int, n_boot: int = 200, seed: int = 0) -> dict[str, np.ndarray]:
+    """``{router: apgr [n_boot]}`` of binary routers on the pair (``strong``, ``weak``) over the
+    resamples of :func:`bootstrap_aiqs` with the same ``seed``. A router is ``("scores", [P])``, a
+    threshold router's score per prompt (every threshold, re-cut on each resample), or
+    ``("choices", [W, P])``, True where it sends the prompt to the strong model.
+
+    @example
+        ap = bootstrap_apgrs({"policy": ("choices", mask), "sw": ("scores", sw)}, te.cost, te.quality, s, w)
+        interval(ap["policy"] - ap["sw"])
+    """
+    from .baselines.binary import choice_points, threshold_points
+
+    out = {k: np.empty(n_boot) for k in routers}
+    for b, idx in enumerate(resamples(cost.shape[0], n_boot, seed)):
+        c, q = cost[idx], quality[idx]
+        for k, (kind, data) in routers.items():
+            if kind == "scores":
+                out[k][b] = threshold_points(np.asarray(data)[idx], c, q, strong, weak)[1]
+            elif kind == "choices":
+                out[k][b] = choice_points(np.asarray(data)[:, idx], c, q, strong, weak)[1]
+            else:
+                raise ValueError(f"router kind must be 'scores' or 'choices', not {kind!r}")
+    return out
 
 
 def interval(values: np.ndarray, level: float = 0.9) -> list[float]:

@@ -27,6 +27,8 @@ class RouterResult:
     pair: tuple[str, str] | None = None
     note: str = ""
     extra: dict[str, float] = field(default_factory=dict)
+    #: a threshold router's score per test prompt (paired bootstraps re-threshold them; not in the JSON)
+    scores: np.ndarray | None = None
 
 
 @dataclass
@@ -77,8 +79,20 @@ def run_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, served
         results = run_routers(es, train_emb, test_emb, served)
         {r.name: M.aiq(r.points, es.pool()) for r in results}
     """
+    base = baseline_routers(es, train_emb, test_emb, progress, mf_epochs, tfidf)
+    return merge_routers(base, served_routers(es, served, ws) if served is not None else [])
+
+
+def baseline_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, progress: Progress = lambda s: None,
+                     mf_epochs: int = 20, tfidf: tuple[np.ndarray, np.ndarray] | None = None) -> list[RouterResult]:
+    """Every router that does not need the bundle's policy or IRT: the hull, the binary routers,
+    kNN, per-category and the oracle (the same for any identities the pool is routed with).
+
+    @example
+        base = baseline_routers(es, train_emb, test_emb)
+    """
     te, tr = es.test, es.train
-    cost, quality, cnorm = te.cost, te.quality, te.cost_norm()
+    cost, quality = te.cost, te.quality
     pool = es.pool()
     out: list[RouterResult] = []
 
@@ -92,15 +106,12 @@ def run_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, served
         pair = (es.models[s], es.models[w])
         out.append(RouterResult("random_mix" + suffix, "binary random", binary.random_mix(cost, quality, s, w),
                                 apgr=0.5, pair=pair))
-        pts, a = binary.threshold_points(mf.win_rate(mf_model, test_emb, s, w), cost, quality, s, w)
-        out.append(RouterResult("routellm_mf" + suffix, "binary threshold", pts, apgr=a, pair=pair))
+        scores = mf.win_rate(mf_model, test_emb, s, w)
+        pts, a = binary.threshold_points(scores, cost, quality, s, w)
+        out.append(RouterResult("routellm_mf" + suffix, "binary threshold", pts, apgr=a, pair=pair, scores=scores))
         scores = sw_ranking.sw_scores(train_emb, tr.quality[:, s], tr.quality[:, w], test_emb)
         pts, a = binary.threshold_points(scores, cost, quality, s, w)
-        out.append(RouterResult("sw_ranking" + suffix, "binary threshold", pts, apgr=a, pair=pair))
-        if served is not None and (s, w) in served.pair_strong:
-            pts, a = binary.choice_points(served.pair_strong[(s, w)], cost, quality, s, w)
-            out.append(RouterResult("policy_pair" + suffix, "binary policy", pts, apgr=a, pair=pair,
-                                    note="the served policy with only this pair as candidates, w swept"))
+        out.append(RouterResult("sw_ranking" + suffix, "binary threshold", pts, apgr=a, pair=pair, scores=scores))
         progress(f"binary routers on {pair[0]} / {pair[1]} done")
 
     ecost = te.expected_cost
@@ -120,17 +131,51 @@ def run_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, served
                                 note="best model per category (train-split means) at each price lam"))
         progress("category done")
 
-    if served is not None:
-        out.append(RouterResult("irt_greedy", "multi-model greedy",
-                                greedy.greedy_curve(served.p_success, cnorm, cost, quality, ws),
-                                note=f"irt.onnx of {served.bundle}; argmax w * p - (1 - w) * cost_norm"))
-        out.append(RouterResult("irt_lambda", "multi-model, price swept",
-                                greedy.lambda_curve(served.p_success, ecost, cost, quality),
-                                note=f"irt.onnx of {served.bundle}; argmax p - lam * expected cost"))
-        pts = [M.choice_point(c, cost, quality) for c in served.choices]
-        out.append(RouterResult("policy", "multi-model policy", pts, note=f"int8 bundle {served.bundle} as served"))
-        progress("irt-greedy and policy done")
-
     oracle = M.choice_point(M.oracle_choice(cost, quality), cost, quality)
     out.append(RouterResult("oracle", "bound", [oracle], note="cheapest model with the best outcome"))
+    return out
+
+
+def served_routers(es: EvalSet, served: ServedOutputs, ws: np.ndarray = greedy.W_GRID) -> list[RouterResult]:
+    """The routers the served bundle drives: the policy on each binary pair, IRT-greedy, IRT-lambda
+    and the policy on the whole pool.
+
+    @example
+        mine = served_routers(es, served)
+    """
+    te = es.test
+    cost, quality = te.cost, te.quality
+    out: list[RouterResult] = []
+    for suffix, s, w in binary_pairs(es):
+        if (s, w) in served.pair_strong:
+            pts, a = binary.choice_points(served.pair_strong[(s, w)], cost, quality, s, w)
+            out.append(RouterResult("policy_pair" + suffix, "binary policy", pts, apgr=a, pair=(es.models[s], es.models[w]),
+                                    note="the served policy with only this pair as candidates, w swept"))
+    out.append(RouterResult("irt_greedy", "multi-model greedy",
+                            greedy.greedy_curve(served.p_success, te.cost_norm(), cost, quality, ws),
+                            note=f"irt.onnx of {served.bundle}; argmax w * p - (1 - w) * cost_norm"))
+    out.append(RouterResult("irt_lambda", "multi-model, price swept",
+                            greedy.lambda_curve(served.p_success, te.expected_cost, cost, quality),
+                            note=f"irt.onnx of {served.bundle}; argmax p - lam * expected cost"))
+    pts = [M.choice_point(c, cost, quality) for c in served.choices]
+    out.append(RouterResult("policy", "multi-model policy", pts, note=f"int8 bundle {served.bundle} as served"))
+    return out
+
+
+def merge_routers(base: list[RouterResult], served: list[RouterResult]) -> list[RouterResult]:
+    """One list in the report's order: each ``policy_pair`` after its pair's ``sw_ranking``, the
+    other served routers after the baselines and before the oracle.
+
+    @example
+        results = merge_routers(baseline_routers(es, tr, te), served_routers(es, served))
+    """
+    pairs = {r.name.replace("policy_pair", "sw_ranking", 1): r for r in served if r.name.startswith("policy_pair")}
+    rest = [r for r in served if not r.name.startswith("policy_pair")]
+    out: list[RouterResult] = []
+    for r in base:
+        if r.name == "oracle":
+            out += rest
+        out.append(r)
+        if r.name in pairs:
+            out.append(pairs[r.name])
     return out

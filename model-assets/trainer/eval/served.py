@@ -1,10 +1,13 @@
 """Runs the policy exactly as served: the Node runner ``model-assets/tools/serve-decisions.ts``
 (worker/decision + worker/embedding on the bundle's int8 ONNX files) over a dataset's prompts.
 
-Identities: a pool model found in the manifest (name or alias) uses its trained identity; any
-other model (bring-your-own-data, or a model the bundle was not trained on) gets one fitted on the
-*train* split with the IRT head frozen, exactly as onboarding does (Laplace posterior under the
-manifest's prior), its item parameters read off ``irt.onnx`` itself.
+Identities (``IDENTITY_MODES``): by default a pool model found in the manifest (name or alias)
+uses its trained identity; any other model (bring-your-own-data, or a model the bundle was not
+trained on) gets one fitted on the *train* split with the IRT head frozen, exactly as onboarding
+does (Laplace posterior under the manifest's prior), its item parameters read off ``irt.onnx``
+itself. ``refit`` fits every pool model that way, known or not (a new customer's pool: the
+leave-one-out protocol); ``quiz`` gives every one the identity of a short quiz on the train
+prompts, routed with its posterior spread as the worker routes a quiz identity.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import os
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -99,46 +103,137 @@ def fit_identity(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[str
     return laplace_posterior(a[ok], c[ok], y[ok], mean, cov).mean
 
 
-def run_served(es: EvalSet, bundle: Path, preferences: np.ndarray, progress: Callable[[str], None] = print
-               ) -> tuple[np.ndarray, np.ndarray, ServedOutputs, dict[str, Any]]:
-    """(train embeddings, test embeddings, the policy's choices and IRT predictions, meta).
+@dataclass
+class ServedPrompts:
+    """A dataset's prompts under a bundle: served embeddings of both splits and, when probed, the
+    item parameters of the train prompts read off ``irt.onnx`` (a [P_train, d], c [P_train])."""
+
+    train_emb: np.ndarray
+    test_emb: np.ndarray
+    a: np.ndarray | None = None
+    c: np.ndarray | None = None
+
+
+@dataclass
+class PoolIdentities:
+    """Per pool model (``es.models`` order): its identity (``None``: the manifest's, by its name)
+    and, for a quiz identity, the posterior covariance factor it is routed with (``None``: routed
+    at the identity itself)."""
+
+    vectors: list[list[float] | None]
+    cov_factors: list[list[list[float]] | None]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+#: How the pool's identities are found: ``manifest`` (the manifest's, else fitted on the train
+#: split), ``refit`` (every one fitted on the train split, as a new customer's would be) or
+#: ``quiz`` (every one from a quiz of ``quiz_items`` train prompts, as onboarding does).
+IDENTITY_MODES = ("manifest", "refit", "quiz")
+#: Quiz selection criterion: the one onboarding uses by default (docs/onboarding.md).
+QUIZ_CRITERION = "i-optimal"
+
+
+def embed_and_probe(es: EvalSet, bundle: Path, probe: bool, progress: Callable[[str], None] = print) -> ServedPrompts:
+    """Embeds both splits with the bundle's ``embedder.onnx`` and, with ``probe``, reads the train
+    prompts' item parameters off its ``irt.onnx`` (the Node runner, as served).
 
     @example
-        tr_emb, te_emb, served, meta = run_served(es, Path("model-assets/bundles/v1"), W_GRID)
+        sp = embed_and_probe(es, Path("model-assets/bundles/v1"), probe=True)
+        sp.a.shape   # (P_train, identity_dim)
     """
     manifest = json.loads((Path(bundle) / "manifest.json").read_text())
-    d = int(manifest["identity_dim"])
-    known = manifest_models(manifest)
-    # Bundles before v2026-11-23.4 have no routellm/<name> identities (data.aliases.IDENTITY_SCOPES):
-    # they route RouteLLM's sets with the shared identity, as they were built to.
-    shared = {j: unscoped(m) for j, m in enumerate(es.models) if m not in known and unscoped(m) in known}
-    missing = [j for j, m in enumerate(es.models) if m not in known and j not in shared]
+    d, dim = int(manifest["identity_dim"]), int(manifest["embedding"]["dim"])
     train_texts, test_texts = es.train.table.prompts, es.test.table.prompts
-    meta: dict[str, Any] = {"bundle": Path(bundle).name, "ort": ORT_RUNTIME}
+    n_train, n = len(train_texts), len(train_texts) + len(test_texts)
     with tempfile.TemporaryDirectory(prefix="served-") as tmp:
         work = Path(tmp)
         req: dict[str, Any] = {"bundle": str(Path(bundle).resolve()), "embed": {"texts": train_texts + test_texts}}
-        if missing:
-            req["probe"] = {"rows": list(range(len(train_texts))), "scale": PROBE_SCALE}
-        progress(f"{es.dataset}: embedding {len(train_texts) + len(test_texts)} prompts with the served embedder")
+        if probe:
+            req["probe"] = {"rows": list(range(n_train)), "scale": PROBE_SCALE}
+        progress(f"{es.dataset}: embedding {n} prompts with the served embedder")
         _run(req, work, lambda s: None)
-        dim = int(manifest["embedding"]["dim"])
-        emb = _read(work / "embeddings.f32", "<f4", (len(train_texts) + len(test_texts), dim)).astype(np.float64)
-        identities: dict[str, list[float] | None] = {m: None for m in es.models}
-        for j, name in shared.items():
-            identities[es.models[j]] = list(known[name])
-        if shared:
-            meta["identities_shared"] = {es.models[j]: name for j, name in shared.items()}
-        if missing:
-            probe = _read(work / "probe.f32", "<f4", (len(train_texts), 1 + 2 * d))
-            a, c = item_params(probe, d)
-            for j in missing:
-                identities[es.models[j]] = fit_identity(a, c, es.train.table.outcome[:, j].astype(np.float64),
-                                                        manifest).tolist()
-            meta["identities_fitted_on_train"] = [es.models[j] for j in missing]
-            progress(f"{es.dataset}: fitted identities of {len(missing)} models not in the bundle on the train split")
-        mean_out = es.train.table.output_tokens.astype(np.float64).mean(axis=0)
-        t = es.test.table
+        emb = _read(work / "embeddings.f32", "<f4", (n, dim)).astype(np.float64)
+        a = c = None
+        if probe:
+            a, c = item_params(_read(work / "probe.f32", "<f4", (n_train, 1 + 2 * d)), d)
+    return ServedPrompts(emb[:n_train], emb[n_train:], a, c)
+
+
+def pool_identities(es: EvalSet, manifest: dict[str, Any], prompts: ServedPrompts, mode: str = "manifest",
+                    quiz_items: int = 20) -> PoolIdentities:
+    """The identities the pool is routed with (``IDENTITY_MODES``); fits need ``prompts`` probed.
+
+    @example
+        ids = pool_identities(es, manifest, embed_and_probe(es, bundle, probe=True), mode="quiz")
+    """
+    from ..onboard.evaluate import cov_factor
+
+    if mode not in IDENTITY_MODES:
+        raise ValueError(f"identity mode must be one of {IDENTITY_MODES}, not {mode!r}")
+    known = manifest_models(manifest)
+    meta: dict[str, Any] = {"identities": mode}
+    # Bundles before v2026-11-23.4 have no routellm/<name> identities (data.aliases.IDENTITY_SCOPES):
+    # they route RouteLLM's sets with the shared identity, as they were built to.
+    shared = ({j: unscoped(m) for j, m in enumerate(es.models) if m not in known and unscoped(m) in known}
+              if mode == "manifest" else {})
+    fit = [j for j, m in enumerate(es.models) if mode != "manifest" or (m not in known and j not in shared)]
+    # None: the runner resolves the name in the manifest itself (and reports the source as such)
+    vectors: list[list[float] | None] = [None] * len(es.models)
+    covs: list[list[list[float]] | None] = [None] * len(es.models)
+    for j, name in shared.items():
+        vectors[j] = list(known[name])
+    if shared:
+        meta["identities_shared"] = {es.models[j]: name for j, name in shared.items()}
+    if fit and (prompts.a is None or prompts.c is None):
+        raise ValueError("fitting identities needs the train prompts' item parameters (embed_and_probe(probe=True))")
+    for j in fit:
+        y = es.train.table.outcome[:, j].astype(np.float64)
+        if mode == "quiz":
+            theta, cov = quiz_identity(prompts.a, prompts.c, y, manifest, quiz_items)
+            vectors[j], covs[j] = theta.tolist(), cov_factor(cov)
+        else:
+            vectors[j] = fit_identity(prompts.a, prompts.c, y, manifest).tolist()
+    if mode == "quiz":
+        meta["quiz"] = {"items": quiz_items, "criterion": QUIZ_CRITERION, "prior": "bundle irt.prior",
+                        "bank": "the train split", "routed": "one posterior std below the mean (the worker's default)"}
+    elif fit:
+        meta["identities_fitted_on_train"] = [es.models[j] for j in fit]
+    return PoolIdentities(vectors, covs, meta)
+
+
+def quiz_identity(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[str, Any], n_items: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, covariance) of one model's identity from an ``n_items`` quiz, as onboarding makes
+    it: static I-optimal design over the train prompts it has outcomes for, from the bundle's
+    ``irt.prior``, then the Laplace posterior of its outcomes on those items (head frozen).
+
+    @example
+        theta, cov = quiz_identity(a_train, c_train, y_train, manifest, 20)
+    """
+    from ..onboard import laplace_posterior, select_quiz
+    from ..onboard.served import prior_of
+
+    mean, cov = prior_of(manifest, a.shape[1])
+    missing = np.flatnonzero(np.isnan(y))
+    quiz = select_quiz(a, c, mean, cov, min(n_items, int((~np.isnan(y)).sum())), exclude=missing,
+                       criterion=QUIZ_CRITERION)
+    post = laplace_posterior(a[quiz.rows], c[quiz.rows], y[quiz.rows], mean, cov)
+    return post.mean, post.cov
+
+
+def route_pool(es: EvalSet, bundle: Path, ids: PoolIdentities, preferences: np.ndarray,
+               progress: Callable[[str], None] = print) -> tuple[ServedOutputs, dict[str, Any]]:
+    """The served policy's choices over the whole pool (and over each binary pair of a larger
+    pool) on the test prompts, and its IRT predictions, with the pool routed on ``ids``.
+
+    @example
+        served, meta = route_pool(es, bundle, pool_identities(es, manifest, prompts), W_GRID)
+    """
+    test_texts = es.test.table.prompts
+    mean_out = es.train.table.output_tokens.astype(np.float64).mean(axis=0)
+    t = es.test.table
+    with tempfile.TemporaryDirectory(prefix="served-") as tmp:
+        work = Path(tmp)
 
         def route(members: list[int], label: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
             req = {
@@ -147,10 +242,14 @@ def run_served(es: EvalSet, bundle: Path, preferences: np.ndarray, progress: Cal
                     "texts": test_texts,
                     "prompt_tokens": [float(x) for x in t.input_tokens],
                     "preferences": [float(w) for w in preferences],
-                    "candidates": [{"name": es.models[j], "identity": identities[es.models[j]],
+                    "candidates": [{"name": es.models[j], "identity": ids.vectors[j],
                                     "input_usd_per_mtok": float(t.prices[j, 0]),
                                     "output_usd_per_mtok": float(t.prices[j, 1]),
-                                    "expected_output_tokens": float(mean_out[j])}
+                                    "expected_output_tokens": float(mean_out[j]),
+                                    **({"cov_factor": ids.cov_factors[j]} if ids.cov_factors[j] is not None else {}),
+                                    # an identity fitted here (refit, quiz) is not the bundle's model: the
+                                    # bundle's outcome rows of a same-named model do not describe it
+                                    "neighbours": ids.vectors[j] is None}
                                    for j in members],
                 },
             }
@@ -171,8 +270,30 @@ def run_served(es: EvalSet, bundle: Path, preferences: np.ndarray, progress: Cal
         else:  # a two-model pool is its own pair: the main run already is the binary router
             for _, s, w in binary_pairs(es):
                 pair_strong[(s, w)] = choices == s
-    meta["served"] = {k_: run_meta[k_] for k_ in ("route_ms_per_decision", "wall_seconds", "identity_sources")
-                      if k_ in run_meta}
+    meta = {k_: run_meta[k_] for k_ in ("route_ms_per_decision", "wall_seconds", "identity_sources") if k_ in run_meta}
     out = ServedOutputs(preferences=np.asarray(preferences), choices=choices, p_success=p_success,
                         bundle=Path(bundle).name, pair_strong=pair_strong)
-    return emb[:len(train_texts)], emb[len(train_texts):], out, meta
+    return out, meta
+
+
+def run_served(es: EvalSet, bundle: Path, preferences: np.ndarray, progress: Callable[[str], None] = print,
+               identities: str = "manifest") -> tuple[np.ndarray, np.ndarray, ServedOutputs, dict[str, Any]]:
+    """(train embeddings, test embeddings, the policy's choices and IRT predictions, meta), the
+    pool's identities found as ``identities`` says (``IDENTITY_MODES``).
+
+    @example
+        tr_emb, te_emb, served, meta = run_served(es, Path("model-assets/bundles/v1"), W_GRID)
+    """
+    manifest = json.loads((Path(bundle) / "manifest.json").read_text())
+    known = manifest_models(manifest)
+    needs_fit = identities != "manifest" or any(m not in known and unscoped(m) not in known for m in es.models)
+    prompts = embed_and_probe(es, bundle, probe=needs_fit, progress=progress)
+    ids = pool_identities(es, manifest, prompts, identities)
+    if ids.meta.get("identities_fitted_on_train"):
+        progress(f"{es.dataset}: fitted identities of {len(ids.meta['identities_fitted_on_train'])} models "
+                 "on the train split")
+    out, served_meta = route_pool(es, bundle, ids, preferences, progress)
+    meta: dict[str, Any] = {"bundle": Path(bundle).name, "ort": ORT_RUNTIME,
+                            **{k: v for k, v in ids.meta.items() if k != "identities" or v != "manifest"},
+                            "served": served_meta}
+    return prompts.train_emb, prompts.test_emb, out, meta

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ..contract import MAX_UNCERTAINTY_PENALTY, UNCERTAINTY_PENALTY
 from ..eval.bootstrap import bootstrap_aiqs, interval
 from ..paths import CACHE_DIR, PROJECT_ROOT
 from .design import adaptive_quiz, random_quiz, select_quiz, sigmoid
@@ -53,13 +54,9 @@ ALL_CRITERIA = ("d-optimal", "i-optimal", "adaptive-d-optimal", "adaptive-i-opti
 # adaptive quiz (re-aimed after every answer) over-rated gemini-1.5-flash (63%) and lost log loss
 # from 20 to 50 items on 4 of 5 models (docs/onboarding.md).
 DEFAULT_CRITERIA = ("i-optimal", "adaptive-i-optimal", "d-optimal", "adaptive-d-optimal")
-#: Posterior stds below the mean logit at which the worker routes an identity with a covariance
-#: (``UNCERTAINTY_PENALTY`` in worker/decision/decide.ts; a test keeps the two equal). The policy
-#: pass gets it from the worker's own code; IRT-greedy here applies it the same way.
-UNCERTAINTY_PENALTY = 1.0
-#: The largest penalty a pool accepts (``MAX_UNCERTAINTY_PENALTY`` in decide.ts, the CHECK of
-#: migrations/0005_pool_uncertainty_penalty.sql; a test keeps all three equal).
-MAX_UNCERTAINTY_PENALTY = 5.0
+# UNCERTAINTY_PENALTY and MAX_UNCERTAINTY_PENALTY come from the contract the worker reads too
+# (trainer/contract.py). The policy pass gets the penalty from the worker's own code; IRT-greedy
+# here applies it the same way.
 
 
 def cov_factor(cov: np.ndarray) -> list[list[float]]:

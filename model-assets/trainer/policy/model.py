@@ -19,6 +19,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..contract import FEATURE_NAMES
+
 # No "identity": the policy sees a model only through its predicted success and price. With the
 # 16-d identity as an input (bundles up to v2026-11-22.2) it had learned 27 identities and reacted
 # unpredictably to an onboarded one: a quiz identity that predicted gemini-1.5-flash almost as well
@@ -26,8 +28,6 @@ from torch import nn
 # of their gain at 20 items (3 of 5 before), at about 0.002 mmlu-pro AIQ over three seeds
 # (model-assets/README.md, shipped bundle).
 FEATURES_DEFAULT = ("cost_rel", "cost_norm", "p_success", "p_success_rel")
-#: the contract's per-candidate feature vocabulary (docs/bundle-contract.md, worker/decision/features.ts)
-FEATURE_NAMES = ("identity", "cost_norm", "cost_rel", "p_success", "p_success_rel", "p_success_z")
 _NEG = -1e9
 
 

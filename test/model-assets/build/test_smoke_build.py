@@ -27,7 +27,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_manifest_matches_files(bundle: Path) -> None:
     m = json.loads((bundle / "manifest.json").read_text())
     assert m["format"] == 1 and m["version"] == VERSION == bundle.name
-    assert set(m["files"]) == {"irt", "policy"}     # dev embedding: no embedder.onnx
+    # dev embedding: no embedder.onnx; the prediction layer (on by default) adds neighbours.onnx
+    assert set(m["files"]) == {"irt", "policy", "neighbours"}
     for name, f in m["files"].items():
         data = (bundle / f"{name}.onnx").read_bytes()
         assert f["bytes"] == len(data) and f["sha256"] == hashlib.sha256(data).hexdigest()
@@ -52,6 +53,13 @@ def test_manifest_matches_files(bundle: Path) -> None:
     # A predictor that learned nothing has AUC 0.5; the IRT head must beat the per-model mean on AUC.
     assert ev["irt"]["mmlu-pro"]["irt"]["auc"] > ev["irt"]["mmlu-pro"]["per_model_mean"]["auc"]
     assert sum(f.stat().st_size for f in bundle.glob("*.onnx")) < 10 * 1024 * 1024
+    # the prediction layer: one bias per manifest model, its graph equal to the Python index on both runtimes
+    pred = m["predictor"]
+    assert pred["kind"] == "irt+neighbours" and len(pred["stack"]["bias"]) == len(m["models"])
+    assert set(ev["parity"]["neighbours_max_abs_diff"]) == {"node", "web"}
+    assert max(ev["parity"]["neighbours_max_abs_diff"].values()) < 1e-5
+    fit = ev["prediction_layer"]["fit"]["out_of_sample_log_loss"]
+    assert fit["layer"] <= min(fit["irt"], fit["neighbours"]) + 1e-3   # the stack is fitted on these very estimates
 
 
 def test_int8_parity_at_least_99_percent(bundle: Path) -> None:

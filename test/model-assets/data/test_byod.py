@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trainer.data import ByodError, load_byod
-from trainer.data.byod import hash_split
+from trainer.data import COLD_START_MODELS, DATASETS, ByodError, load_byod, load_dataset
+from trainer.data.byod import UNLABELLED, hash_split, write_byod
 
 
 def _write(folder: Path, prompts: list[dict], outcomes: str, prices: str) -> Path:
@@ -50,6 +50,20 @@ def test_hash_split_is_about_one_in_five() -> None:
     ("prompt_id,model,outcome\na,huge,1\n", "outcomes.csv:2", "prices.csv"),
     ("prompt_id,model,outcome,input_tokens,output_tokens\na,big,1,,-3\n", "outcomes.csv:2", "output_tokens"),
     ("prompt,model,outcome\na,big,1\n", "outcomes.csv:1", "header"),
+    ("prompt_id,model\na,big\n", "outcomes.csv:1", "header"),                                  # missing column
+    ("prompt_id,model,outcome\na,big,-0.1\n", "outcomes.csv:2", "[0, 1]"),
+    ("prompt_id,model,outcome\na,big,nan\n", "outcomes.csv:2", "[0, 1]"),
+    ("prompt_id,model,outcome\na,big\n", "outcomes.csv:2", "fewer fields"),
+    ("prompt_id,model,outcome\na,big,1,7\n", "outcomes.csv:2", "more fields"),
+    ("prompt_id,model,outcome\na,,1\n", "outcomes.csv:2", "empty model"),
+    ("prompt_id,model,outcome,input_tokens\na,big,1,-1\n", "outcomes.csv:2", "input_tokens"),
+    ("prompt_id,model,outcome,input_tokens,output_tokens\na,big,1,,inf\n", "outcomes.csv:2", "output_tokens"),
+    ("prompt_id,model,outcome,input_tokens,output_tokens\na,big,1,,lots\n", "outcomes.csv:2", "output_tokens"),
+    ("prompt_id,model,outcome,input_tokens,output_tokens\na,big,,,\n", "outcomes.csv:2", "output_tokens"),
+    ("prompt_id,model,outcome,input_tokens,output_tokens\na,big,1,,\na,small,,,40\n", "outcomes.csv", "no graded"),
+    ("prompt_id,model,outcome\n", "outcomes.csv", "no outcome rows"),
+    # a quoted field may span lines: the error names the physical line its row starts on
+    ('prompt_id,model,outcome,note\na,big,1,"two\nlines"\nzz,big,1,x\n', "outcomes.csv:4", "not in prompts.jsonl"),
 ])
 def test_bad_outcome_rows_name_file_and_line(tmp_path: Path, outcomes: str, where: str, what: str) -> None:
     folder = _write(tmp_path / "d", [{"id": "a", "prompt": "p"}], outcomes, PRICES)
@@ -73,3 +87,66 @@ def test_bad_prompt_and_price_lines(tmp_path: Path) -> None:
     (folder / "prices.csv").write_text("model,input_usd_per_mtok,output_usd_per_mtok\nbig,ten,30\n")
     with pytest.raises(ByodError, match=r"prices.csv:2: "):
         load_byod(folder)
+
+
+@pytest.mark.parametrize("lines,where,what", [
+    ('{"id": "a", "prompt": "p"}\n{"id": "a", "prompt": "q"}\n', "prompts.jsonl:2", "duplicate id"),
+    ('{"id": "", "prompt": "p"}\n', "prompts.jsonl:1", "id"),
+    ('["a", "p"]\n', "prompts.jsonl:1", "JSON object"),
+    ('{"id": "a", "prompt": "p", "category": 3}\n', "prompts.jsonl:1", "category"),
+    ('{"id": "a", "prompt": "p", "reference": 1}\n', "prompts.jsonl:1", "reference"),
+    ("\n\n", "prompts.jsonl", "no prompts"),
+])
+def test_bad_prompt_lines_name_file_and_line(tmp_path: Path, lines: str, where: str, what: str) -> None:
+    folder = _write(tmp_path / "p", [], "prompt_id,model,outcome\na,big,1\n", PRICES)
+    (folder / "prompts.jsonl").write_text(lines)
+    with pytest.raises(ByodError) as e:
+        load_byod(folder)
+    assert where in str(e.value) and what in str(e.value)
+
+
+@pytest.mark.parametrize("prices,where,what", [
+    ("model,input_usd_per_mtok,output_usd_per_mtok\nbig,1,2\nsmall,1,x\n", "prices.csv:3", "numbers"),
+    ("model,input_usd_per_mtok,output_usd_per_mtok\nbig,1,2\nsmall,-1,2\n", "prices.csv:3", ">= 0"),
+    ("model,input_usd_per_mtok,output_usd_per_mtok\nbig,1,2\nbig,1,3\n", "prices.csv:3", "duplicate"),
+    ("model,input_usd_per_mtok\nbig,1\n", "prices.csv:1", "header"),
+    ("model,input_usd_per_mtok,output_usd_per_mtok\nbig,1,2\n,1,2\n", "prices.csv:3", "empty model"),
+])
+def test_bad_price_lines_name_file_and_line(tmp_path: Path, prices: str, where: str, what: str) -> None:
+    folder = _write(tmp_path / "p", [{"id": "a", "prompt": "p"}], "prompt_id,model,outcome\na,big,1\n", prices)
+    with pytest.raises(ByodError) as e:
+        load_byod(folder)
+    assert where in str(e.value) and what in str(e.value)
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    folder = _write(tmp_path / "p", [{"id": "a", "prompt": "p"}], "prompt_id,model,outcome\na,big,1\n", PRICES)
+    (folder / "prices.csv").unlink()
+    with pytest.raises(ByodError, match=r"prices.csv: missing"):
+        load_byod(folder)
+
+
+def test_categories_ungraded_rows_model_order_and_a_byte_order_mark(tmp_path: Path) -> None:
+    prompts = [{"id": "a", "prompt": "p", "split": "train", "category": "math"}, {"id": "b", "prompt": "q"}]
+    outcomes = ("\ufeffprompt_id,model,outcome,input_tokens,output_tokens\n"
+                "a,small,1,,10\nb,small,0,,20\na,big,,,500\nb,big,1,,30\n")
+    t = load_byod(_write(tmp_path / "m", prompts, outcomes, "\ufeff" + PRICES))
+    assert t.models == ["small", "big"]                       # the order outcomes.csv first names them
+    assert t.category == ["math", UNLABELLED]
+    assert np.isnan(t.outcome[0, 1]) and t.output_tokens[0, 1] == 500   # ungraded, but its length prices "big"
+
+
+@pytest.mark.parametrize("name", [n for n in DATASETS if n not in ("mmlu-pro", "routellm-mmlu")])
+def test_a_shared_dataset_round_trips_through_a_byod_folder(tmp_path: Path, name: str) -> None:
+    """What the generalisation protocols rely on: a dataset written as a customer's folder reads
+    back to the same table, so scoring the folder is scoring the dataset (mmlu-pro's pool:
+    test/model-assets/eval/test_protocol.py; the two large sets cost seconds and add no case)."""
+    t = load_dataset(name)
+    models = [m for m in t.models if m not in COLD_START_MODELS]
+    ref = t.subset(models=models)
+    back = load_byod(write_byod(t, tmp_path / name, models))
+    assert back.dataset == name and back.models == ref.models and back.prompt_ids == ref.prompt_ids
+    assert back.prompts == ref.prompts and back.category == ref.category and (back.split == ref.split).all()
+    for field in ("outcome", "output_tokens", "input_tokens", "prices"):
+        assert np.array_equal(getattr(back, field), getattr(ref, field), equal_nan=True), field
+    assert not list(tmp_path.glob(".*partial*"))   # the staging folder was renamed, not left behind

@@ -4,7 +4,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tokenize, type TokenizerSpec } from '../../../worker/embedding/tokenizer';
 
-const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { spec: TokenizerSpec; texts: string[] };
+const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as {
+  spec: TokenizerSpec;
+  texts: string[];
+};
 const lines: string[] = [];
 for (const text of input.texts) {
   const ids = tokenize(text, input.spec);

@@ -11,7 +11,10 @@ describe('TtlCache', () => {
     const cache = new TtlCache<string, number>(10);
     let loads = 0;
     const load = async () => ++loads;
-    const [a, b] = await Promise.all([cache.getOrLoad('k', 1000, load), cache.getOrLoad('k', 1000, load)]);
+    const [a, b] = await Promise.all([
+      cache.getOrLoad('k', 1000, load),
+      cache.getOrLoad('k', 1000, load),
+    ]);
     expect([a, b, loads]).toEqual([1, 1, 1]);
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.now() + 1001);
@@ -21,7 +24,9 @@ describe('TtlCache', () => {
   it('does not cache a failed load, and serves stale only when allowed and young enough', async () => {
     const cache = new TtlCache<string, string>(10);
     const fail = () => Promise.reject(new Error('D1_ERROR: database is locked: SQLITE_BUSY'));
-    await expect(cache.getOrLoad('k', 1000, fail, { staleOnErrorMs: 60_000 })).rejects.toThrow(/locked/);
+    await expect(cache.getOrLoad('k', 1000, fail, { staleOnErrorMs: 60_000 })).rejects.toThrow(
+      /locked/,
+    );
     expect(await cache.getOrLoad('k', 1000, async () => 'v1')).toBe('v1');
 
     vi.useFakeTimers({ toFake: ['Date'] });
@@ -36,7 +41,17 @@ describe('TtlCache', () => {
     expect(stale).toHaveLength(1);
     // The failed reload is not retried within the next ttl: the stale answer stands.
     let tried = 0;
-    expect(await cache.getOrLoad('k', 1000, async () => { tried++; return 'v3'; }, opts)).toBe('v2');
+    expect(
+      await cache.getOrLoad(
+        'k',
+        1000,
+        async () => {
+          tried++;
+          return 'v3';
+        },
+        opts,
+      ),
+    ).toBe('v2');
     expect(tried).toBe(0);
 
     vi.setSystemTime(Date.now() + 61_000);

@@ -1,11 +1,16 @@
 // The candidate features the worker feeds to policy.onnx must match the training side
 // (model-assets/trainer/policy/episodes.py build_features) name by name.
 import { describe, expect, it } from 'vitest';
+import { FEATURE_NAMES } from '../../../worker/bundle/contract';
 import { writeFeatures } from '../../../worker/decision/features';
 
 const layout = [
-  { name: 'identity', size: 2 }, { name: 'cost_rel', size: 1 }, { name: 'cost_norm', size: 1 },
-  { name: 'p_success', size: 1 }, { name: 'p_success_rel', size: 1 }, { name: 'p_success_z', size: 1 },
+  { name: 'identity', size: 2 },
+  { name: 'cost_rel', size: 1 },
+  { name: 'cost_norm', size: 1 },
+  { name: 'p_success', size: 1 },
+  { name: 'p_success_rel', size: 1 },
+  { name: 'p_success_z', size: 1 },
 ] as const;
 
 function rows(costsUsd: number[], pSuccess: number[]): number[][] {
@@ -37,5 +42,26 @@ describe('writeFeatures', () => {
       expect(r[3]).toBe(0);
       expect(r.every(Number.isFinite)).toBe(true);
     }
+  });
+
+  it('builds every candidate feature the contract names (contract.json, shared with the trainer)', () => {
+    for (const name of FEATURE_NAMES) {
+      const out = new Float32Array(2).fill(Number.NaN);
+      writeFeatures(
+        [{ name, size: 1 }],
+        { identities: [[0.5], [0.25]], costsUsd: [1, 2], pSuccess: [0.4, 0.6] },
+        out,
+        0,
+      );
+      expect(Array.from(out).every(Number.isFinite), name).toBe(true);
+    }
+    expect(() =>
+      writeFeatures(
+        [{ name: 'cost_squared', size: 1 }],
+        { identities: [[0]], costsUsd: [1], pSuccess: [0.5] },
+        new Float32Array(1),
+        0,
+      ),
+    ).toThrow(/no builder/);
   });
 });

@@ -4,8 +4,15 @@ import fixture from './fixtures/frontier.json';
 
 /** The definition, O(K^2): i is kept unless some j costs no more and succeeds no less, one strictly. */
 function bruteForce(costs: number[], p: number[]): number[] {
-  return costs.map((_, i) => i).filter((i) => !costs.some((_, j) =>
-    costs[j]! <= costs[i]! && p[j]! >= p[i]! && (costs[j]! < costs[i]! || p[j]! > p[i]!)));
+  return costs
+    .map((_, i) => i)
+    .filter(
+      (i) =>
+        !costs.some(
+          (_, j) =>
+            costs[j]! <= costs[i]! && p[j]! >= p[i]! && (costs[j]! < costs[i]! || p[j]! > p[i]!),
+        ),
+    );
 }
 
 describe('nonDominated', () => {
@@ -29,7 +36,10 @@ describe('nonDominated', () => {
 
   it('matches the definition on random sets with ties', () => {
     let seed = 7;
-    const rand = (): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+    const rand = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
     for (let t = 0; t < 300; t++) {
       const k = 1 + Math.floor(rand() * 40);
       // Few distinct values, so equal costs and equal p are common.
@@ -42,10 +52,25 @@ describe('nonDominated', () => {
 
 describe('manifest policy.candidates', () => {
   const base = {
-    format: 1, version: 'v', identity_dim: 2, embedding: { space: 's', dim: 4, provider: 'dev' },
-    files: { irt: { key: 'k', bytes: 1, sha256: 'a'.repeat(64) }, policy: { key: 'k', bytes: 1, sha256: 'a'.repeat(64) } },
+    format: 1,
+    version: 'v',
+    identity_dim: 2,
+    embedding: { space: 's', dim: 4, provider: 'dev' },
+    files: {
+      irt: { key: 'k', bytes: 1, sha256: 'a'.repeat(64) },
+      policy: { key: 'k', bytes: 1, sha256: 'a'.repeat(64) },
+    },
   };
-  const withCandidates = (c: unknown) => ({ ...base, policy: { features: [{ name: 'p_success', size: 1 }, { name: 'cost_rel', size: 1 }], candidates: c } });
+  const withCandidates = (c: unknown) => ({
+    ...base,
+    policy: {
+      features: [
+        { name: 'p_success', size: 1 },
+        { name: 'cost_rel', size: 1 },
+      ],
+      candidates: c,
+    },
+  });
 
   it('says which candidates the policy is shown: all unless the bundle says non-dominated', () => {
     expect(parseManifest(withCandidates(undefined)).policy.candidates).toBe('all');

@@ -23,7 +23,10 @@ describe('resolveIdentity', () => {
     const stored: ResolvedIdentity = { vector, source: 'quiz' };
     const entry = manifest.models[0]!;
     expect(resolveIdentity(manifest, entry.name, stored)).toBe(stored);
-    expect(resolveIdentity(manifest, entry.name, undefined)).toEqual({ vector: entry.identity, source: 'manifest' });
+    expect(resolveIdentity(manifest, entry.name, undefined)).toEqual({
+      vector: entry.identity,
+      source: 'manifest',
+    });
     expect(resolveIdentity(manifest, 'no-such-model', undefined)).toBeNull();
     expect(resolveIdentity(manifest, null, { vector: [1, 2], source: 'quiz' })).toBeNull();
   });
@@ -31,7 +34,8 @@ describe('resolveIdentity', () => {
   it('drops a factor that does not fit the bundle, and logs that once per stored identity', () => {
     const log = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const stored: ResolvedIdentity = { vector, source: 'quiz', covFactor: [[1, 2]] };
-    for (let i = 0; i < 3; i++) expect(resolveIdentity(manifest, null, stored)).toEqual({ vector, source: 'quiz' });
+    for (let i = 0; i < 3; i++)
+      expect(resolveIdentity(manifest, null, stored)).toEqual({ vector, source: 'quiz' });
     expect(log).toHaveBeenCalledTimes(1);
     // A fresh pool load holds fresh objects: reported again, once.
     resolveIdentity(manifest, null, { ...stored });
@@ -41,8 +45,15 @@ describe('resolveIdentity', () => {
   it('keeps a factor of at most d bounded d-vectors', () => {
     const factor = [vector.map((x) => x + 0.5)];
     expect(isCovFactor(factor, d)).toBe(true);
-    expect(resolveIdentity(manifest, null, { vector, source: 'quiz', covFactor: factor })?.covFactor).toBe(factor);
-    expect(isCovFactor(Array.from({ length: d + 1 }, () => vector), d)).toBe(false);
+    expect(
+      resolveIdentity(manifest, null, { vector, source: 'quiz', covFactor: factor })?.covFactor,
+    ).toBe(factor);
+    expect(
+      isCovFactor(
+        Array.from({ length: d + 1 }, () => vector),
+        d,
+      ),
+    ).toBe(false);
     expect(isCovFactor([vector.map(() => 1e3)], d)).toBe(false);
   });
 });

@@ -5,7 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { fromOrtSession, type OrtLikeSession } from '../../../worker/decision/ort-adapter';
 
 class FakeTensor {
-  constructor(readonly type: string, readonly data: unknown, readonly dims: readonly number[]) {}
+  constructor(
+    readonly type: string,
+    readonly data: unknown,
+    readonly dims: readonly number[],
+  ) {}
 }
 
 describe('fromOrtSession', () => {

@@ -21,9 +21,12 @@ describe('tokenizer (workerd)', () => {
     for (const c of cases) {
       const ids = tokenize(expand(c), spec);
       expect(ids.length).toBe(spec.max_tokens);
-      const got = Array.from(ids).filter((v) => v !== 0n).map(Number);
+      const got = Array.from(ids)
+        .filter((v) => v !== 0n)
+        .map(Number);
       const padding = Array.from(ids.subarray(got.length)).every((v) => v === 0n);
-      if (!padding || JSON.stringify(got) !== JSON.stringify(c.ids)) bad.push(JSON.stringify(expand(c).slice(0, 60)));
+      if (!padding || JSON.stringify(got) !== JSON.stringify(c.ids))
+        bad.push(JSON.stringify(expand(c).slice(0, 60)));
     }
     expect(bad).toEqual([]);
   });

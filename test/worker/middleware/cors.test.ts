@@ -13,14 +13,24 @@ const otherOrigin = `https://evil-${tag}.example`;
 
 async function tenant(origins: string[] | null, rpm: number | null = null): Promise<string> {
   const { tenantId, key } = await seedTenant('default');
-  const mid = await seedModel({ name: `cors-${crypto.randomUUID().slice(0, 8)}`, bundleModel: 'test-tiny', upstreamModel: `cors-tiny-${tag}`, inputUsd: 0.05, outputUsd: 0.1, baseUrl: `${upstream}/v1`, tenantId });
+  const mid = await seedModel({
+    name: `cors-${crypto.randomUUID().slice(0, 8)}`,
+    bundleModel: 'test-tiny',
+    upstreamModel: `cors-tiny-${tag}`,
+    inputUsd: 0.05,
+    outputUsd: 0.1,
+    baseUrl: `${upstream}/v1`,
+    tenantId,
+  });
   await seedPool(tenantId, 'default', 'test-v1', [mid]);
   await testEnv.DB.prepare('UPDATE tenants SET cors_origins = ?2, rpm_limit = ?3 WHERE id = ?1')
-    .bind(tenantId, origins === null ? null : JSON.stringify(origins), rpm).run();
+    .bind(tenantId, origins === null ? null : JSON.stringify(origins), rpm)
+    .run();
   return key;
 }
 
-const corsHeaders = (res: Response) => [...res.headers.keys()].filter((h) => h.startsWith('access-control-'));
+const corsHeaders = (res: Response) =>
+  [...res.headers.keys()].filter((h) => h.startsWith('access-control-'));
 
 let plainKey: string;
 let corsKey: string;
@@ -47,41 +57,80 @@ afterAll(() => {
 describe('CORS on actual requests', () => {
   it('is off by default: no Access-Control-* header, whatever the origin', async () => {
     for (const origin of [allowedOrigin, otherOrigin]) {
-      const res = await call('/v1/route', { key: plainKey, body: { model: 'router', messages }, headers: { origin } });
+      const res = await call('/v1/route', {
+        key: plainKey,
+        body: { model: 'router', messages },
+        headers: { origin },
+      });
       expect(res.status).toBe(200);
       expect(corsHeaders(res)).toEqual([]);
     }
   });
 
   it('answers an origin the tenant lists, exposing the router headers; not another origin', async () => {
-    const res = await call('/v1/route', { key: corsKey, body: { model: 'router', messages }, headers: { origin: allowedOrigin } });
+    const res = await call('/v1/route', {
+      key: corsKey,
+      body: { model: 'router', messages },
+      headers: { origin: allowedOrigin },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('access-control-allow-origin')).toBe(allowedOrigin);
     expect(res.headers.get('vary')).toMatch(/origin/i);
     const exposed = res.headers.get('access-control-expose-headers')!.split(',');
-    expect(exposed).toEqual(expect.arrayContaining(['x-request-id', 'x-router-model', 'retry-after', 'x-ratelimit-remaining-requests']));
-    const other = await call('/v1/route', { key: corsKey, body: { model: 'router', messages }, headers: { origin: otherOrigin } });
+    expect(exposed).toEqual(
+      expect.arrayContaining([
+        'x-request-id',
+        'x-router-model',
+        'retry-after',
+        'x-ratelimit-remaining-requests',
+      ]),
+    );
+    const other = await call('/v1/route', {
+      key: corsKey,
+      body: { model: 'router', messages },
+      headers: { origin: otherOrigin },
+    });
     expect(corsHeaders(other)).toEqual([]);
   });
 
-  it('another tenant\'s key from that origin gets no CORS header', async () => {
-    const res = await call('/v1/route', { key: plainKey, body: { model: 'router', messages }, headers: { origin: allowedOrigin } });
+  it("another tenant's key from that origin gets no CORS header", async () => {
+    const res = await call('/v1/route', {
+      key: plainKey,
+      body: { model: 'router', messages },
+      headers: { origin: allowedOrigin },
+    });
     expect(corsHeaders(res)).toEqual([]);
   });
 
   it('a passed-through chat completion and an error answer carry it too', async () => {
-    const chat = await call('/v1/chat/completions', { key: corsKey, body: { model: 'router', messages }, headers: { origin: allowedOrigin } });
+    const chat = await call('/v1/chat/completions', {
+      key: corsKey,
+      body: { model: 'router', messages },
+      headers: { origin: allowedOrigin },
+    });
     expect(chat.status).toBe(200);
     expect(chat.headers.get('access-control-allow-origin')).toBe(allowedOrigin);
-    const bad = await call('/v1/route', { key: corsKey, rawBody: '{', headers: { origin: allowedOrigin } });
+    const bad = await call('/v1/route', {
+      key: corsKey,
+      rawBody: '{',
+      headers: { origin: allowedOrigin },
+    });
     expect(bad.status).toBe(400);
     expect(bad.headers.get('access-control-allow-origin')).toBe(allowedOrigin);
   });
 
   it('a 429 carries it, so the page can read Retry-After', async () => {
     const key = await tenant([allowedOrigin], 1);
-    await call('/v1/route', { key, body: { model: 'router', messages }, headers: { origin: allowedOrigin } });
-    const res = await call('/v1/route', { key, body: { model: 'router', messages }, headers: { origin: allowedOrigin } });
+    await call('/v1/route', {
+      key,
+      body: { model: 'router', messages },
+      headers: { origin: allowedOrigin },
+    });
+    const res = await call('/v1/route', {
+      key,
+      body: { model: 'router', messages },
+      headers: { origin: allowedOrigin },
+    });
     expect(res.status).toBe(429);
     expect(res.headers.get('access-control-allow-origin')).toBe(allowedOrigin);
     expect(res.headers.get('retry-after')).toBeTruthy();
@@ -89,18 +138,27 @@ describe('CORS on actual requests', () => {
 });
 
 describe('CORS preflight (no key)', () => {
-  const preflight = (path: string, origin?: string) => call(path, {
-    method: 'OPTIONS',
-    headers: { ...(origin ? { origin } : {}), 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
-  });
+  const preflight = (path: string, origin?: string) =>
+    call(path, {
+      method: 'OPTIONS',
+      headers: {
+        ...(origin ? { origin } : {}),
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
+    });
 
   it('204 with methods, headers and max-age for an origin some tenant allows', async () => {
     for (const path of ['/v1/chat/completions', '/v1/route', '/admin/models']) {
       const res = await preflight(path, allowedOrigin);
       expect(res.status).toBe(204);
       expect(res.headers.get('access-control-allow-origin')).toBe(allowedOrigin);
-      expect(res.headers.get('access-control-allow-methods')!.split(',')).toEqual(expect.arrayContaining(['POST', 'GET']));
-      expect(res.headers.get('access-control-allow-headers')!.split(',')).toEqual(expect.arrayContaining(['authorization', 'content-type']));
+      expect(res.headers.get('access-control-allow-methods')!.split(',')).toEqual(
+        expect.arrayContaining(['POST', 'GET']),
+      );
+      expect(res.headers.get('access-control-allow-headers')!.split(',')).toEqual(
+        expect.arrayContaining(['authorization', 'content-type']),
+      );
       expect(res.headers.get('access-control-max-age')).toBe('600');
       expect(res.headers.get('x-request-id')).toBeTruthy();
     }
@@ -130,12 +188,23 @@ describe('CORS preflight (no key)', () => {
 describe('CORS with `*`', () => {
   it('allows any origin (echoed back), in the preflight too; other tenants stay closed', async () => {
     const key = await tenant(['*']);
-    const res = await call('/v1/route', { key, body: { model: 'router', messages }, headers: { origin: otherOrigin } });
+    const res = await call('/v1/route', {
+      key,
+      body: { model: 'router', messages },
+      headers: { origin: otherOrigin },
+    });
     expect(res.headers.get('access-control-allow-origin')).toBe(otherOrigin);
     advance(61_000);
-    const pre = await call('/v1/route', { method: 'OPTIONS', headers: { origin: otherOrigin, 'access-control-request-method': 'POST' } });
+    const pre = await call('/v1/route', {
+      method: 'OPTIONS',
+      headers: { origin: otherOrigin, 'access-control-request-method': 'POST' },
+    });
     expect(pre.status).toBe(204);
-    const closed = await call('/v1/route', { key: plainKey, body: { model: 'router', messages }, headers: { origin: otherOrigin } });
+    const closed = await call('/v1/route', {
+      key: plainKey,
+      body: { model: 'router', messages },
+      headers: { origin: otherOrigin },
+    });
     expect(corsHeaders(closed)).toEqual([]);
   });
 });

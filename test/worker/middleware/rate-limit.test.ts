@@ -9,7 +9,10 @@ import { seedBundle, seedModel, seedPool, seedTenant, testEnv } from '../support
 const upstream = inject('upstreamUrl');
 const messages = [{ role: 'user', content: 'Name three prime numbers.' }]; // 25 chars: 7 prompt tokens
 
-interface Limits { rpm?: number | null; tpm?: number | null }
+interface Limits {
+  rpm?: number | null;
+  tpm?: number | null;
+}
 
 async function sha256Hex(text: string): Promise<string> {
   const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
@@ -17,30 +20,61 @@ async function sha256Hex(text: string): Promise<string> {
 }
 
 /** A tenant with a routable pool on the loopback upstream, and the given tenant-level limits. */
-async function tenant(limits: Limits = {}): Promise<{ tenantId: string; key: string; upstreamTag: string }> {
+async function tenant(
+  limits: Limits = {},
+): Promise<{ tenantId: string; key: string; upstreamTag: string }> {
   const t = await seedTenant('default');
   const upstreamTag = `rl-${crypto.randomUUID().slice(0, 8)}`;
   const ids = [
-    await seedModel({ name: `${upstreamTag}-tiny`, bundleModel: 'test-tiny', upstreamModel: `${upstreamTag}-tiny`, inputUsd: 0.05, outputUsd: 0.1, outputTokens: 300, baseUrl: `${upstream}/v1`, tenantId: t.tenantId }),
-    await seedModel({ name: `${upstreamTag}-large`, bundleModel: 'test-large', upstreamModel: `${upstreamTag}-large`, inputUsd: 10, outputUsd: 30, outputTokens: 600, baseUrl: `${upstream}/v1`, tenantId: t.tenantId }),
+    await seedModel({
+      name: `${upstreamTag}-tiny`,
+      bundleModel: 'test-tiny',
+      upstreamModel: `${upstreamTag}-tiny`,
+      inputUsd: 0.05,
+      outputUsd: 0.1,
+      outputTokens: 300,
+      baseUrl: `${upstream}/v1`,
+      tenantId: t.tenantId,
+    }),
+    await seedModel({
+      name: `${upstreamTag}-large`,
+      bundleModel: 'test-large',
+      upstreamModel: `${upstreamTag}-large`,
+      inputUsd: 10,
+      outputUsd: 30,
+      outputTokens: 600,
+      baseUrl: `${upstream}/v1`,
+      tenantId: t.tenantId,
+    }),
   ];
   await seedPool(t.tenantId, 'default', 'test-v1', ids);
-  await testEnv.DB.prepare('UPDATE tenants SET rpm_limit = ?2, tpm_limit = ?3 WHERE id = ?1').bind(t.tenantId, limits.rpm ?? null, limits.tpm ?? null).run();
+  await testEnv.DB.prepare('UPDATE tenants SET rpm_limit = ?2, tpm_limit = ?3 WHERE id = ?1')
+    .bind(t.tenantId, limits.rpm ?? null, limits.tpm ?? null)
+    .run();
   return { ...t, upstreamTag };
 }
 
 /** A second key of `tenantId` with its own limits. */
 async function extraKey(tenantId: string, limits: Limits): Promise<string> {
   const key = `sk-test-${crypto.randomUUID()}`;
-  await testEnv.DB.prepare('INSERT INTO api_keys (key_hash, tenant_id, rpm_limit, tpm_limit) VALUES (?1, ?2, ?3, ?4)')
-    .bind(await sha256Hex(key), tenantId, limits.rpm ?? null, limits.tpm ?? null).run();
+  await testEnv.DB.prepare(
+    'INSERT INTO api_keys (key_hash, tenant_id, rpm_limit, tpm_limit) VALUES (?1, ?2, ?3, ?4)',
+  )
+    .bind(await sha256Hex(key), tenantId, limits.rpm ?? null, limits.tpm ?? null)
+    .run();
   return key;
 }
 
-const route = (key: string, extra: Parameters<typeof call>[1] = {}) => call('/v1/route', { key, body: { model: 'router', messages }, ...extra });
-const chat = (key: string, body: Record<string, unknown> = {}) => call('/v1/chat/completions', { key, body: { model: 'router', messages, ...body } });
+const route = (key: string, extra: Parameters<typeof call>[1] = {}) =>
+  call('/v1/route', { key, body: { model: 'router', messages }, ...extra });
+const chat = (key: string, body: Record<string, unknown> = {}) =>
+  call('/v1/chat/completions', { key, body: { model: 'router', messages, ...body } });
 
-async function expect429(res: Response, type: 'requests' | 'tokens', code = 'rate_limit_exceeded'): Promise<void> {
+async function expect429(
+  res: Response,
+  type: 'requests' | 'tokens',
+  code = 'rate_limit_exceeded',
+): Promise<void> {
   expect(res.status).toBe(429);
   expect(res.headers.get('x-request-id')).toBeTruthy();
   const body = await res.json<{ error: Record<string, unknown> }>();
@@ -49,11 +83,17 @@ async function expect429(res: Response, type: 'requests' | 'tokens', code = 'rat
 }
 
 async function upstreamCalls(model: string): Promise<number> {
-  return ((await (await fetch(`${upstream}/__requests?model=${encodeURIComponent(model)}`)).json()) as unknown[]).length;
+  return (
+    (await (
+      await fetch(`${upstream}/__requests?model=${encodeURIComponent(model)}`)
+    ).json()) as unknown[]
+  ).length;
 }
 
 async function logRows(tenantId: string): Promise<number> {
-  return (await testEnv.DB.prepare('SELECT count(*) AS n FROM decision_log WHERE tenant_id = ?1').bind(tenantId).first<{ n: number }>())!.n;
+  return (await testEnv.DB.prepare('SELECT count(*) AS n FROM decision_log WHERE tenant_id = ?1')
+    .bind(tenantId)
+    .first<{ n: number }>())!.n;
 }
 
 beforeAll(async () => {
@@ -152,17 +192,22 @@ describe('tokens per minute (chat completions)', () => {
     expect(ok.headers.get('x-ratelimit-limit-tokens')).toBe('100');
     expect(ok.headers.get('x-ratelimit-remaining-tokens')).toBe('13');
     await ok.arrayBuffer();
-    const calls = (await upstreamCalls(`${a.upstreamTag}-tiny`)) + (await upstreamCalls(`${a.upstreamTag}-large`));
+    const calls =
+      (await upstreamCalls(`${a.upstreamTag}-tiny`)) +
+      (await upstreamCalls(`${a.upstreamTag}-large`));
     const rows = await logRows(a.tenantId);
 
     const refused = await chat(a.key, { max_tokens: 40 }); // 47 > 13 left
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     await expect429(refused, 'tokens');
-    expect((await upstreamCalls(`${a.upstreamTag}-tiny`)) + (await upstreamCalls(`${a.upstreamTag}-large`))).toBe(calls);
+    expect(
+      (await upstreamCalls(`${a.upstreamTag}-tiny`)) +
+        (await upstreamCalls(`${a.upstreamTag}-large`)),
+    ).toBe(calls);
     expect(await logRows(a.tenantId)).toBe(rows);
   });
 
-  it('without max_tokens, the pool\'s largest expected output is counted', async () => {
+  it("without max_tokens, the pool's largest expected output is counted", async () => {
     const a = await tenant({ tpm: 1000 });
     const res = await chat(a.key);
     expect(res.status).toBe(200);

@@ -22,8 +22,14 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 describe('onboarding math (parity with Python)', () => {
   it('quadrature has the normal moments', () => {
     const { z, w } = quadrature();
-    let m0 = 0, m2 = 0, m4 = 0;
-    z.forEach((x, k) => { m0 += w[k]!; m2 += w[k]! * x * x; m4 += w[k]! * x ** 4; });
+    let m0 = 0,
+      m2 = 0,
+      m4 = 0;
+    z.forEach((x, k) => {
+      m0 += w[k]!;
+      m2 += w[k]! * x * x;
+      m4 += w[k]! * x ** 4;
+    });
     expect(m0).toBeCloseTo(1, 12);
     expect(m2).toBeCloseTo(1, 6);
     expect(m4).toBeCloseTo(3, 4);
@@ -36,7 +42,12 @@ describe('onboarding math (parity with Python)', () => {
   for (const mode of ['prior', 'mean', 'i-optimal'] as const) {
     it(`selects the same quiz and posterior (${mode})`, () => {
       const want = fixture.quizzes[mode];
-      const quiz = selectQuiz(items, prior, 12, mode === 'i-optimal' ? { criterion: 'i-optimal' } : { expectation: mode });
+      const quiz = selectQuiz(
+        items,
+        prior,
+        12,
+        mode === 'i-optimal' ? { criterion: 'i-optimal' } : { expectation: mode },
+      );
       expect(quiz.rows).toEqual(want.rows);
       expect(maxAbsDiff(quiz.gains, want.gains)).toBeLessThan(1e-9);
       const y = quiz.rows.map((r) => fixture.y[r]!);
@@ -78,11 +89,21 @@ describe('onboarding math (parity with Python)', () => {
 
   it('linear algebra: cholesky and inverse of an SPD matrix', () => {
     const l = cholesky(prior.cov);
-    const back = l.map((row, i) => l.map((other) => row.reduce((s, x, k) => s + x * other[k]!, 0)));
+    const back = l.map((row) => l.map((other) => row.reduce((s, x, k) => s + x * other[k]!, 0)));
     expect(maxAbsDiff(back.flat(), prior.cov.flat())).toBeLessThan(1e-12);
     const inv = inverseSpd(prior.cov);
     const eye = prior.cov.map((row) => matVec(inv, row));
-    expect(maxAbsDiff(eye.flat(), prior.cov.map((_, i) => prior.cov.map((__, j) => (i === j ? 1 : 0))).flat())).toBeLessThan(1e-10);
-    expect(() => cholesky([[1, 2], [2, 1]])).toThrow();
+    expect(
+      maxAbsDiff(
+        eye.flat(),
+        prior.cov.map((_, i) => prior.cov.map((__, j) => (i === j ? 1 : 0))).flat(),
+      ),
+    ).toBeLessThan(1e-10);
+    expect(() =>
+      cholesky([
+        [1, 2],
+        [2, 1],
+      ]),
+    ).toThrow();
   });
 });

@@ -2,25 +2,55 @@ import { describe, expect, inject, it } from 'vitest';
 import { openAIRequest } from '../../../worker/providers/openai/request';
 import { openAIStream } from '../../../worker/providers/openai/stream';
 import { callWithFallback } from '../../../worker/upstream/fallback';
-import { chat, contentOf, dataEvents, fakeTarget, received, within } from '../upstream/support/helpers';
+import {
+  chat,
+  contentOf,
+  dataEvents,
+  fakeTarget,
+  received,
+  within,
+} from '../upstream/support/helpers';
 
 const opts = { timeoutMs: 2000, maxTries: 1 };
 
 describe('openai request', () => {
   it('swaps in the upstream model id, keeps every other field, and sends the key as a bearer token', () => {
     const { url, init } = openAIRequest(
-      { name: 'gpt-4o', provider: 'openai', upstreamModel: 'gpt-4o-2024-05-13', baseUrl: 'https://api.example.test/v1/', apiKey: 'sk-1' },
+      {
+        name: 'gpt-4o',
+        provider: 'openai',
+        upstreamModel: 'gpt-4o-2024-05-13',
+        baseUrl: 'https://api.example.test/v1/',
+        apiKey: 'sk-1',
+      },
       chat({ temperature: 0.2, response_format: { type: 'json_object' }, stream: true }),
     );
     expect(url).toBe('https://api.example.test/v1/chat/completions');
-    expect(init.headers).toMatchObject({ authorization: 'Bearer sk-1', 'content-type': 'application/json', accept: 'text/event-stream' });
+    expect(init.headers).toMatchObject({
+      authorization: 'Bearer sk-1',
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+    });
+    expect(init.redirect).toBe('manual');
     expect(JSON.parse(init.body as string)).toEqual({
-      model: 'gpt-4o-2024-05-13', messages: [{ role: 'user', content: 'Say hello.' }], temperature: 0.2, response_format: { type: 'json_object' }, stream: true,
+      model: 'gpt-4o-2024-05-13',
+      messages: [{ role: 'user', content: 'Say hello.' }],
+      temperature: 0.2,
+      response_format: { type: 'json_object' },
+      stream: true,
     });
   });
 
   it('sends no authorization header for a keyless upstream (vLLM, Ollama)', () => {
-    const { init } = openAIRequest({ name: 'local', provider: 'openai', upstreamModel: 'llama3', baseUrl: 'http://127.0.0.1:11434/v1' }, chat());
+    const { init } = openAIRequest(
+      {
+        name: 'local',
+        provider: 'openai',
+        upstreamModel: 'llama3',
+        baseUrl: 'http://127.0.0.1:11434/v1',
+      },
+      chat(),
+    );
     expect(init.headers).not.toHaveProperty('authorization');
   });
 });
@@ -30,13 +60,26 @@ describe('openai over loopback', () => {
     const r = await callWithFallback([fakeTarget('openai', 'ok-json')], chat(), opts);
     expect(r.response.headers.get('content-type')).toContain('application/json');
     const body = (await r.response.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ object: 'chat.completion', model: 'ok-json', system_fingerprint: 'fp_fake', usage: { total_tokens: 11 } });
+    expect(body).toMatchObject({
+      object: 'chat.completion',
+      model: 'ok-json',
+      system_fingerprint: 'fp_fake',
+      usage: { total_tokens: 11 },
+    });
     const [sent] = await received('ok-json');
-    expect(sent).toMatchObject({ path: '/openai/v1/chat/completions', headers: { authorization: 'Bearer test-key' }, body: { model: 'ok-json' } });
+    expect(sent).toMatchObject({
+      path: '/openai/v1/chat/completions',
+      headers: { authorization: 'Bearer test-key' },
+      body: { model: 'ok-json' },
+    });
   });
 
   it('passes SSE through chunk by chunk: the first chunk reaches the client before the upstream sends the rest', async () => {
-    const r = await callWithFallback([fakeTarget('openai', 'ok-gated-1')], chat({ stream: true }), opts);
+    const r = await callWithFallback(
+      [fakeTarget('openai', 'ok-gated-1')],
+      chat({ stream: true }),
+      opts,
+    );
     expect(r.response.headers.get('content-type')).toContain('text/event-stream');
     const reader = r.response.body!.getReader();
     // The fake holds everything after its first event until released: a buffering router would
@@ -67,13 +110,31 @@ describe('openai over loopback', () => {
   });
 
   it('ends the stream at an upstream error event: its cleaned message as an OpenAI error, then [DONE]', async () => {
-    const r = await callWithFallback([fakeTarget('openai', 'error-event-o1')], chat({ stream: true }), opts);
+    const r = await callWithFallback(
+      [fakeTarget('openai', 'error-event-o1')],
+      chat({ stream: true }),
+      opts,
+    );
     const events = dataEvents(await within(r.response.text(), 3000, 'error-event stream'));
-    expect(events.slice(1)).toEqual([{ error: { message: 'upstream: provider overloaded', type: 'upstream_error', param: null, code: 'upstream_stream_error' } }, '[DONE]']);
+    expect(events.slice(1)).toEqual([
+      {
+        error: {
+          message: 'upstream: provider overloaded',
+          type: 'upstream_error',
+          param: null,
+          code: 'upstream_stream_error',
+        },
+      },
+      '[DONE]',
+    ]);
   });
 
   it('treats a 200 that is not a completion as a failure and moves on', async () => {
-    const r = await callWithFallback([fakeTarget('openai', 'garbage-1'), fakeTarget('openai', 'ok-after-bad')], chat(), { timeoutMs: 2000, maxTries: 2 });
+    const r = await callWithFallback(
+      [fakeTarget('openai', 'garbage-1'), fakeTarget('openai', 'ok-after-bad')],
+      chat(),
+      { timeoutMs: 2000, maxTries: 2 },
+    );
     expect(r.attempts[0]).toMatchObject({ ok: false, reason: 'bad_response' });
     expect(r.used).toBe(1);
   });
@@ -106,17 +167,31 @@ describe('openAIStream (the pass-through transform)', () => {
 
   it('passes whole events byte for byte, comments included, and nothing after [DONE]', async () => {
     const body = `: OPENROUTER PROCESSING\n\n${chunkOf('Hi')}${chunkOf('', 'stop')}data: [DONE]\n\n`;
-    expect(await run([body.slice(0, 30), body.slice(30), 'data: {"late":true}\n\n'])).toEqual({ text: body, error: null });
+    expect(await run([body.slice(0, 30), body.slice(30), 'data: {"late":true}\n\n'])).toEqual({
+      text: body,
+      error: null,
+    });
   });
 
   it('drops an event whose data is not JSON (no OpenAI client can read it)', async () => {
-    const out = await run([chunkOf('Hi'), 'data: ping\n\n', chunkOf('', 'stop'), 'data: [DONE]\n\n']);
+    const out = await run([
+      chunkOf('Hi'),
+      'data: ping\n\n',
+      chunkOf('', 'stop'),
+      'data: [DONE]\n\n',
+    ]);
     expect(out.text).toBe(`${chunkOf('Hi')}${chunkOf('', 'stop')}data: [DONE]\n\n`);
   });
 
   it('keeps a last event that lost only its line ends, and adds [DONE] after a finish_reason', async () => {
-    expect(await run([chunkOf('Hi'), chunkOf('', 'stop'), 'data: [DONE]'])).toEqual({ text: `${chunkOf('Hi')}${chunkOf('', 'stop')}data: [DONE]\n\n`, error: null });
-    expect(await run([chunkOf('Hi'), chunkOf('', 'stop').trimEnd()])).toEqual({ text: `${chunkOf('Hi')}${chunkOf('', 'stop')}data: [DONE]\n\n`, error: null });
+    expect(await run([chunkOf('Hi'), chunkOf('', 'stop'), 'data: [DONE]'])).toEqual({
+      text: `${chunkOf('Hi')}${chunkOf('', 'stop')}data: [DONE]\n\n`,
+      error: null,
+    });
+    expect(await run([chunkOf('Hi'), chunkOf('', 'stop').trimEnd()])).toEqual({
+      text: `${chunkOf('Hi')}${chunkOf('', 'stop')}data: [DONE]\n\n`,
+      error: null,
+    });
   });
 
   it('errors (incomplete) when the stream ends mid-event without a finish_reason, after the whole events only', async () => {

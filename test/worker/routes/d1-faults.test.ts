@@ -10,16 +10,24 @@ import { D1_FAULTS, faultyD1 } from '../support/faulty-d1';
 import { seedBundle, seedBundleModels, seedPool, seedTenant, testEnv } from '../support/seed';
 
 const messages = [{ role: 'user', content: 'What is the capital of France?' }];
-const route = (key: string, DB: D1Database) => call('/v1/route', { key, body: { model: 'router', messages }, env: { DB } });
+const route = (key: string, DB: D1Database) =>
+  call('/v1/route', { key, body: { model: 'router', messages }, env: { DB } });
 
 async function tenantWithPool(): Promise<{ key: string; tenantId: string }> {
   const t = await seedTenant('default');
-  await seedPool(t.tenantId, 'default', 'test-v1', Object.values(await seedBundleModels(t.tenantId, 'http://127.0.0.1:9/v1')));
+  await seedPool(
+    t.tenantId,
+    'default',
+    'test-v1',
+    Object.values(await seedBundleModels(t.tenantId, 'http://127.0.0.1:9/v1')),
+  );
   return t;
 }
 
 async function logRows(tenantId: string): Promise<string[]> {
-  const { results } = await testEnv.DB.prepare('SELECT id FROM decision_log WHERE tenant_id = ?1').bind(tenantId).all<{ id: string }>();
+  const { results } = await testEnv.DB.prepare('SELECT id FROM decision_log WHERE tenant_id = ?1')
+    .bind(tenantId)
+    .all<{ id: string }>();
   return results.map((r) => r.id).sort();
 }
 
@@ -42,17 +50,26 @@ describe('D1 faults', () => {
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(res.headers.get('x-request-id')).toBeTruthy();
       const body = await res.json<{ error: Record<string, unknown> }>();
-      expect(body.error).toMatchObject({ type: 'service_unavailable', code: 'database_unavailable', param: null });
+      expect(body.error).toMatchObject({
+        type: 'service_unavailable',
+        code: 'database_unavailable',
+        param: null,
+      });
       expect(JSON.stringify(body)).not.toMatch(/SQLITE|no such table|at .*\.ts/);
     });
   }
 
-  it('the real D1 binding\'s own errors are told apart the same way', async () => {
-    const missing = await testEnv.DB.prepare('SELECT * FROM no_such_table').all().catch((e: unknown) => e);
+  it("the real D1 binding's own errors are told apart the same way", async () => {
+    const missing = await testEnv.DB.prepare('SELECT * FROM no_such_table')
+      .all()
+      .catch((e: unknown) => e);
     expect(String(missing)).toMatch(/no such table/);
     expect(asDatabaseUnavailable(missing)).not.toBeNull();
     const { tenantId } = await seedTenant(null);
-    const duplicate = await testEnv.DB.prepare('INSERT INTO tenants (id, name) VALUES (?1, ?1)').bind(tenantId).run().catch((e: unknown) => e);
+    const duplicate = await testEnv.DB.prepare('INSERT INTO tenants (id, name) VALUES (?1, ?1)')
+      .bind(tenantId)
+      .run()
+      .catch((e: unknown) => e);
     expect(String(duplicate)).toMatch(/SQLITE_CONSTRAINT/);
     expect(asDatabaseUnavailable(duplicate)).toBeNull();
   });
@@ -95,7 +112,10 @@ describe('D1 faults', () => {
     db.fail(null);
     const after = await route(key, db.db);
     expect(after.status).toBe(200);
-    const expected = [warm, after].map((r) => r.headers.get('x-router-decision-id')!).concat(during).sort();
+    const expected = [warm, after]
+      .map((r) => r.headers.get('x-router-decision-id')!)
+      .concat(during)
+      .sort();
     expect(await logRows(tenantId)).toEqual(expected);
     expect(decisionLogBacklog().pending).toBe(before);
   });

@@ -3,7 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../../../worker/bundle/manifest';
 import { ApiError } from '../../../worker/errors';
-import { DEFAULT_PRESETS, parsePreference, resolvePreference } from '../../../worker/routing/preference';
+import {
+  DEFAULT_PRESETS,
+  parsePreference,
+  resolvePreference,
+} from '../../../worker/routing/preference';
 
 describe('parsePreference', () => {
   it('keeps numbers and preset names, rejects anything else with a 400', () => {
@@ -18,9 +22,31 @@ describe('parsePreference', () => {
   });
 
   it('reads a string only as a plain decimal: hex, binary, exponents, Infinity and blanks are 400s', () => {
-    for (const bad of ['0x1', '0b1', '0o1', '1e999', '1e-1', '5E-1', 'Infinity', '-Infinity', 'NaN', ' ', '\t', '.', '1.', '+0.5', '0.5.1', '1_0', '٠.5']) {
+    for (const bad of [
+      '0x1',
+      '0b1',
+      '0o1',
+      '1e999',
+      '1e-1',
+      '5E-1',
+      'Infinity',
+      '-Infinity',
+      'NaN',
+      ' ',
+      '\t',
+      '.',
+      '1.',
+      '+0.5',
+      '0.5.1',
+      '1_0',
+      '٠.5',
+    ]) {
       let caught: unknown;
-      try { parsePreference(bad, 'x-router-preference'); } catch (e) { caught = e; }
+      try {
+        parsePreference(bad, 'x-router-preference');
+      } catch (e) {
+        caught = e;
+      }
       expect(caught, JSON.stringify(bad)).toBeInstanceOf(ApiError);
       expect((caught as ApiError).status).toBe(400);
       expect((caught as ApiError).code).toBe('invalid_preference');
@@ -42,7 +68,11 @@ describe('parsePreference', () => {
   it('does not echo a long preference string back', () => {
     const long = `0x${'f'.repeat(100_000)}`;
     let caught: unknown;
-    try { parsePreference(long, 'p'); } catch (e) { caught = e; }
+    try {
+      parsePreference(long, 'p');
+    } catch (e) {
+      caught = e;
+    }
     expect((caught as ApiError).message.length).toBeLessThan(200);
   });
 });
@@ -58,11 +88,26 @@ describe('resolvePreference', () => {
 
   it('is fed by manifest.policy.presets, which must be ordered and inside [0, 1]', () => {
     const base = {
-      format: 1, version: 'v', identity_dim: 2, embedding: { space: 's', dim: 4, provider: 'dev' },
-      files: { irt: { key: 'k', bytes: 1, sha256: 'a'.repeat(64) }, policy: { key: 'k', bytes: 1, sha256: 'a'.repeat(64) } },
+      format: 1,
+      version: 'v',
+      identity_dim: 2,
+      embedding: { space: 's', dim: 4, provider: 'dev' },
+      files: {
+        irt: { key: 'k', bytes: 1, sha256: 'a'.repeat(64) },
+        policy: { key: 'k', bytes: 1, sha256: 'a'.repeat(64) },
+      },
       models: [],
     };
-    const withPresets = (p: unknown) => ({ ...base, policy: { features: [{ name: 'p_success', size: 1 }, { name: 'cost_rel', size: 1 }], presets: p } });
+    const withPresets = (p: unknown) => ({
+      ...base,
+      policy: {
+        features: [
+          { name: 'p_success', size: 1 },
+          { name: 'cost_rel', size: 1 },
+        ],
+        presets: p,
+      },
+    });
     expect(parseManifest(withPresets(presets)).policy.presets).toEqual(presets);
     expect(() => parseManifest(withPresets({ cheap: 0.9, balanced: 0.5, quality: 1 }))).toThrow();
     expect(() => parseManifest(withPresets({ cheap: 0, balanced: 1.2, quality: 1 }))).toThrow();

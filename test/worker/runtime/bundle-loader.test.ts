@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getBundle, BundleUnavailableError } from '../../../worker/runtime/bundle-loader';
+import { warmOrt } from '../../../worker/runtime/ort';
 import { seedBundle, testEnv } from '../support/seed';
 
 describe('bundle loader', () => {
@@ -8,7 +9,8 @@ describe('bundle loader', () => {
     const bundle = await getBundle(testEnv.ASSETS, 'test-v1');
     expect(bundle.manifest.version).toBe('test-v1');
     const ids = new BigInt64Array(2 * 128);
-    ids[0] = 5n; ids[1] = 77n;
+    ids[0] = 5n;
+    ids[1] = 77n;
     const out = await bundle.embedder!.run({ ids: { type: 'int64', data: ids, dims: [2, 128] } });
     const e = out['embedding']!;
     expect(e.dims).toEqual([2, 64]);
@@ -19,9 +21,30 @@ describe('bundle loader', () => {
     }
   });
 
+  it('says where a load went, each graph checked by one run on placeholder inputs', async () => {
+    await seedBundle('test-layer-v1', 0, 'timed-v1');
+    const { loadBreakdown } = await getBundle(testEnv.ASSETS, 'timed-v1');
+    expect(Object.keys(loadBreakdown.files).sort()).toEqual([
+      'embedder',
+      'irt',
+      'neighbours',
+      'policy',
+    ]);
+    for (const t of Object.values(loadBreakdown.files)) {
+      expect(Object.keys(t!).sort()).toEqual(['fetch_ms', 'hash_ms', 'session_ms', 'warm_ms']);
+      for (const ms of Object.values(t!)) expect(ms).toBeGreaterThanOrEqual(0);
+    }
+    expect(loadBreakdown.manifest_ms).toBeGreaterThanOrEqual(0);
+    // ORT initialises (and compiles its kernels) once per isolate: done before, it costs nothing now
+    expect(await warmOrt()).toBe(0);
+    expect(loadBreakdown.ort_init_ms).toBeGreaterThanOrEqual(0);
+  });
+
   it('shares one load between concurrent first requests', async () => {
     await seedBundle('test-v1', 0, 'shared-v1');
-    const [a, b, c] = await Promise.all([0, 1, 2].map(() => getBundle(testEnv.ASSETS, 'shared-v1')));
+    const [a, b, c] = await Promise.all(
+      [0, 1, 2].map(() => getBundle(testEnv.ASSETS, 'shared-v1')),
+    );
     expect(a).toBe(b);
     expect(b).toBe(c);
   });
@@ -31,18 +54,26 @@ describe('bundle loader', () => {
   });
 
   it('rejects a file whose sha256 does not match the manifest, and retries after a fix', async () => {
-    const manifest = await seedBundle('test-v1', 0, 'corrupt-v1') as { files: { policy: { key: string; bytes: number } } };
+    const manifest = (await seedBundle('test-v1', 0, 'corrupt-v1')) as {
+      files: { policy: { key: string; bytes: number } };
+    };
     const good = await (await testEnv.ASSETS.get(manifest.files.policy.key))!.arrayBuffer();
     const bad = new Uint8Array(good.slice(0));
     bad[bad.length - 1] = bad[bad.length - 1]! ^ 0xff;
     await testEnv.ASSETS.put(manifest.files.policy.key, bad);
     await expect(getBundle(testEnv.ASSETS, 'corrupt-v1')).rejects.toThrow(/sha256/);
     await testEnv.ASSETS.put(manifest.files.policy.key, good);
-    await expect(getBundle(testEnv.ASSETS, 'corrupt-v1')).resolves.toHaveProperty('manifest.version', 'corrupt-v1');
+    await expect(getBundle(testEnv.ASSETS, 'corrupt-v1')).resolves.toHaveProperty(
+      'manifest.version',
+      'corrupt-v1',
+    );
   });
 
   it('rejects a manifest that breaks the contract', async () => {
-    await testEnv.ASSETS.put('bundles/broken-v1/manifest.json', JSON.stringify({ format: 1, version: 'broken-v1' }));
+    await testEnv.ASSETS.put(
+      'bundles/broken-v1/manifest.json',
+      JSON.stringify({ format: 1, version: 'broken-v1' }),
+    );
     await expect(getBundle(testEnv.ASSETS, 'broken-v1')).rejects.toThrow(/invalid manifest/);
   });
 });

@@ -15,7 +15,8 @@ beforeAll(async () => {
   bundle = await getBundle(testEnv.ASSETS, 'test-v1');
 });
 
-const f32 = (n: number, seed: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i + seed) / 2);
+const f32 = (n: number, seed: number): Float32Array =>
+  Float32Array.from({ length: n }, (_, i) => Math.sin(i + seed) / 2);
 
 function irtFeeds(rows: number): Record<string, OnnxTensor> {
   const { embedding, identity_dim: d } = bundle.manifest;
@@ -28,7 +29,11 @@ function irtFeeds(rows: number): Record<string, OnnxTensor> {
 function policyFeeds(k: number): Record<string, OnnxTensor> {
   const width = bundle.manifest.policy.features.reduce((s, f) => s + f.size, 0);
   return {
-    embedding: { type: 'float32', data: f32(bundle.manifest.embedding.dim, 3), dims: [1, bundle.manifest.embedding.dim] },
+    embedding: {
+      type: 'float32',
+      data: f32(bundle.manifest.embedding.dim, 3),
+      dims: [1, bundle.manifest.embedding.dim],
+    },
     preference: { type: 'float32', data: Float32Array.of(0.4), dims: [1, 1] },
     features: { type: 'float32', data: f32(k * width, k), dims: [1, k, width] },
     mask: { type: 'float32', data: new Float32Array(k).fill(1), dims: [1, k] },
@@ -36,7 +41,9 @@ function policyFeeds(k: number): Record<string, OnnxTensor> {
 }
 
 async function values(session: OnnxSession, feeds: Record<string, OnnxTensor>): Promise<number[]> {
-  const out = await session.run(Object.fromEntries(Object.entries(feeds).filter(([name]) => session.inputNames.includes(name))));
+  const out = await session.run(
+    Object.fromEntries(Object.entries(feeds).filter(([name]) => session.inputNames.includes(name))),
+  );
   return [...(Object.values(out)[0]!.data as Float32Array)].map(Number);
 }
 
@@ -48,12 +55,16 @@ describe('ORT runs in one isolate', () => {
   it('give each caller its own output when they overlap', async () => {
     // Twelve "requests", each an IRT run then a policy run, shapes differing between requests,
     // started a few microtasks apart: their runs overlap as a busy isolate's do.
-    const request = async (i: number): Promise<number[][]> =>
-      [await values(bundle.irt, irtFeeds(1 + (i % 3))), await values(bundle.policy, policyFeeds(2 + (i % 4)))];
+    const request = async (i: number): Promise<number[][]> => [
+      await values(bundle.irt, irtFeeds(1 + (i % 3))),
+      await values(bundle.policy, policyFeeds(2 + (i % 4))),
+    ];
     const alone: number[][][] = [];
     for (let i = 0; i < 12; i++) alone.push(await request(i));
     for (let lag = 0; lag < 4; lag++) {
-      expect(await Promise.all(alone.map((_, i) => microtasks(lag * (i % 5)).then(() => request(i))))).toEqual(alone);
+      expect(
+        await Promise.all(alone.map((_, i) => microtasks(lag * (i % 5)).then(() => request(i)))),
+      ).toEqual(alone);
     }
   });
 });

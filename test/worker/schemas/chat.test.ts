@@ -2,12 +2,16 @@
 // error messages that never echo a hostile value whole.
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../worker/errors';
-import { MAX_MODEL_CHARS, parseChatBody } from '../../../worker/schemas/chat';
+import { MAX_MODEL_CHARS } from '../../../worker/schemas/chat';
+import { parseChatBody } from '../support/chat-body';
 
 const messages = [{ role: 'user', content: 'hi' }];
 
 function request(body: unknown): Request {
-  return new Request('http://router.test/v1/chat/completions', { method: 'POST', body: JSON.stringify(body) });
+  return new Request('http://router.test/v1/chat/completions', {
+    method: 'POST',
+    body: JSON.stringify(body),
+  });
 }
 
 async function rejection(body: unknown): Promise<ApiError> {
@@ -47,14 +51,18 @@ describe('parseChatBody ranges (OpenAI)', () => {
   }
 
   it('leaves fields it does not know to the upstream', async () => {
-    const body = await parseChatBody(request({ model: 'router', messages, seed: 7, logit_bias: { 1: 2 } }));
+    const body = await parseChatBody(
+      request({ model: 'router', messages, seed: 7, logit_bias: { 1: 2 } }),
+    );
     expect(body).toMatchObject({ seed: 7, logit_bias: { 1: 2 } });
   });
 });
 
 describe('parseChatBody model', () => {
   it(`accepts ${MAX_MODEL_CHARS} characters and rejects more without echoing the name whole`, async () => {
-    await expect(parseChatBody(request({ model: 'm'.repeat(MAX_MODEL_CHARS), messages }))).resolves.toBeTruthy();
+    await expect(
+      parseChatBody(request({ model: 'm'.repeat(MAX_MODEL_CHARS), messages })),
+    ).resolves.toBeTruthy();
     const huge = `router/${'A'.repeat(100_000)}`;
     const err = await rejection({ model: huge, messages });
     expect(err.status).toBe(400);
@@ -67,14 +75,21 @@ describe('parseChatBody model', () => {
 
 describe('parseChatBody messages stay short', () => {
   it('an unknown router option with a 100 KB name is named in a bounded message', async () => {
-    const err = await rejection({ model: 'router', messages, router: { ['k'.repeat(100_000)]: 1 } });
+    const err = await rejection({
+      model: 'router',
+      messages,
+      router: { ['k'.repeat(100_000)]: 1 },
+    });
     expect(err.status).toBe(400);
     expect(err.param).toBe('router');
     expect(err.message.length).toBeLessThan(400);
   });
 
   it('a deep path into a bad message is named, and short', async () => {
-    const err = await rejection({ model: 'router', messages: [{ role: 'user', content: [{ type: 7 }] }] });
+    const err = await rejection({
+      model: 'router',
+      messages: [{ role: 'user', content: [{ type: 7 }] }],
+    });
     expect(err.param).toBe('messages.0.content');
     expect(err.message.length).toBeLessThan(400);
   });

@@ -9,7 +9,10 @@ let a: { tenantId: string; key: string };
 let b: { tenantId: string; key: string };
 
 async function cacheHit(key: string, prompt: string): Promise<boolean> {
-  const res = await call('/v1/route', { key, body: { model: 'router', messages: [{ role: 'user', content: prompt }] } });
+  const res = await call('/v1/route', {
+    key,
+    body: { model: 'router', messages: [{ role: 'user', content: prompt }] },
+  });
   expect(res.status).toBe(200);
   return (await res.json<{ embedding: { cacheHit: boolean } }>()).embedding.cacheHit;
 }
@@ -18,11 +21,17 @@ beforeAll(async () => {
   await seedBundle('test-v1');
   a = await seedTenant('default');
   b = await seedTenant('default');
-  for (const t of [a, b]) await seedPool(t.tenantId, 'default', 'test-v1', Object.values(await seedBundleModels(t.tenantId, 'http://127.0.0.1:9/v1')));
+  for (const t of [a, b])
+    await seedPool(
+      t.tenantId,
+      'default',
+      'test-v1',
+      Object.values(await seedBundleModels(t.tenantId, 'http://127.0.0.1:9/v1')),
+    );
 });
 
 describe('embedding cache across tenants', () => {
-  it("tenant B cannot learn from cacheHit that tenant A sent a prompt", async () => {
+  it('tenant B cannot learn from cacheHit that tenant A sent a prompt', async () => {
     const secret = `A's confidential merger memo ${crypto.randomUUID()}`;
     expect(await cacheHit(a.key, secret)).toBe(false);
     expect(await cacheHit(a.key, secret)).toBe(true);

@@ -25,12 +25,22 @@ function settingsOf(toml: string): string[] {
 describe('worker settings', () => {
   it('the list is exactly the vars and bindings of wrangler.toml', () => {
     const fromToml = settingsOf(wranglerToml);
-    expect(fromToml).toEqual(expect.arrayContaining(['DB', 'ASSETS', 'AI', 'DEFAULT_BUNDLE', 'UPSTREAM_TIMEOUT_MS']));
+    expect(fromToml).toEqual(
+      expect.arrayContaining(['DB', 'ASSETS', 'AI', 'DEFAULT_BUNDLE', 'UPSTREAM_TIMEOUT_MS']),
+    );
     expect([...WORKER_SETTING_NAMES]).toEqual(fromToml);
   });
 
   it('isWorkerSetting knows them and nothing else', () => {
     for (const name of WORKER_SETTING_NAMES) expect(isWorkerSetting(name)).toBe(true);
-    for (const name of ['OPENAI_API_KEY', 'STANDIN_API_KEY', 'constructor', 'toString', '__proto__', '']) expect(isWorkerSetting(name)).toBe(false);
+    for (const name of [
+      'OPENAI_API_KEY',
+      'STANDIN_API_KEY',
+      'constructor',
+      'toString',
+      '__proto__',
+      '',
+    ])
+      expect(isWorkerSetting(name)).toBe(false);
   });
 });

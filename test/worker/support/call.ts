@@ -27,17 +27,35 @@ export async function call(path: string, opts: CallOptions = {}): Promise<Respon
     ...(hasBody ? { body: opts.rawBody ?? JSON.stringify(opts.body) } : {}),
   });
   const ctx = createExecutionContext();
-  const response = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, { ...testEnv, ...opts.env } as Env, ctx);
+  const response = await worker.fetch(
+    request as Request<unknown, IncomingRequestCfProperties>,
+    { ...testEnv, ...opts.env } as Env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
   return response;
 }
 
 /** Sends a request and returns the response without waiting for waitUntil work (streaming tests). */
-export async function callNoWait(path: string, opts: CallOptions = {}): Promise<{ response: Response; settled: Promise<void> }> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...(opts.headers ?? {}) };
+export async function callNoWait(
+  path: string,
+  opts: CallOptions = {},
+): Promise<{ response: Response; settled: Promise<void> }> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    ...(opts.headers ?? {}),
+  };
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
-  const request = new Request(`http://router.test${path}`, { method: 'POST', headers, body: JSON.stringify(opts.body) });
+  const request = new Request(`http://router.test${path}`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(opts.body),
+  });
   const ctx = createExecutionContext();
-  const response = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, { ...testEnv, ...opts.env } as Env, ctx);
+  const response = await worker.fetch(
+    request as Request<unknown, IncomingRequestCfProperties>,
+    { ...testEnv, ...opts.env } as Env,
+    ctx,
+  );
   return { response, settled: waitOnExecutionContext(ctx) };
 }

@@ -34,7 +34,10 @@ export function faultyD1(real: D1Database): FaultyD1 {
       get(target, prop, receiver) {
         if (prop === 'bind') return (...args: unknown[]) => wrapStatement(target.bind(...args));
         if (prop === 'first' || prop === 'all' || prop === 'run' || prop === 'raw') {
-          return (...args: unknown[]) => guard(() => (target[prop] as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+          return (...args: unknown[]) =>
+            guard(() =>
+              (target[prop] as (...a: unknown[]) => Promise<unknown>).apply(target, args),
+            );
         }
         return Reflect.get(target, prop, receiver) as unknown;
       },
@@ -46,7 +49,8 @@ export function faultyD1(real: D1Database): FaultyD1 {
     get(target, prop, receiver) {
       if (prop === 'prepare') return (sql: string) => wrapStatement(target.prepare(sql));
       if (prop === 'batch') {
-        return (stmts: D1PreparedStatement[]) => guard(() => target.batch(stmts.map((s) => unwrap.get(s) ?? s)));
+        return (stmts: D1PreparedStatement[]) =>
+          guard(() => target.batch(stmts.map((s) => unwrap.get(s) ?? s)));
       }
       if (prop === 'exec') return (sql: string) => guard(() => target.exec(sql));
       return Reflect.get(target, prop, receiver) as unknown;
@@ -54,7 +58,11 @@ export function faultyD1(real: D1Database): FaultyD1 {
   });
   return {
     db,
-    fail(message) { fault = message; },
-    get failedCalls() { return failedCalls; },
+    fail(message) {
+      fault = message;
+    },
+    get failedCalls() {
+      return failedCalls;
+    },
   };
 }

@@ -7,14 +7,20 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-interface Received { path: string; authorization: string | null; body: Record<string, unknown> }
+interface Received {
+  path: string;
+  authorization: string | null;
+  body: Record<string, unknown>;
+}
 
 const CHUNK_GAP_MS = 150;
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let data = '';
-    req.on('data', (c: Buffer) => { data += c.toString('utf8'); });
+    req.on('data', (c: Buffer) => {
+      data += c.toString('utf8');
+    });
     req.on('end', () => resolve(data));
     req.on('error', reject);
   });
@@ -22,8 +28,10 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function completion(model: string, content: string): Record<string, unknown> {
   return {
-    id: `chatcmpl-${Math.random().toString(36).slice(2)}`, object: 'chat.completion',
-    created: Math.floor(Date.now() / 1000), model,
+    id: `chatcmpl-${Math.random().toString(36).slice(2)}`,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model,
     choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
     usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 },
   };
@@ -34,17 +42,37 @@ async function stream(res: ServerResponse, model: string): Promise<void> {
   const words = ['Hello', ' from', ` ${model}`];
   const id = `chatcmpl-${Math.random().toString(36).slice(2)}`;
   for (const [i, w] of words.entries()) {
-    const chunk = { id, object: 'chat.completion.chunk', created: 0, model,
-      choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: w } : { content: w }, finish_reason: null }] };
+    const chunk = {
+      id,
+      object: 'chat.completion.chunk',
+      created: 0,
+      model,
+      choices: [
+        {
+          index: 0,
+          delta: i === 0 ? { role: 'assistant', content: w } : { content: w },
+          finish_reason: null,
+        },
+      ],
+    };
     res.write(`data: ${JSON.stringify(chunk)}\n\n`);
     await new Promise((r) => setTimeout(r, CHUNK_GAP_MS));
   }
-  const last = { id, object: 'chat.completion.chunk', created: 0, model, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] };
+  const last = {
+    id,
+    object: 'chat.completion.chunk',
+    created: 0,
+    model,
+    choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+  };
   res.write(`data: ${JSON.stringify(last)}\n\ndata: [DONE]\n\n`);
   res.end();
 }
 
-export async function startLoopbackUpstream(): Promise<{ url: string; close: () => Promise<void> }> {
+export async function startLoopbackUpstream(): Promise<{
+  url: string;
+  close: () => Promise<void>;
+}> {
   const received = new Map<string, Received[]>();
   const server = createServer((req, res) => {
     void (async () => {
@@ -56,7 +84,11 @@ export async function startLoopbackUpstream(): Promise<{ url: string; close: () 
       }
       const text = await readBody(req);
       let body: Record<string, unknown> = {};
-      try { body = JSON.parse(text) as Record<string, unknown>; } catch { /* recorded as {} */ }
+      try {
+        body = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        /* recorded as {} */
+      }
       const model = typeof body.model === 'string' ? body.model : '';
       const list = received.get(model) ?? [];
       list.push({ path: url.pathname, authorization: req.headers.authorization ?? null, body });
@@ -64,7 +96,16 @@ export async function startLoopbackUpstream(): Promise<{ url: string; close: () 
       const fail = /fail-(\d{3})/.exec(model);
       if (fail) {
         res.writeHead(Number(fail[1]), { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { message: `stand-in failure ${fail[1]}`, type: 'server_error', param: null, code: null } }));
+        res.end(
+          JSON.stringify({
+            error: {
+              message: `stand-in failure ${fail[1]}`,
+              type: 'server_error',
+              param: null,
+              code: null,
+            },
+          }),
+        );
         return;
       }
       if (model.includes('hang')) return; // never answers; closed when the client gives up
@@ -77,6 +118,10 @@ export async function startLoopbackUpstream(): Promise<{ url: string; close: () 
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

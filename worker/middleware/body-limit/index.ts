@@ -18,7 +18,9 @@ export function bodyLimit(): MiddlewareHandler<AppEnv> {
     return honoBodyLimit({
       maxSize,
       onError: () => {
-        throw new ApiError(413, `request body is larger than ${maxSize} bytes`, 'invalid_request_error', 'body_too_large');
+        throw new ApiError(413, `request body is larger than ${maxSize} bytes`, {
+          code: 'body_too_large',
+        });
       },
     })(c, next);
   };

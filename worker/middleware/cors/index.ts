@@ -17,14 +17,37 @@ import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
 
 const ALLOW_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'];
-const ALLOW_HEADERS = ['authorization', 'content-type', 'x-router-preference', 'x-router-user', 'x-request-id'];
+const ALLOW_HEADERS = [
+  'authorization',
+  'content-type',
+  'x-router-preference',
+  'x-router-user',
+  'x-request-id',
+];
 const EXPOSE_HEADERS = [
-  'x-request-id', 'retry-after', 'server-timing',
-  'x-router-model', 'x-router-choice', 'x-router-pool', 'x-router-preference', 'x-router-bundle', 'x-router-decision-id',
-  'x-router-arm', 'x-router-expected-cost-usd', 'x-router-predicted-quality', 'x-router-embedding', 'x-router-unroutable',
-  'x-router-attempts', 'x-router-fallback', 'x-router-degraded',
-  'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests',
-  'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens',
+  'x-request-id',
+  'retry-after',
+  'server-timing',
+  'x-router-model',
+  'x-router-choice',
+  'x-router-pool',
+  'x-router-preference',
+  'x-router-bundle',
+  'x-router-decision-id',
+  'x-router-arm',
+  'x-router-expected-cost-usd',
+  'x-router-predicted-quality',
+  'x-router-embedding',
+  'x-router-unroutable',
+  'x-router-attempts',
+  'x-router-fallback',
+  'x-router-degraded',
+  'x-ratelimit-limit-requests',
+  'x-ratelimit-remaining-requests',
+  'x-ratelimit-reset-requests',
+  'x-ratelimit-limit-tokens',
+  'x-ratelimit-remaining-tokens',
+  'x-ratelimit-reset-tokens',
 ];
 /** Seconds a browser may cache a preflight answer. */
 const MAX_AGE_SECONDS = 600;
@@ -47,11 +70,18 @@ export function tenantCors(): MiddlewareHandler<AppEnv> {
  * app.options('/v1/*', preflight());
  */
 export function preflight(): MiddlewareHandler<AppEnv> {
-  const answer = cors({ origin: (origin) => origin, allowMethods: ALLOW_METHODS, allowHeaders: ALLOW_HEADERS, maxAge: MAX_AGE_SECONDS });
+  const answer = cors({
+    origin: (origin) => origin,
+    allowMethods: ALLOW_METHODS,
+    allowHeaders: ALLOW_HEADERS,
+    maxAge: MAX_AGE_SECONDS,
+  });
   return async (c, next) => {
     const origin = c.req.header('origin');
     if (!origin || !(await someTenantAllows(c.env.DB, origin))) {
-      throw new ApiError(403, 'CORS: this origin is not allowed to call the API', 'invalid_request_error', 'origin_not_allowed');
+      throw new ApiError(403, 'CORS: this origin is not allowed to call the API', {
+        code: 'origin_not_allowed',
+      });
     }
     return answer(c, next);
   };

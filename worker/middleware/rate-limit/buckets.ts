@@ -50,7 +50,8 @@ export class TokenBuckets {
     let b = this.buckets.get(demand.key);
     if (!b) b = { limit: demand.limit, tokens: demand.limit, at: now };
     // A limit changed in D1 applies at once; a lowered one caps what is left.
-    if (b.limit !== demand.limit) b = { limit: demand.limit, tokens: Math.min(b.tokens, demand.limit), at: b.at };
+    if (b.limit !== demand.limit)
+      b = { limit: demand.limit, tokens: Math.min(b.tokens, demand.limit), at: b.at };
     const tokens = Math.min(b.limit, b.tokens + ((now - b.at) * b.limit) / MINUTE_MS);
     b = { limit: b.limit, tokens, at: now };
     this.buckets.delete(demand.key);
@@ -64,7 +65,11 @@ export class TokenBuckets {
   }
 
   private state(demand: Demand, b: Bucket): BucketState {
-    return { demand, remaining: Math.max(0, Math.floor(b.tokens)), resetMs: Math.ceil(((b.limit - b.tokens) * MINUTE_MS) / b.limit) };
+    return {
+      demand,
+      remaining: Math.max(0, Math.floor(b.tokens)),
+      resetMs: Math.ceil(((b.limit - b.tokens) * MINUTE_MS) / b.limit),
+    };
   }
 
   /**
@@ -88,8 +93,16 @@ export class TokenBuckets {
         retryAfterMs = waitMs;
       }
     }
-    if (blocking) return { ok: false, states: demands.map((d, i) => this.state(d, buckets[i]!)), retryAfterMs, blocking };
-    demands.forEach((d, i) => { buckets[i]!.tokens -= d.cost; });
+    if (blocking)
+      return {
+        ok: false,
+        states: demands.map((d, i) => this.state(d, buckets[i]!)),
+        retryAfterMs,
+        blocking,
+      };
+    demands.forEach((d, i) => {
+      buckets[i]!.tokens -= d.cost;
+    });
     return { ok: true, states: demands.map((d, i) => this.state(d, buckets[i]!)) };
   }
 

@@ -11,7 +11,7 @@ import { promptTokens } from '../../decision/cost';
 import { messageText } from '../../embedding/prompt-text';
 import type { AppEnv } from '../../env';
 import { poolNameOf } from '../../routing/route-request';
-import { readChatBody, type ChatBody } from '../../schemas/chat';
+import type { ChatBody } from '../../schemas/chat';
 
 /** The expected completion length of the pool's largest writer, or of the named model. */
 async function expectedOutput(c: Context<AppEnv>, body: ChatBody): Promise<number> {
@@ -26,11 +26,11 @@ async function expectedOutput(c: Context<AppEnv>, body: ChatBody): Promise<numbe
 
 /**
  * @example
- * const tokens = await estimateTokens(c); // e.g. 12 prompt + 512 expected = 524
+ * const tokens = await estimateTokens(c, c.req.valid('json')); // e.g. 12 prompt + 512 expected = 524
  */
-export async function estimateTokens(c: Context<AppEnv>): Promise<number> {
-  const body = await readChatBody(c);
+export async function estimateTokens(c: Context<AppEnv>, body: ChatBody): Promise<number> {
   const prompt = promptTokens(body.messages.map(messageText));
-  const perChoice = body.max_completion_tokens ?? body.max_tokens ?? (await expectedOutput(c, body));
+  const perChoice =
+    body.max_completion_tokens ?? body.max_tokens ?? (await expectedOutput(c, body));
   return prompt + perChoice * (body.n ?? 1);
 }

@@ -26,9 +26,19 @@ export function formatReset(ms: number): string {
  * @example
  * limitHeaders('requests', states); // { 'x-ratelimit-limit-requests': '60', 'x-ratelimit-remaining-requests': '59', ... }
  */
-export function limitHeaders(kind: LimitKind, states: readonly BucketState[]): Record<string, string> {
-  const tightest = states.reduce<BucketState | null>((best, s) =>
-    !best || s.remaining < best.remaining || (s.remaining === best.remaining && s.demand.limit < best.demand.limit) ? s : best, null);
+export function limitHeaders(
+  kind: LimitKind,
+  states: readonly BucketState[],
+): Record<string, string> {
+  const tightest = states.reduce<BucketState | null>(
+    (best, s) =>
+      !best ||
+      s.remaining < best.remaining ||
+      (s.remaining === best.remaining && s.demand.limit < best.demand.limit)
+        ? s
+        : best,
+    null,
+  );
   if (!tightest) return {};
   return {
     [`x-ratelimit-limit-${kind}`]: String(tightest.demand.limit),
@@ -38,7 +48,10 @@ export function limitHeaders(kind: LimitKind, states: readonly BucketState[]): R
 }
 
 const SCOPE_NAMES: Record<string, string> = { key: 'this API key', tenant: 'this tenant' };
-const UNIT: Record<LimitKind, string> = { requests: 'requests per minute (RPM)', tokens: 'tokens per minute (TPM)' };
+const UNIT: Record<LimitKind, string> = {
+  requests: 'requests per minute (RPM)',
+  tokens: 'tokens per minute (TPM)',
+};
 
 /**
  * The 429 for a refused request: OpenAI's body (`type` = the kind, `code` rate_limit_exceeded, or
@@ -47,16 +60,25 @@ const UNIT: Record<LimitKind, string> = { requests: 'requests per minute (RPM)',
  * @example
  * throw rateLimited('requests', demand, 1200, headers);
  */
-export function rateLimited(kind: LimitKind, blocking: Demand, retryAfterMs: number | null, headers: Record<string, string>): ApiError {
+export function rateLimited(
+  kind: LimitKind,
+  blocking: Demand,
+  retryAfterMs: number | null,
+  headers: Record<string, string>,
+): ApiError {
   const scope = SCOPE_NAMES[blocking.key.split(':')[0] ?? ''] ?? 'this caller';
-  const err = retryAfterMs === null
-    ? new ApiError(429, `Request too large for ${UNIT[kind]} on ${scope}: limit ${blocking.limit}, requested ${blocking.cost}. ` +
-        'Send a shorter prompt or a lower max_tokens.', kind, 'request_too_large')
-    : new ApiError(429, `Rate limit reached for ${UNIT[kind]} on ${scope}: limit ${blocking.limit}, requested ${blocking.cost}. ` +
-        `Please try again in ${formatReset(retryAfterMs)}.`, kind, 'rate_limit_exceeded');
-  Object.assign(err.headers, headers);
-  if (retryAfterMs !== null) err.headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
-  return err;
+  const asked = `limit ${blocking.limit}, requested ${blocking.cost}`;
+  if (retryAfterMs === null) {
+    const message = `Request too large for ${UNIT[kind]} on ${scope}: ${asked}. Send a shorter prompt or a lower max_tokens.`;
+    return new ApiError(429, message, { type: kind, code: 'request_too_large', headers });
+  }
+  const message = `Rate limit reached for ${UNIT[kind]} on ${scope}: ${asked}. Please try again in ${formatReset(retryAfterMs)}.`;
+  const retryAfter = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  return new ApiError(429, message, {
+    type: kind,
+    code: 'rate_limit_exceeded',
+    headers: { ...headers, 'retry-after': retryAfter },
+  });
 }
 
 /**
@@ -66,8 +88,13 @@ export function rateLimited(kind: LimitKind, blocking: Demand, retryAfterMs: num
  * throw ceilingReached(60_000, headers);
  */
 export function ceilingReached(retryAfterMs: number, headers: Record<string, string>): ApiError {
-  const err = new ApiError(429, `Rate limit reached for requests per minute (RPM) on this tenant across the service. ` +
-    `Please try again in ${formatReset(retryAfterMs)}.`, 'requests', 'rate_limit_exceeded');
-  Object.assign(err.headers, headers, { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) });
-  return err;
+  const message =
+    'Rate limit reached for requests per minute (RPM) on this tenant across the service. ' +
+    `Please try again in ${formatReset(retryAfterMs)}.`;
+  const retryAfter = String(Math.ceil(retryAfterMs / 1000));
+  return new ApiError(429, message, {
+    type: 'requests',
+    code: 'rate_limit_exceeded',
+    headers: { ...headers, 'retry-after': retryAfter },
+  });
 }

@@ -18,9 +18,10 @@ const HEADER = 'x-request-id';
  */
 export function requestId(): MiddlewareHandler<AppEnv> {
   const pick = honoRequestId({ headerName: HEADER });
-  return (c, next) => pick(c, async () => {
-    await next();
-    const id = c.get('requestId');
-    if (c.res.headers.get(HEADER) !== id) setResponseHeaders(c, { [HEADER]: id });
-  });
+  return (c, next) =>
+    pick(c, async () => {
+      await next();
+      const id = c.get('requestId');
+      if (c.res.headers.get(HEADER) !== id) setResponseHeaders(c, { [HEADER]: id });
+    });
 }

@@ -17,7 +17,8 @@ export const anthropic: ProviderAdapter = {
   completion: (body) => anthropicCompletion(body),
   stream: (target, req) =>
     anthropicStream({
-      includeUsage: (req.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+      includeUsage:
+        (req.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
       fallbackModel: target.upstreamModel,
     }),
   error: anthropicError,

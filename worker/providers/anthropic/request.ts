@@ -9,7 +9,10 @@ export const DEFAULT_BASE_URL = 'https://api.anthropic.com/v1';
 
 type Block =
   | { type: 'text'; text: string }
-  | { type: 'image'; source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string } }
+  | {
+      type: 'image';
+      source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string };
+    }
   | { type: 'tool_use'; id: string; name: string; input: unknown }
   | { type: 'tool_result'; tool_use_id: string; content: string };
 
@@ -51,9 +54,14 @@ export function textOf(content: ChatMessage['content']): string {
 function imageBlock(part: Record<string, unknown>): Block {
   const image = part.image_url;
   const url = typeof image === 'string' ? image : (image as { url?: unknown } | undefined)?.url;
-  if (typeof url !== 'string') throw new UpstreamError('bad_request', 'image_url part without a url', 400);
+  if (typeof url !== 'string')
+    throw new UpstreamError('bad_request', 'image_url part without a url', 400);
   const m = /^data:([^;,]+);base64,(.*)$/s.exec(url);
-  if (m) return { type: 'image', source: { type: 'base64', media_type: m[1] ?? 'image/png', data: m[2] ?? '' } };
+  if (m)
+    return {
+      type: 'image',
+      source: { type: 'base64', media_type: m[1] ?? 'image/png', data: m[2] ?? '' },
+    };
   return { type: 'image', source: { type: 'url', url } };
 }
 
@@ -62,7 +70,8 @@ function blocksOf(content: ChatMessage['content']): Block[] {
   if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
   const out: Block[] = [];
   for (const part of content) {
-    if (part.type === 'text' && typeof part.text === 'string') out.push({ type: 'text', text: part.text });
+    if (part.type === 'text' && typeof part.text === 'string')
+      out.push({ type: 'text', text: part.text });
     else if (part.type === 'image_url') out.push(imageBlock(part));
     else if (typeof part.text === 'string') out.push({ type: 'text', text: part.text });
   }
@@ -82,7 +91,12 @@ function toolUseBlocks(msg: ChatMessage): Block[] {
         throw new UpstreamError('bad_request', 'tool_calls[].function.arguments is not JSON', 400);
       }
     }
-    return { type: 'tool_use', id: String(c.id ?? ''), name: String(c.function?.name ?? ''), input };
+    return {
+      type: 'tool_use',
+      id: String(c.id ?? ''),
+      name: String(c.function?.name ?? ''),
+      input,
+    };
   });
 }
 
@@ -95,7 +109,10 @@ function toolUseBlocks(msg: ChatMessage): Block[] {
  * toAnthropicMessages([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }]);
  * // { system: 'Be brief.', messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }] }
  */
-export function toAnthropicMessages(messages: ChatMessage[]): { system?: string; messages: AnthropicMessage[] } {
+export function toAnthropicMessages(messages: ChatMessage[]): {
+  system?: string;
+  messages: AnthropicMessage[];
+} {
   const system: string[] = [];
   const out: AnthropicMessage[] = [];
   const push = (role: AnthropicMessage['role'], blocks: Block[]): void => {
@@ -107,8 +124,15 @@ export function toAnthropicMessages(messages: ChatMessage[]): { system?: string;
   for (const msg of messages) {
     if (msg.role === 'system' || msg.role === 'developer') system.push(textOf(msg.content));
     else if (msg.role === 'tool') {
-      push('user', [{ type: 'tool_result', tool_use_id: String(msg.tool_call_id ?? ''), content: textOf(msg.content) }]);
-    } else if (msg.role === 'assistant') push('assistant', [...blocksOf(msg.content), ...toolUseBlocks(msg)]);
+      push('user', [
+        {
+          type: 'tool_result',
+          tool_use_id: String(msg.tool_call_id ?? ''),
+          content: textOf(msg.content),
+        },
+      ]);
+    } else if (msg.role === 'assistant')
+      push('assistant', [...blocksOf(msg.content), ...toolUseBlocks(msg)]);
     else push('user', blocksOf(msg.content));
   }
   const joined = system.filter((s) => s !== '').join('\n\n');
@@ -117,7 +141,11 @@ export function toAnthropicMessages(messages: ChatMessage[]): { system?: string;
 
 function tools(req: ChatRequest): Pick<AnthropicRequestBody, 'tools' | 'tool_choice'> {
   if (!Array.isArray(req.tools)) return {};
-  const defs = (req.tools as Array<{ function?: { name?: unknown; description?: unknown; parameters?: unknown } }>).map((t) => ({
+  const defs = (
+    req.tools as Array<{
+      function?: { name?: unknown; description?: unknown; parameters?: unknown };
+    }>
+  ).map((t) => ({
     name: String(t.function?.name ?? ''),
     ...(typeof t.function?.description === 'string' ? { description: t.function.description } : {}),
     input_schema: t.function?.parameters ?? { type: 'object', properties: {} },
@@ -151,7 +179,8 @@ export function anthropicBody(target: UpstreamTarget, req: ChatRequest): Anthrop
   };
   if (req.stream) body.stream = true;
   // Anthropic's temperature range is [0, 1]; OpenAI's is [0, 2].
-  if (typeof req.temperature === 'number') body.temperature = Math.min(1, Math.max(0, req.temperature));
+  if (typeof req.temperature === 'number')
+    body.temperature = Math.min(1, Math.max(0, req.temperature));
   if (typeof req.top_p === 'number') body.top_p = req.top_p;
   if (req.stop !== undefined) body.stop_sequences = Array.isArray(req.stop) ? req.stop : [req.stop];
   if (typeof req.user === 'string') body.metadata = { user_id: req.user };
@@ -160,11 +189,15 @@ export function anthropicBody(target: UpstreamTarget, req: ChatRequest): Anthrop
 
 /**
  * The HTTP request for `POST {baseUrl}/messages` (base URL defaults to Anthropic's public API).
+ * Redirects are not followed (`redirect: 'manual'`: a 3xx fails the try, see upstream/attempt.ts).
  *
  * @example
  * const { url, init } = anthropicRequest(target, req);
  */
-export function anthropicRequest(target: UpstreamTarget, req: ChatRequest): { url: string; init: RequestInit } {
+export function anthropicRequest(
+  target: UpstreamTarget,
+  req: ChatRequest,
+): { url: string; init: RequestInit } {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'anthropic-version': ANTHROPIC_VERSION,
@@ -173,6 +206,11 @@ export function anthropicRequest(target: UpstreamTarget, req: ChatRequest): { ur
   if (req.stream) headers.accept = 'text/event-stream';
   return {
     url: `${(target.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '')}/messages`,
-    init: { method: 'POST', headers, body: JSON.stringify(anthropicBody(target, req)) },
+    init: {
+      method: 'POST',
+      headers,
+      redirect: 'manual',
+      body: JSON.stringify(anthropicBody(target, req)),
+    },
   };
 }

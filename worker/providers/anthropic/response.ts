@@ -1,5 +1,6 @@
-import { UpstreamError, type OpenAIErrorBody } from '../errors';
-import { upstreamErrorBody } from '../error-body';
+import type { ApiError } from '../../errors';
+import { UpstreamError } from '../errors';
+import { upstreamError } from '../error-body';
 import { nowSeconds, type ChatCompletion, type FinishReason, type ToolCall } from '../openai/types';
 
 /**
@@ -35,7 +36,9 @@ interface AnthropicMessage {
 
 function isMessage(v: unknown): v is AnthropicMessage {
   const m = v as Partial<AnthropicMessage> | null;
-  return typeof m === 'object' && m !== null && typeof m.id === 'string' && Array.isArray(m.content);
+  return (
+    typeof m === 'object' && m !== null && typeof m.id === 'string' && Array.isArray(m.content)
+  );
 }
 
 /**
@@ -53,11 +56,19 @@ export function anthropicCompletion(body: string): string {
   } catch {
     throw new UpstreamError('bad_response', 'Anthropic answered 200 with a body that is not JSON');
   }
-  if (!isMessage(msg)) throw new UpstreamError('bad_response', 'Anthropic answered 200 without a message');
-  const text = msg.content.filter((b) => b.type === 'text').map((b) => b.text ?? '').join('');
+  if (!isMessage(msg))
+    throw new UpstreamError('bad_response', 'Anthropic answered 200 without a message');
+  const text = msg.content
+    .filter((b) => b.type === 'text')
+    .map((b) => b.text ?? '')
+    .join('');
   const toolCalls: ToolCall[] = msg.content
     .filter((b) => b.type === 'tool_use')
-    .map((b) => ({ id: b.id ?? '', type: 'function', function: { name: b.name ?? '', arguments: JSON.stringify(b.input ?? {}) } }));
+    .map((b) => ({
+      id: b.id ?? '',
+      type: 'function',
+      function: { name: b.name ?? '', arguments: JSON.stringify(b.input ?? {}) },
+    }));
   const prompt = msg.usage?.input_tokens ?? 0;
   const completion = msg.usage?.output_tokens ?? 0;
   const out: ChatCompletion = {
@@ -68,22 +79,30 @@ export function anthropicCompletion(body: string): string {
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+        message: {
+          role: 'assistant',
+          content: text,
+          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+        },
         finish_reason: finishReason(msg.stop_reason),
       },
     ],
-    usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+    usage: {
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
+    },
   };
   return JSON.stringify(out);
 }
 
 /**
  * Maps Anthropic's error answer (`{"type":"error","error":{"type","message"}}`) to a clean OpenAI
- * error (see `upstreamErrorBody`): its message, cleaned and capped, and its error type as the code.
+ * error (see `upstreamError`): its message, cleaned and capped, and its error type as the code.
  *
  * @example
  * anthropicError(400, '{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too big"}}');
  */
-export function anthropicError(status: number, body: string): OpenAIErrorBody {
-  return upstreamErrorBody(status, body);
+export function anthropicError(status: number, body: string): ApiError {
+  return upstreamError(status, body);
 }

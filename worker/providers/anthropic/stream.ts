@@ -23,7 +23,10 @@ interface Meta {
  * @example
  * upstream.body.pipeThrough(anthropicStream({ includeUsage: false }));
  */
-export function anthropicStream(opts: { includeUsage: boolean; fallbackModel: string }): ByteTransform {
+export function anthropicStream(opts: {
+  includeUsage: boolean;
+  fallbackModel: string;
+}): ByteTransform {
   const meta: Meta = { id: 'chatcmpl-anthropic', created: nowSeconds(), model: opts.fallbackModel };
   let inputTokens = 0;
   let outputTokens = 0;
@@ -43,7 +46,8 @@ export function anthropicStream(opts: { includeUsage: boolean; fallbackModel: st
     const emit = (c: ChatCompletionChunk): void => out.enqueue(sseData(c));
     switch (type) {
       case 'message_start': {
-        const m = data.message as { id?: unknown; model?: unknown; usage?: { input_tokens?: unknown } } | undefined;
+        const m = data.message as
+          { id?: unknown; model?: unknown; usage?: { input_tokens?: unknown } } | undefined;
         if (typeof m?.id === 'string') meta.id = m.id;
         if (typeof m?.model === 'string') meta.model = m.model;
         if (typeof m?.usage?.input_tokens === 'number') inputTokens = m.usage.input_tokens;
@@ -51,19 +55,35 @@ export function anthropicStream(opts: { includeUsage: boolean; fallbackModel: st
         return;
       }
       case 'content_block_start': {
-        const block = data.content_block as { type?: unknown; id?: unknown; name?: unknown } | undefined;
+        const block = data.content_block as
+          { type?: unknown; id?: unknown; name?: unknown } | undefined;
         if (block?.type !== 'tool_use') return;
         const index = toolIndex.size;
         toolIndex.set(Number(data.index), index);
-        emit(chunk(meta, { tool_calls: [{ index, id: String(block.id ?? ''), type: 'function', function: { name: String(block.name ?? ''), arguments: '' } }] }));
+        emit(
+          chunk(meta, {
+            tool_calls: [
+              {
+                index,
+                id: String(block.id ?? ''),
+                type: 'function',
+                function: { name: String(block.name ?? ''), arguments: '' },
+              },
+            ],
+          }),
+        );
         return;
       }
       case 'content_block_delta': {
-        const delta = data.delta as { type?: unknown; text?: unknown; partial_json?: unknown } | undefined;
-        if (delta?.type === 'text_delta' && typeof delta.text === 'string') emit(chunk(meta, { content: delta.text }));
+        const delta = data.delta as
+          { type?: unknown; text?: unknown; partial_json?: unknown } | undefined;
+        if (delta?.type === 'text_delta' && typeof delta.text === 'string')
+          emit(chunk(meta, { content: delta.text }));
         else if (delta?.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
           const index = toolIndex.get(Number(data.index)) ?? 0;
-          emit(chunk(meta, { tool_calls: [{ index, function: { arguments: delta.partial_json } }] }));
+          emit(
+            chunk(meta, { tool_calls: [{ index, function: { arguments: delta.partial_json } }] }),
+          );
         }
         return;
       }
@@ -77,8 +97,21 @@ export function anthropicStream(opts: { includeUsage: boolean; fallbackModel: st
       }
       case 'message_stop': {
         if (opts.includeUsage) {
-          const usage = { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens };
-          out.enqueue(sseData({ id: meta.id, object: 'chat.completion.chunk', created: meta.created, model: meta.model, choices: [], usage }));
+          const usage = {
+            prompt_tokens: inputTokens,
+            completion_tokens: outputTokens,
+            total_tokens: inputTokens + outputTokens,
+          };
+          out.enqueue(
+            sseData({
+              id: meta.id,
+              object: 'chat.completion.chunk',
+              created: meta.created,
+              model: meta.model,
+              choices: [],
+              usage,
+            }),
+          );
         }
         out.enqueue(sseData('[DONE]'));
         ended = true;
@@ -98,7 +131,8 @@ export function anthropicStream(opts: { includeUsage: boolean; fallbackModel: st
       new TransformStream<SseEvent, Uint8Array>({
         transform: handle,
         flush() {
-          if (!ended) throw new UpstreamError('incomplete', 'upstream stream ended before message_stop');
+          if (!ended)
+            throw new UpstreamError('incomplete', 'upstream stream ended before message_stop');
         },
       }),
     ),

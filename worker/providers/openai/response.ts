@@ -1,5 +1,6 @@
-import { UpstreamError, type OpenAIErrorBody } from '../errors';
-import { upstreamErrorBody } from '../error-body';
+import type { ApiError } from '../../errors';
+import { UpstreamError } from '../errors';
+import { upstreamError } from '../error-body';
 
 /**
  * Checks an OpenAI-compatible answer and passes it through byte for byte (unknown fields kept).
@@ -14,19 +15,23 @@ export function openAICompletion(body: string): string {
   } catch {
     throw new UpstreamError('bad_response', 'upstream answered 200 with a body that is not JSON');
   }
-  if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { choices?: unknown }).choices)) {
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    !Array.isArray((parsed as { choices?: unknown }).choices)
+  ) {
     throw new UpstreamError('bad_response', 'upstream answered 200 without a choices array');
   }
   return body;
 }
 
 /**
- * Maps an OpenAI-compatible error answer to a clean error (see `upstreamErrorBody`: the provider's
+ * Maps an OpenAI-compatible error answer to a clean error (see `upstreamError`: the provider's
  * message, cleaned and capped, never the raw body).
  *
  * @example
  * openAIUpstreamError(400, '{"error":{"message":"bad","type":"invalid_request_error"}}');
  */
-export function openAIUpstreamError(status: number, body: string): OpenAIErrorBody {
-  return upstreamErrorBody(status, body);
+export function openAIUpstreamError(status: number, body: string): ApiError {
+  return upstreamError(status, body);
 }

@@ -19,7 +19,10 @@ function isErrorChunk(v: unknown): boolean {
 
 function hasFinishReason(v: unknown): boolean {
   const choices = (v as { choices?: unknown }).choices;
-  return Array.isArray(choices) && choices.some((c) => (c as { finish_reason?: unknown } | null)?.finish_reason != null);
+  return (
+    Array.isArray(choices) &&
+    choices.some((c) => (c as { finish_reason?: unknown } | null)?.finish_reason != null)
+  );
 }
 
 /**
@@ -75,15 +78,19 @@ export function openAIStream(): TransformStream<Uint8Array, Uint8Array> {
       // an event whose last line lost only its line end still counts when it is visibly whole
       const rest = split.rest();
       const last = rest && parseSseEvent(text.decode(rest));
-      if (!done && rest && last && wholeData(last.data)) handle(split.push(END_OF_EVENT)[0] ?? rest, out);
+      if (!done && rest && last && wholeData(last.data))
+        handle(split.push(END_OF_EVENT)[0] ?? rest, out);
       if (done) return;
       if (finished) {
         out.enqueue(sseData('[DONE]'));
         return;
       }
-      throw new UpstreamError('incomplete', rest
-        ? 'upstream stream broke off in the middle of an event'
-        : 'upstream stream ended before the answer was complete');
+      throw new UpstreamError(
+        'incomplete',
+        rest
+          ? 'upstream stream broke off in the middle of an event'
+          : 'upstream stream ended before the answer was complete',
+      );
     },
   });
 }

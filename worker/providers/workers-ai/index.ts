@@ -1,6 +1,6 @@
 import type { ProviderAdapter } from '../adapter';
 import { UpstreamError, describe } from '../errors';
-import { cleanMessage, upstreamErrorBody } from '../error-body';
+import { cleanMessage, upstreamError } from '../error-body';
 import { workersAiInput } from './request';
 import { workersAiCompletion } from './response';
 import { workersAiStream } from './stream';
@@ -18,7 +18,10 @@ export const workersAi: ProviderAdapter = {
   async send(target, req, ctx) {
     const ai = ctx.ai;
     if (!ai || typeof ai.run !== 'function') {
-      throw new UpstreamError('no_ai_binding', `model ${target.name} needs the Workers AI binding (env.AI), which is not available here`);
+      throw new UpstreamError(
+        'no_ai_binding',
+        `model ${target.name} needs the Workers AI binding (env.AI), which is not available here`,
+      );
     }
     let out: unknown;
     try {
@@ -28,17 +31,24 @@ export const workersAi: ProviderAdapter = {
       throw new UpstreamError('ai_error', `Workers AI: ${cleanMessage(describe(err))}`);
     }
     if (out instanceof ReadableStream) {
-      return new Response(out as ReadableStream<Uint8Array>, { headers: { 'content-type': 'text/event-stream' } });
+      return new Response(out as ReadableStream<Uint8Array>, {
+        headers: { 'content-type': 'text/event-stream' },
+      });
     }
-    if (req.stream) throw new UpstreamError('bad_response', 'Workers AI returned no stream for a streamed request');
+    if (req.stream)
+      throw new UpstreamError(
+        'bad_response',
+        'Workers AI returned no stream for a streamed request',
+      );
     return new Response(JSON.stringify(out), { headers: { 'content-type': 'application/json' } });
   },
   completion: (body, target) => workersAiCompletion(body, target.upstreamModel),
   stream: (target, req) =>
     workersAiStream({
       model: target.upstreamModel,
-      includeUsage: (req.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+      includeUsage:
+        (req.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
     }),
   // The binding throws instead of answering with an HTTP error, so this only wraps odd cases.
-  error: upstreamErrorBody,
+  error: upstreamError,
 };

@@ -21,7 +21,10 @@ export interface WorkersAiInput {
  */
 export function workersAiInput(req: ChatRequest): WorkersAiInput {
   const input: WorkersAiInput = {
-    messages: req.messages.map((m) => ({ role: m.role === 'developer' ? 'system' : m.role, content: textOf(m.content) })),
+    messages: req.messages.map((m) => ({
+      role: m.role === 'developer' ? 'system' : m.role,
+      content: textOf(m.content),
+    })),
   };
   if (req.stream) input.stream = true;
   const maxTokens = req.max_completion_tokens ?? req.max_tokens;

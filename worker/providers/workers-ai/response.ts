@@ -9,8 +9,13 @@ import { nowSeconds, type ChatCompletion } from '../openai/types';
  */
 export function usageOf(v: unknown): ChatCompletion['usage'] | undefined {
   const u = v as { prompt_tokens?: unknown; completion_tokens?: unknown } | undefined;
-  if (typeof u?.prompt_tokens !== 'number' || typeof u.completion_tokens !== 'number') return undefined;
-  return { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.prompt_tokens + u.completion_tokens };
+  if (typeof u?.prompt_tokens !== 'number' || typeof u.completion_tokens !== 'number')
+    return undefined;
+  return {
+    prompt_tokens: u.prompt_tokens,
+    completion_tokens: u.completion_tokens,
+    total_tokens: u.prompt_tokens + u.completion_tokens,
+  };
 }
 
 /**
@@ -35,7 +40,9 @@ export function workersAiCompletion(body: string, model: string): string {
     object: 'chat.completion',
     created: nowSeconds(),
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content: out.response }, finish_reason: 'stop' }],
+    choices: [
+      { index: 0, message: { role: 'assistant', content: out.response }, finish_reason: 'stop' },
+    ],
     ...(usage ? { usage } : {}),
   };
   return JSON.stringify(completion);

@@ -33,7 +33,16 @@ export function workersAiStream(opts: { model: string; includeUsage: boolean }):
           if (ev.data === '[DONE]') {
             out.enqueue(sseData(chunk(meta, {}, 'stop')));
             if (opts.includeUsage && usage) {
-              out.enqueue(sseData({ id: meta.id, object: 'chat.completion.chunk', created: meta.created, model: meta.model, choices: [], usage }));
+              out.enqueue(
+                sseData({
+                  id: meta.id,
+                  object: 'chat.completion.chunk',
+                  created: meta.created,
+                  model: meta.model,
+                  choices: [],
+                  usage,
+                }),
+              );
             }
             out.enqueue(sseData('[DONE]'));
             ended = true;
@@ -46,10 +55,12 @@ export function workersAiStream(opts: { model: string; includeUsage: boolean }):
             return;
           }
           usage = usageOf(piece.usage) ?? usage;
-          if (typeof piece.response === 'string' && piece.response !== '') out.enqueue(sseData(chunk(meta, { content: piece.response })));
+          if (typeof piece.response === 'string' && piece.response !== '')
+            out.enqueue(sseData(chunk(meta, { content: piece.response })));
         },
         flush() {
-          if (!ended) throw new UpstreamError('incomplete', 'Workers AI stream ended before [DONE]');
+          if (!ended)
+            throw new UpstreamError('incomplete', 'Workers AI stream ended before [DONE]');
         },
       }),
     ),

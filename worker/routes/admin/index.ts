@@ -11,19 +11,28 @@ import { auth } from '../../middleware/auth';
 import { bodyLimit } from '../../middleware/body-limit';
 import { tenantCors } from '../../middleware/cors';
 import { rateLimit } from '../../middleware/rate-limit';
+import { validBody, validParams, validQuery } from '../../middleware/validate';
 import { createModel, showModel } from './models';
 import { poolMember } from './pools';
 import { getQuiz, nextQuizItem, postQuiz } from './quiz';
+import {
+  memberParams,
+  modelParams,
+  newModelSchema,
+  quizNextSchema,
+  quizPostSchema,
+  quizQuerySchema,
+} from './schemas';
 
 export const admin = new Hono<AppEnv>()
   .use(bodyLimit())
   .use(auth())
   .use(tenantCors())
   .use(rateLimit())
-  .post('/models', createModel)
-  .get('/models/:id', showModel)
-  .get('/models/:id/quiz', getQuiz)
-  .post('/models/:id/quiz', postQuiz)
-  .post('/models/:id/quiz/next', nextQuizItem)
-  .put('/pools/:pool/members/:model', poolMember)
-  .delete('/pools/:pool/members/:model', poolMember);
+  .post('/models', validBody(newModelSchema), createModel)
+  .get('/models/:id', validParams(modelParams), showModel)
+  .get('/models/:id/quiz', validParams(modelParams), validQuery(quizQuerySchema), getQuiz)
+  .post('/models/:id/quiz', validParams(modelParams), validBody(quizPostSchema), postQuiz)
+  .post('/models/:id/quiz/next', validParams(modelParams), validBody(quizNextSchema), nextQuizItem)
+  .put('/pools/:pool/members/:model', validParams(memberParams), poolMember)
+  .delete('/pools/:pool/members/:model', validParams(memberParams), poolMember);

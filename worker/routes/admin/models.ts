@@ -8,18 +8,38 @@ import { clearGrantCache, tenantGrants } from '../../data/grants';
 import { clearPoolCache } from '../../data/pools';
 import type { AppEnv } from '../../env';
 import { checkUpstream } from '../../security/grants';
-import { StoreError, getModel, identitiesOf, insertModel, poolsOf, type ModelRow } from '../../onboarding/store';
-import { fail, invalid, jsonBody } from './errors';
-import { newModelSchema } from './schemas';
+import { ApiError } from '../../errors';
+import { identitiesOf } from '../../data/identities';
+import type { ModelRecord } from '../../data/models';
+import { getModel, insertModel, poolsOf } from '../../data/tenant-models';
+import type { ModelParams, NewModelBody, Valid } from './schemas';
 
-/** The public JSON form of a model row. */
-export async function modelView(db: D1Database, row: ModelRow): Promise<Record<string, unknown>> {
+/**
+ * The public JSON form of a model row, with its pools and stored identities.
+ *
+ * @example
+ * return c.json(await modelView(c.env.DB, row));
+ */
+export async function modelView(
+  db: D1Database,
+  row: ModelRecord,
+): Promise<Record<string, unknown>> {
   const [pools, identities] = await Promise.all([poolsOf(db, row.id), identitiesOf(db, row.id)]);
   return {
-    object: 'model', id: row.id, name: row.name, provider: row.provider, upstream_model: row.upstream_model,
-    base_url: row.base_url, secret_name: row.secret_name, input_usd_per_mtok: row.input_usd_per_mtok,
-    output_usd_per_mtok: row.output_usd_per_mtok, expected_output_tokens: row.expected_output_tokens,
-    bundle_model: row.bundle_model, created_at: row.created_at, pools, identities,
+    object: 'model',
+    id: row.id,
+    name: row.name,
+    provider: row.provider,
+    upstream_model: row.upstream_model,
+    base_url: row.base_url,
+    secret_name: row.secret_name,
+    input_usd_per_mtok: row.input_usd_per_mtok,
+    output_usd_per_mtok: row.output_usd_per_mtok,
+    expected_output_tokens: row.expected_output_tokens,
+    bundle_model: row.bundle_model,
+    created_at: row.created_at,
+    pools,
+    identities,
   };
 }
 
@@ -29,40 +49,56 @@ export async function modelView(db: D1Database, row: ModelRow): Promise<Record<s
  * tenant's upstream grants do not cover its base URL and secret (docs/security.md).
  *
  * @example
- * app.post('/models', createModel);
+ * admin.post('/models', validBody(newModelSchema), createModel);
  */
-export async function createModel(c: Context<AppEnv>): Promise<Response> {
-  const body = await jsonBody(c);
-  if (body instanceof Response) return body;
-  const r = newModelSchema.safeParse(body);
-  if (!r.success) return invalid(r.error);
-  const { pools, ...m } = r.data;
+export async function createModel(
+  c: Context<AppEnv, string, Valid<{ json: NewModelBody }>>,
+): Promise<Response> {
+  const { pools, ...m } = c.req.valid('json');
   const tenantId = c.get('tenant').id;
   clearGrantCache(tenantId); // an operator may have just granted (or revoked) a host: decide on what D1 says now
   const grants = await tenantGrants(c.env.DB, tenantId, readConfig(c.env).poolCacheMs);
-  const decision = checkUpstream({ tenantId, provider: m.provider, baseUrl: m.base_url ?? null, secretName: m.secret_name ?? null }, grants);
-  if (!decision.ok) return fail(decision.refusal.status, decision.refusal.message, decision.refusal.code, decision.refusal.param);
-  try {
-    const row = await insertModel(c.env.DB, tenantId, {
+  const decision = checkUpstream(
+    {
+      tenantId,
+      provider: m.provider,
+      baseUrl: m.base_url ?? null,
+      secretName: m.secret_name ?? null,
+    },
+    grants,
+  );
+  if (!decision.ok) throw decision.refusal;
+  const row = await insertModel(
+    c.env.DB,
+    tenantId,
+    {
       // the canonical URL, as checked (the host a grant names, default port dropped)
-      ...m, base_url: m.base_url ? decision.url : null, secret_name: m.secret_name ?? null, bundle_model: m.bundle_model ?? null,
-    }, pools);
-    clearPoolCache(); // the new member is routable at once in this isolate (others within POOL_CACHE_SECONDS)
-    return c.json(await modelView(c.env.DB, row), 201);
-  } catch (e) {
-    if (e instanceof StoreError) return fail(e.status, e.message, e.status === 409 ? 'model_exists' : 'pool_not_found', e.param);
-    throw e;
-  }
+      ...m,
+      base_url: m.base_url ? decision.url : null,
+      secret_name: m.secret_name ?? null,
+      bundle_model: m.bundle_model ?? null,
+    },
+    pools,
+  );
+  clearPoolCache(); // the new member is routable at once in this isolate (others within POOL_CACHE_SECONDS)
+  return c.json(await modelView(c.env.DB, row), 201);
 }
 
 /**
  * Handler of `GET /admin/models/{id}` (id or name of one of the tenant's models).
  *
  * @example
- * app.get('/models/:id', showModel);
+ * admin.get('/models/:id', validParams(modelParams), showModel);
  */
-export async function showModel(c: Context<AppEnv>): Promise<Response> {
-  const row = await getModel(c.env.DB, c.get('tenant').id, c.req.param('id') ?? '');
-  if (!row) return fail(404, `model ${JSON.stringify(c.req.param('id'))} not found`, 'model_not_found', 'id');
+export async function showModel(
+  c: Context<AppEnv, string, Valid<{ param: ModelParams }>>,
+): Promise<Response> {
+  const { id } = c.req.valid('param');
+  const row = await getModel(c.env.DB, c.get('tenant').id, id);
+  if (!row)
+    throw new ApiError(404, `model ${JSON.stringify(id)} not found`, {
+      code: 'model_not_found',
+      param: 'id',
+    });
   return c.json(await modelView(c.env.DB, row));
 }

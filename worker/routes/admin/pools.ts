@@ -6,22 +6,34 @@ import type { Context } from 'hono';
 import { clearGrantCache } from '../../data/grants';
 import { clearPoolCache } from '../../data/pools';
 import type { AppEnv } from '../../env';
-import { getModel, setPoolMember } from '../../onboarding/store';
-import { fail } from './errors';
+import { getModel, setPoolMember } from '../../data/tenant-models';
+import { ApiError } from '../../errors';
 import { modelView } from './models';
+import type { MemberParams, Valid } from './schemas';
 
 /**
  * Handler of both methods (`PUT` joins, `DELETE` leaves).
  *
  * @example
- * app.put('/pools/:pool/members/:model', poolMember);
+ * admin.put('/pools/:pool/members/:model', validParams(memberParams), poolMember);
  */
-export async function poolMember(c: Context<AppEnv>): Promise<Response> {
+export async function poolMember(
+  c: Context<AppEnv, string, Valid<{ param: MemberParams }>>,
+): Promise<Response> {
   const tenant = c.get('tenant').id;
-  const row = await getModel(c.env.DB, tenant, c.req.param('model') ?? '');
-  if (!row) return fail(404, `model ${JSON.stringify(c.req.param('model'))} not found`, 'model_not_found', 'model');
-  const ok = await setPoolMember(c.env.DB, tenant, c.req.param('pool') ?? '', row.id, c.req.method === 'PUT');
-  if (!ok) return fail(404, `pool ${JSON.stringify(c.req.param('pool'))} not found`, 'pool_not_found', 'pool');
+  const { pool, model } = c.req.valid('param');
+  const row = await getModel(c.env.DB, tenant, model);
+  if (!row)
+    throw new ApiError(404, `model ${JSON.stringify(model)} not found`, {
+      code: 'model_not_found',
+      param: 'model',
+    });
+  const ok = await setPoolMember(c.env.DB, tenant, pool, row.id, c.req.method === 'PUT');
+  if (!ok)
+    throw new ApiError(404, `pool ${JSON.stringify(pool)} not found`, {
+      code: 'pool_not_found',
+      param: 'pool',
+    });
   clearPoolCache();
   clearGrantCache(tenant);
   return c.json(await modelView(c.env.DB, row));

@@ -1,94 +1,80 @@
 /**
- * `GET /admin/models/{id}/quiz?n=20` returns the quiz (D-optimal by default, `method=i-optimal`, or
+ * `GET /admin/models/{id}/quiz?n=20` returns the quiz (I-optimal by default, `method=d-optimal`, or
  * `method=random` for the baseline); `POST /admin/models/{id}/quiz` takes the outcomes (or
- * `{"run": {"n": 20}}`: the worker asks the model itself and grades against the bank's references), fits the identity with the
- * Laplace posterior and stores it in D1 with source `quiz`. From then on every pool the model is in
- * routes with it (pools are cached a few seconds per isolate).
+ * `{"run": {"n": 20}}`: the worker asks the model itself and grades against the bank's
+ * references), fits the identity with the Laplace posterior and stores it in D1 with source
+ * `quiz`. From then on every pool the model is in routes with it (pools are cached a few seconds
+ * per isolate). The orchestration is onboarding/quiz-service.ts.
  */
 import type { Context } from 'hono';
-import { toModelRow } from '../../data/models';
-import { clearGrantCache } from '../../data/grants';
+import type { ModelRecord } from '../../data/models';
 import { clearPoolCache } from '../../data/pools';
+import { getModel } from '../../data/tenant-models';
 import type { AppEnv } from '../../env';
+import { ApiError } from '../../errors';
 import { bankAbility } from '../../onboarding/ability';
-import { OnboardingError, onboardingContext, type OnboardingContext } from '../../onboarding/context';
-import { selectQuiz, type Quiz } from '../../onboarding/design';
-import { pickItems } from '../../onboarding/items';
-import { laplacePosterior } from '../../onboarding/laplace';
-import { covFactor } from '../../onboarding/linalg';
-import { nextItem } from '../../onboarding/adaptive';
-import { runAdaptiveQuiz, runQuiz, type QuizAnswer } from '../../onboarding/run-quiz';
-import { getModel, upsertIdentity, type ModelRow } from '../../onboarding/store';
-import { upstreamDecision } from '../../routing/targets';
-import { fail, invalid, jsonBody } from './errors';
-import { quizNextSchema, quizPostSchema, quizQuerySchema } from './schemas';
+import type { BankItem } from '../../onboarding/bank';
+import { onboardingContext } from '../../onboarding/context';
+import {
+  chooseQuiz,
+  fitIdentity,
+  nextQuizRow,
+  outcomeRows,
+  quizModel,
+  requireCallable,
+  ungradable,
+} from '../../onboarding/quiz-service';
+import type { ModelParams, QuizNext, QuizPost, QuizQuery, Valid } from './schemas';
 
-/** Rows of items the worker can grade itself (prompt and reference present). */
-function ungradable(ctx: OnboardingContext): number[] {
-  const out: number[] = [];
-  ctx.bank.items.forEach((it, i) => { if (!it.prompt || !it.reference) out.push(i); });
-  return out;
+/** The tenant's model the path names; 404 `model_not_found` when it has none. */
+async function modelOf(
+  c: Context<AppEnv, string, Valid<{ param: ModelParams }>>,
+): Promise<ModelRecord> {
+  const { id } = c.req.valid('param');
+  const row = await getModel(c.env.DB, c.get('tenant').id, id);
+  if (!row)
+    throw new ApiError(404, `model ${JSON.stringify(id)} not found`, {
+      code: 'model_not_found',
+      param: 'id',
+    });
+  return row;
 }
 
-/** `n` distinct rows by a seeded generator (mulberry32), avoiding `exclude`. */
-function randomRows(count: number, n: number, seed: number, exclude: readonly number[]): number[] {
-  const banned = new Set(exclude);
-  const pool = Array.from({ length: count }, (_, i) => i).filter((i) => !banned.has(i));
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+/** A bank item as the quiz endpoints show it. */
+function itemView(it: BankItem): { id: string; prompt?: string; gradable: boolean } {
+  return {
+    id: it.id,
+    ...(it.prompt !== undefined ? { prompt: it.prompt } : {}),
+    gradable: Boolean(it.prompt && it.reference),
   };
-  for (let i = 0; i < n; i++) {
-    const j = i + Math.floor(next() * (pool.length - i));
-    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
-  }
-  return pool.slice(0, n);
-}
-
-function choose(ctx: OnboardingContext, n: number, method: 'd-optimal' | 'i-optimal' | 'random', seed: number, exclude: number[]): Quiz {
-  const available = ctx.bank.params.count - exclude.length;
-  if (n > available) throw new OnboardingError(`bank ${ctx.bank.key} has only ${available} usable items`, 400, 'quiz_too_large', 'n');
-  if (method === 'random') return { rows: randomRows(ctx.bank.params.count, n, seed, exclude), gains: [] };
-  return selectQuiz(ctx.bank.params, ctx.prior, n, { exclude, criterion: method });
-}
-
-async function withModel(c: Context<AppEnv>, then: (row: ModelRow) => Promise<Response>): Promise<Response> {
-  const row = await getModel(c.env.DB, c.get('tenant').id, c.req.param('id') ?? '');
-  if (!row) return fail(404, `model ${JSON.stringify(c.req.param('id'))} not found`, 'model_not_found', 'id');
-  try {
-    return await then(row);
-  } catch (e) {
-    if (e instanceof OnboardingError) return fail(e.status, e.message, e.code, e.param);
-    throw e;
-  }
 }
 
 /**
  * Handler of `GET /admin/models/{id}/quiz`.
  *
  * @example
- * app.get('/models/:id/quiz', getQuiz); // ?n=20&bank=default&bundle=v1&method=d-optimal
+ * admin.get('/models/:id/quiz', validParams(modelParams), validQuery(quizQuerySchema), getQuiz);
+ * // GET /admin/models/mdl_1/quiz?n=20&method=d-optimal
  */
-export function getQuiz(c: Context<AppEnv>): Promise<Response> {
-  return withModel(c, async (row) => {
-    const q = quizQuerySchema.safeParse(c.req.query());
-    if (!q.success) return invalid(q.error);
-    const { n, bank, bundle, method, seed, gradable } = q.data;
-    const ctx = await onboardingContext(c.env, bundle, bank);
-    const quiz = choose(ctx, n, method, seed, gradable ? ungradable(ctx) : []);
-    return c.json({
-      object: 'quiz', model: row.id, bundle_version: ctx.manifest.version, bank, prior: ctx.priorSource, method, n,
-      expected_information_nats: method === 'd-optimal' ? quiz.gains.reduce((s, g) => s + g, 0) : null,
-      ...(method === 'i-optimal' ? { predictive_variance_reduction: quiz.gains.reduce((s, g) => s + g, 0) } : {}),
-      items: quiz.rows.map((r) => {
-        const it = ctx.bank.items[r]!;
-        return { id: it.id, ...(it.prompt !== undefined ? { prompt: it.prompt } : {}), gradable: Boolean(it.prompt && it.reference) };
-      }),
-    });
+export async function getQuiz(
+  c: Context<AppEnv, string, Valid<{ param: ModelParams; query: QuizQuery }>>,
+): Promise<Response> {
+  const row = await modelOf(c);
+  const { n, bank, bundle, method, seed, gradable } = c.req.valid('query');
+  const ctx = await onboardingContext(c.env, bundle, bank);
+  const quiz = chooseQuiz(ctx, n, method, seed, gradable ? ungradable(ctx) : [], 'n');
+  const gain = quiz.gains.reduce((s, g) => s + g, 0);
+  return c.json({
+    object: 'quiz',
+    model: row.id,
+    bundle_version: ctx.manifest.version,
+    bank,
+    prior: ctx.priorSource,
+    method,
+    n,
+    expected_information_nats: method === 'd-optimal' ? gain : null,
+    ...(method === 'i-optimal' ? { predictive_variance_reduction: gain } : {}),
+    items: quiz.rows.map((r) => itemView(ctx.bank.items[r]!)),
   });
 }
 
@@ -96,67 +82,36 @@ export function getQuiz(c: Context<AppEnv>): Promise<Response> {
  * Handler of `POST /admin/models/{id}/quiz`.
  *
  * @example
- * app.post('/models/:id/quiz', postQuiz); // {"outcomes": [{"id": "70", "outcome": 1}, ...]}
+ * admin.post('/models/:id/quiz', validParams(modelParams), validBody(quizPostSchema), postQuiz);
+ * // POST {"outcomes": [{"id": "70", "outcome": 1}, ...]} or {"run": {"n": 20}}
  */
-export function postQuiz(c: Context<AppEnv>): Promise<Response> {
-  return withModel(c, async (row) => {
-    const body = await jsonBody(c);
-    if (body instanceof Response) return body;
-    const r = quizPostSchema.safeParse(body);
-    if (!r.success) return invalid(r.error);
-    if (r.data.run) {
-      // Refuse a model its grants do not cover before asking anyone (it would fail every item
-      // anyway), deciding on the grants D1 holds now.
-      clearGrantCache(c.get('tenant').id);
-      const allowed = await upstreamDecision(toModelRow(row), c.env);
-      if (!allowed.ok) return fail(allowed.refusal.status, allowed.refusal.message, allowed.refusal.code, allowed.refusal.param);
-    }
-    const ctx = await onboardingContext(c.env, r.data.bundle, r.data.bank);
-    let rows: number[];
-    let y: number[];
-    let answers: QuizAnswer[] | undefined;
-    if (r.data.outcomes) {
-      rows = [];
-      y = [];
-      const seen = new Set<string>();
-      for (const [i, o] of r.data.outcomes.entries()) {
-        const rowIdx = ctx.bank.rowOf.get(o.id);
-        if (rowIdx === undefined) return fail(400, `item ${JSON.stringify(o.id)} is not in bank ${ctx.bank.key}`, 'unknown_item', `outcomes.${i}.id`);
-        if (seen.has(o.id)) return fail(400, `item ${JSON.stringify(o.id)} appears twice`, 'duplicate_item', `outcomes.${i}.id`);
-        seen.add(o.id);
-        rows.push(rowIdx);
-        y.push(o.outcome);
-      }
-    } else {
-      const n = r.data.run?.n ?? 20;
-      const method = r.data.run?.method ?? 'i-optimal';
-      if (method === 'adaptive') {
-        const skip = ungradable(ctx);
-        if (n > ctx.bank.params.count - skip.length) {
-          return fail(400, `bank ${ctx.bank.key} has only ${ctx.bank.params.count - skip.length} usable items`, 'quiz_too_large', 'run.n');
-        }
-        answers = await runAdaptiveQuiz(row, c.env, ctx.bank, ctx.prior, n, skip);
-      } else {
-        answers = await runQuiz(row, c.env, ctx.bank, choose(ctx, n, method, 0, ungradable(ctx)).rows);
-      }
-      const ok = answers.filter((a) => a.outcome !== null);
-      if (!ok.length) {
-        return fail(502, `the model answered none of the ${n} quiz items (${answers[0]?.error ?? 'no answer'})`, 'quiz_upstream_failed');
-      }
-      rows = ok.map((a) => a.row);
-      y = ok.map((a) => a.outcome as number);
-    }
-    const post = laplacePosterior(pickItems(ctx.bank.params, rows), y, ctx.prior);
-    if (!post.mean.every(Number.isFinite)) return fail(422, 'the identity fit did not converge', 'fit_failed');
-    await upsertIdentity(c.env.DB, row.id, ctx.manifest.version,
-      { vector: post.mean, std: post.std, cov_factor: covFactor(post.cov), source: 'quiz', n_items: rows.length });
-    clearPoolCache(); // routed with the new identity at once in this isolate
-    return c.json({
-      object: 'model.identity', model: row.id, name: row.name, bundle_version: ctx.manifest.version, bank: r.data.bank, prior: ctx.priorSource,
-      source: 'quiz', n_items: rows.length, identity: post.mean, std: post.std, ability: bankAbility(ctx.bank.params, post.mean, post.cov),
-      converged: post.converged,
-      iterations: post.iterations, ...(answers ? { answers: answers.map(({ row: _row, ...a }) => a) } : {}),
-    });
+export async function postQuiz(
+  c: Context<AppEnv, string, Valid<{ param: ModelParams; json: QuizPost }>>,
+): Promise<Response> {
+  const row = await modelOf(c);
+  const body = c.req.valid('json');
+  if (body.run) await requireCallable(row, c.env);
+  const ctx = await onboardingContext(c.env, body.bundle, body.bank);
+  // the schema admits exactly one of `run` and `outcomes`
+  const run = body.run ? await quizModel(row, c.env, ctx, body.run) : null;
+  const graded = run ?? outcomeRows(ctx, body.outcomes ?? []);
+  const post = await fitIdentity(c.env.DB, row, ctx, graded);
+  clearPoolCache(); // routed with the new identity at once in this isolate
+  return c.json({
+    object: 'model.identity',
+    model: row.id,
+    name: row.name,
+    bundle_version: ctx.manifest.version,
+    bank: body.bank,
+    prior: ctx.priorSource,
+    source: 'quiz',
+    n_items: graded.rows.length,
+    identity: post.mean,
+    std: post.std,
+    ability: bankAbility(ctx.bank.params, post.mean, post.cov),
+    converged: post.converged,
+    iterations: post.iterations,
+    ...(run ? { answers: run.answers.map(({ row: _row, ...a }) => a) } : {}),
   });
 }
 
@@ -166,34 +121,33 @@ export function postQuiz(c: Context<AppEnv>): Promise<Response> {
  * and posts them all to `POST /admin/models/{id}/quiz` at the end.
  *
  * @example
- * app.post('/models/:id/quiz/next', nextQuizItem); // {"outcomes": [{"id": "70", "outcome": 1}]}
+ * const valid = [validParams(modelParams), validBody(quizNextSchema)] as const;
+ * admin.post('/models/:id/quiz/next', ...valid, nextQuizItem);
  */
-export function nextQuizItem(c: Context<AppEnv>): Promise<Response> {
-  return withModel(c, async (row) => {
-    const body = await jsonBody(c);
-    if (body instanceof Response) return body;
-    const r = quizNextSchema.safeParse(body);
-    if (!r.success) return invalid(r.error);
-    const ctx = await onboardingContext(c.env, r.data.bundle, r.data.bank);
-    const rows: number[] = [];
-    const y: number[] = [];
-    for (const [i, o] of r.data.outcomes.entries()) {
-      const rowIdx = ctx.bank.rowOf.get(o.id);
-      if (rowIdx === undefined) return fail(400, `item ${JSON.stringify(o.id)} is not in bank ${ctx.bank.key}`, 'unknown_item', `outcomes.${i}.id`);
-      if (rows.includes(rowIdx)) return fail(400, `item ${JSON.stringify(o.id)} appears twice`, 'duplicate_item', `outcomes.${i}.id`);
-      rows.push(rowIdx);
-      y.push(o.outcome);
-    }
-    const skip = r.data.gradable ? ungradable(ctx) : [];
-    if (rows.length + skip.length >= ctx.bank.params.count) return fail(400, `bank ${ctx.bank.key} has no items left`, 'bank_exhausted', 'outcomes');
-    const { row: next, posterior } = nextItem(ctx.bank.params, ctx.prior, rows, y, { criterion: r.data.method, exclude: skip });
-    const it = ctx.bank.items[next]!;
-    return c.json({
-      object: 'quiz.next', model: row.id, bundle_version: ctx.manifest.version, bank: r.data.bank, prior: ctx.priorSource,
-      method: `adaptive-${r.data.method}`,
-      asked: rows.length,
-      item: { id: it.id, ...(it.prompt !== undefined ? { prompt: it.prompt } : {}), gradable: Boolean(it.prompt && it.reference) },
-      identity: posterior.mean, std: posterior.std, ability: bankAbility(ctx.bank.params, posterior.mean, posterior.cov),
-    });
+export async function nextQuizItem(
+  c: Context<AppEnv, string, Valid<{ param: ModelParams; json: QuizNext }>>,
+): Promise<Response> {
+  const row = await modelOf(c);
+  const body = c.req.valid('json');
+  const ctx = await onboardingContext(c.env, body.bundle, body.bank);
+  const graded = outcomeRows(ctx, body.outcomes);
+  const { row: next, posterior } = nextQuizRow(
+    ctx,
+    graded,
+    body.method,
+    body.gradable ? ungradable(ctx) : [],
+  );
+  return c.json({
+    object: 'quiz.next',
+    model: row.id,
+    bundle_version: ctx.manifest.version,
+    bank: body.bank,
+    prior: ctx.priorSource,
+    method: `adaptive-${body.method}`,
+    asked: graded.rows.length,
+    item: itemView(ctx.bank.items[next]!),
+    identity: posterior.mean,
+    std: posterior.std,
+    ability: bankAbility(ctx.bank.params, posterior.mean, posterior.cov),
   });
 }

@@ -1,7 +1,8 @@
 /**
- * The manifest of a bundle version, read from R2 on its own: onboarding needs the identity
- * dimension and the prior, not the ONNX sessions, so an admin call never pays for loading them.
- * Cached per isolate (bundles are immutable).
+ * The one manifest cache of the isolate: `bundles/<version>/manifest.json` read from R2 and parsed
+ * once per version (bundles are immutable). The bundle loader (./bundle-loader.ts) loads a
+ * bundle's files from it; onboarding needs only the identity dimension and the prior, so an admin
+ * call never pays for ONNX sessions. A missing manifest is not cached (it may be uploaded later).
  */
 import { parseManifest, type Manifest } from '../bundle/manifest';
 
@@ -11,7 +12,8 @@ const cache = new Map<string, Manifest>();
 export const BUNDLE_VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /**
- * The manifest of `version`, or null when R2 has none (a broken one throws).
+ * The manifest of `version`, or null when R2 has none (or the name is not a version); a manifest
+ * that does not parse throws.
  *
  * @example
  * const manifest = await readManifest(env.ASSETS, 'v2026-11-22');
