@@ -63,7 +63,9 @@ POOL_DRAWS = 12
 DEFAULT_TEMPERATURE = 1.0
 #: The pool's levers in the default run (:data:`LEVERS`).
 DEFAULT_LEVERS = "gate+explore-mean+decay"
-#: Eval jobs per request to the routing server (keeps each JSON line to a few MB).
+#: Routing servers side by side (``--jobs``).
+DEFAULT_JOBS = 2
+#: Eval jobs per request to each routing server (keeps each JSON line to a few MB).
 EVAL_CHUNK = 16
 
 
@@ -153,6 +155,43 @@ class RouteServer:
         self._tmp.cleanup()
 
     def __enter__(self) -> "RouteServer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class RoutePool:
+    """``n`` routing servers side by side: each request's jobs are split into ``n`` contiguous parts
+    routed at once, the answers put back in order (routing is deterministic, so the numbers do not
+    depend on ``n``; only the wall time does)."""
+
+    def __init__(self, bundle: Path, emb: np.ndarray, tokens: np.ndarray, n: int) -> None:
+        self.servers: list[RouteServer] = []
+        try:
+            for _ in range(n):
+                self.servers.append(RouteServer(bundle, emb, tokens))
+        except Exception:
+            self.close()
+            raise
+        self._exec = ThreadPoolExecutor(max_workers=n)
+
+    def route(self, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Per job ``chosen`` (and ``probs`` where asked), in the order of ``jobs``."""
+        n = min(len(self.servers), len(jobs))
+        if n <= 1:
+            return self.servers[0].route(jobs)
+        cuts = np.linspace(0, len(jobs), n + 1).round().astype(int)
+        parts = [self._exec.submit(srv.route, jobs[lo:hi]) for srv, lo, hi in zip(self.servers, cuts[:-1], cuts[1:])]
+        return [ans for part in parts for ans in part.result()]
+
+    def close(self) -> None:
+        if hasattr(self, "_exec"):
+            self._exec.shutdown()
+        for srv in self.servers:
+            srv.close()
+
+    def __enter__(self) -> "RoutePool":
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -262,7 +301,7 @@ def _pool_candidates(job: dict[str, Any], cols: list[int], mean: np.ndarray, cov
     return [_candidate(job["cands"][c], mean, cov) if c == j else job["cands"][c] for c in cols]
 
 
-def replay_seed(server: RouteServer, setup: dict[str, Any], configs: list[Config], seed: int, events: list[int],
+def replay_seed(server: RoutePool, setup: dict[str, Any], configs: list[Config], seed: int, events: list[int],
                 batch: int, ws: np.ndarray) -> dict[str, Any]:
     """One replay: shuffle, route the traffic round by round, update, snapshot, then measure."""
     served, test_rows = setup["served"], setup["test_rows"]
@@ -348,7 +387,7 @@ def replay_seed(server: RouteServer, setup: dict[str, Any], configs: list[Config
             "diagnostics": _diagnostics(setup, arms, replay, prefs, events, held)}
 
 
-def _measure(server: RouteServer, setup: dict[str, Any], arms: list[Arm], held: np.ndarray, ws: np.ndarray,
+def _measure(server: RoutePool, setup: dict[str, Any], arms: list[Arm], held: np.ndarray, ws: np.ndarray,
              events: list[int], seed: int) -> dict[str, Any]:
     """Routes every snapshot (and each pool's full identity) on the held-out prompts x preferences,
     top choice, and scores AIQs and gain shares per (model, pool)."""
@@ -382,10 +421,11 @@ def _measure(server: RouteServer, setup: dict[str, Any], arms: list[Arm], held: 
         f"{len(ws)} preferences")
     choices: list[np.ndarray] = []
     t0 = time.time()
-    for s in range(0, len(jobs), EVAL_CHUNK):
-        for ans in server.route(jobs[s:s + EVAL_CHUNK]):
+    chunk = EVAL_CHUNK * len(server.servers)
+    for s in range(0, len(jobs), chunk):
+        for ans in server.route(jobs[s:s + chunk]):
             choices.append(np.asarray(ans["chosen"], np.int64).reshape(len(ws), len(held)))
-        log(f"seed {seed}: measured {min(len(jobs), s + EVAL_CHUNK)}/{len(jobs)} ({time.time() - t0:.0f}s)")
+        log(f"seed {seed}: measured {min(len(jobs), s + chunk)}/{len(jobs)} ({time.time() - t0:.0f}s)")
     # the slots each (model, pool) needs, scored on that pool's held-out costs and qualities
     needs: dict[tuple[str, str], set[int]] = {}
     for arm in arms:
@@ -609,7 +649,7 @@ def run(bundle: Path, models: list[str], seeds: list[int], events: list[int], ba
         pools: str = "both", levers: str = "", penalty: float = UNCERTAINTY_PENALTY,
         refit: bool = False, variants: list[str] = (), jobs: int = 1) -> dict[str, Any]:
     """The whole replay; returns the ``{"online": ..., "control": ..., ...}`` results object.
-    ``jobs``: seeds replayed at once (each on its own routing server)."""
+    ``jobs``: routing servers (Node processes) that share each round's and each measurement's jobs."""
     t0 = time.time()
     setup = _setup(bundle, models, max_train, max_test, cache, pool_size, pool_draws if pools != "whole" else 0,
                    pools != "pool4")
@@ -621,19 +661,17 @@ def run(bundle: Path, models: list[str], seeds: list[int], events: list[int], ba
         raise ValueError(f"{max(events)} feedback events need more than the {n_test} test prompts (the rest are held out)")
     configs = configs_for(temperature, sweep, levers, penalty, refit, list(variants))
     served, test_rows, table = setup["served"], setup["test_rows"], setup["table"]
-    def one_seed(seed: int) -> dict[str, Any]:
-        # one routing server per seed: seeds run side by side on their own Node processes
-        with RouteServer(bundle, served.emb[test_rows], table.input_tokens[test_rows]) as server:
+    runs: dict[str, Any] = {}
+    with RoutePool(bundle, served.emb[test_rows], table.input_tokens[test_rows], jobs) as server:
+        for seed in seeds:
             res = replay_seed(server, setup, configs, seed, events, batch, ws)
-        out = {**{cfg.name: summarise_config(res["aiq"][cfg.name], events) for cfg in configs},
-               "diagnostics": res["diagnostics"], "aiq": res["aiq"],
-               "replay_prompts": res["replay_prompts"], "held_out_prompts": res["held_out_prompts"],
-               "seconds": res["seconds"]}
-        out["summary"] = targets(out["online"], out["control"], events)
-        return out
-
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(seeds)))) as pool_exec:
-        runs: dict[str, Any] = dict(zip(map(str, seeds), pool_exec.map(one_seed, seeds)))
+            runs[str(seed)] = {
+                **{cfg.name: summarise_config(res["aiq"][cfg.name], events) for cfg in configs},
+                "diagnostics": res["diagnostics"], "aiq": res["aiq"],
+                "replay_prompts": res["replay_prompts"], "held_out_prompts": res["held_out_prompts"],
+                "seconds": res["seconds"],
+            }
+            runs[str(seed)]["summary"] = targets(runs[str(seed)]["online"], runs[str(seed)]["control"], events)
     result: dict[str, Any] = {cfg.name: _over_seeds(runs, cfg.name) for cfg in configs}
     result["online"] = result.pop("online")
     return {
@@ -883,8 +921,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variants", default="",
                     help=f"more configs on the same traffic, comma-separated, each one or more of "
                          f"{', '.join(LEVERS)} joined with +")
-    ap.add_argument("--jobs", type=int, default=1, help="seeds replayed at once, each on its own Node routing "
-                    "server (default 1)")
+    ap.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="Node routing servers that share the routing "
+                    f"(the numbers do not depend on it; default {DEFAULT_JOBS}, one per core of a small machine)")
     ap.add_argument("--pools", choices=["both", "pool4", "whole"], default="both", help="which pools (default both)")
     ap.add_argument("--pool-draws", type=int, default=POOL_DRAWS, help=f"pools of four per model (default {POOL_DRAWS})")
     ap.add_argument("--w-points", type=int, default=11, help="preferences in [0, 1] (default 11)")

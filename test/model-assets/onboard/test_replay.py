@@ -150,9 +150,9 @@ def test_configs_share_traffic_and_differ_only_where_named() -> None:
         configs_for(1.0, [], "fast", 1.0)
 
 
-def test_seeds_side_by_side_give_what_they_give_one_after_the_other(bundle: Path, tmp_path: Path) -> None:
-    """--jobs replays seeds on their own routing servers at once; every number is the same as when
-    they run one after the other, and the top-level numbers are the medians over the seeds."""
+def test_routing_servers_side_by_side_change_no_number(bundle: Path, tmp_path: Path) -> None:
+    """--jobs splits every round's and every measurement's routing over several Node servers; every
+    number is the same as with one, and the top-level numbers are the medians over the seeds."""
     base = ["--bundle", str(bundle), "--models", "mathstral-7B", "--events", "6", "--batch", "3", "--seeds", "3,4,5",
             "--max-train", "150", "--max-test", "30", "--pools", "whole", "--w-points", "3", "--no-cache"]
     got = {}
