@@ -248,6 +248,17 @@ def test_inverse_propensity_recovers_the_top_choice_policy_value() -> None:
         ips_value([1.0], [0.0], [1.0])
 
 
+def _in_batches_fixture(a: np.ndarray, c: np.ndarray, y: np.ndarray, s_mean: np.ndarray, s_cov: np.ndarray) -> list[dict]:
+    """update_in_batches from the start posterior over rows 20-80 (60 events) at several batch
+    sizes: the worker's bounded batches (MAX_UPDATE_BATCH) fold pending feedback the same way."""
+    out = []
+    for batch in (7, 25, MAX_UPDATE_BATCH):
+        post = update_in_batches(s_mean, s_cov, a[20:80], c[20:80], y[20:80], batch=batch)
+        out.append({"rows": [20, 80], "batch": batch, "mean": post.mean.tolist(), "cov": post.cov.tolist(),
+                    "n_items": post.n_items})
+    return out
+
+
 def _levers_fixture(a: np.ndarray, s_mean: np.ndarray, s_cov: np.ndarray, one, seq: list[dict]) -> dict:
     """The replay's default pool setting (exploration only between the top choice and the
     newcomer, traffic routed with the newcomer at its mean, the penalty decaying with its logit
@@ -334,7 +345,9 @@ def build_fixture() -> dict:
                  "update_identity(start, rows 20-45); 'sequence' three updates in a row, each from the last; "
                  "'explore' explore(probs, temperature, u[, eligible]) -> served, propensity, with tempered() alongside; "
                  "'ips' ips_value self-normalised and not; 'decayed_penalty' [penalty, logit_std, logit_std_start, result]; "
-                 "'levers' the pool setting the replay recommends and every function it needs (see levers.about)",
+                 "'in_batches' update_in_batches(start, rows 20-80, batch); 'training_posterior' a manifest identity and "
+                 "identity_std -> mean, diagonal cov; 'levers' the pool setting the replay recommends and every "
+                 "function it needs (see levers.about)",
         "max_update_batch": MAX_UPDATE_BATCH, "min_temperature": online.MIN_TEMPERATURE,
         "max_temperature": online.MAX_TEMPERATURE,
         "a": a.tolist(), "c": c.tolist(), "y": y.tolist(),
@@ -344,6 +357,10 @@ def build_fixture() -> dict:
         "explore": draws,
         "decayed_penalty": [[k, now, start, online.decayed_penalty(k, now, start)]
                             for k, now, start in ((1.0, 0.31, 0.31), (1.0, 0.155, 0.31), (0.5, 0.07, 0.32), (2.0, 0.4, 0.3))],
+        "in_batches": _in_batches_fixture(a, c, y, s_mean, s_cov),
+        "training_posterior": {"identity": [0.5, -1.0, 0.25], "identity_std": [0.1, 0.2, 0.05],
+                               "mean": training_posterior([0.5, -1.0, 0.25], [0.1, 0.2, 0.05])[0].tolist(),
+                               "cov": training_posterior([0.5, -1.0, 0.25], [0.1, 0.2, 0.05])[1].tolist()},
         "levers": _levers_fixture(a, s_mean, s_cov, one, seq),
         "ips": {"rewards": [1.0, 0.0, 1.0, 0.5], "propensities": [0.5, 0.5, 0.25, 0.8], "target": [1.0, 0.0, 1.0, 1.0],
                 "value": ips_value([1.0, 0.0, 1.0, 0.5], [0.5, 0.5, 0.25, 0.8], [1.0, 0.0, 1.0, 1.0]),
@@ -369,6 +386,10 @@ def test_fixture_matches_python() -> None:
            [(d["served"], round(d["propensity"], 12)) for d in case["explore"]]
     assert stored["ips"]["value"] == pytest.approx(case["ips"]["value"], abs=1e-12)
     assert stored["decayed_penalty"] == case["decayed_penalty"]
+    for got, exp in zip(stored["in_batches"], case["in_batches"], strict=True):
+        assert got["batch"] == exp["batch"] and got["n_items"] == exp["n_items"]
+        assert np.allclose(got["mean"], exp["mean"], atol=1e-9) and np.allclose(got["cov"], exp["cov"], atol=1e-9)
+    assert stored["training_posterior"] == case["training_posterior"]
     lev, want = stored["levers"], case["levers"]
     assert lev["defaults"] == want["defaults"] and lev["exploration_mask"] == want["exploration_mask"]
     assert np.allclose([lev["logit_std"]["start"], *lev["logit_std"]["after"]],
