@@ -47,7 +47,7 @@ from .evaluate import MIN_GAIN, UNCERTAINTY_PENALTY, cov_factor, pool_draws_for,
 from .laplace import laplace_posterior
 from .online import decayed_penalty, explore, exploration_mask, update_identity
 from .prior import MIN_MODELS as MIN_PRIOR_MODELS
-from .prior import Prior, bank_prior, dataset_models, dataset_prior
+from .prior import bank_prior, dataset_models, dataset_prior
 from .served import prior_of, served_items
 
 ROUTES_TOOL = PROJECT_ROOT / "model-assets" / "tools" / "online-routes.ts"
