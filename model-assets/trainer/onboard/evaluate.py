@@ -109,8 +109,8 @@ def ability_gap(abar: np.ndarray, theta: np.ndarray, cov: np.ndarray, full: np.n
     """How far an identity's overall ability is from the full identity's, and how sure its posterior
     is of it: with ``abar`` the mean item vector of some prompts, the mean over them of its success
     logit minus the full identity's, and the posterior std of that mean, ``sqrt(abar^T cov abar)``.
-    Most of a 20-item quiz's routing error is this one number (docs/onboarding.md, "How far a quiz
-    can go in a pool of four").
+    Most of a 20-item quiz's routing error is this one number (docs/benchmarks/onboarding.md, "How far a
+    quiz can go in a pool of four").
 
     @example
         >>> ability_gap(np.array([1.0, 1.0]), np.zeros(2), np.eye(2), np.array([0.5, 0.0]))
