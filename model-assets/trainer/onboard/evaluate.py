@@ -49,10 +49,10 @@ CI_LEVEL = 0.9
 MIN_GAIN = 1e-3
 #: Static greedy designs and their adaptive versions (re-aimed at the posterior after each answer).
 ALL_CRITERIA = ("d-optimal", "i-optimal", "adaptive-d-optimal", "adaptive-i-optimal")
-# The first is reported as ``quiz`` and routed by the policy. Static I-optimal: on bundle
-# v2026-11-22.3 it keeps >= 94% of the gain at 20 items for all five cold-start models, where the
-# adaptive quiz (re-aimed after every answer) over-rated gemini-1.5-flash (63%) and lost log loss
-# from 20 to 50 items on 4 of 5 models (docs/onboarding.md).
+# The first is reported as ``quiz`` and routed by the policy. Static I-optimal: it kept >= 94% of
+# the gain at 20 items for all five cold-start models, where the adaptive quiz (re-aimed after every
+# answer) over-rated gemini-1.5-flash (63%) and lost log loss from 20 to 50 items on 4 of 5 models
+# (docs/benchmarks/onboarding.md, "Adaptive quiz").
 DEFAULT_CRITERIA = ("i-optimal", "adaptive-i-optimal", "d-optimal", "adaptive-d-optimal")
 # UNCERTAINTY_PENALTY and MAX_UNCERTAINTY_PENALTY come from the contract the worker reads too
 # (trainer/contract.py). The policy pass gets the penalty from the worker's own code; IRT-greedy
