@@ -11,14 +11,16 @@ const EMBEDDED = 'docs/benchmarks/readme-section.md';
 const EXTERNAL = /^[a-z][a-z0-9+.-]*:/i;
 
 /**
- * The Markdown files whose links are checked: README.md, CHANGELOG.md and docs/ (recursively),
- * relative to `root`. docs/benchmarks/readme-section.md is left out: it is a block of the README,
- * its paths relative to the repository root (the README check covers it).
+ * The Markdown files whose links are checked: README.md, CHANGELOG.md, model-assets/README.md and
+ * docs/ (recursively), relative to `root`. docs/benchmarks/readme-section.md is left out: it is a
+ * block of the README, its paths relative to the repository root (the README check covers it).
  * @example
- * markdownFiles('/work/repo'); // ['README.md', 'CHANGELOG.md', 'docs/worker.md', ...]
+ * markdownFiles('/work/repo'); // ['README.md', 'CHANGELOG.md', 'model-assets/README.md', ...]
  */
 export function markdownFiles(root) {
-  const top = ['README.md', 'CHANGELOG.md'].filter((f) => existsSync(path.join(root, f)));
+  const top = ['README.md', 'CHANGELOG.md', 'model-assets/README.md'].filter((f) =>
+    existsSync(path.join(root, f)),
+  );
   const walk = (dir) =>
     readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((e) => {
       const rel = path.posix.join(dir, e.name);

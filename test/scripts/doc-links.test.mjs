@@ -1,5 +1,6 @@
-// node --test: every relative link in README.md, CHANGELOG.md and docs/**/*.md resolves (file,
-// folder, and a heading when it names one), and the README's benchmark block is the generated one.
+// node --test: every relative link in README.md, CHANGELOG.md, model-assets/README.md and
+// docs/**/*.md resolves (file, folder, and a heading when it names one), and the README's
+// benchmark block is the generated one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -63,6 +64,7 @@ test('a missing file, a missing heading and a link out of docs/ are found', () =
 test('every relative link in the project docs resolves', () => {
   const files = markdownFiles(root);
   assert.ok(files.includes('README.md') && files.includes('docs/worker.md'));
+  assert.ok(files.includes('model-assets/README.md') && files.includes('CHANGELOG.md'));
   assert.deepEqual(brokenLinks(root, files), []);
 });
 
