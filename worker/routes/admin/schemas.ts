@@ -75,7 +75,7 @@ export const quizPostSchema = z
         n: z.number().int().min(1).max(MAX_QUIZ_CALLS).default(20),
         /** `i-optimal` (default): a fixed quiz, 4 calls in flight; `adaptive`: one item at a time,
          * re-aimed at the posterior (n sequential calls). The fixed I-optimal quiz routes better at 20
-         * items (docs/onboarding.md), so it is the default. */
+         * items (docs/benchmarks/onboarding.md), so it is the default. */
         method: z.enum(['adaptive', 'i-optimal', 'd-optimal']).default('i-optimal'),
       })
       .strict()
