@@ -56,7 +56,7 @@ beforeAll(async () => {
   await seedBundle('test-v1', 0, 'test-v1-exp');
   ({ tenantId, key } = await seedTenant('main'));
   ids = Object.values(await seedBundleModels(tenantId, `${upstream}/v1`));
-  for (const name of ['main', 'alt', 'second', 'third', 'solo', 'armed', 'lost'])
+  for (const name of ['main', 'alt', 'second', 'third', 'solo', 'armed', 'lost', 'hand'])
     await seedPool(tenantId, name, 'test-v1', ids, { defaultPreference: 0.5 });
   other = await seedTenant('theirs');
   otherModel = `their-model-${crypto.randomUUID().slice(0, 8)}`;
@@ -449,6 +449,34 @@ describe('routing honours the arms', () => {
       body: { model: 'router/armed', messages, user: 'u1' },
     });
     expect(after.headers.get('x-router-arm')).toBe('none');
+  });
+
+  it("an arm written by hand that names another tenant's model is ignored, never called", async () => {
+    const poolId = (await testEnv.DB.prepare(
+      "SELECT id FROM pools WHERE tenant_id = ?1 AND name = 'hand'",
+    )
+      .bind(tenantId)
+      .first<{ id: string }>())!.id;
+    await testEnv.DB.prepare(
+      "INSERT INTO experiments (id, tenant_id, pool_id, name, arms, active) VALUES (?1, ?2, ?3, 'by hand', ?4, 1)",
+    )
+      .bind(
+        `exp-hand-${tenantId}`,
+        tenantId,
+        poolId,
+        JSON.stringify([
+          { name: 'theirs', weight: 1, model: otherModel },
+          { name: 'tiny', weight: 1e-6 },
+        ]),
+      )
+      .run();
+    const res = await call('/v1/route', {
+      key,
+      body: { model: 'router/hand', messages, user: 'x' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-router-arm')).toBe('none');
+    expect(res.headers.get('x-router-model')).not.toBe(otherModel);
   });
 
   it('a fixed-model arm whose model was deleted routes as if there were no experiment', async () => {
