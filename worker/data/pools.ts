@@ -5,18 +5,26 @@
 import { z } from 'zod';
 import { isUncertaintyPenalty, MAX_UNCERTAINTY_PENALTY } from '../decision/decide';
 import type { ResolvedIdentity } from '../decision/identity';
-import type { PresetName } from '../routing/preference';
+import { PRESET_NAMES, type PresetName } from '../routing/preference';
 import { MODEL_COLUMNS, toModelRow, type ModelRecord, type ModelRow } from './models';
 import { staleFromCache } from './d1-fault';
 import { MAX_STALE_MS, TtlCache } from './ttl-cache';
 
 export type EmbeddingProvider = 'local' | 'workers-ai' | 'precomputed';
 
+/**
+ * One arm of an experiment as stored (`experiments.arms`): what its share of the traffic is routed
+ * with. `model` serves that one model unrouted (a control); otherwise the arm routes with its pool,
+ * bundle version and preference, each defaulting to the experiment pool's own.
+ */
 const armSchema = z.object({
   name: z.string().min(1),
   weight: z.number().nonnegative(),
   bundle_version: z.string().min(1).optional(),
   pool: z.string().min(1).optional(),
+  preference: z.union([z.number().min(0).max(1), z.enum(PRESET_NAMES)]).optional(),
+  model: z.string().min(1).optional(),
+  control: z.boolean().optional(),
 });
 export type ExperimentArm = z.infer<typeof armSchema>;
 
@@ -24,6 +32,8 @@ export interface Experiment {
   id: string;
   name: string;
   arms: ExperimentArm[];
+  /** The models that `model` arms name, by name, as this tenant calls them (its own row first). */
+  armModels: Map<string, ModelRow>;
 }
 
 export interface Pool {
@@ -108,6 +118,42 @@ function parsePenalty(value: unknown, poolId: string): number | null {
   return null;
 }
 
+/** The models that `model` arms name, resolved as a direct request would (the tenant's row first). */
+async function readArmModels(
+  db: D1Database,
+  tenantId: string,
+  arms: readonly ExperimentArm[],
+): Promise<Map<string, ModelRow>> {
+  const names = [...new Set(arms.flatMap((a) => (a.model ? [a.model] : [])))];
+  const found = new Map<string, ModelRow>();
+  if (names.length === 0) return found;
+  const { results } = await db
+    .prepare(
+      `SELECT ${MODEL_COLUMNS} FROM models m, json_each(?2) n
+       WHERE m.name = n.value AND (m.tenant_id = ?1 OR m.tenant_id IS NULL)
+       ORDER BY m.tenant_id IS NULL`,
+    )
+    .bind(tenantId, JSON.stringify(names))
+    .all<ModelRecord>();
+  for (const r of results) if (!found.has(r.name)) found.set(r.name, toModelRow(r));
+  return found;
+}
+
+/** The pool's active experiment, or null when its arms do not parse (logged, never a failed request). */
+async function readExperiment(
+  db: D1Database,
+  tenantId: string,
+  row: { id: string; name: string; arms: string },
+): Promise<Experiment | null> {
+  const arms = z.array(armSchema).min(1).safeParse(parseJson(row.arms));
+  if (!arms.success || !arms.data.some((a) => a.weight > 0)) {
+    console.error(`experiment ${row.id}: invalid arms, ignored`);
+    return null;
+  }
+  const armModels = await readArmModels(db, tenantId, arms.data);
+  return { id: row.id, name: row.name, arms: arms.data, armModels };
+}
+
 async function readPool(db: D1Database, tenantId: string, name: string): Promise<Pool | null> {
   const pool = await db
     .prepare(
@@ -165,14 +211,7 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
   }
   const expRow = (experiment?.results ?? [])[0] as
     { id: string; name: string; arms: string } | undefined;
-  let exp: Experiment | null = null;
-  if (expRow) {
-    const arms = z.array(armSchema).min(1).safeParse(parseJson(expRow.arms));
-    // A malformed experiment is ignored (logged), never a failed request.
-    if (arms.success && arms.data.some((a) => a.weight > 0))
-      exp = { id: expRow.id, name: expRow.name, arms: arms.data };
-    else console.error(`experiment ${expRow.id}: invalid arms, ignored`);
-  }
+  const exp = expRow ? await readExperiment(db, pool.tenant_id, expRow) : null;
   const fallbackRow = ((fallback?.results ?? []) as ModelRecord[])[0];
   if (pool.fallback_model !== null && !fallbackRow) {
     console.error(

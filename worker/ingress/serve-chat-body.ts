@@ -12,6 +12,7 @@ import { findModel } from '../data/models';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { fallbackHeaders } from '../routing/fallback-model';
+import { fixedArmHeaders, fixedDecided } from '../routing/fixed-arm';
 import { decisionHeaders } from '../routing/headers';
 import { poolNameOf, routeOrFallback } from '../routing/route-request';
 import type { ChatBody } from '../schemas/chat';
@@ -53,6 +54,17 @@ export async function serveChatBody(c: Context<AppEnv>, body: ChatBody): Promise
       answered: 'ok',
       decided: () => ({ decisionId, pool, model: model.name, degraded: 'bundle_unavailable' }),
       headers: () => fallbackHeaders(pool, model, decisionId),
+    });
+  }
+  if ('fixed' in routed) {
+    // the request's experiment arm is one fixed model (a control): served unrouted, logged with its arm
+    const { fixed } = routed;
+    return serveChat(c, {
+      ...plan,
+      models: [fixed.model],
+      answered: 'ok',
+      decided: () => fixedDecided(fixed),
+      headers: (used) => fixedArmHeaders(fixed, used >= 0),
     });
   }
   const { outcome } = routed;

@@ -15,8 +15,18 @@ export type Decided =
    * -1 when none did: the row then names the policy's choice (the column is required).
    */
   | { routed: RouteOutcome; served: number }
-  /** One model called unrouted: by name (`pool` null), or as its pool's fallback (`degraded`). */
-  | { decisionId: string; pool: string | null; model: string; degraded: DegradedReason | null };
+  /**
+   * One model called unrouted: by name (`pool` null), as its pool's fallback (`degraded`), or as
+   * an experiment arm's fixed model (`arm`, with the time the arm took to pick in `routingMs`).
+   */
+  | {
+      decisionId: string;
+      pool: string | null;
+      model: string;
+      degraded: DegradedReason | null;
+      arm?: string;
+      routingMs?: number;
+    };
 
 /**
  * The row for a decision, its upstream tries and how the request ended.
@@ -38,7 +48,7 @@ export function decisionLogEntry(
       id: decisionId,
       tenantId,
       pool,
-      arm: null,
+      arm: decided.arm ?? null,
       bundleVersion: null,
       model,
       preference: null,
@@ -46,7 +56,7 @@ export function decisionLogEntry(
       probs: [1],
       expectedCostUsd: null,
       predictedQuality: null,
-      routingMs: 0,
+      routingMs: decided.routingMs ?? 0,
       attempts,
       status,
       degraded,

@@ -4,7 +4,7 @@
  */
 import type { RouterConfig } from '../config';
 import type { ModelRow } from '../data/models';
-import { getPool, type Pool } from '../data/pools';
+import { getPool, type ExperimentArm, type Pool } from '../data/pools';
 import type { Tenant } from '../data/tenants';
 import {
   decide,
@@ -24,6 +24,7 @@ import { getBundle } from '../runtime/bundle-loader';
 import type { ChatBody } from '../schemas/chat';
 import { fallbackModelFor, withLastGoodBundle, type DegradedReason } from './degraded';
 import type { FallbackModel } from './fallback-model';
+import type { FixedArm } from './fixed-arm';
 import { assignArm } from './experiment';
 import { parsePreference, resolvePreference, type Preference, type PresetName } from './preference';
 
@@ -110,10 +111,12 @@ async function requirePool(inputs: RouteInputs, name: string): Promise<Pool> {
  * Decides which pool member serves this request (no upstream call).
  *
  * @example
- * const outcome = await routeRequest({ env, config, tenant, body, preferenceHeader: c.req.header('x-router-preference') });
- * outcome.candidates[outcome.decision.chosen].model.name;
+ * const r = await routeRequest({ env, config, tenant, body, preferenceHeader: c.req.header('x-router-preference') });
+ * if ('outcome' in r) r.outcome.candidates[r.outcome.decision.chosen].model.name;
  */
-export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
+export async function routeRequest(
+  inputs: RouteInputs,
+): Promise<{ outcome: RouteOutcome } | { fixed: FixedArm }> {
   const t0 = performance.now();
   const { body, tenant } = inputs;
   const decisionId = crypto.randomUUID();
@@ -126,45 +129,81 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
   let pool = await requirePool(inputs, poolName);
   let arm: string | null = null;
   let bundleVersion = pool.bundleVersion;
+  let armPreference: Preference | undefined;
   if (pool.experiment) {
     const unit = body.user ?? inputs.userHeader ?? decisionId;
-    const chosenArm = assignArm(pool.experiment, unit);
-    const armPool =
-      chosenArm.pool && chosenArm.pool !== pool.name
-        ? await getPool(inputs.env.DB, tenant.id, chosenArm.pool, inputs.config.poolCacheMs)
-        : pool;
-    if (armPool) {
-      arm = chosenArm.name;
-      pool = armPool;
-      bundleVersion = chosenArm.bundle_version ?? pool.bundleVersion;
-    } else {
-      // A misconfigured arm must not fail its share of traffic: route as if there were no experiment.
-      console.error(
-        `experiment ${pool.experiment.id}: arm ${chosenArm.name} names unknown pool ${chosenArm.pool}; arm ignored`,
-      );
+    const chosen = assignArm(pool.experiment, unit);
+    const target = await armTarget(inputs, pool, chosen);
+    if ('model' in target) {
+      // a control arm: its one model serves unrouted
+      const routingMs = performance.now() - t0;
+      return {
+        fixed: { decisionId, pool: pool.name, arm: chosen.name, model: target.model, routingMs },
+      };
+    }
+    if (target.pool) {
+      arm = chosen.name;
+      pool = target.pool;
+      bundleVersion = chosen.bundle_version ?? pool.bundleVersion;
+      // The arm's preference wins over the caller's: otherwise callers would decide the arm's traffic.
+      armPreference = chosen.preference;
     }
   }
 
-  const routed = { t0, decisionId, pool, arm, requested: bodyPreference ?? headerPreference };
+  const requested = armPreference ?? bodyPreference ?? headerPreference;
+  const routed = { t0, decisionId, pool, arm, requested };
   const { result, degraded } = await withLastGoodBundle(pool, bundleVersion, (version) =>
     decideWith(inputs, routed, version),
   );
-  return { ...result, degraded };
+  return { outcome: { ...result, degraded } };
+}
+
+/**
+ * Where an experiment arm sends its traffic: its pool (the experiment's own when it names none),
+ * or its one fixed model. An arm whose pool or model no longer exists must not fail its share of
+ * the traffic: `{ pool: null }` (logged) routes as if there were no experiment.
+ */
+async function armTarget(
+  inputs: RouteInputs,
+  pool: Pool,
+  arm: ExperimentArm,
+): Promise<{ pool: Pool | null } | { model: ModelRow }> {
+  const id = pool.experiment?.id;
+  if (arm.model) {
+    const model = pool.experiment?.armModels.get(arm.model);
+    if (model) return { model };
+    console.error(
+      `experiment ${id}: arm ${arm.name} names unknown model ${arm.model}; arm ignored`,
+    );
+    return { pool: null };
+  }
+  if (!arm.pool || arm.pool === pool.name) return { pool };
+  const armPool = await getPool(
+    inputs.env.DB,
+    inputs.tenant.id,
+    arm.pool,
+    inputs.config.poolCacheMs,
+  );
+  if (!armPool)
+    console.error(`experiment ${id}: arm ${arm.name} names unknown pool ${arm.pool}; arm ignored`);
+  return { pool: armPool };
 }
 
 /**
  * Routes the request or, when no bundle can route its pool and the pool names a fallback model,
- * says so (the caller serves the fallback model unrouted); any other failure is thrown.
+ * says so (the caller serves the fallback model unrouted); any other failure is thrown. An
+ * experiment arm with a fixed model is answered as `fixed` (served unrouted, logged with its arm).
  *
  * @example
  * const r = await routeOrFallback(inputs);
  * if ('fallback' in r) return serveFallback(r.fallback);
+ * if ('fixed' in r) return serveFixedArm(r.fixed);
  */
 export async function routeOrFallback(
   inputs: RouteInputs,
-): Promise<{ outcome: RouteOutcome } | { fallback: FallbackModel }> {
+): Promise<{ outcome: RouteOutcome } | { fallback: FallbackModel } | { fixed: FixedArm }> {
   try {
-    return { outcome: await routeRequest(inputs) };
+    return await routeRequest(inputs);
   } catch (e) {
     const fallback = fallbackModelFor(e);
     if (!fallback) throw e;
