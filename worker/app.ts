@@ -17,6 +17,7 @@ import { listModelsRoute } from './routes/models';
 import { routeOnly } from './routes/route';
 import { chatBody } from './schemas/chat';
 import { admin } from './routes/admin';
+import { operator } from './routes/operator';
 
 /**
  * Builds the router app.
@@ -45,5 +46,6 @@ export function createApp(): Hono<AppEnv> {
   v1.get('/models', listModelsRoute);
   app.route('/v1', v1);
   app.route('/admin', admin);
+  app.route('/operator', operator);
   return app;
 }

@@ -1,6 +1,7 @@
 /**
  * `Authorization: Bearer <key>`: the sha256 of the key must be an unrevoked `api_keys.key_hash`.
- * Sets `c.var.tenant` and `c.var.apiKey`; answers 401 JSON otherwise.
+ * Sets `c.var.tenant` and `c.var.apiKey`; answers 401 JSON otherwise (403 `tenant_disabled` for a
+ * key of a tenant the operator disabled).
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../env';
@@ -23,6 +24,10 @@ export function auth(): MiddlewareHandler<AppEnv> {
     }
     const key = await findApiKey(c.env.DB, await sha256Hex(match[1]));
     if (!key) throw new ApiError(401, 'invalid or revoked API key', { code: 'invalid_api_key' });
+    if (key.tenant.disabled)
+      throw new ApiError(403, 'this tenant is disabled; ask the operator', {
+        code: 'tenant_disabled',
+      });
     c.set('tenant', key.tenant);
     c.set('apiKey', key);
     await next();

@@ -16,7 +16,7 @@ import { someTenantAllows } from '../../data/cors-origins';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
 
-const ALLOW_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'];
+const ALLOW_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 const ALLOW_HEADERS = [
   'authorization',
   'content-type',
