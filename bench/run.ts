@@ -115,7 +115,12 @@ async function main(): Promise<void> {
 
   const texts = mmluProPrompts(n + 200 + fresh);
   log(`first request in ${fresh} fresh isolates`);
-  const first: { round_trip_ms: number; bundle_load_ms: number; decide_ms: number }[] = [];
+  const first: {
+    round_trip_ms: number;
+    bundle_load_ms: number;
+    decide_ms: number;
+    load_breakdown: unknown;
+  }[] = [];
   for (let i = 0; i < fresh; i++) {
     const mf = startWorker(outDir, { r2Persist: persist });
     await mf.ready;
@@ -124,6 +129,7 @@ async function main(): Promise<void> {
       round_trip_ms: Math.round(r.ms * 10) / 10,
       bundle_load_ms: Number(r.json['load_ms']),
       decide_ms: Number(r.json['decide_ms']),
+      load_breakdown: r.json['load_breakdown'],
     });
     log(
       `  fresh isolate ${i + 1}/${fresh}: ${r.ms.toFixed(0)} ms (bundle load ${String(r.json['load_ms'])} ms)`,

@@ -11,6 +11,7 @@
  * POST /noop    parses the same body as /decide and does nothing: the driver's round-trip baseline.
  */
 import { getBundle, type LoadedBundle } from '../worker/runtime/bundle-loader';
+import { warmOrt } from '../worker/runtime/ort';
 import { embedLocal } from '../worker/embedding/local';
 import type { TokenizerSpec } from '../worker/embedding/tokenizer';
 import { decide, promptTokens, type Candidate, type Decision } from '../worker/decision';
@@ -125,6 +126,9 @@ async function route(
   return d;
 }
 
+// As worker/index.ts does: ONNX Runtime initialises with the isolate, not with its first request.
+void warmOrt();
+
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
@@ -163,6 +167,7 @@ export default {
           bundle_ms: t1 - t0,
           decide_ms: Date.now() - t1,
           load_ms: bundle.loadMs,
+          load_breakdown: bundle.loadBreakdown,
         });
       }
       if (url.pathname === '/loop') {

@@ -8,13 +8,18 @@ import { auth } from './middleware/auth';
 import { bodyLimit } from './middleware/body-limit';
 import { preflight, tenantCors } from './middleware/cors';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
-import { rateLimit, tokenLimit } from './middleware/rate-limit';
+import { rateLimit, tokenLimit, tokenLimitOf } from './middleware/rate-limit';
 import { requestId } from './middleware/request-id';
 import { serverTiming } from './middleware/server-timing';
 import { chatCompletions } from './routes/chat-completions';
 import { healthz, healthzAuth } from './routes/healthz';
+import { getModelRoute } from './routes/model';
 import { listModelsRoute } from './routes/models';
 import { routeOnly } from './routes/route';
+import { responses } from './routes/responses';
+import { messages } from './routes/messages';
+import { MESSAGES_ENDPOINT, messagesInput, type MessagesInput } from './ingress/messages';
+import { responsesInput, type ResponsesInput } from './ingress/responses';
 import { chatBody } from './schemas/chat';
 import { admin } from './routes/admin';
 import { operator } from './routes/operator';
@@ -38,12 +43,25 @@ export function createApp(): Hono<AppEnv> {
 
   const v1 = new Hono<AppEnv>();
   v1.use(bodyLimit());
-  v1.use(auth());
+  v1.use(auth({ apiKeyHeaderOn: [MESSAGES_ENDPOINT] }));
   v1.use(tenantCors());
   v1.use(rateLimit());
   v1.post('/chat/completions', chatBody, tokenLimit(), chatCompletions);
+  v1.post(
+    '/responses',
+    responsesInput,
+    tokenLimitOf((i: ResponsesInput) => i.chat),
+    responses,
+  );
+  v1.post(
+    '/messages',
+    messagesInput,
+    tokenLimitOf((i: MessagesInput) => i.chat),
+    messages,
+  );
   v1.post('/route', chatBody, routeOnly);
   v1.get('/models', listModelsRoute);
+  v1.get('/models/:id{.+}', getModelRoute);
   app.route('/v1', v1);
   app.route('/admin', admin);
   app.route('/operator', operator);

@@ -5,8 +5,13 @@
 import { createApp } from './app';
 import { insertDecisionLogs, type DecisionLogEntry } from './data/decision-log';
 import type { Env } from './env';
+import { warmOrt } from './runtime/ort';
 
 const app = createApp();
+
+// ONNX Runtime's one-time initialisation starts with the isolate (Cloudflare evaluates this module
+// while it starts the isolate for a first connection), not with the first routed request.
+void warmOrt();
 
 export default {
   fetch: app.fetch,

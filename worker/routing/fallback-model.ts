@@ -1,6 +1,6 @@
 /**
  * Serving a pool's `fallback_model` when no bundle can route the pool (routing/degraded.ts): the
- * model is called unrouted, like a direct request (routes/chat-completions.ts), and the answer says
+ * model is called unrouted, like a direct request (ingress/serve-chat-body.ts), and the answer says
  * so (`x-router-degraded: bundle_unavailable`); the decision row is marked degraded.
  */
 import type { Context } from 'hono';

@@ -9,10 +9,10 @@
  */
 import type { Manifest } from '../bundle/manifest';
 import { sha256Hex } from '../data/hash';
-import type { OnnxSession } from '../decision/types';
+import type { OnnxSession, OnnxTensor } from '../decision/types';
 import { ApiError } from '../errors';
 import { readManifest } from './manifests';
-import { createSession } from './ort';
+import { createSession, warmOrt } from './ort';
 
 /** A bundle ready to serve. */
 export interface LoadedBundle {
@@ -24,6 +24,8 @@ export interface LoadedBundle {
   neighbours?: OnnxSession;
   /** Milliseconds the load took (fetch, hash, session creation). */
   loadMs: number;
+  /** Where those milliseconds went. */
+  loadBreakdown: LoadBreakdown;
 }
 
 /** The bundle is missing, corrupt or unreadable: the service cannot route with it (503). */
@@ -109,14 +111,38 @@ function guarded(session: OnnxSession, version: string, file: string): OnnxSessi
   };
 }
 
+/** Where one graph's load went, in milliseconds. */
+export interface FileTimings {
+  /** R2 read, to the last byte. */
+  fetch_ms: number;
+  /** sha256 of the bytes (the contract's check). */
+  hash_ms: number;
+  /** ONNX session creation (after any wait for the runtime). */
+  session_ms: number;
+  /** One run on placeholder inputs (`warmRun`). */
+  warm_ms: number;
+}
+
+/** Where a bundle's load went (bench/, `/healthz?bundle=1`, docs/benchmarks/overhead.md). */
+export interface LoadBreakdown {
+  manifest_ms: number;
+  /** ONNX Runtime's one-time initialisation this load waited for (0: done before it began). */
+  ort_init_ms: number;
+  files: Partial<Record<GraphName, FileTimings>>;
+}
+
+type GraphName = 'embedder' | 'irt' | 'policy' | 'neighbours';
+
 async function readFile(
   bucket: R2Bucket,
   version: string,
   entry: { key: string; bytes: number; sha256: string },
-): Promise<Uint8Array> {
+): Promise<{ bytes: Uint8Array; fetch_ms: number; hash_ms: number }> {
+  const t0 = Date.now();
   const obj = await bucket.get(entry.key);
   if (!obj) throw new BundleUnavailableError(version, `file ${entry.key} is missing`);
   const bytes = await obj.arrayBuffer();
+  const t1 = Date.now();
   if (bytes.byteLength !== entry.bytes) {
     throw new BundleUnavailableError(
       version,
@@ -126,11 +152,101 @@ async function readFile(
   const hash = await sha256Hex(bytes);
   if (hash !== entry.sha256)
     throw new BundleUnavailableError(version, `file ${entry.key} fails its sha256 check`);
-  return new Uint8Array(bytes);
+  return { bytes: new Uint8Array(bytes), fetch_ms: t1 - t0, hash_ms: Date.now() - t1 };
+}
+
+/**
+ * One graph: read, checked, and its session created as soon as its own bytes are in, so that the
+ * small graphs' sessions are made while the embedder (the bulk of the bytes) is still being read
+ * and hashed.
+ */
+async function loadGraph(
+  bucket: R2Bucket,
+  manifest: Manifest,
+  name: GraphName,
+  entry: { key: string; bytes: number; sha256: string },
+  timings: LoadBreakdown['files'],
+): Promise<OnnxSession> {
+  const { version } = manifest;
+  const file = await readFile(bucket, version, entry);
+  const t0 = Date.now();
+  let session: OnnxSession;
+  try {
+    session = await createSession(file.bytes);
+  } catch (e) {
+    throw new BundleUnavailableError(
+      version,
+      `ONNX session failed: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  const t1 = Date.now();
+  await warmRun(session, name, manifest);
+  timings[name] = {
+    fetch_ms: file.fetch_ms,
+    hash_ms: file.hash_ms,
+    session_ms: t1 - t0,
+    warm_ms: Date.now() - t1,
+  };
+  return guarded(session, version, `${name}.onnx`);
+}
+
+/** Placeholder inputs of one graph: one prompt, one candidate (or one token), the contract's shapes. */
+function placeholderFeeds(name: GraphName, manifest: Manifest): Record<string, OnnxTensor> {
+  const f32 = (n: number, dims: number[]): OnnxTensor => ({
+    type: 'float32',
+    data: new Float32Array(n).fill(0.1),
+    dims,
+  });
+  const dim = manifest.embedding.dim;
+  const width = manifest.policy.features.reduce((s, f) => s + f.size, 0);
+  switch (name) {
+    case 'embedder':
+      return { ids: { type: 'int64', data: BigInt64Array.from([1n]), dims: [1, 1] } };
+    case 'irt':
+      return {
+        embedding: f32(dim, [1, dim]),
+        identity: f32(manifest.identity_dim, [1, manifest.identity_dim]),
+      };
+    case 'policy':
+      return {
+        embedding: f32(dim, [1, dim]),
+        preference: f32(1, [1, 1]),
+        features: f32(width, [1, 1, width]),
+        mask: { type: 'float32', data: Float32Array.from([1]), dims: [1, 1] },
+      };
+    case 'neighbours':
+      return {
+        embedding: f32(dim, [1, dim]),
+        columns: { type: 'int64', data: BigInt64Array.from([0n]), dims: [1] },
+      };
+  }
+}
+
+/**
+ * Runs a new session once on placeholder inputs. A graph's first run costs far more than the next
+ * ones (onnxruntime-web compiles the wasm of each kernel on first use and plans its memory); run
+ * here, it overlaps with the reads of the bundle's other files instead of delaying the first
+ * routed request. A failure here is the graph failing its contract: the bundle is unusable.
+ */
+async function warmRun(session: OnnxSession, name: GraphName, manifest: Manifest): Promise<void> {
+  const feeds = placeholderFeeds(name, manifest);
+  const declared = Object.fromEntries(
+    Object.entries(feeds).filter(([k]) => session.inputNames.includes(k)),
+  );
+  try {
+    await session.run(declared);
+  } catch (e) {
+    throw new BundleUnavailableError(
+      manifest.version,
+      `${name}.onnx failed in ONNX Runtime on placeholder inputs: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
 }
 
 async function load(bucket: R2Bucket, version: string): Promise<LoadedBundle> {
   const t0 = Date.now();
+  // ORT's one-time initialisation (usually started with the isolate) runs while D1 and R2 answer.
+  const ortInit = warmOrt();
   let manifest: Manifest | null;
   try {
     manifest = await readManifest(bucket, version);
@@ -144,41 +260,28 @@ async function load(bucket: R2Bucket, version: string): Promise<LoadedBundle> {
   if (manifest.version !== version) {
     throw new BundleUnavailableError(version, `manifest names version ${manifest.version}`);
   }
+  const manifestMs = Date.now() - t0;
   const { files } = manifest;
-  const [irtBytes, policyBytes, embedderBytes, neighbourBytes] = await Promise.all([
-    readFile(bucket, version, files.irt),
-    readFile(bucket, version, files.policy),
-    manifest.embedding.provider === 'local' && files.embedder
-      ? readFile(bucket, version, files.embedder)
-      : undefined,
-    manifest.predictor && files.neighbours
-      ? readFile(bucket, version, files.neighbours)
-      : undefined,
+  const timings: LoadBreakdown['files'] = {};
+  const graph = (name: GraphName, entry: (typeof files)['irt'] | undefined) =>
+    entry ? loadGraph(bucket, manifest, name, entry, timings) : Promise.resolve(undefined);
+  const [irt, policy, embedder, neighbours, ortInitMs] = await Promise.all([
+    loadGraph(bucket, manifest, 'irt', files.irt, timings),
+    loadGraph(bucket, manifest, 'policy', files.policy, timings),
+    graph('embedder', manifest.embedding.provider === 'local' ? files.embedder : undefined),
+    graph('neighbours', manifest.predictor ? files.neighbours : undefined),
+    ortInit,
   ]);
-  try {
-    const irt = guarded(await createSession(irtBytes), version, 'irt.onnx');
-    const policy = guarded(await createSession(policyBytes), version, 'policy.onnx');
-    const embedder = embedderBytes
-      ? guarded(await createSession(embedderBytes), version, 'embedder.onnx')
-      : undefined;
-    const neighbours = neighbourBytes
-      ? guarded(await createSession(neighbourBytes), version, 'neighbours.onnx')
-      : undefined;
-    noteBundleWorked(version);
-    return {
-      manifest,
-      irt,
-      policy,
-      ...(embedder ? { embedder } : {}),
-      ...(neighbours ? { neighbours } : {}),
-      loadMs: Date.now() - t0,
-    };
-  } catch (e) {
-    throw new BundleUnavailableError(
-      version,
-      `ONNX session failed: ${e instanceof Error ? e.message : String(e)}`,
-    );
-  }
+  noteBundleWorked(version);
+  return {
+    manifest,
+    irt,
+    policy,
+    ...(embedder ? { embedder } : {}),
+    ...(neighbours ? { neighbours } : {}),
+    loadMs: Date.now() - t0,
+    loadBreakdown: { manifest_ms: manifestMs, ort_init_ms: ortInitMs, files: timings },
+  };
 }
 
 /**

@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-web/wasm';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
 import type { OnnxSession } from '../decision/types';
 import { fromOrtSession, sessionOptions } from '../decision/ort-adapter';
+import { WARM_MODEL_BASE64 } from './warm-model';
 
 /** `\0asm` + version 1: the smallest buffer ORT accepts as `wasmBinary`. */
 const PLACEHOLDER = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
@@ -63,6 +64,49 @@ async function createWithPatch(
   } finally {
     (WebAssembly as { instantiate: unknown }).instantiate = original;
   }
+}
+
+/** The warm-up graph (./warm-model.ts), decoded once. */
+function warmModel(): Uint8Array {
+  const text = atob(WARM_MODEL_BASE64);
+  return Uint8Array.from(text, (ch) => ch.charCodeAt(0));
+}
+
+let warming: Promise<number> | null = null;
+
+/**
+ * Initialises ONNX Runtime in this isolate once, and resolves with the milliseconds it took (0
+ * when it was already done). Instantiating ORT's wasm, and compiling each kernel's wasm on its first
+ * use, were most of an isolate's first routed request: the warm-up creates a session of a tiny graph
+ * that holds every operator the bundle graphs use (./warm-model.ts, made by
+ * model-assets/tools/make_warm_model.py) and runs it once, after which a bundle graph's first run
+ * costs about what its later ones do. Safe to call at any time and from many requests: they share
+ * one warm-up. A failure is logged and forgotten, so the next call tries again.
+ *
+ * The router starts it when its module is evaluated (worker/index.ts) and again at the start of
+ * every request, before any D1 or R2 read: either the isolate's start, or the request's own
+ * waits for D1 and R2, then cover it, instead of the first decision paying it in full.
+ *
+ * @example
+ * void warmOrt();
+ */
+export function warmOrt(): Promise<number> {
+  if (initDone) return Promise.resolve(0);
+  warming ??= exclusive(async () => {
+    const t0 = Date.now();
+    const session = await createWithPatch(warmModel(), {
+      ...sessionOptions(),
+      executionProviders: ['wasm'],
+    });
+    await session.run({ x: new ort.Tensor('float32', new Float32Array(8).fill(0.1), [1, 8]) });
+    await session.release();
+    return Date.now() - t0;
+  }).catch((e: unknown) => {
+    console.error('ONNX Runtime warm-up failed; the first session will initialise it', e);
+    warming = null;
+    return 0;
+  });
+  return warming;
 }
 
 /**

@@ -219,3 +219,56 @@ def protocol_plot(results: dict[str, Any], path: Path) -> None:
     ax.set_title(f"generalisation protocol {results['meta']['protocol']}: {results['meta']['recipe']['label']}",
                  fontsize=9)
     save_figure(fig, ax, path)
+
+
+def comparison_rows(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Two runs of one protocol side by side (e.g. two recipes): per dataset the policy's AIQ,
+    saving vs the hull, pair APGR and the target, before and after.
+
+    @example
+        print("\n".join(comparison_rows(json.loads(a.read_text()), json.loads(b.read_text()))))
+    """
+    protocol = after["meta"]["protocol"]
+    target = (lambda n, b: byod_target(n, b)) if protocol == "byod" else (lambda n, b: loo_target(b))
+    lines = [
+        "| dataset | hull AIQ | policy AIQ before | after | change | saves vs hull before | after (kNN's) | "
+        "pair APGR before | after (SW ranking's) | target before | after |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for name, b in after["datasets"].items():
+        a = before["datasets"].get(name)
+        if a is None:
+            continue
+        pa, pb = a["routers"]["policy"]["aiq"], b["routers"]["policy"]["aiq"]
+        ap = lambda blk: blk["routers"].get("policy_pair", {}).get("apgr")  # noqa: E731
+        sw = b["routers"].get("sw_ranking", {}).get("apgr")
+        lines.append(
+            f"| {name} | {b['hull_aiq']:.4f} | {pa:.4f} | {pb:.4f} | {pb - pa:+.4f} | "
+            f"{_fmt(a['savings_vs'].get('hull'), True)} | {_fmt(b['savings_vs'].get('hull'), True)} "
+            f"({_fmt(b.get('knn_saves_vs_hull'), True)}) | {_fmt(ap(a))} | {_fmt(ap(b))} ({_fmt(sw)}) | "
+            f"{target(name, a)} | {target(name, b)} |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m trainer.eval.protocol_report --compare BEFORE.json AFTER.json``: the comparison table.
+
+    @example
+        main(["--compare", "docs/benchmarks/generalisation-runs/byod-before.json", "/tmp/byod.json"])
+    """
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(prog="python -m trainer.eval.protocol_report", description=comparison_rows.__doc__)
+    ap.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"), required=True,
+                    help="two --json outputs of the same protocol")
+    args = ap.parse_args(argv)
+    before, after = (json.loads(p.read_text()) for p in args.compare)
+    if before["meta"]["protocol"] != after["meta"]["protocol"]:
+        ap.error("the two runs are of different protocols")
+    print("\n".join(comparison_rows(before, after)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -95,3 +95,14 @@ def test_predictor_block_aligns_biases_with_models():
     assert block["kind"] == "irt+neighbours"
     assert block["stack"]["bias"] == [0.1, 0.2, 0.3, 0.4]
     assert block["neighbours"] == {"centroids": 32, "dim": 6, "tau": index.tau, "kappa": round(index.kappa, 6)}
+
+
+def test_a_source_that_would_get_a_negative_slope_is_dropped():
+    rng = np.random.default_rng(4)
+    n, m = 4000, 2
+    signal = rng.normal(size=(n, m))
+    y = (rng.random((n, m)) < sigmoid(1.5 * signal)).astype(float)
+    # the "IRT" is the signal minus a little of itself: given the neighbours it pulls the wrong way
+    anti = -0.3 * signal + 0.1 * rng.normal(size=(n, m))
+    free = fit_stack(sigmoid(anti), sigmoid(signal), y, bias_l2=0.0)
+    assert free.slope_irt == 0.0 and free.slope_nb > 1.2

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getBundle, BundleUnavailableError } from '../../../worker/runtime/bundle-loader';
+import { warmOrt } from '../../../worker/runtime/ort';
 import { seedBundle, testEnv } from '../support/seed';
 
 describe('bundle loader', () => {
@@ -18,6 +19,25 @@ describe('bundle loader', () => {
       const v = data.slice(row * 64, row * 64 + 64);
       expect(Math.hypot(...v)).toBeCloseTo(1, 4); // L2-normalised, also for the all-padding row
     }
+  });
+
+  it('says where a load went, each graph checked by one run on placeholder inputs', async () => {
+    await seedBundle('test-layer-v1', 0, 'timed-v1');
+    const { loadBreakdown } = await getBundle(testEnv.ASSETS, 'timed-v1');
+    expect(Object.keys(loadBreakdown.files).sort()).toEqual([
+      'embedder',
+      'irt',
+      'neighbours',
+      'policy',
+    ]);
+    for (const t of Object.values(loadBreakdown.files)) {
+      expect(Object.keys(t!).sort()).toEqual(['fetch_ms', 'hash_ms', 'session_ms', 'warm_ms']);
+      for (const ms of Object.values(t!)) expect(ms).toBeGreaterThanOrEqual(0);
+    }
+    expect(loadBreakdown.manifest_ms).toBeGreaterThanOrEqual(0);
+    // ORT initialises (and compiles its kernels) once per isolate: done before, it costs nothing now
+    expect(await warmOrt()).toBe(0);
+    expect(loadBreakdown.ort_init_ms).toBeGreaterThanOrEqual(0);
   });
 
   it('shares one load between concurrent first requests', async () => {

@@ -1,7 +1,9 @@
 /**
- * Renders every thrown error as an OpenAI-style JSON error, so no request ever sees a stack trace.
- * Domain errors (`ApiError` and its subclasses) carry their own status, code, param and headers;
- * a raw D1 fault becomes the 503 `database_unavailable`; anything else is a bug (500, logged).
+ * Renders every thrown error as an OpenAI-style JSON error, so no request ever sees a stack trace;
+ * on a route that speaks another API's errors (`/v1/messages`: Anthropic's), in that API's shape,
+ * with the same status and headers. Domain errors (`ApiError` and its subclasses) carry their own
+ * status, code, param and headers; a raw D1 fault becomes the 503 `database_unavailable`; anything
+ * else is a bug (500, logged).
  */
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
@@ -12,6 +14,23 @@ import {
   noteDatabaseFault,
 } from '../../data/d1-fault';
 import type { AppEnv } from '../../env';
+import { MESSAGES_ENDPOINT, anthropicErrorResponse } from '../../ingress/messages';
+
+/** Routes whose errors another API's clients read, and how each renders one. */
+const ERROR_SHAPES: Record<string, (err: ApiError, requestId?: string) => Response> = {
+  [MESSAGES_ENDPOINT]: anthropicErrorResponse,
+};
+
+/**
+ * The response for `err` on the request's route: the route's own error shape, else OpenAI's.
+ *
+ * @example
+ * return renderError(c, new ApiError(401, 'invalid or revoked API key', { code: 'invalid_api_key' }));
+ */
+export function renderError(c: Context<AppEnv>, err: ApiError): Response {
+  const shape = Object.hasOwn(ERROR_SHAPES, c.req.path) ? ERROR_SHAPES[c.req.path] : undefined;
+  return shape ? shape(err, c.get('requestId')) : err.getResponse();
+}
 
 /**
  * Maps an error to the ApiError the caller sees (unknown errors become a generic 500; a D1 fault,
@@ -49,7 +68,7 @@ export const errorHandler: ErrorHandler<AppEnv> = (err: Error, c: Context<AppEnv
   } else if (api.status >= 500 && !(err instanceof ApiError)) {
     console.error(`[${c.get('requestId') ?? '-'}] unexpected error`, err);
   }
-  return api.getResponse();
+  return renderError(c, api);
 };
 
 /**
@@ -60,7 +79,8 @@ export const errorHandler: ErrorHandler<AppEnv> = (err: Error, c: Context<AppEnv
  */
 export const notFoundHandler: NotFoundHandler<AppEnv> = (c) => {
   const path = new URL(c.req.url).pathname;
-  return new ApiError(404, `no route for ${c.req.method} ${path}`, {
-    code: 'unknown_route',
-  }).getResponse();
+  return renderError(
+    c,
+    new ApiError(404, `no route for ${c.req.method} ${path}`, { code: 'unknown_route' }),
+  );
 };

@@ -5,7 +5,9 @@
  * - `rateLimit()` counts requests on every authenticated endpoint, before the body is read, and
  *   consults the optional `TENANT_RATE_LIMITER` binding keyed by tenant (a ceiling shared by the
  *   isolates of one Cloudflare location, the same for every tenant).
- * - `tokenLimit()` counts the tokens a chat completion may use (estimate.ts) before it is routed.
+ * - `tokenLimit()` counts the tokens a chat completion may use (estimate.ts) before it is routed;
+ *   `tokenLimitOf()` does the same for the Responses and Messages APIs, on the chat body each is
+ *   served as.
  *
  * The per-isolate buckets are exact within an isolate; a tenant spread over many isolates can get
  * up to its limit in each, which the binding caps per location. A refused request gets 429 with
@@ -14,7 +16,8 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../env';
-import type { ChatInput } from '../../schemas/chat';
+import type { ChatBody, ChatInput } from '../../schemas/chat';
+import type { JsonInput } from '../validate';
 import { setResponseHeaders } from '../response-headers';
 import { TokenBuckets, type Demand } from './buckets';
 import { estimateTokens } from './estimate';
@@ -86,13 +89,25 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
  * v1.post('/chat/completions', chatBody, tokenLimit(), chatCompletions);
  */
 export function tokenLimit(): MiddlewareHandler<AppEnv, string, ChatInput> {
+  return tokenLimitOf((body: ChatBody) => body);
+}
+
+/**
+ * `tokenLimit` for an endpoint whose validated body is not a chat body but is served as one
+ * (`/v1/responses`, `/v1/messages`): `chatOf` picks the chat body it is served as, so the estimate
+ * counts what the upstream will be asked for.
+ *
+ * @example
+ * v1.post('/messages', messagesBody, tokenLimitOf((b: MessagesInputBody) => b.chat), messages);
+ */
+export function tokenLimitOf<T>(
+  chatOf: (body: T) => ChatBody,
+): MiddlewareHandler<AppEnv, string, JsonInput<T>> {
   return async (c, next) => {
     const key = c.get('apiKey');
     if (key.limits.tpm === null && key.tenant.limits.tpm === null) return next();
-    const headers = take(
-      'tokens',
-      demands(c, 'tokens', await estimateTokens(c, c.req.valid('json'))),
-    );
+    const body = chatOf(c.req.valid('json'));
+    const headers = take('tokens', demands(c, 'tokens', await estimateTokens(c, body)));
     await next();
     setResponseHeaders(c, headers);
   };

@@ -26,12 +26,15 @@
 //   error-event-...  a stream that carries an error event mid-way (Anthropic `event: error`;
 //                    OpenAI-compatible `data: {"error":...}`, as OpenRouter sends), then ends;
 //                    error-event-leak-...: OpenAI's event also carries fields that must not leak
-//   tool-...         Anthropic only: an answer that calls a tool
+//   tool-...         an answer that calls get_weather({"city":"Paris"}) (Anthropic: after "Let me
+//                    check."); once the request carries the tool's result (a `tool` message, a
+//                    `tool_result` block), an answer that quotes it: "The tool said: <result>"
 //   redirect-NNN-... HTTP NNN (301, 302, 303, 307, 308) with `location` on the redirect sink, a
 //                    second loopback server (another port: a host never granted) that answers
 //                    every request with a completion; the router must never follow
 // GET /__sink?model=<id> lists what the redirect sink received for that model (method, path, auth
 // headers, body): it must stay empty.
+// OpenAI streams end with a usage chunk when the request asks for it (stream_options.include_usage).
 // GET /__requests?model=<id> lists what that model received (path, auth headers, body, and
 // `closedEarly`: whether the router closed that connection before the answer was complete).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -83,6 +86,36 @@ function openAIChunk(model: string, delta: Record<string, unknown>, finish: stri
     choices: [{ index: 0, delta, finish_reason: finish }],
   };
   return `data: ${JSON.stringify(c)}\n\n`;
+}
+
+const USAGE = { prompt_tokens: 7, completion_tokens: 4, total_tokens: 11 };
+
+/** The result a `tool-...` request carries back (its last message, a tool result), or null. */
+function openAIToolResult(body: Record<string, unknown>): string | null {
+  const messages = Array.isArray(body.messages) ? (body.messages as Record<string, unknown>[]) : [];
+  const last = messages[messages.length - 1];
+  return last?.role === 'tool' ? String(last.content) : null;
+}
+
+/** A streamed tool call: get_weather, its arguments in two pieces. */
+function openAIToolCallChunks(model: string): string[] {
+  const call = (fn: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    tool_calls: [{ index: 0, ...extra, function: fn }],
+  });
+  return [
+    openAIChunk(
+      model,
+      {
+        role: 'assistant',
+        content: null,
+        ...call({ name: 'get_weather', arguments: '' }, { id: 'call_fake1', type: 'function' }),
+      },
+      null,
+    ),
+    openAIChunk(model, call({ arguments: '{"city":' }), null),
+    openAIChunk(model, call({ arguments: ' "Paris"}' }), null),
+    openAIChunk(model, {}, 'tool_calls'),
+  ];
 }
 
 /** `retry-after` for a 429: the id's `raS` tag, else 1 second. */
@@ -175,7 +208,15 @@ async function openAI(
     res.end('<html><body>502 Bad Gateway</body></html>');
     return;
   }
+  const toolResult = model.startsWith('tool') ? openAIToolResult(body) : null;
+  const callsTool = model.startsWith('tool') && toolResult === null;
+  const words = toolResult === null ? WORDS : ['The tool said: ', toolResult];
   if (body.stream !== true || model.startsWith('notsse')) {
+    const toolCall = {
+      id: 'call_fake1',
+      type: 'function',
+      function: { name: 'get_weather', arguments: '{"city": "Paris"}' },
+    };
     json(res, 200, {
       id: 'chatcmpl-fake1',
       object: 'chat.completion',
@@ -184,16 +225,21 @@ async function openAI(
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: WORDS.join('') },
-          finish_reason: 'stop',
+          message: callsTool
+            ? { role: 'assistant', content: null, tool_calls: [toolCall] }
+            : { role: 'assistant', content: words.join('') },
+          finish_reason: callsTool ? 'tool_calls' : 'stop',
           logprobs: null,
         },
       ],
-      usage: { prompt_tokens: 7, completion_tokens: 4, total_tokens: 11 },
+      usage: USAGE,
       system_fingerprint: 'fp_fake',
     });
     return;
   }
+  const usageChunk = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage
+    ? `data: ${JSON.stringify({ id: 'chatcmpl-fake1', object: 'chat.completion.chunk', created: 1700000000, model, choices: [], usage: USAGE })}\n\n`
+    : '';
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   if (model.startsWith('silent')) {
     res.flushHeaders();
@@ -203,7 +249,15 @@ async function openAI(
     res.end('<html><body>502 Bad Gateway</body></html>');
     return;
   }
-  res.write(openAIChunk(model, { role: 'assistant', content: WORDS[0] }, null));
+  if (callsTool) {
+    for (const c of openAIToolCallChunks(model)) {
+      res.write(c);
+      await sleep(GAP_MS);
+    }
+    res.end(`${usageChunk}data: [DONE]\n\n`);
+    return;
+  }
+  res.write(openAIChunk(model, { role: 'assistant', content: words[0] }, null));
   if (model.startsWith('stall')) return;
   if (model.startsWith('reset')) {
     await sleep(GAP_MS);
@@ -225,7 +279,7 @@ async function openAI(
     return;
   }
   if (model.startsWith('ok-gated')) await gate();
-  for (const w of WORDS.slice(1)) {
+  for (const w of words.slice(1)) {
     await sleep(GAP_MS);
     res.write(openAIChunk(model, { content: w }, null));
   }
@@ -234,13 +288,27 @@ async function openAI(
     return;
   }
   res.write(openAIChunk(model, {}, 'stop'));
-  res.end('data: [DONE]\n\n');
+  res.end(`${usageChunk}data: [DONE]\n\n`);
 }
 
 // --- Anthropic wire format --------------------------------------------------------------------
 
 function event(type: string, data: Record<string, unknown>): string {
   return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+}
+
+/** The text of the tool result a `tool-...` request carries back (its last user turn), or null. */
+function anthropicToolResult(body: Record<string, unknown>): string | null {
+  const messages = Array.isArray(body.messages) ? (body.messages as Record<string, unknown>[]) : [];
+  const last = messages[messages.length - 1];
+  const blocks = Array.isArray(last?.content) ? (last.content as Record<string, unknown>[]) : [];
+  const result = blocks.find((b) => b.type === 'tool_result');
+  if (!result) return null;
+  const content = result.content;
+  if (typeof content === 'string') return content;
+  return Array.isArray(content)
+    ? (content as Array<{ text?: unknown }>).map((b) => String(b.text ?? '')).join('')
+    : '';
 }
 
 async function anthropic(
@@ -275,7 +343,9 @@ async function anthropic(
     return;
   }
   if (model.startsWith('hang')) return;
-  const tool = model.startsWith('tool');
+  const toolResult = model.startsWith('tool') ? anthropicToolResult(body) : null;
+  const tool = model.startsWith('tool') && toolResult === null;
+  const texts = toolResult === null ? ['Hello', ' from Claude'] : ['The tool said: ', toolResult];
   if (body.stream !== true) {
     json(res, 200, {
       id: 'msg_fake1',
@@ -287,10 +357,12 @@ async function anthropic(
             { type: 'text', text: 'Let me check.' },
             { type: 'tool_use', id: 'toolu_01', name: 'get_weather', input: { city: 'Paris' } },
           ]
-        : [
-            { type: 'text', text: 'Hello from' },
-            { type: 'text', text: ' Claude' },
-          ],
+        : toolResult === null
+          ? [
+              { type: 'text', text: 'Hello from' },
+              { type: 'text', text: ' Claude' },
+            ]
+          : [{ type: 'text', text: texts.join('') }],
       stop_reason: tool ? 'tool_use' : 'end_turn',
       stop_sequence: null,
       usage: { input_tokens: 12, output_tokens: 5 },
@@ -313,7 +385,7 @@ async function anthropic(
     }),
     event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
     event('ping', {}),
-    event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Hello' } }),
+    event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: texts[0] } }),
   ];
   if (model.startsWith('error-event')) {
     parts.push(event('error', { error: { type: 'overloaded_error', message: 'Overloaded' } }));
@@ -334,7 +406,7 @@ async function anthropic(
     parts.push(
       event('content_block_delta', {
         index: 0,
-        delta: { type: 'text_delta', text: ' from Claude' },
+        delta: { type: 'text_delta', text: texts[1] },
       }),
     );
     parts.push(event('content_block_stop', { index: 0 }));

@@ -76,3 +76,14 @@ export async function waitForRow(tenantId: string, ms = 5000): Promise<LogRow> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Polls until the decision row with this id exists (written in waitUntil after the answer ended). */
+export async function waitForDecision(id: string | null, ms = 5000): Promise<LogRow> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const row = await decisionRow(id);
+    if (row) return row;
+    if (Date.now() > until) throw new Error(`no decision row ${id} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
