@@ -1,6 +1,6 @@
 /**
  * A tenant's pools as the admin API manages them (D1 `pools`, `pool_members`; migrations 0001,
- * 0002, 0005, 0009): list, read, create, update, delete. Routing reads pools through
+ * 0002, 0005, 0009, 0011): list, read, create, update, delete. Routing reads pools through
  * data/pools.ts, with its per-isolate cache; writers here expire that cache for the tenant.
  */
 import { ApiError } from '../errors';
@@ -18,6 +18,9 @@ export interface PoolRecord {
   default_preset: PresetName | null;
   uncertainty_penalty: number | null;
   fallback_model: string | null;
+  online_learning: boolean;
+  exploration_temperature: number | null;
+  keep_prompts: boolean;
   created_at: string;
   members: string[];
 }
@@ -30,12 +33,20 @@ export interface PoolSettings {
   default_preference: number | PresetName;
   uncertainty_penalty: number | null;
   fallback_model: string | null;
+  online_learning: boolean;
+  exploration_temperature: number | null;
+  keep_prompts: boolean;
 }
 
 const COLUMNS = `p.id, p.tenant_id, p.name, p.bundle_version, p.embedding_provider, p.default_preference,
-  p.default_preset, p.uncertainty_penalty, p.fallback_model, p.created_at`;
+  p.default_preset, p.uncertainty_penalty, p.fallback_model, p.online_learning,
+  p.exploration_temperature, p.keep_prompts, p.created_at`;
 
-type PoolRow = Omit<PoolRecord, 'members'>;
+/** A row as D1 gives it: SQLite has no booleans (0/1). */
+type PoolRow = Omit<PoolRecord, 'members' | 'online_learning' | 'keep_prompts'> & {
+  online_learning: number;
+  keep_prompts: number;
+};
 
 const notFound = (name: string): ApiError =>
   new ApiError(404, `pool ${JSON.stringify(name)} not found`, {
@@ -69,6 +80,8 @@ async function readPools(
   }
   return ((pools?.results ?? []) as PoolRow[]).map((p) => ({
     ...p,
+    online_learning: p.online_learning === 1,
+    keep_prompts: p.keep_prompts === 1,
     members: byPool.get(p.id) ?? [],
   }));
 }
@@ -142,8 +155,9 @@ export async function insertPool(
     db
       .prepare(
         `INSERT INTO pools (id, tenant_id, name, bundle_version, embedding_provider, default_preference,
-           default_preset, uncertainty_penalty, fallback_model)
-         VALUES (?1, ?2, ?3, ?4, ?5, COALESCE(?6, 0.5), ?7, ?8, ?9)`,
+           default_preset, uncertainty_penalty, fallback_model, online_learning, exploration_temperature,
+           keep_prompts)
+         VALUES (?1, ?2, ?3, ?4, ?5, COALESCE(?6, 0.5), ?7, ?8, ?9, ?10, ?11, ?12)`,
       )
       .bind(
         id,
@@ -155,6 +169,9 @@ export async function insertPool(
         d.preset,
         s.uncertainty_penalty,
         s.fallback_model,
+        s.online_learning ? 1 : 0,
+        s.exploration_temperature,
+        s.keep_prompts ? 1 : 0,
       ),
     ...memberInserts(db, id, modelIds),
   ]);
@@ -185,6 +202,10 @@ export async function updatePool(
   if (s.embedding_provider !== undefined) set('embedding_provider', s.embedding_provider);
   if (s.uncertainty_penalty !== undefined) set('uncertainty_penalty', s.uncertainty_penalty);
   if (s.fallback_model !== undefined) set('fallback_model', s.fallback_model);
+  if (s.online_learning !== undefined) set('online_learning', s.online_learning ? 1 : 0);
+  if (s.exploration_temperature !== undefined)
+    set('exploration_temperature', s.exploration_temperature);
+  if (s.keep_prompts !== undefined) set('keep_prompts', s.keep_prompts ? 1 : 0);
   if (s.default_preference !== undefined) {
     const d = defaultColumns(s.default_preference);
     if (d.preference !== null) set('default_preference', d.preference);

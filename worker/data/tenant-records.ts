@@ -159,9 +159,10 @@ export async function tenantKeyHashes(db: D1Database, tenantId: string): Promise
 
 /**
  * Deletes a tenant and everything that is its own (keys, grants, models with their identities,
- * pools with their members and experiments, decision-log rows), in one batch: D1 runs a batch as a
- * transaction, so either all of it goes or nothing does. Refused (409 `tenant_active`) unless the
- * tenant was disabled first, so one mistyped request cannot erase a serving tenant.
+ * pools with their members and experiments, decision-log rows, feedback, online identities), in
+ * one batch: D1 runs a batch as a transaction, so either all of it goes or nothing does. Refused
+ * (409 `tenant_active`) unless the tenant was disabled first, so one mistyped request cannot erase
+ * a serving tenant.
  *
  * @example
  * await deleteTenant(env.DB, 'acme');
@@ -183,6 +184,9 @@ export async function deleteTenant(db: D1Database, id: string): Promise<void> {
     'DELETE FROM upstream_grants WHERE tenant_id = ?1',
     'DELETE FROM api_keys WHERE tenant_id = ?1',
     'DELETE FROM decision_log WHERE tenant_id = ?1',
+    'DELETE FROM feedback WHERE tenant_id = ?1',
+    // its posteriors of global models too (those of its own models go with them by cascade)
+    'DELETE FROM online_identities WHERE tenant_id = ?1',
     'DELETE FROM tenants WHERE id = ?1',
   ];
   await db.batch(statements.map((sql) => db.prepare(sql).bind(id)));

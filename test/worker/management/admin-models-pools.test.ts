@@ -202,6 +202,62 @@ describe('pools', () => {
     expect((await as(a.key, 'GET', `/admin/pools/${name}`)).status).toBe(404);
   });
 
+  it('the learning settings of migration 0011: defaults, set, cleared, stored as D1 has them', async () => {
+    const name = fresh('learn');
+    const made = await as(a.key, 'POST', '/admin/pools', { name, bundle_version: 'test-v1' });
+    expect(made.status).toBe(201);
+    expect(made.json).toMatchObject({
+      online_learning: true,
+      exploration_temperature: null,
+      keep_prompts: false,
+    });
+    const patched = await as(a.key, 'PATCH', `/admin/pools/${name}`, {
+      online_learning: false,
+      exploration_temperature: 0.7,
+      keep_prompts: true,
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.json).toMatchObject({
+      online_learning: false,
+      exploration_temperature: 0.7,
+      keep_prompts: true,
+      bundle_version: 'test-v1',
+      default_preference: 0.5,
+    });
+    const columns =
+      'SELECT online_learning, exploration_temperature, keep_prompts FROM pools WHERE id = ?1';
+    expect(await testEnv.DB.prepare(columns).bind(made.json.id).first()).toEqual({
+      online_learning: 0,
+      exploration_temperature: 0.7,
+      keep_prompts: 1,
+    });
+    // a PATCH of one setting leaves the others as they are; null switches exploration off
+    const off = await as(a.key, 'PATCH', `/admin/pools/${name}`, { exploration_temperature: null });
+    expect(off.json).toMatchObject({
+      online_learning: false,
+      exploration_temperature: null,
+      keep_prompts: true,
+    });
+    expect((await as(a.key, 'GET', '/admin/pools')).json.data).toContainEqual(off.json);
+    // out of the column's CHECK range, or not a boolean: 400 naming the field, nothing stored
+    const bad: Array<[Record<string, unknown>, string]> = [
+      [{ exploration_temperature: 0.01 }, 'exploration_temperature'],
+      [{ exploration_temperature: 11 }, 'exploration_temperature'],
+      [{ online_learning: 1 }, 'online_learning'],
+      [{ keep_prompts: 'yes' }, 'keep_prompts'],
+    ];
+    for (const [body, param] of bad) {
+      const r = await as(a.key, 'PATCH', `/admin/pools/${name}`, body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(errorOf(r)).toMatchObject({ code: 'invalid_value', param });
+    }
+    expect(await testEnv.DB.prepare(columns).bind(made.json.id).first()).toEqual({
+      online_learning: 0,
+      exploration_temperature: null,
+      keep_prompts: 1,
+    });
+  });
+
   it('refuses what could not route: unknown bundle, member or fallback, bad preference; 409s', async () => {
     const name = fresh('bad');
     const cases: Array<[Record<string, unknown>, number, string, string | null]> = [
@@ -287,6 +343,7 @@ describe("one tenant never reaches another's models and pools", () => {
       ['DELETE', `/admin/models/${id}`],
       ['GET', `/admin/pools/${p}`],
       ['PATCH', `/admin/pools/${p}`, { default_preference: 0 }],
+      ['PATCH', `/admin/pools/${p}`, { keep_prompts: true, exploration_temperature: 2 }],
       ['DELETE', `/admin/pools/${p}`],
       ['GET', `/admin/pools/${p}/savings`],
       ['PUT', `/admin/pools/${p}/members/${id}`],

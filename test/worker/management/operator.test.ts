@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../../worker/data/hash';
-import { seedTenant, testEnv } from '../support/seed';
+import { seedModel, seedTenant, testEnv } from '../support/seed';
 import { OPERATOR_TOKEN, as, errorOf, fresh, op, send } from './support';
 
 describe('operator auth', () => {
@@ -163,6 +163,12 @@ describe('tenants', () => {
   it('delete: only a disabled tenant, and then all that is its own and nothing of another', async () => {
     const doomed = await seedTenant();
     const other = await seedTenant();
+    const globalModel = await seedModel({
+      name: fresh('g'),
+      inputUsd: 1,
+      outputUsd: 1,
+      tenantId: null,
+    });
     for (const t of [doomed, other]) {
       await op('POST', `/operator/tenants/${t.tenantId}/grants`, { host: 'api.example.com' });
       await testEnv.DB.batch([
@@ -180,6 +186,14 @@ describe('tenants', () => {
         testEnv.DB.prepare(
           `INSERT INTO decision_log (id, tenant_id, pool, model, status) VALUES (?1, ?2, 'default', 'm', 'ok')`,
         ).bind(`${t.tenantId}-d`, t.tenantId),
+        // migration 0011: feedback and the tenant's online identities (of a global model too)
+        testEnv.DB.prepare(
+          `INSERT INTO feedback (tenant_id, decision_id, pool, model, score) VALUES (?1, ?1 || '-d', 'default', 'm', 1)`,
+        ).bind(t.tenantId),
+        testEnv.DB.prepare(
+          `INSERT INTO online_identities (tenant_id, model_id, bundle_version, vector, cov_factor, std, base_source)
+           VALUES (?1, ?2, 'test-v1', '[0]', '[]', '[1]', 'manifest')`,
+        ).bind(t.tenantId, globalModel),
       ]);
     }
     const active = await op('DELETE', `/operator/tenants/${doomed.tenantId}`);
@@ -199,12 +213,14 @@ describe('tenants', () => {
           'SELECT COUNT(*) AS n FROM pools WHERE tenant_id = ?1',
           "SELECT COUNT(*) AS n FROM pool_members WHERE pool_id = ?1 || '-p'",
           'SELECT COUNT(*) AS n FROM decision_log WHERE tenant_id = ?1',
+          'SELECT COUNT(*) AS n FROM feedback WHERE tenant_id = ?1',
+          'SELECT COUNT(*) AS n FROM online_identities WHERE tenant_id = ?1',
         ].map((sql) => testEnv.DB.prepare(sql).bind(tenantId)),
       );
       return rows.map((r) => r.results[0]!.n);
     };
-    expect(await count(doomed.tenantId)).toEqual([0, 0, 0, 0, 0, 0, 0]);
-    expect(await count(other.tenantId)).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    expect(await count(doomed.tenantId)).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(await count(other.tenantId)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1]);
     expect((await as(doomed.key, 'GET', '/v1/models')).status).toBe(401);
     expect((await as(other.key, 'GET', '/v1/models')).status).toBe(200);
   });

@@ -1,8 +1,9 @@
 /**
  * The tenant's pools: `GET /admin/pools` lists them, `POST /admin/pools` creates one, `GET|PATCH|
  * DELETE /admin/pools/{pool}` read, change and remove one (members, bundle version, default
- * preference or preset, uncertainty penalty, fallback model); `PUT|DELETE
- * /admin/pools/{pool}/members/{model}` add or remove one member. A write expires the tenant's
+ * preference or preset, uncertainty penalty, fallback model, online learning, exploration
+ * temperature, keeping prompts); `PUT|DELETE /admin/pools/{pool}/members/{model}` add or remove
+ * one member. A write expires the tenant's
  * cached pools in this isolate (others follow within POOL_CACHE_SECONDS).
  */
 import type { Context } from 'hono';
@@ -39,6 +40,9 @@ export function poolView(p: PoolRecord): Record<string, unknown> {
     default_preference: p.default_preset ?? p.default_preference,
     uncertainty_penalty: p.uncertainty_penalty,
     fallback_model: p.fallback_model,
+    online_learning: p.online_learning,
+    exploration_temperature: p.exploration_temperature,
+    keep_prompts: p.keep_prompts,
     members: p.members,
     created_at: p.created_at,
   };

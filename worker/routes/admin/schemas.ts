@@ -60,6 +60,12 @@ export const poolFields = {
   fallback_model: name.nullable(),
   /** Model names (or ids) the tenant can call: its own, else global ones. */
   members: z.array(z.string().min(1).max(128)).max(256),
+  /** Learn the members' identities online from feedback (migration 0011). */
+  online_learning: z.boolean(),
+  /** Sample the served model from the policy at this temperature; null = always the top choice. */
+  exploration_temperature: z.number().min(0.05).max(10).nullable(),
+  /** Keep the prompt text in the decision log (for exporting the tenant's own traffic). */
+  keep_prompts: z.boolean(),
 };
 
 /** `POST /admin/pools`. */
@@ -71,6 +77,9 @@ export const newPoolSchema = z
     uncertainty_penalty: poolFields.uncertainty_penalty.default(null),
     fallback_model: poolFields.fallback_model.default(null),
     members: poolFields.members.default([]),
+    online_learning: poolFields.online_learning.default(true),
+    exploration_temperature: poolFields.exploration_temperature.default(null),
+    keep_prompts: poolFields.keep_prompts.default(false),
   })
   .strict();
 
