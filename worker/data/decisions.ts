@@ -30,11 +30,16 @@ export interface DecisionRecord {
   cost_usd: number | null;
   ttfb_ms: number | null;
   upstream_ms: number | null;
+  /** Migration 0011: the model whose answer reached the client (differs from `model` after a fallback). */
+  answered_by: string | null;
+  /** Migration 0011: the probability the served model was chosen with (1 = the top choice). */
+  propensity: number | null;
 }
 
 const COLUMNS = `id, created_at, pool, arm, bundle_version, model, status, degraded, preference, preset,
   uncertainty_penalty, candidates, probs, shown, predicted_qualities, expected_cost_usd, predicted_quality,
-  routing_ms, attempts, prompt_tokens, completion_tokens, cost_usd, ttfb_ms, upstream_ms`;
+  routing_ms, attempts, prompt_tokens, completion_tokens, cost_usd, ttfb_ms, upstream_ms, answered_by,
+  propensity`;
 
 /** Filters of a listing; absent = any. `since` inclusive, `until` exclusive (ISO timestamps). */
 export interface DecisionFilter {

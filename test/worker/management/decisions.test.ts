@@ -130,6 +130,22 @@ describe('GET /admin/decisions', () => {
     expect((await as(a.key, 'GET', '/admin/decisions', undefined)).status).toBe(200);
   });
 
+  it('a row says which model answered and with what propensity it was chosen (migration 0011)', async () => {
+    const t = await seedTenant('main');
+    await testEnv.DB.prepare(
+      `INSERT INTO decision_log (id, tenant_id, pool, model, status, created_at, answered_by, propensity, prompt)
+       VALUES (?1, ?2, 'main', 'gpt-4o', 'ok', '2026-11-20T00:00:00.000Z', 'mistral-7b', 0.25, '[]')`,
+    )
+      .bind(`${t.tenantId}-fb`, t.tenantId)
+      .run();
+    const [row] = (await as(t.key, 'GET', '/admin/decisions')).json.data as Array<
+      Record<string, unknown>
+    >;
+    expect(row).toMatchObject({ model: 'gpt-4o', answered_by: 'mistral-7b', propensity: 0.25 });
+    // kept prompt text is not part of the listing
+    expect(row).not.toHaveProperty('prompt');
+  });
+
   it('a routed request’s row lists every candidate’s predicted quality, aligned with candidates', async () => {
     await seedBundle('test-v1');
     const t = await seedTenant('default');
