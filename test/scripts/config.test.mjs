@@ -2,7 +2,7 @@
 // --local --persist-to a temp folder, as for npm start's): plan, apply, apply again (no changes), a
 // broken file (every problem with file:line:column and path; nothing applied), a batch whose last
 // statement fails (nothing of it applied), and the JSON Schema file and the documented example
-// kept in step with the code. About 40 s: each wrangler call starts Miniflare.
+// kept in step with the code. Slow (tens of seconds): each wrangler call starts Miniflare.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';

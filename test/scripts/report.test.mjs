@@ -1,7 +1,8 @@
 // node --test: `npm run report -- --pool NAME` end to end against the real worker (`wrangler dev
 // --local` on a D1 of its own, its tenant, models and pool applied with `npm run config`'s code and
 // decision rows written in): the printed report, the PNG, the router's errors passed on; and the
-// options on their own. About 40 s: wrangler starts Miniflare for each D1 command and the worker.
+// options on their own. Slow (tens of seconds): wrangler starts Miniflare for each D1 command and
+// for the worker.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
