@@ -22,6 +22,7 @@ import { MESSAGES_ENDPOINT, messagesInput, type MessagesInput } from './ingress/
 import { responsesInput, type ResponsesInput } from './ingress/responses';
 import { chatBody } from './schemas/chat';
 import { admin } from './routes/admin';
+import { operator } from './routes/operator';
 
 /**
  * Builds the router app.
@@ -63,5 +64,6 @@ export function createApp(): Hono<AppEnv> {
   v1.get('/models/:id{.+}', getModelRoute);
   app.route('/v1', v1);
   app.route('/admin', admin);
+  app.route('/operator', operator);
   return app;
 }

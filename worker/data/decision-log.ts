@@ -36,6 +36,8 @@ export interface DecisionLogEntry {
   shown?: boolean[] | null;
   expectedCostUsd: number | null;
   predictedQuality: number | null;
+  /** Per candidate, its predicted quality as routed (routed requests; older queued entries lack it). */
+  predictedQualities?: number[] | null;
   routingMs: number;
   attempts: readonly Attempt[];
   status: DecisionStatus;
@@ -49,8 +51,9 @@ function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
       // OR IGNORE: a retried row (queue redelivery, a write whose reply was lost) lands once.
       .prepare(
         `INSERT OR IGNORE INTO decision_log (id, tenant_id, pool, arm, bundle_version, model, preference, preset, candidates,
-              probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status, uncertainty_penalty, shown, degraded)
-              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)`,
+              probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status, uncertainty_penalty, shown, degraded,
+              predicted_qualities)
+              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)`,
       )
       .bind(
         e.id,
@@ -71,6 +74,7 @@ function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
         e.uncertaintyPenalty ?? null,
         e.shown ? JSON.stringify(e.shown) : null,
         e.degraded ?? null,
+        e.predictedQualities ? JSON.stringify(e.predictedQualities) : null,
       )
   );
 }

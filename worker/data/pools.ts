@@ -60,6 +60,8 @@ export interface Pool {
 }
 
 const cache = new TtlCache<string, Pool | null>(500);
+/** The cache key of a tenant's pool (NUL cannot occur in a tenant id). */
+const poolKey = (tenantId: string, name: string): string => `${tenantId}\u0000${name}`;
 
 interface DbPool {
   id: string;
@@ -247,7 +249,7 @@ export function getPool(
   name: string,
   ttlMs: number,
 ): Promise<Pool | null> {
-  return cache.getOrLoad(`${tenantId}\u0000${name}`, ttlMs, () => readPool(db, tenantId, name), {
+  return cache.getOrLoad(poolKey(tenantId, name), ttlMs, () => readPool(db, tenantId, name), {
     staleOnErrorMs: MAX_STALE_MS,
     onStale: staleFromCache('pool'),
   });
@@ -268,11 +270,13 @@ export async function listPoolNames(db: D1Database, tenantId: string): Promise<s
 }
 
 /**
- * Expires cached pools (after admin writes, and in tests); see TtlCache.clear.
+ * Expires one tenant's cached pools (after that tenant's writes), or every tenant's (tests); see
+ * TtlCache.clear. One tenant's writes never expire another's entries.
  *
  * @example
- * clearPoolCache(); // the next request reads its pool from D1
+ * clearPoolCache(tenant.id); // the tenant's next request reads its pool from D1
  */
-export function clearPoolCache(): void {
-  cache.clear();
+export function clearPoolCache(tenantId?: string): void {
+  if (tenantId === undefined) cache.clear();
+  else cache.expireWhere((key) => key.startsWith(`${tenantId}\u0000`));
 }

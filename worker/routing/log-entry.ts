@@ -80,6 +80,7 @@ export function decisionLogEntry(
     probs: decision.probs,
     expectedCostUsd: decision.expectedCostUsd[logged] ?? null,
     predictedQuality: decision.pSuccess[logged] ?? null,
+    predictedQualities: decision.pSuccess,
     routingMs: o.timings.total,
     attempts,
     status,
