@@ -275,7 +275,7 @@ test('options: relative times, the key from the flag, the environment or npm sta
   );
 });
 
-test('without a kind the dispatcher prints both kinds\' usage and exits 2', () => {
+test("without a kind the dispatcher prints both kinds' usage and exits 2", () => {
   const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'report.mjs')], {
     encoding: 'utf8',
   });
