@@ -38,6 +38,8 @@ describe('openai request', () => {
       temperature: 0.2,
       response_format: { type: 'json_object' },
       stream: true,
+      // the router always asks a stream for its usage (what the answer cost)
+      stream_options: { include_usage: true },
     });
   });
 
@@ -152,7 +154,9 @@ describe('openAIStream (the pass-through transform)', () => {
         c.close();
       },
     });
-    const reader = source.pipeThrough(openAIStream()).getReader();
+    const reader = source
+      .pipeThrough(openAIStream({ forwardUsage: true, onUsage: () => undefined }))
+      .getReader();
     let text = '';
     for (;;) {
       try {
