@@ -25,7 +25,7 @@ import { z } from 'zod';
 import { embeddingText } from '../../worker/embedding/prompt-text';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const PAGE = 200;
+const PAGE = 500;
 const usage = `usage: npm run export-logs -- --out DIR [--local | --remote] [--tenant T] [--pool P] [--since 2026-12-01 | 7d]
                                      [--persist-to DIR (local D1 state, default .wrangler/state)]`;
 
@@ -156,8 +156,8 @@ function* pages(opts: Options): Generator<Row[]> {
           AND (d.created_at > ${sql(after.created)} OR (d.created_at = ${sql(after.created)} AND d.id > ${sql(after.id)}))
         ORDER BY d.created_at, d.id LIMIT ${PAGE}`,
     );
-    if (rows.length === 0) return;
-    yield rows;
+    if (rows.length > 0) yield rows;
+    if (rows.length < PAGE) return; // a short page is the last one
     const last = rows[rows.length - 1]!;
     after = { created: last.created_at, id: last.id };
   }
