@@ -9,8 +9,11 @@ import type { ChatCompletionChunk, Usage } from './openai/types';
 
 /** Tokens one answer used, as the upstream counted them (never an estimate). */
 export interface TokenUsage {
+  /** Prompt tokens, those read from a prompt cache included (OpenAI's sense). */
   promptTokens: number;
   completionTokens: number;
+  /** Of the prompt tokens, those read from the provider's prompt cache, where it says so. */
+  cachedTokens?: number;
 }
 
 /** Takes the usage a stream translator read; a later call replaces an earlier one. */
@@ -47,6 +50,7 @@ export function toOpenAIUsage(usage: TokenUsage): Usage {
     prompt_tokens: usage.promptTokens,
     completion_tokens: usage.completionTokens,
     total_tokens: usage.promptTokens + usage.completionTokens,
+    ...(usage.cachedTokens ? { prompt_tokens_details: { cached_tokens: usage.cachedTokens } } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
 // for the decision log (`measured`), what the upstream is asked for, and which usage chunk the
 // client gets (only when it asked for one).
 import { describe, expect, it } from 'vitest';
+import { anthropicCompletion } from '../../../worker/providers/anthropic/response';
 import { anthropicStream } from '../../../worker/providers/anthropic/stream';
 import type { UpstreamTarget, WorkersAiBinding } from '../../../worker/providers/types';
 import type { TokenUsage } from '../../../worker/providers/usage';
@@ -129,7 +130,7 @@ describe('anthropic', () => {
     expect((await asked.measured)?.usage).toEqual({ promptTokens: 12, completionTokens: 6 });
   });
 
-  it('counts cached prompt tokens as prompt tokens, and reports nothing for a stream cut before message_delta', async () => {
+  it('counts cached prompt tokens as prompt tokens (and says how many were cache reads), and reports nothing for a stream cut before message_delta', async () => {
     const event = (type: string, data: object): string =>
       `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
     const run = async (body: string): Promise<TokenUsage | null> => {
@@ -164,8 +165,43 @@ describe('anthropic', () => {
     expect(await run(start + delta + event('message_stop', {}))).toEqual({
       promptTokens: 105,
       completionTokens: 9,
+      cachedTokens: 80,
     });
     expect(await run(start)).toBeNull();
+  });
+});
+
+describe('anthropic prompt cache in a JSON answer', () => {
+  it('counts cache reads and writes as prompt tokens, and names the reads as cached', () => {
+    const { body, usage } = anthropicCompletion(
+      JSON.stringify({
+        id: 'msg_1',
+        model: 'claude',
+        content: [{ type: 'text', text: 'Hi' }],
+        stop_reason: 'end_turn',
+        usage: {
+          input_tokens: 20,
+          cache_creation_input_tokens: 5,
+          cache_read_input_tokens: 80,
+          output_tokens: 9,
+        },
+      }),
+    );
+    expect(usage).toEqual({ promptTokens: 105, completionTokens: 9, cachedTokens: 80 });
+    expect((JSON.parse(body) as { usage: unknown }).usage).toEqual({
+      prompt_tokens: 105,
+      completion_tokens: 9,
+      total_tokens: 114,
+      prompt_tokens_details: { cached_tokens: 80 },
+    });
+  });
+
+  it('claims no usage when Anthropic reported none', () => {
+    const { body, usage } = anthropicCompletion(
+      JSON.stringify({ id: 'msg_2', model: 'claude', content: [], stop_reason: 'end_turn' }),
+    );
+    expect(usage).toBeNull();
+    expect(JSON.parse(body)).not.toHaveProperty('usage');
   });
 });
 

@@ -71,9 +71,24 @@ export function anthropicPromptTokens(raw: unknown): number | null {
  */
 export function anthropicUsage(raw: unknown): TokenUsage | null {
   const prompt = anthropicPromptTokens(raw);
-  const output = (raw as AnthropicUsage | null | undefined)?.output_tokens;
-  if (prompt === null || typeof output !== 'number') return null;
-  return { promptTokens: prompt, completionTokens: tokens(output) };
+  const u = raw as AnthropicUsage | null | undefined;
+  if (prompt === null || typeof u?.output_tokens !== 'number') return null;
+  const cached = tokens(u.cache_read_input_tokens);
+  return {
+    promptTokens: prompt,
+    completionTokens: tokens(u.output_tokens),
+    ...(cached > 0 ? { cachedTokens: cached } : {}),
+  };
+}
+
+/**
+ * Tokens an Anthropic usage object says were read from the prompt cache (0 when it says none).
+ *
+ * @example
+ * anthropicCachedTokens({ input_tokens: 20, cache_read_input_tokens: 80 }); // 80
+ */
+export function anthropicCachedTokens(raw: unknown): number {
+  return tokens((raw as AnthropicUsage | null | undefined)?.cache_read_input_tokens);
 }
 
 function isMessage(v: unknown): v is AnthropicMessage {

@@ -2,8 +2,8 @@ import { sseData, sseDecoder, type SseEvent } from '../sse';
 import { UpstreamError, UpstreamErrorEvent } from '../errors';
 import { streamErrorBody } from '../error-body';
 import { chunk, nowSeconds, type ChatCompletionChunk } from '../openai/types';
-import { usageChunk, type UsageSink } from '../usage';
-import { anthropicPromptTokens, finishReason } from './response';
+import { usageChunk, type TokenUsage, type UsageSink } from '../usage';
+import { anthropicCachedTokens, anthropicPromptTokens, finishReason } from './response';
 import type { ByteTransform } from '../adapter';
 
 interface Meta {
@@ -33,10 +33,16 @@ export function anthropicStream(opts: {
 }): ByteTransform {
   const meta: Meta = { id: 'chatcmpl-anthropic', created: nowSeconds(), model: opts.fallbackModel };
   let inputTokens = 0;
+  let cachedTokens = 0;
   let outputTokens = 0;
   let ended = false;
   // Anthropic numbers content blocks across text and tools; OpenAI numbers tool calls only.
   const toolIndex = new Map<number, number>();
+  const current = (): TokenUsage => ({
+    promptTokens: inputTokens,
+    completionTokens: outputTokens,
+    ...(cachedTokens > 0 ? { cachedTokens } : {}),
+  });
 
   const handle = (ev: SseEvent, out: TransformStreamDefaultController<Uint8Array>): void => {
     if (ended) return;
@@ -54,6 +60,7 @@ export function anthropicStream(opts: {
         if (typeof m?.id === 'string') meta.id = m.id;
         if (typeof m?.model === 'string') meta.model = m.model;
         inputTokens = anthropicPromptTokens(m?.usage) ?? inputTokens;
+        cachedTokens = anthropicCachedTokens(m?.usage) || cachedTokens;
         emit(chunk(meta, { role: 'assistant', content: '' }));
         return;
       }
@@ -95,16 +102,16 @@ export function anthropicStream(opts: {
         const usage = data.usage as { output_tokens?: unknown } | undefined;
         // message_delta's counts are cumulative; its input count, when sent, is the final one
         inputTokens = anthropicPromptTokens(data.usage) ?? inputTokens;
+        cachedTokens = anthropicCachedTokens(data.usage) || cachedTokens;
         if (typeof usage?.output_tokens === 'number') {
           outputTokens = usage.output_tokens;
-          opts.onUsage({ promptTokens: inputTokens, completionTokens: outputTokens });
+          opts.onUsage(current());
         }
         emit(chunk(meta, {}, finishReason(delta?.stop_reason) ?? 'stop'));
         return;
       }
       case 'message_stop': {
-        if (opts.includeUsage)
-          emit(usageChunk(meta, { promptTokens: inputTokens, completionTokens: outputTokens }));
+        if (opts.includeUsage) emit(usageChunk(meta, current()));
         out.enqueue(sseData('[DONE]'));
         ended = true;
         return;
