@@ -18,7 +18,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -268,6 +268,7 @@ function splitOf(id: string): 'train' | 'test' {
 
 /** Writes the three files into a folder beside `out`, then renames it into place. */
 function writeFolder(g: Gathered, out: string): { outcomes: number } {
+  mkdirSync(path.dirname(out), { recursive: true });
   const tmp = mkdtempSync(path.join(path.dirname(out), `.${path.basename(out)}.partial-`));
   try {
     const prompts = [...g.prompts].map(([id, prompt]) => JSON.stringify({ id, prompt })).join('\n');

@@ -144,7 +144,7 @@ test(
       ]);
       assert.equal(seed.status, 0, seed.out);
 
-      const out = path.join(dir, 'byod');
+      const out = path.join(dir, 'exports', 'byod'); // its parent does not exist yet
       const exported = run(path.join(root, 'node_modules/.bin/tsx'), [
         'model-assets/tools/export-logs.ts',
         '--out',
