@@ -187,6 +187,20 @@ describe('openAIStream (the pass-through transform)', () => {
     expect(out.text).toBe(`${chunkOf('Hi')}${chunkOf('', 'stop')}data: [DONE]\n\n`);
   });
 
+  it('drops an event whose JSON is no chunk (null, a number) instead of breaking the stream', async () => {
+    const out = await run([
+      chunkOf('Hi'),
+      'data: null\n\n',
+      'data: 42\n\n',
+      chunkOf('', 'stop'),
+      'data: [DONE]\n\n',
+    ]);
+    expect(out).toEqual({
+      text: `${chunkOf('Hi')}${chunkOf('', 'stop')}data: [DONE]\n\n`,
+      error: null,
+    });
+  });
+
   it('keeps a last event that lost only its line ends, and adds [DONE] after a finish_reason', async () => {
     expect(await run([chunkOf('Hi'), chunkOf('', 'stop'), 'data: [DONE]'])).toEqual({
       text: `${chunkOf('Hi')}${chunkOf('', 'stop')}data: [DONE]\n\n`,
