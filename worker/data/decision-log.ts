@@ -43,6 +43,20 @@ export interface DecisionLogEntry {
   status: DecisionStatus;
   /** Why the request was served degraded ('bundle_unavailable'); null/absent = served normally. */
   degraded?: string | null;
+  /**
+   * What the answer used, cost and took (migration 0010): the upstream's own token counts, their
+   * cost at the answering model's prices, ms to its first byte and to its end; null = not known,
+   * absent in entries queued before these existed.
+   */
+  promptTokens?: number | null;
+  completionTokens?: number | null;
+  costUsd?: number | null;
+  ttfbMs?: number | null;
+  upstreamMs?: number | null;
+  /** The model whose answer reached the client (0011); null when no answer did. */
+  answeredBy?: string | null;
+  /** The request's messages as JSON (0011), only when the row's pool keeps prompts. */
+  prompt?: string | null;
 }
 
 function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
@@ -52,8 +66,9 @@ function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
       .prepare(
         `INSERT OR IGNORE INTO decision_log (id, tenant_id, pool, arm, bundle_version, model, preference, preset, candidates,
               probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status, uncertainty_penalty, shown, degraded,
-              predicted_qualities)
-              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)`,
+              predicted_qualities, prompt_tokens, completion_tokens, cost_usd, ttfb_ms, upstream_ms, answered_by, prompt)
+              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+              ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)`,
       )
       .bind(
         e.id,
@@ -75,6 +90,13 @@ function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
         e.shown ? JSON.stringify(e.shown) : null,
         e.degraded ?? null,
         e.predictedQualities ? JSON.stringify(e.predictedQualities) : null,
+        e.promptTokens ?? null,
+        e.completionTokens ?? null,
+        e.costUsd ?? null,
+        e.ttfbMs ?? null,
+        e.upstreamMs ?? null,
+        e.answeredBy ?? null,
+        e.prompt ?? null,
       )
   );
 }

@@ -57,6 +57,11 @@ export interface Pool {
   /** Stored identities: model id -> bundle version -> identity. */
   identities: Map<string, Map<string, ResolvedIdentity>>;
   experiment: Experiment | null;
+  /**
+   * Whether the tenant opted in to keeping this pool's prompt text in its decision rows
+   * (`keep_prompts`, migration 0011; for `npm run export-logs`); off unless set.
+   */
+  keepPrompts: boolean;
 }
 
 const cache = new TtlCache<string, Pool | null>(500);
@@ -73,6 +78,7 @@ interface DbPool {
   default_preset: PresetName | null;
   uncertainty_penalty: number | null;
   fallback_model: string | null;
+  keep_prompts: number;
 }
 
 /** JSON text from D1, or undefined when it does not parse (a bad row must not fail requests). */
@@ -159,7 +165,7 @@ async function readExperiment(
 async function readPool(db: D1Database, tenantId: string, name: string): Promise<Pool | null> {
   const pool = await db
     .prepare(
-      'SELECT id, tenant_id, name, bundle_version, embedding_provider, default_preference, default_preset, uncertainty_penalty, fallback_model FROM pools WHERE tenant_id = ?1 AND name = ?2',
+      'SELECT id, tenant_id, name, bundle_version, embedding_provider, default_preference, default_preset, uncertainty_penalty, fallback_model, keep_prompts FROM pools WHERE tenant_id = ?1 AND name = ?2',
     )
     .bind(tenantId, name)
     .first<DbPool>();
@@ -233,6 +239,7 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
     identities: idMap,
     experiment: exp,
     fallbackModel: pool.fallback_model !== null && fallbackRow ? toModelRow(fallbackRow) : null,
+    keepPrompts: pool.keep_prompts === 1,
   };
 }
 

@@ -13,7 +13,7 @@ export {
   UNCERTAINTY_PENALTY,
 } from './decide';
 export type { DecisionBundle } from './decide';
-export { expectedCostUsd, promptTokens } from './cost';
+export { actualCostUsd, expectedCostUsd, promptTokens } from './cost';
 export { writeFeatures } from './features';
 export { nonDominated } from './frontier';
 export { resolveIdentity } from './identity';

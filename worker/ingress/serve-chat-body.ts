@@ -46,12 +46,13 @@ export async function serveChatBody(c: Context<AppEnv>, body: ChatBody): Promise
   });
   if ('fallback' in routed) {
     // no bundle can route the pool: its fallback model answers unrouted (x-router-degraded)
-    const { pool, model } = routed.fallback;
+    const { pool, model, keepPrompts } = routed.fallback;
     const decisionId = crypto.randomUUID();
     return serveChat(c, {
       ...plan,
       models: [model],
       answered: 'ok',
+      keepPrompts,
       decided: () => ({ decisionId, pool, model: model.name, degraded: 'bundle_unavailable' }),
       headers: () => fallbackHeaders(pool, model, decisionId),
     });
@@ -74,6 +75,7 @@ export async function serveChatBody(c: Context<AppEnv>, body: ChatBody): Promise
     ...plan,
     models: order.map((i) => outcome.candidates[i]!.model),
     answered: 'ok',
+    keepPrompts: outcome.keepPrompts,
     decided: (used) => ({ routed: outcome, served: servedOf(used) }),
     headers: (used) => decisionHeaders(outcome, servedOf(used)),
   });
@@ -96,6 +98,7 @@ async function directPlan(
   return {
     models: [model],
     answered: 'direct',
+    keepPrompts: false,
     decided: () => ({ decisionId, pool: null, model: model.name, degraded: null }),
     headers: (used) => ({
       ...(used >= 0 ? { 'x-router-model': model.name } : {}),

@@ -4,7 +4,9 @@
  * route it.
  */
 import type { DecisionLogEntry, DecisionStatus } from '../data/decision-log';
-import type { Attempt } from '../upstream/types';
+import type { ModelRow } from '../data/models';
+import { actualCostUsd } from '../decision/cost';
+import type { AnswerMeasure, Attempt } from '../upstream/types';
 import type { DegradedReason } from './degraded';
 import type { RouteOutcome } from './route-request';
 
@@ -28,11 +30,40 @@ export type Decided =
       routingMs?: number;
     };
 
+/** What reached the client, and what of the request the row keeps (upstream/serve.ts builds it). */
+export interface AnswerRecord {
+  /** The model whose answer reached the client and what it used and took; null when none did. */
+  answered: {
+    model: Pick<ModelRow, 'name' | 'inputUsdPerMtok' | 'outputUsdPerMtok'>;
+    measure: AnswerMeasure;
+  } | null;
+  /** The request's messages as JSON when the row's pool keeps prompts (`keep_prompts`), else null. */
+  prompt: string | null;
+}
+
+/** A row without an answer (`/v1/route`, a failed request before any try). */
+const NO_ANSWER: AnswerRecord = { answered: null, prompt: null };
+
+/** The usage, cost, timing, answering model and prompt columns of a row. */
+function answerColumns({ answered, prompt }: AnswerRecord): Partial<DecisionLogEntry> {
+  const usage = answered?.measure.usage ?? null;
+  return {
+    promptTokens: usage?.promptTokens ?? null,
+    completionTokens: usage?.completionTokens ?? null,
+    costUsd: answered && usage ? actualCostUsd(answered.model, usage) : null,
+    ttfbMs: answered?.measure.ttfbMs ?? null,
+    upstreamMs: answered?.measure.upstreamMs ?? null,
+    answeredBy: answered?.model.name ?? null,
+    prompt,
+  };
+}
+
 /**
- * The row for a decision, its upstream tries and how the request ended.
+ * The row for a decision, its upstream tries, how the request ended and what its answer used.
  *
  * @example
- * decisionLogEntry(tenant.id, { routed: outcome, served: 0 }, result.attempts, 'ok');
+ * decisionLogEntry(tenant.id, { routed: outcome, served: 0 }, result.attempts, 'ok',
+ *   { answered: { model, measure }, prompt: null });
  * const direct = { decisionId, pool: null, model: 'gpt-4o', degraded: null };
  * decisionLogEntry(tenant.id, direct, result.attempts, 'direct');
  */
@@ -41,10 +72,12 @@ export function decisionLogEntry(
   decided: Decided,
   attempts: readonly Attempt[],
   status: DecisionStatus,
+  answer: AnswerRecord = NO_ANSWER,
 ): DecisionLogEntry {
   if ('decisionId' in decided) {
     const { decisionId, pool, model, degraded } = decided;
     return {
+      ...answerColumns(answer),
       id: decisionId,
       tenantId,
       pool,
@@ -66,6 +99,7 @@ export function decisionLogEntry(
   const { decision } = o;
   const logged = served >= 0 ? served : decision.chosen;
   return {
+    ...answerColumns(answer),
     id: o.decisionId,
     tenantId,
     pool: o.pool,

@@ -56,6 +56,8 @@ export interface RouteOutcome {
   timings: { bundle: number; embed: number; decide: number; total: number };
   /** Set when the pool's own bundle could not route and an older one did (routing/degraded.ts). */
   degraded: DegradedReason | null;
+  /** Whether `pool` (the one the row names) keeps prompt text in its decision rows. */
+  keepPrompts: boolean;
 }
 
 /** Request-level inputs that do not come from the body. */
@@ -304,6 +306,7 @@ async function decideWith(
   return {
     decisionId,
     pool: pool.name,
+    keepPrompts: pool.keepPrompts,
     arm,
     bundleVersion,
     preference,

@@ -81,6 +81,7 @@ describe('CORS on actual requests', () => {
       expect.arrayContaining([
         'x-request-id',
         'x-router-model',
+        'x-router-cost-usd',
         'retry-after',
         'x-ratelimit-remaining-requests',
       ]),

@@ -36,6 +36,7 @@ const EXPOSE_HEADERS = [
   'x-router-decision-id',
   'x-router-arm',
   'x-router-expected-cost-usd',
+  'x-router-cost-usd',
   'x-router-predicted-quality',
   'x-router-embedding',
   'x-router-unroutable',
