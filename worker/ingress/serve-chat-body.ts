@@ -64,6 +64,7 @@ export async function serveChatBody(c: Context<AppEnv>, body: ChatBody): Promise
       ...plan,
       models: [fixed.model],
       answered: 'ok',
+      keepPrompts: fixed.keepPrompts,
       decided: () => fixedDecided(fixed),
       headers: (used) => fixedArmHeaders(fixed, used >= 0),
     });

@@ -17,6 +17,8 @@ export interface FixedArm {
   model: ModelRow;
   /** Milliseconds from the request's start until the arm was known (the routing overhead). */
   routingMs: number;
+  /** The experiment pool keeps prompt text in the decision log (`pools.keep_prompts`). */
+  keepPrompts: boolean;
 }
 
 /**

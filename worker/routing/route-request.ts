@@ -140,7 +140,14 @@ export async function routeRequest(
       // a control arm: its one model serves unrouted
       const routingMs = performance.now() - t0;
       return {
-        fixed: { decisionId, pool: pool.name, arm: chosen.name, model: target.model, routingMs },
+        fixed: {
+          decisionId,
+          pool: pool.name,
+          arm: chosen.name,
+          model: target.model,
+          routingMs,
+          keepPrompts: pool.keepPrompts,
+        },
       };
     }
     if (target.pool) {
