@@ -5,6 +5,7 @@
  * D1. A row D1 refuses waits in a bounded per-isolate buffer and goes along with the next write
  * that succeeds; rows the buffer cannot hold are logged whole (never dropped unseen) and counted.
  */
+import type { PromptItem } from '../decision/item-params';
 import type { Attempt } from '../upstream/types';
 import { RetryBuffer } from './retry-buffer';
 
@@ -41,6 +42,12 @@ export interface DecisionLogEntry {
   status: DecisionStatus;
   /** Why the request was served degraded ('bundle_unavailable'); null/absent = served normally. */
   degraded?: string | null;
+  /** The prompt's IRT item parameters (routed, served requests; older queued entries lack it). */
+  itemParams?: PromptItem | null;
+  /** Probability the served model was picked with (routed requests: 1 unless the pool explores). */
+  propensity?: number | null;
+  /** The model whose answer reached the client; null when none answered. */
+  answeredBy?: string | null;
 }
 
 function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
@@ -49,8 +56,9 @@ function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
       // OR IGNORE: a retried row (queue redelivery, a write whose reply was lost) lands once.
       .prepare(
         `INSERT OR IGNORE INTO decision_log (id, tenant_id, pool, arm, bundle_version, model, preference, preset, candidates,
-              probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status, uncertainty_penalty, shown, degraded)
-              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)`,
+              probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status, uncertainty_penalty, shown, degraded,
+              item_params, propensity, answered_by)
+              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)`,
       )
       .bind(
         e.id,
@@ -71,6 +79,9 @@ function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
         e.uncertaintyPenalty ?? null,
         e.shown ? JSON.stringify(e.shown) : null,
         e.degraded ?? null,
+        e.itemParams ? JSON.stringify(e.itemParams) : null,
+        e.propensity ?? null,
+        e.answeredBy ?? null,
       )
   );
 }

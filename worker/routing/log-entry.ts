@@ -1,7 +1,7 @@
 /**
  * The decision-log row of a request (data/decision-log.ts), whichever way it was served: routed by
  * the policy, a concrete model called by name, or a pool's fallback model when no bundle could
- * route it.
+ * route it. The one builder of a row: every column a request fills is set here.
  */
 import type { DecisionLogEntry, DecisionStatus } from '../data/decision-log';
 import type { Attempt } from '../upstream/types';
@@ -15,8 +15,17 @@ export type Decided =
    * -1 when none did: the row then names the policy's choice (the column is required).
    */
   | { routed: RouteOutcome; served: number }
-  /** One model called unrouted: by name (`pool` null), or as its pool's fallback (`degraded`). */
-  | { decisionId: string; pool: string | null; model: string; degraded: DegradedReason | null };
+  /**
+   * One model called unrouted: by name (`pool` null), or as its pool's fallback (`degraded`);
+   * `answered`: whether it answered (absent: not called, as for `/v1/route`).
+   */
+  | {
+      decisionId: string;
+      pool: string | null;
+      model: string;
+      degraded: DegradedReason | null;
+      answered?: boolean;
+    };
 
 /**
  * The row for a decision, its upstream tries and how the request ended.
@@ -33,7 +42,7 @@ export function decisionLogEntry(
   status: DecisionStatus,
 ): DecisionLogEntry {
   if ('decisionId' in decided) {
-    const { decisionId, pool, model, degraded } = decided;
+    const { decisionId, pool, model, degraded, answered } = decided;
     return {
       id: decisionId,
       tenantId,
@@ -50,11 +59,14 @@ export function decisionLogEntry(
       attempts,
       status,
       degraded,
+      itemParams: null,
+      propensity: null,
+      answeredBy: answered ? model : null,
     };
   }
   const { routed: o, served } = decided;
   const { decision } = o;
-  const logged = served >= 0 ? served : decision.chosen;
+  const logged = served >= 0 ? served : o.pick.index;
   return {
     id: o.decisionId,
     tenantId,
@@ -74,5 +86,10 @@ export function decisionLogEntry(
     attempts,
     status,
     degraded: o.degraded,
+    // what learning needs: the prompt's item parameters (not for /v1/route: nothing answered),
+    // the probability the served model was picked with, and which model's answer the caller got
+    itemParams: status === 'route_only' ? null : (decision.itemParams ?? null),
+    propensity: o.pick.propensity,
+    answeredBy: served >= 0 && status !== 'route_only' ? o.candidates[served]!.model.name : null,
   };
 }

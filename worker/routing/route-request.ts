@@ -25,6 +25,7 @@ import type { ChatBody } from '../schemas/chat';
 import { fallbackModelFor, withLastGoodBundle, type DegradedReason } from './degraded';
 import type { FallbackModel } from './fallback-model';
 import { assignArm } from './experiment';
+import { drawUniform, explorationMask, explore } from './explore';
 import { parsePreference, resolvePreference, type Preference, type PresetName } from './preference';
 
 export interface RoutedCandidate {
@@ -47,6 +48,11 @@ export interface RouteOutcome {
   uncertaintyPenalty: number;
   /** Routable pool members, aligned with the arrays of `decision`. */
   candidates: RoutedCandidate[];
+  /**
+   * The candidate the router serves first and the probability it was picked with: the policy's top
+   * choice with propensity 1, or, in an exploring pool, a draw from the tempered policy.
+   */
+  pick: ServedPick;
   /** Pool members without an identity under this bundle (reported, not routed to). */
   unroutable: string[];
   decision: Decision;
@@ -55,6 +61,14 @@ export interface RouteOutcome {
   timings: { bundle: number; embed: number; decide: number; total: number };
   /** Set when the pool's own bundle could not route and an older one did (routing/degraded.ts). */
   degraded: DegradedReason | null;
+}
+
+/** The served candidate (index into `candidates`), its propensity and the pool's temperature. */
+export interface ServedPick {
+  index: number;
+  propensity: number;
+  /** The pool's exploration temperature; null = not exploring (the top choice, propensity 1). */
+  temperature: number | null;
 }
 
 /** Request-level inputs that do not come from the body. */
@@ -67,6 +81,8 @@ export interface RouteInputs {
   preferenceHeader?: string | undefined;
   /** `x-router-user` header, if sent (experiment unit when the body has no `user`). */
   userHeader?: string | undefined;
+  /** Read the prompt's IRT item parameters (kept with a served decision for online learning). */
+  itemParams?: boolean;
 }
 
 /**
@@ -240,7 +256,11 @@ async function decideWith(
   });
 
   const tDecide = performance.now();
-  const uncertaintyPenalty = pool.uncertaintyPenalty ?? UNCERTAINTY_PENALTY;
+  // An exploring pool routes uncertain identities at their mean (the replay's `explore-mean`
+  // lever): shown where their pessimistic estimate would be dominated, a newcomer gets drawn.
+  const temperature = pool.explorationTemperature;
+  const uncertaintyPenalty =
+    temperature !== null ? 0 : (pool.uncertaintyPenalty ?? UNCERTAINTY_PENALTY);
   const decisionCandidates: Candidate[] = candidates.map(({ model, identity, covFactor }) => {
     const column = neighbourColumn(manifest, model.bundleModel);
     return {
@@ -259,7 +279,9 @@ async function decideWith(
     candidates: decisionCandidates,
     promptTokens: promptTokens(body.messages.map(messageText)),
     uncertaintyPenalty,
+    ...(inputs.itemParams ? { itemParams: true } : {}),
   });
+  const pick = pickServed(decision, candidates, temperature);
   const tEnd = performance.now();
 
   return {
@@ -271,6 +293,7 @@ async function decideWith(
     preset,
     uncertaintyPenalty,
     candidates,
+    pick,
     unroutable,
     decision,
     embedding: {
@@ -285,4 +308,28 @@ async function decideWith(
       total: tEnd - t0,
     },
   };
+}
+
+/**
+ * The candidate to serve: the top choice, or in an exploring pool a draw from the tempered policy
+ * among the top choice and the candidates still being learned (the replay's `gate` lever).
+ */
+function pickServed(
+  decision: Decision,
+  candidates: readonly RoutedCandidate[],
+  temperature: number | null,
+): ServedPick {
+  const top = { index: decision.chosen, propensity: 1, temperature };
+  if (temperature === null) return top;
+  const eligible = explorationMask(
+    decision.chosen,
+    candidates.map((c) => c.covFactor !== undefined),
+  );
+  try {
+    return { ...explore(decision.probs, temperature, drawUniform(), eligible), temperature };
+  } catch (e) {
+    // probabilities the sampler refuses (a policy graph's NaN): serve the top choice, never fail
+    console.error('exploration: no draw from these probabilities; top choice served', e);
+    return top;
+  }
 }

@@ -13,12 +13,14 @@ import { tenantCors } from '../../middleware/cors';
 import { rateLimit } from '../../middleware/rate-limit';
 import { validBody, validParams, validQuery } from '../../middleware/validate';
 import { createModel, showModel } from './models';
+import { rollbackOnline, showOnline } from './online';
 import { poolMember } from './pools';
 import { getQuiz, nextQuizItem, postQuiz } from './quiz';
 import {
   memberParams,
   modelParams,
   newModelSchema,
+  onlineQuerySchema,
   quizNextSchema,
   quizPostSchema,
   quizQuerySchema,
@@ -31,6 +33,13 @@ export const admin = new Hono<AppEnv>()
   .use(rateLimit())
   .post('/models', validBody(newModelSchema), createModel)
   .get('/models/:id', validParams(modelParams), showModel)
+  .get('/models/:id/online-identity', validParams(modelParams), showOnline)
+  .delete(
+    '/models/:id/online-identity',
+    validParams(modelParams),
+    validQuery(onlineQuerySchema),
+    rollbackOnline,
+  )
   .get('/models/:id/quiz', validParams(modelParams), validQuery(quizQuerySchema), getQuiz)
   .post('/models/:id/quiz', validParams(modelParams), validBody(quizPostSchema), postQuiz)
   .post('/models/:id/quiz/next', validParams(modelParams), validBody(quizNextSchema), nextQuizItem)

@@ -10,21 +10,30 @@ import type { AppEnv } from '../../env';
 import { checkUpstream } from '../../security/grants';
 import { ApiError } from '../../errors';
 import { identitiesOf } from '../../data/identities';
+import { onlineIdentitiesOf } from '../../data/online-identities';
 import type { ModelRecord } from '../../data/models';
 import { getModel, insertModel, poolsOf } from '../../data/tenant-models';
 import type { ModelParams, NewModelBody, Valid } from './schemas';
 
 /**
- * The public JSON form of a model row, with its pools and stored identities.
+ * The public JSON form of a model row, with its pools and identities: the stored ones (quiz,
+ * training, manual) and the tenant's online ones (source `online`, with `n_feedback` and
+ * `base_source`), which route this tenant's pools where they exist.
  *
  * @example
- * return c.json(await modelView(c.env.DB, row));
+ * return c.json(await modelView(c.env.DB, tenant.id, row));
  */
 export async function modelView(
   db: D1Database,
+  tenantId: string,
   row: ModelRecord,
 ): Promise<Record<string, unknown>> {
-  const [pools, identities] = await Promise.all([poolsOf(db, row.id), identitiesOf(db, row.id)]);
+  const [pools, stored, online] = await Promise.all([
+    poolsOf(db, row.id),
+    identitiesOf(db, row.id),
+    onlineIdentitiesOf(db, tenantId, row.id),
+  ]);
+  const identities = [...online, ...stored];
   return {
     object: 'model',
     id: row.id,
@@ -81,7 +90,7 @@ export async function createModel(
     pools,
   );
   clearPoolCache(); // the new member is routable at once in this isolate (others within POOL_CACHE_SECONDS)
-  return c.json(await modelView(c.env.DB, row), 201);
+  return c.json(await modelView(c.env.DB, tenantId, row), 201);
 }
 
 /**
@@ -100,5 +109,5 @@ export async function showModel(
       code: 'model_not_found',
       param: 'id',
     });
-  return c.json(await modelView(c.env.DB, row));
+  return c.json(await modelView(c.env.DB, c.get('tenant').id, row));
 }

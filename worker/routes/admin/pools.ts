@@ -36,5 +36,5 @@ export async function poolMember(
     });
   clearPoolCache();
   clearGrantCache(tenant);
-  return c.json(await modelView(c.env.DB, row));
+  return c.json(await modelView(c.env.DB, c.get('tenant').id, row));
 }

@@ -87,6 +87,9 @@ export const quizPostSchema = z
     path: ['outcomes'],
   });
 
+/** `DELETE /admin/models/{id}/online-identity` query: one bundle version, or all. */
+export const onlineQuerySchema = z.object({ bundle: bundle.optional() }).strict();
+
 /** Path parameters: a model (id or name) and a pool (name). */
 export const modelParams = z.object({ id: z.string() });
 export const memberParams = z.object({ pool: z.string(), model: z.string() });
@@ -119,3 +122,4 @@ export type NewModelBody = z.output<typeof newModelSchema>;
 export type QuizQuery = z.output<typeof quizQuerySchema>;
 export type QuizPost = z.output<typeof quizPostSchema>;
 export type QuizNext = z.output<typeof quizNextSchema>;
+export type OnlineQuery = z.output<typeof onlineQuerySchema>;
