@@ -18,7 +18,7 @@ import {
 import { isCovFactor } from '../decision/identity';
 import type { PromptItem } from '../decision/item-params';
 import type { GaussianPrior } from '../onboarding/items';
-import { covFactor } from '../onboarding/linalg';
+import { cholesky, covFactor } from '../onboarding/linalg';
 import { identityPrior } from '../onboarding/prior';
 import { readManifest } from '../runtime/manifests';
 import { covFromFactor, diagonalCov, updateInBatches, type FeedbackEvent } from './update';
@@ -52,7 +52,21 @@ function itemOf(text: string, d: number): PromptItem | null {
   return r.success && r.data.a.length === d ? r.data : null;
 }
 
-/** The posterior a model's first update starts from, and where it came from. */
+/** Whether a covariance can be a prior (a factor of fewer than d vectors cannot). */
+function isPositiveDefinite(cov: number[][]): boolean {
+  try {
+    cholesky(cov);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The posterior a model's first update starts from, and where it came from: the stored identity
+ * with its posterior covariance (a quiz's), else its stds, else the population's spread (a vector
+ * set by hand); without a stored one, the manifest's identity with its `identity_std`.
+ */
 function startingPosterior(
   manifest: Manifest,
   stored: Awaited<ReturnType<typeof identityState>>['stored'],
@@ -60,10 +74,13 @@ function startingPosterior(
 ): { prior: GaussianPrior; source: BaseSource } | null {
   const d = manifest.identity_dim;
   if (stored && stored.vector.length === d) {
-    // a quiz's posterior covariance; else its stds; else (a hand-set vector) the population's spread
-    const cov =
-      stored.covFactor && stored.covFactor.length > 0 && isCovFactor(stored.covFactor, d)
+    const fromFactor =
+      stored.covFactor && isCovFactor(stored.covFactor, d)
         ? covFromFactor(stored.covFactor, d)
+        : null;
+    const cov =
+      fromFactor && isPositiveDefinite(fromFactor)
+        ? fromFactor
         : stored.std && stored.std.length === d && stored.std.every((s) => s > 0)
           ? diagonalCov(stored.std)
           : identityPrior(manifest).cov;
