@@ -5,9 +5,9 @@
     npm run eval -- --data my-folder --json r.json  # bring-your-own-data: train on its train split
     npm run eval -- --datasets mmlu-pro --max-test 500 --no-docs
     npm run eval -- --onboarding ...              # the onboarding benchmark (trainer.onboard.evaluate)
+    npm run eval -- --online ...                  # online identity updates (trainer.onboard.replay)
     npm run eval -- --protocol byod               # generalisation: each dataset alone, as a customer's data
     npm run eval -- --protocol leave-one-out      # generalisation: a bundle on all datasets but the one it routes
-    npm run eval -- --online ...                  # online identity updates (trainer.onboard.replay)
 """
 from __future__ import annotations
 

@@ -139,6 +139,21 @@ def decayed_penalty(penalty: float, logit_std: float, logit_std_start: float) ->
     return float(penalty * min(1.0, logit_std / logit_std_start))
 
 
+def serving_penalty(penalty: float, logit_std: float, logit_std_start: float, exploring: bool) -> float:
+    """The uncertainty penalty a pool routes a candidate with an uncertain identity (a quiz or online
+    one) with: 0 while the pool explores, so that the policy's probabilities, its top choice and
+    the draw see the newcomer at its posterior mean (where the pessimistic estimate would hide it
+    behind a trained model, it still gets its share of traffic and so of feedback); otherwise
+    :func:`decayed_penalty`. Scoring and every non-exploring pool use the decayed penalty.
+
+    @example
+        >>> serving_penalty(1.0, 0.15, 0.30, exploring=True), serving_penalty(1.0, 0.15, 0.30, exploring=False)
+        (0.0, 0.5)
+    """
+    decayed = decayed_penalty(penalty, logit_std, logit_std_start)
+    return 0.0 if exploring else decayed
+
+
 def tempered(probs: Sequence[float], temperature: float, eligible: Sequence[bool] | None = None) -> np.ndarray:
     """The policy's probabilities at a temperature: ``q_i = p_i^(1/T) / sum_k p_k^(1/T)``, computed
     as ``exp((ln p_i - ln p_max) / T)`` so that small ``T`` does not underflow the top candidate.

@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -62,7 +63,9 @@ POOL_DRAWS = 12
 DEFAULT_TEMPERATURE = 1.0
 #: The pool's levers in the default run (:data:`LEVERS`).
 DEFAULT_LEVERS = "gate+explore-mean+decay"
-#: Eval jobs per request to the routing server (keeps each JSON line to a few MB).
+#: Routing servers side by side (``--jobs``).
+DEFAULT_JOBS = 2
+#: Eval jobs per request to each routing server (keeps each JSON line to a few MB).
 EVAL_CHUNK = 16
 
 
@@ -152,6 +155,43 @@ class RouteServer:
         self._tmp.cleanup()
 
     def __enter__(self) -> "RouteServer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class RoutePool:
+    """``n`` routing servers side by side: each request's jobs are split into ``n`` contiguous parts
+    routed at once, the answers put back in order (routing is deterministic, so the numbers do not
+    depend on ``n``; only the wall time does)."""
+
+    def __init__(self, bundle: Path, emb: np.ndarray, tokens: np.ndarray, n: int) -> None:
+        self.servers: list[RouteServer] = []
+        try:
+            for _ in range(n):
+                self.servers.append(RouteServer(bundle, emb, tokens))
+        except Exception:
+            self.close()
+            raise
+        self._exec = ThreadPoolExecutor(max_workers=n)
+
+    def route(self, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Per job ``chosen`` (and ``probs`` where asked), in the order of ``jobs``."""
+        n = min(len(self.servers), len(jobs))
+        if n <= 1:
+            return self.servers[0].route(jobs)
+        cuts = np.linspace(0, len(jobs), n + 1).round().astype(int)
+        parts = [self._exec.submit(srv.route, jobs[lo:hi]) for srv, lo, hi in zip(self.servers, cuts[:-1], cuts[1:])]
+        return [ans for part in parts for ans in part.result()]
+
+    def close(self) -> None:
+        if hasattr(self, "_exec"):
+            self._exec.shutdown()
+        for srv in self.servers:
+            srv.close()
+
+    def __enter__(self) -> "RoutePool":
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -261,7 +301,7 @@ def _pool_candidates(job: dict[str, Any], cols: list[int], mean: np.ndarray, cov
     return [_candidate(job["cands"][c], mean, cov) if c == j else job["cands"][c] for c in cols]
 
 
-def replay_seed(server: RouteServer, setup: dict[str, Any], configs: list[Config], seed: int, events: list[int],
+def replay_seed(server: RoutePool, setup: dict[str, Any], configs: list[Config], seed: int, events: list[int],
                 batch: int, ws: np.ndarray) -> dict[str, Any]:
     """One replay: shuffle, route the traffic round by round, update, snapshot, then measure."""
     served, test_rows = setup["served"], setup["test_rows"]
@@ -347,7 +387,7 @@ def replay_seed(server: RouteServer, setup: dict[str, Any], configs: list[Config
             "diagnostics": _diagnostics(setup, arms, replay, prefs, events, held)}
 
 
-def _measure(server: RouteServer, setup: dict[str, Any], arms: list[Arm], held: np.ndarray, ws: np.ndarray,
+def _measure(server: RoutePool, setup: dict[str, Any], arms: list[Arm], held: np.ndarray, ws: np.ndarray,
              events: list[int], seed: int) -> dict[str, Any]:
     """Routes every snapshot (and each pool's full identity) on the held-out prompts x preferences,
     top choice, and scores AIQs and gain shares per (model, pool)."""
@@ -381,10 +421,11 @@ def _measure(server: RouteServer, setup: dict[str, Any], arms: list[Arm], held: 
         f"{len(ws)} preferences")
     choices: list[np.ndarray] = []
     t0 = time.time()
-    for s in range(0, len(jobs), EVAL_CHUNK):
-        for ans in server.route(jobs[s:s + EVAL_CHUNK]):
+    chunk = EVAL_CHUNK * len(server.servers)
+    for s in range(0, len(jobs), chunk):
+        for ans in server.route(jobs[s:s + chunk]):
             choices.append(np.asarray(ans["chosen"], np.int64).reshape(len(ws), len(held)))
-        log(f"seed {seed}: measured {min(len(jobs), s + EVAL_CHUNK)}/{len(jobs)} ({time.time() - t0:.0f}s)")
+        log(f"seed {seed}: measured {min(len(jobs), s + chunk)}/{len(jobs)} ({time.time() - t0:.0f}s)")
     # the slots each (model, pool) needs, scored on that pool's held-out costs and qualities
     needs: dict[tuple[str, str], set[int]] = {}
     for arm in arms:
@@ -606,8 +647,9 @@ def run(bundle: Path, models: list[str], seeds: list[int], events: list[int], ba
         sweep: list[float], ws: np.ndarray, *, max_train: int | None = None, max_test: int | None = None,
         cache: Path | None = CACHE_DIR / "onboard", pool_size: int = POOL_SIZE, pool_draws: int = POOL_DRAWS,
         pools: str = "both", levers: str = "", penalty: float = UNCERTAINTY_PENALTY,
-        refit: bool = False, variants: list[str] = ()) -> dict[str, Any]:
-    """The whole replay; returns the ``{"online": ..., "control": ..., ...}`` results object."""
+        refit: bool = False, variants: list[str] = (), jobs: int = 1) -> dict[str, Any]:
+    """The whole replay; returns the ``{"online": ..., "control": ..., ...}`` results object.
+    ``jobs``: routing servers (Node processes) that share each round's and each measurement's jobs."""
     t0 = time.time()
     setup = _setup(bundle, models, max_train, max_test, cache, pool_size, pool_draws if pools != "whole" else 0,
                    pools != "pool4")
@@ -620,7 +662,7 @@ def run(bundle: Path, models: list[str], seeds: list[int], events: list[int], ba
     configs = configs_for(temperature, sweep, levers, penalty, refit, list(variants))
     served, test_rows, table = setup["served"], setup["test_rows"], setup["table"]
     runs: dict[str, Any] = {}
-    with RouteServer(bundle, served.emb[test_rows], table.input_tokens[test_rows]) as server:
+    with RoutePool(bundle, served.emb[test_rows], table.input_tokens[test_rows], jobs) as server:
         for seed in seeds:
             res = replay_seed(server, setup, configs, seed, events, batch, ws)
             runs[str(seed)] = {
@@ -629,6 +671,7 @@ def run(bundle: Path, models: list[str], seeds: list[int], events: list[int], ba
                 "replay_prompts": res["replay_prompts"], "held_out_prompts": res["held_out_prompts"],
                 "seconds": res["seconds"],
             }
+            runs[str(seed)]["summary"] = targets(runs[str(seed)]["online"], runs[str(seed)]["control"], events)
     result: dict[str, Any] = {cfg.name: _over_seeds(runs, cfg.name) for cfg in configs}
     result["online"] = result.pop("online")
     return {
@@ -644,7 +687,7 @@ def run(bundle: Path, models: list[str], seeds: list[int], events: list[int], ba
             "full": "Laplace on all the model's train outcomes, from the bundle's irt.prior",
             "traffic": f"the test split shuffled per seed: the first {max(events)} prompts replayed as traffic "
                        f"(a preference drawn from the {len(ws)}-point grid each), the rest held out for measuring",
-            "events": events, "batch": batch, "seeds": seeds, "preferences": len(ws),
+            "events": events, "batch": batch, "seeds": seeds, "preferences": len(ws), "pool_draws": pool_draws,
             "configs": {c.name: {"temperature": c.temperature, "update": c.update, "penalty": c.penalty,
                                  "decay": c.decay, "refit": c.refit, "explore_penalty": c.explore_penalty,
                                  "gate": c.gate, "every_outcome": c.every_outcome} for c in configs},
@@ -659,7 +702,8 @@ def run(bundle: Path, models: list[str], seeds: list[int], events: list[int], ba
                        f"the full identity gains under {MIN_GAIN}",
             "pool4": f"median over the model's {pool_draws} pools of {pool_size} (evaluate.pool_draws_for) of "
                      "each pool's share; pool4_pooled: share of the AIQs averaged over those pools",
-            "over_seeds": "online/control/sweep: the mean over seeds of each seed's number; seeds: per seed",
+            "over_seeds": "online/control/sweep: the median over seeds of each seed's number (summary: the targets "
+                          "read off those medians); diagnostics: the mean over seeds; seeds: per seed, with its own summary",
             "test_prompts": int(n_test),
             "seconds": round(time.time() - t0, 1),
         },
@@ -667,17 +711,36 @@ def run(bundle: Path, models: list[str], seeds: list[int], events: list[int], ba
 
 
 def _over_seeds(runs: dict[str, Any], name: str) -> dict[str, Any]:
-    """The mean over seeds of every number of one config's per-seed summary."""
+    """The median over seeds of every number of one config's per-seed summary (one seed: its own).
+
+    @example
+        >>> runs = {str(k): {"online": {"m": {"pool4": {"0": v}, "n": v}}} for k, v in enumerate([0.1, 0.9, 0.3])}
+        >>> _over_seeds(runs, "online")
+        {'m': {'pool4': {'0': 0.3}, 'n': 0.3}}
+    """
     per_seed = [r[name] for r in runs.values()]
     out: dict[str, Any] = {}
     for model in per_seed[0]:
         out[model] = {}
         for key, val in per_seed[0][model].items():
             if isinstance(val, dict):
-                out[model][key] = {n: _mean([s[model][key][n] for s in per_seed]) for n in val}
+                out[model][key] = {n: _median_r([s[model][key][n] for s in per_seed]) for n in val}
             else:
-                out[model][key] = _mean([s[model][key] for s in per_seed])
+                out[model][key] = _median_r([s[model][key] for s in per_seed])
     return out
+
+
+def contract(res: dict[str, Any]) -> dict[str, Any]:
+    """What ``--json`` writes, exactly issue 23's shape: per model the share of the full identity's
+    gain after each number of feedback events, ``pool4`` (median over its pools of four) and
+    ``whole`` (the pools the run had).
+
+    @example
+        >>> contract({"online": {"m": {"pool4": {"0": 0.5}, "pool4_pooled": {"0": 0.4}, "whole": {"0": 1.0}}},
+        ...           "control": {}})
+        {'online': {'m': {'pool4': {'0': 0.5}, 'whole': {'0': 1.0}}}}
+    """
+    return {"online": {m: {g: b[g] for g in ("pool4", "whole") if g in b} for m, b in res["online"].items()}}
 
 
 def mean_tree(trees: list[Any]) -> Any:
@@ -694,19 +757,46 @@ def mean_tree(trees: list[Any]) -> Any:
 
 def brief(res: dict[str, Any]) -> dict[str, Any]:
     """The results without the per-seed detail (per-pool AIQs and per-seed diagnostics): what
-    docs/benchmarks/onboarding-runs/ keeps; the per-seed summaries stay.
+    docs/benchmarks/onboarding-runs/ keeps. The per-seed summaries stay where there are several
+    seeds (with one, they are the top-level numbers).
 
     @example
         >>> brief({"online": {}, "seeds": {"0": {"online": {}, "aiq": {}, "diagnostics": {}}}})
-        {'online': {}, 'seeds': {'0': {'online': {}}}}
+        {'online': {}}
+        >>> brief({"seeds": {"0": {"online": 1, "aiq": {}}, "1": {"online": 2, "aiq": {}}}})
+        {'seeds': {'0': {'online': 1}, '1': {'online': 2}}}
     """
-    return {**res, "seeds": {k: {n: v for n, v in r.items() if n not in ("aiq", "diagnostics")}
-                             for k, r in res.get("seeds", {}).items()}}
+    seeds = res.get("seeds", {})
+    out = {k: v for k, v in res.items() if k != "seeds"}
+    if len(seeds) > 1:
+        out["seeds"] = {k: {n: v for n, v in r.items() if n not in ("aiq", "diagnostics")} for k, r in seeds.items()}
+    return out
+
+
+def dumps(res: dict[str, Any]) -> str:
+    """JSON with one level per line except the innermost objects, which stay on one line each
+    (checkpoint -> number maps): readable, and a fraction of the size of ``indent=1``.
+
+    @example
+        >>> print(dumps({"a": {"0": 1, "50": 2}}), end="")
+        {
+         "a": {"0": 1, "50": 2}
+        }
+    """
+    import re
+
+    text = json.dumps(res, indent=1)
+    return re.sub(r"\{[^{}\[\]]*\}", lambda m: json.dumps(json.loads(m.group(0))), text) + "\n"
 
 
 def _mean(xs: list[Any]) -> float | None:
     vals = [x for x in xs if x is not None]
     return _r(float(np.mean(vals)), 5) if vals else None
+
+
+def _median_r(xs: list[Any]) -> float | None:
+    vals = [x for x in xs if x is not None]
+    return _r(float(np.median(vals)), 5) if vals else None
 
 
 def targets(online: dict[str, Any], control: dict[str, Any], events: list[int]) -> dict[str, Any]:
@@ -721,6 +811,7 @@ def targets(online: dict[str, Any], control: dict[str, Any], events: list[int]) 
         if not vals:
             continue
         out[grp] = {"median": _r(np.median(list(vals.values()))), "min": _r(min(vals.values())),
+                    "lowest_model": min(vals, key=lambda m: vals[m]),
                     "control_median": _r(np.median(list(ctrl.values()))) if ctrl else None,
                     "median_at_least_95": bool(np.median(list(vals.values())) >= 0.95),
                     "every_model_at_least_80": bool(min(vals.values()) >= 0.8)}
@@ -731,42 +822,57 @@ def targets(online: dict[str, Any], control: dict[str, Any], events: list[int]) 
                 drops += [v for v in b[key].values() if v is not None]
         if "whole_aiq" in b:
             drops += [b["whole_aiq"][n] - b["whole_aiq"]["0"] for n in b["whole_aiq"] if b["whole_aiq"][n] is not None]
+    worst = [v for b in online.values() for v in b.get("pool4_worst_pool_aiq_vs_quiz", {}).values() if v is not None]
+    out["largest_single_pool_drop"] = _r(-min(worst), 5) if worst else None
     out["largest_aiq_drop_vs_quiz"] = _r(-min(drops), 5) if drops else None
     out["never_below_quiz_by_more_than_0.002"] = bool(not drops or min(drops) >= -0.002)
     return out
 
 
 def print_summary(res: dict[str, Any]) -> None:
-    events = res["meta"]["events"]
+    """The table per model and checkpoint (online, and the same traffic with no updates), the swept
+    configs' medians, and the targets met or missed."""
+    meta, events = res["meta"], res["meta"]["events"]
     ns = ["0"] + [str(n) for n in events]
-    print(f"\n=== online learning (bundle {res['meta']['bundle']}, temperature {res['meta']['temperature']:g}, "
-          f"seeds {res['meta']['seeds']}): share of the full identity's gain over the hull ===")
-    head = " ".join(f"{'@' + n:>7s}" for n in ns)
-    for grp in ("pool4", "whole"):
+    print(f"\n=== online learning: bundle {meta['bundle']}, temperature {meta['temperature']:g}, levers "
+          f"{meta['levers']}, seeds {meta['seeds']} ({'medians over seeds' if len(meta['seeds']) > 1 else 'one seed'}) ===")
+    print("share of the full identity's AIQ gain over the single-model hull, after N feedback events")
+    head = " ".join(f"{'@' + n:>6s}" for n in ns)
+    for grp, title in (("pool4", f"pools of four (median over {meta.get('pool_draws', POOL_DRAWS)})"), ("whole", "whole pool")):
         if not any(grp in b for b in res["online"].values()):
             continue
-        print(f"\n{grp + (' (median over pools)' if grp == 'pool4' else ''):32s} {head}   control  outcomes@{events[-1]}")
+        print(f"\n{title:34s} {head}   no updates @{events[-1]}  newcomer outcomes @{events[-1]}")
         for model, b in res["online"].items():
             if grp not in b:
                 continue
             ctrl = res["control"][model][grp].get(str(events[-1]))
             diag = res["diagnostics"]["online"][model][grp][str(events[-1])]
-            print(f"{model:32s} " + " ".join(_pct(b[grp][n]) for n in ns) + f"   {_pct(ctrl)}  {diag['newcomer_outcomes']:>8.0f}")
+            print(f"{model:34s} " + " ".join(f"{_pct(b[grp][n]):>6s}" for n in ns)
+                  + f"   {_pct(ctrl):>13s}  {diag['newcomer_outcomes']:>20.0f}")
     for name, block in res.get("sweep", {}).items():
         for grp in ("pool4", "whole"):
             vals = [b[grp] for b in block.values() if grp in b]
             if vals:
-                print(f"{name:8s} {grp:6s} median over models: " + " ".join(
+                print(f"{name:10s} {grp:6s} median over models: " + " ".join(
                     f"@{n} {_pct(_median([v[n] for v in vals]))}" for n in ns))
     s = res["summary"]
-    for grp in ("pool4", "whole"):
-        if grp in s:
-            g = s[grp]
-            print(f"{grp}: after {s['at_events']} events median {_pct(g['median'])} (control {_pct(g['control_median'])}), "
-                  f"lowest {_pct(g['min'])}; median >= 95%: {g['median_at_least_95']}; every model >= 80%: "
-                  f"{g['every_model_at_least_80']}")
-    print(f"largest AIQ drop below the quiz identity: {s['largest_aiq_drop_vs_quiz']} "
-          f"(target <= 0.002: {s['never_below_quiz_by_more_than_0.002']})")
+    print(f"\ntargets after {s['at_events']} feedback events:")
+    if "pool4" in s:
+        g = s["pool4"]
+        print(f"  pools of four, median over models >= 95%: {_pct(g['median']).strip()} "
+              f"(no updates {_pct(g['control_median']).strip()})  {_verdict(g['median_at_least_95'])}")
+        print(f"  every model >= 80%: lowest {_pct(g['min']).strip()} ({g.get('lowest_model', '?')})  "
+              f"{_verdict(g['every_model_at_least_80'])}")
+    if "whole" in s:
+        g = s["whole"]
+        print(f"  (whole pool: median {_pct(g['median']).strip()}, lowest {_pct(g['min']).strip()})")
+    print(f"  AIQ never more than 0.002 below the quiz identity's (mean over pools of four; whole pool): largest "
+          f"drop {s['largest_aiq_drop_vs_quiz']}  {_verdict(s['never_below_quiz_by_more_than_0.002'])}"
+          + (f"; worst single pool {s['largest_single_pool_drop']}" if s.get("largest_single_pool_drop") is not None else ""))
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
 
 
 def _median(xs: list[Any]) -> float | None:
@@ -787,11 +893,14 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(prog="npm run eval -- --online", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--json", type=Path, help="write the results here")
+    ap.add_argument("--json", type=Path, help='write {"online": {"<model>": {"pool4": {"0": share, "50": ...}, '
+                    '"whole": {...}}}} here (medians over seeds)')
+    ap.add_argument("--details", type=Path, help="write everything here: the control (no updates), swept configs, "
+                    "targets, diagnostics, per-seed numbers and the run's settings")
     ap.add_argument("--brief", action="store_true",
-                    help="leave the per-seed detail (per-pool AIQs, per-seed diagnostics) out of --json")
+                    help="leave the per-seed detail (per-pool AIQs, per-seed diagnostics) out of --details")
     ap.add_argument("--plot", type=Path, help="draw the share against feedback events per model (PNG)")
-    ap.add_argument("--replot", type=Path, help="draw --plot from this results JSON instead of running")
+    ap.add_argument("--replot", type=Path, help="draw --plot from a --details JSON instead of running")
     ap.add_argument("--bundle", type=Path, help="bundle folder (default: model-assets/bundles/$(cat DEFAULT))")
     ap.add_argument("--models", help=f"comma-separated (default: the cold-start models {', '.join(COLD_START_MODELS)})")
     ap.add_argument("--seeds", default="0", help="traffic shuffles (and exploration draws), comma-separated (default 0)")
@@ -812,6 +921,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variants", default="",
                     help=f"more configs on the same traffic, comma-separated, each one or more of "
                          f"{', '.join(LEVERS)} joined with +")
+    ap.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="Node routing servers that share the routing "
+                    f"(the numbers do not depend on it; default {DEFAULT_JOBS}, one per core of a small machine)")
     ap.add_argument("--pools", choices=["both", "pool4", "whole"], default="both", help="which pools (default both)")
     ap.add_argument("--pool-draws", type=int, default=POOL_DRAWS, help=f"pools of four per model (default {POOL_DRAWS})")
     ap.add_argument("--w-points", type=int, default=11, help="preferences in [0, 1] (default 11)")
@@ -840,6 +951,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--events, --seeds and --sweep take comma-separated numbers")
     if events[0] < 1:
         ap.error("--events must be positive")
+    if args.jobs < 1:
+        ap.error("--jobs must be at least 1")
     if not 1 <= args.batch <= MAX_UPDATE_BATCH:
         ap.error(f"--batch must be in [1, {MAX_UPDATE_BATCH}] (one update folds in at most that many outcomes)")
     for t in [args.temperature, *sweep]:
@@ -853,13 +966,17 @@ def main(argv: list[str] | None = None) -> int:
                   np.linspace(0.0, 1.0, args.w_points), max_train=args.max_train, max_test=args.max_test,
                   cache=None if args.no_cache else CACHE_DIR / "onboard", pool_draws=args.pool_draws,
                   pools=args.pools, levers=args.levers, penalty=args.uncertainty_penalty,
-                  refit=args.refit, variants=[v for v in args.variants.split(",") if v])
+                  refit=args.refit, variants=[v for v in args.variants.split(",") if v], jobs=args.jobs)
     except ValueError as e:
         ap.error(str(e))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(brief(res) if args.brief else res, indent=1) + "\n")
+        args.json.write_text(dumps(contract(res)))
         log(f"wrote {args.json}")
+    if args.details:
+        args.details.parent.mkdir(parents=True, exist_ok=True)
+        args.details.write_text(dumps(brief(res)) if args.brief else json.dumps(res, indent=1) + "\n")
+        log(f"wrote {args.details}")
     if args.plot:
         plot_online(res, args.plot)
         log(f"wrote {args.plot}")

@@ -15,8 +15,9 @@ import pytest
 from trainer.onboard import online
 from trainer.onboard.design import select_quiz, sigmoid
 from trainer.onboard.laplace import laplace_posterior
-from trainer.onboard.online import (MAX_UPDATE_BATCH, MIN_TEMPERATURE, exploration_mask, explore, ips_value,
-                                    sample_served, tempered, training_posterior, update_identity, update_in_batches)
+from trainer.onboard.online import (MAX_UPDATE_BATCH, MIN_TEMPERATURE, decayed_penalty, exploration_mask, explore,
+                                    ips_value, sample_served, serving_penalty, tempered, training_posterior,
+                                    update_identity, update_in_batches)
 
 from .synthetic import draw_outcomes, synthetic_bank
 
@@ -199,6 +200,28 @@ def test_exploring_only_what_is_being_learned() -> None:
         tempered(p, 1.0, [True, False])
 
 
+def test_serving_penalty_is_zero_while_exploring_and_decayed_otherwise() -> None:
+    assert serving_penalty(1.0, 0.31, 0.31, exploring=True) == 0.0
+    assert serving_penalty(1.0, 0.31, 0.31, exploring=False) == 1.0
+    assert serving_penalty(2.0, 0.1, 0.4, exploring=False) == decayed_penalty(2.0, 0.1, 0.4) == 0.5
+    with pytest.raises(ValueError):
+        serving_penalty(1.0, 0.1, 0.0, exploring=True)   # bad stds are rejected whether or not it explores
+
+
+def test_the_replays_default_pool_routes_as_serving_penalty_says() -> None:
+    """The replay's default config (the setting docs/benchmarks/online.md recommends) routes traffic
+    and is scored with the penalties the worker mirrors through serving_penalty."""
+    from trainer.onboard.replay import DEFAULT_LEVERS, DEFAULT_TEMPERATURE, configs_for, penalty_now
+
+    cfg = {c.name: c for c in configs_for(DEFAULT_TEMPERATURE, [], DEFAULT_LEVERS, 1.0)}["online"]
+    assert cfg.gate and cfg.decay and cfg.explore_penalty == 0.0 and cfg.temperature > 0
+    abar = np.array([0.6, -0.2])
+    cov0, cov = np.diag([0.09, 0.04]), np.diag([0.02, 0.01])
+    std0, std = float(np.sqrt(abar @ cov0 @ abar)), float(np.sqrt(abar @ cov @ abar))
+    assert cfg.explore_penalty == serving_penalty(cfg.penalty, std, std0, exploring=True)
+    assert penalty_now(cfg, abar, cov, std0) == pytest.approx(serving_penalty(cfg.penalty, std, std0, exploring=False))
+
+
 def test_sampler_rejects_bad_input() -> None:
     for args in (([0.5, 0.5], 0.0, 0.3), ([0.5, 0.5], 11.0, 0.3), ([0.5, 0.5], 1.0, 1.0),
                  ([0.0, 0.0], 1.0, 0.3), ([0.5, float("nan")], 1.0, 0.3), ([0.5, -0.1], 1.0, 0.3), ([], 1.0, 0.3)):
@@ -223,6 +246,65 @@ def test_inverse_propensity_recovers_the_top_choice_policy_value() -> None:
     assert ips_value(reward, prop, target, self_normalised=False) == pytest.approx(truth, abs=0.02)
     with pytest.raises(ValueError):
         ips_value([1.0], [0.0], [1.0])
+
+
+def _in_batches_fixture(a: np.ndarray, c: np.ndarray, y: np.ndarray, s_mean: np.ndarray, s_cov: np.ndarray) -> list[dict]:
+    """update_in_batches from the start posterior over rows 20-80 (60 events) at several batch
+    sizes: the worker's bounded batches (MAX_UPDATE_BATCH) fold pending feedback the same way."""
+    out = []
+    for batch in (7, 25, MAX_UPDATE_BATCH):
+        post = update_in_batches(s_mean, s_cov, a[20:80], c[20:80], y[20:80], batch=batch)
+        out.append({"rows": [20, 80], "batch": batch, "mean": post.mean.tolist(), "cov": post.cov.tolist(),
+                    "n_items": post.n_items})
+    return out
+
+
+def _levers_fixture(a: np.ndarray, s_mean: np.ndarray, s_cov: np.ndarray, one, seq: list[dict]) -> dict:
+    """The replay's default pool setting (exploration only between the top choice and the
+    newcomer, traffic routed with the newcomer at its mean, the penalty decaying with its logit
+    std), spelled out as inputs and outputs of the functions the worker mirrors."""
+    from trainer.onboard.replay import DEFAULT_LEVERS, DEFAULT_TEMPERATURE
+    from trainer.onboard.evaluate import UNCERTAINTY_PENALTY
+
+    abar = a.mean(axis=0)   # the bank is the fixture's 80 items: bankAbility's abar
+
+    def logit_std(cov) -> float:
+        return float(np.sqrt(abar @ np.asarray(cov) @ abar))
+
+    std0 = logit_std(s_cov)
+    stds = [logit_std(one.cov)] + [logit_std(step["cov"]) for step in seq]
+    masks = [(0, [False, False, True, False]), (2, [False, False, True, False]), (1, [True, False, False, True]),
+             (0, [False, False, False]), (3, [False, True, True, False, True])]
+    pools = []
+    # one request in a pool of four whose newcomer (index 2) is uncertain: the policy's
+    # probabilities with the newcomer at its mean (penalty 0 while exploring), its top choice
+    for probs, u in (([0.55, 0.25, 0.2, 0.0], 0.1), ([0.55, 0.25, 0.2, 0.0], 0.8), ([0.1, 0.3, 0.6, 0.0], 0.7),
+                     ([0.7, 0.3, 0.0, 0.0], 0.95), ([0.4, 0.0, 0.35, 0.25], 0.5)):
+        top = int(np.argmax(probs))
+        eligible = exploration_mask(top, [False, False, True, False])
+        served, q = explore(probs, DEFAULT_TEMPERATURE, u, eligible)
+        pools.append({"probs": probs, "top": top, "uncertain": [False, False, True, False],
+                      "temperature": DEFAULT_TEMPERATURE, "u": u, "eligible": eligible,
+                      "tempered": tempered(probs, DEFAULT_TEMPERATURE, eligible).tolist(),
+                      "served": served, "propensity": q})
+    return {
+        "about": "the pool setting docs/benchmarks/online.md recommends: 'defaults' (levers gate = "
+                 "exploration_mask(top, uncertain) restricts explore() to the top choice and the uncertain "
+                 "candidates; explore-mean = while the pool explores, uncertain candidates are routed at their "
+                 "mean, serving_penalty(..., exploring=true) = 0; decay = otherwise decayed_penalty). "
+                 "'logit_std': sqrt(abar' S abar) with abar the mean of the bank's item vectors (here the 80 rows "
+                 "of 'a', bankAbility's logit_std) for S = start.cov ('start'), update.cov and each sequence "
+                 "step's cov ('after'); 'penalties': serving_penalty(penalty, logit_std, logit_std_start, exploring) "
+                 "-> result along that sequence; 'exploration_mask': [top, uncertain, result]; 'requests': one "
+                 "exploring request each, probs (newcomer at its mean) -> top, eligible, tempered, served, propensity",
+        "defaults": {"temperature": DEFAULT_TEMPERATURE, "uncertainty_penalty": UNCERTAINTY_PENALTY,
+                     "levers": DEFAULT_LEVERS.split("+")},
+        "logit_std": {"start": std0, "after": stds},
+        "penalties": [[k, sd, std0, exploring, serving_penalty(k, sd, std0, exploring)]
+                      for k in (UNCERTAINTY_PENALTY, 0.5) for sd in [std0, *stds] for exploring in (False, True)],
+        "exploration_mask": [[top, unc, exploration_mask(top, unc)] for top, unc in masks],
+        "requests": pools,
+    }
 
 
 def build_fixture() -> dict:
@@ -262,7 +344,10 @@ def build_fixture() -> dict:
         "about": "online identity updates and exploration (model-assets/trainer/onboard/online.py): 'update' is "
                  "update_identity(start, rows 20-45); 'sequence' three updates in a row, each from the last; "
                  "'explore' explore(probs, temperature, u[, eligible]) -> served, propensity, with tempered() alongside; "
-                 "'ips' ips_value self-normalised and not; 'decayed_penalty' [penalty, logit_std, logit_std_start, result]",
+                 "'ips' ips_value self-normalised and not; 'decayed_penalty' [penalty, logit_std, logit_std_start, result]; "
+                 "'in_batches' update_in_batches(start, rows 20-80, batch); 'training_posterior' a manifest identity and "
+                 "identity_std -> mean, diagonal cov; 'levers' the pool setting the replay recommends and every "
+                 "function it needs (see levers.about)",
         "max_update_batch": MAX_UPDATE_BATCH, "min_temperature": online.MIN_TEMPERATURE,
         "max_temperature": online.MAX_TEMPERATURE,
         "a": a.tolist(), "c": c.tolist(), "y": y.tolist(),
@@ -272,6 +357,11 @@ def build_fixture() -> dict:
         "explore": draws,
         "decayed_penalty": [[k, now, start, online.decayed_penalty(k, now, start)]
                             for k, now, start in ((1.0, 0.31, 0.31), (1.0, 0.155, 0.31), (0.5, 0.07, 0.32), (2.0, 0.4, 0.3))],
+        "in_batches": _in_batches_fixture(a, c, y, s_mean, s_cov),
+        "training_posterior": {"identity": [0.5, -1.0, 0.25], "identity_std": [0.1, 0.2, 0.05],
+                               "mean": training_posterior([0.5, -1.0, 0.25], [0.1, 0.2, 0.05])[0].tolist(),
+                               "cov": training_posterior([0.5, -1.0, 0.25], [0.1, 0.2, 0.05])[1].tolist()},
+        "levers": _levers_fixture(a, s_mean, s_cov, one, seq),
         "ips": {"rewards": [1.0, 0.0, 1.0, 0.5], "propensities": [0.5, 0.5, 0.25, 0.8], "target": [1.0, 0.0, 1.0, 1.0],
                 "value": ips_value([1.0, 0.0, 1.0, 0.5], [0.5, 0.5, 0.25, 0.8], [1.0, 0.0, 1.0, 1.0]),
                 "value_unnormalised": ips_value([1.0, 0.0, 1.0, 0.5], [0.5, 0.5, 0.25, 0.8], [1.0, 0.0, 1.0, 1.0],
@@ -296,3 +386,16 @@ def test_fixture_matches_python() -> None:
            [(d["served"], round(d["propensity"], 12)) for d in case["explore"]]
     assert stored["ips"]["value"] == pytest.approx(case["ips"]["value"], abs=1e-12)
     assert stored["decayed_penalty"] == case["decayed_penalty"]
+    for got, exp in zip(stored["in_batches"], case["in_batches"], strict=True):
+        assert got["batch"] == exp["batch"] and got["n_items"] == exp["n_items"]
+        assert np.allclose(got["mean"], exp["mean"], atol=1e-9) and np.allclose(got["cov"], exp["cov"], atol=1e-9)
+    assert stored["training_posterior"] == case["training_posterior"]
+    lev, want = stored["levers"], case["levers"]
+    assert lev["defaults"] == want["defaults"] and lev["exploration_mask"] == want["exploration_mask"]
+    assert np.allclose([lev["logit_std"]["start"], *lev["logit_std"]["after"]],
+                       [want["logit_std"]["start"], *want["logit_std"]["after"]], atol=1e-12)
+    assert len(lev["penalties"]) == len(want["penalties"])
+    for got, exp in zip(lev["penalties"], want["penalties"]):
+        assert got[3] == exp[3] and np.allclose(got[:3] + got[4:], exp[:3] + exp[4:], atol=1e-12)
+    assert [(r["eligible"], r["served"], round(r["propensity"], 12)) for r in lev["requests"]] == \
+           [(r["eligible"], r["served"], round(r["propensity"], 12)) for r in want["requests"]]

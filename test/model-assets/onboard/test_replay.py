@@ -49,14 +49,18 @@ def test_replay_on_a_few_prompts(bundle: Path, tmp_path: Path) -> None:
     from trainer.eval.evalset import build_evalset
     from trainer.onboard.evaluate import subset_table
 
-    out = tmp_path / "online.json"
+    out, details = tmp_path / "online.json", tmp_path / "details.json"
     model = "mathstral-7B"
     rc = replay.main(["--bundle", str(bundle), "--models", model, "--events", "4,12", "--batch", "4",
                       "--seeds", "3", "--max-train", "150", "--max-test", "40", "--pool-draws", "2",
                       "--w-points", "3", "--temperature", "2", "--sweep", "0", "--no-cache",
-                      "--json", str(out), "--plot", str(tmp_path / "online.png")])
+                      "--json", str(out), "--details", str(details), "--plot", str(tmp_path / "online.png")])
     assert rc == 0 and (tmp_path / "online.png").stat().st_size > 0
-    res = json.loads(out.read_text())
+    res = json.loads(details.read_text())
+    # --json is exactly the issue's shape: online -> model -> pool4 / whole -> checkpoint -> share
+    assert json.loads(out.read_text()) == {"online": {model: {"pool4": res["online"][model]["pool4"],
+                                                              "whole": res["online"][model]["whole"]}}}
+    assert set(res["online"][model]["pool4"]) == {"0", "4", "12"}
     assert set(res["online"]) == {model} and set(res["sweep"]) == {"T=0"}
     for cfg in (res["online"], res["control"], res["sweep"]["T=0"]):
         block = cfg[model]
@@ -144,3 +148,21 @@ def test_configs_share_traffic_and_differ_only_where_named() -> None:
     assert cfgs["every-outcome"].every_outcome and not cfgs["online"].every_outcome
     with pytest.raises(ValueError, match="unknown lever"):
         configs_for(1.0, [], "fast", 1.0)
+
+
+def test_routing_servers_side_by_side_change_no_number(bundle: Path, tmp_path: Path) -> None:
+    """--jobs splits every round's and every measurement's routing over several Node servers; every
+    number is the same as with one, and the top-level numbers are the medians over the seeds."""
+    base = ["--bundle", str(bundle), "--models", "mathstral-7B", "--events", "6", "--batch", "3", "--seeds", "3,4,5",
+            "--max-train", "150", "--max-test", "30", "--pools", "whole", "--w-points", "3", "--no-cache"]
+    got = {}
+    for jobs in ("1", "3"):
+        out = tmp_path / f"jobs{jobs}.json"
+        assert replay.main([*base, "--jobs", jobs, "--details", str(out)]) == 0
+        got[jobs] = json.loads(out.read_text())
+    assert got["1"]["seeds"].keys() == got["3"]["seeds"].keys() == {"3", "4", "5"}
+    for seed in ("3", "4", "5"):
+        one, three = got["1"]["seeds"][seed], got["3"]["seeds"][seed]
+        assert one["aiq"] == three["aiq"] and one["online"] == three["online"], seed
+    shares = [got["3"]["seeds"][s]["online"]["mathstral-7B"]["whole_aiq"]["6"] for s in ("3", "4", "5")]
+    assert got["3"]["online"]["mathstral-7B"]["whole_aiq"]["6"] == pytest.approx(float(np.median(shares)), abs=1e-5)
