@@ -160,6 +160,8 @@ export interface OnlineWrite {
   std: number[];
   nFeedback: number;
   baseSource: BaseSource;
+  /** The decay lever's factor on the pool's uncertainty penalty (migration 0013); null = none. */
+  penaltyScale: number | null;
   /** The posterior this update started from (null: the first one), for the optimistic check. */
   previous: { nFeedback: number; updatedAt: string } | null;
   /** The feedback rows folded in (each at the version that was read). */
@@ -205,11 +207,13 @@ export async function saveOnlineUpdate(db: D1Database, w: OnlineWrite): Promise<
       db
         .prepare(
           `INSERT INTO online_identities
-             (tenant_id, model_id, bundle_version, vector, cov_factor, std, n_feedback, base_source, updated_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             (tenant_id, model_id, bundle_version, vector, cov_factor, std, n_feedback, base_source, updated_at,
+              penalty_scale)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?12)
            ON CONFLICT (tenant_id, model_id, bundle_version) DO UPDATE SET
              vector = excluded.vector, cov_factor = excluded.cov_factor, std = excluded.std,
-             n_feedback = excluded.n_feedback, updated_at = excluded.updated_at
+             n_feedback = excluded.n_feedback, updated_at = excluded.updated_at,
+             penalty_scale = excluded.penalty_scale
            WHERE online_identities.n_feedback = ?10 AND online_identities.updated_at = ?11`,
         )
         .bind(
@@ -224,6 +228,7 @@ export async function saveOnlineUpdate(db: D1Database, w: OnlineWrite): Promise<
           w.at,
           w.previous?.nFeedback ?? null,
           w.previous?.updatedAt ?? null,
+          w.penaltyScale,
         ),
     );
     statements.push(...mark(w.applied, true));
@@ -240,6 +245,8 @@ export interface OnlineIdentityView {
   source: 'online';
   base_source: BaseSource;
   n_feedback: number;
+  /** Factor on the pool's uncertainty penalty (the decay lever); null = none. */
+  penalty_scale: number | null;
   updated_at: string;
 }
 
@@ -256,7 +263,7 @@ export async function onlineIdentitiesOf(
 ): Promise<OnlineIdentityView[]> {
   const { results } = await db
     .prepare(
-      `SELECT bundle_version, vector, std, cov_factor, n_feedback, base_source, updated_at
+      `SELECT bundle_version, vector, std, cov_factor, n_feedback, base_source, penalty_scale, updated_at
        FROM online_identities WHERE tenant_id = ?1 AND model_id = ?2 ORDER BY bundle_version`,
     )
     .bind(tenantId, modelId)
@@ -267,6 +274,7 @@ export async function onlineIdentitiesOf(
       cov_factor: string;
       n_feedback: number;
       base_source: BaseSource;
+      penalty_scale: number | null;
       updated_at: string;
     }>();
   return results.map((r) => ({
@@ -277,6 +285,7 @@ export async function onlineIdentitiesOf(
     source: 'online',
     base_source: r.base_source,
     n_feedback: r.n_feedback,
+    penalty_scale: r.penalty_scale,
     updated_at: r.updated_at,
   }));
 }

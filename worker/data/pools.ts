@@ -119,6 +119,16 @@ function parsePenalty(value: unknown, poolId: string): number | null {
 }
 
 /**
+ * A covariance factor scaled by the decay lever's factor: routing `kappa` stds below the mean with
+ * `s * factor` is routing `s * kappa` stds below it (decide.ts), so the pool's penalty decays as
+ * the online posterior narrows (online/decay.ts). A factor outside [0, 1] is ignored.
+ */
+function scaled(factor: number[][] | undefined, s: number | null): number[][] | undefined {
+  if (!factor || s === null || !(s >= 0 && s <= 1)) return factor;
+  return factor.map((v) => v.map((x) => x * s));
+}
+
+/**
  * The pool's exploration temperature, or null (off) when unset or unusable (logged; the column's
  * CHECK keeps it in [MIN_TEMPERATURE, MAX_TEMPERATURE]).
  */
@@ -172,7 +182,7 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
     // none at all when the pool has online learning off: tenant_id = NULL matches no row).
     db
       .prepare(
-        `SELECT oi.model_id, oi.bundle_version, oi.vector, oi.cov_factor, oi.base_source FROM online_identities oi
+        `SELECT oi.model_id, oi.bundle_version, oi.vector, oi.cov_factor, oi.base_source, oi.penalty_scale FROM online_identities oi
                 JOIN pool_members pm ON pm.model_id = oi.model_id WHERE pm.pool_id = ?1 AND oi.tenant_id = ?2`,
       )
       .bind(pool.id, pool.online_learning ? pool.tenant_id : null),
@@ -184,6 +194,7 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
     vector: string;
     cov_factor: string;
     base_source: string;
+    penalty_scale: number | null;
   };
   type IdentityDbRow = {
     model_id: string;
@@ -211,7 +222,9 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
     // A quiz identity stays uncertain while it learns; a trained, manual or manifest one is routed
     // at its mean, as it was before its first update.
     const covFactor =
-      r.base_source === 'quiz' ? parseCovFactor(r.cov_factor, r.model_id) : undefined;
+      r.base_source === 'quiz'
+        ? scaled(parseCovFactor(r.cov_factor, r.model_id), r.penalty_scale)
+        : undefined;
     perBundle.set(r.bundle_version, {
       vector,
       source: 'online',

@@ -20,7 +20,9 @@ import type { PromptItem } from '../decision/item-params';
 import type { GaussianPrior } from '../onboarding/items';
 import { cholesky, covFactor } from '../onboarding/linalg';
 import { identityPrior } from '../onboarding/prior';
+import { loadBank } from '../onboarding/bank-r2';
 import { readManifest } from '../runtime/manifests';
+import { decayedPenalty, logitStd, meanItem } from './decay';
 import { covFromFactor, diagonalCov, updateInBatches, type FeedbackEvent } from './update';
 
 /** Most feedback rows one run reads and folds in (a run's CPU stays that of a few quiz fits). */
@@ -50,6 +52,37 @@ function itemOf(text: string, d: number): PromptItem | null {
   }
   const r = itemSchema.safeParse(raw);
   return r.success && r.data.a.length === d ? r.data : null;
+}
+
+const bankMeans = new Map<string, number[]>();
+
+/** The mean item vector of the bundle's default quiz bank, or null without a usable bank. */
+async function bankMean(bucket: R2Bucket, manifest: Manifest): Promise<number[] | null> {
+  const hit = bankMeans.get(manifest.version);
+  if (hit) return hit;
+  try {
+    const bank = await loadBank(bucket, manifest.version, 'default', manifest.identity_dim);
+    const abar = meanItem(bank.params.a, bank.params.dim);
+    bankMeans.set(manifest.version, abar);
+    return abar;
+  } catch {
+    return null; // no bank (yet): no decay; asked again on the next run
+  }
+}
+
+/**
+ * The `decay` lever's factor on the pool's uncertainty penalty (decay.ts): how far the posterior's
+ * std of the mean logit over the bank has shrunk since the quiz, at most 1; null when the model did
+ * not start from a quiz identity or there is no bank.
+ */
+function penaltyScale(
+  abar: number[] | null,
+  base: { prior: GaussianPrior; source: BaseSource } | null,
+  cov: number[][],
+): number | null {
+  if (!abar || !base || base.source !== 'quiz') return null;
+  const start = logitStd(abar, base.prior.cov);
+  return start > 0 ? decayedPenalty(1, logitStd(abar, cov), start) : null;
 }
 
 /** Whether a covariance can be a prior (a factor of fewer than d vectors cannot). */
@@ -157,11 +190,15 @@ async function updateGroup(
     return { applied: 0, skipped: all.length, written: false, conflict: false };
   }
   const previous = online ? { nFeedback: online.nFeedback, updatedAt: online.updatedAt } : null;
+  const base = manifest ? startingPosterior(manifest, stored, bundleModel) : null;
+  const scale = manifest
+    ? penaltyScale(await bankMean(env.ASSETS, manifest), base, post.cov)
+    : null;
   await saveOnlineUpdate(
     env.DB,
     onlineWrite(
       rows[0]!,
-      { ...post, source: start.source },
+      { ...post, source: start.source, penaltyScale: scale },
       applied,
       skipped,
       at,
@@ -182,7 +219,13 @@ async function updateGroup(
 
 function onlineWrite(
   row: PendingFeedback,
-  post: { mean: number[]; cov: number[][]; std: number[]; source: BaseSource } | null,
+  post: {
+    mean: number[];
+    cov: number[][];
+    std: number[];
+    source: BaseSource;
+    penaltyScale: number | null;
+  } | null,
   applied: { decisionId: string; updatedAt: string }[],
   skipped: { decisionId: string; updatedAt: string }[],
   at: string,
@@ -198,6 +241,7 @@ function onlineWrite(
     std: post?.std ?? [],
     nFeedback,
     baseSource: post?.source ?? 'manifest',
+    penaltyScale: post?.penaltyScale ?? null,
     previous,
     applied,
     skipped,

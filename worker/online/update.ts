@@ -60,7 +60,8 @@ export function updateIdentity(
 }
 
 /**
- * Events folded in, in order, `MAX_UPDATE_BATCH` at a time, each batch from the last posterior.
+ * Events folded in, in order, `batch` (at most `MAX_UPDATE_BATCH`) at a time, each batch from the
+ * last posterior (`update_in_batches` in online.py).
  *
  * @example
  * const post = updateInBatches({ mean, cov }, events); // events.length may exceed 64
@@ -68,10 +69,13 @@ export function updateIdentity(
 export function updateInBatches(
   current: GaussianPrior,
   events: readonly FeedbackEvent[],
+  batch: number = MAX_UPDATE_BATCH,
 ): Posterior {
+  if (!(Number.isInteger(batch) && batch >= 1 && batch <= MAX_UPDATE_BATCH))
+    throw new RangeError(`batch must be in [1, ${MAX_UPDATE_BATCH}]`);
   let post = updateIdentity(current, []);
-  for (let s = 0; s < events.length; s += MAX_UPDATE_BATCH) {
-    const step = updateIdentity(post, events.slice(s, s + MAX_UPDATE_BATCH));
+  for (let s = 0; s < events.length; s += batch) {
+    const step = updateIdentity(post, events.slice(s, s + batch));
     post = {
       ...step,
       iterations: post.iterations + step.iterations,

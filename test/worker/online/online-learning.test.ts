@@ -8,11 +8,24 @@ import worker from '../../../worker/index';
 import type { Env } from '../../../worker/env';
 import { clearPoolCache } from '../../../worker/data/pools';
 import { applyPendingFeedback } from '../../../worker/online/apply';
+import { decayedPenalty, logitStd, meanItem } from '../../../worker/online/decay';
 import { covFromFactor, updateInBatches } from '../../../worker/online/update';
 import { call } from '../support/call';
 import { seedBundle, seedModel, seedPool, seedTenant, testEnv } from '../support/seed';
 
 const upstream = inject('upstreamUrl');
+/** The test bundle under a version of this file's own, with a default quiz bank of its own. */
+const V = 'test-online-v1';
+const bankItems = [
+  [1, 0.2, -0.3, 0.1, 0, 0.4, -0.2, 0.3],
+  [1, -0.5, 0.1, 0.6, -0.2, 0, 0.3, -0.1],
+  [1, 0.3, 0.4, -0.2, 0.5, -0.3, 0, 0.2],
+];
+const bank = {
+  format: 1,
+  identity_dim: 8,
+  items: bankItems.map((a, i) => ({ id: `b${i}`, a, c: 0.1 * i })),
+};
 const tag = crypto.randomUUID().slice(0, 8);
 const globalName = `g-shared-${tag}`;
 const quizVector = [0.1, 0.2, -0.3, 0.4, 0.0, 0.5, -0.1, 0.2];
@@ -69,7 +82,8 @@ async function runScheduled(): Promise<void> {
 }
 
 beforeAll(async () => {
-  await seedBundle('test-v1');
+  await seedBundle('test-v1', 0, V);
+  await testEnv.ASSETS.put(`banks/${V}/default.json`, JSON.stringify(bank));
   a = await seedTenant('g-only');
   b = await seedTenant('g-only');
   globalId = await seedModel({
@@ -82,9 +96,9 @@ beforeAll(async () => {
     tenantId: null,
   });
   await testEnv.DB.prepare(
-    "INSERT INTO model_identities (model_id, bundle_version, vector, cov_factor, source, n_items) VALUES (?1, 'test-v1', ?2, ?3, 'quiz', 20)",
+    "INSERT INTO model_identities (model_id, bundle_version, vector, cov_factor, source, n_items) VALUES (?1, ?4, ?2, ?3, 'quiz', 20)",
   )
-    .bind(globalId, JSON.stringify(quizVector), JSON.stringify(quizFactor))
+    .bind(globalId, JSON.stringify(quizVector), JSON.stringify(quizFactor), V)
     .run();
   for (const t of [a, b]) {
     const large = await seedModel({
@@ -95,8 +109,8 @@ beforeAll(async () => {
       baseUrl: `${upstream}/v1`,
       tenantId: t.tenantId,
     });
-    await seedPool(t.tenantId, 'g-only', 'test-v1', [globalId]);
-    await seedPool(t.tenantId, 'mixed', 'test-v1', [globalId, large]);
+    await seedPool(t.tenantId, 'g-only', V, [globalId]);
+    await seedPool(t.tenantId, 'mixed', V, [globalId, large]);
   }
 });
 
@@ -155,6 +169,48 @@ describe('online identity learning', () => {
     expect(pending!.n).toBe(0);
   });
 
+  it("decays the penalty with the logit std over the bundle's default bank (the decay lever)", async () => {
+    const row = await testEnv.DB.prepare(
+      'SELECT cov_factor, penalty_scale FROM online_identities WHERE tenant_id = ?1 AND model_id = ?2',
+    )
+      .bind(a.tenantId, globalId)
+      .first<{ cov_factor: string; penalty_scale: number }>();
+    const abar = meanItem(Float64Array.from(bankItems.flat()), 8);
+    const now = logitStd(abar, covFromFactor(JSON.parse(row!.cov_factor), 8));
+    const start = logitStd(abar, covFromFactor(quizFactor, 8));
+    expect(row!.penalty_scale).toBeCloseTo(decayedPenalty(1, now, start), 12);
+    expect(row!.penalty_scale).toBeLessThan(1);
+  });
+
+  it('routes with the decayed penalty: scale s routes s times the pool penalty below the mean', async () => {
+    const setScale = (s: number | null) =>
+      testEnv.DB.prepare(
+        'UPDATE online_identities SET penalty_scale = ?3 WHERE tenant_id = ?1 AND model_id = ?2',
+      )
+        .bind(a.tenantId, globalId, s)
+        .run();
+    const setPenalty = (k: number | null) =>
+      testEnv.DB.prepare(
+        "UPDATE pools SET uncertainty_penalty = ?2 WHERE tenant_id = ?1 AND name = 'mixed'",
+      )
+        .bind(a.tenantId, k)
+        .run();
+    const { penalty_scale: s } = (await testEnv.DB.prepare(
+      'SELECT penalty_scale FROM online_identities WHERE tenant_id = ?1 AND model_id = ?2',
+    )
+      .bind(a.tenantId, globalId)
+      .first<{ penalty_scale: number }>())!;
+    const decayed = (await sharedAsRouted(a.key, 'mixed')).q;
+    await setScale(null);
+    const full = (await sharedAsRouted(a.key, 'mixed')).q;
+    await setPenalty(s);
+    const byPool = (await sharedAsRouted(a.key, 'mixed')).q;
+    await setPenalty(null);
+    await setScale(s);
+    expect(decayed).toBeGreaterThan(full);
+    expect(decayed).toBeCloseTo(byPool, 6);
+  });
+
   it('GET /admin/models/:id/online-identity shows source online, feedback count and std; the other tenant has none', async () => {
     const res = await call(`/admin/models/${globalName}/online-identity`, { key: a.key });
     expect(res.status).toBe(200);
@@ -211,7 +267,7 @@ describe('online identity learning', () => {
       method: 'DELETE',
     });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ rolled_back: ['test-v1'], identities: [] });
+    expect(await res.json()).toMatchObject({ rolled_back: [V], identities: [] });
     expect(await sharedAsRouted(a.key, 'mixed')).toEqual(quiz);
     // B's key cannot roll back (or see) A's: it has none, and nothing of A's changes
     const other = await call(`/admin/models/${globalId}/online-identity`, {
@@ -230,14 +286,14 @@ describe('online identity learning', () => {
       baseUrl: `${upstream}/v1`,
       tenantId: a.tenantId,
     });
-    await seedPool(a.tenantId, 'own-only', 'test-v1', [own]);
+    await seedPool(a.tenantId, 'own-only', V, [own]);
     await answerAndRate(a.key, 'own-only', 1);
     await runScheduled();
     const res = await call(`/admin/models/${own}`, { key: a.key });
     const body = await res.json<{ identities: Record<string, unknown>[] }>();
     expect(body.identities).toHaveLength(1);
     expect(body.identities[0]).toMatchObject({
-      bundle_version: 'test-v1',
+      bundle_version: V,
       source: 'online',
       base_source: 'manifest',
       n_feedback: prompts.length,
@@ -246,7 +302,7 @@ describe('online identity learning', () => {
 
   it('a run folds in at most its bound; the rest waits for the next run', async () => {
     const t = await seedTenant('g-only');
-    await seedPool(t.tenantId, 'g-only', 'test-v1', [globalId]);
+    await seedPool(t.tenantId, 'g-only', V, [globalId]);
     await answerAndRate(t.key, 'g-only', 1);
     const first = await applyPendingFeedback(testEnv, 4);
     expect(first).toMatchObject({ applied: 4, identities: 1, conflicts: 0 });

@@ -10,7 +10,9 @@ import {
   MIN_TEMPERATURE,
   tempered,
 } from '../../../worker/routing/explore';
+import { decayedPenalty, logitStd, meanItem, servingPenalty } from '../../../worker/online/decay';
 import {
+  diagonalCov,
   MAX_UPDATE_BATCH,
   updateIdentity,
   updateInBatches,
@@ -78,6 +80,20 @@ describe('online update (parity with online.py)', () => {
     expectClose(post.mean, current.mean, 12);
   });
 
+  it('updateInBatches matches update_in_batches at every fixture batch size', () => {
+    for (const k of fixture.in_batches) {
+      const [from, to] = k.rows as [number, number];
+      const post = updateInBatches(fixture.start, events(from, to), k.batch);
+      expectClose(post.mean, k.mean, 9);
+      expectClose(post.cov, k.cov, 9);
+    }
+  });
+
+  it("a manifest identity's stds make the diagonal covariance training_posterior makes", () => {
+    const t = fixture.training_posterior;
+    expectClose(diagonalCov(t.identity_std), t.cov, 15);
+  });
+
   it('an empty batch leaves the posterior as it is', () => {
     const post = updateIdentity(fixture.start, []);
     expect(post.mean).toEqual(fixture.start.mean);
@@ -114,5 +130,57 @@ describe('exploration (parity with online.py)', () => {
 
   it('exploration mask: the top choice and the candidates still being learned', () => {
     expect(explorationMask(0, [false, false, true, false])).toEqual([true, false, true, false]);
+  });
+});
+
+describe('the pool setting the replay recommends (parity with online.py)', () => {
+  const { levers } = fixture;
+  it('is gate + explore-mean + decay at temperature 1', () => {
+    expect(levers.defaults).toEqual({
+      temperature: 1,
+      uncertainty_penalty: 1,
+      levers: ['gate', 'explore-mean', 'decay'],
+    });
+  });
+
+  it("logit std over the bank's mean item along the fixture's posteriors", () => {
+    const abar = meanItem(Float64Array.from(fixture.a.flat()), fixture.a[0]!.length);
+    expect(logitStd(abar, fixture.start.cov)).toBeCloseTo(levers.logit_std.start, 12);
+    const covs = [fixture.update.cov, ...fixture.sequence.map((s) => s.cov)];
+    covs.forEach((cov, i) =>
+      expect(logitStd(abar, cov)).toBeCloseTo(levers.logit_std.after[i]!, 12),
+    );
+  });
+
+  it('decayed and serving penalties', () => {
+    for (const [penalty, now, start, want] of fixture.decayed_penalty)
+      expect(decayedPenalty(penalty!, now!, start!)).toBeCloseTo(want!, 12);
+    for (const [penalty, now, start, exploring, want] of levers.penalties as [
+      number,
+      number,
+      number,
+      boolean,
+      number,
+    ][])
+      expect(servingPenalty(penalty, now, start, exploring)).toBeCloseTo(want, 12);
+  });
+
+  it('exploration masks and exploring requests', () => {
+    for (const [top, uncertain, want] of levers.exploration_mask as [
+      number,
+      boolean[],
+      boolean[],
+    ][])
+      expect(explorationMask(top, uncertain)).toEqual(want);
+    for (const r of levers.requests) {
+      const eligible = explorationMask(r.top, r.uncertain);
+      expect(eligible).toEqual(r.eligible);
+      tempered(r.probs, r.temperature, eligible).forEach((x, i) =>
+        expect(x).toBeCloseTo(r.tempered[i]!, 12),
+      );
+      const draw = explore(r.probs, r.temperature, r.u, eligible);
+      expect(draw.index).toBe(r.served);
+      expect(draw.propensity).toBeCloseTo(r.propensity, 12);
+    }
   });
 });
