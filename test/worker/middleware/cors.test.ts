@@ -83,6 +83,8 @@ describe('CORS on actual requests', () => {
         'x-router-model',
         'retry-after',
         'x-ratelimit-remaining-requests',
+        'x-router-explored',
+        'x-router-propensity',
       ]),
     );
     const other = await call('/v1/route', {
