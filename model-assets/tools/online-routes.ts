@@ -20,7 +20,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { decideBatch, fromOrtSession, MAX_UNCERTAINTY_PENALTY, parseManifest, sessionOptions } from '../../worker/decision';
+import {
+  decideBatch,
+  fromOrtSession,
+  MAX_UNCERTAINTY_PENALTY,
+  parseManifest,
+  sessionOptions,
+} from '../../worker/decision';
 import type { Candidate, DecideInput, DecisionBundle, OrtTensorClass } from '../../worker/decision';
 
 const candidateSchema = z.object({
@@ -31,13 +37,17 @@ const candidateSchema = z.object({
   expected_output_tokens: z.number().nonnegative(),
   cov_factor: z.array(z.array(z.number())).optional(),
 });
-const jobSchema = z.object({
-  candidates: z.array(candidateSchema).min(1),
-  rows: z.array(z.number().int().nonnegative()),
-  preferences: z.array(z.number().min(0).max(1)),
-  uncertainty_penalty: z.number().min(0).max(MAX_UNCERTAINTY_PENALTY).optional(),
-  probs: z.boolean().optional(),
-}).refine((j) => j.rows.length === j.preferences.length, { message: 'rows and preferences differ in length' });
+const jobSchema = z
+  .object({
+    candidates: z.array(candidateSchema).min(1),
+    rows: z.array(z.number().int().nonnegative()),
+    preferences: z.array(z.number().min(0).max(1)),
+    uncertainty_penalty: z.number().min(0).max(MAX_UNCERTAINTY_PENALTY).optional(),
+    probs: z.boolean().optional(),
+  })
+  .refine((j) => j.rows.length === j.preferences.length, {
+    message: 'rows and preferences differ in length',
+  });
 const requestSchema = z.object({ jobs: z.array(jobSchema) });
 type Job = z.infer<typeof jobSchema>;
 
@@ -54,21 +64,32 @@ function arg(name: string): string {
 async function openBundle(dir: string): Promise<DecisionBundle> {
   const manifest = parseManifest(JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')));
   const ort = await import('onnxruntime-node');
-  const open = async (name: string) => fromOrtSession(
-    await ort.InferenceSession.create(path.join(dir, `${name}.onnx`), {
-      ...sessionOptions(), intraOpNumThreads: 1, interOpNumThreads: 1,
-    }) as never,
-    ort.Tensor as unknown as OrtTensorClass,
-  );
+  const open = async (name: string) =>
+    fromOrtSession(
+      (await ort.InferenceSession.create(path.join(dir, `${name}.onnx`), {
+        ...sessionOptions(),
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+      })) as never,
+      ort.Tensor as unknown as OrtTensorClass,
+    );
   return { manifest, irt: await open('irt'), policy: await open('policy') };
 }
 
 /** Routes one job: its candidates on each (row, preference) pair. */
-async function routeJob(bundle: DecisionBundle, emb: Float32Array, tokens: readonly number[], job: Job): Promise<{ chosen: number[]; probs?: number[][] }> {
+async function routeJob(
+  bundle: DecisionBundle,
+  emb: Float32Array,
+  tokens: readonly number[],
+  job: Job,
+): Promise<{ chosen: number[]; probs?: number[][] }> {
   const dim = bundle.manifest.embedding.dim;
   const list: Candidate[] = job.candidates.map((c) => ({
-    name: c.name, identity: c.identity, inputUsdPerMtok: c.input_usd_per_mtok,
-    outputUsdPerMtok: c.output_usd_per_mtok, expectedOutputTokens: c.expected_output_tokens,
+    name: c.name,
+    identity: c.identity,
+    inputUsdPerMtok: c.input_usd_per_mtok,
+    outputUsdPerMtok: c.output_usd_per_mtok,
+    expectedOutputTokens: c.expected_output_tokens,
     ...(c.cov_factor ? { covFactor: c.cov_factor } : {}),
   }));
   const chosen: number[] = [];
@@ -77,11 +98,16 @@ async function routeJob(bundle: DecisionBundle, emb: Float32Array, tokens: reado
     const inputs: DecideInput[] = [];
     for (let n = s; n < Math.min(job.rows.length, s + BATCH); n++) {
       const row = job.rows[n]!;
-      if (row >= tokens.length) throw new Error(`row ${row} is beyond the ${tokens.length} embedded prompts`);
+      if (row >= tokens.length)
+        throw new Error(`row ${row} is beyond the ${tokens.length} embedded prompts`);
       inputs.push({
-        embedding: emb.subarray(row * dim, (row + 1) * dim), preference: job.preferences[n]!,
-        candidates: list, promptTokens: tokens[row]!,
-        ...(job.uncertainty_penalty !== undefined ? { uncertaintyPenalty: job.uncertainty_penalty } : {}),
+        embedding: emb.subarray(row * dim, (row + 1) * dim),
+        preference: job.preferences[n]!,
+        candidates: list,
+        promptTokens: tokens[row]!,
+        ...(job.uncertainty_penalty !== undefined
+          ? { uncertaintyPenalty: job.uncertainty_penalty }
+          : {}),
       });
     }
     for (const dec of await decideBatch(bundle, inputs)) {
@@ -94,13 +120,19 @@ async function routeJob(bundle: DecisionBundle, emb: Float32Array, tokens: reado
 
 async function main(): Promise<void> {
   const bundle = await openBundle(arg('bundle'));
-  const tokens = z.array(z.number().nonnegative()).parse(JSON.parse(readFileSync(arg('prompt-tokens'), 'utf8')));
+  const tokens = z
+    .array(z.number().nonnegative())
+    .parse(JSON.parse(readFileSync(arg('prompt-tokens'), 'utf8')));
   const buf = readFileSync(arg('embeddings'));
   const emb = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
   if (emb.length !== tokens.length * bundle.manifest.embedding.dim) {
-    throw new Error(`embeddings hold ${emb.length / bundle.manifest.embedding.dim} rows, prompt tokens ${tokens.length}`);
+    throw new Error(
+      `embeddings hold ${emb.length / bundle.manifest.embedding.dim} rows, prompt tokens ${tokens.length}`,
+    );
   }
-  process.stderr.write(`[online-routes] ready: ${tokens.length} prompts, bundle ${bundle.manifest.version}\n`);
+  process.stderr.write(
+    `[online-routes] ready: ${tokens.length} prompts, bundle ${bundle.manifest.version}\n`,
+  );
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   for await (const line of lines) {
     if (!line.trim()) continue;
@@ -118,6 +150,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`[online-routes] error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(
+    `[online-routes] error: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
   process.exit(1);
 });
