@@ -1,6 +1,7 @@
 // POST /v1/feedback end to end: a served decision keeps its prompt's item parameters, propensity and
 // answering model; feedback on it is stored (a second one replaces the first); every decision the
 // caller cannot rate gets the same 404, so another tenant's ids are not revealed.
+import fc from 'fast-check';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { call } from '../support/call';
 import { seedBundle, seedModel, seedPool, seedTenant, testEnv } from '../support/seed';
@@ -185,6 +186,44 @@ describe('POST /v1/feedback', () => {
     const body = await res.json<{ error: { code: string; param: string | null } }>();
     expect(body.error.code).toBe('invalid_value');
     expect(body.error.param).toBe(param);
+  });
+
+  it('random and hostile bodies get a 4xx in the error shape, never a 5xx, and store nothing', async () => {
+    const before = await testEnv.DB.prepare(
+      'SELECT COUNT(*) AS n FROM feedback WHERE tenant_id = ?1',
+    )
+      .bind(a.tenantId)
+      .first<{ n: number }>();
+    const body = fc.oneof(
+      fc.jsonValue(),
+      fc.record(
+        {
+          decision_id: fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.jsonValue()),
+          score: fc.oneof(fc.double(), fc.jsonValue()),
+          thumbs: fc.oneof(fc.constantFrom('up', 'down', 'UP', ''), fc.jsonValue()),
+          comment: fc.oneof(fc.string({ unit: 'binary', maxLength: 100 }), fc.jsonValue()),
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, async (b) => {
+        const res = await call('/v1/feedback', { key: a.key, rawBody: JSON.stringify(b) ?? 'x' });
+        const text = await res.text();
+        expect(res.status, text.slice(0, 200)).toBeGreaterThanOrEqual(400);
+        expect(res.status, text.slice(0, 200)).toBeLessThan(500);
+        const err = (JSON.parse(text) as { error: Record<string, unknown> }).error;
+        expect(Object.keys(err).sort()).toEqual(['code', 'message', 'param', 'type']);
+        expect(text).not.toMatch(/\n\s+at |\.ts:\d+/);
+      }),
+      { numRuns: 150 },
+    );
+    const after = await testEnv.DB.prepare(
+      'SELECT COUNT(*) AS n FROM feedback WHERE tenant_id = ?1',
+    )
+      .bind(a.tenantId)
+      .first<{ n: number }>();
+    expect(after!.n).toBe(before!.n);
   });
 
   it('needs an API key', async () => {
