@@ -3,7 +3,7 @@
  * `x-router-decision-id`. Stored in D1; the online update (online/apply.ts) learns from it.
  */
 import type { Context } from 'hono';
-import { answeredDecision, upsertFeedback } from '../data/feedback';
+import { answeredDecision, upsertFeedback, type AnsweredDecision } from '../data/feedback';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import type { JsonInput } from '../middleware/validate';
@@ -12,7 +12,8 @@ import type { FeedbackBody } from '../schemas/feedback';
 /**
  * One 404 for every decision the tenant cannot rate (unknown, another tenant's, `/v1/route`, not
  * answered), so the answer says nothing about other tenants' ids. A decision's row is written
- * after its answer ended: feedback sent before that gets this 404 too, and may be retried.
+ * after its answer ended: feedback that arrives before it (and its grace pauses) gets this 404
+ * too, and may be retried.
  */
 function notFound(): ApiError {
   return new ApiError(
@@ -20,6 +21,28 @@ function notFound(): ApiError {
     'no answered decision with this id: send the x-router-decision-id of an answer this key received (the row is written just after the answer ends; retry a moment later)',
     { code: 'decision_not_found', param: 'decision_id' },
   );
+}
+
+/**
+ * Pauses before the second and third look for a decision row: a row is written just after its
+ * answer ended, so feedback sent the moment an answer arrives usually finds it within these 500 ms
+ * instead of a 404. Every id the caller cannot rate waits the same, so the timing tells nothing.
+ */
+const GRACE_MS = [100, 400];
+
+/** The decision, looked up again after each grace pause while it is not there. */
+async function findWithGrace(
+  db: D1Database,
+  tenantId: string,
+  id: string,
+): Promise<AnsweredDecision | null> {
+  let found = await answeredDecision(db, tenantId, id);
+  for (const ms of GRACE_MS) {
+    if (found) break;
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    found = await answeredDecision(db, tenantId, id);
+  }
+  return found;
 }
 
 /**
@@ -33,7 +56,7 @@ export async function postFeedback(
 ): Promise<Response> {
   const body = c.req.valid('json');
   const tenantId = c.get('tenant').id;
-  const decision = await answeredDecision(c.env.DB, tenantId, body.decision_id);
+  const decision = await findWithGrace(c.env.DB, tenantId, body.decision_id);
   if (!decision) throw notFound();
   const thumbs = body.thumbs ?? null;
   const score = body.score ?? (thumbs === 'up' ? 1 : 0);

@@ -159,6 +159,24 @@ describe('POST /v1/feedback', () => {
     expect(stored!.n).toBe(0);
   });
 
+  it('feedback that arrives just before its decision row finds the row within the grace pauses', async () => {
+    const id = crypto.randomUUID();
+    const insert = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        void testEnv.DB.prepare(
+          `INSERT INTO decision_log (id, tenant_id, pool, model, candidates, probs, routing_ms, attempts, status, answered_by)
+           VALUES (?1, ?2, 'default', 'fb-tiny', '["fb-tiny"]', '[1]', 1, '[]', 'ok', 'fb-tiny')`,
+        )
+          .bind(id, a.tenantId)
+          .run()
+          .then(() => resolve());
+      }, 50),
+    );
+    const res = await feedback(a.key, { decision_id: id, score: 1 });
+    await insert;
+    expect(res.status).toBe(201);
+  });
+
   it('feedback before the decision row exists is a 404 that a retry after the row lands turns into 201', async () => {
     const id = crypto.randomUUID();
     expect((await feedback(a.key, { decision_id: id, score: 1 })).status).toBe(404);
