@@ -290,6 +290,10 @@ async function main() {
     curl ${base}/v1/route -H "authorization: Bearer ${key}" -H 'content-type: application/json' \\
       -d '{"model":"router","messages":[{"role":"user","content":"What is 2+2?"}]}'
   Answers come from the local stand-in upstream, which says so; see docs/providers.md for real providers.
+  Feedback on an answer, then the online update (a cron trigger; locally it runs on this request only):
+    curl ${base}/v1/feedback -H "authorization: Bearer ${key}" -H 'content-type: application/json' \\
+      -d '{"decision_id":"<x-router-decision-id>","score":1}'
+    curl ${base}/__scheduled
 `);
   const dev = spawn(
     wranglerBin,
@@ -304,6 +308,8 @@ async function main() {
       String(port),
       '--var',
       `DEFAULT_BUNDLE:${bundle.version}`,
+      // GET /__scheduled runs the cron trigger (the online update) once, on demand
+      '--test-scheduled',
     ],
     {
       cwd: root,

@@ -23,6 +23,8 @@ import { responsesInput, type ResponsesInput } from './ingress/responses';
 import { chatBody } from './schemas/chat';
 import { admin } from './routes/admin';
 import { operator } from './routes/operator';
+import { postFeedback } from './routes/feedback';
+import { feedbackBody } from './schemas/feedback';
 
 /**
  * Builds the router app.
@@ -60,6 +62,7 @@ export function createApp(): Hono<AppEnv> {
     messages,
   );
   v1.post('/route', chatBody, routeOnly);
+  v1.post('/feedback', feedbackBody, postFeedback);
   v1.get('/models', listModelsRoute);
   v1.get('/models/:id{.+}', getModelRoute);
   app.route('/v1', v1);

@@ -5,6 +5,7 @@
  * D1. A row D1 refuses waits in a bounded per-isolate buffer and goes along with the next write
  * that succeeds; rows the buffer cannot hold are logged whole (never dropped unseen) and counted.
  */
+import type { PromptItem } from '../decision/item-params';
 import type { Attempt } from '../upstream/types';
 import { RetryBuffer } from './retry-buffer';
 
@@ -57,6 +58,10 @@ export interface DecisionLogEntry {
   answeredBy?: string | null;
   /** The request's messages as JSON (0011), only when the row's pool keeps prompts. */
   prompt?: string | null;
+  /** The prompt's IRT item parameters (routed, served requests; older queued entries lack it). */
+  itemParams?: PromptItem | null;
+  /** Probability the served model was picked with (routed requests: 1 unless the pool explores). */
+  propensity?: number | null;
 }
 
 function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
@@ -66,9 +71,10 @@ function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
       .prepare(
         `INSERT OR IGNORE INTO decision_log (id, tenant_id, pool, arm, bundle_version, model, preference, preset, candidates,
               probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status, uncertainty_penalty, shown, degraded,
-              predicted_qualities, prompt_tokens, completion_tokens, cost_usd, ttfb_ms, upstream_ms, answered_by, prompt)
+              predicted_qualities, prompt_tokens, completion_tokens, cost_usd, ttfb_ms, upstream_ms, answered_by, prompt,
+              item_params, propensity)
               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-              ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)`,
+              ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)`,
       )
       .bind(
         e.id,
@@ -97,6 +103,8 @@ function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
         e.upstreamMs ?? null,
         e.answeredBy ?? null,
         e.prompt ?? null,
+        e.itemParams ? JSON.stringify(e.itemParams) : null,
+        e.propensity ?? null,
       )
   );
 }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { isUncertaintyPenalty, MAX_UNCERTAINTY_PENALTY } from '../decision/decide';
 import type { ResolvedIdentity } from '../decision/identity';
+import { MAX_TEMPERATURE, MIN_TEMPERATURE } from '../routing/explore';
 import { PRESET_NAMES, type PresetName } from '../routing/preference';
 import { MODEL_COLUMNS, toModelRow, type ModelRecord, type ModelRow } from './models';
 import { staleFromCache } from './d1-fault';
@@ -54,8 +55,15 @@ export interface Pool {
    * to no such model (logged).
    */
   fallbackModel: ModelRow | null;
-  /** Stored identities: model id -> bundle version -> identity. */
+  /**
+   * Stored identities: model id -> bundle version -> identity. With online learning on, the
+   * tenant's online posterior (`online_identities`) stands in for the quiz, training or manifest one.
+   */
   identities: Map<string, Map<string, ResolvedIdentity>>;
+  /** `pools.online_learning`: feedback on this pool's answers updates identities, and it routes with them. */
+  onlineLearning: boolean;
+  /** `pools.exploration_temperature`: serve a draw from the tempered policy; null = the top choice. */
+  explorationTemperature: number | null;
   experiment: Experiment | null;
   /**
    * Whether the tenant opted in to keeping this pool's prompt text in its decision rows
@@ -79,6 +87,8 @@ interface DbPool {
   uncertainty_penalty: number | null;
   fallback_model: string | null;
   keep_prompts: number;
+  online_learning: number;
+  exploration_temperature: number | null;
 }
 
 /** JSON text from D1, or undefined when it does not parse (a bad row must not fail requests). */
@@ -162,15 +172,41 @@ async function readExperiment(
   return { id: row.id, name: row.name, arms: arms.data, armModels };
 }
 
+/**
+ * A covariance factor scaled by the decay lever's factor: routing `kappa` stds below the mean with
+ * `s * factor` is routing `s * kappa` stds below it (decide.ts), so the pool's penalty decays as
+ * the online posterior narrows (online/decay.ts). A factor outside [0, 1] is ignored.
+ */
+function scaled(factor: number[][] | undefined, s: number | null): number[][] | undefined {
+  if (!factor || s === null || !(s >= 0 && s <= 1)) return factor;
+  return factor.map((v) => v.map((x) => x * s));
+}
+
+/**
+ * The pool's exploration temperature, or null (off) when unset or unusable (logged; the column's
+ * CHECK keeps it in [MIN_TEMPERATURE, MAX_TEMPERATURE]).
+ */
+function parseTemperature(value: unknown, poolId: string): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number' && value >= MIN_TEMPERATURE && value <= MAX_TEMPERATURE)
+    return value;
+  console.error(
+    `pool ${poolId}: exploration_temperature ${String(value)} is not in [${MIN_TEMPERATURE}, ${MAX_TEMPERATURE}]; not exploring`,
+  );
+  return null;
+}
+
 async function readPool(db: D1Database, tenantId: string, name: string): Promise<Pool | null> {
   const pool = await db
     .prepare(
-      'SELECT id, tenant_id, name, bundle_version, embedding_provider, default_preference, default_preset, uncertainty_penalty, fallback_model, keep_prompts FROM pools WHERE tenant_id = ?1 AND name = ?2',
+      `SELECT id, tenant_id, name, bundle_version, embedding_provider, default_preference, default_preset,
+              uncertainty_penalty, fallback_model, keep_prompts, online_learning, exploration_temperature
+       FROM pools WHERE tenant_id = ?1 AND name = ?2`,
     )
     .bind(tenantId, name)
     .first<DbPool>();
   if (!pool) return null;
-  const [members, identities, experiment, fallback] = await db.batch([
+  const [members, identities, experiment, fallback, online] = await db.batch([
     db
       .prepare(
         `SELECT ${MODEL_COLUMNS} FROM pool_members pm JOIN models m ON m.id = pm.model_id
@@ -196,8 +232,24 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
                 ORDER BY m.tenant_id IS NULL LIMIT 1`,
       )
       .bind(pool.tenant_id, pool.fallback_model ?? ''),
+    // This tenant's online posteriors only: another tenant's feedback never reaches this pool (and
+    // none at all when the pool has online learning off: tenant_id = NULL matches no row).
+    db
+      .prepare(
+        `SELECT oi.model_id, oi.bundle_version, oi.vector, oi.cov_factor, oi.base_source, oi.penalty_scale FROM online_identities oi
+                JOIN pool_members pm ON pm.model_id = oi.model_id WHERE pm.pool_id = ?1 AND oi.tenant_id = ?2`,
+      )
+      .bind(pool.id, pool.online_learning ? pool.tenant_id : null),
   ]);
   const idMap = new Map<string, Map<string, ResolvedIdentity>>();
+  type OnlineDbRow = {
+    model_id: string;
+    bundle_version: string;
+    vector: string;
+    cov_factor: string;
+    base_source: string;
+    penalty_scale: number | null;
+  };
   type IdentityDbRow = {
     model_id: string;
     bundle_version: string;
@@ -213,6 +265,23 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
     perBundle.set(r.bundle_version, {
       vector,
       source: r.source,
+      ...(covFactor ? { covFactor } : {}),
+    });
+    idMap.set(r.model_id, perBundle);
+  }
+  for (const r of (online?.results ?? []) as OnlineDbRow[]) {
+    const vector = parseVector(r.vector);
+    if (!vector) continue;
+    const perBundle = idMap.get(r.model_id) ?? new Map<string, ResolvedIdentity>();
+    // A quiz identity stays uncertain while it learns; a trained, manual or manifest one is routed
+    // at its mean, as it was before its first update.
+    const covFactor =
+      r.base_source === 'quiz'
+        ? scaled(parseCovFactor(r.cov_factor, r.model_id), r.penalty_scale)
+        : undefined;
+    perBundle.set(r.bundle_version, {
+      vector,
+      source: 'online',
       ...(covFactor ? { covFactor } : {}),
     });
     idMap.set(r.model_id, perBundle);
@@ -240,6 +309,8 @@ async function readPool(db: D1Database, tenantId: string, name: string): Promise
     experiment: exp,
     fallbackModel: pool.fallback_model !== null && fallbackRow ? toModelRow(fallbackRow) : null,
     keepPrompts: pool.keep_prompts === 1,
+    onlineLearning: pool.online_learning !== 0,
+    explorationTemperature: parseTemperature(pool.exploration_temperature, pool.id),
   };
 }
 

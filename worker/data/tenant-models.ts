@@ -288,3 +288,25 @@ export async function resolveCallable(
   }
   return ids;
 }
+
+/**
+ * A model the tenant can route with, by id or name: its own first, else a global one. Only for what
+ * is the tenant's own about a model (its online identities): a global row itself stays read-only.
+ *
+ * @example
+ * const row = await getRoutableModel(env.DB, 'acme', 'gpt-4o'); // the global gpt-4o, if acme has none
+ */
+export function getRoutableModel(
+  db: D1Database,
+  tenantId: string,
+  idOrName: string,
+): Promise<ModelRecord | null> {
+  return db
+    .prepare(
+      `SELECT ${MODEL_COLUMNS} FROM models m WHERE (m.tenant_id = ?1 OR m.tenant_id IS NULL)
+         AND (m.id = ?2 OR m.name = ?2)
+       ORDER BY m.tenant_id IS NULL, m.id = ?2 DESC LIMIT 1`,
+    )
+    .bind(tenantId, idOrName)
+    .first<ModelRecord>();
+}

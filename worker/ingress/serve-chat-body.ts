@@ -43,6 +43,7 @@ export async function serveChatBody(c: Context<AppEnv>, body: ChatBody): Promise
     body,
     preferenceHeader: c.req.header('x-router-preference'),
     userHeader: c.req.header('x-router-user'),
+    itemParams: true,
   });
   if ('fallback' in routed) {
     // no bundle can route the pool: its fallback model answers unrouted (x-router-degraded)
@@ -53,7 +54,13 @@ export async function serveChatBody(c: Context<AppEnv>, body: ChatBody): Promise
       models: [model],
       answered: 'ok',
       keepPrompts,
-      decided: () => ({ decisionId, pool, model: model.name, degraded: 'bundle_unavailable' }),
+      decided: (used) => ({
+        decisionId,
+        pool,
+        model: model.name,
+        degraded: 'bundle_unavailable',
+        answered: used >= 0,
+      }),
       headers: () => fallbackHeaders(pool, model, decisionId),
     });
   }
@@ -70,7 +77,9 @@ export async function serveChatBody(c: Context<AppEnv>, body: ChatBody): Promise
     });
   }
   const { outcome } = routed;
-  const { order } = outcome.decision;
+  // the router's pick first (an exploring pool's draw), then the fallback order
+  const first = outcome.pick.index;
+  const order = [first, ...outcome.decision.order.filter((i) => i !== first)];
   const servedOf = (used: number): number => (used >= 0 ? order[used]! : -1);
   return serveChat(c, {
     ...plan,
@@ -100,7 +109,13 @@ async function directPlan(
     models: [model],
     answered: 'direct',
     keepPrompts: false,
-    decided: () => ({ decisionId, pool: null, model: model.name, degraded: null }),
+    decided: (used) => ({
+      decisionId,
+      pool: null,
+      model: model.name,
+      degraded: null,
+      answered: used >= 0,
+    }),
     headers: (used) => ({
       ...(used >= 0 ? { 'x-router-model': model.name } : {}),
       'x-router-pool': 'none',

@@ -35,7 +35,7 @@ export async function routeOnly(c: Context<AppEnv, string, ChatInput>): Promise<
   const { decision } = outcome;
   const entry = decisionLogEntry(
     tenant.id,
-    { routed: outcome, served: decision.chosen },
+    { routed: outcome, served: outcome.pick.index },
     [],
     'route_only',
   );
@@ -51,6 +51,14 @@ export async function routeOnly(c: Context<AppEnv, string, ChatInput>): Promise<
       preference: outcome.preference,
       preset: outcome.preset,
       uncertainty_penalty: outcome.uncertaintyPenalty,
+      exploration:
+        outcome.pick.temperature === null
+          ? null
+          : {
+              temperature: outcome.pick.temperature,
+              explored: outcome.pick.index !== decision.chosen,
+              propensity: outcome.pick.propensity,
+            },
       embedding: outcome.embedding,
       candidates: outcome.candidates.map((cand, i) => ({
         model: cand.model.name,

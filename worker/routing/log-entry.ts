@@ -1,7 +1,7 @@
 /**
  * The decision-log row of a request (data/decision-log.ts), whichever way it was served: routed by
  * the policy, a concrete model called by name, or a pool's fallback model when no bundle could
- * route it.
+ * route it. The one builder of a row: every column a request fills is set here.
  */
 import type { DecisionLogEntry, DecisionStatus } from '../data/decision-log';
 import type { ModelRow } from '../data/models';
@@ -19,7 +19,8 @@ export type Decided =
   | { routed: RouteOutcome; served: number }
   /**
    * One model called unrouted: by name (`pool` null), as its pool's fallback (`degraded`), or as
-   * an experiment arm's fixed model (`arm`, with the time the arm took to pick in `routingMs`).
+   * an experiment arm's fixed model (`arm`, with the time the arm took to pick in `routingMs`);
+   * `answered`: whether it answered (absent: not called, as for `/v1/route`).
    */
   | {
       decisionId: string;
@@ -28,6 +29,7 @@ export type Decided =
       degraded: DegradedReason | null;
       arm?: string;
       routingMs?: number;
+      answered?: boolean;
     };
 
 /** What reached the client, and what of the request the row keeps (upstream/serve.ts builds it). */
@@ -75,7 +77,7 @@ export function decisionLogEntry(
   answer: AnswerRecord = NO_ANSWER,
 ): DecisionLogEntry {
   if ('decisionId' in decided) {
-    const { decisionId, pool, model, degraded } = decided;
+    const { decisionId, pool, model, degraded, answered } = decided;
     return {
       ...answerColumns(answer),
       id: decisionId,
@@ -93,11 +95,15 @@ export function decisionLogEntry(
       attempts,
       status,
       degraded,
+      itemParams: null,
+      propensity: null,
+      // the answer record names the model that answered; without one, `answered` says whether it did
+      ...(answer.answered || answered === undefined ? {} : { answeredBy: null }),
     };
   }
   const { routed: o, served } = decided;
   const { decision } = o;
-  const logged = served >= 0 ? served : decision.chosen;
+  const logged = served >= 0 ? served : o.pick.index;
   return {
     ...answerColumns(answer),
     id: o.decisionId,
@@ -119,5 +125,10 @@ export function decisionLogEntry(
     attempts,
     status,
     degraded: o.degraded,
+    // what learning needs: the prompt's item parameters (not for /v1/route: nothing answered),
+    // the probability the served model was picked with, and which model's answer the caller got
+    itemParams: status === 'route_only' ? null : (decision.itemParams ?? null),
+    propensity: o.pick.propensity,
+    answeredBy: served >= 0 && status !== 'route_only' ? o.candidates[served]!.model.name : null,
   };
 }

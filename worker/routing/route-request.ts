@@ -26,6 +26,7 @@ import { fallbackModelFor, withLastGoodBundle, type DegradedReason } from './deg
 import type { FallbackModel } from './fallback-model';
 import type { FixedArm } from './fixed-arm';
 import { assignArm } from './experiment';
+import { drawUniform, explorationMask, explore } from './explore';
 import { parsePreference, resolvePreference, type Preference, type PresetName } from './preference';
 
 export interface RoutedCandidate {
@@ -48,6 +49,11 @@ export interface RouteOutcome {
   uncertaintyPenalty: number;
   /** Routable pool members, aligned with the arrays of `decision`. */
   candidates: RoutedCandidate[];
+  /**
+   * The candidate the router serves first and the probability it was picked with: the policy's top
+   * choice with propensity 1, or, in an exploring pool, a draw from the tempered policy.
+   */
+  pick: ServedPick;
   /** Pool members without an identity under this bundle (reported, not routed to). */
   unroutable: string[];
   decision: Decision;
@@ -60,6 +66,14 @@ export interface RouteOutcome {
   keepPrompts: boolean;
 }
 
+/** The served candidate (index into `candidates`), its propensity and the pool's temperature. */
+export interface ServedPick {
+  index: number;
+  propensity: number;
+  /** The pool's exploration temperature; null = not exploring (the top choice, propensity 1). */
+  temperature: number | null;
+}
+
 /** Request-level inputs that do not come from the body. */
 export interface RouteInputs {
   env: Env;
@@ -70,6 +84,8 @@ export interface RouteInputs {
   preferenceHeader?: string | undefined;
   /** `x-router-user` header, if sent (experiment unit when the body has no `user`). */
   userHeader?: string | undefined;
+  /** Read the prompt's IRT item parameters (kept with a served decision for online learning). */
+  itemParams?: boolean;
 }
 
 /**
@@ -288,7 +304,11 @@ async function decideWith(
   });
 
   const tDecide = performance.now();
-  const uncertaintyPenalty = pool.uncertaintyPenalty ?? UNCERTAINTY_PENALTY;
+  // An exploring pool routes uncertain identities at their mean (the replay's `explore-mean`
+  // lever): shown where their pessimistic estimate would be dominated, a newcomer gets drawn.
+  const temperature = pool.explorationTemperature;
+  const uncertaintyPenalty =
+    temperature !== null ? 0 : (pool.uncertaintyPenalty ?? UNCERTAINTY_PENALTY);
   const decisionCandidates: Candidate[] = candidates.map(({ model, identity, covFactor }) => {
     const column = neighbourColumn(manifest, model.bundleModel);
     return {
@@ -307,7 +327,9 @@ async function decideWith(
     candidates: decisionCandidates,
     promptTokens: promptTokens(body.messages.map(messageText)),
     uncertaintyPenalty,
+    ...(inputs.itemParams ? { itemParams: true } : {}),
   });
+  const pick = pickServed(decision, candidates, temperature);
   const tEnd = performance.now();
 
   return {
@@ -320,6 +342,7 @@ async function decideWith(
     preset,
     uncertaintyPenalty,
     candidates,
+    pick,
     unroutable,
     decision,
     embedding: {
@@ -334,4 +357,28 @@ async function decideWith(
       total: tEnd - t0,
     },
   };
+}
+
+/**
+ * The candidate to serve: the top choice, or in an exploring pool a draw from the tempered policy
+ * among the top choice and the candidates still being learned (the replay's `gate` lever).
+ */
+function pickServed(
+  decision: Decision,
+  candidates: readonly RoutedCandidate[],
+  temperature: number | null,
+): ServedPick {
+  const top = { index: decision.chosen, propensity: 1, temperature };
+  if (temperature === null) return top;
+  const eligible = explorationMask(
+    decision.chosen,
+    candidates.map((c) => c.covFactor !== undefined),
+  );
+  try {
+    return { ...explore(decision.probs, temperature, drawUniform(), eligible), temperature };
+  } catch (e) {
+    // probabilities the sampler refuses (a policy graph's NaN): serve the top choice, never fail
+    console.error('exploration: no draw from these probabilities; top choice served', e);
+    return top;
+  }
 }

@@ -5,6 +5,7 @@
     npm run eval -- --data my-folder --json r.json  # bring-your-own-data: train on its train split
     npm run eval -- --datasets mmlu-pro --max-test 500 --no-docs
     npm run eval -- --onboarding ...              # the onboarding benchmark (trainer.onboard.evaluate)
+    npm run eval -- --online ...                  # online identity updates (trainer.onboard.replay)
     npm run eval -- --protocol byod               # generalisation: each dataset alone, as a customer's data
     npm run eval -- --protocol leave-one-out      # generalisation: a bundle on all datasets but the one it routes
 """
@@ -98,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         from ..onboard import evaluate as onboarding  # the onboarding benchmark lives with onboarding
 
         return int(onboarding.main([a for a in argv if a != "--onboarding"]) or 0)
+    if "--online" in argv:
+        from ..onboard import replay  # the online-learning replay (issue 23)
+
+        return int(replay.main([a for a in argv if a != "--online"]) or 0)
     ap = argparse.ArgumentParser(prog="npm run eval --", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", type=Path, help="write machine-readable results here")

@@ -84,6 +84,8 @@ describe('CORS on actual requests', () => {
         'x-router-cost-usd',
         'retry-after',
         'x-ratelimit-remaining-requests',
+        'x-router-explored',
+        'x-router-propensity',
       ]),
     );
     const other = await call('/v1/route', {

@@ -43,6 +43,8 @@ const EXPOSE_HEADERS = [
   'x-router-attempts',
   'x-router-fallback',
   'x-router-degraded',
+  'x-router-explored',
+  'x-router-propensity',
   'x-ratelimit-limit-requests',
   'x-ratelimit-remaining-requests',
   'x-ratelimit-reset-requests',

@@ -31,6 +31,7 @@ import {
 import { createModel, listOwnModels, patchModel, removeModel, showModel } from './models';
 import { createPool, listPools, patchPool, poolMember, removePool, showPool } from './pools';
 import { poolSavings } from './savings';
+import { rollbackOnline, showOnline } from './online';
 import { getQuiz, nextQuizItem, postQuiz } from './quiz';
 import {
   decisionsQuerySchema,
@@ -41,6 +42,7 @@ import {
   newPoolSchema,
   poolParams,
   poolPatchSchema,
+  onlineQuerySchema,
   quizNextSchema,
   quizPostSchema,
   quizQuerySchema,
@@ -57,6 +59,13 @@ export const admin = new Hono<AppEnv>()
   .get('/models/:id', validParams(modelParams), showModel)
   .patch('/models/:id', validParams(modelParams), validBody(modelPatchSchema), patchModel)
   .delete('/models/:id', validParams(modelParams), removeModel)
+  .get('/models/:id/online-identity', validParams(modelParams), showOnline)
+  .delete(
+    '/models/:id/online-identity',
+    validParams(modelParams),
+    validQuery(onlineQuerySchema),
+    rollbackOnline,
+  )
   .get('/models/:id/quiz', validParams(modelParams), validQuery(quizQuerySchema), getQuiz)
   .post('/models/:id/quiz', validParams(modelParams), validBody(quizPostSchema), postQuiz)
   .post('/models/:id/quiz/next', validParams(modelParams), validBody(quizNextSchema), nextQuizItem)

@@ -12,6 +12,7 @@ import type { AppEnv } from '../../env';
 import { checkUpstream } from '../../security/grants';
 import { ApiError } from '../../errors';
 import { identitiesOf } from '../../data/identities';
+import { onlineIdentitiesOf } from '../../data/online-identities';
 import type { ModelRecord } from '../../data/models';
 import {
   deleteModel,
@@ -24,16 +25,24 @@ import {
 import type { ModelParams, ModelPatch, NewModelBody, Valid } from './schemas';
 
 /**
- * The public JSON form of a model row, with its pools and stored identities.
+ * The public JSON form of a model row, with its pools and identities: the stored ones (quiz,
+ * training, manual) and the tenant's online ones (source `online`, with `n_feedback` and
+ * `base_source`), which route this tenant's pools where they exist.
  *
  * @example
- * return c.json(await modelView(c.env.DB, row));
+ * return c.json(await modelView(c.env.DB, tenant.id, row));
  */
 export async function modelView(
   db: D1Database,
+  tenantId: string,
   row: ModelRecord,
 ): Promise<Record<string, unknown>> {
-  const [pools, identities] = await Promise.all([poolsOf(db, row.id), identitiesOf(db, row.id)]);
+  const [pools, stored, online] = await Promise.all([
+    poolsOf(db, row.id),
+    identitiesOf(db, row.id),
+    onlineIdentitiesOf(db, tenantId, row.id),
+  ]);
+  const identities = [...online, ...stored];
   return { ...modelFieldsView(row), pools, identities };
 }
 
@@ -114,7 +123,7 @@ export async function createModel(
     pools,
   );
   clearPoolCache(tenantId); // the new member is routable at once in this isolate (others within POOL_CACHE_SECONDS)
-  return c.json(await modelView(c.env.DB, row), 201);
+  return c.json(await modelView(c.env.DB, tenantId, row), 201);
 }
 
 /**
@@ -126,7 +135,7 @@ export async function createModel(
 export async function showModel(
   c: Context<AppEnv, string, Valid<{ param: ModelParams }>>,
 ): Promise<Response> {
-  return c.json(await modelView(c.env.DB, await ownModel(c)));
+  return c.json(await modelView(c.env.DB, c.get('tenant').id, await ownModel(c)));
 }
 
 /**
@@ -165,7 +174,7 @@ export async function patchModel(
   const tenantId = c.get('tenant').id;
   const updated = await updateModel(c.env.DB, tenantId, row.id, { ...patch, base_url });
   clearPoolCache(tenantId);
-  return c.json(await modelView(c.env.DB, updated));
+  return c.json(await modelView(c.env.DB, tenantId, updated));
 }
 
 /**

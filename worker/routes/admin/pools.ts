@@ -174,5 +174,5 @@ export async function poolMember(
     });
   clearPoolCache(tenant);
   clearGrantCache(tenant);
-  return c.json(await modelView(c.env.DB, row));
+  return c.json(await modelView(c.env.DB, c.get('tenant').id, row));
 }

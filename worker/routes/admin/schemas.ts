@@ -185,6 +185,9 @@ export const quizPostSchema = z
     path: ['outcomes'],
   });
 
+/** `DELETE /admin/models/{id}/online-identity` query: one bundle version, or all. */
+export const onlineQuerySchema = z.object({ bundle: bundle.optional() }).strict();
+
 /** Path parameters: a model (id or name) and a pool (name). */
 export const modelParams = z.object({ id: z.string() });
 export const memberParams = z.object({ pool: z.string(), model: z.string() });
@@ -224,3 +227,4 @@ export type SavingsQuery = z.output<typeof savingsQuerySchema>;
 export type QuizQuery = z.output<typeof quizQuerySchema>;
 export type QuizPost = z.output<typeof quizPostSchema>;
 export type QuizNext = z.output<typeof quizNextSchema>;
+export type OnlineQuery = z.output<typeof onlineQuerySchema>;
