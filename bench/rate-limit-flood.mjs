@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { parse } from 'yaml';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const arg = (name, fallback) => {
@@ -32,7 +33,10 @@ const env = {
 };
 const log = (msg) => console.log(`[flood] ${msg}`);
 
-const demo = JSON.parse(readFileSync(path.join(root, 'scripts', 'demo-pool.json'), 'utf8'));
+// the demo tenant and pool npm start applies (scripts/demo.config.yaml); copied by name
+const demoConfig = parse(readFileSync(path.join(root, 'scripts', 'demo.config.yaml'), 'utf8'));
+const demo = { tenant: demoConfig.tenants[0].id, pool: demoConfig.tenants[0].pools[0].name };
+const demoPoolId = `(SELECT id FROM pools WHERE tenant_id = '${demo.tenant}' AND name = '${demo.pool}')`;
 const version = readFileSync(path.join(root, 'model-assets', 'bundles', 'DEFAULT'), 'utf8').trim();
 
 /** SQL for a tenant with a key and a copy of the demo pool (its own copies of the demo models). */
@@ -51,10 +55,10 @@ function tenantSql(id, rpm) {
     `INSERT INTO api_keys (key_hash, tenant_id) VALUES ('${hash}', '${id}');`,
     `INSERT INTO models (id, tenant_id, name, provider, upstream_model, base_url, secret_name, input_usd_per_mtok, output_usd_per_mtok, expected_output_tokens, bundle_model)
        SELECT id || '-${id}', '${id}', name, provider, upstream_model, base_url, secret_name, input_usd_per_mtok, output_usd_per_mtok, expected_output_tokens, bundle_model
-       FROM models WHERE tenant_id = '${demo.tenant.id}';`,
+       FROM models WHERE tenant_id = '${demo.tenant}';`,
     `INSERT INTO pools (id, tenant_id, name, bundle_version, default_preference, default_preset)
-       SELECT '${pool}', '${id}', 'flood', bundle_version, default_preference, default_preset FROM pools WHERE id = '${demo.pool.id}';`,
-    `INSERT INTO pool_members (pool_id, model_id) SELECT '${pool}', model_id || '-${id}' FROM pool_members WHERE pool_id = '${demo.pool.id}';`,
+       SELECT '${pool}', '${id}', 'flood', bundle_version, default_preference, default_preset FROM pools WHERE id = ${demoPoolId};`,
+    `INSERT INTO pool_members (pool_id, model_id) SELECT '${pool}', model_id || '-${id}' FROM pool_members WHERE pool_id = ${demoPoolId};`,
   ].join('\n');
   return { key, sql };
 }

@@ -24,7 +24,16 @@ import {
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Miniflare } from 'miniflare';
-import { arg, buildWorker, mmluProPrompts, root, startWorker, stats } from './support';
+import {
+  arg,
+  buildWorker,
+  firstRequestRows,
+  mmluProPrompts,
+  root,
+  startWorker,
+  stats,
+  type FirstRequest,
+} from './support';
 
 const outDir = path.join(root, 'bench', '.out');
 const persist = path.join(root, 'bench', '.wrangler', 'r2');
@@ -115,12 +124,7 @@ async function main(): Promise<void> {
 
   const texts = mmluProPrompts(n + 200 + fresh);
   log(`first request in ${fresh} fresh isolates`);
-  const first: {
-    round_trip_ms: number;
-    bundle_load_ms: number;
-    decide_ms: number;
-    load_breakdown: unknown;
-  }[] = [];
+  const first: FirstRequest[] = [];
   for (let i = 0; i < fresh; i++) {
     const mf = startWorker(outDir, { r2Persist: persist });
     await mf.ready;
@@ -287,6 +291,13 @@ async function main(): Promise<void> {
         '',
         `- First routed request in a fresh isolate (R2 read, sha256, ORT init, 3 sessions, 1 decision): median ` +
           `${result.first_request_fresh_isolate_ms.median} ms (min ${result.first_request_fresh_isolate_ms.min}, max ${result.first_request_fresh_isolate_ms.max}, ${fresh} isolates).`,
+        '',
+        `Where the first request's time goes (median over the ${fresh} fresh isolates, ms; worker clock, which workerd advances at I/O):`,
+        '',
+        '| stage | ms |',
+        '|---|---:|',
+        ...firstRequestRows(first),
+        '',
         `- ORT wasm linear memory: ${(memory['wasm_memory_bytes'] as number[]).map((b) => `${(b / 2 ** 20).toFixed(1)} MiB`).join(', ')}.`,
         `- Asset bundle: ${kib(total.bytes)} KiB raw, ${kib(total.gzip_bytes)} KiB gzip (` +
           Object.entries(files)

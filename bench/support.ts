@@ -97,3 +97,53 @@ export function startWorker(outDir: string, extra: { r2Persist?: string } = {}):
     ...extra,
   });
 }
+
+/** One fresh isolate's first routed request, as bench/run.ts records it. */
+export interface FirstRequest {
+  round_trip_ms: number;
+  bundle_load_ms: number;
+  decide_ms: number;
+  load_breakdown: unknown;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)]!;
+}
+
+/**
+ * Markdown rows saying where a fresh isolate's first routed request spends its time: the median
+ * over isolates of every stage the bundle loader times (manifest, ORT init, then per graph its
+ * R2 read, sha256, session and warm run) and of the decision itself. Graphs load in a pipeline, so
+ * per-graph stages overlap and their sum exceeds the bundle load.
+ *
+ * @example
+ * firstRequestRows([{ round_trip_ms: 300, bundle_load_ms: 250, decide_ms: 20,
+ *   load_breakdown: { manifest_ms: 16, ort_init_ms: 0, files: {} } }]);
+ * // ['| round trip (driver -> workerd -> driver) | 300 |', ...]
+ */
+export function firstRequestRows(runs: FirstRequest[]): string[] {
+  const rows: [string, number][] = [
+    ['round trip (driver -> workerd -> driver)', median(runs.map((r) => r.round_trip_ms))],
+    ['bundle load (all stages below, pipelined)', median(runs.map((r) => r.bundle_load_ms))],
+  ];
+  const breakdowns = runs.map(
+    (r) =>
+      (r.load_breakdown ?? {}) as {
+        manifest_ms?: number;
+        ort_init_ms?: number;
+        files?: Record<string, Record<string, number>>;
+      },
+  );
+  rows.push(['  manifest (R2 read + parse)', median(breakdowns.map((b) => b.manifest_ms ?? NaN))]);
+  rows.push(['  ORT init waited for', median(breakdowns.map((b) => b.ort_init_ms ?? NaN))]);
+  const graphs = [...new Set(breakdowns.flatMap((b) => Object.keys(b.files ?? {})))];
+  for (const g of graphs) {
+    for (const stage of ['fetch_ms', 'hash_ms', 'session_ms', 'warm_ms']) {
+      const v = median(breakdowns.map((b) => b.files?.[g]?.[stage] ?? NaN));
+      rows.push([`  ${g}.onnx ${stage.replace('_ms', '')}`, v]);
+    }
+  }
+  rows.push(['decision (embed + IRT + policy, first run)', median(runs.map((r) => r.decide_ms))]);
+  return rows.map(([k, v]) => `| ${k} | ${Number.isNaN(v) ? '-' : v.toFixed(1)} |`);
+}

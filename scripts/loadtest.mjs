@@ -16,12 +16,13 @@
 //   tenants' rows)  --state DIR (default .wrangler/loadtest-state; with --url .wrangler/state)
 //   --tenants N (spread every run over N test tenants; by default 1, or under a per-tenant
 //   [[ratelimits]] ceiling in wrangler.toml as many as keep each under half of it)
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { dataRoot, root } from './setup.mjs';
 import { tenantCeilingRps, tenantsPolicy } from './loadtest/ceiling.mjs';
-import { localD1, loadtestTenant } from './loadtest/d1.mjs';
+import { wranglerD1 } from './config/d1.mjs';
+import { localD1, loadtestTenant, seedTenants } from './loadtest/d1.mjs';
 import { describeRun, measuredRun } from './loadtest/measure.mjs';
 import { routerWorkerd } from './loadtest/procs.mjs';
 import { ENDPOINTS, loadPrompts } from './loadtest/run.mjs';
@@ -262,10 +263,7 @@ async function main() {
       loadtestTenant({ manifest, baseUrl: standinUrl }),
     );
     for (const w of tenants[0].warnings) log(`warning: ${w}`);
-    const seedFile = path.join(opts.stateDir, 'tmp', `${tenants[0].id}-seed.sql`);
-    mkdirSync(path.dirname(seedFile), { recursive: true });
-    writeFileSync(seedFile, tenants.map((t) => t.sql).join('\n'));
-    await d1.file(seedFile);
+    await seedTenants(wranglerD1({ root, stateDir: opts.stateDir }), tenants);
     log(
       `test tenants (each a copy of the demo pool with its own key, no rate limits): ${tenants.map((t) => t.id).join(' ')}`,
     );

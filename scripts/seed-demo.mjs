@@ -1,42 +1,27 @@
-// The demo tenant, its API key, the demo models (real names, real prices) and the `demo` pool, as
-// idempotent SQL for `wrangler d1 execute DB --local --file ...` (npm start runs it on every start).
+// The demo `npm start` serves: its config file (scripts/demo.config.yaml, applied to the local D1
+// with `npm run config`'s code, so it is also the example of a config file), its API key (random,
+// made once and kept in the state folder; keys are credentials, never in a config file), the local
+// secrets in .dev.vars, and warnings for demo models the shipped bundle does not know.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { parse } from 'yaml';
+import { applyConfig } from './config/run.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/**
- * The demo pool definition (scripts/demo-pool.json).
- *
- * @example
- * readDemoPool().models.map((m) => m.name); // ['gpt-4o', 'gemini-3.1-pro', ...]
- */
-export function readDemoPool() {
-  return JSON.parse(readFileSync(path.join(here, 'demo-pool.json'), 'utf8'));
-}
-
-/** SQL string literal (or NULL). */
-const q = (v) => (v === null || v === undefined ? 'NULL' : `'${String(v).replace(/'/g, "''")}'`);
-const num = (v) => {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`not a number: ${v}`);
-  return String(v);
-};
+/** The demo's config file. */
+export const DEMO_CONFIG = path.join(here, 'demo.config.yaml');
 
 /**
- * A pool default as D1 stores it: a number goes to `default_preference`; a preset name (`cheap`,
- * `balanced`, `quality`) goes to `default_preset`, which the worker resolves per request with the
- * bundle that routes it (`default_preference` then keeps its column default, 0.5, unused).
+ * The demo config as data (placeholders left as written): `tenants[0]` is the demo tenant.
  *
  * @example
- * poolDefault('balanced'); // { preference: 0.5, preset: 'balanced' }
- * poolDefault(0.3);        // { preference: 0.3, preset: null }
+ * readDemoConfig().tenants[0].models.map((m) => m.name); // ['gpt-4o', 'gemini-3.1-pro', ...]
  */
-export function poolDefault(value) {
-  if (typeof value === 'number') return { preference: value, preset: null };
-  if (['cheap', 'balanced', 'quality'].includes(value)) return { preference: 0.5, preset: value };
-  throw new Error(`default_preference ${JSON.stringify(value)} is neither a number nor a preset`);
+export function readDemoConfig() {
+  return parse(readFileSync(DEMO_CONFIG, 'utf8'));
 }
 
 /**
@@ -52,85 +37,70 @@ export function manifestEntry(manifest, bundleModel) {
 }
 
 /**
- * The upstream grant the demo tenant needs (docs/security.md): its models call the stand-in at
- * `baseUrl` with `secretName`, over http on loopback, which a tenant may only do when granted.
+ * What the demo's models and the bundle disagree on: a model the bundle does not know (seeded all
+ * the same; the worker reports it as not routable) or an expected output length other than the
+ * bundle's mean.
  *
  * @example
- * standinGrant('http://127.0.0.1:8788/v1', 'STANDIN_API_KEY');
- * // { host: '127.0.0.1:8788', secretName: 'STANDIN_API_KEY', allowHttp: 1, allowPrivate: 1 }
+ * demoWarnings(readDemoConfig(), manifest); // [] for the shipped bundle
  */
-export function standinGrant(baseUrl, secretName) {
-  const url = new URL(baseUrl);
-  const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname);
-  return {
-    host: url.host,
-    secretName: secretName ?? '',
-    allowHttp: url.protocol === 'http:' ? 1 : 0,
-    allowPrivate: loopback ? 1 : 0,
-  };
-}
-
-/**
- * Idempotent SQL that (re)creates the demo tenant, key, models, pool and the upstream grant for
- * the stand-in (an earlier grant of the same secret to another host is dropped). Models not in the
- * bundle manifest are still seeded (the worker reports them as not routable) and listed in
- * `warnings`. Expected output tokens come from the manifest's `mean_output_tokens`. Model row ids
- * are `<modelIdPrefix><name>` (ids are global, so another tenant seeded from the same pool file,
- * as `npm run loadtest` does, needs its own prefix); `keyLabel` labels the API key.
- *
- * @example
- * const { sql, warnings } = demoSeedSql({ pool: readDemoPool(), manifest, keyHash, baseUrl: 'http://127.0.0.1:8788/v1' });
- */
-export function demoSeedSql({
-  pool,
-  manifest,
-  keyHash,
-  baseUrl,
-  modelIdPrefix = 'demo-',
-  keyLabel = 'npm start demo key',
-}) {
+export function demoWarnings(config, manifest) {
   const warnings = [];
-  const { tenant } = pool;
-  const lines = [
-    `INSERT INTO tenants (id, name, default_pool) VALUES (${q(tenant.id)}, ${q(tenant.name)}, ${q(pool.pool.name)})
-  ON CONFLICT (id) DO UPDATE SET name = excluded.name, default_pool = excluded.default_pool;`,
-    `INSERT INTO api_keys (key_hash, tenant_id, label) VALUES (${q(keyHash)}, ${q(tenant.id)}, ${q(keyLabel)})
-  ON CONFLICT (key_hash) DO UPDATE SET tenant_id = excluded.tenant_id, revoked_at = NULL;`,
-  ];
-  const g = standinGrant(baseUrl, pool.secret_name);
-  lines.push(
-    `DELETE FROM upstream_grants WHERE tenant_id = ${q(tenant.id)} AND secret_name = ${q(g.secretName)} AND host <> ${q(g.host)};`,
-  );
-  lines.push(`INSERT INTO upstream_grants (tenant_id, host, secret_name, allow_http, allow_private) VALUES (${q(tenant.id)}, ${q(g.host)}, ${q(g.secretName)}, ${g.allowHttp}, ${g.allowPrivate})
-  ON CONFLICT (tenant_id, host, secret_name) DO UPDATE SET allow_http = excluded.allow_http, allow_private = excluded.allow_private;`);
-  const ids = [];
-  for (const m of pool.models) {
+  for (const m of config.tenants[0].models) {
     const entry = manifestEntry(manifest, m.bundle_model);
-    if (!entry)
+    if (!entry) {
       warnings.push(
         `${m.name}: bundle_model ${m.bundle_model} is not in bundle ${manifest.version}; it will not be routable`,
       );
-    const outTokens = Math.max(1, Math.round(entry?.mean_output_tokens ?? 512));
-    const id = `${modelIdPrefix}${m.name}`;
-    ids.push(id);
-    lines.push(`INSERT INTO models (id, tenant_id, name, provider, upstream_model, base_url, secret_name, input_usd_per_mtok, output_usd_per_mtok, expected_output_tokens, bundle_model)
-  VALUES (${q(id)}, ${q(tenant.id)}, ${q(m.name)}, 'openai', ${q(m.upstream_model)}, ${q(baseUrl)}, ${q(pool.secret_name)}, ${num(m.input_usd_per_mtok)}, ${num(m.output_usd_per_mtok)}, ${outTokens}, ${q(m.bundle_model)})
-  ON CONFLICT (id) DO UPDATE SET name = excluded.name, provider = excluded.provider, upstream_model = excluded.upstream_model,
-    base_url = excluded.base_url, secret_name = excluded.secret_name, input_usd_per_mtok = excluded.input_usd_per_mtok,
-    output_usd_per_mtok = excluded.output_usd_per_mtok, expected_output_tokens = excluded.expected_output_tokens, bundle_model = excluded.bundle_model;`);
+    } else if (
+      Math.max(1, Math.round(entry.mean_output_tokens ?? 512)) !== m.expected_output_tokens
+    ) {
+      warnings.push(
+        `${m.name}: expected_output_tokens ${m.expected_output_tokens} in ${path.basename(DEMO_CONFIG)}, mean_output_tokens ${entry.mean_output_tokens} in bundle ${manifest.version}`,
+      );
+    }
   }
-  const p = pool.pool;
-  const d = poolDefault(p.default_preference);
-  lines.push(`INSERT INTO pools (id, tenant_id, name, bundle_version, default_preference, default_preset) VALUES (${q(p.id)}, ${q(tenant.id)}, ${q(p.name)}, ${q(manifest.version)}, ${num(d.preference)}, ${q(d.preset)})
-  ON CONFLICT (id) DO UPDATE SET bundle_version = excluded.bundle_version, default_preference = excluded.default_preference, default_preset = excluded.default_preset;`);
-  lines.push(
-    `DELETE FROM pool_members WHERE pool_id = ${q(p.id)} AND model_id NOT IN (${ids.map(q).join(', ')});`,
-  );
-  for (const id of ids)
-    lines.push(
-      `INSERT OR IGNORE INTO pool_members (pool_id, model_id) VALUES (${q(p.id)}, ${q(id)});`,
-    );
-  return { sql: `${lines.join('\n')}\n`, warnings };
+  return warnings;
+}
+
+/** SQL string literal. */
+const q = (v) => `'${String(v).replace(/'/g, "''")}'`;
+
+/**
+ * Idempotent SQL for one API key of `tenantId` given its sha256 (re-enabled if it was revoked), with
+ * the id and prefix the operator API lists keys by.
+ *
+ * @example
+ * demoKeySql({ key, keyHash, tenantId: 'demo', label: 'npm start demo key' });
+ */
+export function demoKeySql({ key, keyHash, tenantId, label }) {
+  return `INSERT INTO api_keys (key_hash, tenant_id, label, id, prefix)
+  VALUES (${q(keyHash)}, ${q(tenantId)}, ${q(label)}, ${q(`key_${keyHash.slice(0, 24)}`)}, ${q(key.slice(0, 16))})
+  ON CONFLICT (key_hash) DO UPDATE SET tenant_id = excluded.tenant_id, revoked_at = NULL,
+    id = COALESCE(api_keys.id, excluded.id), prefix = COALESCE(api_keys.prefix, excluded.prefix);`;
+}
+
+/**
+ * Applies the demo config to `d1` (scripts/config/d1.mjs) with the stand-in's port and the bundle
+ * version filled in, then makes sure the demo key is there. Returns the plan applied.
+ *
+ * @example
+ * await seedDemo({ d1, standinPort: 8788, bundleVersion: 'v2026-11-23.5', key, keyHash, log });
+ */
+export async function seedDemo({ d1, standinPort, bundleVersion, key, keyHash, log }) {
+  const env = { STANDIN_PORT: String(standinPort), DEFAULT_BUNDLE: bundleVersion };
+  const text = readFileSync(DEMO_CONFIG, 'utf8');
+  const r = await applyConfig({
+    text,
+    file: path.relative(process.cwd(), DEMO_CONFIG),
+    env,
+    d1,
+    log,
+  });
+  if (!r.ok) throw new Error(`the demo config is invalid:\n${r.errors.join('\n')}`);
+  const tenantId = readDemoConfig().tenants[0].id;
+  await d1.run([demoKeySql({ key, keyHash, tenantId, label: 'npm start demo key' })]);
+  return r.plan;
 }
 
 /**
@@ -152,17 +122,18 @@ export function demoApiKey(stateDir) {
 }
 
 /**
- * Makes sure `.dev.vars` (local worker secrets) holds `name=<random>`; keeps every other line and an
- * existing value. Returns the value.
+ * Makes sure `.dev.vars` (local worker secrets) holds `name=<random>` (`bytes` random bytes, hex);
+ * keeps every other line and an existing value. Returns the value.
  *
  * @example
  * const standinKey = ensureDevVar('/repo/.dev.vars', 'STANDIN_API_KEY');
+ * const operatorToken = ensureDevVar('/repo/.dev.vars', 'OPERATOR_TOKEN', 32); // 64 hex digits
  */
-export function ensureDevVar(file, name) {
+export function ensureDevVar(file, name, bytes = 16) {
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const m = new RegExp(`^${name}=(.*)$`, 'm').exec(text);
   if (m && m[1].trim() !== '') return m[1].trim().replace(/^"(.*)"$/, '$1');
-  const value = randomBytes(16).toString('hex');
+  const value = randomBytes(bytes).toString('hex');
   const kept = text
     .split('\n')
     .filter((l) => !l.startsWith(`${name}=`))

@@ -10,20 +10,21 @@ import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { parse } from 'yaml';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_STANDIN_PORT = 8788;
 const WORD_GAP_MS = 25;
 
 /**
- * Upstream model ids the demo pool uses (what /v1/models lists).
+ * Upstream model ids the demo pool uses (what /v1/models lists), from scripts/demo.config.yaml.
  *
  * @example
  * demoUpstreamModels(); // ['gpt-4o-2024-05-13', 'gemini-3.1-pro-preview', ...]
  */
 export function demoUpstreamModels() {
-  const pool = JSON.parse(readFileSync(path.join(here, 'demo-pool.json'), 'utf8'));
-  return pool.models.map((m) => m.upstream_model);
+  const demo = parse(readFileSync(path.join(here, 'demo.config.yaml'), 'utf8'));
+  return demo.tenants[0].models.map((m) => m.upstream_model);
 }
 
 const tokens = (text) => Math.ceil(text.length / 4);

@@ -2,7 +2,7 @@
 // migrations locally, puts the shipped bundle into local R2 (and re-checks what is there against
 // the manifest's sha256 on every start, writing back what differs), builds the default quiz bank (the
 // mmlu-pro train split of ../shared/data, when present) into local R2 for the onboarding endpoints,
-// seeds the demo tenant/key/models/pool,
+// applies the demo config (scripts/demo.config.yaml: tenant, grant, models, pool) and the demo key,
 // starts the local stand-in upstream (NOT a real model; see scripts/standin-upstream.mjs), then
 // serves the worker with `wrangler dev --local` on 127.0.0.1:${PORT:-8787}. Safe to re-run.
 //
@@ -14,11 +14,12 @@
 // (local D1/R2 and the demo key, default .wrangler/state; `npm run loadtest` serves from its own).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { dataRoot, ensureNpm, ensureNumpy, python, root } from './setup.mjs';
 import { syncLocalR2 } from './local-r2.mjs';
-import { demoApiKey, demoSeedSql, ensureDevVar, readDemoPool } from './seed-demo.mjs';
+import { wranglerD1 } from './config/d1.mjs';
+import { demoApiKey, demoWarnings, ensureDevVar, readDemoConfig, seedDemo } from './seed-demo.mjs';
 import { DEFAULT_STANDIN_PORT } from './standin-upstream.mjs';
 
 const STEPS = 8;
@@ -247,27 +248,31 @@ async function main() {
   progress('quiz bank -> local R2 (onboarding)');
   uploadQuizBank(bucket, bundle);
 
-  progress('demo tenant, key, models and pool');
-  const standinKey = ensureDevVar(path.join(root, '.dev.vars'), readDemoPool().secret_name);
+  progress('demo tenant, key, models and pool (scripts/demo.config.yaml)');
+  const demo = readDemoConfig().tenants[0];
+  const devVars = path.join(root, '.dev.vars');
+  const standinKey = ensureDevVar(devVars, demo.grants[0].secret_name);
+  // the operator API's token (64 hex digits), a local secret like the stand-in's key
+  const operatorToken = ensureDevVar(devVars, 'OPERATOR_TOKEN', 32);
   const { key, keyHash } = demoApiKey(stateDir);
-  const pool = readDemoPool();
-  const { sql, warnings } = demoSeedSql({
-    pool,
-    manifest: bundle.manifest,
+  for (const w of demoWarnings(readDemoConfig(), bundle.manifest)) log(`    warning: ${w}`);
+  await seedDemo({
+    d1: wranglerD1({ root, stateDir, db: dbName }),
+    standinPort,
+    bundleVersion: bundle.version,
+    key,
     keyHash,
-    baseUrl: `http://127.0.0.1:${standinPort}/v1`,
+    log: (line) => {
+      for (const l of line.split('\n').filter((x) => !x.startsWith('    '))) log(`    ${l}`);
+    },
   });
-  for (const w of warnings) log(`    warning: ${w}`);
-  const seedFile = path.join(stateDir, 'tmp', 'seed-demo.sql');
-  mkdirSync(path.dirname(seedFile), { recursive: true });
-  writeFileSync(seedFile, sql);
-  wrangler(['d1', 'execute', dbName, '--local', '--file', seedFile], 'demo seed');
+  const prices = demo.models.map((m) => m.output_usd_per_mtok);
   log(
-    `    pool "${pool.pool.name}": ${pool.models.length} models, $${Math.min(...pool.models.map((m) => m.output_usd_per_mtok))}-$${Math.max(...pool.models.map((m) => m.output_usd_per_mtok))} per M output tokens`,
+    `    pool "${demo.pools[0].name}": ${demo.models.length} models, $${Math.min(...prices)}-$${Math.max(...prices)} per M output tokens`,
   );
 
   if (prepareOnly) {
-    log(`prepared (--prepare-only). Demo API key: ${key}`);
+    log(`prepared (--prepare-only). Demo API key: ${key}  Operator token: ${operatorToken}`);
     return;
   }
 
@@ -278,12 +283,17 @@ async function main() {
   const base = `http://127.0.0.1:${port}`;
   console.log(`
   Demo API key: ${key}
+  Operator token (OPERATOR_TOKEN in .dev.vars, for /operator/*): ${operatorToken}
   Try (once wrangler says Ready):
     curl -N ${base}/v1/chat/completions -H "authorization: Bearer ${key}" -H 'content-type: application/json' \\
       -d '{"model":"router","stream":true,"messages":[{"role":"user","content":"Prove that sqrt(2) is irrational."}]}' -D -
     curl ${base}/v1/route -H "authorization: Bearer ${key}" -H 'content-type: application/json' \\
       -d '{"model":"router","messages":[{"role":"user","content":"What is 2+2?"}]}'
   Answers come from the local stand-in upstream, which says so; see docs/providers.md for real providers.
+  Feedback on an answer, then the online update (a cron trigger; locally it runs on this request only):
+    curl ${base}/v1/feedback -H "authorization: Bearer ${key}" -H 'content-type: application/json' \\
+      -d '{"decision_id":"<x-router-decision-id>","score":1}'
+    curl ${base}/__scheduled
 `);
   const dev = spawn(
     wranglerBin,
@@ -298,6 +308,8 @@ async function main() {
       String(port),
       '--var',
       `DEFAULT_BUNDLE:${bundle.version}`,
+      // GET /__scheduled runs the cron trigger (the online update) once, on demand
+      '--test-scheduled',
     ],
     {
       cwd: root,

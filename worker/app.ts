@@ -22,6 +22,9 @@ import { MESSAGES_ENDPOINT, messagesInput, type MessagesInput } from './ingress/
 import { responsesInput, type ResponsesInput } from './ingress/responses';
 import { chatBody } from './schemas/chat';
 import { admin } from './routes/admin';
+import { operator } from './routes/operator';
+import { postFeedback } from './routes/feedback';
+import { feedbackBody } from './schemas/feedback';
 
 /**
  * Builds the router app.
@@ -59,9 +62,11 @@ export function createApp(): Hono<AppEnv> {
     messages,
   );
   v1.post('/route', chatBody, routeOnly);
+  v1.post('/feedback', feedbackBody, postFeedback);
   v1.get('/models', listModelsRoute);
   v1.get('/models/:id{.+}', getModelRoute);
   app.route('/v1', v1);
   app.route('/admin', admin);
+  app.route('/operator', operator);
   return app;
 }

@@ -22,13 +22,19 @@ export interface Env {
   MAX_BODY_BYTES?: string;
   POOL_CACHE_SECONDS?: string;
   WORKERS_AI_EMBEDDING_MODEL?: string;
+  /**
+   * The operator's bearer token for `/operator/*` (a Workers secret: `wrangler secret put
+   * OPERATOR_TOKEN`, `.dev.vars` locally; at least 32 characters). Unset: the operator API answers
+   * 503. Never a tenant key, and never a model's secret.
+   */
+  OPERATOR_TOKEN?: string;
 }
 
 /**
- * Every binding and plain var of `Env` (wrangler.toml `[vars]` and bindings): worker settings, not
- * secrets. A model's `secret_name` may never name one of them, or the router would send its value
- * upstream as a bearer key. The `Record` makes the compiler insist on every key of `Env`; a test
- * checks the list against wrangler.toml.
+ * Every binding, plain var and own secret of `Env` (wrangler.toml `[vars]` and bindings, and
+ * `WORKER_SECRETS`): worker settings, not upstream keys. A model's `secret_name` may never name one
+ * of them, or the router would send its value upstream as a bearer key. The `Record` makes the
+ * compiler insist on every key of `Env`; a test checks the list against wrangler.toml.
  */
 const WORKER_SETTINGS: Record<keyof Env, true> = {
   DB: true,
@@ -46,7 +52,11 @@ const WORKER_SETTINGS: Record<keyof Env, true> = {
   BREAKER_FAILURES: true,
   BREAKER_COOLDOWN_MS: true,
   TENANT_RATE_LIMITER: true,
+  OPERATOR_TOKEN: true,
 };
+
+/** The worker's own secrets (set with `wrangler secret put`, so not in wrangler.toml). */
+export const WORKER_SECRETS: readonly string[] = ['OPERATOR_TOKEN'];
 
 /** The names of `WORKER_SETTINGS`, sorted. */
 export const WORKER_SETTING_NAMES: readonly string[] = Object.keys(WORKER_SETTINGS).sort();

@@ -1,10 +1,12 @@
 /**
- * Worker entry point (wrangler.toml `main`): the Hono app, plus the consumer of the optional
- * decision-log Queue (batched D1 inserts).
+ * Worker entry point (wrangler.toml `main`): the Hono app, the consumer of the optional
+ * decision-log Queue (batched D1 inserts), and the cron trigger's online update (feedback folded
+ * into tenants' identities, online/apply.ts).
  */
 import { createApp } from './app';
 import { insertDecisionLogs, type DecisionLogEntry } from './data/decision-log';
 import type { Env } from './env';
+import { applyPendingFeedback } from './online/apply';
 import { warmOrt } from './runtime/ort';
 
 const app = createApp();
@@ -26,5 +28,10 @@ export default {
       console.error('decision log batch insert failed; retrying', e);
       batch.retryAll();
     }
+  },
+  async scheduled(_controller: ScheduledController, env: Env): Promise<void> {
+    const report = await applyPendingFeedback(env);
+    if (report.applied + report.skipped + report.conflicts > 0)
+      console.log(`online update: ${JSON.stringify(report)}`);
   },
 } satisfies ExportedHandler<Env>;

@@ -349,7 +349,7 @@ def reused_student_dir(bundle: Path) -> Path:
     ``.cache/students/<version>-<sha256 of its embedder.onnx>``.
 
     @example
-        reused_student_dir(Path("model-assets/bundles/v2026-11-23.5"))  # .cache/students/v2026-11-23.5-446aa6...
+        reused_student_dir(bundle)  # .cache/students/<bundle name>-<16 hex digits>
     """
     digest = hashlib.sha256((Path(bundle) / "embedder.onnx").read_bytes()).hexdigest()[:16]
     return CACHE_DIR / "students" / f"{Path(bundle).name}-{digest}"

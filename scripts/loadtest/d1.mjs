@@ -1,11 +1,12 @@
 // Local D1 for the load test, through `wrangler d1 execute --local` (the documented way in; the
 // SQLite file Miniflare keeps under the state folder is an implementation detail): the load-test
-// tenant's seed and removal, and the decision rows a run wrote.
+// tenants (a config document applied with `npm run config`'s code, and their keys) and their
+// removal, and the decision rows a run wrote.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { demoSeedSql, readDemoPool } from '../seed-demo.mjs';
+import { applyConfig } from '../config/run.mjs';
+import { demoKeySql, demoWarnings, readDemoConfig } from '../seed-demo.mjs';
 
 /** Rows per SELECT: wrangler prints every row as JSON, and a bounded page keeps that small. */
 const PAGE = 5000;
@@ -79,47 +80,38 @@ const q = (v) => `'${String(v).replace(/'/g, "''")}'`;
 const tenantIn = (tenantIds) => `tenant_id IN (${[tenantIds].flat().map(q).join(', ')})`;
 
 /**
- * A tenant of its own for one load test: a copy of the demo pool (same models, prices and bundle)
- * under a fresh tenant id and API key, its models calling the stand-in at `baseUrl`. Its own
- * tenant means no other tenant's limits or traffic shape the measurement, its decision rows are
- * told apart by `tenant_id`, and two load tests against one state folder do not touch each other.
- * A new tenant has no rate limits of its own (limit columns default to NULL, "none").
+ * A tenant of its own for one load test: a copy of the demo tenant's models and pool (same models,
+ * prices and bundle) under a fresh tenant id and API key, its models calling the stand-in at
+ * `baseUrl`. Its own tenant means no other tenant's limits or traffic shape the measurement, its
+ * decision rows are told apart by `tenant_id`, and two load tests against one state folder do not
+ * touch each other. A new tenant has no rate limits of its own (limit columns default to NULL,
+ * "none"). `tenant` is its entry in a config document (seedTenants applies it).
  *
  * @example
  * const t = loadtestTenant({ manifest, baseUrl: 'http://127.0.0.1:8788/v1' });
- * await d1.file(t.seedFile(dir));
+ * await seedTenants(wranglerD1({ root, stateDir }), [t]);
  */
 export function loadtestTenant({ manifest, baseUrl }) {
   const suffix = randomBytes(4).toString('hex');
   const id = `loadtest-${suffix}`;
   const key = `sk-router-loadtest-${randomBytes(16).toString('hex')}`;
-  const demo = readDemoPool();
-  const pool = {
-    ...demo,
-    tenant: { id, name: 'npm run loadtest' },
-    pool: { ...demo.pool, id: `pool-${id}`, name: 'loadtest' },
+  const demo = readDemoConfig().tenants[0];
+  const url = new URL(baseUrl);
+  const tenant = {
+    id,
+    name: 'npm run loadtest',
+    default_pool: 'loadtest',
+    grants: demo.grants.map((g) => ({ ...g, host: url.host })),
+    models: demo.models.map((m) => ({ ...m, base_url: baseUrl })),
+    pools: demo.pools.map((p) => ({ ...p, name: 'loadtest', bundle_version: manifest.version })),
   };
   const keyHash = createHash('sha256').update(key).digest('hex');
-  const { sql, warnings } = demoSeedSql({
-    pool,
-    manifest,
-    keyHash,
-    baseUrl,
-    modelIdPrefix: `${id}-`,
-    keyLabel: 'npm run loadtest',
-  });
   return {
     id,
     key,
-    warnings,
-    sql,
-    /** Writes the seed SQL under `dir`; returns its path. */
-    seedFile(dir) {
-      mkdirSync(dir, { recursive: true });
-      const file = path.join(dir, `${id}-seed.sql`);
-      writeFileSync(file, sql);
-      return file;
-    },
+    tenant,
+    warnings: demoWarnings({ tenants: [tenant] }, manifest),
+    keySql: demoKeySql({ key, keyHash, tenantId: id, label: 'npm run loadtest' }),
     /** SQL that removes everything the seed and the runs wrote for this tenant. */
     cleanupSql() {
       const t = q(id);
@@ -135,6 +127,20 @@ export function loadtestTenant({ manifest, baseUrl }) {
       ].join('; ');
     },
   };
+}
+
+/**
+ * Creates the test tenants in the target (scripts/config/d1.mjs): one config document with all of
+ * them, applied in one transaction, then their keys.
+ *
+ * @example
+ * await seedTenants(wranglerD1({ root, stateDir }), tenants);
+ */
+export async function seedTenants(d1, tenants) {
+  const text = JSON.stringify({ version: 1, tenants: tenants.map((t) => t.tenant) });
+  const r = await applyConfig({ text, file: 'load-test tenants', env: {}, d1 });
+  if (!r.ok) throw new Error(`load-test tenants: ${r.errors.join('; ')}`);
+  await d1.run(tenants.map((t) => t.keySql));
 }
 
 /**

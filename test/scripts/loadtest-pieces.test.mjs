@@ -5,12 +5,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { countRows, loadtestTenant, rowIds, waitForRows } from '../../scripts/loadtest/d1.mjs';
+import {
+  countRows,
+  loadtestTenant,
+  rowIds,
+  seedTenants,
+  waitForRows,
+} from '../../scripts/loadtest/d1.mjs';
 import {
   descendants,
   listenerPid,
@@ -20,9 +25,8 @@ import {
 } from '../../scripts/loadtest/procs.mjs';
 import { tenantCeilingRps, tenantsPolicy } from '../../scripts/loadtest/ceiling.mjs';
 import { connectionsFor, runAt } from '../../scripts/loadtest/run.mjs';
-import { demoSeedSql, readDemoPool } from '../../scripts/seed-demo.mjs';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import { readDemoConfig, seedDemo } from '../../scripts/seed-demo.mjs';
+import { sqliteD1 } from './support/sqlite-d1.mjs';
 
 /** A router look-alike: answers POST /v1/route with a decision id; `fail(n)` picks the n-th request's status. */
 async function fakeRouter(fail = () => 200) {
@@ -272,36 +276,37 @@ print(json.dumps(db.execute(sys.argv[2]).fetchall()))`;
   return JSON.parse(r.stdout);
 }
 
-test('the load-test tenant: a copy of the demo pool beside the demo tenant, with its own key, and removed without a trace', () => {
+test('the load-test tenant: a copy of the demo pool beside the demo tenant, with its own key, and removed without a trace', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'loadtest-tenant-'));
-  const migrations = readdirSync(path.join(root, 'migrations'))
-    .filter((f) => f.endsWith('.sql'))
-    .sort()
-    .map((f) => path.join(root, 'migrations', f));
-  const pool = readDemoPool();
+  const demoTenant = readDemoConfig().tenants[0];
+  const n = demoTenant.models.length;
   const manifest = {
     version: 'v-test',
-    models: pool.models.map((m) => ({
+    models: demoTenant.models.map((m) => ({
       name: m.bundle_model,
       aliases: [],
-      mean_output_tokens: 100,
+      mean_output_tokens: m.expected_output_tokens,
     })),
   };
-  const demo = path.join(dir, 'demo.sql');
-  writeFileSync(
-    demo,
-    demoSeedSql({ pool, manifest, keyHash: 'ab'.repeat(32), baseUrl: 'http://127.0.0.1:8788/v1' })
-      .sql,
-  );
+  // the demo, as npm start seeds it, and a load-test tenant beside it, through the config tool
+  const d1 = sqliteD1(path.join(dir, 'd1.sqlite'));
+  const db = d1.file;
+  await seedDemo({
+    d1,
+    standinPort: 8788,
+    bundleVersion: 'v-test',
+    key: 'sk-router-demo-x',
+    keyHash: 'ab'.repeat(32),
+  });
   const t = loadtestTenant({ manifest, baseUrl: 'http://127.0.0.1:41000/v1' });
   assert.match(t.id, /^loadtest-[0-9a-f]{8}$/);
   assert.deepEqual(t.warnings, []);
-  const db = path.join(dir, 'd1.sqlite');
+  await seedTenants(d1, [t]);
   const perTenant =
     'SELECT tenant_id, COUNT(*), MIN(base_url) FROM models GROUP BY tenant_id ORDER BY tenant_id';
-  assert.deepEqual(sqlite(db, [...migrations, demo, t.seedFile(dir)], perTenant), [
-    ['demo', pool.models.length, 'http://127.0.0.1:8788/v1'],
-    [t.id, pool.models.length, 'http://127.0.0.1:41000/v1'],
+  assert.deepEqual(sqlite(db, [], perTenant), [
+    ['demo', n, 'http://127.0.0.1:8788/v1'],
+    [t.id, n, 'http://127.0.0.1:41000/v1'],
   ]);
   const keyHash = createHash('sha256').update(t.key).digest('hex');
   assert.deepEqual(sqlite(db, [], `SELECT tenant_id FROM api_keys WHERE key_hash = '${keyHash}'`), [
@@ -311,9 +316,9 @@ test('the load-test tenant: a copy of the demo pool beside the demo tenant, with
     sqlite(
       db,
       [],
-      `SELECT p.name, COUNT(*) FROM pools p JOIN pool_members m ON m.pool_id = p.id WHERE p.tenant_id = '${t.id}' GROUP BY p.name`,
+      `SELECT p.name, p.bundle_version, COUNT(*) FROM pools p JOIN pool_members m ON m.pool_id = p.id WHERE p.tenant_id = '${t.id}' GROUP BY p.name`,
     ),
-    [['loadtest', pool.models.length]],
+    [['loadtest', 'v-test', n]],
   );
   assert.deepEqual(sqlite(db, [], `SELECT host FROM upstream_grants WHERE tenant_id = '${t.id}'`), [
     ['127.0.0.1:41000'],
@@ -330,7 +335,7 @@ test('the load-test tenant: a copy of the demo pool beside the demo tenant, with
     (SELECT COUNT(*) FROM pool_members), (SELECT COUNT(*) FROM upstream_grants), (SELECT COUNT(*) FROM decision_log)`;
   assert.deepEqual(
     sqlite(db, [log, cleanup], everything),
-    [[1, 1, pool.models.length, 1, pool.models.length, 1, 1]],
+    [[1, 1, n, 1, n, 1, 1]],
     'only the demo tenant is left',
   );
 });

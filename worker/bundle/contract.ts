@@ -11,7 +11,7 @@ import contract from './contract.json';
  * p = sigmoid(a.theta - c - UNCERTAINTY_PENALTY * sqrt(a^T Sigma a)). A 20-item quiz
  * leaves a newcomer's identity uncertain, and routing on its mean sends it the prompts it is most
  * over-rated on; one std kept random 20-item quizzes from routing below the single-model hull on
- * mmlu-pro (docs/onboarding.md, "Routing on a pessimistic estimate").
+ * mmlu-pro (docs/benchmarks/onboarding.md, "Routing on a pessimistic estimate").
  */
 export const UNCERTAINTY_PENALTY: number = contract.uncertainty_penalty;
 

@@ -68,8 +68,8 @@ export const manifestSchema = z
         .optional(),
       /**
        * Which candidates the policy is shown (decision/frontier.ts): `non-dominated` policies (the
-       * build's default since v2026-11-23.5) were trained on, and are served, only the candidates no
-       * other one beats on both price and predicted success. Absent (older bundles, builds with
+       * build's default) were trained on, and are served, only the candidates no other one beats on
+       * both price and predicted success. Absent (bundles built before the option, builds with
        * --no-prune-dominated): all of them.
        */
       candidates: z.enum(['all', 'non-dominated']).default('all'),

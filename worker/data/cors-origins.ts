@@ -32,3 +32,14 @@ export async function someTenantAllows(db: D1Database, origin: string): Promise<
   });
   return all.has(origin) || all.has('*');
 }
+
+/**
+ * Forgets the cached set (after the operator changed a tenant's origins): this isolate's next
+ * preflight reads D1; others follow within a minute.
+ *
+ * @example
+ * forgetCorsOrigins();
+ */
+export function forgetCorsOrigins(): void {
+  cache.clear();
+}

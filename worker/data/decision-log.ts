@@ -5,6 +5,7 @@
  * D1. A row D1 refuses waits in a bounded per-isolate buffer and goes along with the next write
  * that succeeds; rows the buffer cannot hold are logged whole (never dropped unseen) and counted.
  */
+import type { PromptItem } from '../decision/item-params';
 import type { Attempt } from '../upstream/types';
 import { RetryBuffer } from './retry-buffer';
 
@@ -36,11 +37,31 @@ export interface DecisionLogEntry {
   shown?: boolean[] | null;
   expectedCostUsd: number | null;
   predictedQuality: number | null;
+  /** Per candidate, its predicted quality as routed (routed requests; older queued entries lack it). */
+  predictedQualities?: number[] | null;
   routingMs: number;
   attempts: readonly Attempt[];
   status: DecisionStatus;
   /** Why the request was served degraded ('bundle_unavailable'); null/absent = served normally. */
   degraded?: string | null;
+  /**
+   * What the answer used, cost and took (migration 0010): the upstream's own token counts, their
+   * cost at the answering model's prices, ms to its first byte and to its end; null = not known,
+   * absent in entries queued before these existed.
+   */
+  promptTokens?: number | null;
+  completionTokens?: number | null;
+  costUsd?: number | null;
+  ttfbMs?: number | null;
+  upstreamMs?: number | null;
+  /** The model whose answer reached the client (0011); null when no answer did. */
+  answeredBy?: string | null;
+  /** The request's messages as JSON (0011), only when the row's pool keeps prompts. */
+  prompt?: string | null;
+  /** The prompt's IRT item parameters (routed, served requests; older queued entries lack it). */
+  itemParams?: PromptItem | null;
+  /** Probability the served model was picked with (routed requests: 1 unless the pool explores). */
+  propensity?: number | null;
 }
 
 function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
@@ -49,8 +70,11 @@ function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
       // OR IGNORE: a retried row (queue redelivery, a write whose reply was lost) lands once.
       .prepare(
         `INSERT OR IGNORE INTO decision_log (id, tenant_id, pool, arm, bundle_version, model, preference, preset, candidates,
-              probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status, uncertainty_penalty, shown, degraded)
-              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)`,
+              probs, expected_cost_usd, predicted_quality, routing_ms, attempts, status, uncertainty_penalty, shown, degraded,
+              predicted_qualities, prompt_tokens, completion_tokens, cost_usd, ttfb_ms, upstream_ms, answered_by, prompt,
+              item_params, propensity)
+              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+              ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)`,
       )
       .bind(
         e.id,
@@ -71,6 +95,16 @@ function insert(db: D1Database, e: DecisionLogEntry): D1PreparedStatement {
         e.uncertaintyPenalty ?? null,
         e.shown ? JSON.stringify(e.shown) : null,
         e.degraded ?? null,
+        e.predictedQualities ? JSON.stringify(e.predictedQualities) : null,
+        e.promptTokens ?? null,
+        e.completionTokens ?? null,
+        e.costUsd ?? null,
+        e.ttfbMs ?? null,
+        e.upstreamMs ?? null,
+        e.answeredBy ?? null,
+        e.prompt ?? null,
+        e.itemParams ? JSON.stringify(e.itemParams) : null,
+        e.propensity ?? null,
       )
   );
 }

@@ -19,6 +19,8 @@ export interface Tenant {
   limits: RateLimits;
   /** Browser origins allowed to call with the tenant's keys (`*` = any); empty = CORS off. */
   corsOrigins: string[];
+  /** Disabled by the operator (migration 0012): its keys are refused, its rows kept. */
+  disabled: boolean;
 }
 
 /** An unrevoked API key and the tenant it belongs to. */
@@ -40,6 +42,7 @@ interface DbKeyRow {
   tenant_rpm: number | null;
   tenant_tpm: number | null;
   cors_origins: string | null;
+  disabled_at: string | null;
   key_rpm: number | null;
   key_tpm: number | null;
 }
@@ -79,7 +82,7 @@ export function findApiKey(db: D1Database, keyHash: string): Promise<ApiKey | nu
       const row = await db
         .prepare(
           `SELECT t.id, t.name, t.default_pool, t.rpm_limit AS tenant_rpm, t.tpm_limit AS tenant_tpm, t.cors_origins,
-                k.rpm_limit AS key_rpm, k.tpm_limit AS key_tpm
+                t.disabled_at, k.rpm_limit AS key_rpm, k.tpm_limit AS key_tpm
                 FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
                 WHERE k.key_hash = ?1 AND k.revoked_at IS NULL`,
         )
@@ -92,6 +95,7 @@ export function findApiKey(db: D1Database, keyHash: string): Promise<ApiKey | nu
         defaultPool: row.default_pool,
         limits: { rpm: limit(row.tenant_rpm), tpm: limit(row.tenant_tpm) },
         corsOrigins: parseOrigins(row.cors_origins, row.id),
+        disabled: row.disabled_at !== null,
       };
       return {
         hash: keyHash,
@@ -111,4 +115,15 @@ export function findApiKey(db: D1Database, keyHash: string): Promise<ApiKey | nu
  */
 export async function findTenantByKeyHash(db: D1Database, keyHash: string): Promise<Tenant | null> {
   return (await findApiKey(db, keyHash))?.tenant ?? null;
+}
+
+/**
+ * Forgets cached key lookups (after a key is revoked, or its tenant changed), so this isolate reads
+ * them from D1 at the next request; other isolates follow within 5 seconds.
+ *
+ * @example
+ * forgetApiKeys([revoked.key_hash]);
+ */
+export function forgetApiKeys(keyHashes: Iterable<string>): void {
+  for (const hash of keyHashes) byKey.delete(hash);
 }

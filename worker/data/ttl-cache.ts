@@ -92,4 +92,15 @@ export class TtlCache<K, V> {
   clear(): void {
     for (const entry of this.entries.values()) entry.until = 0;
   }
+
+  /**
+   * Expires the entries whose key matches (one tenant's, after that tenant's writes), keeping
+   * their last values for stale-on-error like `clear`.
+   *
+   * @example
+   * pools.expireWhere((key) => key.startsWith('t1\u0000'));
+   */
+  expireWhere(matches: (key: K) => boolean): void {
+    for (const [key, entry] of this.entries) if (matches(key)) entry.until = 0;
+  }
 }

@@ -30,3 +30,22 @@ export function expectedCostUsd(candidate: Candidate, tokens: number): number {
     1e6
   );
 }
+
+/**
+ * What an answer actually cost in USD: the tokens the upstream reported, at the model's prices
+ * (USD per million tokens): (input price x prompt tokens + output price x completion tokens) / 1e6.
+ *
+ * @example
+ * actualCostUsd({ inputUsdPerMtok: 5, outputUsdPerMtok: 15 }, { promptTokens: 100, completionTokens: 20 });
+ * // (5 * 100 + 15 * 20) / 1e6 = 0.0008
+ */
+export function actualCostUsd(
+  prices: { inputUsdPerMtok: number; outputUsdPerMtok: number },
+  usage: { promptTokens: number; completionTokens: number },
+): number {
+  return (
+    (prices.inputUsdPerMtok * usage.promptTokens +
+      prices.outputUsdPerMtok * usage.completionTokens) /
+    1e6
+  );
+}

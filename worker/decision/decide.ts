@@ -10,6 +10,7 @@ import { expectedCostUsd } from './cost';
 import { costRel, writeFeatures } from './features';
 import { nonDominated } from './frontier';
 import { isCovFactor, MAX_COV_FACTOR_ENTRY } from './identity';
+import { itemFromProbes, probeIdentities } from './item-params';
 import { layeredSuccess } from './layer';
 import type { Candidate, DecideInput, Decision, OnnxSession } from './types';
 
@@ -247,6 +248,10 @@ export async function decideBatch(
         : null,
     ),
   );
+  // rows that keep their prompt's item parameters add the probe identities (item-params.ts)
+  const probeSlots = inputs.some((input) => input.itemParams)
+    ? probeIdentities(d).map((v) => union.slot(v))
+    : null;
   const embedding = new Float32Array(b * dim);
   inputs.forEach((input, row) => embedding.set(input.embedding, row * dim));
   const kUnion = union.vectors.length;
@@ -323,6 +328,14 @@ export async function decideBatch(
       shown: probs.map((_, i) => shownSet.has(i)),
       pSuccess,
       expectedCostUsd: costs,
+      ...(input.itemParams && probeSlots
+        ? {
+            itemParams: itemFromProbes(
+              probeSlots.map((slot) => pAt(row, slot)),
+              d,
+            ),
+          }
+        : {}),
     };
   });
 }

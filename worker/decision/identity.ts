@@ -6,7 +6,8 @@ import type { Manifest } from '../bundle/manifest';
 
 export interface ResolvedIdentity {
   vector: number[];
-  source: 'training' | 'quiz' | 'manual' | 'manifest';
+  /** `online`: the tenant's posterior learnt from feedback (D1 `online_identities`), over the others. */
+  source: 'training' | 'quiz' | 'manual' | 'manifest' | 'online';
   /** Its posterior covariance as vectors v_i (cov = sum v_i v_i^T), where it was fitted (a quiz). */
   covFactor?: number[][];
 }

@@ -13,10 +13,12 @@ export {
   UNCERTAINTY_PENALTY,
 } from './decide';
 export type { DecisionBundle } from './decide';
-export { expectedCostUsd, promptTokens } from './cost';
+export { actualCostUsd, expectedCostUsd, promptTokens } from './cost';
 export { writeFeatures } from './features';
 export { nonDominated } from './frontier';
 export { resolveIdentity } from './identity';
+export { itemFromProbes, probeIdentities, PROBE_SCALE } from './item-params';
+export type { PromptItem } from './item-params';
 export { layeredSuccess, neighbourColumn } from './layer';
 export type { ResolvedIdentity } from './identity';
 export type { Candidate, DecideInput, Decision, OnnxSession, OnnxTensor } from './types';

@@ -3,6 +3,8 @@
  * ONNX runtime, so Node tooling (benchmarks, evaluation) can import the same code the worker serves.
  */
 
+import type { PromptItem } from './item-params';
+
 /** A tensor as every ORT flavour (web, node) understands it. */
 export interface OnnxTensor {
   type: 'float32' | 'int64';
@@ -60,6 +62,11 @@ export interface DecideInput {
    * routes it at its mean. A pool sets it with `pools.uncertainty_penalty`.
    */
   uncertaintyPenalty?: number;
+  /**
+   * Also read the prompt's IRT item parameters off irt.onnx (`Decision.itemParams`): what an
+   * online update needs of a prompt to learn from feedback on its answer (item-params.ts).
+   */
+  itemParams?: boolean;
 }
 
 /** The answer, with per-candidate numbers aligned to `DecideInput.candidates`. */
@@ -80,4 +87,6 @@ export interface Decision {
   pSuccess: number[];
   /** Expected cost of this request in USD. */
   expectedCostUsd: number[];
+  /** The prompt's item parameters `{a, c}`, when the input asked for them (`DecideInput.itemParams`). */
+  itemParams?: PromptItem;
 }

@@ -44,8 +44,9 @@ export function translateStream(
   res: Response,
   translator: { writable: WritableStream<Uint8Array>; readable: ReadableStream<Uint8Array> },
 ): Response {
-  if (!res.body) return res;
-  return new Response(res.body.pipeThrough(translator), {
+  // a stream without a body ends at once: the translator reports it as cut, in its own format
+  const source = res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+  return new Response(source.pipeThrough(translator), {
     status: res.status,
     headers: keptHeaders(res, SSE_HEADERS),
   });

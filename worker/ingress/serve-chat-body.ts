@@ -12,6 +12,7 @@ import { findModel } from '../data/models';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { fallbackHeaders } from '../routing/fallback-model';
+import { fixedArmHeaders, fixedDecided } from '../routing/fixed-arm';
 import { decisionHeaders } from '../routing/headers';
 import { poolNameOf, routeOrFallback } from '../routing/route-request';
 import type { ChatBody } from '../schemas/chat';
@@ -42,26 +43,49 @@ export async function serveChatBody(c: Context<AppEnv>, body: ChatBody): Promise
     body,
     preferenceHeader: c.req.header('x-router-preference'),
     userHeader: c.req.header('x-router-user'),
+    itemParams: true,
   });
   if ('fallback' in routed) {
     // no bundle can route the pool: its fallback model answers unrouted (x-router-degraded)
-    const { pool, model } = routed.fallback;
+    const { pool, model, keepPrompts } = routed.fallback;
     const decisionId = crypto.randomUUID();
     return serveChat(c, {
       ...plan,
       models: [model],
       answered: 'ok',
-      decided: () => ({ decisionId, pool, model: model.name, degraded: 'bundle_unavailable' }),
+      keepPrompts,
+      decided: (used) => ({
+        decisionId,
+        pool,
+        model: model.name,
+        degraded: 'bundle_unavailable',
+        answered: used >= 0,
+      }),
       headers: () => fallbackHeaders(pool, model, decisionId),
     });
   }
+  if ('fixed' in routed) {
+    // the request's experiment arm is one fixed model (a control): served unrouted, logged with its arm
+    const { fixed } = routed;
+    return serveChat(c, {
+      ...plan,
+      models: [fixed.model],
+      answered: 'ok',
+      keepPrompts: fixed.keepPrompts,
+      decided: () => fixedDecided(fixed),
+      headers: (used) => fixedArmHeaders(fixed, used >= 0),
+    });
+  }
   const { outcome } = routed;
-  const { order } = outcome.decision;
+  // the router's pick first (an exploring pool's draw), then the fallback order
+  const first = outcome.pick.index;
+  const order = [first, ...outcome.decision.order.filter((i) => i !== first)];
   const servedOf = (used: number): number => (used >= 0 ? order[used]! : -1);
   return serveChat(c, {
     ...plan,
     models: order.map((i) => outcome.candidates[i]!.model),
     answered: 'ok',
+    keepPrompts: outcome.keepPrompts,
     decided: (used) => ({ routed: outcome, served: servedOf(used) }),
     headers: (used) => decisionHeaders(outcome, servedOf(used)),
   });
@@ -84,7 +108,14 @@ async function directPlan(
   return {
     models: [model],
     answered: 'direct',
-    decided: () => ({ decisionId, pool: null, model: model.name, degraded: null }),
+    keepPrompts: false,
+    decided: (used) => ({
+      decisionId,
+      pool: null,
+      model: model.name,
+      degraded: null,
+      answered: used >= 0,
+    }),
     headers: (used) => ({
       ...(used >= 0 ? { 'x-router-model': model.name } : {}),
       'x-router-pool': 'none',

@@ -1,7 +1,7 @@
 /**
  * The overall ability a quiz has measured, over the bank's prompts. Most of what a short quiz gets
- * wrong about a model is this one number (docs/onboarding.md, "How far a quiz can go in a pool of
- * four"): its posterior std says whether more items are worth asking before the model takes
+ * wrong about a model is this one number (docs/benchmarks/onboarding.md, "How far a quiz can go in a
+ * pool of four"): its posterior std says whether more items are worth asking before the model takes
  * traffic in a small pool.
  */
 import { sigmoid, type ItemParams } from './items';

@@ -11,7 +11,7 @@ const cache = new Map<string, { etag: string; bank: Bank }>();
  * Reads bank `name` for `bundleVersion` from R2 (see the module comment for the keys).
  *
  * @example
- * const bank = await loadBank(env.ASSETS, 'v2026-11-22', 'default', 16);
+ * const bank = await loadBank(env.ASSETS, 'v-next', 'default', 16);
  */
 export async function loadBank(
   bucket: R2Bucket,

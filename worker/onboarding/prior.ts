@@ -85,7 +85,7 @@ export type PriorSource = 'bank' | 'bundle';
  * The prior a quiz on `bank` starts from: the bank's own (the models that answered it) when it
  * carries one, else the bundle's {@link identityPrior}. On mmlu-pro the bank's population sits well
  * above the bundle-wide mean ability; starting there took the gain a 20-item quiz keeps in pools of
- * four from a median 13% to 48% (docs/onboarding.md, "Tenant pools").
+ * four from a median 13% to 48% (docs/benchmarks/onboarding.md, "Tenant pools").
  *
  * @example
  * const { prior, source } = onboardingPrior(manifest, bank); // source === 'bank' for the mmlu-pro bank

@@ -7,6 +7,7 @@ import { readConfig } from '../config';
 import { recordDecision } from '../data/decision-log';
 import type { AppEnv } from '../env';
 import { fallbackDecision } from '../routing/fallback-model';
+import { fixedArmDecision } from '../routing/fixed-arm';
 import { decisionHeaders } from '../routing/headers';
 import { decisionLogEntry } from '../routing/log-entry';
 import { routeOrFallback } from '../routing/route-request';
@@ -28,11 +29,13 @@ export async function routeOnly(c: Context<AppEnv, string, ChatInput>): Promise<
   });
   // no bundle can route the pool: say where its fallback model would take the request
   if ('fallback' in routed) return fallbackDecision(c, routed.fallback);
+  // its experiment arm sends it to one fixed model, unrouted
+  if ('fixed' in routed) return fixedArmDecision(c, routed.fixed);
   const { outcome } = routed;
   const { decision } = outcome;
   const entry = decisionLogEntry(
     tenant.id,
-    { routed: outcome, served: decision.chosen },
+    { routed: outcome, served: outcome.pick.index },
     [],
     'route_only',
   );
@@ -48,6 +51,14 @@ export async function routeOnly(c: Context<AppEnv, string, ChatInput>): Promise<
       preference: outcome.preference,
       preset: outcome.preset,
       uncertainty_penalty: outcome.uncertaintyPenalty,
+      exploration:
+        outcome.pick.temperature === null
+          ? null
+          : {
+              temperature: outcome.pick.temperature,
+              explored: outcome.pick.index !== decision.chosen,
+              propensity: outcome.pick.propensity,
+            },
       embedding: outcome.embedding,
       candidates: outcome.candidates.map((cand, i) => ({
         model: cand.model.name,

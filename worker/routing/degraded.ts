@@ -24,6 +24,8 @@ export class BundleFallbackError extends BundleUnavailableError {
     cause: BundleUnavailableError,
     readonly pool: string,
     readonly fallbackModel: ModelRow | null,
+    /** Whether the pool keeps prompt text in its decision rows (`keep_prompts`). */
+    readonly keepPrompts = false,
   ) {
     super(cause.version, cause.message.replace(`bundle ${cause.version}: `, ''));
   }
@@ -74,7 +76,7 @@ export async function withLastGoodBundle<T>(
           throw again;
       }
     }
-    throw new BundleFallbackError(e, pool.name, pool.fallbackModel);
+    throw new BundleFallbackError(e, pool.name, pool.fallbackModel, pool.keepPrompts);
   }
 }
 
@@ -84,8 +86,10 @@ export async function withLastGoodBundle<T>(
  * @example
  * const model = fallbackModelFor(err); // a ModelRow, or null
  */
-export function fallbackModelFor(err: unknown): { pool: string; model: ModelRow } | null {
+export function fallbackModelFor(
+  err: unknown,
+): { pool: string; model: ModelRow; keepPrompts: boolean } | null {
   return err instanceof BundleFallbackError && err.fallbackModel
-    ? { pool: err.pool, model: err.fallbackModel }
+    ? { pool: err.pool, model: err.fallbackModel, keepPrompts: err.keepPrompts }
     : null;
 }

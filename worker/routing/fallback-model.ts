@@ -16,6 +16,8 @@ const REASON: DegradedReason = 'bundle_unavailable';
 export interface FallbackModel {
   pool: string;
   model: ModelRow;
+  /** Whether the pool keeps prompt text in its decision rows (`keep_prompts`). */
+  keepPrompts: boolean;
 }
 
 /**

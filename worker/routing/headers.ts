@@ -7,7 +7,8 @@ const ms = (v: number): string => v.toFixed(2);
 
 /**
  * Headers describing the decision. `served` is the index (into `outcome.candidates`) of the model
- * that actually answered; it defaults to the policy's choice. `x-router-model`, the expected cost
+ * that actually answered; it defaults to the router's pick (the policy's choice, or an exploring
+ * pool's draw). `x-router-model`, the expected cost
  * and the predicted quality describe the served model, and are left out when `served` is negative
  * (no model answered: a header must not name one that did not); `x-router-choice` is the policy's
  * first choice.
@@ -17,7 +18,7 @@ const ms = (v: number): string => v.toFixed(2);
  */
 export function decisionHeaders(
   outcome: RouteOutcome,
-  served: number = outcome.decision.chosen,
+  served: number = outcome.pick.index,
 ): Record<string, string> {
   const { decision, timings } = outcome;
   const headers: Record<string, string> = {
@@ -39,6 +40,11 @@ export function decisionHeaders(
     headers['x-router-model'] = outcome.candidates[served]!.model.name;
     headers['x-router-expected-cost-usd'] = decision.expectedCostUsd[served]!.toPrecision(6);
     headers['x-router-predicted-quality'] = decision.pSuccess[served]!.toFixed(4);
+  }
+  if (outcome.pick.temperature !== null) {
+    // an exploring pool: whether the draw left the top choice, and the draw's probability
+    headers['x-router-explored'] = String(outcome.pick.index !== decision.chosen);
+    headers['x-router-propensity'] = String(outcome.pick.propensity);
   }
   if (outcome.unroutable.length > 0) headers['x-router-unroutable'] = outcome.unroutable.join(',');
   if (outcome.degraded) headers['x-router-degraded'] = outcome.degraded;

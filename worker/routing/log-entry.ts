@@ -1,10 +1,12 @@
 /**
  * The decision-log row of a request (data/decision-log.ts), whichever way it was served: routed by
  * the policy, a concrete model called by name, or a pool's fallback model when no bundle could
- * route it.
+ * route it. The one builder of a row: every column a request fills is set here.
  */
 import type { DecisionLogEntry, DecisionStatus } from '../data/decision-log';
-import type { Attempt } from '../upstream/types';
+import type { ModelRow } from '../data/models';
+import { actualCostUsd } from '../decision/cost';
+import type { AnswerMeasure, Attempt } from '../upstream/types';
 import type { DegradedReason } from './degraded';
 import type { RouteOutcome } from './route-request';
 
@@ -15,14 +17,55 @@ export type Decided =
    * -1 when none did: the row then names the policy's choice (the column is required).
    */
   | { routed: RouteOutcome; served: number }
-  /** One model called unrouted: by name (`pool` null), or as its pool's fallback (`degraded`). */
-  | { decisionId: string; pool: string | null; model: string; degraded: DegradedReason | null };
+  /**
+   * One model called unrouted: by name (`pool` null), as its pool's fallback (`degraded`), or as
+   * an experiment arm's fixed model (`arm`, with the time the arm took to pick in `routingMs`);
+   * `answered`: whether it answered (absent: not called, as for `/v1/route`).
+   */
+  | {
+      decisionId: string;
+      pool: string | null;
+      model: string;
+      degraded: DegradedReason | null;
+      arm?: string;
+      routingMs?: number;
+      answered?: boolean;
+    };
+
+/** What reached the client, and what of the request the row keeps (upstream/serve.ts builds it). */
+export interface AnswerRecord {
+  /** The model whose answer reached the client and what it used and took; null when none did. */
+  answered: {
+    model: Pick<ModelRow, 'name' | 'inputUsdPerMtok' | 'outputUsdPerMtok'>;
+    measure: AnswerMeasure;
+  } | null;
+  /** The request's messages as JSON when the row's pool keeps prompts (`keep_prompts`), else null. */
+  prompt: string | null;
+}
+
+/** A row without an answer (`/v1/route`, a failed request before any try). */
+const NO_ANSWER: AnswerRecord = { answered: null, prompt: null };
+
+/** The usage, cost, timing, answering model and prompt columns of a row. */
+function answerColumns({ answered, prompt }: AnswerRecord): Partial<DecisionLogEntry> {
+  const usage = answered?.measure.usage ?? null;
+  return {
+    promptTokens: usage?.promptTokens ?? null,
+    completionTokens: usage?.completionTokens ?? null,
+    costUsd: answered && usage ? actualCostUsd(answered.model, usage) : null,
+    ttfbMs: answered?.measure.ttfbMs ?? null,
+    upstreamMs: answered?.measure.upstreamMs ?? null,
+    answeredBy: answered?.model.name ?? null,
+    prompt,
+  };
+}
 
 /**
- * The row for a decision, its upstream tries and how the request ended.
+ * The row for a decision, its upstream tries, how the request ended and what its answer used.
  *
  * @example
- * decisionLogEntry(tenant.id, { routed: outcome, served: 0 }, result.attempts, 'ok');
+ * decisionLogEntry(tenant.id, { routed: outcome, served: 0 }, result.attempts, 'ok',
+ *   { answered: { model, measure }, prompt: null });
  * const direct = { decisionId, pool: null, model: 'gpt-4o', degraded: null };
  * decisionLogEntry(tenant.id, direct, result.attempts, 'direct');
  */
@@ -31,14 +74,16 @@ export function decisionLogEntry(
   decided: Decided,
   attempts: readonly Attempt[],
   status: DecisionStatus,
+  answer: AnswerRecord = NO_ANSWER,
 ): DecisionLogEntry {
   if ('decisionId' in decided) {
-    const { decisionId, pool, model, degraded } = decided;
+    const { decisionId, pool, model, degraded, answered } = decided;
     return {
+      ...answerColumns(answer),
       id: decisionId,
       tenantId,
       pool,
-      arm: null,
+      arm: decided.arm ?? null,
       bundleVersion: null,
       model,
       preference: null,
@@ -46,16 +91,21 @@ export function decisionLogEntry(
       probs: [1],
       expectedCostUsd: null,
       predictedQuality: null,
-      routingMs: 0,
+      routingMs: decided.routingMs ?? 0,
       attempts,
       status,
       degraded,
+      itemParams: null,
+      propensity: null,
+      // the answer record names the model that answered; without one, `answered` says whether it did
+      ...(answer.answered || answered === undefined ? {} : { answeredBy: null }),
     };
   }
   const { routed: o, served } = decided;
   const { decision } = o;
-  const logged = served >= 0 ? served : decision.chosen;
+  const logged = served >= 0 ? served : o.pick.index;
   return {
+    ...answerColumns(answer),
     id: o.decisionId,
     tenantId,
     pool: o.pool,
@@ -70,9 +120,15 @@ export function decisionLogEntry(
     probs: decision.probs,
     expectedCostUsd: decision.expectedCostUsd[logged] ?? null,
     predictedQuality: decision.pSuccess[logged] ?? null,
+    predictedQualities: decision.pSuccess,
     routingMs: o.timings.total,
     attempts,
     status,
     degraded: o.degraded,
+    // what learning needs: the prompt's item parameters (not for /v1/route: nothing answered),
+    // the probability the served model was picked with, and which model's answer the caller got
+    itemParams: status === 'route_only' ? null : (decision.itemParams ?? null),
+    propensity: o.pick.propensity,
+    answeredBy: served >= 0 && status !== 'route_only' ? o.candidates[served]!.model.name : null,
   };
 }

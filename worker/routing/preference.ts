@@ -3,7 +3,7 @@
  * quality regardless of cost), from a number or a preset name.
  *
  * Presets name operating points, not numbers: what w a point needs depends on the bundle's policy
- * (since bundle v2026-11-22.2, w = 0.5 buys a small share of the best model's quality). So a preset
+ * (w acts as a price, so w = 0.5 buys a small share of the best model's quality). So a preset
  * stays a name until the request's bundle is known, and `resolvePreference` reads the bundle's
  * calibrated value (`policy.presets` in its manifest), falling back to `DEFAULT_PRESETS`.
  */

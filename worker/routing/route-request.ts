@@ -4,7 +4,7 @@
  */
 import type { RouterConfig } from '../config';
 import type { ModelRow } from '../data/models';
-import { getPool, type Pool } from '../data/pools';
+import { getPool, type ExperimentArm, type Pool } from '../data/pools';
 import type { Tenant } from '../data/tenants';
 import {
   decide,
@@ -24,7 +24,9 @@ import { getBundle } from '../runtime/bundle-loader';
 import type { ChatBody } from '../schemas/chat';
 import { fallbackModelFor, withLastGoodBundle, type DegradedReason } from './degraded';
 import type { FallbackModel } from './fallback-model';
+import type { FixedArm } from './fixed-arm';
 import { assignArm } from './experiment';
+import { drawUniform, explorationMask, explore } from './explore';
 import { parsePreference, resolvePreference, type Preference, type PresetName } from './preference';
 
 export interface RoutedCandidate {
@@ -47,6 +49,11 @@ export interface RouteOutcome {
   uncertaintyPenalty: number;
   /** Routable pool members, aligned with the arrays of `decision`. */
   candidates: RoutedCandidate[];
+  /**
+   * The candidate the router serves first and the probability it was picked with: the policy's top
+   * choice with propensity 1, or, in an exploring pool, a draw from the tempered policy.
+   */
+  pick: ServedPick;
   /** Pool members without an identity under this bundle (reported, not routed to). */
   unroutable: string[];
   decision: Decision;
@@ -55,6 +62,16 @@ export interface RouteOutcome {
   timings: { bundle: number; embed: number; decide: number; total: number };
   /** Set when the pool's own bundle could not route and an older one did (routing/degraded.ts). */
   degraded: DegradedReason | null;
+  /** Whether `pool` (the one the row names) keeps prompt text in its decision rows. */
+  keepPrompts: boolean;
+}
+
+/** The served candidate (index into `candidates`), its propensity and the pool's temperature. */
+export interface ServedPick {
+  index: number;
+  propensity: number;
+  /** The pool's exploration temperature; null = not exploring (the top choice, propensity 1). */
+  temperature: number | null;
 }
 
 /** Request-level inputs that do not come from the body. */
@@ -67,6 +84,8 @@ export interface RouteInputs {
   preferenceHeader?: string | undefined;
   /** `x-router-user` header, if sent (experiment unit when the body has no `user`). */
   userHeader?: string | undefined;
+  /** Read the prompt's IRT item parameters (kept with a served decision for online learning). */
+  itemParams?: boolean;
 }
 
 /**
@@ -110,10 +129,12 @@ async function requirePool(inputs: RouteInputs, name: string): Promise<Pool> {
  * Decides which pool member serves this request (no upstream call).
  *
  * @example
- * const outcome = await routeRequest({ env, config, tenant, body, preferenceHeader: c.req.header('x-router-preference') });
- * outcome.candidates[outcome.decision.chosen].model.name;
+ * const r = await routeRequest({ env, config, tenant, body, preferenceHeader: c.req.header('x-router-preference') });
+ * if ('outcome' in r) r.outcome.candidates[r.outcome.decision.chosen].model.name;
  */
-export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
+export async function routeRequest(
+  inputs: RouteInputs,
+): Promise<{ outcome: RouteOutcome } | { fixed: FixedArm }> {
   const t0 = performance.now();
   const { body, tenant } = inputs;
   const decisionId = crypto.randomUUID();
@@ -126,45 +147,88 @@ export async function routeRequest(inputs: RouteInputs): Promise<RouteOutcome> {
   let pool = await requirePool(inputs, poolName);
   let arm: string | null = null;
   let bundleVersion = pool.bundleVersion;
+  let armPreference: Preference | undefined;
   if (pool.experiment) {
     const unit = body.user ?? inputs.userHeader ?? decisionId;
-    const chosenArm = assignArm(pool.experiment, unit);
-    const armPool =
-      chosenArm.pool && chosenArm.pool !== pool.name
-        ? await getPool(inputs.env.DB, tenant.id, chosenArm.pool, inputs.config.poolCacheMs)
-        : pool;
-    if (armPool) {
-      arm = chosenArm.name;
-      pool = armPool;
-      bundleVersion = chosenArm.bundle_version ?? pool.bundleVersion;
-    } else {
-      // A misconfigured arm must not fail its share of traffic: route as if there were no experiment.
-      console.error(
-        `experiment ${pool.experiment.id}: arm ${chosenArm.name} names unknown pool ${chosenArm.pool}; arm ignored`,
-      );
+    const chosen = assignArm(pool.experiment, unit);
+    const target = await armTarget(inputs, pool, chosen);
+    if ('model' in target) {
+      // a control arm: its one model serves unrouted
+      const routingMs = performance.now() - t0;
+      return {
+        fixed: {
+          decisionId,
+          pool: pool.name,
+          arm: chosen.name,
+          model: target.model,
+          routingMs,
+          keepPrompts: pool.keepPrompts,
+        },
+      };
+    }
+    if (target.pool) {
+      arm = chosen.name;
+      pool = target.pool;
+      bundleVersion = chosen.bundle_version ?? pool.bundleVersion;
+      // The arm's preference wins over the caller's: otherwise callers would decide the arm's traffic.
+      armPreference = chosen.preference;
     }
   }
 
-  const routed = { t0, decisionId, pool, arm, requested: bodyPreference ?? headerPreference };
+  const requested = armPreference ?? bodyPreference ?? headerPreference;
+  const routed = { t0, decisionId, pool, arm, requested };
   const { result, degraded } = await withLastGoodBundle(pool, bundleVersion, (version) =>
     decideWith(inputs, routed, version),
   );
-  return { ...result, degraded };
+  return { outcome: { ...result, degraded } };
+}
+
+/**
+ * Where an experiment arm sends its traffic: its pool (the experiment's own when it names none),
+ * or its one fixed model. An arm whose pool or model no longer exists must not fail its share of
+ * the traffic: `{ pool: null }` (logged) routes as if there were no experiment.
+ */
+async function armTarget(
+  inputs: RouteInputs,
+  pool: Pool,
+  arm: ExperimentArm,
+): Promise<{ pool: Pool | null } | { model: ModelRow }> {
+  const id = pool.experiment?.id;
+  if (arm.model) {
+    const model = pool.experiment?.armModels.get(arm.model);
+    if (model) return { model };
+    console.error(
+      `experiment ${id}: arm ${arm.name} names unknown model ${arm.model}; arm ignored`,
+    );
+    return { pool: null };
+  }
+  if (!arm.pool || arm.pool === pool.name) return { pool };
+  const armPool = await getPool(
+    inputs.env.DB,
+    inputs.tenant.id,
+    arm.pool,
+    inputs.config.poolCacheMs,
+  );
+  if (!armPool)
+    console.error(`experiment ${id}: arm ${arm.name} names unknown pool ${arm.pool}; arm ignored`);
+  return { pool: armPool };
 }
 
 /**
  * Routes the request or, when no bundle can route its pool and the pool names a fallback model,
- * says so (the caller serves the fallback model unrouted); any other failure is thrown.
+ * says so (the caller serves the fallback model unrouted); any other failure is thrown. An
+ * experiment arm with a fixed model is answered as `fixed` (served unrouted, logged with its arm).
  *
  * @example
  * const r = await routeOrFallback(inputs);
  * if ('fallback' in r) return serveFallback(r.fallback);
+ * if ('fixed' in r) return serveFixedArm(r.fixed);
  */
 export async function routeOrFallback(
   inputs: RouteInputs,
-): Promise<{ outcome: RouteOutcome } | { fallback: FallbackModel }> {
+): Promise<{ outcome: RouteOutcome } | { fallback: FallbackModel } | { fixed: FixedArm }> {
   try {
-    return { outcome: await routeRequest(inputs) };
+    return await routeRequest(inputs);
   } catch (e) {
     const fallback = fallbackModelFor(e);
     if (!fallback) throw e;
@@ -240,7 +304,11 @@ async function decideWith(
   });
 
   const tDecide = performance.now();
-  const uncertaintyPenalty = pool.uncertaintyPenalty ?? UNCERTAINTY_PENALTY;
+  // An exploring pool routes uncertain identities at their mean (the replay's `explore-mean`
+  // lever): shown where their pessimistic estimate would be dominated, a newcomer gets drawn.
+  const temperature = pool.explorationTemperature;
+  const uncertaintyPenalty =
+    temperature !== null ? 0 : (pool.uncertaintyPenalty ?? UNCERTAINTY_PENALTY);
   const decisionCandidates: Candidate[] = candidates.map(({ model, identity, covFactor }) => {
     const column = neighbourColumn(manifest, model.bundleModel);
     return {
@@ -259,18 +327,22 @@ async function decideWith(
     candidates: decisionCandidates,
     promptTokens: promptTokens(body.messages.map(messageText)),
     uncertaintyPenalty,
+    ...(inputs.itemParams ? { itemParams: true } : {}),
   });
+  const pick = pickServed(decision, candidates, temperature);
   const tEnd = performance.now();
 
   return {
     decisionId,
     pool: pool.name,
+    keepPrompts: pool.keepPrompts,
     arm,
     bundleVersion,
     preference,
     preset,
     uncertaintyPenalty,
     candidates,
+    pick,
     unroutable,
     decision,
     embedding: {
@@ -285,4 +357,28 @@ async function decideWith(
       total: tEnd - t0,
     },
   };
+}
+
+/**
+ * The candidate to serve: the top choice, or in an exploring pool a draw from the tempered policy
+ * among the top choice and the candidates still being learned (the replay's `gate` lever).
+ */
+function pickServed(
+  decision: Decision,
+  candidates: readonly RoutedCandidate[],
+  temperature: number | null,
+): ServedPick {
+  const top = { index: decision.chosen, propensity: 1, temperature };
+  if (temperature === null) return top;
+  const eligible = explorationMask(
+    decision.chosen,
+    candidates.map((c) => c.covFactor !== undefined),
+  );
+  try {
+    return { ...explore(decision.probs, temperature, drawUniform(), eligible), temperature };
+  } catch (e) {
+    // probabilities the sampler refuses (a policy graph's NaN): serve the top choice, never fail
+    console.error('exploration: no draw from these probabilities; top choice served', e);
+    return top;
+  }
 }

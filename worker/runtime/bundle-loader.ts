@@ -289,7 +289,7 @@ async function load(bucket: R2Bucket, version: string): Promise<LoadedBundle> {
  * Throws `BundleUnavailableError` when it is missing or fails its checks.
  *
  * @example
- * const bundle = await getBundle(env.ASSETS, 'v2026-11-22');
+ * const bundle = await getBundle(env.ASSETS, 'v-next');
  * bundle.manifest.embedding.space;
  */
 export function getBundle(bucket: R2Bucket, version: string): Promise<LoadedBundle> {
@@ -306,7 +306,7 @@ export function getBundle(bucket: R2Bucket, version: string): Promise<LoadedBund
  * Versions loaded (or loading) in this isolate; `/healthz` reports them.
  *
  * @example
- * cachedBundleVersions(); // ['v2026-11-23.5']
+ * cachedBundleVersions(); // ['v-next']
  */
 export function cachedBundleVersions(): string[] {
   return [...cache.keys()];

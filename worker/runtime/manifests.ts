@@ -16,7 +16,7 @@ export const BUNDLE_VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
  * that does not parse throws.
  *
  * @example
- * const manifest = await readManifest(env.ASSETS, 'v2026-11-22');
+ * const manifest = await readManifest(env.ASSETS, 'v-next');
  */
 export async function readManifest(bucket: R2Bucket, version: string): Promise<Manifest | null> {
   const hit = cache.get(version);

@@ -1,6 +1,7 @@
 import { ApiError } from '../errors';
 import type { ChatRequest, UpstreamTarget } from '../providers/types';
 import type { CallContext, ProviderAdapter } from '../providers/adapter';
+import type { TokenUsage } from '../providers/usage';
 import { adapterFor } from '../providers';
 import { UpstreamError, describe } from '../providers/errors';
 import { isRetryableStatus } from './classify';
@@ -9,12 +10,18 @@ import { isEventStreamType, readEventStreamStart } from './first-bytes';
 import { retryAfterSeconds } from './retry-after';
 import { httpFailure, type FailureReason } from './reasons';
 import { endWithErrorEvent, idleGuard, type StreamEnd } from './stream-guard';
-import type { Attempt } from './types';
+import type { AnswerMeasure, Attempt } from './types';
+
+/** How an answer that reached the client ended, with what it used and took. */
+export interface AnswerEnd {
+  end: StreamEnd;
+  measure: AnswerMeasure;
+}
 
 /** How one try ended: an answer for the client, the caller's own error, or a failure to move past. */
 export type AttemptOutcome =
   /** `ended` settles when the client has the whole answer (at once for a JSON answer). */
-  | { kind: 'answer'; response: Response; attempt: Attempt; ended: Promise<StreamEnd> }
+  | { kind: 'answer'; response: Response; attempt: Attempt; ended: Promise<AnswerEnd> }
   /** The upstream (or the provider's translation) rejected the request itself: `error` goes back clean. */
   | { kind: 'caller_error'; error: ApiError; attempt: Attempt }
   /** `retryAfterS`: the upstream's Retry-After on a 429, in seconds. */
@@ -104,15 +111,18 @@ async function errorText(res: Response, signal: AbortSignal): Promise<string> {
   }
 }
 
-/** Hands a streamed answer over, guarded; `ended` learns how it ended. */
+/**
+ * Hands a streamed answer over, guarded; `ended` learns how it ended and what it used, timed from
+ * `started` (when the request was sent). Usage is read as the events pass, never by holding one back.
+ */
 async function streamAnswer(
   adapter: ProviderAdapter,
   target: UpstreamTarget,
   req: ChatRequest,
   res: Response,
   signal: AbortSignal,
-  opts: AttemptOptions,
-): Promise<{ response: Response; ended: Promise<StreamEnd> }> {
+  opts: AttemptOptions & { started: number },
+): Promise<{ response: Response; ended: Promise<AnswerEnd> }> {
   if (!res.body || !isEventStreamType(res.headers.get('content-type'))) {
     res.body?.cancel().catch(() => undefined);
     throw new UpstreamError(
@@ -122,12 +132,17 @@ async function streamAnswer(
   }
   const reader = res.body.getReader();
   const first = await readEventStreamStart(reader, signal);
+  const ttfbMs = Date.now() - opts.started;
+  let usage: TokenUsage | null = null;
   let settle: (end: StreamEnd) => void = () => undefined;
-  const ended = new Promise<StreamEnd>((resolve) => {
-    settle = resolve;
+  const ended = new Promise<AnswerEnd>((resolve) => {
+    settle = (end) =>
+      resolve({ end, measure: { usage, ttfbMs, upstreamMs: Date.now() - opts.started } });
   });
   const translated = idleGuard(reader, first, opts.idleTimeoutMs).pipeThrough(
-    adapter.stream(target, req),
+    adapter.stream(target, req, (u) => {
+      usage = u;
+    }),
   );
   return {
     response: new Response(endWithErrorEvent(translated, settle, opts.signal), {
@@ -191,6 +206,7 @@ export async function tryTarget(
       signal,
     );
     status = res.status;
+    const ttfbMs = Date.now() - started;
     if (isRedirect(res)) {
       res.body?.cancel().catch(() => undefined);
       // where it pointed is left out: the caller must learn nothing about hosts behind the upstream
@@ -214,16 +230,20 @@ export async function tryTarget(
       };
     }
     if (!req.stream) {
-      const json = adapter.completion(await untilAborted(res.text(), signal), target);
-      const response = new Response(json, { status: 200, headers: JSON_HEADERS });
+      const { body, usage } = adapter.completion(await untilAborted(res.text(), signal), target);
+      const response = new Response(body, { status: 200, headers: JSON_HEADERS });
+      const measure = { usage, ttfbMs, upstreamMs: Date.now() - started };
       return {
         kind: 'answer',
         response,
         attempt: answered(res.status),
-        ended: Promise.resolve('complete'),
+        ended: Promise.resolve({ end: 'complete', measure }),
       };
     }
-    const { response, ended } = await streamAnswer(adapter, target, req, res, signal, opts);
+    const { response, ended } = await streamAnswer(adapter, target, req, res, signal, {
+      ...opts,
+      started,
+    });
     clearTimeout(timer);
     return { kind: 'answer', response, attempt: answered(res.status), ended };
   } catch (err) {

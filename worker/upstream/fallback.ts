@@ -24,11 +24,19 @@ function answered(
     opts.health?.report(i, 'neutral');
     return failure(out.error, i, tally, 'upstream_error');
   }
-  const settled = out.ended.then((end) => {
+  const settled = out.ended.then(({ end }) => {
     opts.health?.report(i, VERDICT_OF_END[end], end === 'cut' ? 'stream_cut' : undefined);
     return OUTCOME_OF_END[end];
   });
-  return { response: out.response, error: null, used: i, attempts: tally.attempts, settled };
+  const measured = out.ended.then(({ measure }) => measure);
+  return {
+    response: out.response,
+    error: null,
+    used: i,
+    attempts: tally.attempts,
+    settled,
+    measured,
+  };
 }
 
 /** The result for an error answer (`used` -1: the router's own, no target answered). */
@@ -44,6 +52,7 @@ function failure(
     used,
     attempts: tally.attempts,
     settled: Promise.resolve(outcome),
+    measured: Promise.resolve(null),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import type { ApiError } from '../errors';
 import type { WorkersAiBinding } from '../providers/types';
+import type { TokenUsage } from '../providers/usage';
 import type { TargetHealth } from './breaker';
 import type { FailureReason } from './reasons';
 
@@ -61,6 +62,19 @@ export interface FallbackOptions {
  */
 export type UpstreamOutcome = 'answered' | 'upstream_error' | 'stream_cut' | 'client_closed';
 
+/** What the answer that reached the client used, and how long its upstream took. */
+export interface AnswerMeasure {
+  /** The upstream's own count; null when it reported none (or the stream ended before it did). */
+  usage: TokenUsage | null;
+  /**
+   * From sending the answering try's request to the answer's first byte: a stream's first event,
+   * a JSON answer's status and headers (which such an upstream sends with the finished body).
+   */
+  ttfbMs: number;
+  /** From sending that request to the answer's end (a stream: its last byte, or the client leaving). */
+  upstreamMs: number;
+}
+
 export interface FallbackResult {
   /**
    * OpenAI-format response: JSON, or `text/event-stream` passed through chunk by chunk; for an
@@ -81,4 +95,9 @@ export interface FallbackResult {
   attempts: Attempt[];
   /** Settles when the answer has ended (a stream: after its last byte, or when the client left). */
   settled: Promise<UpstreamOutcome>;
+  /**
+   * Settles with `settled`: the usage and timing of the answer that reached the client; null when
+   * none did (the response is an error).
+   */
+  measured: Promise<AnswerMeasure | null>;
 }

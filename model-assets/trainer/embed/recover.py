@@ -8,7 +8,7 @@ empty vector. ``recover_student`` turns them back into ``embedder.pt`` (+ the ON
 stored dequantised, and re-quantising it gives the same int8 rows, since each row's largest entry
 is +-127 times its scale.
 
-    PYTHONPATH=. /usr/bin/python3 -m trainer.embed.recover bundles/v2026-11-23.4 build/v-next/embedder
+    PYTHONPATH=. /usr/bin/python3 -m trainer.embed.recover bundles/$(cat bundles/DEFAULT) build/v-next/embedder
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def student_from_onnx(path: Path) -> StudentNet:
     """A ``StudentNet`` whose int8 deployed form equals the one in ``path``.
 
     @example
-        net = student_from_onnx(Path("bundles/v2026-11-23.4/embedder.onnx"))
+        net = student_from_onnx(bundle / "embedder.onnx")
     """
     w = _initializers(path)
     if "table_q" not in w:
@@ -74,7 +74,7 @@ def recover_student(bundle: Path, out_dir: Path) -> Path:
     """Writes a student folder (as ``train_student`` does) from ``bundle``; returns ``out_dir``.
 
     @example
-        recover_student(Path("bundles/v2026-11-23.4"), Path("build/v-next/embedder"))
+        recover_student(bundle, Path("build/v-next/embedder"))
     """
     manifest = json.loads((bundle / "manifest.json").read_text())
     spec = manifest["tokenizer"]

@@ -182,7 +182,7 @@ def default_embedder_bundle() -> Path:
     """The bundle whose embedder every protocol bundle reuses (bundles/DEFAULT).
 
     @example
-        default_embedder_bundle().name   # "v2026-11-23.5"
+        default_embedder_bundle().name   # the version in bundles/DEFAULT
     """
     from ..build import default_bundle_dir
 

@@ -96,7 +96,9 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def readme_section(results: dict[str, Any]) -> str:
-    """The section the project README embeds (paths relative to the repository root).
+    """The section the project README embeds (paths relative to the repository root), copied
+    between its ``<!-- benchmarks:begin -->`` and ``<!-- benchmarks:end -->`` markers
+    (test/scripts/doc-links.test.mjs checks that the two agree).
 
     @example
         Path("docs/benchmarks/readme-section.md").write_text(readme_section(results))

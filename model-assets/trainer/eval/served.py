@@ -172,8 +172,9 @@ def pool_identities(es: EvalSet, manifest: dict[str, Any], prompts: ServedPrompt
         raise ValueError(f"identity mode must be one of {IDENTITY_MODES}, not {mode!r}")
     known = manifest_models(manifest)
     meta: dict[str, Any] = {"identities": mode}
-    # Bundles before v2026-11-23.4 have no routellm/<name> identities (data.aliases.IDENTITY_SCOPES):
-    # they route RouteLLM's sets with the shared identity, as they were built to.
+    # Bundles built before RouteLLM's sets had identities of their own have no routellm/<name>
+    # identities (data.aliases.IDENTITY_SCOPES): they route those sets with the shared identity, as
+    # they were built to.
     shared = ({j: unscoped(m) for j, m in enumerate(es.models) if m not in known and unscoped(m) in known}
               if mode == "manifest" else {})
     fit = [j for j, m in enumerate(es.models) if mode != "manifest" or (m not in known and j not in shared)]

@@ -15,7 +15,7 @@ def file_entry(version: str, path: Path) -> dict[str, Any]:
     """``{key, bytes, sha256}`` of one bundle file (the R2 key is ``bundles/<version>/<name>``).
 
     @example
-        file_entry("v2026-11-22", bundle / "irt.onnx")
+        file_entry("v-next", bundle / "irt.onnx")
     """
     data = path.read_bytes()
     return {"key": f"bundles/{version}/{path.name}", "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
@@ -35,7 +35,7 @@ def write_manifest(bundle_dir: Path, version: str, embedding: dict[str, Any], to
     has ``neighbours.onnx``; absent, the IRT alone.
 
     @example
-        write_manifest(bundle, "v2026-11-22", {...}, spec, 16, prior, layout, models, ev, data)
+        write_manifest(bundle, "v-next", {...}, spec, 16, prior, layout, models, ev, data)
     """
     files = {name: file_entry(version, bundle_dir / f"{name}.onnx") for name in ONNX_FILES
              if (bundle_dir / f"{name}.onnx").exists()}

@@ -49,10 +49,10 @@ CI_LEVEL = 0.9
 MIN_GAIN = 1e-3
 #: Static greedy designs and their adaptive versions (re-aimed at the posterior after each answer).
 ALL_CRITERIA = ("d-optimal", "i-optimal", "adaptive-d-optimal", "adaptive-i-optimal")
-# The first is reported as ``quiz`` and routed by the policy. Static I-optimal: on bundle
-# v2026-11-22.3 it keeps >= 94% of the gain at 20 items for all five cold-start models, where the
-# adaptive quiz (re-aimed after every answer) over-rated gemini-1.5-flash (63%) and lost log loss
-# from 20 to 50 items on 4 of 5 models (docs/onboarding.md).
+# The first is reported as ``quiz`` and routed by the policy. Static I-optimal: it kept >= 94% of
+# the gain at 20 items for all five cold-start models, where the adaptive quiz (re-aimed after every
+# answer) over-rated gemini-1.5-flash (63%) and lost log loss from 20 to 50 items on 4 of 5 models
+# (docs/benchmarks/onboarding.md, "Adaptive quiz").
 DEFAULT_CRITERIA = ("i-optimal", "adaptive-i-optimal", "d-optimal", "adaptive-d-optimal")
 # UNCERTAINTY_PENALTY and MAX_UNCERTAINTY_PENALTY come from the contract the worker reads too
 # (trainer/contract.py). The policy pass gets the penalty from the worker's own code; IRT-greedy
@@ -109,8 +109,8 @@ def ability_gap(abar: np.ndarray, theta: np.ndarray, cov: np.ndarray, full: np.n
     """How far an identity's overall ability is from the full identity's, and how sure its posterior
     is of it: with ``abar`` the mean item vector of some prompts, the mean over them of its success
     logit minus the full identity's, and the posterior std of that mean, ``sqrt(abar^T cov abar)``.
-    Most of a 20-item quiz's routing error is this one number (docs/onboarding.md, "How far a quiz
-    can go in a pool of four").
+    Most of a 20-item quiz's routing error is this one number (docs/benchmarks/onboarding.md, "How far a
+    quiz can go in a pool of four").
 
     @example
         >>> ability_gap(np.array([1.0, 1.0]), np.zeros(2), np.eye(2), np.array([0.5, 0.0]))

@@ -5,7 +5,7 @@ model onboarded with a bank is better described by the models that took that ban
 the training pool's mean sits 0.81 prior stds above the population mean along the leading
 (ability) direction, and every cold-start model sits above it too. A 20-item quiz started from the
 population prior cannot undo that shrinkage: in pools of four its identity kept a median 13% of
-the full identity's gain, against 48% from the bank's population (docs/onboarding.md, "Tenant
+the full identity's gain, against 48% from the bank's population (docs/benchmarks/onboarding.md, "Tenant
 pools"; at 10 items neither prior keeps much, and the bank prior is not better there). So a bank carries its own prior: the mean of its population's
 identities and their covariance, shrunk halfway to the population covariance (with 20-30
 identities in 16 dimensions the empirical covariance alone is rank-deficient and noisy; shrinking

@@ -22,7 +22,7 @@ from torch import nn
 from ..contract import FEATURE_NAMES
 
 # No "identity": the policy sees a model only through its predicted success and price. With the
-# 16-d identity as an input (bundles up to v2026-11-22.2) it had learned 27 identities and reacted
+# 16-d identity as an input it had learned the 27 training identities and reacted
 # unpredictably to an onboarded one: a quiz identity that predicted gemini-1.5-flash almost as well
 # as its full identity routed below the bare prior. Without it, 4 of 5 onboarded models keep >= 95%
 # of their gain at 20 items (3 of 5 before), at about 0.002 mmlu-pro AIQ over three seeds

@@ -1,11 +1,11 @@
 """The preset operating points of a bundle (``policy.presets`` in the manifest): which w each
 preset name means for this policy.
 
-Since bundle v2026-11-22.2, w acts as a price (the policy starts from ``w * p - (1 - w) * cost_rel``),
-so a fixed ``balanced = 0.5`` bought a small share of the best model's quality (mmlu-pro, bundle
-v2026-11-22.3: 0.65 against 0.86, at 7.5% of its cost). The presets are therefore calibrated per
-bundle, on the build's validation prompts (mmlu-pro train prompts held out of policy training;
-never the test split):
+w acts as a price (the policy starts from ``w * p - (1 - w) * cost_rel``), so a fixed
+``balanced = 0.5`` sits near the cheap end, far from 95% of the best model's quality (mmlu-pro:
+quality 0.67 against the best model's 0.856, at 6.6% of its cost; docs/benchmarks/notes.md). The
+presets are therefore calibrated per bundle, on the build's validation prompts (mmlu-pro train
+prompts held out of policy training; never the test split):
 
 - ``cheap`` = 0 and ``quality`` = 1, as before;
 - ``balanced`` = the least w from which the policy keeps at least ``BALANCED_SHARE`` (95%) of the

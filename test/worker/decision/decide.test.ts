@@ -456,3 +456,34 @@ describe('decide under concurrency', () => {
     concurrent.forEach((d, i) => expect(d.probs).toEqual(sequential[i % inputs.length]!.probs));
   });
 });
+
+describe('decide with itemParams', () => {
+  it("reads the prompt's item parameters off irt.onnx: sigmoid(a . theta - c) is each candidate's p_success", async () => {
+    for (const text of prompts) {
+      const d = await decide(bundle, {
+        embedding: await embed(text),
+        preference: 0.5,
+        candidates,
+        promptTokens: 10,
+        itemParams: true,
+      });
+      const item = d.itemParams!;
+      expect(item.a).toHaveLength(bundle.manifest.identity_dim);
+      candidates.forEach((cand, i) => {
+        const logit = cand.identity.reduce((s, x, k) => s + x * item.a[k]!, 0) - item.c;
+        // float32 probabilities through the int8 graph: equal to about 1e-5
+        expect(1 / (1 + Math.exp(-logit))).toBeCloseTo(d.pSuccess[i]!, 4);
+      });
+    }
+  });
+
+  it('leaves the decision as it is and adds nothing when not asked', async () => {
+    const embedding = await embed(prompts[2]!);
+    const input = { embedding, preference: 0.4, candidates, promptTokens: 10 };
+    const plain = await decide(bundle, input);
+    const withItems = await decide(bundle, { ...input, itemParams: true });
+    expect(plain.itemParams).toBeUndefined();
+    expect(withItems.probs).toEqual(plain.probs);
+    expect(withItems.pSuccess).toEqual(plain.pSuccess);
+  });
+});

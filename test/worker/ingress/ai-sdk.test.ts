@@ -1,6 +1,7 @@
 // The Vercel AI SDK's default OpenAI provider model (`createOpenAI(...)('router')`), which speaks
 // the Responses API, against the worker inside workerd (fetch through SELF), routed to the loopback
-// provider fakes: generateText, streamText, a multi-step tool loop, the decision headers and row.
+// provider fakes: generateText, streamText, a multi-step tool loop, the decision headers and row,
+// and the errors the SDK raises (as APICallError, streamed and not).
 import { SELF } from 'cloudflare:test';
 import { createOpenAI } from '@ai-sdk/openai';
 import { APICallError, generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
@@ -11,6 +12,7 @@ import { fakePool, waitForDecision } from '../upstream/support/pools';
 
 const tag = crypto.randomUUID().slice(0, 8);
 let provider: ReturnType<typeof createOpenAI>;
+let stranger: ReturnType<typeof createOpenAI>;
 
 const weather = tool({
   description: 'Weather in a city',
@@ -30,6 +32,11 @@ beforeAll(async () => {
     apiKey: t.key,
     fetch: (url, init) => SELF.fetch(url, init),
   });
+  stranger = createOpenAI({
+    baseURL: 'http://router.test/v1',
+    apiKey: 'sk-not-a-key',
+    fetch: (url, init) => SELF.fetch(url, init),
+  });
   await fakePool(t.tenantId, 'ai-fine', { 'test-tiny': `ok-ai-${tag}` });
   await fakePool(t.tenantId, 'ai-tools', { 'test-tiny': `tool-ai-${tag}` });
   await fakePool(
@@ -40,6 +47,8 @@ beforeAll(async () => {
       provider: 'anthropic',
     },
   );
+  await fakePool(t.tenantId, 'ai-cut', { 'test-tiny': `cutline-ai-${tag}` });
+  await fakePool(t.tenantId, 'ai-down', { 'test-tiny': `status-503-ai-${tag}` });
 });
 
 describe('the AI SDK default provider model (Responses API)', () => {
@@ -124,5 +133,76 @@ describe('the AI SDK default provider model (Responses API)', () => {
     expect((err as APICallError).message).toContain('store = false');
     const ok = await generateText({ ...options, providerOptions: { openai: { store: false } } });
     expect(ok.text).toBe('The tool said: 18°C and sunny in Paris');
+  });
+});
+
+/** What generateText threw (it must throw). */
+async function generateFailure(options: Parameters<typeof generateText>[0]): Promise<unknown> {
+  return generateText({ maxRetries: 0, ...options }).then(
+    () => {
+      throw new Error('expected an error');
+    },
+    (e: unknown) => e,
+  );
+}
+
+/** The text streamText delivered and the errors its stream reported. */
+async function streamParts(
+  options: Parameters<typeof streamText>[0],
+): Promise<{ text: string; errors: unknown[] }> {
+  const result = streamText({ maxRetries: 0, ...options, onError: () => {} });
+  let text = '';
+  const errors: unknown[] = [];
+  for await (const part of result.fullStream) {
+    if (part.type === 'text-delta') text += part.text;
+    if (part.type === 'error') errors.push(part.error);
+  }
+  return { text, errors };
+}
+
+describe('errors through the AI SDK', () => {
+  it('a wrong key is a 401 APICallError, not retried (generateText and streamText)', async () => {
+    const options = { model: stranger('router'), prompt: 'Hi' };
+    const thrown = await generateFailure(options);
+    expect(APICallError.isInstance(thrown)).toBe(true);
+    expect((thrown as APICallError).statusCode).toBe(401);
+    expect((thrown as APICallError).isRetryable).toBe(false);
+    expect((thrown as APICallError).message).toBe('invalid or revoked API key');
+    const streamed = await streamParts(options);
+    expect(streamed.text).toBe('');
+    expect(streamed.errors).toHaveLength(1);
+    expect(APICallError.isInstance(streamed.errors[0])).toBe(true);
+    expect((streamed.errors[0] as APICallError).statusCode).toBe(401);
+  });
+
+  it('an option the router cannot honour is a 400 APICallError naming it', async () => {
+    const options = {
+      model: provider('router/ai-fine'),
+      prompt: 'Hi',
+      providerOptions: { openai: { previousResponseId: 'resp_123' } },
+    };
+    for (const err of [await generateFailure(options), (await streamParts(options)).errors[0]]) {
+      expect(APICallError.isInstance(err)).toBe(true);
+      expect((err as APICallError).statusCode).toBe(400);
+      expect(JSON.parse((err as APICallError).responseBody!)).toMatchObject({
+        error: { code: 'unsupported_parameter', param: 'previous_response_id' },
+      });
+    }
+  });
+
+  it('no upstream answering is a 502 APICallError with the decision headers', async () => {
+    const err = (await generateFailure({ model: provider('router/ai-down'), prompt: 'Hi' })) as
+      APICallError | undefined;
+    expect(APICallError.isInstance(err)).toBe(true);
+    expect(err!.statusCode).toBe(502);
+    expect(err!.isRetryable).toBe(true);
+    expect(err!.responseHeaders?.['x-router-choice']).toBe('ai-down-test-tiny');
+  });
+
+  it('a stream that breaks after text reports an error part and finishes with "error"', async () => {
+    const { text, errors } = await streamParts({ model: provider('router/ai-cut'), prompt: 'Hi' });
+    expect(text.length).toBeGreaterThan(0);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ message: expect.stringContaining('upstream stream failed') });
   });
 });

@@ -90,6 +90,42 @@ describe('the key', () => {
   );
 });
 
+describe("the router's own options", () => {
+  it.each([
+    ['/v1/messages', messagesBody],
+    ['/v1/responses', responsesBody],
+  ])(
+    '%s takes the preference from the body `router` object and from the header',
+    async (path, body) => {
+      const fromBody = await call(path, {
+        key,
+        body: { ...body, router: { preference: 'cheap' } },
+      });
+      expect(fromBody.status).toBe(200);
+      expect(fromBody.headers.get('x-router-preference')).toBe('0');
+      const fromHeader = await call(path, {
+        key,
+        body,
+        headers: { 'x-router-preference': 'quality' },
+      });
+      expect(fromHeader.headers.get('x-router-preference')).toBe('1');
+      const bad = await call(path, { key, body, headers: { 'x-router-preference': '7' } });
+      expect(bad.status).toBe(400);
+    },
+  );
+
+  it.each([
+    ['/v1/messages', messagesBody],
+    ['/v1/responses', responsesBody],
+  ])('%s calls a concrete model by name, unrouted', async (path, body) => {
+    const t = await tenant();
+    const res = await call(path, { key: t.key, body: { ...body, model: t.upstreamModel } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-router-pool')).toBe('none');
+    expect(res.headers.get('x-router-model')).toBe(t.upstreamModel);
+  });
+});
+
 describe('the error shape of /v1/messages is Anthropic’s, for every error', () => {
   it('no key: 401 authentication_error', async () => {
     const res = await call('/v1/messages', { body: messagesBody });

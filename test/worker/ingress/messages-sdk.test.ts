@@ -269,6 +269,30 @@ describe('errors on /v1/messages, in Anthropic shape', () => {
     expect(body.error.message.startsWith(`${field}`)).toBe(true);
   });
 
+  it('streamed, the same errors are typed before any event', async () => {
+    const auth = await failure(() =>
+      client('sk-wrong').messages.create({ model: 'router/msg-fine', ...hi, stream: true }),
+    );
+    expect(auth).toBeInstanceOf(AuthenticationError);
+    const refused = await failure(() =>
+      client()
+        .messages.stream({ model: 'router/msg-fine', ...hi, top_k: 5 })
+        .finalMessage(),
+    );
+    expect(refused).toBeInstanceOf(BadRequestError);
+    expect((refused as APIError).error).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: expect.stringMatching(/^top_k: /) },
+    });
+    const down = await failure(() =>
+      client()
+        .messages.stream({ model: 'router/msg-down', ...hi })
+        .finalMessage(),
+    );
+    expect(down).toBeInstanceOf(InternalServerError);
+    expect((down as APIError).status).toBe(502);
+  });
+
   it('an unknown pool is a NotFoundError', async () => {
     const err = await failure(() =>
       client().messages.create({ model: `router/nope-${tag}`, ...hi }),

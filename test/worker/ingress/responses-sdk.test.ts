@@ -293,6 +293,25 @@ describe('errors on /v1/responses', () => {
     expect((err as APIError).param).toBe(param);
   });
 
+  it('streamed, the same errors are typed before any event', async () => {
+    const auth = await failure(() =>
+      client('sk-wrong').responses.create({ model: 'router/resp-fine', input: 'Hi', stream: true }),
+    );
+    expect(auth).toBeInstanceOf(AuthenticationError);
+    const refused = await failure(() =>
+      client()
+        .responses.stream({ model: 'router/resp-fine', input: 'Hi', store: true })
+        .finalResponse(),
+    );
+    expect(refused).toBeInstanceOf(BadRequestError);
+    expect((refused as APIError).param).toBe('store');
+    const down = (await failure(() =>
+      client().responses.stream({ model: 'router/resp-down', input: 'Hi' }).finalResponse(),
+    )) as APIError;
+    expect(down.status).toBe(502);
+    expect(down.code).toBe('upstream_unavailable');
+  });
+
   it('a bad value is a BadRequestError naming the field', async () => {
     const err = await failure(() =>
       client().responses.create({ model: 'router/resp-fine', input: 'Hi', temperature: 3 }),

@@ -81,8 +81,11 @@ describe('CORS on actual requests', () => {
       expect.arrayContaining([
         'x-request-id',
         'x-router-model',
+        'x-router-cost-usd',
         'retry-after',
         'x-ratelimit-remaining-requests',
+        'x-router-explored',
+        'x-router-propensity',
       ]),
     );
     const other = await call('/v1/route', {

@@ -38,6 +38,8 @@ describe('openai request', () => {
       temperature: 0.2,
       response_format: { type: 'json_object' },
       stream: true,
+      // the router always asks a stream for its usage (what the answer cost)
+      stream_options: { include_usage: true },
     });
   });
 
@@ -152,7 +154,9 @@ describe('openAIStream (the pass-through transform)', () => {
         c.close();
       },
     });
-    const reader = source.pipeThrough(openAIStream()).getReader();
+    const reader = source
+      .pipeThrough(openAIStream({ forwardUsage: true, onUsage: () => undefined }))
+      .getReader();
     let text = '';
     for (;;) {
       try {
@@ -181,6 +185,20 @@ describe('openAIStream (the pass-through transform)', () => {
       'data: [DONE]\n\n',
     ]);
     expect(out.text).toBe(`${chunkOf('Hi')}${chunkOf('', 'stop')}data: [DONE]\n\n`);
+  });
+
+  it('drops an event whose JSON is no chunk (null, a number) instead of breaking the stream', async () => {
+    const out = await run([
+      chunkOf('Hi'),
+      'data: null\n\n',
+      'data: 42\n\n',
+      chunkOf('', 'stop'),
+      'data: [DONE]\n\n',
+    ]);
+    expect(out).toEqual({
+      text: `${chunkOf('Hi')}${chunkOf('', 'stop')}data: [DONE]\n\n`,
+      error: null,
+    });
   });
 
   it('keeps a last event that lost only its line ends, and adds [DONE] after a finish_reason', async () => {

@@ -61,6 +61,7 @@ describe('registering a model (POST /admin/models)', () => {
     'UPSTREAM_TIMEOUT_MS',
     'MAX_TRIES',
     'DB',
+    'OPERATOR_TOKEN',
   ])(
     'tenant B cannot name %s: 403 secret_not_granted, no row, and the capture server receives nothing',
     async (secret) => {
@@ -294,6 +295,33 @@ describe('rows already in D1 without a grant (written before grants existed, or 
 });
 
 describe('operator (global) rows', () => {
+  it("never send the operator's own token, even from an operator row", async () => {
+    const name = `global-operator-${tag}`;
+    const id = await seedModel({
+      name,
+      upstreamModel: `global-${tag}-operator`,
+      inputUsd: 1,
+      outputUsd: 1,
+      baseUrl: `${capture}/v1`,
+      secretName: 'OPERATOR_TOKEN',
+      tenantId: null,
+    });
+    try {
+      const res = await call('/v1/chat/completions', {
+        key: b.key,
+        env: { ...secrets, OPERATOR_TOKEN: 'op-secret-value-0123456789abcdef0123' } as never,
+        body: { model: name, messages },
+      });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('x-router-fallback')).toMatch(
+        new RegExp(`^${name}=not_granted;ms=\\d+$`),
+      );
+      expect(await received(`global-${tag}-operator`)).toEqual([]);
+    } finally {
+      await testEnv.DB.prepare('DELETE FROM models WHERE id = ?1').bind(id).run();
+    }
+  });
+
   it('may use any secret without a grant, but never a plain var', async () => {
     const name = `global-var-${tag}`;
     const id = await seedModel({

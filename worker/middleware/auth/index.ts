@@ -2,7 +2,8 @@
  * The tenant key: `Authorization: Bearer <key>`, or, on the paths named in `apiKeyHeaderOn`
  * (`/v1/messages`, where Anthropic's clients send it so), `x-api-key: <key>`; Bearer wins when both
  * come. The sha256 of the key must be an unrevoked `api_keys.key_hash`. Sets `c.var.tenant` and
- * `c.var.apiKey`; answers 401 otherwise.
+ * `c.var.apiKey`; answers 401 otherwise (403 `tenant_disabled` for a key of a tenant the
+ * operator disabled).
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../env';
@@ -45,6 +46,10 @@ export function auth(opts: AuthOptions = {}): MiddlewareHandler<AppEnv> {
     }
     const key = await findApiKey(c.env.DB, await sha256Hex(presented));
     if (!key) throw new ApiError(401, 'invalid or revoked API key', { code: 'invalid_api_key' });
+    if (key.tenant.disabled)
+      throw new ApiError(403, 'this tenant is disabled; ask the operator', {
+        code: 'tenant_disabled',
+      });
     c.set('tenant', key.tenant);
     c.set('apiKey', key);
     await next();

@@ -16,7 +16,7 @@ import { someTenantAllows } from '../../data/cors-origins';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
 
-const ALLOW_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'];
+const ALLOW_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 const ALLOW_HEADERS = [
   'authorization',
   'content-type',
@@ -36,12 +36,15 @@ const EXPOSE_HEADERS = [
   'x-router-decision-id',
   'x-router-arm',
   'x-router-expected-cost-usd',
+  'x-router-cost-usd',
   'x-router-predicted-quality',
   'x-router-embedding',
   'x-router-unroutable',
   'x-router-attempts',
   'x-router-fallback',
   'x-router-degraded',
+  'x-router-explored',
+  'x-router-propensity',
   'x-ratelimit-limit-requests',
   'x-ratelimit-remaining-requests',
   'x-ratelimit-reset-requests',

@@ -2,6 +2,7 @@ import type { ProviderAdapter } from '../adapter';
 import { anthropicRequest } from './request';
 import { anthropicCompletion, anthropicError } from './response';
 import { anthropicStream } from './stream';
+import { clientWantsUsage } from '../usage';
 
 /**
  * Anthropic Messages API, translated both ways (JSON and streaming) to OpenAI chat completions.
@@ -15,11 +16,11 @@ export const anthropic: ProviderAdapter = {
     return ctx.fetch(url, { ...init, signal: ctx.signal });
   },
   completion: (body) => anthropicCompletion(body),
-  stream: (target, req) =>
+  stream: (target, req, onUsage) =>
     anthropicStream({
-      includeUsage:
-        (req.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+      includeUsage: clientWantsUsage(req),
       fallbackModel: target.upstreamModel,
+      onUsage,
     }),
   error: anthropicError,
 };

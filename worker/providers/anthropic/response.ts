@@ -2,6 +2,7 @@ import type { ApiError } from '../../errors';
 import { UpstreamError } from '../errors';
 import { upstreamError } from '../error-body';
 import { nowSeconds, type ChatCompletion, type FinishReason, type ToolCall } from '../openai/types';
+import { toOpenAIUsage, type TokenUsage } from '../usage';
 
 /**
  * Anthropic's stop_reason in OpenAI's finish_reason vocabulary.
@@ -31,7 +32,63 @@ interface AnthropicMessage {
   model: string;
   content: Array<{ type: string; text?: string; id?: string; name?: string; input?: unknown }>;
   stop_reason?: string | null;
-  usage?: { input_tokens?: number; output_tokens?: number };
+  usage?: unknown;
+}
+
+/** Anthropic's usage fields: `input_tokens` leaves out the tokens read from or written to its prompt cache. */
+interface AnthropicUsage {
+  input_tokens?: unknown;
+  output_tokens?: unknown;
+  cache_creation_input_tokens?: unknown;
+  cache_read_input_tokens?: unknown;
+}
+
+const tokens = (v: unknown): number =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0;
+
+/**
+ * Prompt tokens of an Anthropic usage object, in OpenAI's sense (cached tokens included), or null
+ * when it carries no `input_tokens`.
+ *
+ * @example
+ * anthropicPromptTokens({ input_tokens: 20, cache_read_input_tokens: 80 }); // 100
+ */
+export function anthropicPromptTokens(raw: unknown): number | null {
+  const u = raw as AnthropicUsage | null | undefined;
+  if (typeof u?.input_tokens !== 'number') return null;
+  return (
+    tokens(u.input_tokens) +
+    tokens(u.cache_creation_input_tokens) +
+    tokens(u.cache_read_input_tokens)
+  );
+}
+
+/**
+ * The usage of a whole Anthropic message (a JSON answer), or null when it reports none.
+ *
+ * @example
+ * anthropicUsage({ input_tokens: 12, output_tokens: 5 }); // { promptTokens: 12, completionTokens: 5 }
+ */
+export function anthropicUsage(raw: unknown): TokenUsage | null {
+  const prompt = anthropicPromptTokens(raw);
+  const u = raw as AnthropicUsage | null | undefined;
+  if (prompt === null || typeof u?.output_tokens !== 'number') return null;
+  const cached = tokens(u.cache_read_input_tokens);
+  return {
+    promptTokens: prompt,
+    completionTokens: tokens(u.output_tokens),
+    ...(cached > 0 ? { cachedTokens: cached } : {}),
+  };
+}
+
+/**
+ * Tokens an Anthropic usage object says were read from the prompt cache (0 when it says none).
+ *
+ * @example
+ * anthropicCachedTokens({ input_tokens: 20, cache_read_input_tokens: 80 }); // 80
+ */
+export function anthropicCachedTokens(raw: unknown): number {
+  return tokens((raw as AnthropicUsage | null | undefined)?.cache_read_input_tokens);
 }
 
 function isMessage(v: unknown): v is AnthropicMessage {
@@ -43,13 +100,14 @@ function isMessage(v: unknown): v is AnthropicMessage {
 
 /**
  * Translates an Anthropic Messages answer into an OpenAI `chat.completion` (text blocks joined,
- * tool_use blocks as tool_calls, usage renamed).
+ * tool_use blocks as tool_calls, usage renamed, cached prompt tokens counted as prompt tokens), and
+ * reads its usage (null, and no `usage` in the completion, when Anthropic reported none).
  *
  * @example
  * anthropicCompletion('{"id":"msg_1","type":"message","model":"claude-3-5-haiku-20241022",' +
  *   '"content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":1}}');
  */
-export function anthropicCompletion(body: string): string {
+export function anthropicCompletion(body: string): { body: string; usage: TokenUsage | null } {
   let msg: unknown;
   try {
     msg = JSON.parse(body);
@@ -69,8 +127,7 @@ export function anthropicCompletion(body: string): string {
       type: 'function',
       function: { name: b.name ?? '', arguments: JSON.stringify(b.input ?? {}) },
     }));
-  const prompt = msg.usage?.input_tokens ?? 0;
-  const completion = msg.usage?.output_tokens ?? 0;
+  const usage = anthropicUsage(msg.usage);
   const out: ChatCompletion = {
     id: msg.id,
     object: 'chat.completion',
@@ -87,13 +144,9 @@ export function anthropicCompletion(body: string): string {
         finish_reason: finishReason(msg.stop_reason),
       },
     ],
-    usage: {
-      prompt_tokens: prompt,
-      completion_tokens: completion,
-      total_tokens: prompt + completion,
-    },
+    ...(usage ? { usage: toOpenAIUsage(usage) } : {}),
   };
-  return JSON.stringify(out);
+  return { body: JSON.stringify(out), usage };
 }
 
 /**

@@ -2,7 +2,8 @@ import { sseData, sseDecoder, type SseEvent } from '../sse';
 import { UpstreamError, UpstreamErrorEvent } from '../errors';
 import { streamErrorBody } from '../error-body';
 import { chunk, nowSeconds, type ChatCompletionChunk } from '../openai/types';
-import { finishReason } from './response';
+import { usageChunk, type TokenUsage, type UsageSink } from '../usage';
+import { anthropicCachedTokens, anthropicPromptTokens, finishReason } from './response';
 import type { ByteTransform } from '../adapter';
 
 interface Meta {
@@ -14,25 +15,34 @@ interface Meta {
 /**
  * Translates Anthropic's streamed Messages events into OpenAI `chat.completion.chunk` events:
  * message_start -> a role chunk; text_delta -> content; tool_use start / input_json_delta ->
- * tool_calls deltas; message_delta -> finish_reason (and a usage chunk when the caller asked for
- * `stream_options.include_usage`); message_stop -> `data: [DONE]`; ping is dropped. An `error` event
+ * tool_calls deltas; message_delta -> finish_reason; message_stop -> a usage chunk when the caller
+ * asked for `stream_options.include_usage`, then `data: [DONE]`; ping is dropped. The usage
+ * (message_start's prompt tokens, cached ones included, and message_delta's output tokens) goes to
+ * `onUsage` when message_delta brings the final count. An `error` event
  * (its message cleaned) and a stream that ends without message_stop error the stream
  * (`UpstreamErrorEvent`, `UpstreamError('incomplete')`), which `endWithErrorEvent` turns into the
  * client's error event. The decoder only passes whole events, so a line cut mid-way never arrives.
  *
  * @example
- * upstream.body.pipeThrough(anthropicStream({ includeUsage: false }));
+ * upstream.body.pipeThrough(anthropicStream({ includeUsage: false, fallbackModel: 'claude', onUsage: () => {} }));
  */
 export function anthropicStream(opts: {
   includeUsage: boolean;
   fallbackModel: string;
+  onUsage: UsageSink;
 }): ByteTransform {
   const meta: Meta = { id: 'chatcmpl-anthropic', created: nowSeconds(), model: opts.fallbackModel };
   let inputTokens = 0;
+  let cachedTokens = 0;
   let outputTokens = 0;
   let ended = false;
   // Anthropic numbers content blocks across text and tools; OpenAI numbers tool calls only.
   const toolIndex = new Map<number, number>();
+  const current = (): TokenUsage => ({
+    promptTokens: inputTokens,
+    completionTokens: outputTokens,
+    ...(cachedTokens > 0 ? { cachedTokens } : {}),
+  });
 
   const handle = (ev: SseEvent, out: TransformStreamDefaultController<Uint8Array>): void => {
     if (ended) return;
@@ -46,11 +56,11 @@ export function anthropicStream(opts: {
     const emit = (c: ChatCompletionChunk): void => out.enqueue(sseData(c));
     switch (type) {
       case 'message_start': {
-        const m = data.message as
-          { id?: unknown; model?: unknown; usage?: { input_tokens?: unknown } } | undefined;
+        const m = data.message as { id?: unknown; model?: unknown; usage?: unknown } | undefined;
         if (typeof m?.id === 'string') meta.id = m.id;
         if (typeof m?.model === 'string') meta.model = m.model;
-        if (typeof m?.usage?.input_tokens === 'number') inputTokens = m.usage.input_tokens;
+        inputTokens = anthropicPromptTokens(m?.usage) ?? inputTokens;
+        cachedTokens = anthropicCachedTokens(m?.usage) || cachedTokens;
         emit(chunk(meta, { role: 'assistant', content: '' }));
         return;
       }
@@ -89,30 +99,19 @@ export function anthropicStream(opts: {
       }
       case 'message_delta': {
         const delta = data.delta as { stop_reason?: unknown } | undefined;
-        const usage = data.usage as { output_tokens?: unknown; input_tokens?: unknown } | undefined;
-        if (typeof usage?.output_tokens === 'number') outputTokens = usage.output_tokens;
-        if (typeof usage?.input_tokens === 'number') inputTokens = usage.input_tokens;
+        const usage = data.usage as { output_tokens?: unknown } | undefined;
+        // message_delta's counts are cumulative; its input count, when sent, is the final one
+        inputTokens = anthropicPromptTokens(data.usage) ?? inputTokens;
+        cachedTokens = anthropicCachedTokens(data.usage) || cachedTokens;
+        if (typeof usage?.output_tokens === 'number') {
+          outputTokens = usage.output_tokens;
+          opts.onUsage(current());
+        }
         emit(chunk(meta, {}, finishReason(delta?.stop_reason) ?? 'stop'));
         return;
       }
       case 'message_stop': {
-        if (opts.includeUsage) {
-          const usage = {
-            prompt_tokens: inputTokens,
-            completion_tokens: outputTokens,
-            total_tokens: inputTokens + outputTokens,
-          };
-          out.enqueue(
-            sseData({
-              id: meta.id,
-              object: 'chat.completion.chunk',
-              created: meta.created,
-              model: meta.model,
-              choices: [],
-              usage,
-            }),
-          );
-        }
+        if (opts.includeUsage) emit(usageChunk(meta, current()));
         out.enqueue(sseData('[DONE]'));
         ended = true;
         return;

@@ -2,10 +2,12 @@ import type { ProviderAdapter } from '../adapter';
 import { openAIRequest } from './request';
 import { openAICompletion, openAIUpstreamError } from './response';
 import { openAIStream } from './stream';
+import { clientWantsUsage } from '../usage';
 
 /**
  * OpenAI-compatible chat completions: OpenAI, Together, Groq, OpenRouter, vLLM, Ollama and the
- * local stand-in all speak it, so requests and answers pass through with only the model id swapped.
+ * local stand-in all speak it, so requests and answers pass through with only the model id swapped
+ * (and a stream asking for its usage chunk, which reaches the client only if it asked too).
  *
  * @example
  * const res = await openai.send(target, req, { signal, fetch });
@@ -16,6 +18,6 @@ export const openai: ProviderAdapter = {
     return ctx.fetch(url, { ...init, signal: ctx.signal });
   },
   completion: (body) => openAICompletion(body),
-  stream: () => openAIStream(),
+  stream: (_target, req, onUsage) => openAIStream({ forwardUsage: clientWantsUsage(req), onUsage }),
   error: openAIUpstreamError,
 };

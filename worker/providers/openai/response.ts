@@ -1,14 +1,17 @@
 import type { ApiError } from '../../errors';
 import { UpstreamError } from '../errors';
 import { upstreamError } from '../error-body';
+import { readOpenAIUsage, type TokenUsage } from '../usage';
 
 /**
- * Checks an OpenAI-compatible answer and passes it through byte for byte (unknown fields kept).
+ * Checks an OpenAI-compatible answer and passes it through byte for byte (unknown fields kept),
+ * with the usage it reports (null: none).
  *
  * @example
- * openAICompletion('{"object":"chat.completion","choices":[...]}'); // same text back
+ * openAICompletion('{"object":"chat.completion","choices":[...],"usage":{"prompt_tokens":7,"completion_tokens":4}}');
+ * // { body: <the same text>, usage: { promptTokens: 7, completionTokens: 4 } }
  */
-export function openAICompletion(body: string): string {
+export function openAICompletion(body: string): { body: string; usage: TokenUsage | null } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -22,7 +25,7 @@ export function openAICompletion(body: string): string {
   ) {
     throw new UpstreamError('bad_response', 'upstream answered 200 without a choices array');
   }
-  return body;
+  return { body, usage: readOpenAIUsage((parsed as { usage?: unknown }).usage) };
 }
 
 /**

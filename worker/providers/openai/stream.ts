@@ -1,6 +1,7 @@
 import { parseSseEvent, sseData, sseEventSplitter, wholeData } from '../sse';
 import { UpstreamError, UpstreamErrorEvent } from '../errors';
 import { streamErrorBody } from '../error-body';
+import { readOpenAIUsage, type UsageSink } from '../usage';
 
 /** Ends an event that arrived without its blank line. */
 const END_OF_EVENT = new TextEncoder().encode('\n\n');
@@ -25,6 +26,12 @@ function hasFinishReason(v: unknown): boolean {
   );
 }
 
+/** The usage chunk that closes a stream asked for it: `choices` empty, `usage` set. */
+function isUsageOnly(v: unknown): boolean {
+  const { choices } = v as { choices?: unknown };
+  return Array.isArray(choices) && choices.length === 0;
+}
+
 /**
  * Passes an OpenAI-compatible SSE stream through unchanged, but only in whole events: bytes are
  * held back until their event's blank line arrives, so a client never gets half an event (the
@@ -35,13 +42,19 @@ function hasFinishReason(v: unknown): boolean {
  *   stream with an `UpstreamErrorEvent`, its message cleaned (never the raw object);
  * - a stream that ends without `[DONE]` gets one when a finish_reason was seen (the answer is
  *   complete), else it errors with `UpstreamError('incomplete')`; an unfinished last event is
- *   dropped unless only its line ends are missing and its data is whole.
+ *   dropped unless only its line ends are missing and its data is whole;
+ * - every `usage` a chunk carries goes to `onUsage` (the last one counts); the usage chunk (no
+ *   choices) reaches the client only when `forwardUsage` (the client asked for it: the router
+ *   asks every upstream for it, see ./request.ts).
  * The errors become the client's error event in `endWithErrorEvent` (worker/upstream/stream-guard.ts).
  *
  * @example
- * upstream.body.pipeThrough(openAIStream());
+ * upstream.body.pipeThrough(openAIStream({ forwardUsage: false, onUsage: (u) => (usage = u) }));
  */
-export function openAIStream(): TransformStream<Uint8Array, Uint8Array> {
+export function openAIStream(opts: {
+  forwardUsage: boolean;
+  onUsage: UsageSink;
+}): TransformStream<Uint8Array, Uint8Array> {
   const split = sseEventSplitter();
   const text = new TextDecoder();
   let done = false;
@@ -61,9 +74,14 @@ export function openAIStream(): TransformStream<Uint8Array, Uint8Array> {
       return;
     }
     const payload = json(ev.data);
-    if (payload === undefined) return;
+    if (typeof payload !== 'object' || payload === null) return; // not JSON, or not a chunk
     if (isErrorChunk(payload)) throw new UpstreamErrorEvent(streamErrorBody(payload));
     finished ||= hasFinishReason(payload);
+    const usage = readOpenAIUsage((payload as { usage?: unknown }).usage);
+    if (usage) {
+      opts.onUsage(usage);
+      if (!opts.forwardUsage && isUsageOnly(payload)) return;
+    }
     out.enqueue(block);
   };
 

@@ -12,6 +12,7 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  prompt_tokens_details?: { cached_tokens: number };
 }
 
 /** A non-streamed answer (`object: "chat.completion"`). */

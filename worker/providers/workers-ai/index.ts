@@ -4,6 +4,7 @@ import { cleanMessage, upstreamError } from '../error-body';
 import { workersAiInput } from './request';
 import { workersAiCompletion } from './response';
 import { workersAiStream } from './stream';
+import { clientWantsUsage } from '../usage';
 
 /**
  * Workers AI through the `env.AI` binding. The binding's answer is wrapped in a `Response` (a JSON
@@ -43,12 +44,8 @@ export const workersAi: ProviderAdapter = {
     return new Response(JSON.stringify(out), { headers: { 'content-type': 'application/json' } });
   },
   completion: (body, target) => workersAiCompletion(body, target.upstreamModel),
-  stream: (target, req) =>
-    workersAiStream({
-      model: target.upstreamModel,
-      includeUsage:
-        (req.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
-    }),
+  stream: (target, req, onUsage) =>
+    workersAiStream({ model: target.upstreamModel, includeUsage: clientWantsUsage(req), onUsage }),
   // The binding throws instead of answering with an HTTP error, so this only wraps odd cases.
   error: upstreamError,
 };

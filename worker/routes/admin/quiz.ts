@@ -96,7 +96,7 @@ export async function postQuiz(
   const run = body.run ? await quizModel(row, c.env, ctx, body.run) : null;
   const graded = run ?? outcomeRows(ctx, body.outcomes ?? []);
   const post = await fitIdentity(c.env.DB, row, ctx, graded);
-  clearPoolCache(); // routed with the new identity at once in this isolate
+  clearPoolCache(c.get('tenant').id); // routed with the new identity at once in this isolate
   return c.json({
     object: 'model.identity',
     model: row.id,

@@ -1,0 +1,66 @@
+/**
+ * The tenant's online identities of a model (learnt from its feedback, docs/worker.md "Online
+ * learning"): `GET /admin/models/{id}/online-identity` shows them, `DELETE` rolls the model back
+ * to its quiz, training or manifest identity (all bundle versions, or `?bundle=`). A global model
+ * is allowed: its online identities are this tenant's own.
+ */
+import type { Context } from 'hono';
+import { deleteOnlineIdentities, onlineIdentitiesOf } from '../../data/online-identities';
+import { clearPoolCache } from '../../data/pools';
+import { getRoutableModel } from '../../data/tenant-models';
+import type { AppEnv } from '../../env';
+import { ApiError } from '../../errors';
+import type { ModelParams, OnlineQuery, Valid } from './schemas';
+
+async function modelOf(c: Context<AppEnv>, id: string) {
+  const row = await getRoutableModel(c.env.DB, c.get('tenant').id, id);
+  if (!row)
+    throw new ApiError(404, `model ${JSON.stringify(id)} not found`, {
+      code: 'model_not_found',
+      param: 'id',
+    });
+  return row;
+}
+
+/**
+ * Handler of `GET /admin/models/{id}/online-identity`.
+ *
+ * @example
+ * admin.get('/models/:id/online-identity', validParams(modelParams), showOnline);
+ */
+export async function showOnline(
+  c: Context<AppEnv, string, Valid<{ param: ModelParams }>>,
+): Promise<Response> {
+  const row = await modelOf(c, c.req.valid('param').id);
+  const identities = await onlineIdentitiesOf(c.env.DB, c.get('tenant').id, row.id);
+  return c.json({ object: 'model.online_identities', model: row.id, name: row.name, identities });
+}
+
+/**
+ * Handler of `DELETE /admin/models/{id}/online-identity[?bundle=]`: 200 with the bundle versions
+ * rolled back (none is not an error). This isolate routes with the older identity at once, others
+ * within `POOL_CACHE_SECONDS`; feedback already learnt from stays applied.
+ *
+ * @example
+ * admin.delete('/models/:id/online-identity', validParams(modelParams), validQuery(onlineQuerySchema), rollbackOnline);
+ */
+export async function rollbackOnline(
+  c: Context<AppEnv, string, Valid<{ param: ModelParams; query: OnlineQuery }>>,
+): Promise<Response> {
+  const row = await modelOf(c, c.req.valid('param').id);
+  const tenantId = c.get('tenant').id;
+  const removed = await deleteOnlineIdentities(
+    c.env.DB,
+    tenantId,
+    row.id,
+    c.req.valid('query').bundle ?? null,
+  );
+  clearPoolCache();
+  return c.json({
+    object: 'model.online_identities',
+    model: row.id,
+    name: row.name,
+    rolled_back: removed,
+    identities: await onlineIdentitiesOf(c.env.DB, tenantId, row.id),
+  });
+}
