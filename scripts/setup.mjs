@@ -17,9 +17,21 @@ const debianPackages = [
   'python3-scipy',
   'python3-pytest',
   'python3-matplotlib',
+  'python3-flake8',
+  'python3-isort',
   'libopenblas0-pthread',
 ];
-const pythonModules = ['torch', 'onnx', 'numpy', 'sklearn', 'scipy', 'pytest', 'matplotlib'];
+const pythonModules = [
+  'torch',
+  'onnx',
+  'numpy',
+  'sklearn',
+  'scipy',
+  'pytest',
+  'matplotlib',
+  'flake8',
+  'isort',
+];
 
 function log(msg) {
   console.log(`[setup] ${msg}`);

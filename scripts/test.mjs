@@ -21,6 +21,9 @@ const steps = [
   // 100); the file lists are package.json's `lint:eslint` and `lint:format`.
   { name: 'lint (eslint)', cmd: 'npm', args: ['run', '--silent', 'lint:eslint'] },
   { name: 'format (prettier --check)', cmd: 'npm', args: ['run', '--silent', 'lint:format'] },
+  // Python style (setup.cfg: flake8 at 120 columns, isort's import order); the docstring examples
+  // run as doctests inside the pytest step (test/model-assets/test_doctests.py).
+  { name: 'lint python (flake8, isort)', cmd: 'npm', args: ['run', '--silent', 'lint:python'] },
   { name: 'worker (vitest in workerd)', cmd: 'npx', args: ['vitest', 'run'] },
   { name: 'scripts (node --test)', cmd: process.execPath, args: ['--test', 'test/scripts/'] },
 ];

@@ -19,11 +19,11 @@ import torch
 from trainer.data import COLD_START_MODELS, load_dataset
 from trainer.embed import load_student
 from trainer.embed.teacher import read_cache, text_key
-from trainer.eval.baselines.greedy import greedy_curve, lambda_curve
-from trainer.eval.evalset import build_evalset, cost_norm
-from trainer.eval.metrics import aiq, hull_aiq
 from trainer.irt.model import IrtModel
 from trainer.paths import BUILD_DIR, DEFAULT_FILE
+from trainer.scoring.evalset import build_evalset, cost_norm
+from trainer.scoring.greedy import greedy_curve, lambda_curve
+from trainer.scoring.metrics import aiq, hull_aiq
 
 
 def fit_irt(emb: np.ndarray, y: np.ndarray, seed: int, epochs: int = 30) -> IrtModel:
@@ -56,14 +56,16 @@ def main() -> None:
     texts = train.table.prompts + test.table.prompts
     missing = sum(text_key(p) not in cache for p in texts)
     if missing:
-        raise SystemExit(f"{missing} mmlu-pro prompts have no teacher vector yet: run `python3 -m trainer.embed.teacher`")
+        raise SystemExit(f"{missing} mmlu-pro prompts have no teacher vector yet: run `python3 -m "
+                         "trainer.embed.teacher`")
     student = load_student(args.student)
     spaces = {
         "teacher": [np.stack([cache[text_key(p)] for p in s.table.prompts]).astype(np.float32) for s in (train, test)],
         "student": [student.embed(s.table.prompts) for s in (train, test)],
     }
     pool = es.pool()
-    print(f"mmlu-pro: {train.size} train / {test.size} test prompts, {len(es.models)} models; hull AIQ {hull_aiq(pool):.4f}")
+    print(f"mmlu-pro: {train.size} train / {test.size} test prompts, {len(es.models)} models; hull AIQ "
+          f"{hull_aiq(pool):.4f}")
     for name, (e_train, e_test) in spaces.items():
         t0 = time.time()
         rows = []

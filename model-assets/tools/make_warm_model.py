@@ -93,7 +93,8 @@ def build() -> onnx.ModelProto:
     ]
     graph = helper.make_graph(nodes, "warm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["A", "B"])], initializer=inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)],
+    model = helper.make_model(graph,
+                              opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)],
                               producer_name="edge-llm-router-warm")
     model.ir_version = 8
     onnx.checker.check_model(model)

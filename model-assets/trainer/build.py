@@ -26,32 +26,36 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
 from .common_embed import Embedder, dev_embedding_for, embed_cached, texts_digest
+from .contract import FEATURE_NAMES
 from .data import COLD_START_MODELS, DATASETS, ByodError, OutcomeTable, aliases_of, load_byod, load_dataset
-from .paths import BUILD_DIR, BUNDLES_DIR, CACHE_DIR, DEFAULT_FILE
-from .irt.evaluate import evaluate_irt
-from .irt.joint import JointData, build_joint
-from .irt.train import IrtConfig, cross_fit_heads, population_prior, predict, train_irt
-from .policy.episodes import EpisodeSampler, make_pool
-from .policy.evaluate import evaluate_policy, served_inputs
-from .policy.model import FEATURE_NAMES, FEATURES_DEFAULT, SetPolicy, feature_layout
-from .policy.presets import calibrate_presets
-from .policy.train import PolicyConfig, ppo, pretrain
-from .policy.validation import pair_pools, validation_score
+from .embed.recover import recover_student, reused_student_dir
 from .export.fuse import fuse_gelu_file
 from .export.manifest import write_manifest
 from .export.onnx_export import export_irt, export_policy
 from .export.parity import agreement, run_onnx
 from .export.quantize import quantize_weight_only
+from .irt.evaluate import evaluate_irt
+from .irt.joint import JointData, build_joint
+from .irt.train import IrtConfig, cross_fit_heads, population_prior, predict, train_irt
+from .paths import BUILD_DIR, BUNDLES_DIR, DEFAULT_FILE, default_bundle_dir
+from .policy.episodes import EpisodeSampler, make_pool
+from .policy.evaluate import evaluate_policy, served_inputs
+from .policy.model import FEATURES_DEFAULT, SetPolicy, feature_layout
+from .policy.presets import calibrate_presets
+from .policy.train import PolicyConfig, ppo, pretrain
+from .policy.validation import pair_pools, validation_score
 from .predict import evaluate_layer, fit_layer
 from .predict.export import export_neighbours, predictor_block
 from .predict.fit import CENTROIDS, INDEX_DIM
+from .scoring.evalset import build_evalset
 
 VAL_PROMPTS = 1000            # mmlu-pro train prompts held out of policy training to pick checkpoints
 VAL_RANDOM_PAIRS = 5          # random model pairs the checkpoint is also validated on (plus best/cheapest)
@@ -119,7 +123,7 @@ def load_tables(smoke: bool, byod: Path | None, seed: int, exclude: Sequence[str
     return tables
 
 
-def get_embedder(args: argparse.Namespace, tables: list[OutcomeTable], student_dir: Path,
+def get_embedder(args: BuildConfig, tables: list[OutcomeTable], student_dir: Path,
                  p: Progress) -> tuple[Embedder, str, dict, dict | None, Path | None]:
     """(embedder, cache tag, manifest embedding block, tokenizer spec, embedder.onnx path or None)."""
     if args.dev_embedding:
@@ -132,8 +136,6 @@ def get_embedder(args: argparse.Namespace, tables: list[OutcomeTable], student_d
     from .embed import load_student, train_student
 
     if args.student_from_bundle and not (student_dir / "embedder.pt").exists() and not args.retrain_embedder:
-        from .embed.recover import recover_student
-
         p.log(f"recovering the student embedder from {args.student_from_bundle} into {student_dir}")
         # into a hidden sibling first: an interrupted recovery must not look like a student folder
         student_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -158,8 +160,6 @@ def get_embedder(args: argparse.Namespace, tables: list[OutcomeTable], student_d
 
 def validation_split(mmlu: OutcomeTable, emb: np.ndarray, n_val: int, seed: int):
     """Hold ``n_val`` mmlu-pro train prompts out of policy training; build an eval set on them."""
-    from .eval.evalset import build_evalset
-
     rng = np.random.default_rng(seed + 7)
     train_rows = np.flatnonzero(mmlu.split == "train")
     val = np.zeros(len(mmlu.split), dtype=bool)
@@ -170,7 +170,7 @@ def validation_split(mmlu: OutcomeTable, emb: np.ndarray, n_val: int, seed: int)
     return val, es, emb[mmlu.split == "train"][sub.split == "test"]
 
 
-def manifest_models(joint: JointData, irt, tables: list[OutcomeTable]) -> list[dict]:
+def model_entries(joint: JointData, irt, tables: list[OutcomeTable]) -> list[dict]:
     """``models[]``: identity mean/std, mean output tokens over train rows, list prices."""
     mu = irt.mu.detach().numpy()
     std = np.exp(irt.log_std.detach().numpy())
@@ -198,7 +198,8 @@ def parity_check(policy: SetPolicy, irt, joint: JointData, es_test, emb_test: np
                  bundle: Path, n: int, p: Progress, layer=None) -> dict:
     """Policy top choice: torch fp32 vs fp32/int8 ONNX on onnxruntime-node (basic) and -web; with a
     prediction layer, also ``neighbours.onnx`` against the Python index on both runtimes."""
-    e, feats, mask, _ = served_inputs(es_test, emb_test[:n], layer or irt, joint.models, names, prune=policy.prune_dominated)
+    e, feats, mask, _ = served_inputs(es_test, emb_test[:n], layer or irt, joint.models, names,
+                                      prune=policy.prune_dominated)
     cn = np.tile(es_test.cost_norm()[:n], (len(PARITY_W), 1))
     e_rep = e.repeat(len(PARITY_W), 1)
     f_rep = feats.repeat(len(PARITY_W), 1, 1)
@@ -220,8 +221,10 @@ def parity_check(policy: SetPolicy, irt, joint: JointData, es_test, emb_test: np
     if layer is not None:
         cols = np.arange(len(joint.models), dtype=np.int64)
         nb_ref = layer.index.predict(emb_test[:n], cols)
-        nb_out = run_onnx({"nb": bundle / "neighbours.onnx"}, {"embedding": emb_test[:n], "columns": cols}, "p_neighbour")
-        res["neighbours_max_abs_diff"] = {rt: round(float(np.abs(a - nb_ref).max()), 7) for rt, a in nb_out["nb"].items()}
+        nb_out = run_onnx({"nb": bundle / "neighbours.onnx"}, {"embedding": emb_test[:n], "columns": cols},
+                          "p_neighbour")
+        res["neighbours_max_abs_diff"] = {rt: round(float(np.abs(a - nb_ref).max()), 7) for rt,
+                                          a in nb_out["nb"].items()}
         p.log(f"neighbours.onnx vs the Python index: max |dp| {res['neighbours_max_abs_diff']}")
     p.log(f"parity: {json.dumps(rep)}; irt int8 max |dp| {res['irt_int8_max_abs_diff']}")
     return res
@@ -247,7 +250,38 @@ def embedder_parity(onnx_file: Path, tokenizer_spec: dict, texts: list[str], ref
     return worst
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+@dataclass
+class BuildConfig:
+    """What one build makes: the command line's settings (``parse_args``; one field per flag, the
+    same names), checked, with what they imply (``feature_names``; ``reused_embedder``: the bundle
+    whose embedder a bring-your-own-data build reuses)."""
+
+    smoke: bool
+    version: str | None
+    out: Path | None
+    dev_embedding: bool
+    student_dir: Path | None
+    retrain_embedder: bool
+    student_from_bundle: Path | None
+    interim_student: bool
+    byod: Path | None
+    exclude_dataset: list[str]
+    build_dir: Path | None
+    seed: int
+    features: str
+    prune_dominated: bool
+    policy_width: int
+    policy_blocks: int
+    pretrain_steps: int
+    neighbours: bool
+    neighbour_centroids: int
+    neighbour_dim: int
+    ppo_iters: int
+    feature_names: tuple[str, ...] = ()
+    reused_embedder: str | None = None
+
+
+def parse_args(argv: list[str] | None) -> BuildConfig:
     """The build's command line, checked (``argparse`` exits 2 with the reason on a bad one).
 
     @example
@@ -258,7 +292,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--version", default=None, help="bundle version (default: bundles/DEFAULT)")
     ap.add_argument("--out", type=Path, default=None, help="bundle folder (default: bundles/<version>)")
     ap.add_argument("--dev-embedding", action="store_true", help="TF-IDF dev embedding instead of the student")
-    ap.add_argument("--student-dir", type=Path, default=None, help="student embedder folder (default: build/<version>/embedder)")
+    ap.add_argument("--student-dir", type=Path, default=None,
+                    help="student embedder folder (default: build/<version>/embedder)")
     ap.add_argument("--retrain-embedder", action="store_true",
                     help="train the student embedder from scratch (on the shared corpus; over an hour on a clean "
                          "clone) instead of reusing one (with --byod the default bundle's is reused)")
@@ -269,7 +304,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="if the student must be trained, train it on cached teacher vectors only")
     ap.add_argument("--byod", type=Path, default=None,
                     help="bring-your-own-data folder instead of shared/data (needs --version); reuses the default "
-                         "bundle's embedder unless --retrain-embedder, --student-dir or --student-from-bundle says otherwise")
+                         "bundle's embedder unless --retrain-embedder, --student-dir or --student-from-bundle says "
+                         "otherwise")
     ap.add_argument("--exclude-dataset", action="append", default=[], metavar="NAME",
                     help=f"leave this shared dataset out of training (repeatable; one of {', '.join(DATASETS)}): "
                          "the leave-one-out generalisation protocol's bundles")
@@ -281,13 +317,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help=f"policy input features, from the contract vocabulary (default {','.join(FEATURES_DEFAULT)})")
     ap.add_argument("--prune-dominated", action=argparse.BooleanOptionalAction, default=PolicyConfig.prune_dominated,
                     help="train (and have the worker serve) the policy on the non-dominated candidates only (the "
-                         "default, as shipped: faster at 32+ candidates, AIQ level or better on mmlu-pro and arena-hard and "
+                         "default, as shipped: faster at 32+ candidates, AIQ level or better on mmlu-pro and "
+                         "arena-hard and "
                          "within 0.001 elsewhere here; model-assets/README.md); "
                          "--no-prune-dominated shows it every candidate")
     ap.add_argument("--policy-width", type=int, default=PolicyConfig.width,
                     help=f"policy width, a multiple of its {PolicyConfig.heads} heads (default {PolicyConfig.width})")
     ap.add_argument("--policy-blocks", type=int, default=PolicyConfig.blocks,
-                    help=f"policy attention blocks (default {PolicyConfig.blocks}); run time grows with width and blocks")
+                    help=f"policy attention blocks (default {PolicyConfig.blocks}); run time grows with width and "
+                         "blocks")
     ap.add_argument("--pretrain-steps", type=int, default=PolicyConfig.pretrain_steps,
                     help=f"policy pairwise pretraining steps (default {PolicyConfig.pretrain_steps})")
     ap.add_argument("--neighbours", action=argparse.BooleanOptionalAction, default=True,
@@ -321,8 +359,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ap.error("--exclude-dataset: at least one shared dataset must stay in training")
     if args.exclude_dataset and not args.version:
         ap.error("--exclude-dataset needs --version (such a bundle must not replace the default bundle)")
-    args.feature_names = names
-    args.reused_embedder = None
+    args = BuildConfig(**vars(args), feature_names=names)
     if args.byod and not (args.dev_embedding or args.retrain_embedder or args.student_dir):
         # A customer's build reuses the default bundle's embedder: recovered once into the cache
         # (keyed by that file's hash), so every later build on any folder starts from it at once.
@@ -334,25 +371,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.student_dir = reused_student_dir(Path(source))
         args.reused_embedder = Path(source).name
     return args
-
-
-def default_bundle_dir() -> Path | None:
-    """``bundles/<DEFAULT>`` if that file names a folder."""
-    if not DEFAULT_FILE.exists():
-        return None
-    folder = BUNDLES_DIR / DEFAULT_FILE.read_text().strip()
-    return folder if folder.is_dir() else None
-
-
-def reused_student_dir(bundle: Path) -> Path:
-    """Where a bundle's embedder, recovered as a trainable student, is kept for reuse:
-    ``.cache/students/<version>-<sha256 of its embedder.onnx>``.
-
-    @example
-        reused_student_dir(bundle)  # .cache/students/<bundle name>-<16 hex digits>
-    """
-    digest = hashlib.sha256((Path(bundle) / "embedder.onnx").read_bytes()).hexdigest()[:16]
-    return CACHE_DIR / "students" / f"{Path(bundle).name}-{digest}"
 
 
 def publish(staging: Path, final: Path) -> None:
@@ -455,64 +473,134 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
-def build_bundle(args: argparse.Namespace, tables: list[OutcomeTable], bundle: Path, version: str, build: Path,
-                 student_dir: Path, p: Progress) -> dict:
-    """Stages 2-9 on loaded ``tables``: embeddings, IRT, policy, export into ``bundle`` (the staging
-    folder), parity, manifest. Returns what the summary reports.
+@dataclass
+class Embedded:
+    """Stage 2's output: the embedder, its cache tag, manifest block and tokenizer spec, the
+    student's ``embedder.onnx`` (``None`` for the dev embedding), and every table's embeddings."""
+
+    embedder: Embedder
+    tag: str
+    block: dict
+    tokenizer: dict | None
+    onnx: Path | None
+    embs: list[np.ndarray]
+
+
+@dataclass
+class IrtFit:
+    """Stages 3-4: the joint data, the IRT (and its matrix-factorisation baseline) and their
+    held-out metrics; ``exclude``: the models left out of training (cold-start ones)."""
+
+    exclude: list[str]
+    joint: JointData
+    cfg: IrtConfig
+    irt: Any
+    evaluation: dict
+
+
+@dataclass
+class PolicyFit:
+    """Stage 5: the trained policy and what it was trained, validated and calibrated with."""
+
+    ref_name: str
+    ref_table: OutcomeTable
+    ref_emb: np.ndarray
+    val_mask: np.ndarray
+    layout: list[dict]
+    n_features: int
+    layer_fit: Any
+    pcfg: PolicyConfig
+    policy: SetPolicy
+    history: list
+    chosen: tuple
+    greedy_val: float
+    val_pairs: list
+    presets: dict
+    preset_report: dict
+
+    @property
+    def layer(self) -> Any:
+        """The prediction layer the worker will serve, or ``None`` (the IRT alone)."""
+        return self.layer_fit.layer if self.layer_fit else None
+
+
+def embed_stage(cfg: BuildConfig, tables: list[OutcomeTable], student_dir: Path, p: Progress) -> Embedded:
+    """Stage 2: the embedder (student or dev) and every table's prompt embeddings (cached).
 
     @example
-        out = build_bundle(args, tables, staging, "v-mine", build, student_dir, Progress(10))
+        emb = embed_stage(cfg, tables, student_dir, Progress(10))
     """
-    names = args.feature_names
     p.step("prompt embeddings")
-    embedder, tag, emb_block, tokenizer, embedder_onnx = get_embedder(args, tables, student_dir, p)
+    embedder, tag, emb_block, tokenizer, embedder_onnx = get_embedder(cfg, tables, student_dir, p)
     embs = []
     for t in tables:
         t0 = time.time()
         embs.append(embed_cached(embedder, t.prompts, tag))
         p.log(f"{t.dataset}: {embs[-1].shape} ({time.time() - t0:.1f}s)")
+    return Embedded(embedder, tag, emb_block, tokenizer, embedder_onnx, embs)
 
+
+def irt_stage(cfg: BuildConfig, tables: list[OutcomeTable], emb: Embedded, p: Progress) -> IrtFit:
+    """Stages 3-4: the joint variational IRT over every table's train split (cold-start models
+    left out of the shared data) and its held-out metrics against the baselines.
+
+    @example
+        fit = irt_stage(cfg, tables, emb, p)
+    """
     p.step("variational IRT (joint over datasets, cold-start models excluded)")
-    exclude = [] if args.byod else COLD_START_MODELS
-    joint = build_joint(tables, embs, exclude=exclude)
+    exclude = [] if cfg.byod else COLD_START_MODELS
+    joint = build_joint(tables, emb.embs, exclude=exclude)
     p.log(f"{len(joint.models)} models, {int((~np.isnan(joint.y[joint.rows('train')])).sum())} train observations")
-    irt_cfg = IrtConfig(epochs=25 if args.smoke else 30, seed=args.seed)
+    irt_cfg = IrtConfig(epochs=25 if cfg.smoke else 30, seed=cfg.seed)
     irt = train_irt(joint, irt_cfg, log=p.log)
     mf = train_irt(joint, dataclasses.replace(irt_cfg, linear=True, variational=False, dropout=0.0), log=p.log)
 
     p.step("IRT held-out metrics vs baselines")
     irt_eval = evaluate_irt(joint, {"irt": irt, "matrix_factorisation": mf}, logistic=True, log=p.log)
+    return IrtFit(exclude, joint, irt_cfg, irt, irt_eval)
 
+
+def policy_stage(cfg: BuildConfig, tables: list[OutcomeTable], emb: Embedded, fit: IrtFit, p: Progress) -> PolicyFit:
+    """Stage 5: out-of-sample p_success (cross-fit heads), the prediction layer, then the policy's
+    pairwise pretraining and PPO, its checkpoint chosen on held-out validation prompts and its
+    presets calibrated there.
+
+    @example
+        pol = policy_stage(cfg, tables, emb, fit, p)
+    """
     p.step("policy: pairwise pretraining, then multi-objective PPO")
-    d = irt_cfg.d
+    names, joint, irt, embs = cfg.feature_names, fit.joint, fit.irt, emb.embs
+    d = fit.cfg.d
     layout = feature_layout(d, names)
     n_features = sum(f["size"] for f in layout)
     ref_name = "mmlu-pro" if "mmlu-pro" in joint.datasets else joint.datasets[0]
     ref_i = joint.datasets.index(ref_name)
     ref_table, ref_emb = tables[ref_i], embs[ref_i]
-    val_mask, val_es, val_emb = validation_split(ref_table, ref_emb, 300 if args.smoke else VAL_PROMPTS, args.seed)
+    val_mask, val_es, val_emb = validation_split(ref_table, ref_emb, 300 if cfg.smoke else VAL_PROMPTS, cfg.seed)
     val_ws = np.linspace(0, 1, 21)
     # Out-of-sample p_success for policy training and validation: one prompt head per fold, trained
     # on the other folds with the IRT's identities frozen; validation prompts train no head.
     starts = np.cumsum([0] + [len(t.prompt_ids) for t in tables])
-    folds = np.random.default_rng(args.seed + 11).integers(0, CROSS_FIT_FOLDS, len(joint.split))
+    folds = np.random.default_rng(cfg.seed + 11).integers(0, CROSS_FIT_FOLDS, len(joint.split))
     held = np.zeros(len(joint.split), dtype=bool)
     held[starts[ref_i]:starts[ref_i + 1]] = val_mask
-    heads = cross_fit_heads(joint, irt, irt_cfg, folds, exclude=held, log=p.log)
+    heads = cross_fit_heads(joint, irt, fit.cfg, folds, exclude=held, log=p.log)
     layer_fit = None
-    if args.neighbours:
+    if cfg.neighbours:
         p.log("prediction layer: neighbour index over the train prompts (validation prompts left out), stack")
         layer_fit = fit_layer(joint, irt, heads, folds, np.flatnonzero((joint.split == "train") & ~held),
-                              centroids=args.neighbour_centroids, dim=args.neighbour_dim, seed=args.seed, log=p.log)
+                              centroids=cfg.neighbour_centroids, dim=cfg.neighbour_dim, seed=cfg.seed, log=p.log)
     # What the policy is trained, validated and tested on: the layer the worker will serve (over the
     # cross-fit head for validation prompts, which no head was trained on), or the IRT alone.
     layer = layer_fit.layer if layer_fit else None
-    predictor = layer or irt
     val_predictor = layer.with_irt(heads[0]) if layer else heads[0]
     # With PPO on, checkpoints are chosen on the whole validation pool and on strong/weak pairs of it
     # (trainer/policy/validation.py). PPO is off by default: even so its checkpoints broke RouteLLM's pairs.
-    val_pairs = pair_pools(val_es, VAL_RANDOM_PAIRS, args.seed)
-    validate = lambda pol: validation_score(pol, val_predictor, joint.models, val_es, val_emb, names, val_ws, val_pairs)  # noqa: E731
+    val_pairs = pair_pools(val_es, VAL_RANDOM_PAIRS, cfg.seed)
+
+    def validate(pol: SetPolicy) -> float:
+        return validation_score(pol, val_predictor, joint.models, val_es, val_emb, names, val_ws, val_pairs)
+
     pools = []
     for i, (t, e) in enumerate(zip(tables, embs)):
         rows = t.split == "train"
@@ -520,21 +608,22 @@ def build_bundle(args: argparse.Namespace, tables: list[OutcomeTable], bundle: P
             rows = rows & ~val_mask
         if len([m for m in t.models if m in joint.models]) >= 2:
             index_rows = layer_fit.index_row[starts[i]:starts[i + 1]][rows] if layer_fit else None
-            pools.append(make_pool(t.subset(rows=rows), e[rows], joint.models, fold=folds[starts[i]:starts[i + 1]][rows],
-                                   index_rows=index_rows))
+            pools.append(make_pool(t.subset(rows=rows), e[rows], joint.models,
+                                   fold=folds[starts[i]:starts[i + 1]][rows], index_rows=index_rows))
     weights = [3.0 if pl.name == ref_name else 1.0 for pl in pools]
-    pcfg = PolicyConfig(seed=args.seed, prune_dominated=args.prune_dominated, width=args.policy_width,
-                        blocks=args.policy_blocks, pretrain_steps=args.pretrain_steps, ppo_iters=args.ppo_iters)
-    if args.smoke:
+    pcfg = PolicyConfig(seed=cfg.seed, prune_dominated=cfg.prune_dominated, width=cfg.policy_width,
+                        blocks=cfg.policy_blocks, pretrain_steps=cfg.pretrain_steps, ppo_iters=cfg.ppo_iters)
+    if cfg.smoke:
         pcfg = dataclasses.replace(pcfg, pretrain_steps=40, ppo_iters=4, ppo_batch=512, eval_every=2)
-    sampler = EpisodeSampler(pools, irt, names, seed=args.seed, pool_weights=weights, heads=heads,
+    sampler = EpisodeSampler(pools, irt, names, seed=cfg.seed, pool_weights=weights, heads=heads,
                              prune_dominated=pcfg.prune_dominated, layer=layer)
-    torch.manual_seed(args.seed)
+    torch.manual_seed(cfg.seed)
     offsets = {f["name"]: sum(g["size"] for g in layout[:i]) for i, f in enumerate(layout)}
     policy = SetPolicy(joint.emb.shape[1], n_features, cost_index=offsets["cost_rel"], p_index=offsets["p_success"],
                        width=pcfg.width, heads=pcfg.heads, blocks=pcfg.blocks, prompt_input=pcfg.prompt_input,
                        prune_dominated=pcfg.prune_dominated, gate_by_w=pcfg.gate_by_w)
-    greedy_val = evaluate_policy(policy, val_predictor, joint.models, val_es.test, val_emb, names, ws=val_ws)["irt_greedy"]["aiq"]
+    greedy_val = evaluate_policy(policy, val_predictor, joint.models, val_es.test, val_emb, names,
+                                 ws=val_ws)["irt_greedy"]["aiq"]
     p.log(f"validation AIQ of IRT-greedy: {greedy_val:.4f}")
     pretrain(policy, sampler, pcfg, validate=None, log=p.log)
     policy, history = ppo(policy, sampler, pcfg, validate=validate, log=p.log)
@@ -543,78 +632,136 @@ def build_bundle(args: argparse.Namespace, tables: list[OutcomeTable], bundle: P
           f"(AIQ gain over the hull: half the whole pool, half {len(val_pairs)} pairs)")
     presets, preset_report = calibrate_presets(policy, val_predictor, joint.models, val_es.test, val_emb, names)
     p.log(f"presets {presets} ({json.dumps(preset_report)})")
+    return PolicyFit(ref_name, ref_table, ref_emb, val_mask, layout, n_features, layer_fit, pcfg, policy, history,
+                     chosen, greedy_val, val_pairs, presets, preset_report)
 
-    p.step(f"policy on the {ref_name} test split (AIQ, CTM vs IRT-greedy and the single-model hull)")
-    from .eval.evalset import build_evalset
 
-    es = build_evalset(ref_table, exclude=exclude)
-    test_emb = ref_emb[ref_table.split == "test"]
-    policy_eval = evaluate_policy(policy, predictor, joint.models, es.test, test_emb, names)
+def evaluate_stage(cfg: BuildConfig, fit: IrtFit, pol: PolicyFit, p: Progress) -> tuple[Any, np.ndarray, dict]:
+    """Stage 6: the policy on the reference dataset's test split against IRT-greedy and the hull:
+    (eval set, test embeddings, the policy's evaluation).
+
+    @example
+        es, test_emb, policy_eval = evaluate_stage(cfg, fit, pol, p)
+    """
+    p.step(f"policy on the {pol.ref_name} test split (AIQ, CTM vs IRT-greedy and the single-model hull)")
+    es = build_evalset(pol.ref_table, exclude=fit.exclude)
+    test_emb = pol.ref_emb[pol.ref_table.split == "test"]
+    predictor = pol.layer or fit.irt
+    policy_eval = evaluate_policy(pol.policy, predictor, fit.joint.models, es.test, test_emb, cfg.feature_names)
     p.log(json.dumps({k: v for k, v in policy_eval.items() if k != "policy_points"}))
+    return es, test_emb, policy_eval
 
+
+def export_stage(fit: IrtFit, pol: PolicyFit, emb: Embedded, bundle: Path, build: Path, p: Progress) -> int:
+    """Stage 7: fp32 ONNX twins into ``build``, the int8 graphs (and the neighbour index and fused
+    embedder) into ``bundle``, a torch checkpoint; returns the bundle's ONNX bytes (at most 10 MB).
+
+    @example
+        total_onnx = export_stage(fit, pol, emb, staging, build, p)
+    """
     p.step("ONNX export (fp32 twins in build/) and int8 weight-only quantisation")
-    export_irt(irt.head, joint.emb.shape[1], d, build / "irt.fp32.onnx")
-    export_policy(policy, joint.emb.shape[1], n_features, build / "policy.fp32.onnx")
+    joint, irt, policy, layer = fit.joint, fit.irt, pol.policy, pol.layer
+    export_irt(irt.head, joint.emb.shape[1], fit.cfg.d, build / "irt.fp32.onnx")
+    export_policy(policy, joint.emb.shape[1], pol.n_features, build / "policy.fp32.onnx")
     for name in ("irt", "policy"):
         n_q = quantize_weight_only(build / f"{name}.fp32.onnx", bundle / f"{name}.onnx",
                                    min_elements=POLICY_INT8_MIN_ELEMENTS if name == "policy" else 256)
         p.log(f"{name}.onnx: {n_q} weights int8, {(bundle / f'{name}.onnx').stat().st_size} bytes")
     if layer is not None:
         p.log(f"neighbours.onnx: {export_neighbours(layer.index, bundle / 'neighbours.onnx')} bytes")
-    if embedder_onnx is not None:
-        fuse_gelu_file(embedder_onnx, bundle / "embedder.onnx")   # the student's file, GELU fused
+    if emb.onnx is not None:
+        fuse_gelu_file(emb.onnx, bundle / "embedder.onnx")   # the student's file, GELU fused
     torch.save({"irt": irt.state_dict(), "policy": policy.state_dict(), "models": joint.models,
-                "irt_config": dataclasses.asdict(irt_cfg), "policy_config": dataclasses.asdict(pcfg)},
+                "irt_config": dataclasses.asdict(fit.cfg), "policy_config": dataclasses.asdict(pol.pcfg)},
                build / "checkpoint.pt")
     total_onnx = sum(f.stat().st_size for f in bundle.glob("*.onnx"))
     if total_onnx > MAX_ONNX_BYTES:
         raise SystemExit(f"ONNX files total {total_onnx} bytes > 10 MB")
+    return total_onnx
 
+
+def parity_stage(cfg: BuildConfig, fit: IrtFit, pol: PolicyFit, emb: Embedded, es_test: Any, test_emb: np.ndarray,
+                 bundle: Path, build: Path, p: Progress) -> dict:
+    """Stage 8: torch fp32 against the int8 graphs on both ONNX runtimes (and the bundle's embedder
+    against the Python student).
+
+    @example
+        parity = parity_stage(cfg, fit, pol, emb, es.test, test_emb, staging, build, p)
+    """
     p.step("parity: torch fp32 vs int8 on onnxruntime-node (basic) and onnxruntime-web")
-    parity = parity_check(policy, irt, joint, es.test, test_emb, names, build, bundle,
-                          min(PARITY_PROMPTS, len(test_emb)), p, layer=layer)
-    if embedder_onnx is not None:
-        rows = np.flatnonzero(ref_table.split == "test")[:200]
+    parity = parity_check(pol.policy, fit.irt, fit.joint, es_test, test_emb, cfg.feature_names, build, bundle,
+                          min(PARITY_PROMPTS, len(test_emb)), p, layer=pol.layer)
+    if emb.onnx is not None:
+        rows = np.flatnonzero(pol.ref_table.split == "test")[:200]
         parity["embedder_max_abs_diff"] = round(embedder_parity(
-            bundle / "embedder.onnx", tokenizer, [ref_table.prompts[i] for i in rows], test_emb[:len(rows)], p), 7)
+            bundle / "embedder.onnx", emb.tokenizer, [pol.ref_table.prompts[i] for i in rows], test_emb[:len(rows)],
+            p), 7)
+    return parity
 
+
+def manifest_stage(cfg: BuildConfig, tables: list[OutcomeTable], version: str, emb: Embedded, fit: IrtFit,
+                   pol: PolicyFit, policy_eval: dict, parity: dict, bundle: Path, p: Progress) -> dict:
+    """Stage 9: ``manifest.json`` with the models, the evaluation and the training data's summary.
+
+    @example
+        manifest = manifest_stage(cfg, tables, version, emb, fit, pol, policy_eval, parity, staging, p)
+    """
     p.step("manifest")
-    models = manifest_models(joint, irt, tables)
+    joint, irt, layer, layer_fit = fit.joint, fit.irt, pol.layer, pol.layer_fit
+    models = model_entries(joint, irt, tables)
     eval_summary = {
         "split": "test (fixed splits of shared/data/README.md)",
-        "policy": {ref_name: {k: v for k, v in policy_eval.items()}, "kept_ppo_iteration": chosen[0],
-                   "validation_history": [[i, round(s, 5)] for i, s in history],
-                   "validation_score": "AIQ gain over the single-model hull on the validation prompts: half the whole pool, "
-                                       f"half the mean of {len(val_pairs)} pairs (trainer/policy/validation.py)",
-                   "validation_irt_greedy_aiq": greedy_val, "presets": preset_report},
-        "irt": irt_eval,
-        **({"prediction_layer": {"fit": layer_fit.report, "test_log_loss": evaluate_layer(joint, layer)}} if layer_fit else {}),
+        "policy": {pol.ref_name: {k: v for k, v in policy_eval.items()}, "kept_ppo_iteration": pol.chosen[0],
+                   "validation_history": [[i, round(s, 5)] for i, s in pol.history],
+                   "validation_score": "AIQ gain over the single-model hull on the validation prompts: half the "
+                                       f"whole pool, half the mean of {len(pol.val_pairs)} pairs "
+                                       "(trainer/policy/validation.py)",
+                   "validation_irt_greedy_aiq": pol.greedy_val, "presets": pol.preset_report},
+        "irt": fit.evaluation,
+        **({"prediction_layer": {"fit": layer_fit.report, "test_log_loss": evaluate_layer(joint, layer)}}
+           if layer_fit else {}),
         "parity": parity,
-        "smoke": bool(args.smoke),
+        "smoke": bool(cfg.smoke),
     }
     training_data = {
         "datasets": {t.dataset: {"prompts": len(t.prompt_ids), "train": int((t.split == "train").sum()),
                                  "test": int((t.split == "test").sum()), "models": len(t.models)} for t in tables},
-        "excluded_models": list(exclude),
+        "excluded_models": list(fit.exclude),
         "identity_models": len(joint.models),
         "train_observations": int((~np.isnan(joint.y[joint.rows("train")])).sum()),
-        "policy_validation_prompts": int(val_mask.sum()),
-        "seed": args.seed,
-        "embedding_cache_tag": tag,
-        "policy_config": dataclasses.asdict(pcfg),
+        "policy_validation_prompts": int(pol.val_mask.sum()),
+        "seed": cfg.seed,
+        "embedding_cache_tag": emb.tag,
+        "policy_config": dataclasses.asdict(pol.pcfg),
     }
-    if embedder_onnx is not None and (embedder_onnx.parent / "student.json").exists():
-        training_data["embedder"] = json.loads((embedder_onnx.parent / "student.json").read_text())
-    manifest = write_manifest(bundle, version, emb_block, tokenizer, d, population_prior(irt), layout, models,
-                              eval_summary, training_data, presets=presets,
-                              candidates="non-dominated" if pcfg.prune_dominated else "all",
-                              predictor=predictor_block(layer.index, layer.stack) if layer else None)
-
-    return {"manifest": manifest, "policy_eval": policy_eval, "irt_eval": irt_eval, "parity": parity,
-            "ref_name": ref_name, "total_onnx": total_onnx}
+    if emb.onnx is not None and (emb.onnx.parent / "student.json").exists():
+        training_data["embedder"] = json.loads((emb.onnx.parent / "student.json").read_text())
+    return write_manifest(bundle, version, emb.block, emb.tokenizer, fit.cfg.d, population_prior(irt), pol.layout,
+                          models, eval_summary, training_data, presets=pol.presets,
+                          candidates="non-dominated" if pol.pcfg.prune_dominated else "all",
+                          predictor=predictor_block(layer.index, layer.stack) if layer else None)
 
 
-def print_summary(out: dict, final: Path, version: str, args: argparse.Namespace, p: Progress) -> None:
+def build_bundle(cfg: BuildConfig, tables: list[OutcomeTable], bundle: Path, version: str, build: Path,
+                 student_dir: Path, p: Progress) -> dict:
+    """Stages 2-9 on loaded ``tables``: embeddings, IRT, policy, test, export into ``bundle`` (the
+    staging folder), parity, manifest. Returns what the summary reports.
+
+    @example
+        out = build_bundle(cfg, tables, staging, "v-mine", build, student_dir, Progress(10))
+    """
+    emb = embed_stage(cfg, tables, student_dir, p)
+    fit = irt_stage(cfg, tables, emb, p)
+    pol = policy_stage(cfg, tables, emb, fit, p)
+    es, test_emb, policy_eval = evaluate_stage(cfg, fit, pol, p)
+    total_onnx = export_stage(fit, pol, emb, bundle, build, p)
+    parity = parity_stage(cfg, fit, pol, emb, es.test, test_emb, bundle, build, p)
+    manifest = manifest_stage(cfg, tables, version, emb, fit, pol, policy_eval, parity, bundle, p)
+    return {"manifest": manifest, "policy_eval": policy_eval, "irt_eval": fit.evaluation, "parity": parity,
+            "ref_name": pol.ref_name, "total_onnx": total_onnx}
+
+
+def print_summary(out: dict, final: Path, version: str, args: BuildConfig, p: Progress) -> None:
     """The closing summary: files, IRT and policy metrics, parity, time per stage, next step."""
     pe, ref_name, parity = out["policy_eval"], out["ref_name"], out["parity"]
     print("\n=== bundle summary ===")
@@ -625,7 +772,8 @@ def print_summary(out: dict, final: Path, version: str, args: argparse.Namespace
     for k, v in out["irt_eval"].get(ref_name, {}).items():
         print(f"irt {ref_name:9s} {k:22s} log-loss {v['log_loss']}  auc {v['auc']}  ece {v['ece']}")
     print(f"policy      AIQ {pe['policy']['aiq']} (CTM {pe['policy']['ctm']})  IRT-greedy AIQ {pe['irt_greedy']['aiq']}"
-          f" (CTM {pe['irt_greedy']['ctm']})  single-model hull AIQ {pe['single_model_hull_aiq']}  ({ref_name} test split)")
+          f" (CTM {pe['irt_greedy']['ctm']})  single-model hull AIQ {pe['single_model_hull_aiq']}  ({ref_name} test "
+          "split)")
     agree = min(v["top_choice_agreement"] for v in parity["policy"].values())
     print(f"parity      min top-choice agreement {agree}  over {parity['policy_rows']} rows")
     for what, sec in p.stage_seconds():

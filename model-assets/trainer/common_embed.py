@@ -8,7 +8,6 @@ the teacher. It is never written into a bundle as its embedder.
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Protocol, Sequence
 
 import numpy as np

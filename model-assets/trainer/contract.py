@@ -17,3 +17,5 @@ UNCERTAINTY_PENALTY: float = float(_CONTRACT["uncertainty_penalty"])
 MAX_UNCERTAINTY_PENALTY: float = float(_CONTRACT["max_uncertainty_penalty"])
 #: The per-candidate feature vocabulary a bundle's policy may list (docs/bundle-contract.md).
 FEATURE_NAMES: tuple[str, ...] = tuple(_CONTRACT["candidate_features"])
+#: The ONNX opset every graph of a bundle is written at (docs/bundle-contract.md, "All ONNX files").
+OPSET = 17

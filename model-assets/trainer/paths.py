@@ -43,3 +43,21 @@ CACHE_DIR = Path(os.environ.get("ROUTER_CACHE", ASSETS_ROOT / ".cache"))
 BUILD_DIR = ASSETS_ROOT / "build"
 BUNDLES_DIR = ASSETS_ROOT / "bundles"
 DEFAULT_FILE = BUNDLES_DIR / "DEFAULT"
+
+
+def default_bundle() -> Path | None:
+    """The bundle named in ``model-assets/bundles/DEFAULT``, if it has a manifest (what the
+    benchmarks and bank builds route with when given no ``--bundle``)."""
+    if DEFAULT_FILE.exists():
+        path = BUNDLES_DIR / DEFAULT_FILE.read_text().strip()
+        if (path / "manifest.json").exists():
+            return path
+    return None
+
+
+def default_bundle_dir() -> Path | None:
+    """``bundles/<DEFAULT>`` if that file names a folder (the build reuses its embedder)."""
+    if not DEFAULT_FILE.exists():
+        return None
+    folder = BUNDLES_DIR / DEFAULT_FILE.read_text().strip()
+    return folder if folder.is_dir() else None

@@ -29,4 +29,5 @@ def test_env_then_beside_then_beside_the_origin(tmp_path: Path) -> None:
     assert data_root(clone, {}) == shared
     lone = tmp_path / "lone"
     lone.mkdir()
-    assert data_root(lone, {}) == tmp_path / "shared" / "data"              # not there: the beside path, reported by readers
+    assert data_root(lone,
+                     {}) == tmp_path / "shared" / "data"              # not there: the beside path, reported by readers

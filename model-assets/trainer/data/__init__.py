@@ -12,13 +12,8 @@ from pathlib import Path
 from ..paths import DATA_ROOT
 from .aliases import ALIASES, COLD_START_MODELS, IDENTITY_SCOPES, aliases_of, canonical, read_prices, scoped, unscoped
 from .byod import ByodError, load_byod
-from .cache import cached_table
+from .datasets import DATASETS, load_unscoped
 from .table import OutcomeTable
-
-DATASETS: list[str] = [
-    "mmlu-pro", "alpaca-eval", "arena-hard-v1", "routellm-mmlu", "routellm-gsm8k",
-    "routellm-mt-bench", "routerarena",
-]
 
 
 def load_dataset(name: str, data_root: Path = DATA_ROOT) -> OutcomeTable:
@@ -31,22 +26,6 @@ def load_dataset(name: str, data_root: Path = DATA_ROOT) -> OutcomeTable:
     """
     t = load_unscoped(name, data_root)
     return dataclasses.replace(t, models=[scoped(name, m) for m in t.models]) if name in IDENTITY_SCOPES else t
-
-
-def load_unscoped(name: str, data_root: Path = DATA_ROOT) -> OutcomeTable:
-    """``load_dataset`` with canonical model names in every dataset (the adapters' own lookups).
-
-    @example
-        gsm = load_unscoped("routellm-gsm8k")
-        gsm.models  # ["Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview"] (canonical names)
-    """
-    from .datasets import LOADERS, SOURCE_DIRS
-
-    if name not in LOADERS:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
-    data_root = Path(data_root)
-    sources = [data_root / SOURCE_DIRS[name], data_root / "prices.csv"]
-    return cached_table(name, sources, lambda: LOADERS[name](data_root))
 
 
 __all__ = [

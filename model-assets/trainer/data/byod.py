@@ -183,7 +183,8 @@ def load_byod(folder: Path) -> OutcomeTable:
                 try:
                     y = float(r["outcome"])
                 except ValueError:
-                    raise ByodError(f"{path}:{line}: outcome must be a number in [0, 1], got {r['outcome']!r}") from None
+                    raise ByodError(f"{path}:{line}: outcome must be a number in [0, 1], "
+                                    f"got {r['outcome']!r}") from None
                 if not 0.0 <= y <= 1.0:
                     raise ByodError(f"{path}:{line}: outcome must be in [0, 1], got {y}")
             if (pid, model) in seen:

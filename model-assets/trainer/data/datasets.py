@@ -17,8 +17,15 @@ from typing import Callable
 
 import numpy as np
 
+from ..paths import DATA_ROOT
 from .aliases import DEFAULT_OUTPUT_TOKENS, canonical, price_matrix, read_prices
+from .cache import cached_table
 from .table import OutcomeTable, chars_to_tokens, fill_output_tokens
+
+DATASETS: list[str] = [
+    "mmlu-pro", "alpaca-eval", "arena-hard-v1", "routellm-mmlu", "routellm-gsm8k",
+    "routellm-mt-bench", "routerarena",
+]
 
 LETTERS = "ABCDEFGHIJKLMNOP"
 
@@ -171,7 +178,7 @@ def load_routellm_mmlu(data_root: Path) -> OutcomeTable:
                 rows.append([1.0 if v == "True" else 0.0 if v == "False" else np.nan for v in r[1:]])
                 split.append("test" if i % 5 == 0 else "train")
                 cats.append(subject)
-    gsm = load_dataset("routellm-gsm8k", data_root)
+    gsm = load_unscoped("routellm-gsm8k", data_root)
     fallback = np.array([gsm.output_tokens[:, gsm.models.index(m)].mean() for m in models], dtype=np.float32)
     return _finish("routellm-mmlu", ids, prompts, models, np.array(rows), np.full((len(ids), len(models)), np.nan),
                    np.array(split), cats, data_root, fallback)
@@ -223,7 +230,7 @@ def load_routellm_mt_bench(data_root: Path) -> OutcomeTable:
     models = sorted(sums)
     with np.errstate(invalid="ignore"):
         outcome = np.stack([np.where(counts[m] > 0, sums[m] / counts[m], np.nan) for m in models], axis=1)
-    arena = load_dataset("arena-hard-v1", data_root)
+    arena = load_unscoped("arena-hard-v1", data_root)
     fallback = np.array([arena.output_tokens[:, arena.models.index(m)].mean() if m in arena.models
                          else DEFAULT_OUTPUT_TOKENS for m in models], dtype=np.float32)
     return _finish("routellm-mt-bench", qids, [q["turns"][0] for q in questions], models, outcome,
@@ -280,7 +287,17 @@ SOURCE_DIRS: dict[str, str] = {
 }
 
 
-def load_dataset(name: str, data_root: Path) -> OutcomeTable:  # re-bound in __init__ (cached)
-    from . import load_unscoped as cached
+def load_unscoped(name: str, data_root: Path = DATA_ROOT) -> OutcomeTable:
+    """One dataset's outcome table with canonical model names (cached under
+    ``model-assets/.cache/tables``); ``trainer.data.load_dataset`` scopes its names. The adapters
+    that borrow another dataset's output lengths read it through here, cached too.
 
-    return cached(name, data_root)
+    @example
+        gsm = load_unscoped("routellm-gsm8k")
+        gsm.models  # ["Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview"] (canonical names)
+    """
+    if name not in LOADERS:
+        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+    data_root = Path(data_root)
+    sources = [data_root / SOURCE_DIRS[name], data_root / "prices.csv"]
+    return cached_table(name, sources, lambda: LOADERS[name](data_root))

@@ -118,3 +118,32 @@ def dedupe(items: list) -> list:
         first[text] = len(out)
         out.append(tuple(item))
     return out
+
+
+def train_answers() -> list[str]:
+    """Every distinct model answer to a train-split prompt."""
+    return [t for _, t, test in dedupe(answer_items()) if not test]
+
+
+def split_corpus(smoke: bool) -> tuple[list[str], list[str], list[str]]:
+    """(train texts, held-out texts, held-out sources).
+
+    Full: every prompt and every answer to a train prompt. Train = train splits; held out = test
+    splits of all datasets.
+    """
+    prompts = dedupe(prompt_items())
+    if smoke:
+        small = [p for p in prompts if p[0] in ("alpaca-eval", "mt-bench", "arena-hard")]
+        small = [p for p in small if len(p[1]) < 400]
+        train = [t for _, t, test in small if not test][:160]
+        held = [(s, t) for s, t, test in small if test][:40]
+        return train + [""], [t for _, t in held], [s for s, _ in held]
+    train = [t for _, t, test in prompts if not test] + train_answers()
+    held = [(s, t) for s, t, test in prompts if test]
+    return train + [""], [t for _, t in held], [s for s, _ in held]
+
+
+def teacher_corpus() -> list[str]:
+    """Every text the full build needs a teacher vector for, the routing benchmark first."""
+    train, held, _ = split_corpus(smoke=False)
+    return train + held

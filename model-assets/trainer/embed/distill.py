@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .corpus import answer_items, dedupe, prompt_items
+from .corpus import split_corpus
 from .export import export_onnx
 from .model import StudentConfig, StudentNet
 from .student import SPACE, load_student
@@ -51,35 +51,6 @@ class StudentInfo:
     def to_dict(self) -> dict:
         """Plain dict (written to ``student.json``)."""
         return asdict(self)
-
-
-def train_answers() -> list[str]:
-    """Every distinct model answer to a train-split prompt."""
-    return [t for _, t, test in dedupe(answer_items()) if not test]
-
-
-def _corpus(smoke: bool) -> tuple[list[str], list[str], list[str]]:
-    """(train texts, held-out texts, held-out sources).
-
-    Full: every prompt and every answer to a train prompt. Train = train splits; held out = test
-    splits of all datasets.
-    """
-    prompts = dedupe(prompt_items())
-    if smoke:
-        small = [p for p in prompts if p[0] in ("alpaca-eval", "mt-bench", "arena-hard")]
-        small = [p for p in small if len(p[1]) < 400]
-        train = [t for _, t, test in small if not test][:160]
-        held = [(s, t) for s, t, test in small if test][:40]
-        return train + [""], [t for _, t in held], [s for s, _ in held]
-    train = [t for _, t, test in prompts if not test] + train_answers()
-    held = [(s, t) for s, t, test in prompts if test]
-    return train + [""], [t for _, t in held], [s for s, _ in held]
-
-
-def teacher_corpus() -> list[str]:
-    """Every text the full build needs a teacher vector for, the routing benchmark first."""
-    train, held, _ = _corpus(smoke=False)
-    return train + held
 
 
 def _ragged(ids_rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -171,12 +142,13 @@ def train_student(out_dir: Path, smoke: bool = False, seed: int = 0,
 
     Runs the Node teacher for texts missing from the cache first (the whole corpus on a clean
     clone: ~36.5k texts with the held-out prompts, over an hour on one core: prompts run at ~20
-    texts/s, long answers at ~6; a few hundred in smoke mode). ``only_cached=True`` instead trains on the part of the corpus whose teacher vectors are
-    cached (``student.json`` says how much: ``n_train`` of ``n_train_corpus``).
+    texts/s, long answers at ~6; a few hundred in smoke mode). ``only_cached=True`` instead trains
+    on the part of the corpus whose teacher vectors are cached (``student.json`` says how much:
+    ``n_train`` of ``n_train_corpus``).
 
-    >>> info = train_student(Path("build/embedder"), smoke=True)  # doctest: +SKIP
-    >>> info.dim
-    512
+    @example
+        info = train_student(Path("build/embedder"), smoke=True)
+        info.dim   # 512
     """
     t_start = time.time()
     torch.manual_seed(seed)
@@ -184,7 +156,7 @@ def train_student(out_dir: Path, smoke: bool = False, seed: int = 0,
     cfg = cfg or StudentConfig(buckets=spec["buckets"])
     if cfg.buckets != spec["buckets"]:
         raise ValueError("StudentConfig.buckets must equal the tokenizer spec's buckets")
-    train, held, held_src = _corpus(smoke)
+    train, held, held_src = split_corpus(smoke)
     n_corpus = len(train)
     if only_cached:
         cache = read_cache()

@@ -12,15 +12,15 @@ from pathlib import Path
 import onnx
 import torch
 
-from ..export.quantize import OPSET
+from ..contract import OPSET
 from .model import DeployedStudentNet, StudentNet
 
 
 def export_onnx(net: StudentNet, path: Path, quantize: bool, max_tokens: int) -> int:
     """Writes one ONNX file; returns its byte size.
 
-    >>> export_onnx(net, Path("embedder.onnx"), quantize=True, max_tokens=1024)  # doctest: +SKIP
-    6912345
+    @example
+        export_onnx(net, Path("embedder.onnx"), quantize=True, max_tokens=1024)   # 6912345
     """
     deployed = DeployedStudentNet(net, quantize=quantize).eval()
     dummy = torch.ones((2, max_tokens), dtype=torch.int64)

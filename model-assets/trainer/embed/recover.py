@@ -13,6 +13,7 @@ is +-127 times its scale.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
 
@@ -21,8 +22,20 @@ import onnx
 import torch
 from onnx import numpy_helper
 
+from ..paths import CACHE_DIR
 from .export import export_onnx
 from .model import StudentConfig, StudentNet
+
+
+def reused_student_dir(bundle: Path) -> Path:
+    """Where a bundle's embedder, recovered as a trainable student, is kept for reuse:
+    ``.cache/students/<version>-<sha256 of its embedder.onnx>``.
+
+    @example
+        reused_student_dir(Path("model-assets/bundles/v2026-11-23.5"))  # .cache/students/v2026-11-23.5-446aa6...
+    """
+    digest = hashlib.sha256((Path(bundle) / "embedder.onnx").read_bytes()).hexdigest()[:16]
+    return CACHE_DIR / "students" / f"{Path(bundle).name}-{digest}"
 
 
 def _initializers(path: Path) -> dict[str, np.ndarray]:

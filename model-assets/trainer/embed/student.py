@@ -18,9 +18,9 @@ EMPTY = "zero-ids-give-fixed-vector"
 class Student:
     """Embeds texts as the worker does: tokenizer spec -> int8 deployed net -> L2-normalised.
 
-    >>> s = load_student(Path("build/embedder"))  # doctest: +SKIP
-    >>> s.embed(["hi", ""]).shape
-    (2, 512)
+    @example
+        s = load_student(Path("build/embedder"))
+        s.embed(["hi", ""]).shape   # (2, 512)
     """
 
     space: str = SPACE

@@ -85,8 +85,8 @@ def teacher_embeddings(texts: list[str], cache_dir: Path = TEACHER_CACHE, run_mi
 
     Reads the cache; runs the Node teacher for the misses first (``run_missing``), else raises.
 
-    >>> teacher_embeddings(["What is 2+2?"]).shape  # doctest: +SKIP
-    (1, 512)
+    @example
+        teacher_embeddings(["What is 2+2?"]).shape   # (1, 512)
     """
     if run_missing:
         run_teacher(texts, cache_dir)
@@ -103,8 +103,7 @@ def teacher_embeddings(texts: list[str], cache_dir: Path = TEACHER_CACHE, run_mi
 def _main() -> None:
     """Fills the cache for the embedder's corpus: ``python3 -m trainer.embed.teacher``
     (mmlu-pro and the small prompt sets first, then the rest of the distillation corpus)."""
-    from .corpus import dedupe, prompt_items
-    from .distill import teacher_corpus
+    from .corpus import dedupe, prompt_items, teacher_corpus
 
     first = [t for s, t, _ in dedupe(prompt_items()) if s != "routellm-mmlu"]
     run_teacher(first)

@@ -62,7 +62,8 @@ def run_batch(texts: list[str], account_id: str, token: str, model: str = DEFAUL
               timeout: float = 60.0) -> np.ndarray:
     """One API call (at most 100 texts) with retries; returns float32 ``[len(texts), dim]``.
 
-    >>> run_batch(["hi"], "acc", "tok", base_url="http://127.0.0.1:8787")  # doctest: +SKIP
+    @example
+        run_batch(["hi"], "acc", "tok", base_url="http://127.0.0.1:8787")   # [[0.01, ...]]
     """
     if not 0 < len(texts) <= MAX_BATCH:
         raise ValueError(f"a batch holds 1..{MAX_BATCH} texts, got {len(texts)}")
@@ -107,9 +108,9 @@ def workers_ai_embeddings(texts: list[str], account_id: str | None = None, token
     ``CLOUDFLARE_API_TOKEN`` / ``WORKERS_AI_BASE_URL`` (else the Cloudflare API). Cached texts are
     not sent again; progress goes to stderr.
 
-    >>> vecs = workers_ai_embeddings(prompts, "my-account", "my-token")  # doctest: +SKIP
-    >>> vecs.shape[1]
-    768
+    @example
+        vecs = workers_ai_embeddings(prompts, "my-account", "my-token")
+        vecs.shape[1]   # 768
     """
     account_id = account_id or os.environ.get("CLOUDFLARE_ACCOUNT_ID")
     token = token or os.environ.get("CLOUDFLARE_API_TOKEN")

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ..paths import DEFAULT_FILE, BUNDLES_DIR, PROJECT_ROOT
-from .baselines.greedy import W_GRID
-from .evalset import EvalSet, build_evalset
+from ..paths import PROJECT_ROOT, default_bundle
+from ..scoring.evalset import EvalSet, build_evalset
+from ..scoring.greedy import W_GRID
 from .report import markdown, plot, preset_points, readme_section, summary_table
 from .routers import run_routers
 from .scores import score_dataset
@@ -34,20 +34,11 @@ def log(msg: str) -> None:
     print(f"[eval {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def default_bundle() -> Path | None:
-    """The bundle named in ``model-assets/bundles/DEFAULT``, if there is one."""
-    if DEFAULT_FILE.exists():
-        path = BUNDLES_DIR / DEFAULT_FILE.read_text().strip()
-        if (path / "manifest.json").exists():
-            return path
-    return None
-
-
 def subsample(es: EvalSet, max_test: int | None, max_train: int | None) -> EvalSet:
     """Deterministic prefix subsets (small runs and tests); the full run uses every prompt."""
     if max_test is None and max_train is None:
         return es
-    from .evalset import SplitData
+    from ..scoring.evalset import SplitData
 
     def cut(s: SplitData, n: int | None) -> SplitData:
         if n is None or n >= s.size:
@@ -117,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-docs", action="store_true", help="write no Markdown/PNG")
     ap.add_argument("--max-test", type=int, help="evaluate only the first N test prompts (quick runs)")
     ap.add_argument("--max-train", type=int, help="train baselines on the first N train prompts (quick runs)")
-    ap.add_argument("--mf-epochs", type=int, default=20, help="most MF epochs (early stopping on held-out train prompts)")
+    ap.add_argument("--mf-epochs", type=int, default=20,
+                    help="most MF epochs (early stopping on held-out train prompts)")
     gen = ap.add_argument_group("generalisation protocols (trainer/eval/protocol.py)")
     gen.add_argument("--protocol", choices=["byod", "leave-one-out"],
                      help="build a bundle per dataset (byod: on it alone; leave-one-out: on all the others) and score "
@@ -127,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--build-args", default="", help="extra trainer.build arguments for every bundle: the recipe "
                      "measured (e.g. \"--seed 1\")")
     gen.add_argument("--recipe", help="what to call the recipe in the tables (default: its build arguments)")
-    gen.add_argument("--quiz-items", type=int, default=20, help="quiz length of the leave-one-out quiz rows (default 20)")
+    gen.add_argument("--quiz-items", type=int, default=20,
+                     help="quiz length of the leave-one-out quiz rows (default 20)")
     args = ap.parse_args(argv)
     if args.protocol:
         return run_protocol_cli(ap, args, argv)

@@ -38,11 +38,12 @@ import numpy as np
 
 from ..data import COLD_START_MODELS, DATASETS, load_dataset
 from ..data.byod import load_byod, write_byod
-from ..paths import ASSETS_ROOT, CACHE_DIR, PROJECT_ROOT
-from .baselines.greedy import W_GRID
-from .bootstrap import bootstrap_aiqs, bootstrap_apgrs, interval
-from .evalset import EvalSet, build_evalset
-from . import metrics as M
+from ..embed.recover import reused_student_dir
+from ..paths import ASSETS_ROOT, CACHE_DIR, PROJECT_ROOT, default_bundle_dir
+from ..scoring import metrics as M
+from ..scoring.bootstrap import bootstrap_aiqs, bootstrap_apgrs, interval
+from ..scoring.evalset import EvalSet, build_evalset
+from ..scoring.greedy import W_GRID
 
 PROTOCOLS = ("byod", "leave-one-out")
 WORK_DIR = CACHE_DIR / "protocol"
@@ -184,8 +185,6 @@ def default_embedder_bundle() -> Path:
     @example
         default_embedder_bundle().name   # the version in bundles/DEFAULT
     """
-    from ..build import default_bundle_dir
-
     bundle = default_bundle_dir()
     if bundle is None or not (bundle / "embedder.onnx").exists():
         raise SystemExit("the protocols reuse the default bundle's embedder: model-assets/bundles/DEFAULT names none")
@@ -199,8 +198,6 @@ def build_command(protocol: str, name: str, folder: Path, out: Path, recipe: Rec
         build_command("leave-one-out", "routerarena", folder, out, Recipe(), embedder)
         # [python, -m, trainer.build, --exclude-dataset, routerarena, --version, gen-loo-routerarena, ...]
     """
-    from ..build import reused_student_dir
-
     version = out.name
     own = ["--byod", str(folder)] if protocol == "byod" else ["--exclude-dataset", name]
     return [sys.executable, "-m", "trainer.build", *own, "--version", version, "--out", str(out),
@@ -284,7 +281,8 @@ def score_variants(es: EvalSet, bundle: Path, variants: list[tuple[str, str]], q
     probe = any(mode != "manifest" for _, mode in variants) or any(m not in known for m in es.models)
     prompts = embed_and_probe(es, bundle, probe=probe, progress=progress)
     tfidf = tfidf_embeddings(es.train.table.prompts, es.test.table.prompts)
-    progress(f"{es.dataset}: {es.train.size} train / {es.test.size} test prompts, {len(es.models)} models; baselines...")
+    progress(f"{es.dataset}: {es.train.size} train / {es.test.size} test prompts, {len(es.models)} models; "
+             "baselines...")
     base = baseline_routers(es, prompts.train_emb, prompts.test_emb, lambda s: progress(f"{es.dataset}: {s}"),
                             mf_epochs, tfidf)
     blocks = {}

@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from ..figures import save_figure
 from .protocol import TARGET_BASELINES
-from .report import _fmt, dataset_table, save_figure
+from .report import _fmt, dataset_table
 
 #: AIQ the policy may fall short of a baseline by and still meet the byod target (issue 22).
 AIQ_SLACK = 0.002
@@ -97,7 +98,8 @@ def pair_rows(results: dict[str, Any]) -> list[str]:
         print("\n".join(pair_rows(results)))
     """
     lines = [
-        "| dataset | pair (strong / weak) | policy APGR | SW ranking | RouteLLM-MF | policy - SW (90% CI) | policy - MF (90% CI) |",
+        "| dataset | pair (strong / weak) | policy APGR | SW ranking | RouteLLM-MF | policy - SW (90% CI) | policy - "
+        "MF (90% CI) |",
         "|---|---|---:|---:|---:|---|---|",
     ]
     for name, b in results["datasets"].items():
@@ -114,8 +116,8 @@ def pair_rows(results: dict[str, Any]) -> list[str]:
                 v = boot.get(k)
                 return f"[{v[0]:+.3f}, {v[1]:+.3f}]" if v else "-"
 
-            lines.append(f"| {name} | {boot['pair'][0]} / {boot['pair'][1]} | {ap('policy_pair')} | {ap('sw_ranking')} | "
-                         f"{ap('routellm_mf')} | {ci('policy_pair_minus_sw_ranking_apgr')} | "
+            lines.append(f"| {name} | {boot['pair'][0]} / {boot['pair'][1]} | {ap('policy_pair')} | "
+                         f"{ap('sw_ranking')} | {ap('routellm_mf')} | {ci('policy_pair_minus_sw_ranking_apgr')} | "
                          f"{ci('policy_pair_minus_routellm_mf_apgr')} |")
     return lines
 
@@ -124,7 +126,8 @@ def protocol_markdown(results: dict[str, Any], command: str, plot_name: str | No
     """The whole generated page of one protocol run.
 
     @example
-        Path("docs/benchmarks/generalisation-byod.md").write_text(protocol_markdown(res, cmd, "generalisation-byod.png"))
+        page = protocol_markdown(res, cmd, "generalisation-byod.png")
+        Path("docs/benchmarks/generalisation-byod.md").write_text(page)
     """
     meta = results["meta"]
     protocol = meta["protocol"]
@@ -132,12 +135,14 @@ def protocol_markdown(results: dict[str, Any], command: str, plot_name: str | No
     what = {
         "byod": "each shared dataset alone, written as a bring-your-own-data folder (its fixed split, the cost "
                 "model's token counts, prices; mmlu-pro without its cold-start models), built with "
-                "`build:bundle --byod` on it and scored on its test split as `npm run eval -- --data DIR --bundle DIR` "
-                "scores it. The bundle's identities are its own, trained on the train split.",
-        "leave-one-out": "a bundle built on every shared dataset but one (`build:bundle --exclude-dataset NAME`) routes "
-                         "the left-out one as a new customer is served: every pool model's identity fitted on its train "
-                         "split with the prompt head frozen (also the models the bundle knows from other datasets: "
-                         "their grades there came from another harness), and, in the `:quiz-N` rows, from an N-item "
+                "`build:bundle --byod` on it and scored on its test split as "
+                "`npm run eval -- --data DIR --bundle DIR` scores it. The bundle's identities are its own, trained "
+                "on the train split.",
+        "leave-one-out": "a bundle built on every shared dataset but one (`build:bundle --exclude-dataset NAME`) "
+                         "routes the left-out one as a new customer is served: every pool model's identity fitted on "
+                         "its train split with the prompt head frozen (also the models the bundle knows from other "
+                         "datasets: their grades there came from another harness), and, in the `:quiz-N` rows, from "
+                         "an N-item "
                          "quiz as onboarding makes one (static I-optimal design over the train prompts from the "
                          "bundle's `irt.prior`, Laplace posterior, routed one posterior std below its mean as the "
                          "worker routes a quiz identity).",

@@ -6,7 +6,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import metrics as M
+from ..figures import save_figure
+from ..scoring import metrics as M
 
 
 def _fmt(x: float | None, pct: bool = False) -> str:
@@ -50,7 +51,8 @@ def summary_table(results: dict[str, Any]) -> str:
         print(summary_table(results))
     """
     lines = [
-        "| dataset | hull AIQ | policy AIQ | best baseline (AIQ) | policy CTM | saves vs hull | vs RouteLLM-MF | vs IRT-greedy |",
+        "| dataset | hull AIQ | policy AIQ | best baseline (AIQ) | policy CTM | saves vs hull | vs RouteLLM-MF | vs "
+        "IRT-greedy |",
         "|---|---:|---:|---|---:|---:|---:|---:|",
     ]
     for name, block in results["datasets"].items():
@@ -63,7 +65,8 @@ def summary_table(results: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {_fmt(block['hull_aiq'])} | {_fmt(pol.get('aiq'))} | "
             f"{top_txt} | {_fmt(pol.get('ctm'))} | "
-            f"{_fmt(sv.get('hull'), True)} | {_fmt(sv.get('routellm_mf'), True)} | {_fmt(sv.get('irt_greedy'), True)} |")
+            f"{_fmt(sv.get('hull'), True)} | {_fmt(sv.get('routellm_mf'), True)} | {_fmt(sv.get('irt_greedy'), True)} "
+            "|")
     return "\n".join(lines) + "\n"
 
 
@@ -218,20 +221,3 @@ def plot(name: str, block: dict[str, Any], path: Path) -> None:
     ax.set_ylabel("mean quality")
     ax.set_title(f"{name}: quality vs cost (frontiers, test split)")
     save_figure(fig, ax, path)
-
-
-def save_figure(fig: Any, ax: Any, path: Path) -> None:
-    """The benchmark plots' common finish: grid, legend bottom right, tight layout, PNG written
-    (folders made) and the figure closed.
-
-    @example
-        save_figure(fig, ax, Path("docs/benchmarks/mmlu-pro.png"))
-    """
-    import matplotlib.pyplot as plt
-
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)

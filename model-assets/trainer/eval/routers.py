@@ -1,19 +1,22 @@
 """Every router of the benchmark on one dataset: its (cost, quality) points and its scores.
 
 Routers driven by a preference are swept over ``W_GRID``; binary routers over every threshold.
-Scores follow ``metrics`` (the data README).
+Scores follow ``metrics`` (the data README). The baselines are ``Router`` classes in two
+registries (``BINARY_ROUTERS``, ``PRICE_ROUTERS``): a new one is a subclass with ``@register``.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
-from . import metrics as M
-from .baselines import binary, category, greedy, knn, mf, sw_ranking
 from ..data import IDENTITY_SCOPES, unscoped
-from .evalset import EvalSet
+from ..scoring import binary, greedy
+from ..scoring import metrics as M
+from ..scoring.evalset import EvalSet
+from .baselines import category, knn, mf, sw_ranking
 
 
 @dataclass
@@ -83,15 +86,143 @@ def run_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, served
     return merge_routers(base, served_routers(es, served, ws) if served is not None else [])
 
 
+@dataclass
+class RouterInputs:
+    """What a baseline router may learn from and route: the dataset's splits, prompt embeddings of
+    both (the served embedder's, or TF-IDF without a bundle), and TF-IDF reference embeddings."""
+
+    es: EvalSet
+    train_emb: np.ndarray
+    test_emb: np.ndarray
+    mf_epochs: int = 20
+    tfidf: tuple[np.ndarray, np.ndarray] | None = None
+    progress: Progress = lambda s: None
+
+
+class Router(ABC):
+    """A baseline router (RouteLLM's ``Router`` is the model): ``fit`` learns from the train split
+    once; a subclass says what it routes with. Registered by ``name``, in the report's order."""
+
+    name: ClassVar[str]
+    kind: ClassVar[str]
+    note: ClassVar[str] = ""
+
+    def fit(self, inp: RouterInputs) -> None:
+        """Learns what the router needs from ``inp``'s train split (nothing by default)."""
+
+
+class BinaryRouter(Router):
+    """Routes between a strong and a weak model: a score per test prompt (RouteLLM's strong win
+    rate), swept over every threshold."""
+
+    kind = "binary threshold"
+
+    @abstractmethod
+    def strong_win_rate(self, inp: RouterInputs, strong: int, weak: int) -> np.ndarray:
+        """[P_test] scores; higher sends the prompt to ``strong``."""
+
+
+class PriceRouter(Router):
+    """Routes over the whole pool: predicted quality per (test prompt, model), the model with the
+    best ``pred - lam * expected cost`` taken at each price ``lam``."""
+
+    kind = "multi-model, price swept"
+    #: whether finishing it is worth a progress line
+    announce: ClassVar[bool] = True
+
+    @abstractmethod
+    def predict(self, inp: RouterInputs) -> np.ndarray | None:
+        """[P_test, K] predicted quality, or ``None`` where the router does not apply."""
+
+
+#: The baselines, by name, in the report's order within each kind.
+BINARY_ROUTERS: dict[str, type[BinaryRouter]] = {}
+PRICE_ROUTERS: dict[str, type[PriceRouter]] = {}
+
+
+def register(cls: type[Router]) -> type[Router]:
+    """Class decorator: adds a baseline to its kind's registry under its ``name``.
+
+    @example
+        @register
+        class MyRouter(PriceRouter):
+            name = "mine"
+            def predict(self, inp): ...
+    """
+    registry: dict[str, Any] = BINARY_ROUTERS if issubclass(cls, BinaryRouter) else PRICE_ROUTERS
+    if cls.name in registry:
+        raise ValueError(f"a router named {cls.name!r} is registered already")
+    registry[cls.name] = cls
+    return cls
+
+
+@register
+class RouteLLMMF(BinaryRouter):
+    """RouteLLM's matrix-factorisation router, trained on the train split's battles."""
+
+    name = "routellm_mf"
+
+    def fit(self, inp: RouterInputs) -> None:
+        inp.progress("routellm-mf: training on train-split battles")
+        self.model = mf.train_mf(inp.train_emb, inp.es.train.quality, epochs=inp.mf_epochs)
+
+    def strong_win_rate(self, inp: RouterInputs, strong: int, weak: int) -> np.ndarray:
+        return mf.win_rate(self.model, inp.test_emb, strong, weak)
+
+
+@register
+class SWRanking(BinaryRouter):
+    """RouteLLM's similarity-weighted ranking over the train prompts."""
+
+    name = "sw_ranking"
+
+    def strong_win_rate(self, inp: RouterInputs, strong: int, weak: int) -> np.ndarray:
+        tr = inp.es.train
+        return sw_ranking.sw_scores(inp.train_emb, tr.quality[:, strong], tr.quality[:, weak], inp.test_emb)
+
+
+@register
+class Knn(PriceRouter):
+    name = "knn"
+    note = "k=50 nearest train prompts, cosine; argmax pred - lam * expected cost"
+
+    def predict(self, inp: RouterInputs) -> np.ndarray | None:
+        return knn.knn_predict(inp.train_emb, inp.es.train.quality, inp.test_emb)
+
+
+@register
+class KnnTfidf(PriceRouter):
+    name = "knn_tfidf"
+    note = "k=50 nearest train prompts on TF-IDF + SVD (reference)"
+    announce = False
+
+    def predict(self, inp: RouterInputs) -> np.ndarray | None:
+        return None if inp.tfidf is None else knn.knn_predict(inp.tfidf[0], inp.es.train.quality, inp.tfidf[1])
+
+
+@register
+class Category(PriceRouter):
+    name = "category"
+    note = "best model per category (train-split means) at each price lam"
+
+    def predict(self, inp: RouterInputs) -> np.ndarray | None:
+        tr, te = inp.es.train, inp.es.test
+        if te.table.category is None or tr.table.category is None:
+            return None
+        return category.category_predict(tr.table.category, tr.quality, te.table.category)
+
+
 def baseline_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, progress: Progress = lambda s: None,
                      mf_epochs: int = 20, tfidf: tuple[np.ndarray, np.ndarray] | None = None) -> list[RouterResult]:
-    """Every router that does not need the bundle's policy or IRT: the hull, the binary routers,
-    kNN, per-category and the oracle (the same for any identities the pool is routed with).
+    """Every router that does not need the bundle's policy or IRT: the hull, per binary pair the
+    random mix and every ``BINARY_ROUTERS`` entry, every ``PRICE_ROUTERS`` entry, and the oracle
+    (the same for any identities the pool is routed with).
 
     @example
         base = baseline_routers(es, train_emb, test_emb)
     """
-    te, tr = es.test, es.train
+    inp = RouterInputs(es, train_emb, test_emb, mf_epochs, tfidf, progress)
+    te = es.test
     cost, quality = te.cost, te.quality
     pool = es.pool()
     out: list[RouterResult] = []
@@ -100,36 +231,29 @@ def baseline_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, p
     out.append(RouterResult("hull", "single-model hull", hull, note="upper convex hull of single models"))
 
     # Binary routers on (best-quality, cheapest) and RouteLLM's own pair where present.
-    progress("routellm-mf: training on train-split battles")
-    mf_model = mf.train_mf(train_emb, tr.quality, epochs=mf_epochs)
+    pair_routers = [cls() for cls in BINARY_ROUTERS.values()]
+    for router in pair_routers:
+        router.fit(inp)
     for suffix, s, w in binary_pairs(es):
         pair = (es.models[s], es.models[w])
         out.append(RouterResult("random_mix" + suffix, "binary random", binary.random_mix(cost, quality, s, w),
                                 apgr=0.5, pair=pair))
-        scores = mf.win_rate(mf_model, test_emb, s, w)
-        pts, a = binary.threshold_points(scores, cost, quality, s, w)
-        out.append(RouterResult("routellm_mf" + suffix, "binary threshold", pts, apgr=a, pair=pair, scores=scores))
-        scores = sw_ranking.sw_scores(train_emb, tr.quality[:, s], tr.quality[:, w], test_emb)
-        pts, a = binary.threshold_points(scores, cost, quality, s, w)
-        out.append(RouterResult("sw_ranking" + suffix, "binary threshold", pts, apgr=a, pair=pair, scores=scores))
+        for router in pair_routers:
+            scores = router.strong_win_rate(inp, s, w)
+            pts, a = binary.threshold_points(scores, cost, quality, s, w)
+            out.append(RouterResult(router.name + suffix, router.kind, pts, apgr=a, pair=pair, scores=scores))
         progress(f"binary routers on {pair[0]} / {pair[1]} done")
 
-    ecost = te.expected_cost
-    pred = knn.knn_predict(train_emb, tr.quality, test_emb)
-    out.append(RouterResult("knn", "multi-model, price swept", greedy.lambda_curve(pred, ecost, cost, quality),
-                            note="k=50 nearest train prompts, cosine; argmax pred - lam * expected cost"))
-    progress("knn done")
-    if tfidf is not None:
-        pred = knn.knn_predict(tfidf[0], tr.quality, tfidf[1])
-        out.append(RouterResult("knn_tfidf", "multi-model, price swept", greedy.lambda_curve(pred, ecost, cost, quality),
-                                note="k=50 nearest train prompts on TF-IDF + SVD (reference)"))
-
-    if te.table.category is not None and tr.table.category is not None:
-        pred = category.category_predict(tr.table.category, tr.quality, te.table.category)
-        out.append(RouterResult("category", "multi-model, price swept",
-                                greedy.lambda_curve(pred, ecost, cost, quality),
-                                note="best model per category (train-split means) at each price lam"))
-        progress("category done")
+    for cls in PRICE_ROUTERS.values():
+        price_router = cls()
+        price_router.fit(inp)
+        pred = price_router.predict(inp)
+        if pred is None:
+            continue
+        out.append(RouterResult(price_router.name, price_router.kind,
+                                greedy.lambda_curve(pred, te.expected_cost, cost, quality), note=price_router.note))
+        if price_router.announce:
+            progress(f"{price_router.name} done")
 
     oracle = M.choice_point(M.oracle_choice(cost, quality), cost, quality)
     out.append(RouterResult("oracle", "bound", [oracle], note="cheapest model with the best outcome"))
@@ -149,7 +273,8 @@ def served_routers(es: EvalSet, served: ServedOutputs, ws: np.ndarray = greedy.W
     for suffix, s, w in binary_pairs(es):
         if (s, w) in served.pair_strong:
             pts, a = binary.choice_points(served.pair_strong[(s, w)], cost, quality, s, w)
-            out.append(RouterResult("policy_pair" + suffix, "binary policy", pts, apgr=a, pair=(es.models[s], es.models[w]),
+            out.append(RouterResult("policy_pair" + suffix, "binary policy", pts, apgr=a,
+                                    pair=(es.models[s], es.models[w]),
                                     note="the served policy with only this pair as candidates, w swept"))
     out.append(RouterResult("irt_greedy", "multi-model greedy",
                             greedy.greedy_curve(served.p_success, te.cost_norm(), cost, quality, ws),

@@ -5,8 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from . import metrics as M
-from .evalset import EvalSet
+from ..scoring import metrics as M
+from ..scoring.evalset import EvalSet
 from .routers import RouterResult
 
 #: Routers the policy's matched-quality savings are reported against (``savings_vs``).

@@ -1,5 +1,6 @@
 """Runs the policy exactly as served: the Node runner ``model-assets/tools/serve-decisions.ts``
-(worker/decision + worker/embedding on the bundle's int8 ONNX files) over a dataset's prompts.
+(worker/decision + worker/embedding on the bundle's int8 ONNX files, through
+``trainer.export.node_bridge``) over a dataset's prompts.
 
 Identities (``IDENTITY_MODES``): by default a pool model found in the manifest (name or alias)
 uses its trained identity; any other model (bring-your-own-data, or a model the bundle was not
@@ -12,10 +13,7 @@ prompts, routed with its posterior spread as the worker routes a quiz identity.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -23,78 +21,19 @@ from typing import Any, Callable
 import numpy as np
 
 from ..data import unscoped
-from ..paths import PROJECT_ROOT
-from .evalset import EvalSet
+from ..export.manifest import manifest_models
+from ..export.node_bridge import ORT_RUNTIME
+from ..export.node_bridge import embed_and_probe as bridge_embed_and_probe
+from ..export.node_bridge import read_array, serve_decisions
+from ..onboard import laplace_posterior, select_quiz
+from ..onboard.evaluate import cov_factor
+from ..onboard.served import prior_of
+from ..scoring.evalset import EvalSet
 from .routers import ServedOutputs, binary_pairs
-
-RUNNER = PROJECT_ROOT / "model-assets" / "tools" / "serve-decisions.ts"
-PROBE_SCALE = 0.5
-
-
-#: ORT flavour of the runner: "node" (onnxruntime-node, the default) or "web" (onnxruntime-web's
-#: wasm, what workerd runs); both use the worker's sessionOptions, where int8 outputs agree.
-ORT_RUNTIME = os.environ.get("ROUTER_EVAL_ORT", "node")
-
-
-def _run(request: dict[str, Any], work: Path, progress: Callable[[str], None]) -> dict[str, Any]:
-    req_path = work / "request.json"
-    req_path.write_text(json.dumps(request))
-    cmd = ["npx", "--no-install", "tsx", str(RUNNER), "--request", str(req_path), "--out", str(work),
-           "--runtime", ORT_RUNTIME]
-    t0 = time.time()
-    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert proc.stdout is not None
-    tail: list[str] = []
-    for line in proc.stdout:
-        tail = (tail + [line.rstrip()])[-20:]
-        progress(line.rstrip())
-    if proc.wait() != 0:
-        raise RuntimeError("serve-decisions failed:\n" + "\n".join(tail))
-    meta = json.loads((work / "meta.json").read_text())
-    meta["wall_seconds"] = round(time.time() - t0, 1)
-    return meta
-
-
-def _read(path: Path, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
-    return np.fromfile(path, dtype=dtype).reshape(shape)
-
-
-def manifest_models(manifest: dict[str, Any]) -> dict[str, list[float]]:
-    """Every name and alias of the manifest's models -> identity.
-
-    @example
-        >>> manifest_models({"models": [{"name": "a", "aliases": ["b"], "identity": [1.0]}]})
-        {'a': [1.0], 'b': [1.0]}
-    """
-    out: dict[str, list[float]] = {}
-    for m in manifest.get("models", []):
-        for n in [m["name"], *m.get("aliases", [])]:
-            out.setdefault(n, m["identity"])
-    return out
-
-
-def item_params(probe: np.ndarray, d: int, scale: float = PROBE_SCALE) -> tuple[np.ndarray, np.ndarray]:
-    """Item discriminations a [N, d] and difficulties c [N] from irt.onnx outputs at identities
-    0, +scale e_i, -scale e_i (the contract's form: logit = a . theta - c, so this is exact).
-
-    @example
-        >>> p = 1 / (1 + np.exp(-np.array([[0.0, 1.0, -1.0]])))  # a = 2, c = 0, scale 0.5
-        >>> a, c = item_params(p, 1)
-        >>> a.round(4).tolist(), c.round(4).tolist()
-        ([[2.0]], [-0.0])
-    """
-    p = np.clip(probe.astype(np.float64), 1e-7, 1 - 1e-7)
-    logit = np.log(p) - np.log1p(-p)
-    c = -logit[:, 0]
-    a = (logit[:, 1:1 + d] - logit[:, 1 + d:1 + 2 * d]) / (2 * scale)
-    return a, c
 
 
 def fit_identity(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[str, Any]) -> np.ndarray:
     """MAP identity of one model from its train outcomes (NaN skipped), head frozen."""
-    from ..onboard import laplace_posterior
-
     d = a.shape[1]
     prior = (manifest.get("irt") or {}).get("prior") or {}
     mean = np.asarray(prior.get("mean", np.zeros(d)), np.float64)
@@ -141,21 +80,12 @@ def embed_and_probe(es: EvalSet, bundle: Path, probe: bool, progress: Callable[[
         sp = embed_and_probe(es, Path("model-assets/bundles/v1"), probe=True)
         sp.a.shape   # (P_train, identity_dim)
     """
-    manifest = json.loads((Path(bundle) / "manifest.json").read_text())
-    d, dim = int(manifest["identity_dim"]), int(manifest["embedding"]["dim"])
     train_texts, test_texts = es.train.table.prompts, es.test.table.prompts
     n_train, n = len(train_texts), len(train_texts) + len(test_texts)
-    with tempfile.TemporaryDirectory(prefix="served-") as tmp:
-        work = Path(tmp)
-        req: dict[str, Any] = {"bundle": str(Path(bundle).resolve()), "embed": {"texts": train_texts + test_texts}}
-        if probe:
-            req["probe"] = {"rows": list(range(n_train)), "scale": PROBE_SCALE}
-        progress(f"{es.dataset}: embedding {n} prompts with the served embedder")
-        _run(req, work, lambda s: None)
-        emb = _read(work / "embeddings.f32", "<f4", (n, dim)).astype(np.float64)
-        a = c = None
-        if probe:
-            a, c = item_params(_read(work / "probe.f32", "<f4", (n_train, 1 + 2 * d)), d)
+    progress(f"{es.dataset}: embedding {n} prompts with the served embedder")
+    emb32, a, c = bridge_embed_and_probe(Path(bundle), train_texts + test_texts, n_train if probe else 0,
+                                         lambda s: None)
+    emb = emb32.astype(np.float64)
     return ServedPrompts(emb[:n_train], emb[n_train:], a, c)
 
 
@@ -166,8 +96,6 @@ def pool_identities(es: EvalSet, manifest: dict[str, Any], prompts: ServedPrompt
     @example
         ids = pool_identities(es, manifest, embed_and_probe(es, bundle, probe=True), mode="quiz")
     """
-    from ..onboard.evaluate import cov_factor
-
     if mode not in IDENTITY_MODES:
         raise ValueError(f"identity mode must be one of {IDENTITY_MODES}, not {mode!r}")
     known = manifest_models(manifest)
@@ -211,9 +139,6 @@ def quiz_identity(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[st
     @example
         theta, cov = quiz_identity(a_train, c_train, y_train, manifest, 20)
     """
-    from ..onboard import laplace_posterior, select_quiz
-    from ..onboard.served import prior_of
-
     mean, cov = prior_of(manifest, a.shape[1])
     missing = np.flatnonzero(np.isnan(y))
     quiz = select_quiz(a, c, mean, cov, min(n_items, int((~np.isnan(y)).sum())), exclude=missing,
@@ -256,10 +181,11 @@ def route_pool(es: EvalSet, bundle: Path, ids: PoolIdentities, preferences: np.n
             }
             progress(f"{es.dataset}: routing {len(test_texts)} test prompts x {len(preferences)} preferences "
                      f"over {label} through the served decision core")
-            run_meta = _run(req, work, lambda s: progress(f"{es.dataset}: {s}") if "decisions" in s else None)
+            run_meta = serve_decisions(req, work,
+                                       lambda s: progress(f"{es.dataset}: {s}") if "decisions" in s else None)
             p, w = len(test_texts), len(preferences)
-            choices = _read(work / "route_choices.i32", "<i4", (w, p)).astype(np.int64)
-            p_success = _read(work / "route_p_success.f32", "<f4", (p, len(members))).astype(np.float64)
+            choices = read_array(work / "route_choices.i32", "<i4", (w, p)).astype(np.int64)
+            p_success = read_array(work / "route_p_success.f32", "<f4", (p, len(members))).astype(np.float64)
             return choices, p_success, run_meta
 
         choices, p_success, run_meta = route(list(range(len(es.models))), f"the pool of {len(es.models)}")

@@ -11,6 +11,20 @@ PREFERENCE = "w in [0,1]; 0 = cheapest candidate, 1 = best quality regardless of
 ONNX_FILES = ("embedder", "irt", "policy", "neighbours")
 
 
+def manifest_models(manifest: dict[str, Any]) -> dict[str, list[float]]:
+    """Every name and alias of the manifest's models -> identity.
+
+    @example
+        >>> manifest_models({"models": [{"name": "a", "aliases": ["b"], "identity": [1.0]}]})
+        {'a': [1.0], 'b': [1.0]}
+    """
+    out: dict[str, list[float]] = {}
+    for m in manifest.get("models", []):
+        for n in [m["name"], *m.get("aliases", [])]:
+            out.setdefault(n, m["identity"])
+    return out
+
+
 def file_entry(version: str, path: Path) -> dict[str, Any]:
     """``{key, bytes, sha256}`` of one bundle file (the R2 key is ``bundles/<version>/<name>``).
 

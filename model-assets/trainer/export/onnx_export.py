@@ -5,11 +5,10 @@ from pathlib import Path
 
 import torch
 
+from ..contract import OPSET
 from ..irt.model import IrtExport, PromptHead
 from ..policy.model import PolicyExport, SetPolicy
 from .fuse import fuse_gelu_file
-
-OPSET = 17
 
 
 def export_irt(head: PromptHead, dim: int, d: int, path: Path) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-OPSET = 17
+from ..contract import OPSET
 
 
 def _weight_axis(node: onnx.NodeProto, input_index: int) -> int | None:

@@ -37,6 +37,7 @@ def evaluate_irt(data: JointData, models: dict[str, IrtModel], datasets: Sequenc
             res["per_model_logistic"] = summary(per_model_logistic(data.emb[tr], y_tr, data.emb[te]), y_te)
         out[name] = res
         log(f"[irt-eval] {name:18s} " + "  ".join(
-            f"{k}: ll {v['log_loss']:.3f} auc {v['auc'] if v['auc'] is not None else float('nan'):.3f} ece {v['ece']:.3f}"
+            f"{k}: ll {v['log_loss']:.3f} auc {v['auc'] if v['auc'] is not None else float('nan'):.3f} ece "
+            f"{v['ece']:.3f}"
             for k, v in res.items()))
     return out

@@ -73,7 +73,8 @@ def train_irt(data: JointData, cfg: IrtConfig, log=print, rows: np.ndarray | Non
         model.log_std.data.copy_(identities_from.log_std.data)
         model.mu.requires_grad_(False)
         model.log_std.requires_grad_(False)
-    opt = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=cfg.lr,
+                            weight_decay=cfg.weight_decay)
     steps = cfg.epochs * int(np.ceil(len(rows) / cfg.batch))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.1)
     kind = "mf" if cfg.linear else "irt"
@@ -98,7 +99,8 @@ def train_irt(data: JointData, cfg: IrtConfig, log=print, rows: np.ndarray | Non
             total += float(nll)
             count += float(m.sum())
         if epoch == 0 or (epoch + 1) % max(1, cfg.epochs // 5) == 0 or epoch + 1 == cfg.epochs:
-            log(f"[{kind}] epoch {epoch + 1}/{cfg.epochs}  train nll {total / max(count, 1):.4f}  ({time.time() - t0:.0f}s)")
+            log(f"[{kind}] epoch {epoch + 1}/{cfg.epochs}  train nll {total / max(count, 1):.4f}  "
+                f"({time.time() - t0:.0f}s)")
     model.eval()
     return model
 

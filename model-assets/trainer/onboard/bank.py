@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from ..data.byod import read_prompts
-from ..paths import CACHE_DIR, DATA_ROOT, PROJECT_ROOT
+from ..paths import CACHE_DIR, DATA_ROOT, PROJECT_ROOT, default_bundle
 from .items import ItemBank
 from .prior import Prior, dataset_prior, prior_from_models
 from .served import log, served_items
@@ -105,7 +105,6 @@ def bank_prior_for(bundle: Path, mmlu_pro: bool, prior_models: str | None) -> Pr
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..eval.__main__ import default_bundle
 
     ap = argparse.ArgumentParser(prog="python -m trainer.onboard.bank", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -116,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bundle", type=Path, help="bundle folder (default: model-assets/bundles/$(cat DEFAULT))")
     ap.add_argument("--out", type=Path, help="output file (default: model-assets/.cache/banks/<bundle>/<name>.json)")
     ap.add_argument("--no-text", action="store_true", help="ids and numbers only (the form a bundle may ship)")
-    ap.add_argument("--upload-local", action="store_true", help="also put it into local R2 as banks/<bundle>/<name>.json")
+    ap.add_argument("--upload-local", action="store_true",
+                    help="also put it into local R2 as banks/<bundle>/<name>.json")
     ap.add_argument("--persist-to", type=Path, help="wrangler --persist-to for --upload-local")
     ap.add_argument("--prior-models", help="comma-separated bundle models whose identities make the bank's prior "
                                            "(default: the mmlu-pro models for --mmlu-pro, none for --prompts)")
@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    bank = build_bank(bundle, args.name, ids, prompts, refs, source="mmlu-pro train split" if args.mmlu_pro else str(args.prompts),
+    bank = build_bank(bundle, args.name, ids, prompts, refs,
+                      source="mmlu-pro train split" if args.mmlu_pro else str(args.prompts),
                       prior=prior)
     key = f"banks/{bank.bundle_version}/{args.name}.json"
     out = args.out or CACHE_DIR / key

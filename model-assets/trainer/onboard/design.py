@@ -20,6 +20,8 @@ from typing import Callable
 
 import numpy as np
 
+from .laplace import laplace_posterior, sigmoid
+
 #: Quadrature grid for E[f(u)], u ~ N(mu, sd^2): z on [-6, 6], weights prop. to the normal pdf.
 QUAD_POINTS = 61
 
@@ -35,11 +37,6 @@ def quadrature() -> tuple[np.ndarray, np.ndarray]:
     z = -6.0 + 12.0 * np.arange(QUAD_POINTS, dtype=np.float64) / (QUAD_POINTS - 1)
     w = np.exp(-0.5 * z * z)
     return z, w / w.sum()
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Numerically safe logistic function."""
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
 def expected_item_weights(
@@ -166,8 +163,6 @@ def next_item(
         >>> next_item(a, np.zeros(3), np.zeros(2), np.eye(2), np.array([0]), np.array([1.0]), criterion="d-optimal")
         2
     """
-    from .laplace import laplace_posterior
-
     rows = np.asarray(rows, dtype=np.int64)
     post = laplace_posterior(a[rows], np.asarray(c)[rows], outcomes, prior_mean, prior_cov)
     banned = rows if exclude is None else np.concatenate([rows, np.asarray(exclude, dtype=np.int64)])

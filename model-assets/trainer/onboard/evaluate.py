@@ -20,27 +20,32 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import subprocess
 import sys
 import tempfile
 import time
 import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..contract import MAX_UNCERTAINTY_PENALTY, UNCERTAINTY_PENALTY
-from ..eval.bootstrap import bootstrap_aiqs, interval
-from ..paths import CACHE_DIR, PROJECT_ROOT
-from .design import adaptive_quiz, random_quiz, select_quiz, sigmoid
-from .laplace import laplace_posterior
+from ..data import COLD_START_MODELS, load_dataset
+from ..export.manifest import manifest_models
+from ..export.node_bridge import onboard_routes, read_array
+from ..paths import CACHE_DIR, default_bundle
+from ..scoring import metrics as M
+from ..scoring.bootstrap import bootstrap_aiqs, interval
+from ..scoring.evalset import build_evalset, cost_norm
+from ..scoring.greedy import greedy_curve
+from .design import adaptive_quiz, random_quiz, select_quiz
+from .laplace import laplace_posterior, sigmoid
 from .plot import plot_gain
 from .prior import MIN_MODELS as MIN_PRIOR_MODELS
 from .prior import Prior, bank_prior, dataset_models, dataset_prior
-from .served import prior_of, served_items
+from .served import Served, prior_of, served_items
 
-ROUTES_TOOL = PROJECT_ROOT / "model-assets" / "tools" / "onboard-routes.ts"
 DEFAULT_BUDGETS = (10, 20, 50)
 #: Prompt resamples for the paired bootstrap intervals (``--bootstrap``); 90% percentile intervals.
 DEFAULT_BOOTSTRAP = 200
@@ -124,7 +129,8 @@ def log(msg: str) -> None:
 
 
 def route_variants(bundle: Path, emb: np.ndarray, prompt_tokens: np.ndarray, ws: np.ndarray,
-                   variants: list[dict[str, Any]], penalty: float = UNCERTAINTY_PENALTY) -> tuple[np.ndarray, dict[str, Any]]:
+                   variants: list[dict[str, Any]], penalty: float = UNCERTAINTY_PENALTY
+                   ) -> tuple[np.ndarray, dict[str, Any]]:
     """Choices [V, W, P] of the served policy for every pool variant (onboard-routes.ts), routing
     candidates that carry a ``cov_factor`` ``penalty`` stds below their mean."""
     with tempfile.TemporaryDirectory(prefix="onboard-routes-") as tmp:
@@ -133,19 +139,8 @@ def route_variants(bundle: Path, emb: np.ndarray, prompt_tokens: np.ndarray, ws:
         req = {"bundle": str(bundle.resolve()), "embeddings": str(work / "emb.f32"),
                "prompt_tokens": [float(x) for x in prompt_tokens], "preferences": [float(w) for w in ws],
                "variants": variants, "uncertainty_penalty": float(penalty)}
-        (work / "request.json").write_text(json.dumps(req))
-        cmd = ["npx", "--no-install", "tsx", str(ROUTES_TOOL), "--request", str(work / "request.json"), "--out", str(work)]
-        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        assert proc.stdout is not None
-        tail: list[str] = []
-        for line in proc.stdout:
-            tail = (tail + [line.rstrip()])[-20:]
-            if "variant" in line or "done" in line:
-                log(line.rstrip())
-        if proc.wait() != 0:
-            raise RuntimeError("onboard-routes failed:\n" + "\n".join(tail))
-        meta = json.loads((work / "meta.json").read_text())
-        choices = np.fromfile(work / "choices.i32", dtype="<i4").reshape(len(variants), len(ws), emb.shape[0])
+        meta = onboard_routes(req, work, lambda line: log(line) if "variant" in line or "done" in line else None)
+        choices = read_array(work / "choices.i32", "<i4", (len(variants), len(ws), emb.shape[0]))
     return choices.astype(np.int64), meta
 
 
@@ -206,10 +201,6 @@ def _score_draws(job: dict[str, Any], keys: list[str], variants: list[dict[str, 
     """Per identity key: IRT-greedy AIQ, policy AIQ and share (means over the job's pool draws), test
     log loss and identity distance; the mean hull AIQ; and the paired bootstrap (per resample, the
     mean over draws: every draw sees the same prompt resamples)."""
-    from ..eval import metrics as M
-    from ..eval.baselines.greedy import greedy_curve
-    from ..eval.evalset import cost_norm
-
     es, j, model = job["es"], job["j"], job["model"]
     te = es.test
     full = job["identities"]["full"]
@@ -246,21 +237,20 @@ def _score_draws(job: dict[str, Any], keys: list[str], variants: list[dict[str, 
                 per[key].setdefault("share", []).append(float(np.mean(routed_choices[key] == at)))
         if routed_choices and n_boot > 0:
             # seeded by the model's name: the same resamples whatever else is evaluated alongside
-            boots.append(bootstrap_aiqs(routed_choices, cost, quality, names, n_boot=n_boot, seed=zlib.crc32(model.encode())))
+            boots.append(bootstrap_aiqs(routed_choices, cost, quality, names, n_boot=n_boot,
+                                        seed=zlib.crc32(model.encode())))
     for key in keys:
         m[key].update({metric: float(np.mean(vals)) for metric, vals in per[key].items()})
     boot = None
     if boots:
-        boot = (np.mean([b[0] for b in boots], axis=0), {k: np.mean([b[1][k] for b in boots], axis=0) for k in boots[0][1]})
+        boot = (np.mean([b[0] for b in boots], axis=0),
+                {k: np.mean([b[1][k] for b in boots], axis=0) for k in boots[0][1]})
     return m, float(np.mean(hulls)), boot
 
 
-def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.ndarray,
-        max_train: int | None = None, max_test: int | None = None, cache: Path | None = CACHE_DIR / "onboard",
-        expectation: str = "prior", criteria: tuple[str, ...] = ("d-optimal",), policy: bool = True,
-        n_boot: int = DEFAULT_BOOTSTRAP, penalty: float = UNCERTAINTY_PENALTY, pool_size: int | None = None,
-        pool_draws: int = 1, prior: str = "bank", oracle_ability: bool = False) -> dict[str, Any]:
-    """The whole benchmark; returns the ``{"onboarding": ...}`` results object.
+@dataclass
+class OnboardingConfig:
+    """What one onboarding benchmark run measures (``npm run eval -- --onboarding`` flags).
 
     ``criteria[0]`` is the selection reported as ``quiz``; the others go to ``quiz.<N>.alt`` with
     IRT-greedy, log loss and distance only (no policy pass: it is the expensive part).
@@ -276,253 +266,378 @@ def run(bundle: Path, models: list[str], budgets: list[int], seeds: int, ws: np.
     ``oracle_ability``: a diagnostic, not a router. Every identity but the full one is conditioned
     on the full identity's mean logit over the test prompts (:func:`condition_on_ability`), so what
     is left of the gap is what the quiz misses beyond the overall ability.
+
+    @example
+        cfg = OnboardingConfig(bundle, ["mathstral-7B"], [10, 20], seeds=3, ws=np.linspace(0, 1, 11))
     """
-    from ..data import COLD_START_MODELS, load_dataset
-    from ..eval.evalset import build_evalset
-    from ..eval.served import manifest_models
 
-    t0 = time.time()
-    criteria = list(criteria)
-    manifest = json.loads((bundle / "manifest.json").read_text())
-    d = int(manifest["identity_dim"])
-    prior_mean, prior_cov = prior_of(manifest, d)
-    prec = np.linalg.inv(prior_cov)
-    table = subset_table(load_dataset("mmlu-pro"), max_train, max_test)
-    served = served_items(bundle, list(table.prompts), cache)
-    train_rows, test_rows = np.flatnonzero(table.split == "train"), np.flatnonzero(table.split == "test")
-    a_tr, c_tr = served.a[train_rows], served.c[train_rows]
-    a_te, c_te = served.a[test_rows], served.c[test_rows]
-    abar_te = a_te.mean(axis=0)   # the overall ability's direction on the test prompts
-    known = manifest_models(manifest)
+    bundle: Path
+    models: list[str]
+    budgets: list[int]
+    seeds: int
+    ws: np.ndarray
+    max_train: int | None = None
+    max_test: int | None = None
+    cache: Path | None = CACHE_DIR / "onboard"
+    expectation: str = "prior"
+    criteria: tuple[str, ...] = ("d-optimal",)
+    policy: bool = True
+    n_boot: int = DEFAULT_BOOTSTRAP
+    penalty: float = UNCERTAINTY_PENALTY
+    pool_size: int | None = None
+    pool_draws: int = 1
+    prior: str = "bank"
+    oracle_ability: bool = False
 
-    # A quiz does not depend on the model (non-adaptive), except that items a model has no record
-    # for are skipped: the data cannot "answer" them for it.
-    fitted_pool: dict[str, np.ndarray] = {}
 
-    def pool_identity(m: str) -> np.ndarray:
-        # the manifest's, else as the harness does (trainer.eval.served): fitted on the train split, head frozen
+@dataclass
+class Bench:
+    """The prompts every onboarded model is measured on: mmlu-pro's (subset) table, its served item
+    parameters per split, the bundle's population prior, and the pool's identities (the manifest's,
+    else fitted on the train split as the harness does, ``trainer.eval.served``; head frozen)."""
+
+    manifest: dict[str, Any]
+    table: Any
+    served: Served
+    train_rows: np.ndarray
+    test_rows: np.ndarray
+    prior_mean: np.ndarray
+    prior_cov: np.ndarray
+    fitted_pool: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def a_tr(self) -> np.ndarray:
+        return self.served.a[self.train_rows]
+
+    @property
+    def c_tr(self) -> np.ndarray:
+        return self.served.c[self.train_rows]
+
+    @property
+    def a_te(self) -> np.ndarray:
+        return self.served.a[self.test_rows]
+
+    @property
+    def c_te(self) -> np.ndarray:
+        return self.served.c[self.test_rows]
+
+    def pool_identity(self, m: str) -> np.ndarray:
+        """A pool model's identity: the manifest's, else fitted once on its train outcomes."""
+        known = manifest_models(self.manifest)
         if m in known:
             return np.asarray(known[m], np.float64)
-        if m not in fitted_pool:
-            y_m = table.outcome[train_rows, table.models.index(m)].astype(np.float64)
+        if m not in self.fitted_pool:
+            y_m = self.table.outcome[self.train_rows, self.table.models.index(m)].astype(np.float64)
             ok = ~np.isnan(y_m)
-            fitted_pool[m] = laplace_posterior(a_tr[ok], c_tr[ok], y_m[ok], prior_mean, prior_cov).mean
-        return fitted_pool[m]
+            self.fitted_pool[m] = laplace_posterior(self.a_tr[ok], self.c_tr[ok], y_m[ok], self.prior_mean,
+                                                    self.prior_cov).mean
+        return self.fitted_pool[m]
 
-    # The prior every quiz (and the random baseline, and "prior") starts from: the mmlu-pro bank's
-    # (exactly what `bank --mmlu-pro` stores) or the bundle's. A bundle without the mmlu-pro models
-    # (the generated test bundle) gets them fitted as above.
-    bundle_prior = Prior(prior_mean, prior_cov, source="bundle irt.prior")
-    if prior == "population":
-        start = bundle_prior
-    elif len(dataset_models(manifest, "mmlu-pro", COLD_START_MODELS)) >= MIN_PRIOR_MODELS:
-        start = dataset_prior(manifest, "mmlu-pro", exclude=COLD_START_MODELS)
-    else:
-        population = [m for m in table.models if m not in COLD_START_MODELS]
-        start = bank_prior(np.array([pool_identity(m) for m in population]), prior_cov, population,
-                           "mmlu-pro models fitted on the train split")
+
+def load_bench(cfg: OnboardingConfig) -> Bench:
+    """Stage 1: the (subset) mmlu-pro table and its prompts' served item parameters (cached).
+
+    @example
+        bench = load_bench(OnboardingConfig(bundle, ["mathstral-7B"], [4], 1, ws, 120, 40, None))
+    """
+    manifest = json.loads((cfg.bundle / "manifest.json").read_text())
+    prior_mean, prior_cov = prior_of(manifest, int(manifest["identity_dim"]))
+    table = subset_table(load_dataset("mmlu-pro"), cfg.max_train, cfg.max_test)
+    served = served_items(cfg.bundle, list(table.prompts), cfg.cache)
+    return Bench(manifest, table, served, np.flatnonzero(table.split == "train"), np.flatnonzero(table.split == "test"),
+                 prior_mean, prior_cov)
+
+
+def start_prior(cfg: OnboardingConfig, bench: Bench) -> Prior:
+    """Stage 2: the prior every quiz (and the random baseline, and "prior") starts from: the
+    mmlu-pro bank's (exactly what `bank --mmlu-pro` stores) or the bundle's. A bundle without the
+    mmlu-pro models (the generated test bundle) gets them fitted as ``Bench.pool_identity`` does.
+
+    @example
+        start = start_prior(cfg, bench)   # Prior(mean, cov, source="dataset mmlu-pro ...")
+    """
+    if cfg.prior == "population":
+        return Prior(bench.prior_mean, bench.prior_cov, source="bundle irt.prior")
+    if len(dataset_models(bench.manifest, "mmlu-pro", COLD_START_MODELS)) >= MIN_PRIOR_MODELS:
+        return dataset_prior(bench.manifest, "mmlu-pro", exclude=COLD_START_MODELS)
+    population = [m for m in bench.table.models if m not in COLD_START_MODELS]
+    return bank_prior(np.array([bench.pool_identity(m) for m in population]), bench.prior_cov, population,
+                      "mmlu-pro models fitted on the train split")
+
+
+def onboard_model(cfg: OnboardingConfig, bench: Bench, start: Prior, model: str, keys: list[str],
+                  first_variant: int) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """Stage 3, one model: its identities (prior, full, every quiz and random quiz of every
+    budget), and the pool variants that route each of them in each of its pool draws; ``None``
+    when the model is not in the pool.
+
+    @example
+        job, variants = onboard_model(cfg, bench, start, "mathstral-7B", _quiz_keys([4], ["i-optimal"], 1), 0)
+    """
+    criteria = list(cfg.criteria)
+    a_tr, c_tr = bench.a_tr, bench.c_tr
+    abar_te = bench.a_te.mean(axis=0)   # the overall ability's direction on the test prompts
+    es = build_evalset(bench.table, exclude=[m for m in COLD_START_MODELS if m != model])
+    if model not in es.models:
+        log(f"{model}: not in the pool (too few test outcomes); skipped")
+        return None
+    j = es.models.index(model)
+    y = es.train.table.outcome[:, j].astype(np.float64)
+    observed = np.flatnonzero(~np.isnan(y))
+    missing = np.flatnonzero(np.isnan(y))
+    mean_out = es.train.table.output_tokens.astype(np.float64).mean(axis=0)
+    base: list[dict[str, Any]] = []
+    for k, m in enumerate(es.models):
+        if m == model:
+            continue
+        theta_m = bench.pool_identity(m)
+        base.append({"name": m, "identity": [float(x) for x in theta_m],
+                     "input_usd_per_mtok": float(es.test.table.prices[k, 0]),
+                     "output_usd_per_mtok": float(es.test.table.prices[k, 1]),
+                     "expected_output_tokens": float(mean_out[k])})
+
+    covs: dict[str, np.ndarray] = {}
+
+    def fit(key: str, rows: np.ndarray, from_: Prior = start) -> np.ndarray:
+        post = laplace_posterior(a_tr[rows], c_tr[rows], y[rows], from_.mean, from_.cov)
+        covs[key] = post.cov
+        return post.mean
+
+    # "prior" is what a 0-item quiz would store: the prior mean and covariance. The full
+    # identity (thousands of outcomes) is the reference whatever the quiz starts from.
+    covs["prior"] = start.cov
+    bundle_prior = Prior(bench.prior_mean, bench.prior_cov, source="bundle irt.prior")
+    identities: dict[str, np.ndarray] = {"prior": start.mean.copy(), "full": fit("full", observed, bundle_prior)}
+    info: dict[str, float] = {}
+    top = max(cfg.budgets)
+    # A quiz does not depend on the model (non-adaptive), except that items a model has no record
+    # for are skipped: the data cannot "answer" them for it.
+    for cr in criteria:
+        # greedy designs, static or adaptive, are prefix-consistent: the N-item quiz is the
+        # first N items of the longest one
+        if cr.startswith("adaptive-"):
+            rows_all, _ = adaptive_quiz(a_tr, c_tr, start.mean, start.cov, top, lambda r: float(y[r]),
+                                        criterion=cr[len("adaptive-"):], exclude=missing)
+            gains_all = np.full(top, np.nan)
+        else:
+            quiz = select_quiz(a_tr, c_tr, start.mean, start.cov, top, exclude=missing, expectation=cfg.expectation,
+                               criterion=cr)
+            rows_all, gains_all = quiz.rows, quiz.gains
+        for n in cfg.budgets:
+            identities[f"{cr}-{n}"] = fit(f"{cr}-{n}", rows_all[:n])
+            info[f"{cr}-{n}"] = float(gains_all[:n].sum())
+    for n in cfg.budgets:
+        for s in range(cfg.seeds):
+            rows = observed[random_quiz(len(observed), n, seed=1000 * n + s)]
+            identities[f"random-{n}-{s}"] = fit(f"random-{n}-{s}", rows)
+    if cfg.oracle_ability:
+        for key in identities:
+            if key != "full":
+                identities[key], covs[key] = condition_on_ability(identities[key], covs[key], abar_te,
+                                                                  float(abar_te @ identities["full"]))
+    target = {"name": model, "input_usd_per_mtok": float(es.test.table.prices[j, 0]),
+              "output_usd_per_mtok": float(es.test.table.prices[j, 1]),
+              "expected_output_tokens": float(mean_out[j])}
+    ability = {k: ability_gap(abar_te, identities[k], covs[k], identities["full"]) for k in identities}
+    if cfg.penalty == 0:
+        covs.clear()
+    draws = pool_draws_for(model, len(es.models), j, cfg.pool_size, cfg.pool_draws)
+    job = {"model": model, "es": es, "j": j, "identities": identities, "covs": covs, "info": info,
+           "ability": ability, "first_variant": first_variant, "n_train_outcomes": int(len(observed)),
+           "draws": draws}
+    alt_prefixes = tuple(f"{cr}-" for cr in criteria[1:]) or ("\0",)
+    variants: list[dict[str, Any]] = []
+    for d_i, cols in enumerate(draws):
+        for key in keys:
+            # candidates in es.models order restricted to the draw's columns: choices index cols
+            spread = {"cov_factor": cov_factor(covs[key])} if key in covs else {}
+            onboarded = {**target, "identity": [float(x) for x in identities[key]], **spread}
+            cands = [onboarded if c == j else base[c if c < j else c - 1] for c in cols]
+            name = f"{model}/{key}" + (f"/pool{d_i}" if cfg.pool_size else "")
+            variants.append({"name": name, "candidates": cands, "routed": not key.startswith(alt_prefixes)})
+    log(f"{model}: {len(observed)} train outcomes; {len(identities)} identities fitted"
+        + (f"; {len(draws)} pools of {cfg.pool_size}" if cfg.pool_size else ""))
+    return job, variants
+
+
+def route_all(cfg: OnboardingConfig, bench: Bench, variants: list[dict[str, Any]]
+              ) -> tuple[np.ndarray | None, dict[str, Any], dict[int, int]]:
+    """Stage 4: the served policy's choices for every routed variant in one Node run: (choices,
+    the run's meta, variant index -> row of choices); no choices without ``cfg.policy``.
+
+    @example
+        choices, route_meta, slot = route_all(cfg, bench, variants)
+    """
+    if not (cfg.policy and variants):
+        return None, {}, {}
+    routed = [i for i, v in enumerate(variants) if v["routed"]]
+    slot = {i: r for r, i in enumerate(routed)}
+    test_rows = bench.test_rows
+    log(f"routing {len(test_rows)} test prompts x {len(cfg.ws)} preferences x {len(routed)} pool variants")
+    choices, route_meta = route_variants(cfg.bundle, bench.served.emb[test_rows], bench.table.input_tokens[test_rows],
+                                         cfg.ws, [{"name": variants[i]["name"], "candidates": variants[i]["candidates"]}
+                                                  for i in routed], cfg.penalty)
+    return choices, route_meta, slot
+
+
+def model_block(cfg: OnboardingConfig, bench: Bench, job: dict[str, Any], keys: list[str],
+                variants: list[dict[str, Any]], choices: np.ndarray | None, slot: dict[int, int]) -> dict[str, Any]:
+    """Stage 5, one model: its scores (hull, full, prior, and per budget the quiz against the
+    random quizzes, with gain fractions and bootstrap intervals), as the results JSON holds them.
+
+    @example
+        out[job["model"]] = model_block(cfg, bench, job, keys, variants, choices, slot)
+    """
+    criteria, seeds, budgets = list(cfg.criteria), cfg.seeds, cfg.budgets
+    model = job["model"]
+    prec = np.linalg.inv(bench.prior_cov)
+    m, hull, boot = _score_draws(job, keys, variants, choices, slot, bench.a_te, bench.c_te, cfg.ws, prec,
+                                 cfg.penalty, cfg.n_boot)
+    main_metric = "aiq" if choices is not None else "greedy"
+
+    def frac(x: float, base: float = hull) -> float | None:
+        # Below MIN_GAIN the full identity barely moves the router: a ratio would be noise.
+        gain = m["full"][main_metric] - base
+        return None if abs(gain) < MIN_GAIN else _round((x - base) / gain)
+
+    def frac2(x: float, base: float, metric: str) -> float | None:
+        gain = m["full"][metric] - base
+        return None if abs(gain) < MIN_GAIN else _round((x - base) / gain)
+
+    def opt(key: str, metric: str) -> float | None:
+        return _round(m[key][metric]) if metric in m[key] else None
+
+    def mean_rnd(n: int, metric: str) -> float | None:
+        vals = [m[f"random-{n}-{s}"][metric] for s in range(seeds) if metric in m[f"random-{n}-{s}"]]
+        return _round(np.mean(vals)) if vals else None
+
+    def entry(key: str, n: int) -> dict[str, Any]:
+        # alt selections have no policy AIQ: their gain fractions use IRT-greedy throughout
+        metric = main_metric if main_metric in m[key] else "greedy"
+        return {"aiq": opt(key, "aiq"), "share": opt(key, "share"), "greedy_aiq": _round(m[key]["greedy"]),
+                "gain_fraction": frac2(m[key][metric], hull, metric),
+                "gain_fraction_vs_prior": frac2(m[key][metric], m["prior"][metric], metric),
+                "test_logloss": _round(m[key]["logloss"]), "identity_distance": _round(m[key]["dist"]),
+                "criterion_gain": _round(job["info"][key]),
+                "ability_error": _round(job["ability"][key][0]), "ability_std": _round(job["ability"][key][1])}
+
+    block: dict[str, Any] = {
+        "hull_aiq": _round(hull), "full_aiq": opt("full", "aiq"), "prior_aiq": opt("prior", "aiq"),
+        "full_share": opt("full", "share"), "prior_share": opt("prior", "share"),
+        "full_greedy_aiq": _round(m["full"]["greedy"]), "prior_greedy_aiq": _round(m["prior"]["greedy"]),
+        "full_test_logloss": _round(m["full"]["logloss"]), "prior_test_logloss": _round(m["prior"]["logloss"]),
+        "prior_identity_distance": _round(m["prior"]["dist"]),
+        "prior_ability_error": _round(job["ability"]["prior"][0]),
+        "prior_ability_std": _round(job["ability"]["prior"][1]),
+        "n_train_outcomes": job["n_train_outcomes"], "quiz": {},
+    }
+    for n in budgets:
+        quiz_key, random_keys = f"{criteria[0]}-{n}", [f"random-{n}-{s}" for s in range(seeds)]
+        primary = entry(quiz_key, n)
+        rnd_main = [m[k][main_metric] for k in random_keys]
+        block["quiz"][str(n)] = {
+            **primary,
+            "random_aiq": mean_rnd(n, "aiq"),
+            "random_share": mean_rnd(n, "share"),
+            "random_aiq_std": _round(np.std([m[k]["aiq"] for k in random_keys])) if choices is not None else None,
+            # against each random quiz, not their mean: one lucky draw can match a designed quiz
+            "random_below_quiz": _round(float(np.mean([m[k][main_metric] < m[quiz_key][main_metric]
+                                                       for k in random_keys]))),
+            "random_greedy_aiq": mean_rnd(n, "greedy"),
+            "random_gain_fraction": frac(float(np.mean(rnd_main))),
+            "random_gain_fraction_vs_prior": frac(float(np.mean(rnd_main)), m["prior"][main_metric]),
+            "random_test_logloss": mean_rnd(n, "logloss"),
+            "random_identity_distance": mean_rnd(n, "dist"),
+            "random_ability_error_abs": _round(np.mean([abs(job["ability"][k][0]) for k in random_keys])),
+            "alt": {cr: entry(f"{cr}-{n}", n) for cr in criteria[1:]},
+            **(_boot_entry(boot, quiz_key, random_keys) if boot and primary["gain_fraction"] is not None else {}),
+        }
+    log(f"{model}: hull {hull:.4f} full {m['full'][main_metric]:.4f} prior {m['prior'][main_metric]:.4f} "
+        f"({main_metric}) | "
+        + " ".join(f"N={n}: quiz {m[f'{criteria[0]}-{n}'][main_metric]:.4f} "
+                   f"rand {np.mean([m[f'random-{n}-{s}'][main_metric] for s in range(seeds)]):.4f}"
+                   for n in budgets))
+    return block
+
+
+def run_meta(cfg: OnboardingConfig, bench: Bench, start: Prior, routed: bool, route_meta: dict[str, Any],
+             seconds: float) -> dict[str, Any]:
+    """Stage 6: what the run measured and how, for the results' ``meta``.
+
+    @example
+        meta = run_meta(cfg, bench, start, choices is not None, route_meta, time.time() - t0)
+    """
+    criteria, penalty, pool_size, n_boot = list(cfg.criteria), cfg.penalty, cfg.pool_size, cfg.n_boot
+    return {
+        "bundle": bench.manifest["version"], "dataset": "mmlu-pro", "bank": "mmlu-pro train split",
+        "budgets": cfg.budgets, "random_seeds": cfg.seeds, "preferences": len(cfg.ws),
+        "selection": f"greedy {criteria[0]} ({cfg.expectation}-expected Fisher information; adaptive = "
+                     "re-aimed at the Laplace posterior after every answer)",
+        "alt_selections": criteria[1:],
+        "alt_note": "alt selections are scored with IRT-greedy, test log loss and identity distance only",
+        "router": ("policy as served (int8 ONNX, worker/decision via onboard-routes.ts)" if routed
+                   else "none (--greedy-only): aiq fields are null, gain fractions use IRT-greedy"),
+        "secondary": "greedy_aiq = IRT-greedy with the same identities",
+        "gain_fraction": f"({'aiq' if routed else 'greedy_aiq'} - hull_aiq) / (full - hull_aiq); "
+                         f"null when |full - hull_aiq| < {MIN_GAIN}",
+        "gain_fraction_vs_prior": "the same with the prior-mean identity (no quiz) in place of the hull",
+        "identity_distance": "Mahalanobis distance (prior metric) to the full-data identity",
+        "ability_error": "mean over the test prompts of the identity's success logit minus the full identity's "
+                         "(the overall ability it misses); ability_std: its posterior std of that mean; "
+                         "random_ability_error_abs: mean |ability_error| of the random quizzes",
+        "share": "fraction of the routed decisions (test prompts x preferences) that chose the onboarded model",
+        "random_below_quiz": "fraction of the random quizzes (seeds) whose AIQ is below the quiz's",
+        "test_logloss": "log loss of the onboarded model's predicted success on its test-split outcomes",
+        "bootstrap": (f"{n_boot} paired resamples of the test prompts (hull and every identity on the same "
+                      f"resample), {int(CI_LEVEL * 100)}% percentile intervals; share_at_least_95: resamples "
+                      f"where the quiz keeps >= 95% of the gain, of those where the full identity gains >= "
+                      f"{MIN_GAIN} over the hull (resamples_with_gain); quiz_beats_random_share: resamples where "
+                      "its AIQ is above the random quizzes' mean") if routed and n_boot > 0 else None,
+        "pool_identities_fitted_on_train": sorted(bench.fitted_pool),
+        "prior": {"kind": cfg.prior, "source": start.source, "models": len(start.models),
+                  "note": "quiz, random and prior identities start from it; full is fitted from the bundle's "
+                          "irt.prior"},
+        "test_prompts": int(len(bench.test_rows)), "train_items": int(len(bench.train_rows)),
+        "route": {k: route_meta[k] for k in ("seconds", "ms_per_decision") if k in route_meta},
+        "uncertainty_penalty": penalty,
+        "oracle_ability": ("diagnostic: every identity but full conditioned on the full identity's mean "
+                           "test-split logit (--oracle-ability); not a router") if cfg.oracle_ability else None,
+        "pools": ("the whole pool (the training pool + the onboarded model)" if pool_size is None else
+                  f"tenant_pools: {cfg.pool_draws} pools of {pool_size} models per onboarded model (it and "
+                  f"{pool_size - 1} others drawn at random, the same draws for every identity); hull_aiq, "
+                  "aiq, share and the bootstrap are means over the draws"),
+        "pool_size": pool_size, "pool_draws": cfg.pool_draws if pool_size is not None else 1,
+        "uncertainty": (f"the onboarded model is routed {penalty:g} posterior std below its mean "
+                        "success logit (policy and IRT-greedy), as the worker routes a quiz identity"
+                        if penalty > 0 else "every identity routed at its posterior mean (--route-on-mean)"),
+        "seconds": round(seconds, 1),
+    }
+
+
+def run(cfg: OnboardingConfig) -> dict[str, Any]:
+    """The whole benchmark, stage by stage; returns the ``{"onboarding": ..., "summary": ...,
+    "meta": ...}`` results object.
+
+    @example
+        res = run(OnboardingConfig(bundle, ["mathstral-7B"], [10, 20], 3, np.linspace(0, 1, 11)))
+    """
+    t0 = time.time()
+    bench = load_bench(cfg)
+    start = start_prior(cfg, bench)
+    keys = _quiz_keys(cfg.budgets, list(cfg.criteria), cfg.seeds)
     jobs: list[dict[str, Any]] = []
     variants: list[dict[str, Any]] = []
-    keys = _quiz_keys(budgets, criteria, seeds)
-    alt_prefixes = tuple(f"{cr}-" for cr in criteria[1:]) or ("\0",)
-    for model in models:
-        es = build_evalset(table, exclude=[m for m in COLD_START_MODELS if m != model])
-        if model not in es.models:
-            log(f"{model}: not in the pool (too few test outcomes); skipped")
-            continue
-        j = es.models.index(model)
-        y = es.train.table.outcome[:, j].astype(np.float64)
-        observed = np.flatnonzero(~np.isnan(y))
-        missing = np.flatnonzero(np.isnan(y))
-        mean_out = es.train.table.output_tokens.astype(np.float64).mean(axis=0)
-        base: list[dict[str, Any]] = []
-        for k, m in enumerate(es.models):
-            if m == model:
-                continue
-            theta_m = pool_identity(m)
-            base.append({"name": m, "identity": [float(x) for x in theta_m],
-                         "input_usd_per_mtok": float(es.test.table.prices[k, 0]),
-                         "output_usd_per_mtok": float(es.test.table.prices[k, 1]),
-                         "expected_output_tokens": float(mean_out[k])})
-
-        covs: dict[str, np.ndarray] = {}
-
-        def fit(key: str, rows: np.ndarray, from_: Prior = start) -> np.ndarray:
-            post = laplace_posterior(a_tr[rows], c_tr[rows], y[rows], from_.mean, from_.cov)
-            covs[key] = post.cov
-            return post.mean
-
-        # "prior" is what a 0-item quiz would store: the prior mean and covariance. The full
-        # identity (thousands of outcomes) is the reference whatever the quiz starts from.
-        covs["prior"] = start.cov
-        identities: dict[str, np.ndarray] = {"prior": start.mean.copy(),
-                                             "full": fit("full", observed, bundle_prior)}
-        info: dict[str, float] = {}
-        top = max(budgets)
-        for cr in criteria:
-            # greedy designs, static or adaptive, are prefix-consistent: the N-item quiz is the
-            # first N items of the longest one
-            if cr.startswith("adaptive-"):
-                rows_all, _ = adaptive_quiz(a_tr, c_tr, start.mean, start.cov, top, lambda r: float(y[r]),
-                                            criterion=cr[len("adaptive-"):], exclude=missing)
-                gains_all = np.full(top, np.nan)
-            else:
-                quiz = select_quiz(a_tr, c_tr, start.mean, start.cov, top, exclude=missing, expectation=expectation,
-                                   criterion=cr)
-                rows_all, gains_all = quiz.rows, quiz.gains
-            for n in budgets:
-                identities[f"{cr}-{n}"] = fit(f"{cr}-{n}", rows_all[:n])
-                info[f"{cr}-{n}"] = float(gains_all[:n].sum())
-        for n in budgets:
-            for s in range(seeds):
-                identities[f"random-{n}-{s}"] = fit(f"random-{n}-{s}", observed[random_quiz(len(observed), n, seed=1000 * n + s)])
-        if oracle_ability:
-            for key in identities:
-                if key != "full":
-                    identities[key], covs[key] = condition_on_ability(identities[key], covs[key], abar_te,
-                                                                      float(abar_te @ identities["full"]))
-        target = {"name": model, "input_usd_per_mtok": float(es.test.table.prices[j, 0]),
-                  "output_usd_per_mtok": float(es.test.table.prices[j, 1]),
-                  "expected_output_tokens": float(mean_out[j])}
-        ability = {k: ability_gap(abar_te, identities[k], covs[k], identities["full"]) for k in identities}
-        if penalty == 0:
-            covs.clear()
-        draws = pool_draws_for(model, len(es.models), j, pool_size, pool_draws)
-        jobs.append({"model": model, "es": es, "j": j, "identities": identities, "covs": covs, "info": info, "ability": ability,
-                     "first_variant": len(variants), "n_train_outcomes": int(len(observed)), "draws": draws})
-        for d_i, cols in enumerate(draws):
-            for key in keys:
-                # candidates in es.models order restricted to the draw's columns: choices index cols
-                spread = {"cov_factor": cov_factor(covs[key])} if key in covs else {}
-                onboarded = {**target, "identity": [float(x) for x in identities[key]], **spread}
-                cands = [onboarded if c == j else base[c if c < j else c - 1] for c in cols]
-                name = f"{model}/{key}" + (f"/pool{d_i}" if pool_size else "")
-                variants.append({"name": name, "candidates": cands, "routed": not key.startswith(alt_prefixes)})
-        log(f"{model}: {len(observed)} train outcomes; {len(identities)} identities fitted"
-            + (f"; {len(draws)} pools of {pool_size}" if pool_size else ""))
-
-    choices = None
-    route_meta: dict[str, Any] = {}
-    slot: dict[int, int] = {}  # variant index -> row of choices (routed variants only)
-    if policy and variants:
-        routed = [i for i, v in enumerate(variants) if v["routed"]]
-        slot = {i: r for r, i in enumerate(routed)}
-        log(f"routing {len(test_rows)} test prompts x {len(ws)} preferences x {len(routed)} pool variants")
-        choices, route_meta = route_variants(bundle, served.emb[test_rows], table.input_tokens[test_rows], ws,
-                                             [{"name": variants[i]["name"], "candidates": variants[i]["candidates"]} for i in routed], penalty)
-
-    out: dict[str, Any] = {}
-    for job in jobs:
-        es, j, model = job["es"], job["j"], job["model"]
-        m, hull, boot = _score_draws(job, keys, variants, choices, slot, a_te, c_te, ws, prec, penalty, n_boot)
-        main_metric = "aiq" if choices is not None else "greedy"
-
-        def frac(x: float, base: float = hull) -> float | None:
-            # Below MIN_GAIN the full identity barely moves the router: a ratio would be noise.
-            gain = m["full"][main_metric] - base
-            return None if abs(gain) < MIN_GAIN else _round((x - base) / gain)
-
-        def frac2(x: float, base: float, metric: str) -> float | None:
-            gain = m["full"][metric] - base
-            return None if abs(gain) < MIN_GAIN else _round((x - base) / gain)
-
-        def opt(key: str, metric: str) -> float | None:
-            return _round(m[key][metric]) if metric in m[key] else None
-
-        def mean_rnd(n: int, metric: str) -> float | None:
-            vals = [m[f"random-{n}-{s}"][metric] for s in range(seeds) if metric in m[f"random-{n}-{s}"]]
-            return _round(np.mean(vals)) if vals else None
-
-        def entry(key: str, n: int) -> dict[str, Any]:
-            # alt selections have no policy AIQ: their gain fractions use IRT-greedy throughout
-            metric = main_metric if main_metric in m[key] else "greedy"
-            return {"aiq": opt(key, "aiq"), "share": opt(key, "share"), "greedy_aiq": _round(m[key]["greedy"]),
-                    "gain_fraction": frac2(m[key][metric], hull, metric),
-                    "gain_fraction_vs_prior": frac2(m[key][metric], m["prior"][metric], metric),
-                    "test_logloss": _round(m[key]["logloss"]), "identity_distance": _round(m[key]["dist"]),
-                    "criterion_gain": _round(job["info"][key]),
-                    "ability_error": _round(job["ability"][key][0]), "ability_std": _round(job["ability"][key][1])}
-
-        block: dict[str, Any] = {
-            "hull_aiq": _round(hull), "full_aiq": opt("full", "aiq"), "prior_aiq": opt("prior", "aiq"),
-            "full_share": opt("full", "share"), "prior_share": opt("prior", "share"),
-            "full_greedy_aiq": _round(m["full"]["greedy"]), "prior_greedy_aiq": _round(m["prior"]["greedy"]),
-            "full_test_logloss": _round(m["full"]["logloss"]), "prior_test_logloss": _round(m["prior"]["logloss"]),
-            "prior_identity_distance": _round(m["prior"]["dist"]),
-            "prior_ability_error": _round(job["ability"]["prior"][0]), "prior_ability_std": _round(job["ability"]["prior"][1]),
-            "n_train_outcomes": job["n_train_outcomes"], "quiz": {},
-        }
-        for n in budgets:
-            primary = entry(f"{criteria[0]}-{n}", n)
-            rnd_main = [m[f"random-{n}-{s}"][main_metric] for s in range(seeds)]
-            block["quiz"][str(n)] = {
-                **primary,
-                "random_aiq": mean_rnd(n, "aiq"),
-                "random_share": mean_rnd(n, "share"),
-                "random_aiq_std": _round(np.std([m[f"random-{n}-{s}"]["aiq"] for s in range(seeds)])) if choices is not None else None,
-                # against each random quiz, not their mean: one lucky draw can match a designed quiz
-                "random_below_quiz": _round(float(np.mean([m[f"random-{n}-{s}"][main_metric] < m[f"{criteria[0]}-{n}"][main_metric]
-                                                           for s in range(seeds)]))),
-                "random_greedy_aiq": mean_rnd(n, "greedy"),
-                "random_gain_fraction": frac(float(np.mean(rnd_main))),
-                "random_gain_fraction_vs_prior": frac(float(np.mean(rnd_main)), m["prior"][main_metric]),
-                "random_test_logloss": mean_rnd(n, "logloss"),
-                "random_identity_distance": mean_rnd(n, "dist"),
-                "random_ability_error_abs": _round(np.mean([abs(job["ability"][f"random-{n}-{s}"][0]) for s in range(seeds)])),
-                "alt": {cr: entry(f"{cr}-{n}", n) for cr in criteria[1:]},
-                **(_boot_entry(boot, f"{criteria[0]}-{n}", [f"random-{n}-{s}" for s in range(seeds)])
-                   if boot and primary["gain_fraction"] is not None else {}),
-            }
-        out[model] = block
-        log(f"{model}: hull {hull:.4f} full {m['full'][main_metric]:.4f} prior {m['prior'][main_metric]:.4f} ({main_metric}) | "
-            + " ".join(f"N={n}: quiz {m[f'{criteria[0]}-{n}'][main_metric]:.4f} rand {np.mean([m[f'random-{n}-{s}'][main_metric] for s in range(seeds)]):.4f}"
-                       for n in budgets))
+    for model in cfg.models:
+        onboarded = onboard_model(cfg, bench, start, model, keys, len(variants))
+        if onboarded is not None:
+            jobs.append(onboarded[0])
+            variants += onboarded[1]
+    choices, route_meta, slot = route_all(cfg, bench, variants)
+    out = {job["model"]: model_block(cfg, bench, job, keys, variants, choices, slot) for job in jobs}
     return {
         "onboarding": out,
-        "summary": summarise(out, budgets, "aiq" if choices is not None else "greedy_aiq"),
-        "meta": {
-            "bundle": manifest["version"], "dataset": "mmlu-pro", "bank": "mmlu-pro train split",
-            "budgets": budgets, "random_seeds": seeds, "preferences": len(ws),
-            "selection": f"greedy {criteria[0]} ({expectation}-expected Fisher information; adaptive = "
-                         "re-aimed at the Laplace posterior after every answer)",
-            "alt_selections": criteria[1:],
-            "alt_note": "alt selections are scored with IRT-greedy, test log loss and identity distance only",
-            "router": ("policy as served (int8 ONNX, worker/decision via onboard-routes.ts)" if choices is not None
-                       else "none (--greedy-only): aiq fields are null, gain fractions use IRT-greedy"),
-            "secondary": "greedy_aiq = IRT-greedy with the same identities",
-            "gain_fraction": f"({'aiq' if choices is not None else 'greedy_aiq'} - hull_aiq) / (full - hull_aiq); "
-                             f"null when |full - hull_aiq| < {MIN_GAIN}",
-            "gain_fraction_vs_prior": "the same with the prior-mean identity (no quiz) in place of the hull",
-            "identity_distance": "Mahalanobis distance (prior metric) to the full-data identity",
-            "ability_error": "mean over the test prompts of the identity's success logit minus the full identity's "
-                             "(the overall ability it misses); ability_std: its posterior std of that mean; "
-                             "random_ability_error_abs: mean |ability_error| of the random quizzes",
-            "share": "fraction of the routed decisions (test prompts x preferences) that chose the onboarded model",
-            "random_below_quiz": "fraction of the random quizzes (seeds) whose AIQ is below the quiz's",
-            "test_logloss": "log loss of the onboarded model's predicted success on its test-split outcomes",
-            "bootstrap": (f"{n_boot} paired resamples of the test prompts (hull and every identity on the same "
-                          f"resample), {int(CI_LEVEL * 100)}% percentile intervals; share_at_least_95: resamples "
-                          f"where the quiz keeps >= 95% of the gain, of those where the full identity gains >= {MIN_GAIN} "
-                          "over the hull (resamples_with_gain); quiz_beats_random_share: resamples where its "
-                          "AIQ is above the random quizzes' mean") if choices is not None and n_boot > 0 else None,
-            "pool_identities_fitted_on_train": sorted(fitted_pool),
-            "prior": {"kind": prior, "source": start.source, "models": len(start.models),
-                      "note": "quiz, random and prior identities start from it; full is fitted from the bundle's irt.prior"},
-            "test_prompts": int(len(test_rows)), "train_items": int(len(train_rows)),
-            "route": {k: route_meta[k] for k in ("seconds", "ms_per_decision") if k in route_meta},
-            "uncertainty_penalty": penalty,
-            "oracle_ability": ("diagnostic: every identity but full conditioned on the full identity's mean "
-                               "test-split logit (--oracle-ability); not a router") if oracle_ability else None,
-            "pools": ("the whole pool (the training pool + the onboarded model)" if pool_size is None else
-                      f"tenant_pools: {pool_draws} pools of {pool_size} models per onboarded model (it and "
-                      f"{pool_size - 1} others drawn at random, the same draws for every identity); hull_aiq, "
-                      "aiq, share and the bootstrap are means over the draws"),
-            "pool_size": pool_size, "pool_draws": pool_draws if pool_size is not None else 1,
-            "uncertainty": (f"the onboarded model is routed {penalty:g} posterior std below its mean "
-                            "success logit (policy and IRT-greedy), as the worker routes a quiz identity"
-                            if penalty > 0 else "every identity routed at its posterior mean (--route-on-mean)"),
-            "seconds": round(time.time() - t0, 1),
-        },
+        "summary": summarise(out, cfg.budgets, "aiq" if choices is not None else "greedy_aiq"),
+        "meta": run_meta(cfg, bench, start, choices is not None, route_meta, time.time() - t0),
     }
 
 
@@ -593,11 +708,39 @@ def summarise(out: dict[str, Any], budgets: list[int], metric: str) -> dict[str,
     return summary
 
 
+def print_summary(res: dict[str, Any], budgets: list[int], quiz: str, metric: str) -> None:
+    """The run's summary on stdout: per model the hull, full, prior and per budget quiz and random
+    ``metric``; the bootstrap intervals; per budget the counts across models.
+
+    @example
+        print_summary(run(cfg), cfg.budgets, cfg.criteria[0], "aiq")
+    """
+    print(f"\n=== onboarding summary ({metric}; quiz = {quiz}) ===")
+    print(f"{'model':30s} {'hull':>7s} {'full':>7s} {'prior':>7s} "
+          + " ".join(f"{'q' + str(n):>7s} {'r' + str(n):>7s}" for n in budgets))
+    for name, b in res["onboarding"].items():
+        full = b["full_aiq"] if metric == "aiq" else b["full_greedy_aiq"]
+        prior = b["prior_aiq"] if metric == "aiq" else b["prior_greedy_aiq"]
+        print(f"{name:30s} {b['hull_aiq']:7.4f} {full:7.4f} {prior:7.4f} "
+              + " ".join(f"{b['quiz'][str(n)][metric]:7.4f} {b['quiz'][str(n)]['random_' + metric]:7.4f}"
+                         for n in budgets))
+    for name, b in res["onboarding"].items():
+        for n in budgets:
+            bs = b["quiz"][str(n)].get("bootstrap")
+            if bs and bs["share_at_least_95"] is not None:
+                print(f"{name:30s} N={n}: gain share {b['quiz'][str(n)]['gain_fraction']} "
+                      f"({int(CI_LEVEL * 100)}% interval {bs['gain_fraction_interval']}, >= 0.95 in "
+                      f"{bs['share_at_least_95']:.0%} of {bs['resamples_with_gain']} resamples); quiz - random AIQ "
+                      f"{bs['quiz_minus_random_aiq_interval']} (quiz ahead in {bs['quiz_beats_random_share']:.0%})")
+    for n, s in res["summary"].items():
+        print(f"N={n}: median gain fraction {s['median_gain_fraction']} (min {s['min_gain_fraction']}); quiz beats "
+              f"random on {s['quiz_beats_random']}/{s['models']} ({metric}; every random quiz on "
+              f"{s['quiz_beats_every_random']}), lower test log loss on {s['quiz_lower_logloss']}, "
+              f"closer identity on {s['quiz_closer_identity']}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI entry, reached through ``npm run eval -- --onboarding``."""
-    from ..data import COLD_START_MODELS
-    from ..eval.__main__ import default_bundle
-
     ap = argparse.ArgumentParser(prog="npm run eval -- --onboarding", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", type=Path, help="write the results here")
@@ -609,10 +752,12 @@ def main(argv: list[str] | None = None) -> int:
                          f"default {','.join(DEFAULT_CRITERIA)})")
     ap.add_argument("--random-seeds", type=int, default=3, help="random quizzes per budget (default 3)")
     ap.add_argument("--w-points", type=int, default=11, help="preferences swept in [0, 1] (default 11)")
-    ap.add_argument("--expectation", choices=["prior", "mean"], default="prior", help="Fisher information averaged over the prior or at its mean")
+    ap.add_argument("--expectation", choices=["prior", "mean"], default="prior",
+                    help="Fisher information averaged over the prior or at its mean")
     ap.add_argument("--bootstrap", type=int, default=DEFAULT_BOOTSTRAP,
                     help=f"paired prompt resamples for the intervals (default {DEFAULT_BOOTSTRAP}; 0: none)")
-    ap.add_argument("--greedy-only", action="store_true", help="skip the served policy (IRT-greedy, log loss, distances only)")
+    ap.add_argument("--greedy-only", action="store_true",
+                    help="skip the served policy (IRT-greedy, log loss, distances only)")
     ap.add_argument("--max-train", type=int, help="use only the first N train prompts (quick runs)")
     ap.add_argument("--max-test", type=int, help="use only the first N test prompts (quick runs)")
     ap.add_argument("--no-cache", action="store_true", help="do not cache served embeddings/item parameters")
@@ -621,9 +766,10 @@ def main(argv: list[str] | None = None) -> int:
                          f"this uncertainty_penalty does (default {UNCERTAINTY_PENALTY:g}, the worker's default)")
     ap.add_argument("--route-on-mean", action="store_true", help="the same as --uncertainty-penalty 0")
     ap.add_argument("--prior", choices=["bank", "population"], default="bank",
-                    help="what quizzes start from: the mmlu-pro bank's prior (its models; default) or the bundle's irt.prior")
+                    help="what quizzes start from: the mmlu-pro bank's prior (its models; default) or the bundle's "
+                         "irt.prior")
     ap.add_argument("--pool-size", type=int, help="route in tenant-sized pools of this many models (the onboarded "
-                                                   "one and others drawn at random) instead of the whole pool")
+                    "one and others drawn at random) instead of the whole pool")
     ap.add_argument("--pool-draws", type=int, help="tenant pools drawn per model with --pool-size (default 8)")
     ap.add_argument("--oracle-ability", action="store_true",
                     help="diagnostic, not a router: tell every quiz identity the full identity's overall "
@@ -657,10 +803,12 @@ def main(argv: list[str] | None = None) -> int:
     budgets = [int(x) for x in args.budgets.split(",")]
     ws = np.linspace(0.0, 1.0, args.w_points)
     try:
-        res = run(Path(bundle), models, budgets, args.random_seeds, ws, args.max_train, args.max_test,
-                  None if args.no_cache else CACHE_DIR / "onboard", args.expectation, criteria, not args.greedy_only,
-                  args.bootstrap, 0.0 if args.route_on_mean else args.uncertainty_penalty, args.pool_size,
-                  args.pool_draws or 8, args.prior, args.oracle_ability)
+        res = run(OnboardingConfig(
+            bundle=Path(bundle), models=models, budgets=budgets, seeds=args.random_seeds, ws=ws,
+            max_train=args.max_train, max_test=args.max_test, cache=None if args.no_cache else CACHE_DIR / "onboard",
+            expectation=args.expectation, criteria=criteria, policy=not args.greedy_only, n_boot=args.bootstrap,
+            penalty=0.0 if args.route_on_mean else args.uncertainty_penalty, pool_size=args.pool_size,
+            pool_draws=args.pool_draws or 8, prior=args.prior, oracle_ability=args.oracle_ability))
     except ValueError as e:
         ap.error(str(e))
     if args.json:
@@ -670,27 +818,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot:
         plot_gain(res, args.plot)
         log(f"wrote {args.plot}")
-    metric = "aiq" if not args.greedy_only else "greedy_aiq"
-    print(f"\n=== onboarding summary ({metric}; quiz = {criteria[0]}) ===")
-    print(f"{'model':30s} {'hull':>7s} {'full':>7s} {'prior':>7s} " + " ".join(f"{'q' + str(n):>7s} {'r' + str(n):>7s}" for n in budgets))
-    for name, b in res["onboarding"].items():
-        full = b["full_aiq"] if metric == "aiq" else b["full_greedy_aiq"]
-        prior = b["prior_aiq"] if metric == "aiq" else b["prior_greedy_aiq"]
-        print(f"{name:30s} {b['hull_aiq']:7.4f} {full:7.4f} {prior:7.4f} "
-              + " ".join(f"{b['quiz'][str(n)][metric]:7.4f} {b['quiz'][str(n)]['random_' + metric]:7.4f}" for n in budgets))
-    for name, b in res["onboarding"].items():
-        for n in budgets:
-            bs = b["quiz"][str(n)].get("bootstrap")
-            if bs and bs["share_at_least_95"] is not None:
-                print(f"{name:30s} N={n}: gain share {b['quiz'][str(n)]['gain_fraction']} "
-                      f"({int(CI_LEVEL * 100)}% interval {bs['gain_fraction_interval']}, >= 0.95 in {bs['share_at_least_95']:.0%} "
-                      f"of {bs['resamples_with_gain']} resamples); quiz - random AIQ {bs['quiz_minus_random_aiq_interval']} "
-                      f"(quiz ahead in {bs['quiz_beats_random_share']:.0%})")
-    for n, s in res["summary"].items():
-        print(f"N={n}: median gain fraction {s['median_gain_fraction']} (min {s['min_gain_fraction']}); quiz beats random on "
-              f"{s['quiz_beats_random']}/{s['models']} ({metric}; every random quiz on {s['quiz_beats_every_random']}), "
-              f"lower test log loss on {s['quiz_lower_logloss']}, "
-              f"closer identity on {s['quiz_closer_identity']}")
+    print_summary(res, budgets, criteria[0], "aiq" if not args.greedy_only else "greedy_aiq")
     log(f"done in {res['meta']['seconds']}s")
     return 0
 

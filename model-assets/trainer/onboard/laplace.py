@@ -15,7 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .design import sigmoid
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Numerically safe logistic function."""
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
 @dataclass
@@ -38,7 +41,8 @@ def _softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(0.0, x)
 
 
-def neg_log_posterior(theta: np.ndarray, a: np.ndarray, c: np.ndarray, y: np.ndarray, mean: np.ndarray, prec: np.ndarray) -> float:
+def neg_log_posterior(theta: np.ndarray, a: np.ndarray, c: np.ndarray, y: np.ndarray, mean: np.ndarray,
+                      prec: np.ndarray) -> float:
     """``L(theta)`` above (up to a constant)."""
     u = a @ theta - c
     # -[y log s(u) + (1-y) log(1-s(u))] = softplus(u) - y u

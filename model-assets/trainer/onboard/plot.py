@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..eval.report import save_figure
+from ..figures import save_figure
 
 #: Gain fractions are clipped to this range on the plot (10-item quizzes can lose several times the
 #: gain in pools of four); a clipped point is drawn as a triangle on the edge.

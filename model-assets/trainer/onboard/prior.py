@@ -5,11 +5,12 @@ model onboarded with a bank is better described by the models that took that ban
 the training pool's mean sits 0.81 prior stds above the population mean along the leading
 (ability) direction, and every cold-start model sits above it too. A 20-item quiz started from the
 population prior cannot undo that shrinkage: in pools of four its identity kept a median 13% of
-the full identity's gain, against 48% from the bank's population (docs/benchmarks/onboarding.md, "Tenant
-pools"; at 10 items neither prior keeps much, and the bank prior is not better there). So a bank carries its own prior: the mean of its population's
-identities and their covariance, shrunk halfway to the population covariance (with 20-30
-identities in 16 dimensions the empirical covariance alone is rank-deficient and noisy; shrinking
-by a quarter or three quarters measured the same within noise).
+the full identity's gain, against 48% from the bank's population (docs/benchmarks/onboarding.md,
+"Tenant pools"; at 10 items neither prior keeps much, and the bank prior is not better there). So a bank
+carries its own prior: the mean of its population's identities and their covariance, shrunk
+halfway to the population covariance (with 20-30 identities in 16 dimensions the empirical
+covariance alone is rank-deficient and noisy; shrinking by a quarter or three quarters measured
+the same within noise).
 """
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
+
+from ..data import load_dataset
+from ..export.manifest import manifest_models
+from .served import prior_of
 
 #: Weight of the population covariance in a bank prior's covariance.
 SHRINK = 0.5
@@ -79,7 +84,8 @@ def bank_prior(identities: np.ndarray, population_cov: np.ndarray, models: Seque
     """
     ids = np.asarray(identities, np.float64)
     if ids.ndim != 2 or ids.shape[0] < MIN_MODELS:
-        raise ValueError(f"a bank prior needs at least {MIN_MODELS} identities, got {ids.shape[0] if ids.ndim == 2 else 0}")
+        raise ValueError(f"a bank prior needs at least {MIN_MODELS} identities, got "
+                         f"{ids.shape[0] if ids.ndim == 2 else 0}")
     if not 0.0 < shrink <= 1.0:
         raise ValueError("shrink must be in (0, 1]: the population covariance keeps the prior proper")
     cov = (1.0 - shrink) * np.cov(ids.T) + shrink * np.asarray(population_cov, np.float64)
@@ -94,9 +100,6 @@ def prior_from_models(manifest: dict[str, Any], names: Sequence[str], source: st
     @example
         prior = prior_from_models(manifest, ["Yi-34B", "gemma-7b", "Mixtral-8x7B-v0.1"])
     """
-    from ..eval.served import manifest_models
-    from .served import prior_of
-
     known = manifest_models(manifest)
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -114,9 +117,6 @@ def dataset_models(manifest: dict[str, Any], dataset: str, exclude: Sequence[str
     @example
         names = dataset_models(manifest, "mmlu-pro", exclude=COLD_START_MODELS)
     """
-    from ..data import load_dataset
-    from ..eval.served import manifest_models
-
     known = manifest_models(manifest)
     return [m for m in load_dataset(dataset).models if m in known and m not in set(exclude)]
 

@@ -1,6 +1,6 @@
 """Item parameters of prompts under a served bundle: embed with its embedder.onnx and read
 ``a_j``, ``c_j`` off its irt.onnx with probe identities (the contract's bilinear form makes this
-exact), through the harness's Node runner ``model-assets/tools/serve-decisions.ts``. Python has no
+exact), through ``model-assets/tools/serve-decisions.ts`` (``trainer.export.node_bridge``). Python has no
 ONNX runtime here, and the served int8 graphs are what the worker uses, so banks and the benchmark
 see the same numbers as the service.
 """
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..export.node_bridge import embed_and_probe
 
 
 def log(msg: str) -> None:
@@ -49,12 +50,9 @@ def prior_of(manifest: dict[str, Any], d: int) -> tuple[np.ndarray, np.ndarray]:
 
 def served_items(bundle: Path, texts: list[str], cache: Path | None) -> Served:
     """Embeds every text with the served embedder and reads its item parameters off irt.onnx
-    (``trainer.eval.served``: probe identities 0, +-s e_i); cached by bundle hash and texts."""
-    from ..eval.served import PROBE_SCALE, _run, item_params
-
+    (``trainer.export.node_bridge``: probe identities 0, +-s e_i); cached by bundle hash and texts."""
     manifest_bytes = (bundle / "manifest.json").read_bytes()
     manifest = json.loads(manifest_bytes)
-    d, dim = int(manifest["identity_dim"]), int(manifest["embedding"]["dim"])
     h = hashlib.sha256(manifest_bytes)
     for t in texts:
         h.update(t.encode("utf-8") + b"\0")
@@ -63,18 +61,10 @@ def served_items(bundle: Path, texts: list[str], cache: Path | None) -> Served:
         z = np.load(path)
         return Served(z["emb"], z["a"], z["c"])
     log(f"embedding and probing {len(texts)} prompts with the served bundle {manifest['version']}")
-    with tempfile.TemporaryDirectory(prefix="onboard-") as tmp:
-        work = Path(tmp)
-        req = {"bundle": str(bundle.resolve()), "embed": {"texts": texts},
-               "probe": {"rows": list(range(len(texts))), "scale": PROBE_SCALE}}
-        _run(req, work, lambda s: log(s) if "embedded" in s else None)
-        emb = np.fromfile(work / "embeddings.f32", dtype="<f4").reshape(len(texts), dim)
-        probe = np.fromfile(work / "probe.f32", dtype="<f4").reshape(len(texts), 1 + 2 * d)
-    a, c = item_params(probe, d)
+    emb, a, c = embed_and_probe(bundle, texts, len(texts), lambda s: log(s) if "embedded" in s else None)
+    assert a is not None and c is not None
     out = Served(emb, a, c)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, emb=emb, a=a, c=c)
     return out
-
-

@@ -188,7 +188,8 @@ class EpisodeSampler:
         sizes = torch.from_numpy(rng.integers(2, k + 1, n))
         sel = torch.from_numpy(np.argsort(rng.random((n, k_all)), axis=1)[:, :k])   # [n, k]
         mask = (torch.arange(k)[None, :] < sizes[:, None]).float()
-        quality = lam * pool.quality[i1][torch.arange(n)[:, None], sel] + (1 - lam) * pool.quality[i2][torch.arange(n)[:, None], sel]
+        quality = lam * pool.quality[i1][torch.arange(n)[:, None],
+                                         sel] + (1 - lam) * pool.quality[i2][torch.arange(n)[:, None], sel]
         in_tok = lam[:, 0] * pool.in_tokens[i1] + (1 - lam[:, 0]) * pool.in_tokens[i2]
         prices = pool.prices[sel]                                       # [n, k, 2]
         mult = torch.exp(self.price_sigma * self._randn(n, k, 1) + 0.3 * self.price_sigma * self._randn(n, k, 2))
@@ -234,7 +235,8 @@ class EpisodeSampler:
         p = self.layer.stack.combine(p_irt.numpy().astype(np.float64), p_nb, cols[sel.numpy()])
         return torch.from_numpy(p.astype(np.float32))
 
-    def _prompt_params(self, pool: PolicyPool, emb: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _prompt_params(self, pool: PolicyPool, emb: torch.Tensor,
+                       rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """IRT prompt parameters (a, c): from the cross-fit head of each prompt's fold when there are
         heads (out-of-sample ``p_success``, as on live traffic), else from the main IRT."""
         if self.heads is None or pool.fold is None:

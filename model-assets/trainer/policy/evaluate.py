@@ -6,18 +6,19 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..eval.baselines.greedy import W_GRID, greedy_curve
-from ..eval.evalset import SplitData
-from ..eval.metrics import SinglePool, aiq, choice_point, ctm, hull_aiq, single_pool
 from ..irt.model import IrtModel
 from ..predict import Predictor, as_predictor
+from ..scoring.evalset import SplitData
+from ..scoring.greedy import W_GRID, greedy_curve
+from ..scoring.metrics import SinglePool, aiq, choice_point, ctm, hull_aiq, single_pool
 from .episodes import build_features, non_dominated
 from .model import SetPolicy
 
 
 @torch.no_grad()
 def served_inputs(split: SplitData, emb: np.ndarray, predictor: IrtModel | Predictor, irt_models: list[str],
-                  names: tuple[str, ...], prune: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
+                  names: tuple[str, ...], prune: bool = False
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]:
     """(embedding, features without w, mask, p_success) for a split's prompts over its pool.
 
     ``predictor``: the IRT alone or the bundle's prediction layer (trainer/predict), whichever the
@@ -62,7 +63,8 @@ def policy_choices(policy: SetPolicy, e: torch.Tensor, feats: torch.Tensor, mask
     return np.concatenate(out)
 
 
-def policy_curve(policy: SetPolicy, predictor: IrtModel | Predictor, irt_models: list[str], split: SplitData, emb: np.ndarray,
+def policy_curve(policy: SetPolicy, predictor: IrtModel | Predictor, irt_models: list[str], split: SplitData,
+                 emb: np.ndarray,
                  names: tuple[str, ...], ws: Sequence[float]) -> tuple[list[tuple[float, float]], np.ndarray]:
     """The policy's (cost, quality) point at each w of ``ws``, in that order, and the IRT p_success.
 
@@ -85,7 +87,8 @@ def router_report(points: list[tuple[float, float]], pool: SinglePool) -> dict[s
     return {"aiq": round(aiq(points, pool), 4), "ctm": None if c is None else round(c, 4)}
 
 
-def evaluate_policy(policy: SetPolicy, predictor: IrtModel | Predictor, irt_models: list[str], split: SplitData, emb: np.ndarray,
+def evaluate_policy(policy: SetPolicy, predictor: IrtModel | Predictor, irt_models: list[str], split: SplitData,
+                    emb: np.ndarray,
                     names: tuple[str, ...], ws: Sequence[float] = W_GRID) -> dict:
     """Policy vs IRT-greedy vs the single-model hull on one split (AIQ, CTM; points per w).
 

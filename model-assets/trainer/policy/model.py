@@ -19,8 +19,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..contract import FEATURE_NAMES
-
 # No "identity": the policy sees a model only through its predicted success and price. With the
 # 16-d identity as an input it had learned the 27 training identities and reacted
 # unpredictably to an onboarded one: a quiz identity that predicted gemini-1.5-flash almost as well
@@ -94,7 +92,8 @@ class SetPolicy(nn.Module):
         self.cost_index, self.p_index = cost_index, p_index
         self.prune_dominated = prune_dominated
         self.prompt_input = prompt_input
-        self.prompt = nn.Sequential(nn.Linear((dim if prompt_input else 0) + 1, width), nn.GELU(), nn.Linear(width, width))
+        self.prompt = nn.Sequential(nn.Linear((dim if prompt_input else 0) + 1, width), nn.GELU(),
+                                    nn.Linear(width, width))
         self.cand = nn.Sequential(nn.Linear(n_features + 1, width), nn.GELU(), nn.Linear(width, width))
         self.blocks = nn.ModuleList([SetAttentionBlock(width, heads) for _ in range(blocks)])
         self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.GELU(), nn.Linear(width, 1))

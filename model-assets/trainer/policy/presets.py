@@ -18,10 +18,10 @@ from typing import Sequence
 
 import numpy as np
 
-from ..eval.evalset import SplitData
-from ..eval.metrics import single_pool
 from ..irt.model import IrtModel
 from ..predict import Predictor
+from ..scoring.evalset import SplitData
+from ..scoring.metrics import single_pool
 from .evaluate import policy_curve
 from .model import SetPolicy
 
@@ -44,7 +44,8 @@ def least_w_from_which(ws: Sequence[float], qualities: Sequence[float], target: 
     return chosen
 
 
-def calibrate_presets(policy: SetPolicy, predictor: IrtModel | Predictor, irt_models: list[str], split: SplitData, emb: np.ndarray,
+def calibrate_presets(policy: SetPolicy, predictor: IrtModel | Predictor, irt_models: list[str], split: SplitData,
+                      emb: np.ndarray,
                       names: tuple[str, ...], share: float = BALANCED_SHARE,
                       ws: Sequence[float] = PRESET_GRID) -> tuple[dict[str, float], dict]:
     """(presets, calibration report) of ``policy`` on a validation split.

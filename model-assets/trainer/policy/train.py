@@ -76,7 +76,8 @@ def pretrain(policy: SetPolicy, sampler: EpisodeSampler, cfg: PolicyConfig,
         running += float(loss)
         if step % every == 0 or step == cfg.pretrain_steps:
             extra = f"  val score {validate(policy):.4f}" if validate else ""
-            log(f"[policy] pretrain {step}/{cfg.pretrain_steps}  pairwise loss {running / every:.4f}{extra}  ({time.time() - t0:.0f}s)")
+            log(f"[policy] pretrain {step}/{cfg.pretrain_steps}  pairwise loss {running / every:.4f}{extra}  "
+                f"({time.time() - t0:.0f}s)")
             running = 0.0
     return policy
 

@@ -15,11 +15,11 @@ from typing import Sequence
 
 import numpy as np
 
-from ..eval.baselines.binary import best_and_cheapest
-from ..eval.evalset import EvalSet, SplitData
-from ..eval.metrics import aiq, hull_aiq, single_pool
 from ..irt.model import IrtModel
 from ..predict import Predictor
+from ..scoring.binary import best_and_cheapest
+from ..scoring.evalset import EvalSet, SplitData
+from ..scoring.metrics import aiq, hull_aiq, single_pool
 from .evaluate import policy_curve
 from .model import SetPolicy
 
@@ -53,7 +53,8 @@ def restrict(split: SplitData, cols: Sequence[int]) -> SplitData:
                                cost=split.cost[:, c], expected_cost=split.expected_cost[:, c])
 
 
-def pool_gain(policy: SetPolicy, predictor: IrtModel | Predictor, irt_models: list[str], split: SplitData, emb: np.ndarray,
+def pool_gain(policy: SetPolicy, predictor: IrtModel | Predictor, irt_models: list[str], split: SplitData,
+              emb: np.ndarray,
               names: tuple[str, ...], ws: Sequence[float]) -> float:
     """The policy's AIQ minus the single-model hull's on one pool.
 
@@ -65,7 +66,8 @@ def pool_gain(policy: SetPolicy, predictor: IrtModel | Predictor, irt_models: li
     return aiq(points, pool) - hull_aiq(pool)
 
 
-def validation_score(policy: SetPolicy, predictor: IrtModel | Predictor, irt_models: list[str], es: EvalSet, emb: np.ndarray,
+def validation_score(policy: SetPolicy, predictor: IrtModel | Predictor, irt_models: list[str], es: EvalSet,
+                     emb: np.ndarray,
                      names: tuple[str, ...], ws: Sequence[float], pairs: Sequence[tuple[int, int]]) -> float:
     """Half the whole pool's AIQ gain over its hull plus half the pairs' mean gain.
 

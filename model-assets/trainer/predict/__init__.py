@@ -10,5 +10,5 @@ from .layer import IrtPredictor, PredictionLayer, Predictor, as_predictor
 from .neighbours import NeighbourIndex, fit_index
 from .stack import Stack, fit_stack
 
-__all__ = ["IrtPredictor", "LayerFit", "evaluate_layer", "fit_layer", "NeighbourIndex", "PredictionLayer", "Predictor", "Stack", "as_predictor",
-           "fit_index", "fit_stack"]
+__all__ = ["IrtPredictor", "LayerFit", "evaluate_layer", "fit_layer", "NeighbourIndex", "PredictionLayer", "Predictor",
+           "Stack", "as_predictor", "fit_index", "fit_stack"]

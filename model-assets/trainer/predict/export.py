@@ -19,10 +19,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from ..contract import OPSET
 from .neighbours import NeighbourIndex
 from .stack import Stack
 
-OPSET = 17
 NORM_EPS = 1e-12
 
 

@@ -28,7 +28,8 @@ class Predictor(Protocol):
         ...
 
 
-def irt_probability(irt: IrtModel, emb: np.ndarray, columns: Sequence[int], theta: np.ndarray | None = None) -> np.ndarray:
+def irt_probability(irt: IrtModel, emb: np.ndarray, columns: Sequence[int],
+                    theta: np.ndarray | None = None) -> np.ndarray:
     """``sigmoid(a(e) . theta_k - c(e))`` [B, K] with identities ``theta`` ([K, d] or [B, K, d]; default
     the posterior means of ``columns``).
 
@@ -38,7 +39,10 @@ def irt_probability(irt: IrtModel, emb: np.ndarray, columns: Sequence[int], thet
     irt.eval()
     with torch.no_grad():
         a, c = irt.head(torch.from_numpy(np.asarray(emb, np.float32)))
-        th = irt.mu.detach()[torch.as_tensor(np.asarray(columns, np.int64))] if theta is None else torch.as_tensor(theta, dtype=torch.float32)
+        if theta is None:
+            th = irt.mu.detach()[torch.as_tensor(np.asarray(columns, np.int64))]
+        else:
+            th = torch.as_tensor(theta, dtype=torch.float32)
         logits = a @ th.T if th.dim() == 2 else torch.einsum("bd,bkd->bk", a, th)
         return torch.sigmoid(logits - c[:, None]).numpy().astype(np.float64)
 

@@ -105,7 +105,8 @@ def fit_stack(p_irt: np.ndarray, p_nb: np.ndarray, outcomes: np.ndarray, bias_l2
     p = _fit(li, ln, t, col, m, free, bias_l2)
     if p[0] < 0 or p[1] < 0:
         dropped = "irt" if p[0] < p[1] else "neighbours"
-        log(f"[stack] the {dropped} slope came out {min(p[0], p[1]):.3f} < 0: that source is dropped and the rest refitted")
+        log(f"[stack] the {dropped} slope came out {min(p[0], p[1]):.3f} < 0: that source is dropped and the rest "
+            "refitted")
         free = (p[0] >= p[1], p[1] > p[0])
         p = _fit(li, ln, t, col, m, free, bias_l2)
     stack = Stack(slope_irt=float(p[0]), slope_nb=float(p[1]), bias=p[2:].copy())

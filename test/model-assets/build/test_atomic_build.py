@@ -1,7 +1,7 @@
 """A build publishes its bundle folder whole or not at all: a late stage that fails, a parity check
 that fails, or a SIGTERM mid-build (the real stages, in a subprocess) leaves no bundle folder (and
-no staging folder) behind, and an older bundle of the same version stays as it was. Bad command lines and malformed folders stop
-before anything is written."""
+no staging folder) behind, and an older bundle of the same version stays as it was. Bad command
+lines and malformed folders stop before anything is written."""
 from __future__ import annotations
 
 import json
@@ -44,7 +44,8 @@ def _late_stage(fail: str):
         if fail == "crash":
             raise RuntimeError("onnxruntime-node exited with signal 9")
         agree = {"top_choice_agreement": 1.0, "max_abs_diff": 0.0}
-        return {"parity": {"policy": {"fp32_node": agree, "int8_web": {"top_choice_agreement": 0.9, "max_abs_diff": 0.3}},
+        return {"parity": {"policy": {"fp32_node": agree,
+                                      "int8_web": {"top_choice_agreement": 0.9, "max_abs_diff": 0.3}},
                            "policy_rows": 500},
                 "manifest": {"files": {}}, "policy_eval": {"policy": {"aiq": 0.5, "ctm": None},
                                                            "irt_greedy": {"aiq": 0.5, "ctm": None},
@@ -93,8 +94,8 @@ def test_sigterm_mid_build_leaves_no_bundle_folder(evals: Path, tmp_path: Path) 
     assert _leftovers(out.parent) == ["build"]
 
 
-def test_a_malformed_folder_is_refused_before_anything_is_written(evals: Path, tmp_path: Path,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_malformed_folder_is_refused_before_anything_is_written(
+        evals: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
     for f in ("prompts.jsonl", "prices.csv"):

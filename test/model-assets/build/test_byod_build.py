@@ -59,7 +59,8 @@ def test_byod_smoke_build(tmp_path: Path) -> None:
 @pytest.mark.parametrize("flags", [["--policy-width", "30"], ["--policy-width", "0"], ["--policy-blocks", "0"],
                                    ["--pretrain-steps", "0"], ["--ppo-iters", "-1"]])
 def test_policy_shape_flags_are_checked(flags: list[str]) -> None:
-    with pytest.raises(SystemExit):       # argparse error: width must split into the heads, blocks >= 1, steps >= 1, iterations >= 0
+    # argparse error: width must split into the heads, blocks >= 1, steps >= 1, iterations >= 0
+    with pytest.raises(SystemExit):
         build_main(["--smoke", *flags])
 
 

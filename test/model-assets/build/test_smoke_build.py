@@ -10,8 +10,8 @@ import onnx
 import pytest
 
 from trainer.build import main as build_main
-from trainer.policy.model import FEATURES_DEFAULT
 from trainer.export.parity import run_onnx
+from trainer.policy.model import FEATURES_DEFAULT
 
 VERSION = "v0000-smoke"
 
@@ -93,7 +93,8 @@ def test_policy_is_permutation_equivariant_and_masks_padding(bundle: Path) -> No
     mask[1, 5:] = 0
     w = np.array([[0.0], [0.5], [1.0]], dtype=np.float32)
     perm = np.array([3, 0, 6, 1, 5, 2, 4])
-    out = run_onnx({"a": bundle / "policy.onnx"}, {"embedding": e, "preference": w, "features": feats, "mask": mask}, "probs")
+    out = run_onnx({"a": bundle / "policy.onnx"}, {"embedding": e, "preference": w, "features": feats, "mask": mask},
+                   "probs")
     outp = run_onnx({"a": bundle / "policy.onnx"},
                     {"embedding": e, "preference": w, "features": feats[:, perm], "mask": mask[:, perm]}, "probs")
     for rt in ("node", "web"):

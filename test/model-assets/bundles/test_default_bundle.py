@@ -19,8 +19,8 @@ import torch
 from trainer.data import COLD_START_MODELS, load_dataset, unscoped
 from trainer.embed.tokenizer import Tokenizer
 from trainer.export.parity import run_onnx, top_choice
-from trainer.policy.episodes import non_dominated
 from trainer.paths import BUILD_DIR, BUNDLES_DIR, DATA_ROOT, DEFAULT_FILE
+from trainer.policy.episodes import non_dominated
 
 pytestmark = pytest.mark.skipif(not DEFAULT_FILE.exists(), reason="no default bundle built yet")
 
@@ -54,7 +54,8 @@ def test_models_prices_and_prior(bundle: tuple[Path, dict]) -> None:
     names = [x["name"] for x in m["models"]]
     assert len(names) == len(set(names)) and not set(COLD_START_MODELS) & set(names)
     with open(DATA_ROOT / "prices.csv", newline="") as f:
-        prices = {r["model"]: (float(r["input_usd_per_mtok"]), float(r["output_usd_per_mtok"])) for r in csv.DictReader(f)}
+        prices = {r["model"]: (float(r["input_usd_per_mtok"]),
+                               float(r["output_usd_per_mtok"])) for r in csv.DictReader(f)}
     for x in m["models"]:
         assert len(x["identity"]) == len(x["identity_std"]) == d and min(x["identity_std"]) > 0
         price = prices[unscoped(x["name"])]     # routellm/<name>: RouteLLM's own identity, the same list price
@@ -94,7 +95,8 @@ def test_served_chain_on_real_prompts(bundle: tuple[Path, dict]) -> None:
     width = int(np.flatnonzero((chat != 0).any(axis=0)).max()) + 1
     assert width < chat.shape[1]
     padded = run_onnx({"e": folder / "embedder.onnx"}, {"ids": chat}, "embedding")["e"]["node"]
-    narrow = run_onnx({"e": folder / "embedder.onnx"}, {"ids": np.ascontiguousarray(chat[:, :width])}, "embedding")["e"]["node"]
+    narrow = run_onnx({"e": folder / "embedder.onnx"}, {"ids": np.ascontiguousarray(chat[:, :width])},
+                      "embedding")["e"]["node"]
     np.testing.assert_allclose(narrow, padded, rtol=0, atol=1e-6)
     pool = [x for x in m["models"] if x["name"] in test.models]
     theta = np.array([x["identity"] for x in pool], dtype=np.float32)
@@ -106,7 +108,8 @@ def test_served_chain_on_real_prompts(bundle: tuple[Path, dict]) -> None:
     rows = len(e)
     mask = np.ones((rows, len(pool)), np.float32)
     if m["policy"].get("candidates", "all") == "non-dominated":   # contract: shown only the non-dominated
-        mask = non_dominated(torch.from_numpy(cost), torch.from_numpy(p.astype(np.float64)), torch.from_numpy(mask)).numpy()
+        mask = non_dominated(torch.from_numpy(cost), torch.from_numpy(p.astype(np.float64)),
+                             torch.from_numpy(mask)).numpy()
         assert mask.sum(1).min() >= 1
     inputs = {"embedding": np.tile(e, (3, 1)), "preference": np.repeat(ws, rows)[:, None],
               "features": np.tile(feats, (3, 1, 1)), "mask": np.tile(mask, (3, 1))}

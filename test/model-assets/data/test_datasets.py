@@ -46,7 +46,8 @@ def test_routellm_sets_train_identities_of_their_own() -> None:
     # RouteLLM's harness graded its pair its own way (IDENTITY_SCOPES): its outcomes must not move
     # the identities that mmlu-pro, alpaca-eval and arena-hard share.
     for n in ("routellm-mmlu", "routellm-gsm8k", "routellm-mt-bench"):
-        assert sorted(load_dataset(n).models) == ["routellm/Mixtral-8x7B-Instruct-v0.1", "routellm/gpt-4-1106-preview"], n
+        assert sorted(load_dataset(n).models) == ["routellm/Mixtral-8x7B-Instruct-v0.1",
+                                                  "routellm/gpt-4-1106-preview"], n
         assert sorted(load_unscoped(n).models) == ["Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview"], n
     assert scoped("routellm-mmlu", "x") == "routellm/x" and scoped("mmlu-pro", "x") == "x"
     assert unscoped("routellm/gpt-4-1106-preview") == "gpt-4-1106-preview"

@@ -40,6 +40,7 @@ def build() -> dict:
 
     tok = Tokenizer()
     cs = cases()
+
     # Texts travel as code point lists: JSON with lone-surrogate escapes trips Vite's JSON loader.
     def encode(c) -> dict:
         if isinstance(c, str):

@@ -8,7 +8,7 @@ import pytest
 from trainer.embed import load_student
 from trainer.embed.recover import recover_student, student_from_onnx
 from trainer.export.parity import run_onnx
-from trainer.eval.__main__ import default_bundle
+from trainer.paths import default_bundle
 
 TEXTS = ["What is the derivative of x^2 + 3x?", "", "Explain the doctrine of promissory estoppel.",
          "def f(x): return x * 2", "Quelle est la capitale de la France ?", "a " * 900]

@@ -9,7 +9,7 @@ import onnx
 import pytest
 
 from trainer.embed import DEFAULT_SPEC, load_student, teacher_embeddings, train_student
-from trainer.embed.distill import _corpus
+from trainer.embed.corpus import split_corpus
 from trainer.paths import PROJECT_ROOT
 
 HERE = Path(__file__).resolve().parent
@@ -40,7 +40,7 @@ def test_files_and_size(built):
 
 def test_beats_mean_vector_baseline_on_heldout(built):
     _, info = built
-    train, held, _ = _corpus(smoke=True)
+    train, held, _ = split_corpus(smoke=True)
     t_train, t_held = teacher_embeddings(train), teacher_embeddings(held)
     mean = t_train.mean(0)
     base = (t_held @ mean / np.linalg.norm(t_held, axis=1) / np.linalg.norm(mean)).mean()

@@ -51,7 +51,8 @@ def synthetic_texts(seed: int = 0) -> list[str]:
             if rng.random() < 0.15:
                 parts.append(chr(rng.choice(cps)))
             else:
-                parts.append("".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789") for _ in range(rng.randint(1, 12))))
+                alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789"
+                parts.append("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))))
             parts.append(rng.choice([" ", " ", "\n", ", ", ". ", "-", "_", "'"]))
         out.append("".join(parts))
     return out

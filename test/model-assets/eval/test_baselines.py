@@ -5,13 +5,15 @@ import importlib
 import numpy as np
 import pytest
 
-from trainer.eval.baselines import binary, category, greedy, knn, mf, sw_ranking
-from trainer.eval import evalset
+from trainer.eval.baselines import category, knn, mf, sw_ranking
+from trainer.scoring import binary, evalset, greedy
 
 
-@pytest.mark.parametrize("module", ["greedy", "knn", "category", "mf", "sw_ranking", "binary"])
+@pytest.mark.parametrize("module", ["scoring.greedy", "eval.baselines.knn", "eval.baselines.category",
+                                    "eval.baselines.mf",
+                                    "eval.baselines.sw_ranking", "scoring.binary"])
 def test_docstring_examples_hold(module):
-    failures, _ = doctest.testmod(importlib.import_module(f"trainer.eval.baselines.{module}"))
+    failures, _ = doctest.testmod(importlib.import_module(f"trainer.{module}"))
     assert failures == 0
 
 

@@ -1,12 +1,12 @@
-"""Paired bootstrap (trainer/eval/bootstrap.py): every router and the hull see the same prompt
+"""Paired bootstrap (trainer/scoring/bootstrap.py): every router and the hull see the same prompt
 resample, so identical routers give identical replicates and a router's replicate is its AIQ on
 that resample."""
 from __future__ import annotations
 
 import numpy as np
 
-from trainer.eval import metrics as M
-from trainer.eval.bootstrap import bootstrap_aiqs, interval
+from trainer.scoring import metrics as M
+from trainer.scoring.bootstrap import bootstrap_aiqs, interval
 
 
 def _data(p: int = 120, k: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -57,8 +57,8 @@ def test_bring_your_own_data_without_split_field(tmp_path):
 
 
 def test_w_grid_is_increasing_and_holds_every_preset_setting():
-    from trainer.eval.baselines.greedy import W_GRID
     from trainer.policy.presets import PRESET_GRID
+    from trainer.scoring.greedy import W_GRID
 
     assert W_GRID[0] == 0.0 and W_GRID[-1] == 1.0 and (np.diff(W_GRID) > 0).all()
     # preset_points reads a preset's point by its w: every w calibration can pick must be on the grid.
@@ -68,8 +68,8 @@ def test_w_grid_is_increasing_and_holds_every_preset_setting():
 
 
 def test_preset_points_read_the_policy_curve_at_each_presets_w():
-    from trainer.eval.baselines.greedy import W_GRID
     from trainer.eval.report import preset_points
+    from trainer.scoring.greedy import W_GRID
 
     # Points in preference order, deliberately not sorted by cost: index i must mean w = W_GRID[i].
     n = len(W_GRID)

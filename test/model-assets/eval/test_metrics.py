@@ -4,8 +4,8 @@ import doctest
 import numpy as np
 import pytest
 
-from trainer.eval import metrics
-from trainer.eval.metrics import Frontier, SinglePool, aiq, apgr, apgr_from_scores, ctm, hull_aiq, savings
+from trainer.scoring import metrics
+from trainer.scoring.metrics import Frontier, SinglePool, aiq, apgr, apgr_from_scores, ctm, hull_aiq, savings
 
 # Three single models. The chord from (1, .4) to (4, .9) is at 0.5667 for cost 2, so the middle
 # model (2, .7) lies above it and is a hull vertex.

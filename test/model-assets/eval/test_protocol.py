@@ -13,9 +13,9 @@ from trainer.data import COLD_START_MODELS, load_dataset
 from trainer.data.byod import load_byod, write_byod
 from trainer.eval import protocol as P
 from trainer.eval.__main__ import evaluate, main, subsample
-from trainer.eval.evalset import build_evalset
 from trainer.eval.protocol_report import byod_target, loo_target
 from trainer.eval.served import ServedPrompts, pool_identities, quiz_identity, route_pool
+from trainer.scoring.evalset import build_evalset
 
 SMOKE_RECIPE = "--smoke --pretrain-steps 5"
 
@@ -101,7 +101,7 @@ def test_a_bundle_is_reused_only_for_the_same_recipe_sources_and_data(tmp_path: 
 def test_build_sources_are_what_the_build_imports() -> None:
     names = {str(p.relative_to(P.TRAINER)) for p in P.build_sources()}
     assert {"build.py", "irt/train.py", "policy/train.py", "export/quantize.py", "data/byod.py",
-            "embed/recover.py", "eval/evalset.py"} <= names
+            "embed/recover.py", "scoring/evalset.py"} <= names
     assert not names & {"eval/protocol.py", "eval/served.py", "eval/report.py", "eval/__main__.py"}
 
 
@@ -110,7 +110,8 @@ def test_build_commands_reuse_the_embedder_and_end_with_the_recipe(tmp_path: Pat
 
     embedder = P.default_embedder_bundle()
     recipe = P.Recipe(["--seed", "2"])
-    byod = P.build_command("byod", "alpaca-eval", tmp_path / "f", tmp_path / "b" / "gen-byod-alpaca-eval", recipe, embedder)
+    byod = P.build_command("byod", "alpaca-eval", tmp_path / "f", tmp_path / "b" / "gen-byod-alpaca-eval", recipe,
+                           embedder)
     loo = P.build_command("leave-one-out", "alpaca-eval", tmp_path / "f", tmp_path / "b" / "gen-loo-alpaca-eval",
                           recipe, embedder)
     assert byod[1:3] == ["-m", "trainer.build"] and byod[3:5] == ["--byod", str(tmp_path / "f")]
@@ -152,7 +153,8 @@ def test_quiz_identities_come_from_the_quiz_items_with_their_spread(tmp_path: Pa
     y = es.train.table.outcome[:, j].astype(np.float64)
     y[:5] = np.nan                                              # items a model has no outcome for are skipped
     theta, cov = quiz_identity(prompts.a, prompts.c, y, manifest, 7)
-    rows = select_quiz(prompts.a, prompts.c, np.zeros(4), np.eye(4), 7, exclude=np.arange(5), criterion="i-optimal").rows
+    rows = select_quiz(prompts.a, prompts.c, np.zeros(4), np.eye(4), 7, exclude=np.arange(5),
+                       criterion="i-optimal").rows
     assert not set(rows.tolist()) & set(range(5))
     want = laplace_posterior(prompts.a[rows], prompts.c[rows], y[rows], np.zeros(4), np.eye(4))
     np.testing.assert_allclose(theta, want.mean)
@@ -160,8 +162,8 @@ def test_quiz_identities_come_from_the_quiz_items_with_their_spread(tmp_path: Pa
 
 
 def test_a_quiz_identity_is_routed_below_its_mean_through_the_served_core(bundle: Path, tmp_path: Path) -> None:
-    from trainer.eval.baselines.greedy import W_GRID
     from trainer.eval.served import PoolIdentities, embed_and_probe
+    from trainer.scoring.greedy import W_GRID
 
     es = subsample(build_evalset(load_dataset("routellm-gsm8k")), 20, 100)
     manifest = json.loads((bundle / "manifest.json").read_text())

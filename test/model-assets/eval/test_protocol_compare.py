@@ -13,7 +13,8 @@ def block(policy: float, saves: float, apgr: float | None = None) -> dict:
 
 def test_one_row_per_dataset_in_both_with_the_change():
     before = {"meta": {"protocol": "leave-one-out"}, "datasets": {"x": block(0.71, 0.02), "gone": block(0.7, 0.0)}}
-    after = {"meta": {"protocol": "leave-one-out"}, "datasets": {"x": block(0.69, 0.04, apgr=0.6), "new": block(0.8, 0.1)}}
+    after = {"meta": {"protocol": "leave-one-out"},
+             "datasets": {"x": block(0.69, 0.04, apgr=0.6), "new": block(0.8, 0.1)}}
     rows = comparison_rows(before, after)
     assert len(rows) == 3                                     # header, rule, x (only x is in both runs)
     cells = [c.strip() for c in rows[2].split("|")[1:-1]]

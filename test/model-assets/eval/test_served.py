@@ -1,14 +1,12 @@
 """The policy as served: the Node runner (worker decision core + embedder on int8 ONNX) driven by
 the harness, on the generated test bundle (random weights, real graphs) and a small subset."""
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from trainer.eval import served
 from trainer.eval.__main__ import main
-
+from trainer.export import node_bridge
 
 
 def test_item_params_recover_the_bilinear_form():
@@ -16,7 +14,7 @@ def test_item_params_recover_the_bilinear_form():
     a, c = rng.normal(size=(5, 3)), rng.normal(size=5)
     ids = np.vstack([np.zeros(3), 0.5 * np.eye(3), -0.5 * np.eye(3)])
     probe = 1 / (1 + np.exp(-(a @ ids.T - c[:, None])))
-    a2, c2 = served.item_params(probe, 3)
+    a2, c2 = node_bridge.item_params(probe, 3)
     assert np.allclose(a2, a, atol=1e-5) and np.allclose(c2, c, atol=1e-5)
 
 

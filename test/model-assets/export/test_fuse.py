@@ -62,7 +62,8 @@ def _chain(scalar_shape: tuple[int, ...] = (), reuse_div: bool = False, expose: 
     from onnx import TensorProto, helper, numpy_helper
 
     def const(name: str, v: float) -> onnx.NodeProto:
-        return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.full(scalar_shape, v, np.float32)))
+        return helper.make_node("Constant", [], [name],
+                                value=numpy_helper.from_array(np.full(scalar_shape, v, np.float32)))
 
     nodes = [const("s2", float(np.sqrt(2))), const("one", 1.0), const("half", 0.5),
              helper.make_node("Div", ["x", "s2"], ["d"]), helper.make_node("Erf", ["d"], ["e"]),

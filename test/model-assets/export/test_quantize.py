@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
-from onnx import numpy_helper
 
 from trainer.export.quantize import quantize_array, quantize_weight_only
 
@@ -61,7 +60,8 @@ def test_quantize_weight_only_graph(tmp_path: Path) -> None:
     # Run both files with onnxruntime-node and compare with torch.
     script = (
         "const ort=require('onnxruntime-node');(async()=>{const out={};"
-        "for(const f of process.argv.slice(1,3)){const s=await ort.InferenceSession.create(f,{graphOptimizationLevel:'basic'});"
+        "for(const f of "
+        "process.argv.slice(1,3)){const s=await ort.InferenceSession.create(f,{graphOptimizationLevel:'basic'});"
         "const ids=JSON.parse(process.argv[3]);"
         "const t=new ort.Tensor('int64',BigInt64Array.from(ids.flat().map(BigInt)),[ids.length,ids[0].length]);"
         "const r=await s.run({ids:t});out[f]=Array.from(r.out.data);}"

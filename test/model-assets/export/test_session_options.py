@@ -34,7 +34,8 @@ const feeds: Record<string, Record<string, ort.Tensor>> = {
 };
 const result: Record<string, number[]> = {};
 for (const name of ['irt', 'policy']) {
-  for (const [tag, options] of [['basic', { graphOptimizationLevel: 'basic' }], ['served', sessionOptions()]] as const) {
+  const flavours = [['basic', { graphOptimizationLevel: 'basic' }], ['served', sessionOptions()]] as const;
+  for (const [tag, options] of flavours) {
     const s = await ort.InferenceSession.create(`${dir}/${name}.onnx`, {
       ...options, intraOpNumThreads: 1, optimizedModelFilePath: `${out}/${name}.${tag}.onnx`,
     });

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def synthetic_bank(n_items: int = 400, dim: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def synthetic_bank(n_items: int = 400, dim: int = 6,
+                   seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Returns ``a [J, d]``, ``c [J]``, prior mean ``[d]`` and prior covariance ``[d, d]``.
 
     Items are heterogeneous on purpose: a few are very discriminative along one direction, many are

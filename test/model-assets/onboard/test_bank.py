@@ -14,12 +14,12 @@ from trainer.onboard.bank import build_bank, byod_source, main
 from trainer.onboard.items import ItemBank
 
 
-
 def test_byod_source_reads_and_rejects(tmp_path: Path) -> None:
     good = tmp_path / "prompts.jsonl"
     good.write_text('{"id": "a", "prompt": "2+2?", "reference": "4"}\n\n{"id": 7, "prompt": "hi"}\n')
     assert byod_source(good) == (["a", "7"], ["2+2?", "hi"], ["4", None])
-    for bad in ['{"id": "a"}', '{"id": "a", "prompt": "x"}\n{"id": "a", "prompt": "y"}', "nope", '{"id": "a", "prompt": "x", "reference": 3}']:
+    for bad in ['{"id": "a"}', '{"id": "a", "prompt": "x"}\n{"id": "a", "prompt": "y"}', "nope",
+                '{"id": "a", "prompt": "x", "reference": 3}']:
         p = tmp_path / "bad.jsonl"
         p.write_text(bad + "\n")
         with pytest.raises(ValueError, match="bad.jsonl"):

@@ -73,7 +73,8 @@ def test_fit_from_outcomes_and_graded_answers_matches_python(setup, tmp_path: Pa
     bank = ItemBank.load(bank_file)
     outcomes = [{"id": f"i{i}", "outcome": i % 3 != 0} for i in range(12)]
     (tmp_path / "a.json").write_text(json.dumps(outcomes))
-    r = onboard("--model", "new-model", "--answers", str(tmp_path / "a.json"), "--bundle", str(bundle), "--bank", str(bank_file))
+    r = onboard("--model", "new-model", "--answers", str(tmp_path / "a.json"), "--bundle", str(bundle), "--bank",
+                str(bank_file))
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout)
     rows = bank.index([o["id"] for o in outcomes])
@@ -88,13 +89,17 @@ def test_fit_from_outcomes_and_graded_answers_matches_python(setup, tmp_path: Pa
     # the overall ability on the bank: the worker's bankAbility and the benchmark's ability_gap agree
     from trainer.onboard.design import sigmoid
     from trainer.onboard.evaluate import ability_gap
-    assert got["ability"]["logit_std"] == pytest.approx(ability_gap(bank.a.mean(axis=0), want.mean, want.cov, want.mean)[1], abs=1e-6)
-    assert got["ability"]["expected_accuracy"] == pytest.approx(float(sigmoid(bank.a @ want.mean - bank.c).mean()), abs=1e-6)
+    assert got["ability"]["logit_std"] == pytest.approx(ability_gap(bank.a.mean(axis=0), want.mean, want.cov,
+                                                                    want.mean)[1], abs=1e-6)
+    assert got["ability"]["expected_accuracy"] == pytest.approx(float(sigmoid(bank.a @ want.mean - bank.c).mean()),
+                                                                abs=1e-6)
 
     # answer text graded against the references: i1 ("B") and i2 ("Paris") right, i3 wrong
-    lines = [{"id": "i1", "answer": "The answer is (B)."}, {"id": "i2", "answer": "It is Paris."}, {"id": "i3", "answer": "C"}]
+    lines = [{"id": "i1", "answer": "The answer is (B)."}, {"id": "i2", "answer": "It is Paris."},
+             {"id": "i3", "answer": "C"}]
     (tmp_path / "b.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
-    r = onboard("--model", "new-model", "--answers", str(tmp_path / "b.jsonl"), "--bundle", str(bundle), "--bank", str(bank_file))
+    r = onboard("--model", "new-model", "--answers", str(tmp_path / "b.jsonl"), "--bundle", str(bundle), "--bank",
+                str(bank_file))
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["correct"] == 2
 
@@ -118,7 +123,8 @@ def test_a_bank_with_a_prior_starts_every_command_from_it(setup, tmp_path: Path)
     assert bank.prior is not None and bank.prior.models == ["test-large", "test-medium", "small"]
     manifest = json.loads((bundle / "manifest.json").read_text())
     ids = {m["name"]: m["identity"] for m in manifest["models"]}
-    assert np.allclose(bank.prior.mean, np.mean([ids["test-large"], ids["test-medium"], ids["test-small"]], axis=0), atol=1e-6)
+    assert np.allclose(bank.prior.mean, np.mean([ids["test-large"], ids["test-medium"], ids["test-small"]], axis=0),
+                       atol=1e-6)
     mean, cov = bank.prior.mean, bank.prior.cov
     assert not np.allclose(mean, manifest["irt"]["prior"]["mean"])
 
@@ -131,11 +137,13 @@ def test_a_bank_with_a_prior_starts_every_command_from_it(setup, tmp_path: Path)
     (tmp_path / "so-far.json").write_text(json.dumps(answers))
     r = onboard("--next", "--answers", str(tmp_path / "so-far.json"), "--bundle", str(bundle), "--bank", str(bank_file))
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["id"] == bank.ids[next_item(bank.a, bank.c, mean, cov, bank.index(["i3", "i8"]), np.array([1.0, 0.0]))]
+    assert json.loads(r.stdout)["id"] == bank.ids[next_item(bank.a, bank.c, mean, cov, bank.index(["i3", "i8"]),
+                                                            np.array([1.0, 0.0]))]
 
     outcomes = [{"id": f"i{i}", "outcome": i % 3 != 0} for i in range(12)]
     (tmp_path / "a.json").write_text(json.dumps(outcomes))
-    r = onboard("--model", "new-model", "--answers", str(tmp_path / "a.json"), "--bundle", str(bundle), "--bank", str(bank_file))
+    r = onboard("--model", "new-model", "--answers", str(tmp_path / "a.json"), "--bundle", str(bundle), "--bank",
+                str(bank_file))
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout)
     want = laplace_posterior(bank.a[:12], bank.c[:12], np.array([float(i % 3 != 0) for i in range(12)]), mean, cov)
@@ -147,8 +155,10 @@ def test_bank_prior_options(setup, tmp_path: Path) -> None:
     assert ItemBank.load(bank_file).prior is None   # an operator's bank names no population by default
     prompts = bundle.parent / "prompts.jsonl"
     out = tmp_path / "x.json"
-    assert bank_main(["--prompts", str(prompts), "--bundle", str(bundle), "--out", str(out), "--prior-models", "test-large,nope"]) == 2
-    assert bank_main(["--prompts", str(prompts), "--bundle", str(bundle), "--out", str(out), "--prior-models", "test-large,small"]) == 2
+    assert bank_main(["--prompts", str(prompts), "--bundle", str(bundle), "--out", str(out), "--prior-models",
+                      "test-large,nope"]) == 2
+    assert bank_main(["--prompts", str(prompts), "--bundle", str(bundle), "--out", str(out), "--prior-models",
+                      "test-large,small"]) == 2
     assert not out.exists()
     assert bank_main(["--prompts", str(prompts), "--bundle", str(bundle), "--out", str(out), "--prior-models",
                       "test-large,test-medium,test-tiny", "--population-prior"]) == 0

@@ -124,5 +124,6 @@ def test_adaptive_quiz_reaims_at_the_posterior() -> None:
     assert short.tolist() == rows[:5].tolist()  # prefix-consistent
     # each step is the static greedy step from the posterior of the answers so far
     post = laplace_posterior(a[rows[:6]], c[rows[:6]], y[rows[:6]], mean, cov)
-    want = select_quiz(a, c, post.mean, post.cov, 1, criterion="i-optimal", exclude=np.concatenate([rows[:6], [0, 1]])).rows[0]
+    want = select_quiz(a, c, post.mean, post.cov, 1, criterion="i-optimal",
+                       exclude=np.concatenate([rows[:6], [0, 1]])).rows[0]
     assert rows[6] == want

@@ -59,7 +59,8 @@ def test_fixture_matches_python() -> None:
     for mode in ("prior", "mean", "i-optimal"):
         assert stored["quizzes"][mode]["rows"] == case["quizzes"][mode]["rows"]
         for key in ("mean", "cov"):
-            assert np.allclose(stored["quizzes"][mode]["posterior"][key], case["quizzes"][mode]["posterior"][key], atol=1e-9)
+            assert np.allclose(stored["quizzes"][mode]["posterior"][key], case["quizzes"][mode]["posterior"][key],
+                               atol=1e-9)
     assert np.allclose(stored["weights"], case["weights"], atol=1e-12)
     assert stored["adaptive"] == case["adaptive"]
     assert np.allclose(stored["full_posterior"]["mean"], case["full_posterior"]["mean"], atol=1e-9)

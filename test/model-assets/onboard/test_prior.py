@@ -46,7 +46,8 @@ def test_a_bank_round_trips_its_prior_and_checks_its_dimension() -> None:
     obj = bank.to_json()
     assert obj["prior"]["models"] == ["x", "y", "z"] and obj["prior"]["source"] == "mmlu-pro bank"
     back = ItemBank.from_json(obj)
-    assert back.prior is not None and np.allclose(back.prior.mean, prior.mean) and np.allclose(back.prior.cov, prior.cov)
+    assert back.prior is not None
+    assert np.allclose(back.prior.mean, prior.mean) and np.allclose(back.prior.cov, prior.cov)
     assert back.subset(np.array([1])).prior is back.prior
     assert "prior" not in ItemBank(ids=["q"], a=np.ones((1, 2)), c=np.zeros(1)).to_json()
     with pytest.raises(ValueError, match="dimension"):

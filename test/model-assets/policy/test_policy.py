@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trainer.eval.evalset import cost_norm as eval_cost_norm
-from trainer.irt.model import IrtModel
-from trainer.policy.episodes import (EpisodeSampler, PolicyPool, build_features, cost_norm, cost_rel, non_dominated,
-                                      normalised_reward)
 from trainer.export.onnx_export import export_policy
 from trainer.export.parity import run_onnx
+from trainer.irt.model import IrtModel
+from trainer.policy.episodes import (EpisodeSampler, PolicyPool, build_features, cost_norm, cost_rel, non_dominated,
+                                     normalised_reward)
 from trainer.policy.model import PolicyExport, SetPolicy, feature_layout
 from trainer.policy.train import PolicyConfig, pairwise_loss, pretrain
+from trainer.scoring.evalset import cost_norm as eval_cost_norm
 
 NAMES = ("identity", "cost_rel", "p_success", "p_success_rel")
 
@@ -128,7 +128,8 @@ def test_policy_onnx_matches_torch_on_both_runtimes(tmp_path: Path) -> None:
             m[-1, 4:] = 0
         w = rng.random((b, 1)).astype(np.float32)
         e = rng.normal(size=(b, 8)).astype(np.float32)
-        out = run_onnx({"p": tmp_path / "policy.onnx"}, {"embedding": e, "preference": w, "features": f, "mask": m}, "probs")["p"]
+        out = run_onnx({"p": tmp_path / "policy.onnx"}, {"embedding": e, "preference": w, "features": f, "mask": m},
+                       "probs")["p"]
         with torch.no_grad():
             ref = pol.probs(*(torch.from_numpy(x) for x in (e, w, f, m))).numpy()
         for runtime in ("node", "web"):
@@ -199,8 +200,8 @@ def test_non_dominated_matches_the_definition_and_ignores_padding() -> None:
     for b in range(200):
         idx = [i for i in range(12) if mask[b, i] > 0]
         for i in range(12):
-            dominated = any(cost[b, j] <= cost[b, i] and p[b, j] >= p[b, i] and (cost[b, j] < cost[b, i] or p[b, j] > p[b, i])
-                            for j in idx)
+            dominated = any(cost[b, j] <= cost[b, i] and p[b, j] >= p[b, i]
+                            and (cost[b, j] < cost[b, i] or p[b, j] > p[b, i]) for j in idx)
             assert kept[b, i] == (1.0 if mask[b, i] > 0 and not dominated else 0.0)
 
 
@@ -238,6 +239,7 @@ def test_non_dominated_keeps_what_the_shared_fixture_says() -> None:
     fixture = Path(__file__).resolve().parents[2] / "worker" / "decision" / "fixtures" / "frontier.json"
     for case in json.loads(fixture.read_text())["cases"]:
         k = len(case["cost"])
-        kept = non_dominated(torch.tensor([case["cost"]], dtype=torch.float64), torch.tensor([case["p"]], dtype=torch.float64),
+        kept = non_dominated(torch.tensor([case["cost"]], dtype=torch.float64),
+                             torch.tensor([case["p"]], dtype=torch.float64),
                              torch.ones(1, k, dtype=torch.float64))
         assert torch.nonzero(kept[0]).flatten().tolist() == case["kept"]

@@ -5,12 +5,12 @@ import numpy as np
 import torch
 
 from trainer.data import load_dataset
-from trainer.eval.baselines.binary import best_and_cheapest
-from trainer.eval.evalset import build_evalset
-from trainer.eval.metrics import hull_aiq, single_pool
 from trainer.irt.model import IrtModel
 from trainer.policy.model import SetPolicy, feature_layout
 from trainer.policy.validation import pair_pools, pool_gain, restrict, validation_score
+from trainer.scoring.binary import best_and_cheapest
+from trainer.scoring.evalset import build_evalset
+from trainer.scoring.metrics import hull_aiq, single_pool
 
 NAMES = ("cost_rel", "cost_norm", "p_success", "p_success_rel")
 

@@ -61,7 +61,7 @@ def bootstrap_apgrs(routers: Mapping[str, tuple[str, np.ndarray]], cost: np.ndar
         ap = bootstrap_apgrs({"policy": ("choices", mask), "sw": ("scores", sw)}, te.cost, te.quality, s, w)
         interval(ap["policy"] - ap["sw"])
     """
-    from .baselines.binary import choice_points, threshold_points
+    from .binary import choice_points, threshold_points
 
     out = {k: np.empty(n_boot) for k in routers}
     for b, idx in enumerate(resamples(cost.shape[0], n_boot, seed)):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..metrics import Point, apgr, threshold_curve
+from .metrics import Point, apgr, threshold_curve
 
 #: RouteLLM's own pair, used where both models are in the pool.
 ROUTELLM_PAIR = ("gpt-4-1106-preview", "Mixtral-8x7B-Instruct-v0.1")

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..metrics import Point, choice_point
+from .metrics import Point, choice_point
 
 #: The preference grid every w-driven router is swept over: steps of 0.01 from 0 to 1, plus 10
 #: log-spaced settings a decade in [1e-4, 0.1] and in [0.9, 1 - 1e-4]. A reward linear in dollars

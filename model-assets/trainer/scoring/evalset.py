@@ -14,8 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from trainer.data.table import OutcomeTable
-
+from ..data.table import OutcomeTable
 from .metrics import SinglePool, single_pool
 
 
@@ -119,4 +118,3 @@ def build_evalset(table: OutcomeTable, exclude: Sequence[str] = (), min_coverage
 
     return EvalSet(dataset=table.dataset, models=models, train=split(train_t), test=split(test_t),
                    excluded_models=excluded)
-

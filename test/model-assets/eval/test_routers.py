@@ -1,0 +1,53 @@
+"""The baselines' registry: a registered router is run and reported in its kind's place, a name is
+registered once."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trainer.data import load_dataset
+from trainer.eval import routers as R
+from trainer.eval.__main__ import subsample
+from trainer.scoring.evalset import build_evalset
+
+
+@pytest.fixture(scope="module")
+def small() -> R.RouterInputs:
+    es = subsample(build_evalset(load_dataset("routellm-gsm8k")), 30, 120)
+    rng = np.random.default_rng(0)
+    return R.RouterInputs(es, rng.normal(size=(es.train.size, 8)), rng.normal(size=(es.test.size, 8)), mf_epochs=1)
+
+
+def test_a_registered_router_runs_in_its_kinds_place(small: R.RouterInputs, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Cheapest(R.PriceRouter):
+        name = "cheapest_always"
+        note = "predicts the same quality for every model"
+
+        def predict(self, inp: R.RouterInputs) -> np.ndarray | None:
+            return np.ones((inp.es.test.size, len(inp.es.models)))
+
+    monkeypatch.setattr(R, "PRICE_ROUTERS", dict(R.PRICE_ROUTERS))
+    R.register(Cheapest)
+    out = R.baseline_routers(small.es, small.train_emb, small.test_emb, mf_epochs=1)
+    names = [r.name for r in out]
+    assert names[0] == "hull" and names[-1] == "oracle"
+    assert names[:4] == ["hull", "random_mix", "routellm_mf", "sw_ranking"]
+    assert names.index("cheapest_always") == names.index("knn") + 1 + ("category" in names)
+    mine = out[names.index("cheapest_always")]
+    assert mine.kind == "multi-model, price swept" and mine.note == Cheapest.note and mine.points
+
+
+def test_a_name_is_registered_once() -> None:
+    class Again(R.PriceRouter):
+        name = "knn"
+
+        def predict(self, inp: R.RouterInputs) -> np.ndarray | None:
+            return None
+
+    with pytest.raises(ValueError, match="registered already"):
+        R.register(Again)
+
+
+def test_the_baselines_are_registered_in_the_reports_order() -> None:
+    assert list(R.BINARY_ROUTERS) == ["routellm_mf", "sw_ranking"]
+    assert list(R.PRICE_ROUTERS) == ["knn", "knn_tfidf", "category"]
