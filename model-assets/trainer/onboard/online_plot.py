@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..eval.report import save_figure
+from ..figures import save_figure
 from .plot import Y_RANGE, _clip
 
 

@@ -45,7 +45,7 @@ from ..paths import CACHE_DIR, PROJECT_ROOT
 from .design import select_quiz, sigmoid
 from .evaluate import MIN_GAIN, UNCERTAINTY_PENALTY, cov_factor, pool_draws_for, subset_table
 from .laplace import laplace_posterior
-from .online import decayed_penalty, explore, exploration_mask, update_identity
+from .online import decayed_penalty, exploration_mask, explore, update_identity
 from .prior import MIN_MODELS as MIN_PRIOR_MODELS
 from .prior import bank_prior, dataset_models, dataset_prior
 from .served import prior_of, served_items
@@ -235,8 +235,8 @@ def _setup(bundle: Path, models: list[str], max_train: int | None, max_test: int
     parameters, the bank prior, and per model its pool, quiz identity (static I-optimal, 20
     items, from the bank prior) and full identity (all its train outcomes, from the bundle prior)."""
     from ..data import COLD_START_MODELS, load_dataset
-    from ..eval.evalset import build_evalset
-    from ..eval.served import manifest_models
+    from ..export.manifest import manifest_models
+    from ..scoring.evalset import build_evalset
 
     manifest = json.loads((bundle / "manifest.json").read_text())
     d = int(manifest["identity_dim"])
@@ -284,7 +284,8 @@ def _setup(bundle: Path, models: list[str], max_train: int | None, max_test: int
                            criterion="i-optimal")
         qpost = laplace_posterior(a_tr[quiz.rows], c_tr[quiz.rows], y[quiz.rows], start.mean, start.cov)
         fpost = laplace_posterior(a_tr[observed], c_tr[observed], y[observed], prior_mean, prior_cov)
-        pools = {f"pool{i}": cols for i, cols in enumerate(pool_draws_for(model, len(es.models), j, pool_size, pool_draws))}
+        draws = pool_draws_for(model, len(es.models), j, pool_size, pool_draws)
+        pools = {f"pool{i}": cols for i, cols in enumerate(draws)}
         if whole:
             pools["whole"] = list(range(len(es.models)))
         jobs.append({"model": model, "es": es, "j": j, "cands": cands, "pools": pools,
@@ -465,10 +466,11 @@ def score_slots(choices: list[np.ndarray], cost: np.ndarray, quality: np.ndarray
         >>> round(hull, 4), round(aiq, 4), newcomer
         (0.75, 0.875, 0.25)
     """
-    from ..eval import metrics as M
+    from ..scoring import metrics as M
 
     pool = M.single_pool(names, cost, quality)
-    out = [(M.aiq([M.choice_point(ch, cost, quality) for ch in ch_w], pool), float(np.mean(ch_w == at))) for ch_w in choices]
+    out = [(M.aiq([M.choice_point(ch, cost, quality) for ch in ch_w], pool), float(np.mean(ch_w == at)))
+           for ch_w in choices]
     return M.hull_aiq(pool), out
 
 
@@ -505,8 +507,10 @@ def summarise_config(per_model: dict[str, dict[str, dict[str, Any]]], events: li
                 delta[str(n)], worst[str(n)] = _r(np.mean(diffs), 5), _r(np.min(diffs), 5)
             block.update({"pool4": med, "pool4_pooled": pooled, "pool4_aiq_vs_quiz": delta,
                           "pool4_worst_pool_aiq_vs_quiz": worst,
-                          "pool4_pools_with_gain": int(sum(share(1.0, v["hull"], v["full"]) is not None for v in p4.values())),
-                          "pool4_decisions": {str(n): _r(np.mean([v["decisions"][str(n)] for v in p4.values()])) for n in ns}})
+                          "pool4_pools_with_gain": int(sum(share(1.0, v["hull"], v["full"]) is not None
+                                                           for v in p4.values())),
+                          "pool4_decisions": {str(n): _r(np.mean([v["decisions"][str(n)] for v in p4.values()]))
+                                              for n in ns}})
         if "whole" in pools:
             v = pools["whole"]
             block.update({"whole": {str(n): _r(share(v["aiq"][str(n)], v["hull"], v["full"])) for n in ns},
@@ -582,7 +586,8 @@ def _diagnostics(setup: dict[str, Any], arms: list[Arm], replay: np.ndarray, pre
                 for key in recs[0]:
                     if key == "ips":
                         est = [r["ips"]["estimate"] for r in recs if r["ips"]["estimate"] is not None]
-                        errs = [abs(r["ips"]["estimate"] - r["ips"]["truth"]) for r in recs if r["ips"]["estimate"] is not None]
+                        errs = [abs(r["ips"]["estimate"] - r["ips"]["truth"])
+                                for r in recs if r["ips"]["estimate"] is not None]
                         cell["ips"] = {"estimate": _r(np.mean(est)) if est else None,
                                        "truth": _r(np.mean([r["ips"]["truth"] for r in recs])),
                                        "mean_abs_error": _r(np.mean(errs)) if errs else None}
@@ -658,7 +663,8 @@ def run(bundle: Path, models: list[str], seeds: list[int], events: list[int], ba
             job["pools"] = {"whole": job["pools"]["whole"]}
     n_test = len(setup["test_rows"])
     if max(events) >= n_test:
-        raise ValueError(f"{max(events)} feedback events need more than the {n_test} test prompts (the rest are held out)")
+        raise ValueError(f"{max(events)} feedback events need more than the {n_test} test prompts "
+                         "(the rest are held out)")
     configs = configs_for(temperature, sweep, levers, penalty, refit, list(variants))
     served, test_rows, table = setup["served"], setup["test_rows"], setup["table"]
     runs: dict[str, Any] = {}
@@ -703,7 +709,8 @@ def run(bundle: Path, models: list[str], seeds: list[int], events: list[int], ba
             "pool4": f"median over the model's {pool_draws} pools of {pool_size} (evaluate.pool_draws_for) of "
                      "each pool's share; pool4_pooled: share of the AIQs averaged over those pools",
             "over_seeds": "online/control/sweep: the median over seeds of each seed's number (summary: the targets "
-                          "read off those medians); diagnostics: the mean over seeds; seeds: per seed, with its own summary",
+                          "read off those medians); diagnostics: the mean over seeds; seeds: per seed, "
+                          "with its own summary",
             "test_prompts": int(n_test),
             "seconds": round(time.time() - t0, 1),
         },
@@ -835,10 +842,12 @@ def print_summary(res: dict[str, Any]) -> None:
     meta, events = res["meta"], res["meta"]["events"]
     ns = ["0"] + [str(n) for n in events]
     print(f"\n=== online learning: bundle {meta['bundle']}, temperature {meta['temperature']:g}, levers "
-          f"{meta['levers']}, seeds {meta['seeds']} ({'medians over seeds' if len(meta['seeds']) > 1 else 'one seed'}) ===")
+          f"{meta['levers']}, seeds {meta['seeds']} "
+          f"({'medians over seeds' if len(meta['seeds']) > 1 else 'one seed'}) ===")
     print("share of the full identity's AIQ gain over the single-model hull, after N feedback events")
     head = " ".join(f"{'@' + n:>6s}" for n in ns)
-    for grp, title in (("pool4", f"pools of four (median over {meta.get('pool_draws', POOL_DRAWS)})"), ("whole", "whole pool")):
+    groups = (("pool4", f"pools of four (median over {meta.get('pool_draws', POOL_DRAWS)})"), ("whole", "whole pool"))
+    for grp, title in groups:
         if not any(grp in b for b in res["online"].values()):
             continue
         print(f"\n{title:34s} {head}   no updates @{events[-1]}  newcomer outcomes @{events[-1]}")
@@ -868,7 +877,8 @@ def print_summary(res: dict[str, Any]) -> None:
         print(f"  (whole pool: median {_pct(g['median']).strip()}, lowest {_pct(g['min']).strip()})")
     print(f"  AIQ never more than 0.002 below the quiz identity's (mean over pools of four; whole pool): largest "
           f"drop {s['largest_aiq_drop_vs_quiz']}  {_verdict(s['never_below_quiz_by_more_than_0.002'])}"
-          + (f"; worst single pool {s['largest_single_pool_drop']}" if s.get("largest_single_pool_drop") is not None else ""))
+          + (f"; worst single pool {s['largest_single_pool_drop']}"
+             if s.get("largest_single_pool_drop") is not None else ""))
 
 
 def _verdict(ok: bool) -> str:
@@ -887,7 +897,7 @@ def _pct(x: float | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     """CLI entry, reached through ``npm run eval -- --online``."""
     from ..data import COLD_START_MODELS
-    from ..eval.__main__ import default_bundle
+    from ..paths import default_bundle
     from .online import MAX_TEMPERATURE, MAX_UPDATE_BATCH, MIN_TEMPERATURE
     from .online_plot import plot_online
 
@@ -903,9 +913,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--replot", type=Path, help="draw --plot from a --details JSON instead of running")
     ap.add_argument("--bundle", type=Path, help="bundle folder (default: model-assets/bundles/$(cat DEFAULT))")
     ap.add_argument("--models", help=f"comma-separated (default: the cold-start models {', '.join(COLD_START_MODELS)})")
-    ap.add_argument("--seeds", default="0", help="traffic shuffles (and exploration draws), comma-separated (default 0)")
+    ap.add_argument("--seeds", default="0",
+                    help="traffic shuffles (and exploration draws), comma-separated (default 0)")
     ap.add_argument("--events", default=",".join(map(str, DEFAULT_EVENTS)), help="checkpoints (default 50,200,1000)")
-    ap.add_argument("--batch", type=int, default=DEFAULT_BATCH, help=f"requests per update round (default {DEFAULT_BATCH})")
+    ap.add_argument("--batch", type=int, default=DEFAULT_BATCH,
+                    help=f"requests per update round (default {DEFAULT_BATCH})")
     ap.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
                     help=f"the pool's exploration temperature (0: the top choice; default {DEFAULT_TEMPERATURE:g})")
     ap.add_argument("--sweep", default="", help="more temperatures run on the same traffic, comma-separated")
@@ -924,7 +936,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="Node routing servers that share the routing "
                     f"(the numbers do not depend on it; default {DEFAULT_JOBS}, one per core of a small machine)")
     ap.add_argument("--pools", choices=["both", "pool4", "whole"], default="both", help="which pools (default both)")
-    ap.add_argument("--pool-draws", type=int, default=POOL_DRAWS, help=f"pools of four per model (default {POOL_DRAWS})")
+    ap.add_argument("--pool-draws", type=int, default=POOL_DRAWS,
+                    help=f"pools of four per model (default {POOL_DRAWS})")
     ap.add_argument("--w-points", type=int, default=11, help="preferences in [0, 1] (default 11)")
     ap.add_argument("--max-train", type=int, help="use only the first N train prompts (quick runs)")
     ap.add_argument("--max-test", type=int, help="use only the first N test prompts (quick runs)")

@@ -248,7 +248,8 @@ def test_inverse_propensity_recovers_the_top_choice_policy_value() -> None:
         ips_value([1.0], [0.0], [1.0])
 
 
-def _in_batches_fixture(a: np.ndarray, c: np.ndarray, y: np.ndarray, s_mean: np.ndarray, s_cov: np.ndarray) -> list[dict]:
+def _in_batches_fixture(a: np.ndarray, c: np.ndarray, y: np.ndarray, s_mean: np.ndarray,
+                        s_cov: np.ndarray) -> list[dict]:
     """update_in_batches from the start posterior over rows 20-80 (60 events) at several batch
     sizes: the worker's bounded batches (MAX_UPDATE_BATCH) fold pending feedback the same way."""
     out = []
@@ -263,8 +264,8 @@ def _levers_fixture(a: np.ndarray, s_mean: np.ndarray, s_cov: np.ndarray, one, s
     """The replay's default pool setting (exploration only between the top choice and the
     newcomer, traffic routed with the newcomer at its mean, the penalty decaying with its logit
     std), spelled out as inputs and outputs of the functions the worker mirrors."""
-    from trainer.onboard.replay import DEFAULT_LEVERS, DEFAULT_TEMPERATURE
     from trainer.onboard.evaluate import UNCERTAINTY_PENALTY
+    from trainer.onboard.replay import DEFAULT_LEVERS, DEFAULT_TEMPERATURE
 
     abar = a.mean(axis=0)   # the bank is the fixture's 80 items: bankAbility's abar
 
@@ -326,7 +327,8 @@ def build_fixture() -> dict:
                     "iterations": post.iterations})
         m, s = post.mean, post.cov
     draws = []
-    masks = {(0.05, 0.0, 0.7, 0.2, 0.05): [False, False, True, True, False], (0.6, 0.3, 0.1, 0.0): [True, False, True, False]}
+    masks = {(0.05, 0.0, 0.7, 0.2, 0.05): [False, False, True, True, False],
+             (0.6, 0.3, 0.1, 0.0): [True, False, True, False]}
     cases = [([0.6, 0.3, 0.1, 0.0], [1.0, 2.0, 0.5]), ([0.05, 0.0, 0.7, 0.2, 0.05], [1.0, 3.0, 0.05]),
              ([1.0], [1.0]), ([0.25, 0.25, 0.25, 0.25], [0.7])]
     for probs, temps in cases:
@@ -343,9 +345,12 @@ def build_fixture() -> dict:
     return {
         "about": "online identity updates and exploration (model-assets/trainer/onboard/online.py): 'update' is "
                  "update_identity(start, rows 20-45); 'sequence' three updates in a row, each from the last; "
-                 "'explore' explore(probs, temperature, u[, eligible]) -> served, propensity, with tempered() alongside; "
-                 "'ips' ips_value self-normalised and not; 'decayed_penalty' [penalty, logit_std, logit_std_start, result]; "
-                 "'in_batches' update_in_batches(start, rows 20-80, batch); 'training_posterior' a manifest identity and "
+                 "'explore' explore(probs, temperature, u[, eligible]) -> served, propensity, "
+                 "with tempered() alongside; "
+                 "'ips' ips_value self-normalised and not; "
+                 "'decayed_penalty' [penalty, logit_std, logit_std_start, result]; "
+                 "'in_batches' update_in_batches(start, rows 20-80, batch); "
+                 "'training_posterior' a manifest identity and "
                  "identity_std -> mean, diagonal cov; 'levers' the pool setting the replay recommends and every "
                  "function it needs (see levers.about)",
         "max_update_batch": MAX_UPDATE_BATCH, "min_temperature": online.MIN_TEMPERATURE,
@@ -356,7 +361,8 @@ def build_fixture() -> dict:
         "sequence": seq,
         "explore": draws,
         "decayed_penalty": [[k, now, start, online.decayed_penalty(k, now, start)]
-                            for k, now, start in ((1.0, 0.31, 0.31), (1.0, 0.155, 0.31), (0.5, 0.07, 0.32), (2.0, 0.4, 0.3))],
+                            for k, now, start in ((1.0, 0.31, 0.31), (1.0, 0.155, 0.31), (0.5, 0.07, 0.32),
+                                                  (2.0, 0.4, 0.3))],
         "in_batches": _in_batches_fixture(a, c, y, s_mean, s_cov),
         "training_posterior": {"identity": [0.5, -1.0, 0.25], "identity_std": [0.1, 0.2, 0.05],
                                "mean": training_posterior([0.5, -1.0, 0.25], [0.1, 0.2, 0.05])[0].tolist(),

@@ -45,9 +45,9 @@ def test_targets_read_the_issue_thresholds() -> None:
 
 def test_replay_on_a_few_prompts(bundle: Path, tmp_path: Path) -> None:
     from trainer.data import COLD_START_MODELS, load_dataset
-    from trainer.eval import metrics as M
-    from trainer.eval.evalset import build_evalset
     from trainer.onboard.evaluate import subset_table
+    from trainer.scoring import metrics as M
+    from trainer.scoring.evalset import build_evalset
 
     out, details = tmp_path / "online.json", tmp_path / "details.json"
     model = "mathstral-7B"
@@ -120,7 +120,8 @@ def test_replay_on_a_few_prompts(bundle: Path, tmp_path: Path) -> None:
                      else job["cands"][c] for c in cols]
             variants.append({"name": f"{pool}/{key}", "candidates": cands})
             names.append((pool, key, cols))
-    choices, _ = route_variants(bundle, setup["served"].emb[test_rows][held], setup["table"].input_tokens[test_rows][held],
+    emb = setup["served"].emb[test_rows][held]
+    choices, _ = route_variants(bundle, emb, setup["table"].input_tokens[test_rows][held],
                                 ws, variants)
     for v, (pool, key, cols) in enumerate(names):
         cost, quality = es.test.cost[np.ix_(held, cols)], es.test.quality[np.ix_(held, cols)]
@@ -131,7 +132,8 @@ def test_replay_on_a_few_prompts(bundle: Path, tmp_path: Path) -> None:
 
 
 def test_cli_rejects_bad_settings(bundle: Path) -> None:
-    for argv in (["--temperature", "20"], ["--batch", "65"], ["--events", "0,5"], ["--max-test", "30", "--events", "30"]):
+    bad = (["--temperature", "20"], ["--batch", "65"], ["--events", "0,5"], ["--max-test", "30", "--events", "30"])
+    for argv in bad:
         with pytest.raises(SystemExit):
             replay.main(["--bundle", str(bundle), "--models", "mathstral-7B", "--max-train", "50", "--no-cache", *argv])
 
