@@ -69,6 +69,24 @@ describe('bundle loader', () => {
     );
   });
 
+  it('checks the embedder it read before the manifest like any other file', async () => {
+    // the embedder is read at its usual key while the manifest loads; those bytes are hashed too
+    const manifest = (await seedBundle('test-v1', 0, 'corrupt-emb-v1')) as {
+      files: { embedder: { key: string } };
+    };
+    expect(manifest.files.embedder.key).toBe('bundles/corrupt-emb-v1/embedder.onnx');
+    const good = await (await testEnv.ASSETS.get(manifest.files.embedder.key))!.arrayBuffer();
+    const bad = new Uint8Array(good.slice(0));
+    bad[bad.length - 1] = bad[bad.length - 1]! ^ 0xff;
+    await testEnv.ASSETS.put(manifest.files.embedder.key, bad);
+    await expect(getBundle(testEnv.ASSETS, 'corrupt-emb-v1')).rejects.toThrow(
+      /embedder\.onnx fails its sha256 check/,
+    );
+    await testEnv.ASSETS.put(manifest.files.embedder.key, good);
+    const bundle = await getBundle(testEnv.ASSETS, 'corrupt-emb-v1');
+    expect(bundle.embedder).toBeDefined();
+  });
+
   it('rejects a manifest that breaks the contract', async () => {
     await testEnv.ASSETS.put(
       'bundles/broken-v1/manifest.json',
