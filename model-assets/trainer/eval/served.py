@@ -160,7 +160,7 @@ def embed_and_probe(es: EvalSet, bundle: Path, probe: bool, progress: Callable[[
 
 
 def pool_identities(es: EvalSet, manifest: dict[str, Any], prompts: ServedPrompts, mode: str = "manifest",
-                    quiz_items: int = 20, quiz_prior: str = "pool", quiz_design: str = "representative"
+                    quiz_items: int = 20, quiz_prior: str = "pool", quiz_design: str = "auto"
                     ) -> PoolIdentities:
     """The identities the pool is routed with (``IDENTITY_MODES``); fits need ``prompts`` probed.
     A quiz identity is the posterior under ``quiz_prior`` (``QUIZ_PRIORS``): ``pool``, the prior
@@ -196,7 +196,7 @@ def pool_identities(es: EvalSet, manifest: dict[str, Any], prompts: ServedPrompt
                                quiz_items, quiz_prior, quiz_design)
         for j, (theta, cov) in zip(fit, quiz.posteriors):
             vectors[j], covs[j] = theta.tolist(), cov_factor(cov)
-        meta["quiz"] = {"items": quiz_items, "design": quiz_design, "prior": quiz.prior_source,
+        meta["quiz"] = {"items": quiz_items, "design": quiz.design, "prior": quiz.prior_source,
                         "bank": "the train split", "routed": "one posterior std below the mean (the worker's default)"}
     else:
         for j in fit:
@@ -207,10 +207,13 @@ def pool_identities(es: EvalSet, manifest: dict[str, Any], prompts: ServedPrompt
     return PoolIdentities(vectors, covs, meta)
 
 
-#: How a quiz's items are chosen: ``representative`` (``onboard.design.representative_quiz``, the
-#: protocol's default, chosen on a validation split of the train prompts) or ``i-optimal``
-#: (onboarding's static design under the bundle's prior; docs/benchmarks/generalisation-quiz.md).
-QUIZ_DESIGNS = ("representative", "i-optimal")
+#: How a quiz's items are chosen: ``representative`` (``onboard.design.representative_quiz``) or
+#: ``i-optimal`` (onboarding's static design under the bundle's prior); ``auto`` (the protocol's
+#: default) is ``representative`` where the pool prior is used and ``i-optimal`` elsewhere, as a
+#: validation split carved from the train prompts chose (docs/benchmarks/generalisation-quiz.md:
+#: on two-model pools the design made no difference there, and the served policy of
+#: routellm-mmlu's pair fell on its test split with representative items).
+QUIZ_DESIGNS = ("auto", "representative", "i-optimal")
 
 
 def quiz_rows(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[str, Any], n_items: int,
@@ -226,8 +229,8 @@ def quiz_rows(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[str, A
     from ..onboard.design import representative_quiz
     from ..onboard.served import prior_of
 
-    if design not in QUIZ_DESIGNS:
-        raise ValueError(f"quiz design must be one of {QUIZ_DESIGNS}, not {design!r}")
+    if design not in QUIZ_DESIGNS or design == "auto":
+        raise ValueError(f"quiz design must be one of {QUIZ_DESIGNS[1:]}, not {design!r}")
     missing = np.flatnonzero(np.isnan(y))
     n = min(n_items, int((~np.isnan(y)).sum()))
     if design == "representative":
@@ -264,12 +267,14 @@ class QuizIdentities:
 
     posteriors: list[tuple[np.ndarray, np.ndarray]]
     prior_source: str
+    design: str
 
 
 def quiz_identities(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[str, Any], n_items: int,
-                    prior: str = "pool", design: str = "representative") -> QuizIdentities:
+                    prior: str = "pool", design: str = "auto") -> QuizIdentities:
     """Identities of a pool whose every model took a quiz of ``n_items`` (``y`` [P, M] its train
-    outcomes; only the quiz items' are read), its items chosen by ``design`` (``QUIZ_DESIGNS``). ``prior="pool"``: posteriors under the prior EM
+    outcomes; only the quiz items' are read), the same items for every model, chosen by ``design``
+    (``QUIZ_DESIGNS``). ``prior="pool"``: posteriors under the prior EM
     estimates from all the pool's quiz outcomes (``onboard.prior.pool_prior``; fewer than
     ``MIN_MODELS`` models fall back to the bundle's); ``"bundle"``: under the bundle's ``irt.prior``.
 
@@ -283,14 +288,19 @@ def quiz_identities(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[
 
     if prior not in QUIZ_PRIORS:
         raise ValueError(f"quiz prior must be one of {QUIZ_PRIORS}, not {prior!r}")
+    if design not in QUIZ_DESIGNS:
+        raise ValueError(f"quiz design must be one of {QUIZ_DESIGNS}, not {design!r}")
     start = Prior(*prior_of(manifest, a.shape[1]), source="bundle irt.prior")
+    use_pool = prior == "pool" and y.shape[1] >= MIN_MODELS
+    if design == "auto":
+        design = "representative" if use_pool else QUIZ_CRITERION
     quizzes = []
     for j in range(y.shape[1]):
         rows = quiz_rows(a, c, y[:, j], manifest, n_items, design)
         quizzes.append((rows, y[rows, j]))
-    used = pool_prior(a, c, quizzes, start) if prior == "pool" and len(quizzes) >= MIN_MODELS else start
+    used = pool_prior(a, c, quizzes, start) if use_pool else start
     posts = [laplace_posterior(a[r], c[r], yj, used.mean, used.cov) for r, yj in quizzes]
-    return QuizIdentities([(p.mean, p.cov) for p in posts], used.source)
+    return QuizIdentities([(p.mean, p.cov) for p in posts], used.source, design)
 
 
 def route_pool(es: EvalSet, bundle: Path, ids: PoolIdentities, preferences: np.ndarray,

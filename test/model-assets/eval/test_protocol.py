@@ -182,6 +182,17 @@ def test_a_quizzed_pool_shares_representative_items_and_its_own_prior(tmp_path: 
         pool_identities(es, manifest, prompts, "quiz", quiz_items=7, quiz_design="best")
 
 
+def test_a_quizzed_pair_keeps_the_bundle_prior_and_the_i_optimal_quiz(tmp_path: Path) -> None:
+    from trainer.eval.served import quiz_identities
+
+    es, manifest, prompts, _ = _pool_case(tmp_path)
+    y = es.train.table.outcome[:, :2].astype(np.float64)
+    pair = quiz_identities(prompts.a, prompts.c, y, manifest, 7)
+    assert pair.design == "i-optimal" and pair.prior_source == "bundle irt.prior"
+    for j in range(2):
+        np.testing.assert_allclose(pair.posteriors[j][0], quiz_identity(prompts.a, prompts.c, y[:, j], manifest, 7)[0])
+
+
 def test_a_quiz_identity_is_routed_below_its_mean_through_the_served_core(bundle: Path, tmp_path: Path) -> None:
     from trainer.eval.baselines.greedy import W_GRID
     from trainer.eval.served import PoolIdentities, embed_and_probe
