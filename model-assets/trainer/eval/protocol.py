@@ -12,7 +12,10 @@ folder's test split, scored as ``npm run eval -- --data DIR --bundle DIR`` score
 new customer would be served: every pool model's identity fitted on NAME's train split with the
 prompt head frozen, those also trained under another dataset's grading included (a customer's
 grades are its own), and again with each identity from a quiz of ``--quiz-items`` train prompts
-(onboarding's quiz, routed with its posterior spread). Results: ``NAME`` and ``NAME:quiz-20``.
+(``served.quiz_identities``: the same representative items for every pool model, the posterior
+under the prior the quizzed pool's outcomes give, routed with its posterior spread; chosen on a
+validation split of the train prompts, docs/benchmarks/generalisation-quiz.md). Results: ``NAME``
+and ``NAME:quiz-20``.
 
 The bundles are built by the build's own entry point (``python -m trainer.build``) with the
 recipe's extra arguments (``--build-args``), so a changed recipe is measured by the same protocol.
@@ -374,7 +377,8 @@ def run_protocol(protocol: str, names: list[str], recipe: Recipe, work: Path = W
             "cold_start_excluded": list(COLD_START_MODELS),
             "identities": ("the bundle's own (trained on the dataset's train split)" if protocol == "byod" else
                            f"every pool model fitted on the left-out dataset's train split (head frozen), and from "
-                           f"a {quiz_items}-item quiz (':quiz-{quiz_items}')"),
+                           f"a {quiz_items}-item quiz (':quiz-{quiz_items}'; representative items, "
+                           "the pool's own prior)"),
             "bootstrap": {"n": N_BOOT, "level": CI_LEVEL, "over": "test prompts, paired"},
             "bundles": {},
             "failed": {},

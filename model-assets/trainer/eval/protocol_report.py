@@ -142,10 +142,11 @@ def protocol_markdown(results: dict[str, Any], command: str, plot_name: str | No
                          "routes the left-out one as a new customer is served: every pool model's identity fitted on "
                          "its train split with the prompt head frozen (also the models the bundle knows from other "
                          "datasets: their grades there came from another harness), and, in the `:quiz-N` rows, from "
-                         "an N-item "
-                         "quiz as onboarding makes one (static I-optimal design over the train prompts from the "
-                         "bundle's `irt.prior`, Laplace posterior, routed one posterior std below its mean as the "
-                         "worker routes a quiz identity).",
+                         "an N-item quiz of the train prompts, the same items for every pool model (k-means medoids "
+                         "of the items; a two-model pool: the static I-optimal design from the bundle's `irt.prior`), "
+                         "the Laplace posterior under the prior EM finds from the whole pool's quiz outcomes (a "
+                         "two-model pool: the bundle's), routed one posterior std below its mean as the worker "
+                         "routes a quiz identity (docs/benchmarks/generalisation-quiz.md).",
     }[protocol]
     bundles = meta.get("bundles", {})
     lines = [

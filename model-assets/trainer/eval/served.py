@@ -26,7 +26,9 @@ from ..export.node_bridge import ORT_RUNTIME
 from ..export.node_bridge import embed_and_probe as bridge_embed_and_probe
 from ..export.node_bridge import read_array, serve_decisions
 from ..onboard import laplace_posterior, select_quiz
+from ..onboard.design import representative_quiz
 from ..onboard.evaluate import cov_factor
+from ..onboard.prior import MIN_MODELS, Prior, pool_prior
 from ..onboard.served import prior_of
 from ..scoring.evalset import EvalSet
 from .routers import ServedOutputs, binary_pairs
@@ -90,8 +92,12 @@ def embed_and_probe(es: EvalSet, bundle: Path, probe: bool, progress: Callable[[
 
 
 def pool_identities(es: EvalSet, manifest: dict[str, Any], prompts: ServedPrompts, mode: str = "manifest",
-                    quiz_items: int = 20) -> PoolIdentities:
+                    quiz_items: int = 20, quiz_prior: str = "pool", quiz_design: str = "auto"
+                    ) -> PoolIdentities:
     """The identities the pool is routed with (``IDENTITY_MODES``); fits need ``prompts`` probed.
+    A quiz identity is the posterior under ``quiz_prior`` (``QUIZ_PRIORS``): ``pool``, the prior
+    the quizzed pool's own outcomes give (``onboard.prior.pool_prior``), or ``bundle``, the
+    bundle's ``irt.prior``; the quiz items are designed under the bundle's prior either way.
 
     @example
         ids = pool_identities(es, manifest, embed_and_probe(es, bundle, probe=True), mode="quiz")
@@ -115,36 +121,105 @@ def pool_identities(es: EvalSet, manifest: dict[str, Any], prompts: ServedPrompt
         meta["identities_shared"] = {es.models[j]: name for j, name in shared.items()}
     if fit and (prompts.a is None or prompts.c is None):
         raise ValueError("fitting identities needs the train prompts' item parameters (embed_and_probe(probe=True))")
-    for j in fit:
-        y = es.train.table.outcome[:, j].astype(np.float64)
-        if mode == "quiz":
-            theta, cov = quiz_identity(prompts.a, prompts.c, y, manifest, quiz_items)
-            vectors[j], covs[j] = theta.tolist(), cov_factor(cov)
-        else:
-            vectors[j] = fit_identity(prompts.a, prompts.c, y, manifest).tolist()
     if mode == "quiz":
-        meta["quiz"] = {"items": quiz_items, "criterion": QUIZ_CRITERION, "prior": "bundle irt.prior",
+        quiz = quiz_identities(prompts.a, prompts.c, es.train.table.outcome[:, fit].astype(np.float64), manifest,
+                               quiz_items, quiz_prior, quiz_design)
+        for j, (theta, cov) in zip(fit, quiz.posteriors):
+            vectors[j], covs[j] = theta.tolist(), cov_factor(cov)
+        meta["quiz"] = {"items": quiz_items, "design": quiz.design, "prior": quiz.prior_source,
                         "bank": "the train split", "routed": "one posterior std below the mean (the worker's default)"}
-    elif fit:
-        meta["identities_fitted_on_train"] = [es.models[j] for j in fit]
+    else:
+        for j in fit:
+            y = es.train.table.outcome[:, j].astype(np.float64)
+            vectors[j] = fit_identity(prompts.a, prompts.c, y, manifest).tolist()
+        if fit:
+            meta["identities_fitted_on_train"] = [es.models[j] for j in fit]
     return PoolIdentities(vectors, covs, meta)
 
 
-def quiz_identity(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[str, Any], n_items: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, covariance) of one model's identity from an ``n_items`` quiz, as onboarding makes
-    it: static I-optimal design over the train prompts it has outcomes for, from the bundle's
-    ``irt.prior``, then the Laplace posterior of its outcomes on those items (head frozen).
+#: How a quiz's items are chosen: ``representative`` (``onboard.design.representative_quiz``) or
+#: ``i-optimal`` (onboarding's static design under the bundle's prior); ``auto`` (the protocol's
+#: default) is ``representative`` where the pool prior is used and ``i-optimal`` elsewhere, as a
+#: validation split carved from the train prompts chose (docs/benchmarks/generalisation-quiz.md:
+#: on two-model pools the design made no difference there, and the served policy of
+#: routellm-mmlu's pair fell on its test split with representative items).
+QUIZ_DESIGNS = ("auto", "representative", "i-optimal")
+
+
+def quiz_rows(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[str, Any], n_items: int,
+              design: str = QUIZ_CRITERION) -> np.ndarray:
+    """The bank rows of one model's ``n_items`` quiz over the train prompts it has outcomes for:
+    ``design`` ``i-optimal`` (onboarding's static design under the bundle's ``irt.prior``) or
+    ``representative`` (k-means medoids of the items).
+
+    @example
+        rows = quiz_rows(a_train, c_train, y_train, manifest, 20)
+    """
+    if design not in QUIZ_DESIGNS or design == "auto":
+        raise ValueError(f"quiz design must be one of {QUIZ_DESIGNS[1:]}, not {design!r}")
+    missing = np.flatnonzero(np.isnan(y))
+    n = min(n_items, int((~np.isnan(y)).sum()))
+    if design == "representative":
+        return representative_quiz(a, n, exclude=missing).rows
+    mean, cov = prior_of(manifest, a.shape[1])
+    return select_quiz(a, c, mean, cov, n, exclude=missing, criterion=QUIZ_CRITERION).rows
+
+
+def quiz_identity(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[str, Any], n_items: int,
+                  prior: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, covariance) of one model's identity from an ``n_items`` quiz (:func:`quiz_rows`):
+    the Laplace posterior of its outcomes on those items (head frozen) under ``prior`` (mean,
+    cov; default the bundle's ``irt.prior``).
 
     @example
         theta, cov = quiz_identity(a_train, c_train, y_train, manifest, 20)
     """
-    mean, cov = prior_of(manifest, a.shape[1])
-    missing = np.flatnonzero(np.isnan(y))
-    quiz = select_quiz(a, c, mean, cov, min(n_items, int((~np.isnan(y)).sum())), exclude=missing,
-                       criterion=QUIZ_CRITERION)
-    post = laplace_posterior(a[quiz.rows], c[quiz.rows], y[quiz.rows], mean, cov)
+    mean, cov = prior if prior is not None else prior_of(manifest, a.shape[1])
+    rows = quiz_rows(a, c, y, manifest, n_items)
+    post = laplace_posterior(a[rows], c[rows], y[rows], mean, cov)
     return post.mean, post.cov
+
+
+#: The prior a quiz identity's posterior is taken under (``pool_identities``'s ``quiz_prior``).
+QUIZ_PRIORS = ("pool", "bundle")
+
+
+@dataclass
+class QuizIdentities:
+    """Per quizzed model, (posterior mean, covariance), and the prior they are posteriors under."""
+
+    posteriors: list[tuple[np.ndarray, np.ndarray]]
+    prior_source: str
+    design: str
+
+
+def quiz_identities(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[str, Any], n_items: int,
+                    prior: str = "pool", design: str = "auto") -> QuizIdentities:
+    """Identities of a pool whose every model took a quiz of ``n_items`` (``y`` [P, M] its train
+    outcomes; only the quiz items' are read), the same items for every model, chosen by ``design``
+    (``QUIZ_DESIGNS``). ``prior="pool"``: posteriors under the prior EM
+    estimates from all the pool's quiz outcomes (``onboard.prior.pool_prior``; fewer than
+    ``MIN_MODELS`` models fall back to the bundle's); ``"bundle"``: under the bundle's ``irt.prior``.
+
+    @example
+        ids = quiz_identities(a_train, c_train, y_train, manifest, 20)
+        ids.posteriors[0][0]   # the first model's identity
+    """
+    if prior not in QUIZ_PRIORS:
+        raise ValueError(f"quiz prior must be one of {QUIZ_PRIORS}, not {prior!r}")
+    if design not in QUIZ_DESIGNS:
+        raise ValueError(f"quiz design must be one of {QUIZ_DESIGNS}, not {design!r}")
+    start = Prior(*prior_of(manifest, a.shape[1]), source="bundle irt.prior")
+    use_pool = prior == "pool" and y.shape[1] >= MIN_MODELS
+    if design == "auto":
+        design = "representative" if use_pool else QUIZ_CRITERION
+    quizzes = []
+    for j in range(y.shape[1]):
+        rows = quiz_rows(a, c, y[:, j], manifest, n_items, design)
+        quizzes.append((rows, y[rows, j]))
+    used = pool_prior(a, c, quizzes, start) if use_pool else start
+    posts = [laplace_posterior(a[r], c[r], yj, used.mean, used.cov) for r, yj in quizzes]
+    return QuizIdentities([(p.mean, p.cov) for p in posts], used.source, design)
 
 
 def route_pool(es: EvalSet, bundle: Path, ids: PoolIdentities, preferences: np.ndarray,

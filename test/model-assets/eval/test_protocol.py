@@ -161,6 +161,41 @@ def test_quiz_identities_come_from_the_quiz_items_with_their_spread(tmp_path: Pa
     np.testing.assert_allclose(cov, want.cov)
 
 
+def test_a_quizzed_pool_shares_representative_items_and_its_own_prior(tmp_path: Path) -> None:
+    from trainer.onboard import laplace_posterior
+    from trainer.onboard.design import representative_quiz
+    from trainer.onboard.prior import Prior, pool_prior
+
+    es, manifest, prompts, _ = _pool_case(tmp_path)
+    quiz = pool_identities(es, manifest, prompts, "quiz", quiz_items=7)
+    assert quiz.meta["quiz"]["design"] == "representative"
+    assert "EM over the quiz outcomes of 4" in quiz.meta["quiz"]["prior"]
+    y = es.train.table.outcome.astype(np.float64)
+    rows = representative_quiz(prompts.a, 7).rows
+    quizzes = [(rows[~np.isnan(y[rows, j])], y[rows[~np.isnan(y[rows, j])], j]) for j in range(len(es.models))]
+    prior = pool_prior(prompts.a, prompts.c, quizzes, Prior(np.zeros(4), np.eye(4)))
+    assert np.linalg.norm(prior.mean) > 1e-3                    # the pool moved it off the bundle's prior
+    for j, (r, yj) in enumerate(quizzes):
+        want = laplace_posterior(prompts.a[r], prompts.c[r], yj, prior.mean, prior.cov)
+        np.testing.assert_allclose(quiz.vectors[j], want.mean, rtol=1e-6, atol=1e-9)
+    old = pool_identities(es, manifest, prompts, "quiz", quiz_items=7, quiz_prior="bundle", quiz_design="i-optimal")
+    j = 0
+    np.testing.assert_allclose(old.vectors[j], quiz_identity(prompts.a, prompts.c, y[:, j], manifest, 7)[0])
+    with pytest.raises(ValueError, match="quiz design"):
+        pool_identities(es, manifest, prompts, "quiz", quiz_items=7, quiz_design="best")
+
+
+def test_a_quizzed_pair_keeps_the_bundle_prior_and_the_i_optimal_quiz(tmp_path: Path) -> None:
+    from trainer.eval.served import quiz_identities
+
+    es, manifest, prompts, _ = _pool_case(tmp_path)
+    y = es.train.table.outcome[:, :2].astype(np.float64)
+    pair = quiz_identities(prompts.a, prompts.c, y, manifest, 7)
+    assert pair.design == "i-optimal" and pair.prior_source == "bundle irt.prior"
+    for j in range(2):
+        np.testing.assert_allclose(pair.posteriors[j][0], quiz_identity(prompts.a, prompts.c, y[:, j], manifest, 7)[0])
+
+
 def test_a_quiz_identity_is_routed_below_its_mean_through_the_served_core(bundle: Path, tmp_path: Path) -> None:
     from trainer.eval.served import PoolIdentities, embed_and_probe
     from trainer.scoring.greedy import W_GRID

@@ -56,3 +56,53 @@ def test_a_bank_round_trips_its_prior_and_checks_its_dimension() -> None:
         Prior(np.zeros(2), np.eye(3))
     with pytest.raises(ValueError, match="symmetric"):
         Prior(np.zeros(2), np.array([[1.0, 0.5], [0.0, 1.0]]))
+
+
+def _quizzed_pool(seed: int = 0, n_models: int = 30, n_items: int = 20):
+    """A pool whose identities sit far from the start prior (a dataset the bundle never saw), each
+    model quizzed on the same ``n_items`` of a 2,000-item bank."""
+    rng = np.random.default_rng(seed)
+    d = 3
+    a, c = rng.normal(size=(2000, d)), rng.normal(size=2000)
+    true = rng.normal(size=(n_models, d)) * 1.5 + np.array([2.0, -1.0, 0.5])
+    p = 1 / (1 + np.exp(-(a @ true.T - c[:, None])))
+    y = (rng.random(p.shape) < p).astype(float)
+    rows = rng.choice(2000, n_items, replace=False)
+    return a, c, y, rows, true, Prior(np.zeros(d), 0.2 * np.eye(d), source="bundle")
+
+
+def test_pool_prior_moves_to_where_the_quizzed_pool_is() -> None:
+    from trainer.onboard.prior import pool_prior
+
+    a, c, y, rows, true, start = _quizzed_pool()
+    prior = pool_prior(a, c, [(rows, y[rows, j]) for j in range(y.shape[1])], start)
+    assert np.linalg.norm(prior.mean - true.mean(0)) < 0.5 * np.linalg.norm(start.mean - true.mean(0))
+    assert np.trace(prior.cov) > 2 * np.trace(start.cov)   # the pool spreads wider than the start says
+    np.linalg.cholesky(prior.cov)
+    assert "30 pool models" in prior.source
+
+
+def test_pool_prior_posteriors_predict_the_bank_better_than_the_start_prior() -> None:
+    """The fault: 20-item posteriors under a prior centred away from the pool stay near its centre."""
+    from trainer.onboard import laplace_posterior
+    from trainer.onboard.prior import pool_prior
+
+    a, c, y, rows, true, start = _quizzed_pool(1)
+    quizzes = [(rows, y[rows, j]) for j in range(y.shape[1])]
+    prior = pool_prior(a, c, quizzes, start)
+
+    def bank_error(p: Prior) -> float:   # mean |predicted - true success| over the bank and pool
+        ths = np.array([laplace_posterior(a[r], c[r], yj, p.mean, p.cov).mean for r, yj in quizzes])
+        p_est = 1 / (1 + np.exp(-(a @ ths.T - c[:, None])))
+        p_true = 1 / (1 + np.exp(-(a @ true.T - c[:, None])))
+        return float(np.abs(p_est - p_true).mean())
+
+    assert bank_error(prior) < 0.8 * bank_error(start)
+
+
+def test_pool_prior_needs_three_models() -> None:
+    from trainer.onboard.prior import pool_prior
+
+    a, c, y, rows, _, start = _quizzed_pool()
+    with pytest.raises(ValueError, match="at least 3"):
+        pool_prior(a, c, [(rows, y[rows, j]) for j in range(2)], start)
