@@ -54,13 +54,7 @@ export async function serveChatBody(c: Context<AppEnv>, body: ChatBody): Promise
       models: [model],
       answered: 'ok',
       keepPrompts,
-      decided: (used) => ({
-        decisionId,
-        pool,
-        model: model.name,
-        degraded: 'bundle_unavailable',
-        answered: used >= 0,
-      }),
+      decided: () => ({ decisionId, pool, model: model.name, degraded: 'bundle_unavailable' }),
       headers: () => fallbackHeaders(pool, model, decisionId),
     });
   }
@@ -109,13 +103,7 @@ async function directPlan(
     models: [model],
     answered: 'direct',
     keepPrompts: false,
-    decided: (used) => ({
-      decisionId,
-      pool: null,
-      model: model.name,
-      degraded: null,
-      answered: used >= 0,
-    }),
+    decided: () => ({ decisionId, pool: null, model: model.name, degraded: null }),
     headers: (used) => ({
       ...(used >= 0 ? { 'x-router-model': model.name } : {}),
       'x-router-pool': 'none',

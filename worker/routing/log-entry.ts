@@ -19,8 +19,7 @@ export type Decided =
   | { routed: RouteOutcome; served: number }
   /**
    * One model called unrouted: by name (`pool` null), as its pool's fallback (`degraded`), or as
-   * an experiment arm's fixed model (`arm`, with the time the arm took to pick in `routingMs`);
-   * `answered`: whether it answered (absent: not called, as for `/v1/route`).
+   * an experiment arm's fixed model (`arm`, with the time the arm took to pick in `routingMs`).
    */
   | {
       decisionId: string;
@@ -29,7 +28,6 @@ export type Decided =
       degraded: DegradedReason | null;
       arm?: string;
       routingMs?: number;
-      answered?: boolean;
     };
 
 /** What reached the client, and what of the request the row keeps (upstream/serve.ts builds it). */
@@ -77,7 +75,7 @@ export function decisionLogEntry(
   answer: AnswerRecord = NO_ANSWER,
 ): DecisionLogEntry {
   if ('decisionId' in decided) {
-    const { decisionId, pool, model, degraded, answered } = decided;
+    const { decisionId, pool, model, degraded } = decided;
     return {
       ...answerColumns(answer),
       id: decisionId,
@@ -97,8 +95,6 @@ export function decisionLogEntry(
       degraded,
       itemParams: null,
       propensity: null,
-      // the answer record names the model that answered; without one, `answered` says whether it did
-      ...(answer.answered || answered === undefined ? {} : { answeredBy: null }),
     };
   }
   const { routed: o, served } = decided;
@@ -125,10 +121,9 @@ export function decisionLogEntry(
     attempts,
     status,
     degraded: o.degraded,
-    // what learning needs: the prompt's item parameters (not for /v1/route: nothing answered),
-    // the probability the served model was picked with, and which model's answer the caller got
+    // what learning needs: the prompt's item parameters (not for /v1/route: nothing answered) and
+    // the probability the served model was picked with (which model answered: answerColumns)
     itemParams: status === 'route_only' ? null : (decision.itemParams ?? null),
     propensity: o.pick.propensity,
-    answeredBy: served >= 0 && status !== 'route_only' ? o.candidates[served]!.model.name : null,
   };
 }
