@@ -81,9 +81,18 @@ function choiceEvents(
   if (finish) emit({ type: 'finish', reason: finish });
 }
 
+/** The error a stream that ended without `[DONE]` or an error event ends in. */
+const CUT: OpenAIErrorBody['error'] = {
+  message: 'the answer stream ended before it was complete',
+  type: 'upstream_error',
+  param: null,
+  code: 'upstream_incomplete',
+};
+
 /**
- * Chat SSE bytes in, `ChatStreamEvent`s out. `start` comes first, `done` or `error` last; an event
- * whose data is not JSON is skipped (the serving path never sends one).
+ * Chat SSE bytes in, `ChatStreamEvent`s out. `start` comes first, `done` or `error` last: a stream
+ * that ends without either is cut, and ends in an `upstream_incomplete` error. An event whose data
+ * is not JSON is skipped (the serving path never sends one).
  *
  * @example
  * chatResponse.body.pipeThrough(chatStreamEvents()).pipeThrough(toResponsesEvents(request));
@@ -120,6 +129,10 @@ export function chatStreamEvents(): {
       choiceEvents(chunk, tools, emit);
       const usage = usageOf(chunk.usage);
       if (usage) emit({ type: 'usage', usage });
+    },
+    flush(out) {
+      // the serving path always ends with [DONE] or an error event; anything else is a cut stream
+      if (!ended) out.enqueue({ type: 'error', error: CUT });
     },
   });
   return { writable: decoder.writable, readable: decoder.readable.pipeThrough(events) };
