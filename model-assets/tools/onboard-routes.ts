@@ -17,23 +17,9 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import {
-  decideBatch,
-  fromOrtSession,
-  MAX_UNCERTAINTY_PENALTY,
-  parseManifest,
-  sessionOptions,
-} from '../../worker/decision';
-import type { Candidate, DecideInput, DecisionBundle, OrtTensorClass } from '../../worker/decision';
-
-const candidateSchema = z.object({
-  name: z.string().min(1),
-  identity: z.array(z.number()),
-  input_usd_per_mtok: z.number().nonnegative(),
-  output_usd_per_mtok: z.number().nonnegative(),
-  expected_output_tokens: z.number().nonnegative(),
-  cov_factor: z.array(z.array(z.number())).optional(),
-});
+import { decideBatch, MAX_UNCERTAINTY_PENALTY } from '../../worker/decision';
+import type { DecideInput } from '../../worker/decision';
+import { arg, candidateSchema, openNodeBundle, toCandidate } from './routing-cli';
 const requestSchema = z.object({
   bundle: z.string().min(1),
   embeddings: z.string().min(1),
@@ -48,31 +34,12 @@ const requestSchema = z.object({
 /** Decisions per decideBatch call (bounds the [B, K, F] feature tensor). */
 const BATCH = 4096;
 
-function arg(name: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? process.argv[i + 1] : undefined;
-  if (v === undefined) throw new Error(`missing --${name}`);
-  return v;
-}
-
 async function main(): Promise<void> {
   const req = requestSchema.parse(JSON.parse(readFileSync(arg('request'), 'utf8')));
   const outDir = arg('out');
   mkdirSync(outDir, { recursive: true });
-  const manifest = parseManifest(
-    JSON.parse(readFileSync(path.join(req.bundle, 'manifest.json'), 'utf8')),
-  );
-  const ort = await import('onnxruntime-node');
-  const open = async (name: string) =>
-    fromOrtSession(
-      (await ort.InferenceSession.create(path.join(req.bundle, `${name}.onnx`), {
-        ...sessionOptions(),
-        intraOpNumThreads: 1,
-        interOpNumThreads: 1,
-      })) as never,
-      ort.Tensor as unknown as OrtTensorClass,
-    );
-  const bundle: DecisionBundle = { manifest, irt: await open('irt'), policy: await open('policy') };
+  const bundle = await openNodeBundle(req.bundle);
+  const { manifest } = bundle;
   const dim = manifest.embedding.dim;
   const buf = readFileSync(req.embeddings);
   const emb = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
@@ -84,14 +51,7 @@ async function main(): Promise<void> {
   const choices = new Int32Array(v * w * p);
   const t0 = performance.now();
   for (const [vi, variant] of req.variants.entries()) {
-    const list: Candidate[] = variant.candidates.map((c) => ({
-      name: c.name,
-      identity: c.identity,
-      inputUsdPerMtok: c.input_usd_per_mtok,
-      outputUsdPerMtok: c.output_usd_per_mtok,
-      expectedOutputTokens: c.expected_output_tokens,
-      ...(c.cov_factor ? { covFactor: c.cov_factor } : {}),
-    }));
+    const list = variant.candidates.map(toCandidate);
     const total = w * p;
     for (let s = 0; s < total; s += BATCH) {
       const inputs: DecideInput[] = [];

@@ -17,26 +17,11 @@
  * shown). Progress and errors go to stderr. The process ends when stdin closes.
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import {
-  decideBatch,
-  fromOrtSession,
-  MAX_UNCERTAINTY_PENALTY,
-  parseManifest,
-  sessionOptions,
-} from '../../worker/decision';
-import type { Candidate, DecideInput, DecisionBundle, OrtTensorClass } from '../../worker/decision';
-
-const candidateSchema = z.object({
-  name: z.string().min(1),
-  identity: z.array(z.number()),
-  input_usd_per_mtok: z.number().nonnegative(),
-  output_usd_per_mtok: z.number().nonnegative(),
-  expected_output_tokens: z.number().nonnegative(),
-  cov_factor: z.array(z.array(z.number())).optional(),
-});
+import { decideBatch, MAX_UNCERTAINTY_PENALTY } from '../../worker/decision';
+import type { DecideInput, DecisionBundle } from '../../worker/decision';
+import { arg, candidateSchema, openNodeBundle, toCandidate } from './routing-cli';
 const jobSchema = z
   .object({
     candidates: z.array(candidateSchema).min(1),
@@ -54,28 +39,6 @@ type Job = z.infer<typeof jobSchema>;
 /** Decisions per decideBatch call (bounds the [B, K, F] feature tensor). */
 const BATCH = 4096;
 
-function arg(name: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? process.argv[i + 1] : undefined;
-  if (v === undefined) throw new Error(`missing --${name}`);
-  return v;
-}
-
-async function openBundle(dir: string): Promise<DecisionBundle> {
-  const manifest = parseManifest(JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')));
-  const ort = await import('onnxruntime-node');
-  const open = async (name: string) =>
-    fromOrtSession(
-      (await ort.InferenceSession.create(path.join(dir, `${name}.onnx`), {
-        ...sessionOptions(),
-        intraOpNumThreads: 1,
-        interOpNumThreads: 1,
-      })) as never,
-      ort.Tensor as unknown as OrtTensorClass,
-    );
-  return { manifest, irt: await open('irt'), policy: await open('policy') };
-}
-
 /** Routes one job: its candidates on each (row, preference) pair. */
 async function routeJob(
   bundle: DecisionBundle,
@@ -84,14 +47,7 @@ async function routeJob(
   job: Job,
 ): Promise<{ chosen: number[]; probs?: number[][] }> {
   const dim = bundle.manifest.embedding.dim;
-  const list: Candidate[] = job.candidates.map((c) => ({
-    name: c.name,
-    identity: c.identity,
-    inputUsdPerMtok: c.input_usd_per_mtok,
-    outputUsdPerMtok: c.output_usd_per_mtok,
-    expectedOutputTokens: c.expected_output_tokens,
-    ...(c.cov_factor ? { covFactor: c.cov_factor } : {}),
-  }));
+  const list = job.candidates.map(toCandidate);
   const chosen: number[] = [];
   const probs: number[][] = [];
   for (let s = 0; s < job.rows.length; s += BATCH) {
@@ -119,7 +75,7 @@ async function routeJob(
 }
 
 async function main(): Promise<void> {
-  const bundle = await openBundle(arg('bundle'));
+  const bundle = await openNodeBundle(arg('bundle'));
   const tokens = z
     .array(z.number().nonnegative())
     .parse(JSON.parse(readFileSync(arg('prompt-tokens'), 'utf8')));

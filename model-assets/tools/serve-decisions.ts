@@ -41,6 +41,7 @@ import type {
 } from '../../worker/decision';
 import { embedLocal } from '../../worker/embedding/local';
 import type { TokenizerSpec } from '../../worker/embedding/tokenizer';
+import { arg } from './routing-cli';
 
 const candidateSchema = z.object({
   name: z.string().min(1),
@@ -104,13 +105,6 @@ async function runtime(kind: string): Promise<Runtime> {
       return fromOrtSession(s as never, ort.Tensor as unknown as OrtTensorClass);
     },
   };
-}
-
-function arg(name: string, fallback?: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? process.argv[i + 1] : fallback;
-  if (v === undefined) throw new Error(`missing --${name}`);
-  return v;
 }
 
 function progress(msg: string): void {
