@@ -11,7 +11,7 @@ import type { Manifest } from '../bundle/manifest';
 import { sha256Hex } from '../data/hash';
 import type { OnnxSession, OnnxTensor } from '../decision/types';
 import { ApiError } from '../errors';
-import { readManifest } from './manifests';
+import { BUNDLE_VERSION, readManifest } from './manifests';
 import { createSession, warmOrt } from './ort';
 
 /** A bundle ready to serve. */
@@ -144,7 +144,9 @@ interface Prefetch {
  * the embedder is most of a bundle's bytes and its read the longest step of a first load. The
  * bytes are used only if the manifest names that key, and are checked like any other read.
  */
-function prefetchEmbedder(bucket: R2Bucket, version: string): Prefetch {
+function prefetchEmbedder(bucket: R2Bucket, version: string): Prefetch | undefined {
+  // a name readManifest would refuse never becomes a read of some other key
+  if (!BUNDLE_VERSION.test(version)) return undefined;
   const key = `bundles/${version}/embedder.onnx`;
   const bytes = bucket
     .get(key)

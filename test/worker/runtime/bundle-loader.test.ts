@@ -87,6 +87,23 @@ describe('bundle loader', () => {
     expect(bundle.embedder).toBeDefined();
   });
 
+  it('reads nothing for a version name the manifest reader refuses', async () => {
+    const keys: string[] = [];
+    const bucket = new Proxy(testEnv.ASSETS, {
+      get(target, prop) {
+        if (prop === 'get')
+          return (key: string) => {
+            keys.push(key);
+            return target.get(key);
+          };
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    await expect(getBundle(bucket, '../banks/x')).rejects.toBeInstanceOf(BundleUnavailableError);
+    expect(keys).toEqual([]);
+  });
+
   it('rejects a manifest that breaks the contract', async () => {
     await testEnv.ASSETS.put(
       'bundles/broken-v1/manifest.json',
