@@ -73,7 +73,7 @@ export async function createExperiment(
   const tenantId = c.get('tenant').id;
   const poolId = await checkExperiment(c.env, tenantId, body);
   const e = await insertExperiment(c.env.DB, tenantId, poolId, body.name, body.arms);
-  clearPoolCache(); // this isolate splits at once; others within POOL_CACHE_SECONDS
+  clearPoolCache(tenantId); // this isolate splits at once; others within POOL_CACHE_SECONDS
   return c.json(experimentView(e), 201);
 }
 
@@ -128,7 +128,7 @@ export async function patchExperiment(
       code: 'experiment_stopped',
       param: 'id',
     });
-  clearPoolCache();
+  clearPoolCache(e.tenant_id);
   return c.json(experimentView({ ...e, arms }));
 }
 
@@ -145,7 +145,7 @@ export async function stopExperimentRoute(
   const { id } = c.req.valid('param');
   const e = await requireExperiment(c, id);
   await stopExperiment(c.env.DB, e.tenant_id, id);
-  clearPoolCache();
+  clearPoolCache(e.tenant_id);
   return c.json(experimentView(await requireExperiment(c, id)));
 }
 

@@ -10,18 +10,17 @@ import { clearGrantCache, tenantGrants } from '../../data/grants';
 import { clearPoolCache } from '../../data/pools';
 import type { AppEnv } from '../../env';
 import { checkUpstream } from '../../security/grants';
-import { ApiError } from '../../errors';
 import { identitiesOf } from '../../data/identities';
 import { onlineIdentitiesOf } from '../../data/online-identities';
 import type { ModelRecord } from '../../data/models';
 import {
   deleteModel,
-  getModel,
   insertModel,
   listTenantModels,
   poolsOf,
   updateModel,
 } from '../../data/tenant-models';
+import { ownModel } from './model-of';
 import type { ModelParams, ModelPatch, NewModelBody, Valid } from './schemas';
 
 /**
@@ -62,23 +61,6 @@ function modelFieldsView(row: ModelRecord): Record<string, unknown> {
     bundle_model: row.bundle_model,
     created_at: row.created_at,
   };
-}
-
-/**
- * The tenant's model the path names; 404 `model_not_found` when it has none (another tenant's
- * model, or a global one, is "none").
- */
-async function ownModel(
-  c: Context<AppEnv, string, Valid<{ param: ModelParams }>>,
-): Promise<ModelRecord> {
-  const { id } = c.req.valid('param');
-  const row = await getModel(c.env.DB, c.get('tenant').id, id);
-  if (!row)
-    throw new ApiError(404, `model ${JSON.stringify(id)} not found`, {
-      code: 'model_not_found',
-      param: 'id',
-    });
-  return row;
 }
 
 /**

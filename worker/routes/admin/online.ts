@@ -7,20 +7,9 @@
 import type { Context } from 'hono';
 import { deleteOnlineIdentities, onlineIdentitiesOf } from '../../data/online-identities';
 import { clearPoolCache } from '../../data/pools';
-import { getRoutableModel } from '../../data/tenant-models';
 import type { AppEnv } from '../../env';
-import { ApiError } from '../../errors';
+import { routableModel } from './model-of';
 import type { ModelParams, OnlineQuery, Valid } from './schemas';
-
-async function modelOf(c: Context<AppEnv>, id: string) {
-  const row = await getRoutableModel(c.env.DB, c.get('tenant').id, id);
-  if (!row)
-    throw new ApiError(404, `model ${JSON.stringify(id)} not found`, {
-      code: 'model_not_found',
-      param: 'id',
-    });
-  return row;
-}
 
 /**
  * Handler of `GET /admin/models/{id}/online-identity`.
@@ -31,7 +20,7 @@ async function modelOf(c: Context<AppEnv>, id: string) {
 export async function showOnline(
   c: Context<AppEnv, string, Valid<{ param: ModelParams }>>,
 ): Promise<Response> {
-  const row = await modelOf(c, c.req.valid('param').id);
+  const row = await routableModel(c);
   const identities = await onlineIdentitiesOf(c.env.DB, c.get('tenant').id, row.id);
   return c.json({ object: 'model.online_identities', model: row.id, name: row.name, identities });
 }
@@ -47,7 +36,7 @@ export async function showOnline(
 export async function rollbackOnline(
   c: Context<AppEnv, string, Valid<{ param: ModelParams; query: OnlineQuery }>>,
 ): Promise<Response> {
-  const row = await modelOf(c, c.req.valid('param').id);
+  const row = await routableModel(c);
   const tenantId = c.get('tenant').id;
   const removed = await deleteOnlineIdentities(
     c.env.DB,
@@ -55,7 +44,7 @@ export async function rollbackOnline(
     row.id,
     c.req.valid('query').bundle ?? null,
   );
-  clearPoolCache();
+  clearPoolCache(tenantId);
   return c.json({
     object: 'model.online_identities',
     model: row.id,

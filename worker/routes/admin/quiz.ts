@@ -7,11 +7,8 @@
  * per isolate). The orchestration is onboarding/quiz-service.ts.
  */
 import type { Context } from 'hono';
-import type { ModelRecord } from '../../data/models';
 import { clearPoolCache } from '../../data/pools';
-import { getModel } from '../../data/tenant-models';
 import type { AppEnv } from '../../env';
-import { ApiError } from '../../errors';
 import { bankAbility } from '../../onboarding/ability';
 import type { BankItem } from '../../onboarding/bank';
 import { onboardingContext } from '../../onboarding/context';
@@ -24,21 +21,8 @@ import {
   requireCallable,
   ungradable,
 } from '../../onboarding/quiz-service';
+import { ownModel } from './model-of';
 import type { ModelParams, QuizNext, QuizPost, QuizQuery, Valid } from './schemas';
-
-/** The tenant's model the path names; 404 `model_not_found` when it has none. */
-async function modelOf(
-  c: Context<AppEnv, string, Valid<{ param: ModelParams }>>,
-): Promise<ModelRecord> {
-  const { id } = c.req.valid('param');
-  const row = await getModel(c.env.DB, c.get('tenant').id, id);
-  if (!row)
-    throw new ApiError(404, `model ${JSON.stringify(id)} not found`, {
-      code: 'model_not_found',
-      param: 'id',
-    });
-  return row;
-}
 
 /** A bank item as the quiz endpoints show it. */
 function itemView(it: BankItem): { id: string; prompt?: string; gradable: boolean } {
@@ -59,7 +43,7 @@ function itemView(it: BankItem): { id: string; prompt?: string; gradable: boolea
 export async function getQuiz(
   c: Context<AppEnv, string, Valid<{ param: ModelParams; query: QuizQuery }>>,
 ): Promise<Response> {
-  const row = await modelOf(c);
+  const row = await ownModel(c);
   const { n, bank, bundle, method, seed, gradable } = c.req.valid('query');
   const ctx = await onboardingContext(c.env, bundle, bank);
   const quiz = chooseQuiz(ctx, n, method, seed, gradable ? ungradable(ctx) : [], 'n');
@@ -88,7 +72,7 @@ export async function getQuiz(
 export async function postQuiz(
   c: Context<AppEnv, string, Valid<{ param: ModelParams; json: QuizPost }>>,
 ): Promise<Response> {
-  const row = await modelOf(c);
+  const row = await ownModel(c);
   const body = c.req.valid('json');
   if (body.run) await requireCallable(row, c.env);
   const ctx = await onboardingContext(c.env, body.bundle, body.bank);
@@ -127,7 +111,7 @@ export async function postQuiz(
 export async function nextQuizItem(
   c: Context<AppEnv, string, Valid<{ param: ModelParams; json: QuizNext }>>,
 ): Promise<Response> {
-  const row = await modelOf(c);
+  const row = await ownModel(c);
   const body = c.req.valid('json');
   const ctx = await onboardingContext(c.env, body.bundle, body.bank);
   const graded = outcomeRows(ctx, body.outcomes);
