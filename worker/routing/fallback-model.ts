@@ -4,11 +4,10 @@
  * so (`x-router-degraded: bundle_unavailable`); the decision row is marked degraded.
  */
 import type { Context } from 'hono';
-import { recordDecision } from '../data/decision-log';
 import type { ModelRow } from '../data/models';
 import type { AppEnv } from '../env';
 import type { DegradedReason } from './degraded';
-import { decisionLogEntry } from './log-entry';
+import { unroutedDecision } from './unrouted-decision';
 
 const REASON: DegradedReason = 'bundle_unavailable';
 
@@ -48,32 +47,9 @@ export function fallbackHeaders(
 export function fallbackDecision(c: Context<AppEnv>, fallback: FallbackModel): Response {
   const { pool, model } = fallback;
   const decisionId = crypto.randomUUID();
-  const entry = decisionLogEntry(
-    c.get('tenant').id,
+  return unroutedDecision(
+    c,
     { decisionId, pool, model: model.name, degraded: REASON },
-    [],
-    'route_only',
-  );
-  c.executionCtx.waitUntil(recordDecision(c.env, entry));
-  return c.json(
-    {
-      id: decisionId,
-      object: 'router.decision',
-      model: model.name,
-      pool,
-      arm: null,
-      bundle: null,
-      preference: null,
-      preset: null,
-      uncertainty_penalty: null,
-      embedding: null,
-      candidates: [],
-      fallback_order: [model.name],
-      unroutable: [],
-      degraded: REASON,
-      timings_ms: null,
-    },
-    200,
     fallbackHeaders(pool, model, decisionId),
   );
 }

@@ -4,10 +4,9 @@
  * experiment report compares it with the routed arms.
  */
 import type { Context } from 'hono';
-import { recordDecision } from '../data/decision-log';
 import type { ModelRow } from '../data/models';
 import type { AppEnv } from '../env';
-import { decisionLogEntry, type Decided } from './log-entry';
+import { unroutedDecision, type UnroutedDecided } from './unrouted-decision';
 
 /** A request an experiment sent to its arm's fixed model. */
 export interface FixedArm {
@@ -27,7 +26,7 @@ export interface FixedArm {
  * @example
  * decisionLogEntry(tenant.id, fixedDecided(fixed), attempts, 'ok');
  */
-export function fixedDecided(fixed: FixedArm): Decided {
+export function fixedDecided(fixed: FixedArm): UnroutedDecided {
   const { decisionId, pool, arm, model, routingMs } = fixed;
   return { decisionId, pool, model: model.name, degraded: null, arm, routingMs };
 }
@@ -55,27 +54,5 @@ export function fixedArmHeaders(fixed: FixedArm, answered: boolean): Record<stri
  * if ('fixed' in routed) return fixedArmDecision(c, routed.fixed);
  */
 export function fixedArmDecision(c: Context<AppEnv>, fixed: FixedArm): Response {
-  const entry = decisionLogEntry(c.get('tenant').id, fixedDecided(fixed), [], 'route_only');
-  c.executionCtx.waitUntil(recordDecision(c.env, entry));
-  return c.json(
-    {
-      id: fixed.decisionId,
-      object: 'router.decision',
-      model: fixed.model.name,
-      pool: fixed.pool,
-      arm: fixed.arm,
-      bundle: null,
-      preference: null,
-      preset: null,
-      uncertainty_penalty: null,
-      embedding: null,
-      candidates: [],
-      fallback_order: [fixed.model.name],
-      unroutable: [],
-      degraded: null,
-      timings_ms: { total: fixed.routingMs },
-    },
-    200,
-    fixedArmHeaders(fixed, true),
-  );
+  return unroutedDecision(c, fixedDecided(fixed), fixedArmHeaders(fixed, true));
 }
