@@ -10,7 +10,13 @@
  * is deleted. A list the file leaves out is left alone, and so are tenants the file does not name.
  */
 import { z } from 'zod';
-import { modelFields, name, poolFields, poolPreference } from '../routes/admin/schemas';
+import {
+  modelFields,
+  name,
+  newPoolSchema,
+  poolFields,
+  poolPreference,
+} from '../routes/admin/schemas';
 import { grantSchema, newTenantSchema, tenantId } from '../routes/operator/schemas';
 
 /** A model: the admin API's fields; `base_url`, `secret_name` and `bundle_model` may be left out. */
@@ -25,21 +31,11 @@ export const modelSchema = z
   .strict()
   .meta({ id: 'Model', description: 'A callable model; prices in USD per million tokens.' });
 
-/** A pool: the admin API's fields; `members` name models the tenant can call (own, else global). */
-export const poolSchema = z
-  .object({
-    ...poolFields,
-    embedding_provider: poolFields.embedding_provider.default(null),
-    default_preference: poolFields.default_preference.default(0.5),
-    uncertainty_penalty: poolFields.uncertainty_penalty.default(null),
-    fallback_model: poolFields.fallback_model.default(null),
-    members: poolFields.members.default([]),
-    online_learning: poolFields.online_learning.default(true),
-    exploration_temperature: poolFields.exploration_temperature.default(null),
-    keep_prompts: poolFields.keep_prompts.default(false),
-  })
-  .strict()
-  .meta({ id: 'Pool', description: 'A named candidate set routed over with one bundle.' });
+/** A pool: exactly `POST /admin/pools`'s body; `members` name models the tenant can call (own, else global). */
+export const poolSchema = newPoolSchema.meta({
+  id: 'Pool',
+  description: 'A named candidate set routed over with one bundle.',
+});
 
 /** One arm of an experiment (stored as is in `experiments.arms`). */
 export const armSchema = z
