@@ -5,6 +5,7 @@
 // tempered probabilities, not against a fixed sequence.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { clearPoolCache } from '../../../worker/data/pools';
+import { mulberry32 } from '../../../worker/onboarding/random-rows';
 import { explorationMask, setUniformSource, tempered } from '../../../worker/routing/explore';
 import { call } from '../support/call';
 import { seedBundle, seedModel, seedPool, seedTenant, testEnv } from '../support/seed';
@@ -20,18 +21,6 @@ interface RouteBody {
   uncertainty_penalty: number;
   exploration: { temperature: number; explored: boolean; propensity: number } | null;
   candidates: { model: string; probability: number; identity_source: string }[];
-}
-
-/** mulberry32: a small seeded generator of uniforms in [0, 1). */
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 async function route(pool: string, preference: number): Promise<Response> {
@@ -97,7 +86,7 @@ async function splitPreference(): Promise<{ w: number; probs: number[]; names: s
 
 describe('exploration', () => {
   it('an exploring pool routes uncertain identities at their mean; a plain pool does not explore', async () => {
-    setUniformSource(seeded(1));
+    setUniformSource(mulberry32(1));
     const explored = await (await route('explore', 0.5)).json<RouteBody>();
     expect(explored.uncertainty_penalty).toBe(0);
     expect(explored.exploration?.temperature).toBe(TEMPERATURE);
@@ -109,7 +98,7 @@ describe('exploration', () => {
   });
 
   it('serves each eligible candidate as often as its tempered probability, and reports that probability', async () => {
-    setUniformSource(seeded(7));
+    setUniformSource(mulberry32(7));
     const { w, probs, names } = await splitPreference();
     const top = probs.indexOf(Math.max(...probs));
     const q = tempered(probs, TEMPERATURE, explorationMask(top, [false, false, true]));
