@@ -1,13 +1,20 @@
 /**
  * A small per-isolate cache with expiry and a size cap (oldest entry evicted first). Concurrent
- * misses for one key share one load. A failed load is not cached, with one exception: when the
+ * misses for one key share one load, but a request waits on another's load for at most
+ * `SHARED_LOAD_PATIENCE_MS` and then loads for itself (./shared-wait.ts: the request that started
+ * it may have been cancelled, and its load with it). A failed load is not cached, with one exception: when the
  * caller allows it (`staleOnErrorMs`), a reload that fails answers with the last value loaded for
  * that key if it is at most that old, so a D1 outage does not take down everything this isolate
  * saw recently. The next reload is then tried after another `ttlMs`.
  */
 
+import { awaitShared } from './shared-wait';
+
 /** How long a value may be served after its reloads started failing (bounded staleness). */
 export const MAX_STALE_MS = 15 * 60_000;
+
+/** How long a request waits on a load another request started before it loads for itself. */
+export const SHARED_LOAD_PATIENCE_MS = 1_000;
 
 interface Loaded<V> {
   value: V;
@@ -17,6 +24,8 @@ interface Loaded<V> {
 interface Entry<V> {
   until: number;
   value: Promise<V>;
+  /** Whether `value` has settled: until then it belongs to the request that started the load. */
+  settled: boolean;
   /** The last value a load returned, kept across reloads for stale-on-error. */
   last: Loaded<V> | undefined;
 }
@@ -41,17 +50,33 @@ export class TtlCache<K, V> {
    * await pools.getOrLoad('t1/default', 5000, () => readPool(db, 't1', 'default'), { staleOnErrorMs: MAX_STALE_MS });
    */
   getOrLoad(key: K, ttlMs: number, load: () => Promise<V>, options: LoadOptions = {}): Promise<V> {
-    const now = Date.now();
     const hit = this.entries.get(key);
-    if (hit && hit.until > now) return hit.value;
+    if (!hit || hit.until <= Date.now()) return this.start(key, ttlMs, load, options, hit);
+    if (hit.settled) return hit.value;
+    return awaitShared(hit.value, SHARED_LOAD_PATIENCE_MS, () =>
+      // the load this request waited on may be dead: replace it, unless someone already did
+      this.entries.get(key) === hit ? this.start(key, ttlMs, load, options, hit) : load(),
+    );
+  }
+
+  /** Starts a load for `key` in this request and caches it in place of `previous`. */
+  private start(
+    key: K,
+    ttlMs: number,
+    load: () => Promise<V>,
+    options: LoadOptions,
+    previous: Entry<V> | undefined,
+  ): Promise<V> {
     const entry: Entry<V> = {
-      until: now + ttlMs,
+      until: Date.now() + ttlMs,
       value: Promise.resolve() as Promise<V>,
-      last: hit?.last,
+      settled: false,
+      last: previous?.last,
     };
     entry.value = load().then(
       (value) => {
         entry.last = { value, at: Date.now() };
+        entry.settled = true;
         return value;
       },
       (err: unknown) => {
@@ -59,6 +84,7 @@ export class TtlCache<K, V> {
         const age = last ? Date.now() - last.at : Number.POSITIVE_INFINITY;
         if (last && age <= (options.staleOnErrorMs ?? 0)) {
           options.onStale?.(err, age);
+          entry.settled = true;
           return last.value;
         }
         if (this.entries.get(key) === entry) this.entries.delete(key);

@@ -2,8 +2,8 @@
  * Loads a bundle from R2 (its manifest, from ./manifests.ts, and the files it lists), checks every
  * file's size and sha256 against the manifest, and creates the ONNX sessions. Loaded bundles are
  * cached per isolate by version (bundles are immutable), so a bundle that loaded keeps serving
- * whatever happens to its objects in R2 later; concurrent first requests share one load; a failed
- * load is not cached, so the next request tries again. A session that fails while running (an ORT
+ * whatever happens to its objects in R2 later; concurrent first requests share one load (for at
+ * most `SHARED_BUNDLE_PATIENCE_MS` each, ../data/shared-wait.ts says why); a failed load is not cached, so the next request tries again. A session that fails while running (an ORT
  * error) reports a BundleUnavailableError too, so callers treat a bundle that cannot decide like
  * one that cannot load. Failures are kept per version (without request data) for `/healthz`.
  */
@@ -12,6 +12,7 @@ import { sha256Hex } from '../data/hash';
 import type { OnnxSession, OnnxTensor } from '../decision/types';
 import { ApiError } from '../errors';
 import { BUNDLE_VERSION, readManifest } from './manifests';
+import { awaitShared, tracked, type Tracked } from '../data/shared-wait';
 import { createSession, warmOrt } from './ort';
 
 /** A bundle ready to serve. */
@@ -42,7 +43,13 @@ export class BundleUnavailableError extends ApiError {
   }
 }
 
-const cache = new Map<string, Promise<LoadedBundle>>();
+const cache = new Map<string, Tracked<LoadedBundle>>();
+
+/**
+ * How long a request waits on a load of the same bundle another request started before it loads
+ * the bundle itself. A first load takes 0.1-0.3 s on a quiet isolate, some seconds under overload.
+ */
+export const SHARED_BUNDLE_PATIENCE_MS = 5_000;
 
 /** A version that failed to load or run in this isolate since it last worked. */
 export interface BundleFailure {
@@ -272,8 +279,9 @@ async function warmRun(session: OnnxSession, name: GraphName, manifest: Manifest
 
 async function load(bucket: R2Bucket, version: string): Promise<LoadedBundle> {
   const t0 = Date.now();
-  // ORT's one-time initialisation (usually started with the isolate) runs while D1 and R2 answer.
-  const ortInit = warmOrt();
+  // ORT's one-time initialisation (usually started with the isolate) runs while D1 and R2 answer;
+  // if it was started by a request that has gone, the first session creation initialises ORT.
+  const ortInit = awaitShared(warmOrt(), SHARED_BUNDLE_PATIENCE_MS, () => Promise.resolve(0));
   const embedderBytes = prefetchEmbedder(bucket, version);
   let manifest: Manifest | null;
   try {
@@ -323,13 +331,23 @@ async function load(bucket: R2Bucket, version: string): Promise<LoadedBundle> {
  * bundle.manifest.embedding.space;
  */
 export function getBundle(bucket: R2Bucket, version: string): Promise<LoadedBundle> {
-  let pending = cache.get(version);
-  if (!pending) {
-    pending = load(bucket, version);
-    cache.set(version, pending);
-    pending.catch(() => cache.delete(version));
-  }
-  return pending;
+  const entry = cache.get(version);
+  if (!entry) return start(bucket, version);
+  if (entry.settled) return entry.promise;
+  return awaitShared(entry.promise, SHARED_BUNDLE_PATIENCE_MS, () =>
+    // the load this request waited on may be dead: replace it, unless someone already did
+    cache.get(version) === entry ? start(bucket, version) : load(bucket, version),
+  );
+}
+
+/** Loads `version` in this request and caches the load (dropped again if it fails). */
+function start(bucket: R2Bucket, version: string): Promise<LoadedBundle> {
+  const entry = tracked(load(bucket, version));
+  cache.set(version, entry);
+  entry.promise.catch(() => {
+    if (cache.get(version) === entry) cache.delete(version);
+  });
+  return entry.promise;
 }
 
 /**

@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-web/wasm';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm';
 import type { OnnxSession } from '../decision/types';
 import { fromOrtSession, sessionOptions } from '../decision/ort-adapter';
+import { Turns } from './turns';
 import { WARM_MODEL_BASE64 } from './warm-model';
 
 /** `\0asm` + version 1: the smallest buffer ORT accepts as `wasmBinary`. */
@@ -27,14 +28,14 @@ let initDone = false;
  * pointers ("Cannot read properties of null" in decodeTensorMetadata: a 500 for concurrent
  * requests). The wasm work inside a run is synchronous anyway (this build has no JSEP), so taking
  * turns adds little beyond the microtask hops.
+ *
+ * The lock is ./turns.ts, which does not let a cancelled request's turn block every later call.
  */
-let queue: Promise<unknown> = Promise.resolve();
+const turns = new Turns();
 
-/** Runs `task` after every call queued before it; a failure does not block the ones after. */
+/** Runs `task` after the ORT calls before it; a failure does not block the ones after. */
 function exclusive<T>(task: () => Promise<T>): Promise<T> {
-  const next = queue.then(task);
-  queue = next.catch(() => undefined);
-  return next;
+  return turns.run(task);
 }
 
 function configure(): void {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { getBundle, BundleUnavailableError } from '../../../worker/runtime/bundle-loader';
+import {
+  getBundle,
+  BundleUnavailableError,
+  SHARED_BUNDLE_PATIENCE_MS,
+} from '../../../worker/runtime/bundle-loader';
 import { warmOrt } from '../../../worker/runtime/ort';
 import { seedBundle, testEnv } from '../support/seed';
 
@@ -111,4 +115,23 @@ describe('bundle loader', () => {
     );
     await expect(getBundle(testEnv.ASSETS, 'broken-v1')).rejects.toThrow(/invalid manifest/);
   });
+
+  it('a request waits on a load another request started for a bounded time, then loads itself', async () => {
+    // the bucket of a request whose client hung up: workerd cancelled its reads, they never answer
+    await seedBundle('test-v1', 0, 'orphaned-v1');
+    const cancelled = new Proxy(testEnv.ASSETS, {
+      get(target, prop) {
+        if (prop === 'get') return () => new Promise(() => undefined);
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    void getBundle(cancelled, 'orphaned-v1');
+    const t0 = Date.now();
+    const bundle = await getBundle(testEnv.ASSETS, 'orphaned-v1');
+    expect(bundle.manifest.version).toBe('orphaned-v1');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(SHARED_BUNDLE_PATIENCE_MS - 5);
+    // its load replaced the orphaned one: later requests get it at once
+    expect(await getBundle(testEnv.ASSETS, 'orphaned-v1')).toBe(bundle);
+  }, 20_000);
 });

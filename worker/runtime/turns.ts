@@ -1,0 +1,51 @@
+/**
+ * A lock for async work that must not overlap (ONNX Runtime's one wasm instance, ./ort.ts), safe
+ * across requests. It is not a chain of promises: workerd cancels the continuations of a request
+ * whose client hangs up, and in a chain every later caller would then wait forever on that
+ * request's turn (../data/shared-wait.ts). Instead a finished task wakes the first waiter, a
+ * waiter takes the lock only if it is free when it runs, and every waiter also wakes on a timer of
+ * its own request, so a wake-up sent to a cancelled request delays the others by at most
+ * `RECHECK_MS` instead of stopping them.
+ */
+
+/** How often a waiter looks for itself whether the lock is free (what a lost wake-up costs). */
+export const RECHECK_MS = 50;
+
+export class Turns {
+  private busy = false;
+  /** Wake-ups of the callers waiting, first in line first. */
+  protected readonly waiters: (() => void)[] = [];
+
+  /**
+   * Runs `task` when no other task of this lock is running; a failure does not block the next.
+   *
+   * @example
+   * const turns = new Turns();
+   * await Promise.all([turns.run(() => session.run(a)), turns.run(() => session.run(b))]);
+   */
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    for (let again = false; this.busy; again = true) await this.nextTurn(again);
+    this.busy = true;
+    try {
+      return await task();
+    } finally {
+      this.busy = false;
+      this.waiters[0]?.();
+    }
+  }
+
+  /** Waits to be woken; `again`: woken before but beaten to the lock, so it stays first in line. */
+  private nextTurn(again: boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        const at = this.waiters.indexOf(wake);
+        if (at >= 0) this.waiters.splice(at, 1);
+        resolve();
+      };
+      const timer = setTimeout(wake, RECHECK_MS);
+      if (again) this.waiters.unshift(wake);
+      else this.waiters.push(wake);
+    });
+  }
+}
