@@ -1,8 +1,9 @@
 /**
  * A small per-isolate cache with expiry and a size cap (oldest entry evicted first). Concurrent
  * misses for one key share one load, but a request waits on another's load for at most
- * `SHARED_LOAD_PATIENCE_MS` and then loads for itself (./shared-wait.ts: the request that started
- * it may have been cancelled, and its load with it). A failed load is not cached, with one exception: when the
+ * `SHARED_LOAD_PATIENCE_MS` and then replaces it with a load of its own, or shares the replacement
+ * another waiter started (./shared-wait.ts: the request that started it may have been cancelled,
+ * and its load with it). A failed load is not cached, with one exception: when the
  * caller allows it (`staleOnErrorMs`), a reload that fails answers with the last value loaded for
  * that key if it is at most that old, so a D1 outage does not take down everything this isolate
  * saw recently. The next reload is then tried after another `ttlMs`.
@@ -53,10 +54,14 @@ export class TtlCache<K, V> {
     const hit = this.entries.get(key);
     if (!hit || hit.until <= Date.now()) return this.start(key, ttlMs, load, options, hit);
     if (hit.settled) return hit.value;
-    return awaitShared(hit.value, SHARED_LOAD_PATIENCE_MS, () =>
-      // the load this request waited on may be dead: replace it, unless someone already did
-      this.entries.get(key) === hit ? this.start(key, ttlMs, load, options, hit) : load(),
-    );
+    return awaitShared(hit.value, SHARED_LOAD_PATIENCE_MS, () => {
+      // the load this request waited on may be dead: replace it, unless someone already did; then
+      // share that replacement (each waiter loading for itself would be a stampede on D1)
+      const now = this.entries.get(key);
+      return now === hit || now === undefined
+        ? this.start(key, ttlMs, load, options, hit)
+        : this.getOrLoad(key, ttlMs, load, options);
+    });
   }
 
   /** Starts a load for `key` in this request and caches it in place of `previous`. */

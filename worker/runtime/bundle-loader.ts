@@ -334,10 +334,12 @@ export function getBundle(bucket: R2Bucket, version: string): Promise<LoadedBund
   const entry = cache.get(version);
   if (!entry) return start(bucket, version);
   if (entry.settled) return entry.promise;
-  return awaitShared(entry.promise, SHARED_BUNDLE_PATIENCE_MS, () =>
-    // the load this request waited on may be dead: replace it, unless someone already did
-    cache.get(version) === entry ? start(bucket, version) : load(bucket, version),
-  );
+  return awaitShared(entry.promise, SHARED_BUNDLE_PATIENCE_MS, () => {
+    // the load this request waited on may be dead: replace it, unless someone already did; then
+    // share that replacement (a full load per waiter would hold many copies of the sessions)
+    const now = cache.get(version);
+    return now === entry || now === undefined ? start(bucket, version) : getBundle(bucket, version);
+  });
 }
 
 /** Loads `version` in this request and caches the load (dropped again if it fails). */

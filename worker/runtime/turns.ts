@@ -34,16 +34,31 @@ export class Turns {
     }
   }
 
-  /** Waits to be woken; `again`: woken before but beaten to the lock, so it stays first in line. */
+  /**
+   * Waits to be woken; `again`: woken before but beaten to the lock, so it stays first in line.
+   * The timer only looks whether the lock is free: while it is held the caller keeps its place
+   * (moving to the front on every look would turn the line around for waits over `RECHECK_MS`).
+   * `done` makes the timer a no-op once woken: a wake-up from another request cannot clear this
+   * request's timer (workerd keeps timers per request).
+   */
   private nextTurn(again: boolean): Promise<void> {
     return new Promise((resolve) => {
+      let done = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const wake = (): void => {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
         const at = this.waiters.indexOf(wake);
         if (at >= 0) this.waiters.splice(at, 1);
         resolve();
       };
-      const timer = setTimeout(wake, RECHECK_MS);
+      const look = (): void => {
+        if (done) return;
+        if (this.busy) timer = setTimeout(look, RECHECK_MS);
+        else wake();
+      };
+      timer = setTimeout(look, RECHECK_MS);
       if (again) this.waiters.unshift(wake);
       else this.waiters.push(wake);
     });

@@ -55,3 +55,18 @@ describe('TtlCache with a load that never settles', () => {
     expect([got, loads]).toEqual([[1, 1, 1], 1]);
   });
 });
+
+describe('TtlCache waiters of a load that never settles', () => {
+  it('a waiter that gives up after another already replaced the load shares that replacement', async () => {
+    const cache = new TtlCache<string, string>(10);
+    void cache.getOrLoad('pool', 60_000, dead);
+    let loads = 0;
+    const own = () => new Promise<string>((r) => setTimeout(() => r(`own-${++loads}`), 30));
+    const first = cache.getOrLoad('pool', 60_000, own);
+    await new Promise((r) => setTimeout(r, 10));
+    // arrived later, so its patience ends after the first waiter has replaced the dead load
+    const second = cache.getOrLoad('pool', 60_000, own);
+    expect(await Promise.all([first, second])).toEqual(['own-1', 'own-1']);
+    expect(loads).toBe(1);
+  });
+});

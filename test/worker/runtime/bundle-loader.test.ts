@@ -134,4 +134,22 @@ describe('bundle loader', () => {
     // its load replaced the orphaned one: later requests get it at once
     expect(await getBundle(testEnv.ASSETS, 'orphaned-v1')).toBe(bundle);
   }, 20_000);
+
+  it('waiters of an orphaned load that give up one after another share one replacement', async () => {
+    await seedBundle('test-v1', 0, 'orphaned-v2');
+    const cancelled = new Proxy(testEnv.ASSETS, {
+      get(target, prop) {
+        if (prop === 'get') return () => new Promise(() => undefined);
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    void getBundle(cancelled, 'orphaned-v2');
+    const first = getBundle(testEnv.ASSETS, 'orphaned-v2');
+    await new Promise((r) => setTimeout(r, 20));
+    // its patience ends after the first waiter replaced the orphaned load: no second full load
+    const second = getBundle(testEnv.ASSETS, 'orphaned-v2');
+    const [a, b] = await Promise.all([first, second]);
+    expect(b).toBe(a);
+  }, 20_000);
 });

@@ -42,6 +42,23 @@ describe('Turns', () => {
     ]);
   });
 
+  it('keeps arrival order when callers wait longer than the re-check interval', async () => {
+    const turns = new Turns();
+    const order: number[] = [];
+    const runs: Promise<unknown>[] = [];
+    for (let i = 0; i < 5; i++) {
+      runs.push(
+        turns.run(async () => {
+          order.push(i);
+          await tick(RECHECK_MS * 1.5);
+        }),
+      );
+      await tick(5);
+    }
+    await Promise.all(runs);
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('a caller behind a cancelled one still gets its turn', async () => {
     const turns = new WithCancelledWaiter();
     let release!: () => void;
