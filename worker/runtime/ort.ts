@@ -73,7 +73,13 @@ function warmModel(): Uint8Array {
   return Uint8Array.from(text, (ch) => ch.charCodeAt(0));
 }
 
-let warming: Promise<number> | null = null;
+let warming: { done: Promise<number>; at: number } | null = null;
+
+/**
+ * A warm-up still pending after this long is presumed lost (the request that started it was
+ * cancelled while it waited for its turn, so it never settles) and the next call starts another.
+ */
+const WARM_UP_PATIENCE_MS = 5_000;
 
 /**
  * Initialises ONNX Runtime in this isolate once, and resolves with the milliseconds it took (0
@@ -82,7 +88,8 @@ let warming: Promise<number> | null = null;
  * that holds every operator the bundle graphs use (./warm-model.ts, made by
  * model-assets/tools/make_warm_model.py) and runs it once, after which a bundle graph's first run
  * costs about what its later ones do. Safe to call at any time and from many requests: they share
- * one warm-up. A failure is logged and forgotten, so the next call tries again.
+ * one warm-up. A failure is logged and forgotten, so the next call tries again, as it does when a
+ * warm-up has been pending for `WARM_UP_PATIENCE_MS` (its request may be gone).
  *
  * The router starts it when its module is evaluated (worker/index.ts) and again at the start of
  * every request, before any D1 or R2 read: either the isolate's start, or the request's own
@@ -93,7 +100,9 @@ let warming: Promise<number> | null = null;
  */
 export function warmOrt(): Promise<number> {
   if (initDone) return Promise.resolve(0);
-  warming ??= exclusive(async () => {
+  if (warming && Date.now() - warming.at < WARM_UP_PATIENCE_MS) return warming.done;
+  const started = { at: Date.now(), done: Promise.resolve(0) };
+  started.done = exclusive(async () => {
     const t0 = Date.now();
     const session = await createWithPatch(warmModel(), {
       ...sessionOptions(),
@@ -104,10 +113,11 @@ export function warmOrt(): Promise<number> {
     return Date.now() - t0;
   }).catch((e: unknown) => {
     console.error('ONNX Runtime warm-up failed; the first session will initialise it', e);
-    warming = null;
+    if (warming === started) warming = null;
     return 0;
   });
-  return warming;
+  warming = started;
+  return started.done;
 }
 
 /**

@@ -2,7 +2,9 @@
  * A circuit breaker per (tenant, model), per isolate: after `failureThreshold` consecutive tries
  * that say the target is unhealthy (5xx, timeouts, connection errors, empty or non-SSE answers,
  * broken streams; see `verdictOf`), the target is skipped without a network call for `cooldownMs`;
- * then one request probes it (half-open) and its result closes the breaker or opens it again.
+ * then one request probes it (half-open) and its result closes the breaker or opens it again. A probe
+ * that never reports (its request was torn down before it could) holds the slot for one more
+ * cooling period at most, so a lost probe never ejects the target for good.
  *
  * Keyed by tenant as well as model, so that one tenant's traffic (or its failures, which a tenant
  * can provoke with its own requests) never ejects a target for another tenant. The state lives in
@@ -29,8 +31,8 @@ interface Entry {
   failures: number;
   /** When it last opened; null while closed. */
   openedAt: number | null;
-  /** A half-open probe is under way. */
-  probing: boolean;
+  /** When the half-open probe under way was let through; null when none is. */
+  probeAt: number | null;
   lastFailure: FailureReason | null;
 }
 
@@ -75,10 +77,12 @@ export function targetHealth(
     admit(i) {
       const e = entryAt(i);
       if (!e) return true;
-      const state = stateOf(e, settings, now());
+      const t = now();
+      const state = stateOf(e, settings, t);
       if (state === 'closed') return true;
-      if (state === 'open' || e.probing) return false;
-      e.probing = true;
+      if (state === 'open') return false;
+      if (e.probeAt !== null && t - e.probeAt < settings.cooldownMs) return false;
+      e.probeAt = t;
       return true;
     },
     report(i, verdict, reason) {
@@ -91,7 +95,7 @@ export function targetHealth(
         return;
       }
       if (verdict === 'neutral') {
-        if (e) e.probing = false;
+        if (e) e.probeAt = null;
         return;
       }
       if (!e && entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value as string);
@@ -101,7 +105,7 @@ export function targetHealth(
         model: t.name,
         failures: 0,
         openedAt: null,
-        probing: false,
+        probeAt: null,
         lastFailure: null,
       };
       entry.failures++;
@@ -109,7 +113,7 @@ export function targetHealth(
       // a failed probe (or a forced try while open) starts a fresh cooling period
       if (entry.openedAt !== null || entry.failures >= settings.failureThreshold)
         entry.openedAt = now();
-      entry.probing = false;
+      entry.probeAt = null;
       entries.set(key, entry);
     },
   };

@@ -87,6 +87,20 @@ describe('breaker state machine', () => {
     expect(h.admit(0)).toBe(true);
   });
 
+  it('a probe that never reports frees its slot after one more cooling period', () => {
+    // its request was torn down before report() ran (a cancelled stream, a killed isolate task)
+    const clock = clockAt(0);
+    const h = targetHealth(`t-${crypto.randomUUID()}`, targets, settings, clock.now);
+    for (let i = 0; i < 3; i++) h.report(0, 'unhealthy');
+    clock.advance(1000);
+    expect(h.admit(0)).toBe(true);
+    clock.advance(999);
+    expect(h.admit(0)).toBe(false);
+    clock.advance(1);
+    expect(h.admit(0)).toBe(true);
+    expect(h.admit(0)).toBe(false);
+  });
+
   it("keys state by tenant: one tenant's failures never eject another tenant's target", () => {
     const clock = clockAt(0);
     const a = `t-${crypto.randomUUID()}`;
