@@ -138,8 +138,11 @@ const pending = new RetryBuffer<DecisionLogEntry>(MAX_PENDING, (dropped) => {
 
 /** Writes `entries` in one batch; what D1 refuses goes back to the buffer. */
 async function writeOrKeep(db: D1Database, entries: DecisionLogEntry[]): Promise<boolean> {
+  // `entries` is a leased batch: torn down mid-write, it comes back after the lease (rows are
+  // INSERT OR IGNORE by id, so one written twice is written once)
   try {
     await insertDecisionLogs(db, entries);
+    pending.settle(entries);
     return true;
   } catch (e) {
     pending.putBack(entries);
@@ -172,8 +175,9 @@ export async function recordDecision(
       console.error('decision log queue send failed; writing to D1', e);
     }
   }
-  if (await writeOrKeep(env.DB, [...pending.take(FLUSH_BATCH - 1), entry]))
-    await flushPending(env.DB);
+  const batch = pending.take(FLUSH_BATCH - 1);
+  batch.push(entry);
+  if (await writeOrKeep(env.DB, batch)) await flushPending(env.DB);
 }
 
 /** Writes rows an earlier D1 failure left in this isolate's buffer (a few batches at most). */

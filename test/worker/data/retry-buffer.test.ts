@@ -1,4 +1,5 @@
-// The decision log's retry buffer: FIFO, disjoint takes, bounded with every overflow reported.
+// The decision log's retry buffer: FIFO, disjoint takes, bounded with every overflow reported, and
+// a batch whose writer never came back (its request torn down mid-write) is tried again.
 import { describe, expect, it } from 'vitest';
 import { RetryBuffer } from '../../../worker/data/retry-buffer';
 
@@ -24,5 +25,26 @@ describe('RetryBuffer', () => {
     expect(dropped).toEqual([3, 4]);
     expect(b.dropped).toBe(2);
     expect(b.take(5)).toEqual([5, 1, 2]);
+  });
+
+  it('a batch neither settled nor put back returns after its lease, with what its taker added', () => {
+    let t = 0;
+    const b = new RetryBuffer<number>(
+      10,
+      () => {},
+      1000,
+      () => t,
+    );
+    b.putBack([1, 2]);
+    const lost = b.take(5);
+    lost.push(3); // the taker's own new item rides in its batch
+    const written = b.take(5);
+    b.putBack([4]);
+    const settled = b.take(5);
+    b.settle(settled);
+    t = 999;
+    expect([lost, written, b.take(5)]).toEqual([[1, 2, 3], [], []]);
+    t = 1000;
+    expect(b.take(5)).toEqual([1, 2, 3]);
   });
 });
