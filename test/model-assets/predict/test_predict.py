@@ -8,7 +8,7 @@ from trainer.data.table import OutcomeTable
 from trainer.export.parity import run_onnx
 from trainer.predict.export import export_neighbours, predictor_block
 from trainer.predict.neighbours import fit_index, soft_log_loss, unit
-from trainer.predict.routing import MIN_GAIN, RoutingSet, choose_stack, routing_score, routing_sets
+from trainer.predict.routing import MIN_GAIN, RoutingSet, choose_stack, gain_confidence, routing_score, routing_sets
 from trainer.predict.stack import Stack, fit_stack, logit, refit_with_irt_slope, sigmoid
 
 
@@ -124,14 +124,14 @@ def test_refit_holds_the_irt_slope_and_recovers_the_rest():
 
 
 def routing_case(irt_knows_contrasts: bool, n: int = 3000, m: int = 4, seed: int = 6):
-    """Outcomes = shared difficulty d + per-model contrast r; one source knows d well and r not at
-    all (noise in its place), the other knows r and only half of d. Costs rise with the model index."""
+    """Outcomes = shared difficulty d + per-model contrast r; one source knows d and, in place of r,
+    noise; the other knows r and nothing of d. Costs rise with the model index."""
     rng = np.random.default_rng(seed)
-    d = 1.5 * rng.normal(size=(n, 1))
+    d = 2.0 * rng.normal(size=(n, 1))
     r = 1.2 * rng.normal(size=(n, m))
     y = (rng.random((n, m)) < sigmoid(d + r)).astype(float)
-    p_diff = sigmoid(d + 1.2 * rng.normal(size=(n, m)))
-    p_contrast = sigmoid(0.5 * d + r)
+    p_diff = sigmoid(d + rng.normal(size=(n, m)))
+    p_contrast = sigmoid(r)
     p_irt, p_nb = (p_contrast, p_diff) if irt_knows_contrasts else (p_diff, p_contrast)
     cost = np.tile(np.geomspace(1e-4, 1e-2, m), (n, 1))
     sets = [RoutingSet("synthetic", np.arange(n), np.arange(m), cost, cost, y)]
@@ -186,3 +186,11 @@ def test_routing_sets_address_the_fit_rows_and_joint_columns():
     np.testing.assert_array_equal(sets[1].columns, [2, 3, 0])
     np.testing.assert_array_equal(sets[1].quality, b.outcome[[0, 1, 3]])
     np.testing.assert_allclose(sets[1].cost, b.cost()[[0, 1, 3]])
+
+
+def test_gain_confidence_counts_the_resamples_a_stack_routes_better_in():
+    p_irt, p_nb, y, sets = routing_case(irt_knows_contrasts=False)
+    truth_like, reversed_ = p_nb, 1 - p_nb
+    assert gain_confidence(reversed_, truth_like, sets, n_boot=20) == 1.0
+    assert gain_confidence(truth_like, reversed_, sets, n_boot=20) == 0.0
+    assert gain_confidence(truth_like, truth_like, sets, n_boot=20) == 0.0   # a tie is no gain
