@@ -55,6 +55,7 @@ from .policy.validation import pair_pools, validation_score
 from .predict import evaluate_layer, fit_layer
 from .predict.export import export_neighbours, predictor_block
 from .predict.fit import CENTROIDS, INDEX_DIM
+from .predict.routing import routing_sets
 from .scoring.evalset import build_evalset
 
 VAL_PROMPTS = 1000            # mmlu-pro train prompts held out of policy training to pick checkpoints
@@ -588,8 +589,10 @@ def policy_stage(cfg: BuildConfig, tables: list[OutcomeTable], emb: Embedded, fi
     layer_fit = None
     if cfg.neighbours:
         p.log("prediction layer: neighbour index over the train prompts (validation prompts left out), stack")
-        layer_fit = fit_layer(joint, irt, heads, folds, np.flatnonzero((joint.split == "train") & ~held),
-                              centroids=cfg.neighbour_centroids, dim=cfg.neighbour_dim, seed=cfg.seed, log=p.log)
+        fit_rows = np.flatnonzero((joint.split == "train") & ~held)
+        layer_fit = fit_layer(joint, irt, heads, folds, fit_rows, centroids=cfg.neighbour_centroids,
+                              dim=cfg.neighbour_dim, seed=cfg.seed,
+                              routing=routing_sets(tables, joint.models, fit_rows, exclude=fit.exclude), log=p.log)
     # What the policy is trained, validated and tested on: the layer the worker will serve (over the
     # cross-fit head for validation prompts, which no head was trained on), or the IRT alone.
     layer = layer_fit.layer if layer_fit else None

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -10,6 +10,7 @@ from ..irt.joint import JointData
 from ..irt.model import IrtModel
 from .layer import PredictionLayer, irt_probability
 from .neighbours import fit_index, soft_log_loss
+from .routing import RoutingSet, choose_stack
 from .stack import fit_stack
 
 #: Defaults of the shipped recipe: 1,024 centroids in 64 dims kept the leave-one-out routing AIQ of
@@ -28,13 +29,16 @@ class LayerFit:
 
 
 def fit_layer(joint: JointData, irt: IrtModel, heads: list[IrtModel], folds: np.ndarray, rows: np.ndarray,
-              centroids: int = CENTROIDS, dim: int = INDEX_DIM, seed: int = 0, log=print) -> LayerFit:
+              centroids: int = CENTROIDS, dim: int = INDEX_DIM, seed: int = 0, routing: Sequence[RoutingSet] = (),
+              log=print) -> LayerFit:
     """The prediction layer of ``irt`` on the joint rows ``rows`` (train prompts the policy may learn
     from; validation and test prompts stay out, so they are scored as live prompts are).
 
     The stack is fitted on out-of-sample estimates: each row's IRT probability from the cross-fit head
     of its fold (``heads[folds[row]]``, identities frozen at ``irt``'s), its neighbour estimate with
-    its own outcomes left out of the index.
+    its own outcomes left out of the index. With ``routing`` (the train prompts' costs and qualities,
+    positions into ``rows``), a stack with a shrunk IRT slope replaces the log-loss one where it
+    routes those prompts better (``routing.choose_stack``).
 
     @example
         fit = fit_layer(joint, irt, heads, folds, np.flatnonzero(train & ~held))
@@ -49,13 +53,14 @@ def fit_layer(joint: JointData, irt: IrtModel, heads: list[IrtModel], folds: np.
         if sel.any():
             p_irt[sel] = irt_probability(head, emb[sel], cols, theta=irt.mu.detach().numpy())
     p_nb = index.predict(emb, leave_out=[np.arange(len(rows))])
-    stack = fit_stack(p_irt, p_nb, y, log=log)
+    stack, choice = choose_stack(fit_stack(p_irt, p_nb, y, log=log), p_irt, p_nb, y, routing, log=log)
     p_layer = stack.combine(p_irt, p_nb, cols)
     report = {
         "train_prompts": int(len(rows)),
         "out_of_sample_log_loss": {"irt": round(soft_log_loss(p_irt, y), 5),
                                    "neighbours": round(soft_log_loss(p_nb, y), 5),
                                    "layer": round(soft_log_loss(p_layer, y), 5)},
+        "stack": choice,
     }
     log(f"[layer] out-of-sample log loss on {len(rows)} train prompts: {report['out_of_sample_log_loss']}")
     index_row = np.full(len(joint.split), -1, dtype=np.int64)

@@ -63,10 +63,12 @@ class Stack:
 
 
 def _fit(li: torch.Tensor, ln: torch.Tensor, t: torch.Tensor, col: torch.Tensor, m: int, free: tuple[bool, bool],
-         bias_l2: float) -> np.ndarray:
-    """[slope_irt, slope_nb, bias_0..bias_m-1] by LBFGS; a slope not ``free`` stays 0."""
+         bias_l2: float, irt_fixed: float | None = None) -> np.ndarray:
+    """[slope_irt, slope_nb, bias_0..bias_m-1] by LBFGS; a slope not ``free`` stays 0, or, for the
+    IRT's, at ``irt_fixed`` when given."""
     params = torch.zeros(2 + m, dtype=torch.float64)
     params[0] = 1.0 if free[0] else 0.0
+    params[1] = 0.5 if irt_fixed is not None and free[1] else 0.0
     keep = torch.tensor([float(free[0]), float(free[1])] + [1.0] * m, dtype=torch.float64)
     params.requires_grad_(True)
     opt = torch.optim.LBFGS([params], lr=1.0, max_iter=200, tolerance_grad=1e-9, tolerance_change=1e-12,
@@ -75,13 +77,26 @@ def _fit(li: torch.Tensor, ln: torch.Tensor, t: torch.Tensor, col: torch.Tensor,
     def closure() -> torch.Tensor:
         opt.zero_grad()
         q = params * keep
-        z = q[2 + col] + q[0] * li + q[1] * ln
+        irt = q[0] if irt_fixed is None else irt_fixed
+        z = q[2 + col] + irt * li + q[1] * ln
         loss = torch.nn.functional.binary_cross_entropy_with_logits(z, t) + bias_l2 * (q[2:] ** 2).sum() / m
         loss.backward()
         return loss
 
     opt.step(closure)
-    return (params * keep).detach().numpy()
+    out = (params * keep).detach().numpy()
+    if irt_fixed is not None:
+        out[0] = irt_fixed
+    return out
+
+
+def _observed(p_irt: np.ndarray, p_nb: np.ndarray, outcomes: np.ndarray):
+    """The fit's tensors over the observed entries: (logit p_irt, logit p_nb, outcome, column, models)."""
+    y = np.asarray(outcomes, np.float64)
+    rows, cols = np.nonzero(~np.isnan(y))
+    f = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))  # noqa: E731
+    li, ln, t = f(logit(p_irt)[rows, cols]), f(logit(p_nb)[rows, cols]), f(y[rows, cols])
+    return li, ln, t, torch.from_numpy(cols.astype(np.int64)), y.shape[1]
 
 
 def fit_stack(p_irt: np.ndarray, p_nb: np.ndarray, outcomes: np.ndarray, bias_l2: float = 1e-3,
@@ -95,12 +110,7 @@ def fit_stack(p_irt: np.ndarray, p_nb: np.ndarray, outcomes: np.ndarray, bias_l2
     @example
         stack = fit_stack(p_irt_oof, p_nb_loo, train_outcomes)
     """
-    y = np.asarray(outcomes, np.float64)
-    rows, cols = np.nonzero(~np.isnan(y))
-    f = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))  # noqa: E731
-    li, ln, t = f(logit(p_irt)[rows, cols]), f(logit(p_nb)[rows, cols]), f(y[rows, cols])
-    col = torch.from_numpy(cols.astype(np.int64))
-    m = y.shape[1]
+    li, ln, t, col, m = _observed(p_irt, p_nb, outcomes)
     free = (True, True)
     p = _fit(li, ln, t, col, m, free, bias_l2)
     if p[0] < 0 or p[1] < 0:
@@ -113,3 +123,18 @@ def fit_stack(p_irt: np.ndarray, p_nb: np.ndarray, outcomes: np.ndarray, bias_l2
     log(f"[stack] slopes: irt {stack.slope_irt:.3f}, neighbours {stack.slope_nb:.3f}; "
         f"bias mean {stack.bias.mean():+.3f}, range [{stack.bias.min():+.3f}, {stack.bias.max():+.3f}] over {m} models")
     return stack
+
+
+def refit_with_irt_slope(p_irt: np.ndarray, p_nb: np.ndarray, outcomes: np.ndarray, slope_irt: float,
+                         bias_l2: float = 1e-3) -> Stack:
+    """The stack with the IRT's slope held at ``slope_irt`` and the neighbours' slope (at least 0)
+    and the biases fitted by maximum likelihood, as in :func:`fit_stack` (same inputs).
+
+    @example
+        flatter = refit_with_irt_slope(p_irt_oof, p_nb_loo, train_outcomes, 0.5 * stack.slope_irt)
+    """
+    li, ln, t, col, m = _observed(p_irt, p_nb, outcomes)
+    p = _fit(li, ln, t, col, m, (False, True), bias_l2, irt_fixed=float(slope_irt))
+    if p[1] < 0:
+        p = _fit(li, ln, t, col, m, (False, False), bias_l2, irt_fixed=float(slope_irt))
+    return Stack(slope_irt=float(p[0]), slope_nb=float(p[1]), bias=p[2:].copy())

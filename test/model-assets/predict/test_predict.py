@@ -4,10 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from trainer.data.table import OutcomeTable
 from trainer.export.parity import run_onnx
 from trainer.predict.export import export_neighbours, predictor_block
 from trainer.predict.neighbours import fit_index, soft_log_loss, unit
-from trainer.predict.stack import Stack, fit_stack, logit, sigmoid
+from trainer.predict.routing import MIN_GAIN, RoutingSet, choose_stack, gain_confidence, routing_score, routing_sets
+from trainer.predict.stack import Stack, fit_stack, logit, refit_with_irt_slope, sigmoid
 
 
 def synthetic(n: int = 500, dim: int = 8, models: int = 4, seed: int = 0):
@@ -106,3 +108,89 @@ def test_a_source_that_would_get_a_negative_slope_is_dropped():
     anti = -0.3 * signal + 0.1 * rng.normal(size=(n, m))
     free = fit_stack(sigmoid(anti), sigmoid(signal), y, bias_l2=0.0)
     assert free.slope_irt == 0.0 and free.slope_nb > 1.2
+
+
+def test_refit_holds_the_irt_slope_and_recovers_the_rest():
+    rng = np.random.default_rng(5)
+    n, m = 4000, 3
+    l_irt, l_nb = rng.normal(size=(n, m)), rng.normal(size=(n, m))
+    bias = np.array([0.4, -0.2, 0.1])
+    y = (rng.random((n, m)) < sigmoid(bias + 0.7 * l_irt + 1.2 * l_nb)).astype(float)
+    stack = refit_with_irt_slope(sigmoid(l_irt), sigmoid(l_nb), y, 0.7, bias_l2=0.0)
+    assert stack.slope_irt == 0.7
+    assert stack.slope_nb == pytest.approx(1.2, abs=0.08)
+    np.testing.assert_allclose(stack.bias, bias, atol=0.1)
+    assert refit_with_irt_slope(sigmoid(l_irt), sigmoid(l_nb), y, 0.0).slope_irt == 0.0
+
+
+def routing_case(irt_knows_contrasts: bool, n: int = 3000, m: int = 4, seed: int = 6):
+    """Outcomes = shared difficulty d + per-model contrast r; one source knows d and, in place of r,
+    noise; the other knows r and nothing of d. Costs rise with the model index."""
+    rng = np.random.default_rng(seed)
+    d = 2.0 * rng.normal(size=(n, 1))
+    r = 1.2 * rng.normal(size=(n, m))
+    y = (rng.random((n, m)) < sigmoid(d + r)).astype(float)
+    p_diff = sigmoid(d + rng.normal(size=(n, m)))
+    p_contrast = sigmoid(r)
+    p_irt, p_nb = (p_contrast, p_diff) if irt_knows_contrasts else (p_diff, p_contrast)
+    cost = np.tile(np.geomspace(1e-4, 1e-2, m), (n, 1))
+    sets = [RoutingSet("synthetic", np.arange(n), np.arange(m), cost, cost, y)]
+    return p_irt, p_nb, y, sets
+
+
+def test_a_stack_that_routes_better_with_less_irt_replaces_the_log_loss_one():
+    p_irt, p_nb, y, sets = routing_case(irt_knows_contrasts=False)
+    free = fit_stack(p_irt, p_nb, y)
+    chosen, report = choose_stack(free, p_irt, p_nb, y, sets)
+    cols = np.arange(y.shape[1])
+    assert report["chosen"] == "routing"
+    assert chosen.slope_irt < free.slope_irt
+    assert routing_score(chosen.combine(p_irt, p_nb, cols), sets) >= \
+        routing_score(free.combine(p_irt, p_nb, cols), sets) + MIN_GAIN
+
+
+def test_the_log_loss_stack_stays_where_the_irt_carries_the_routing():
+    p_irt, p_nb, y, sets = routing_case(irt_knows_contrasts=True)
+    free = fit_stack(p_irt, p_nb, y)
+    chosen, report = choose_stack(free, p_irt, p_nb, y, sets)
+    assert report["chosen"] == "log loss" and chosen is free
+
+
+def test_no_routed_dataset_keeps_the_log_loss_stack():
+    p_irt, p_nb, y, sets = routing_case(irt_knows_contrasts=False, m=2)   # a pair: scored on APGR, not here
+    free = fit_stack(p_irt, p_nb, y)
+    chosen, report = choose_stack(free, p_irt, p_nb, y, sets)
+    assert chosen is free and report["why"] == "no dataset to route"
+
+
+def tiny_table(name: str, models: list[str], split: list[str], seed: int) -> OutcomeTable:
+    rng = np.random.default_rng(seed)
+    p, k = len(split), len(models)
+    return OutcomeTable(dataset=name, prompt_ids=[f"{name}-{i}" for i in range(p)], prompts=["x"] * p, models=models,
+                        outcome=rng.integers(0, 2, (p, k)).astype(float), output_tokens=np.full((p, k), 100.0),
+                        input_tokens=np.full(p, 10), prices=np.array([[1.0 * j, 2.0 * j] for j in range(1, k + 1)]),
+                        split=np.array(split))
+
+
+def test_routing_sets_address_the_fit_rows_and_joint_columns():
+    a = tiny_table("a", ["m1", "m2", "m3"], ["train", "test", "train", "train", "test"], 0)
+    b = tiny_table("b", ["m3", "m4", "m1"], ["train", "train", "test", "train"], 1)
+    models = ["m1", "m2", "m3", "m4"]
+    fit_rows = np.array([0, 3, 5, 6, 8])   # a's train rows 0 and 3 (2 held out), b's train rows 0, 1, 3
+    sets = routing_sets([a, b], models, fit_rows)
+    assert [s.name for s in sets] == ["a", "b"]
+    np.testing.assert_array_equal(sets[0].rows, [0, 1])
+    np.testing.assert_array_equal(sets[0].columns, [0, 1, 2])
+    np.testing.assert_array_equal(sets[0].quality, a.outcome[[0, 3]])
+    np.testing.assert_array_equal(sets[1].rows, [2, 3, 4])
+    np.testing.assert_array_equal(sets[1].columns, [2, 3, 0])
+    np.testing.assert_array_equal(sets[1].quality, b.outcome[[0, 1, 3]])
+    np.testing.assert_allclose(sets[1].cost, b.cost()[[0, 1, 3]])
+
+
+def test_gain_confidence_counts_the_resamples_a_stack_routes_better_in():
+    p_irt, p_nb, y, sets = routing_case(irt_knows_contrasts=False)
+    truth_like, reversed_ = p_nb, 1 - p_nb
+    assert gain_confidence(reversed_, truth_like, sets, n_boot=20) == 1.0
+    assert gain_confidence(truth_like, reversed_, sets, n_boot=20) == 0.0
+    assert gain_confidence(truth_like, truth_like, sets, n_boot=20) == 0.0   # a tie is no gain
