@@ -72,4 +72,31 @@ describe('Turns', () => {
     expect(await behind).toBe('ran');
     expect(Date.now() - t0).toBeLessThan(RECHECK_MS * 20);
   });
+
+  it('a task that never ends is taken for lost after stuckMs, and ending late releases nothing', async () => {
+    const turns = new Turns(300);
+    let lateEnd!: () => void;
+    void turns.run(() => new Promise<void>((r) => (lateEnd = r))); // its request was torn down
+    await tick(0);
+    const t0 = Date.now();
+    let running = false;
+    let release!: () => void;
+    const next = turns.run(async () => {
+      running = true;
+      await new Promise<void>((r) => (release = r));
+      return 'ran';
+    });
+    while (!running && Date.now() - t0 < 2_000) await tick(10);
+    expect(running).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(295);
+    lateEnd(); // the lost task ends after all: the lock stays with its current holder
+    let third = false;
+    const after = turns.run(async () => (third = true));
+    await tick(RECHECK_MS * 2);
+    expect(third).toBe(false);
+    release();
+    expect(await next).toBe('ran');
+    await after;
+    expect(third).toBe(true);
+  });
 });
