@@ -36,25 +36,3 @@ export async function awaitShared<T>(
     clearTimeout(timer);
   }
 }
-
-/** A promise that remembers whether it has settled (a settled one is safe to share as is). */
-export interface Tracked<T> {
-  promise: Promise<T>;
-  settled: boolean;
-}
-
-/**
- * Wraps `promise` so that callers can tell an in-flight load from a finished one.
- *
- * @example
- * const entry = tracked(load());
- * entry.settled ? entry.promise : awaitShared(entry.promise, 1_000, load);
- */
-export function tracked<T>(promise: Promise<T>): Tracked<T> {
-  const entry: Tracked<T> = { promise, settled: false };
-  promise.then(
-    () => (entry.settled = true),
-    () => (entry.settled = true),
-  );
-  return entry;
-}

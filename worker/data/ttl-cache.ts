@@ -1,7 +1,7 @@
 /**
  * A small per-isolate cache with expiry and a size cap (oldest entry evicted first). Concurrent
  * misses for one key share one load, but a request waits on another's load for at most
- * `SHARED_LOAD_PATIENCE_MS` and then replaces it with a load of its own, or shares the replacement
+ * `patienceMs` (default `SHARED_LOAD_PATIENCE_MS`) and then replaces it with a load of its own, or shares the replacement
  * another waiter started (./shared-wait.ts: the request that started it may have been cancelled,
  * and its load with it). A failed load is not cached, with one exception: when the
  * caller allows it (`staleOnErrorMs`), a reload that fails answers with the last value loaded for
@@ -14,7 +14,7 @@ import { awaitShared } from './shared-wait';
 /** How long a value may be served after its reloads started failing (bounded staleness). */
 export const MAX_STALE_MS = 15 * 60_000;
 
-/** How long a request waits on a load another request started before it loads for itself. */
+/** How long a request waits on a D1 load another request started before it loads for itself. */
 export const SHARED_LOAD_PATIENCE_MS = 1_000;
 
 interface Loaded<V> {
@@ -41,7 +41,14 @@ export interface LoadOptions {
 export class TtlCache<K, V> {
   private readonly entries = new Map<K, Entry<V>>();
 
-  constructor(private readonly maxEntries: number) {}
+  /**
+   * @param maxEntries size cap (`Infinity`: none)
+   * @param patienceMs how long a request waits on another request's load of the same key
+   */
+  constructor(
+    private readonly maxEntries: number,
+    private readonly patienceMs = SHARED_LOAD_PATIENCE_MS,
+  ) {}
 
   /**
    * The cached value for `key`, or the result of `load` (cached for `ttlMs`).
@@ -54,7 +61,7 @@ export class TtlCache<K, V> {
     const hit = this.entries.get(key);
     if (!hit || hit.until <= Date.now()) return this.start(key, ttlMs, load, options, hit);
     if (hit.settled) return hit.value;
-    return awaitShared(hit.value, SHARED_LOAD_PATIENCE_MS, () => {
+    return awaitShared(hit.value, this.patienceMs, () => {
       // the load this request waited on may be dead: replace it, unless someone already did; then
       // share that replacement (each waiter loading for itself would be a stampede on D1)
       const now = this.entries.get(key);
@@ -104,6 +111,16 @@ export class TtlCache<K, V> {
       this.entries.delete(oldest.value);
     }
     return entry.value;
+  }
+
+  /**
+   * The keys cached or loading (expired ones included until they are replaced or evicted).
+   *
+   * @example
+   * [...bundles.keys()]; // ['v-next']
+   */
+  keys(): IterableIterator<K> {
+    return this.entries.keys();
   }
 
   /**

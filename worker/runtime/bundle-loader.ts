@@ -12,7 +12,8 @@ import { sha256Hex } from '../data/hash';
 import type { OnnxSession, OnnxTensor } from '../decision/types';
 import { ApiError } from '../errors';
 import { BUNDLE_VERSION, readManifest } from './manifests';
-import { awaitShared, tracked, type Tracked } from '../data/shared-wait';
+import { awaitShared } from '../data/shared-wait';
+import { TtlCache } from '../data/ttl-cache';
 import { createSession, warmOrt } from './ort';
 
 /** A bundle ready to serve. */
@@ -43,13 +44,17 @@ export class BundleUnavailableError extends ApiError {
   }
 }
 
-const cache = new Map<string, Tracked<LoadedBundle>>();
-
 /**
  * How long a request waits on a load of the same bundle another request started before it loads
  * the bundle itself. A first load takes 0.1-0.3 s on a quiet isolate, some seconds under overload.
  */
 export const SHARED_BUNDLE_PATIENCE_MS = 5_000;
+
+/** Loaded bundles by version, kept for the isolate's life (bundles are immutable): no cap, no expiry. */
+const cache = new TtlCache<string, LoadedBundle>(
+  Number.POSITIVE_INFINITY,
+  SHARED_BUNDLE_PATIENCE_MS,
+);
 
 /** A version that failed to load or run in this isolate since it last worked. */
 export interface BundleFailure {
@@ -331,25 +336,7 @@ async function load(bucket: R2Bucket, version: string): Promise<LoadedBundle> {
  * bundle.manifest.embedding.space;
  */
 export function getBundle(bucket: R2Bucket, version: string): Promise<LoadedBundle> {
-  const entry = cache.get(version);
-  if (!entry) return start(bucket, version);
-  if (entry.settled) return entry.promise;
-  return awaitShared(entry.promise, SHARED_BUNDLE_PATIENCE_MS, () => {
-    // the load this request waited on may be dead: replace it, unless someone already did; then
-    // share that replacement (a full load per waiter would hold many copies of the sessions)
-    const now = cache.get(version);
-    return now === entry || now === undefined ? start(bucket, version) : getBundle(bucket, version);
-  });
-}
-
-/** Loads `version` in this request and caches the load (dropped again if it fails). */
-function start(bucket: R2Bucket, version: string): Promise<LoadedBundle> {
-  const entry = tracked(load(bucket, version));
-  cache.set(version, entry);
-  entry.promise.catch(() => {
-    if (cache.get(version) === entry) cache.delete(version);
-  });
-  return entry.promise;
+  return cache.getOrLoad(version, Number.POSITIVE_INFINITY, () => load(bucket, version));
 }
 
 /**

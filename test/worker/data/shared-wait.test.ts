@@ -1,7 +1,7 @@
 // Waiting on another request's load is bounded: a load whose request was cancelled never settles
 // (workerd cancels that request's I/O), and a waiter must then load for itself instead of hanging.
 import { describe, expect, it } from 'vitest';
-import { awaitShared, tracked } from '../../../worker/data/shared-wait';
+import { awaitShared } from '../../../worker/data/shared-wait';
 import { SHARED_LOAD_PATIENCE_MS, TtlCache } from '../../../worker/data/ttl-cache';
 
 /** What a cancelled request's load looks like to the others: a promise that never settles. */
@@ -21,14 +21,6 @@ describe('awaitShared', () => {
     const t0 = Date.now();
     expect(await awaitShared(dead<number>(), 50, async () => 9)).toBe(9);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(45);
-  });
-
-  it('tracked says when a promise has settled', async () => {
-    const entry = tracked(Promise.resolve(1));
-    expect(entry.settled).toBe(false);
-    await entry.promise;
-    await Promise.resolve();
-    expect(entry.settled).toBe(true);
   });
 });
 
