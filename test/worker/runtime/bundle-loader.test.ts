@@ -7,6 +7,17 @@ import {
 import { warmOrt } from '../../../worker/runtime/ort';
 import { seedBundle, testEnv } from '../support/seed';
 
+/** The test bucket with its `get` replaced (every other method is the real one). */
+function withGet(get: (key: string) => Promise<R2ObjectBody | null>): R2Bucket {
+  return new Proxy(testEnv.ASSETS, {
+    get(target, prop) {
+      if (prop === 'get') return get;
+      const v = Reflect.get(target, prop) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
 describe('bundle loader', () => {
   it('loads the generated bundle from R2 and runs its embedder inside workerd', async () => {
     await seedBundle('test-v1');
@@ -93,16 +104,9 @@ describe('bundle loader', () => {
 
   it('reads nothing for a version name the manifest reader refuses', async () => {
     const keys: string[] = [];
-    const bucket = new Proxy(testEnv.ASSETS, {
-      get(target, prop) {
-        if (prop === 'get')
-          return (key: string) => {
-            keys.push(key);
-            return target.get(key);
-          };
-        const v = Reflect.get(target, prop) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
+    const bucket = withGet((key) => {
+      keys.push(key);
+      return testEnv.ASSETS.get(key);
     });
     await expect(getBundle(bucket, '../banks/x')).rejects.toBeInstanceOf(BundleUnavailableError);
     expect(keys).toEqual([]);
@@ -119,13 +123,7 @@ describe('bundle loader', () => {
   it('a request waits on a load another request started for a bounded time, then loads itself', async () => {
     // the bucket of a request whose client hung up: workerd cancelled its reads, they never answer
     await seedBundle('test-v1', 0, 'orphaned-v1');
-    const cancelled = new Proxy(testEnv.ASSETS, {
-      get(target, prop) {
-        if (prop === 'get') return () => new Promise(() => undefined);
-        const v = Reflect.get(target, prop) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
+    const cancelled = withGet(() => new Promise(() => undefined));
     void getBundle(cancelled, 'orphaned-v1');
     const t0 = Date.now();
     const bundle = await getBundle(testEnv.ASSETS, 'orphaned-v1');
@@ -137,13 +135,7 @@ describe('bundle loader', () => {
 
   it('waiters of an orphaned load that give up one after another share one replacement', async () => {
     await seedBundle('test-v1', 0, 'orphaned-v2');
-    const cancelled = new Proxy(testEnv.ASSETS, {
-      get(target, prop) {
-        if (prop === 'get') return () => new Promise(() => undefined);
-        const v = Reflect.get(target, prop) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
+    const cancelled = withGet(() => new Promise(() => undefined));
     void getBundle(cancelled, 'orphaned-v2');
     const first = getBundle(testEnv.ASSETS, 'orphaned-v2');
     await new Promise((r) => setTimeout(r, 20));
