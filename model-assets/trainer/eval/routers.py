@@ -1,7 +1,10 @@
 """Every router of the benchmark on one dataset: its (cost, quality) points and its scores.
 
 Routers driven by a preference are swept over ``W_GRID``; binary routers over every threshold.
-Scores follow ``metrics`` (the data README). The baselines are ``Router`` classes in two
+Scores follow ``metrics`` (the data README). Routers learn from the train split's outcomes as
+recorded (``table.outcome``, NaN where a model has none), as the bundle's own training does; the
+harness's fill of missing outcomes (``evalset.fill_missing``) is for scoring only, so that no
+baseline learns the fill rule and then collects it on the test split. The baselines are ``Router`` classes in two
 registries (``BINARY_ROUTERS``, ``PRICE_ROUTERS``): a new one is a subclass with ``@register``.
 """
 from __future__ import annotations
@@ -164,7 +167,7 @@ class RouteLLMMF(BinaryRouter):
 
     def fit(self, inp: RouterInputs) -> None:
         inp.progress("routellm-mf: training on train-split battles")
-        self.model = mf.train_mf(inp.train_emb, inp.es.train.quality, epochs=inp.mf_epochs)
+        self.model = mf.train_mf(inp.train_emb, inp.es.train.table.outcome, epochs=inp.mf_epochs)
 
     def strong_win_rate(self, inp: RouterInputs, strong: int, weak: int) -> np.ndarray:
         return mf.win_rate(self.model, inp.test_emb, strong, weak)
@@ -178,7 +181,8 @@ class SWRanking(BinaryRouter):
 
     def strong_win_rate(self, inp: RouterInputs, strong: int, weak: int) -> np.ndarray:
         tr = inp.es.train
-        return sw_ranking.sw_scores(inp.train_emb, tr.quality[:, strong], tr.quality[:, weak], inp.test_emb)
+        y = tr.table.outcome
+        return sw_ranking.sw_scores(inp.train_emb, y[:, strong], y[:, weak], inp.test_emb)
 
 
 @register
@@ -187,7 +191,7 @@ class Knn(PriceRouter):
     note = "k=50 nearest train prompts, cosine; argmax pred - lam * expected cost"
 
     def predict(self, inp: RouterInputs) -> np.ndarray | None:
-        return knn.knn_predict(inp.train_emb, inp.es.train.quality, inp.test_emb)
+        return knn.knn_predict(inp.train_emb, inp.es.train.table.outcome, inp.test_emb)
 
 
 @register
@@ -197,7 +201,9 @@ class KnnTfidf(PriceRouter):
     announce = False
 
     def predict(self, inp: RouterInputs) -> np.ndarray | None:
-        return None if inp.tfidf is None else knn.knn_predict(inp.tfidf[0], inp.es.train.quality, inp.tfidf[1])
+        if inp.tfidf is None:
+            return None
+        return knn.knn_predict(inp.tfidf[0], inp.es.train.table.outcome, inp.tfidf[1])
 
 
 @register
@@ -209,7 +215,7 @@ class Category(PriceRouter):
         tr, te = inp.es.train, inp.es.test
         if te.table.category is None or tr.table.category is None:
             return None
-        return category.category_predict(tr.table.category, tr.quality, te.table.category)
+        return category.category_predict(tr.table.category, tr.table.outcome, te.table.category)
 
 
 def baseline_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, progress: Progress = lambda s: None,

@@ -69,3 +69,26 @@ def test_fill_missing_keeps_single_model_means():
     y = np.array([[1.0, np.nan], [0.0, 1.0], [1.0, 0.0]])
     filled = evalset.fill_missing(y)
     assert np.allclose(filled.mean(axis=0), np.nanmean(y, axis=0))
+
+
+def test_baselines_learn_from_recorded_outcomes_only():
+    # Model 1 solves cluster a, fails the fifth of cluster b it was graded on, and has no outcome on
+    # the rest of b: filled with its mean, b would look half solved; recorded, it is never solved.
+    emb, _, cluster = planted(500, seed=2)
+    q = np.stack([np.full(500, 0.5), (cluster == 0).astype(float)], axis=1)
+    graded_b = (cluster == 1) & (np.arange(500) % 5 == 0)
+    q[(cluster == 1) & ~graded_b, 1] = np.nan
+    cats = np.where(cluster == 0, "a", "b")
+    b = cluster[400:] == 1
+    assert np.allclose(category.category_predict(cats[:400], q[:400], cats[400:])[b, 1], 0.0)
+    assert np.allclose(knn.knn_predict(emb[:400], q[:400], emb[400:], k=20)[b, 1], 0.0)
+    assert evalset.fill_missing(q[:400])[cluster[:400] == 1, 1].mean() > 0.5  # what the fill would teach
+    sw = sw_ranking.sw_scores(emb[:400], q[:400, 1], q[:400, 0], emb[400:])
+    filled = sw_ranking.sw_scores(emb[:400], *evalset.fill_missing(q[:400])[:, [1, 0]].T, emb[400:])
+    assert sw[b].max() < 0.5 < sw[~b].min() and sw[b].max() < filled[b].min()
+    rows, _, _ = mf.battles(q[:400])
+    assert not np.isnan(q[rows, 1]).any()
+    # No recorded outcome at all in a category: the model's overall recorded mean.
+    none_b = q[:400].copy()
+    none_b[cluster[:400] == 1, 1] = np.nan
+    assert np.allclose(category.category_predict(cats[:400], none_b, cats[400:])[b, 1], 1.0)

@@ -7,16 +7,20 @@ from typing import Sequence
 
 import numpy as np
 
+from .knn import column_means, recorded_mean
+
 
 def category_predict(train_category: Sequence[str], train_quality: np.ndarray,
                      test_category: Sequence[str]) -> np.ndarray:
-    """[P_test, K] per-category mean train quality (overall mean for a category unseen in train).
+    """[P_test, K] per-category mean of the recorded train outcomes (NaN = none), the model's
+    overall mean for a category unseen in train or where it has no outcome.
 
     @example
         >>> category_predict(["a", "a", "b"], np.array([[1.0, 0], [1, 0], [0, 1]]), ["b", "c"]).tolist()
         [[0.0, 1.0], [0.6666666666666666, 0.3333333333333333]]
     """
     train_category = np.asarray(train_category)
-    overall = train_quality.mean(axis=0)
-    means = {c: train_quality[train_category == c].mean(axis=0) for c in np.unique(train_category)}
+    overall = column_means(train_quality)
+    means = {c: recorded_mean(train_quality, np.flatnonzero(train_category == c), overall)
+             for c in np.unique(train_category)}
     return np.stack([means.get(c, overall) for c in test_category])

@@ -29,7 +29,7 @@ class MFModel(nn.Module):
 
 
 def battles(quality: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All decisive pairs (prompt, winner, loser) of a [P, K] quality matrix.
+    """All decisive pairs (prompt, winner, loser) of a [P, K] quality matrix (NaN: no outcome, no battle).
 
     @example
         >>> p, w, l = battles(np.array([[1.0, 0.0, 1.0]]))
@@ -39,7 +39,7 @@ def battles(quality: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     q = np.asarray(quality)
     i, j = np.triu_indices(q.shape[1], k=1)
     diff = q[:, i] - q[:, j]
-    rows, cols = np.nonzero(diff != 0)
+    rows, cols = np.nonzero(np.nan_to_num(diff) != 0)
     win_first = diff[rows, cols] > 0
     winner = np.where(win_first, i[cols], j[cols])
     loser = np.where(win_first, j[cols], i[cols])

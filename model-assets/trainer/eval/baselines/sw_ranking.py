@@ -16,14 +16,16 @@ from .knn import normalise
 
 def sw_scores(train_emb: np.ndarray, q_strong: np.ndarray, q_weak: np.ndarray, test_emb: np.ndarray,
               chunk: int = 1024) -> np.ndarray:
-    """Weighted share of train battles the strong model wins (ties half), per test prompt.
+    """Weighted share of train battles the strong model wins (ties half), per test prompt; a train
+    prompt where either outcome is missing (NaN) is no battle.
 
     @example
         >>> sw_scores(np.eye(2), np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([[1.0, 0.0]])).round(3).tolist()
         [0.909]
     """
-    outcome = np.where(q_strong > q_weak, 1.0, np.where(q_strong < q_weak, 0.0, 0.5))
-    a = normalise(train_emb)
+    fought = ~(np.isnan(q_strong) | np.isnan(q_weak))
+    outcome = np.where(q_strong > q_weak, 1.0, np.where(q_strong < q_weak, 0.0, 0.5))[fought]
+    a = normalise(np.asarray(train_emb)[fought])
     out = np.empty(len(test_emb))
     for s in range(0, len(test_emb), chunk):
         sims = normalise(test_emb[s:s + chunk]) @ a.T
