@@ -149,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             "w_grid": len(W_GRID),
             "embedding": ("TF-IDF + SVD (no bundle)" if bundle is None or args.embedding == "tfidf"
                           else "the bundle's embedder.onnx, as served"),
-            "quality_missing": "filled with the model's mean outcome on the same split",
+            "quality_missing": ("filled with the model's mean outcome on the same split for scoring; "
+                                "routers learn from recorded outcomes only"),
             "cold_start_excluded": list(COLD_START_MODELS),
             "max_test": args.max_test,
         },

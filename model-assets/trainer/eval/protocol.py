@@ -373,7 +373,8 @@ def run_protocol(protocol: str, names: list[str], recipe: Recipe, work: Path = W
             "embedder": f"{embedder.name}'s embedder.onnx, reused by every bundle",
             "w_grid": len(W_GRID),
             "embedding": "each protocol bundle's embedder.onnx (the default bundle's), as served",
-            "quality_missing": "filled with the model's mean outcome on the same split",
+            "quality_missing": ("filled with the model's mean outcome on the same split for scoring; "
+                                "routers learn from recorded outcomes only"),
             "cold_start_excluded": list(COLD_START_MODELS),
             "identities": ("the bundle's own (trained on the dataset's train split)" if protocol == "byod" else
                            f"every pool model fitted on the left-out dataset's train split (head frozen), and from "
