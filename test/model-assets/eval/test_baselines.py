@@ -81,7 +81,7 @@ def test_baselines_learn_from_recorded_outcomes_only():
     cats = np.where(cluster == 0, "a", "b")
     b = cluster[400:] == 1
     assert np.allclose(category.category_predict(cats[:400], q[:400], cats[400:])[b, 1], 0.0)
-    assert np.allclose(knn.knn_predict(emb[:400], q[:400], emb[400:], k=20)[b, 1], 0.0)
+    assert np.allclose(knn.knn_predict(emb[:400], q[:400], emb[400:], k=20)[b, 1], 0.0)  # its k nearest graded
     assert evalset.fill_missing(q[:400])[cluster[:400] == 1, 1].mean() > 0.5  # what the fill would teach
     sw = sw_ranking.sw_scores(emb[:400], q[:400, 1], q[:400, 0], emb[400:])
     filled = sw_ranking.sw_scores(emb[:400], *evalset.fill_missing(q[:400])[:, [1, 0]].T, emb[400:])

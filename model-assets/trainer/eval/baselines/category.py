@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .knn import column_means, recorded_mean
+from .knn import column_means
 
 
 def category_predict(train_category: Sequence[str], train_quality: np.ndarray,
@@ -21,6 +21,6 @@ def category_predict(train_category: Sequence[str], train_quality: np.ndarray,
     """
     train_category = np.asarray(train_category)
     overall = column_means(train_quality)
-    means = {c: recorded_mean(train_quality, np.flatnonzero(train_category == c), overall)
-             for c in np.unique(train_category)}
+    y = np.asarray(train_quality, np.float64)
+    means = {c: column_means(y[train_category == c], fallback=overall) for c in np.unique(train_category)}
     return np.stack([means.get(c, overall) for c in test_category])
