@@ -24,7 +24,7 @@ from ..paths import PROJECT_ROOT, default_bundle
 from ..scoring.evalset import EvalSet, build_evalset
 from ..scoring.greedy import W_GRID
 from .report import markdown, plot, preset_points, readme_section, summary_table
-from .routers import run_routers
+from .routers import QUALITY_MISSING, run_routers
 from .scores import score_dataset
 
 DOCS_DIR = PROJECT_ROOT / "docs" / "benchmarks"
@@ -149,8 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             "w_grid": len(W_GRID),
             "embedding": ("TF-IDF + SVD (no bundle)" if bundle is None or args.embedding == "tfidf"
                           else "the bundle's embedder.onnx, as served"),
-            "quality_missing": ("filled with the model's mean outcome on the same split for scoring; "
-                                "routers learn from recorded outcomes only"),
+            "quality_missing": QUALITY_MISSING,
             "cold_start_excluded": list(COLD_START_MODELS),
             "max_test": args.max_test,
         },

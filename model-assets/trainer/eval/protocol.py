@@ -47,6 +47,7 @@ from ..scoring import metrics as M
 from ..scoring.bootstrap import bootstrap_aiqs, bootstrap_apgrs, interval
 from ..scoring.evalset import EvalSet, build_evalset
 from ..scoring.greedy import W_GRID
+from .routers import QUALITY_MISSING
 
 PROTOCOLS = ("byod", "leave-one-out")
 WORK_DIR = CACHE_DIR / "protocol"
@@ -373,8 +374,7 @@ def run_protocol(protocol: str, names: list[str], recipe: Recipe, work: Path = W
             "embedder": f"{embedder.name}'s embedder.onnx, reused by every bundle",
             "w_grid": len(W_GRID),
             "embedding": "each protocol bundle's embedder.onnx (the default bundle's), as served",
-            "quality_missing": ("filled with the model's mean outcome on the same split for scoring; "
-                                "routers learn from recorded outcomes only"),
+            "quality_missing": QUALITY_MISSING,
             "cold_start_excluded": list(COLD_START_MODELS),
             "identities": ("the bundle's own (trained on the dataset's train split)" if protocol == "byod" else
                            f"every pool model fitted on the left-out dataset's train split (head frozen), and from "

@@ -21,6 +21,10 @@ from ..scoring import metrics as M
 from ..scoring.evalset import EvalSet
 from .baselines import category, knn, mf, sw_ranking
 
+#: What every results file says about missing outcomes (its ``meta.quality_missing``).
+QUALITY_MISSING = ("filled with the model's mean outcome on the same split for scoring; "
+                   "routers learn from recorded outcomes only")
+
 
 @dataclass
 class RouterResult:

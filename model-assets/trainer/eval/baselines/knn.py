@@ -44,10 +44,10 @@ def knn_predict(train_emb: np.ndarray, train_quality: np.ndarray, test_emb: np.n
     seen = ~np.isnan(y)
     full = seen.all(axis=0)
     overall = column_means(y)
+    kk = min(k, len(a))
     out = np.empty((len(test_emb), y.shape[1]))
     for s in range(0, len(test_emb), chunk):
         sims = normalise(test_emb[s:s + chunk]) @ a.T
-        kk = min(k, len(a))
         idx = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
         out[s:s + chunk, full] = y[:, full][idx].mean(axis=1)
         for j in np.flatnonzero(~full):
