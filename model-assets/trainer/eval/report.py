@@ -85,7 +85,8 @@ def markdown(results: dict[str, Any]) -> str:
         "binary routers: every threshold. Metrics and cost model: `shared/data/README.md` "
         "(AIQ: area under the frontier between the cheapest and the most expensive model, higher is better; "
         "CTM: cost to match the best single model, relative to it, lower is better; APGR: binary pairs, random = 0.5; "
-        "savings: the policy's mean cost saving at matched quality over 50 quality levels, positive = policy cheaper).",
+        "savings: the policy's mean cost saving at matched quality over 50 quality levels, positive = policy cheaper). "
+        f"Missing outcomes: {meta.get('quality_missing', '?')}.",
         "",
         "## Summary",
         "",
