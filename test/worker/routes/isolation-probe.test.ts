@@ -117,7 +117,12 @@ describe("another tenant's models, pools and online identities", () => {
 
   it("A's rollback of a global model's online identity leaves B's posterior of it alone", async () => {
     const globalName = `global-${crypto.randomUUID().slice(0, 8)}`;
-    const globalId = await seedModel({ name: globalName, inputUsd: 1, outputUsd: 1, tenantId: null });
+    const globalId = await seedModel({
+      name: globalName,
+      inputUsd: 1,
+      outputUsd: 1,
+      tenantId: null,
+    });
     for (const t of [a.tenantId, b.tenantId])
       await testEnv.DB.prepare(
         `INSERT INTO online_identities (tenant_id, model_id, bundle_version, vector, cov_factor, std, base_source)
@@ -168,16 +173,18 @@ describe("another tenant's models, pools and online identities", () => {
       404,
       'model_not_found',
     );
-    expectError(
-      await req('GET', `/admin/pools/main/savings?baseline=${bModelName}`, a.key),
-      404,
-    );
+    expectError(await req('GET', `/admin/pools/main/savings?baseline=${bModelName}`, a.key), 404);
   });
 
   it("A's PATCH of a pool named like B's changes only A's", async () => {
-    const res = await req<{ exploration_temperature: number }>('PATCH', '/admin/pools/main', a.key, {
-      exploration_temperature: 2,
-    });
+    const res = await req<{ exploration_temperature: number }>(
+      'PATCH',
+      '/admin/pools/main',
+      a.key,
+      {
+        exploration_temperature: 2,
+      },
+    );
     expect(res.status).toBe(200);
     const theirs = await req<{ exploration_temperature: number | null }>(
       'GET',
@@ -206,7 +213,9 @@ describe("another tenant's models, pools and online identities", () => {
     // and A's feedback on B's decision is the same 404 as an unknown id, and stores nothing
     const fb = await req('POST', '/v1/feedback', a.key, { decision_id: bDecision, score: 0 });
     expectError(fb, 404, 'decision_not_found');
-    const rows = await testEnv.DB.prepare('SELECT COUNT(*) AS n FROM feedback WHERE decision_id = ?1')
+    const rows = await testEnv.DB.prepare(
+      'SELECT COUNT(*) AS n FROM feedback WHERE decision_id = ?1',
+    )
       .bind(bDecision)
       .first<{ n: number }>();
     expect(rows!.n).toBe(0);
@@ -254,6 +263,9 @@ describe('experiments: bad input', () => {
       ['PATCH', '/admin/experiments/exp_nope', undefined, '{"weights":', 400],
       ['PATCH', '/admin/experiments/exp_nope', { weights: { a: '1' } }, undefined, 400],
       ['PATCH', '/admin/experiments/exp_nope', { weights: {} }, undefined, 400],
+      ['PATCH', '/admin/experiments/exp_nope', {}, undefined, 400],
+      ['PATCH', '/admin/experiments/exp_nope', { weights: null }, undefined, 400],
+      ['PATCH', '/admin/experiments/exp_nope', { weights: [1] }, undefined, 400],
       ['PATCH', '/admin/experiments/exp_nope', { weights: { a: 1 } }, undefined, 404],
       ['POST', '/admin/experiments', { pool: 'main', name: 'x', arms: 'ab' }, undefined, 400],
       ['DELETE', `/admin/models/${aIds[0]}/online-identity?bundle=../x`, undefined, undefined, 400],
@@ -278,9 +290,14 @@ describe('experiments: bad input', () => {
       ],
     });
     expect(created.status).toBe(201);
-    const patched = await req<ExperimentJson>('PATCH', `/admin/experiments/${created.json.id}`, a.key, {
-      weights: { b: 4 },
-    });
+    const patched = await req<ExperimentJson>(
+      'PATCH',
+      `/admin/experiments/${created.json.id}`,
+      a.key,
+      {
+        weights: { b: 4 },
+      },
+    );
     expect(patched.status).toBe(200);
     const want = [
       { name: 'constructor', weight: 3 },
@@ -295,8 +312,11 @@ describe('experiments: bad input', () => {
 });
 
 describe('experiments: an arm named __proto__', () => {
-  it('its weight can be changed like any other arm', async () => {
-    const created = await req<ExperimentJson>('POST', '/admin/experiments', a.key, {
+  // A PATCH names arms as JSON object keys, and a plain object cannot carry a "__proto__" key (it
+  // sets the prototype), so such an arm could never get a new weight: the name is refused, and a
+  // PATCH naming it is a 400 rather than a 200 that silently changed nothing.
+  it('is refused on creation, and a PATCH naming it is a 400 that changes nothing', async () => {
+    const refused = await req('POST', '/admin/experiments', a.key, {
       pool: 'names',
       name: 'proto arm',
       arms: [
@@ -304,13 +324,26 @@ describe('experiments: an arm named __proto__', () => {
         { name: 'b', weight: 1 },
       ],
     });
+    expectError(refused, 400, 'invalid_value');
+    expect((refused.json as ErrorJson).error.param).toBe('arms.0.name');
+    const created = await req<ExperimentJson>('POST', '/admin/experiments', a.key, {
+      pool: 'names',
+      name: 'plain arms',
+      arms: [
+        { name: 'a', weight: 1 },
+        { name: 'b', weight: 1 },
+      ],
+    });
     expect(created.status).toBe(201);
     const path = `/admin/experiments/${created.json.id}`;
     // raw text: a JS object literal would set the prototype instead of a "__proto__" key
-    const patched = await req<ExperimentJson>('PATCH', path, a.key, undefined, '{"weights":{"__proto__":5}}');
-    expect(patched.status).toBe(200);
-    expect(patched.json.arms).toEqual([
-      { name: '__proto__', weight: 5 },
+    for (const raw of ['{"weights":{"__proto__":5}}', '{"weights":{"__proto__":5,"b":2}}']) {
+      const res = await req('PATCH', path, a.key, undefined, raw);
+      expectError(res, 400, 'invalid_value');
+    }
+    const shown = await req<ExperimentJson>('GET', path, a.key);
+    expect(shown.json.arms).toEqual([
+      { name: 'a', weight: 1 },
       { name: 'b', weight: 1 },
     ]);
     await req('POST', `${path}/stop`, a.key);

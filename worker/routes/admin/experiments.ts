@@ -122,7 +122,11 @@ export async function patchExperiment(
       code: 'invalid_value',
       param: `weights.${unknown}`,
     });
-  const arms = e.arms.map((a) => ({ ...a, weight: weights[a.name] ?? a.weight }));
+  // own keys only: an arm named like an Object.prototype member (`constructor`) keeps its weight
+  const arms = e.arms.map((a) => ({
+    ...a,
+    weight: Object.hasOwn(weights, a.name) ? weights[a.name]! : a.weight,
+  }));
   if (!e.active || !(await updateArms(c.env.DB, e.tenant_id, id, arms)))
     throw new ApiError(409, 'experiment is stopped; its weights can no longer change', {
       code: 'experiment_stopped',
