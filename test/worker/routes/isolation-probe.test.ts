@@ -373,3 +373,131 @@ describe('experiments: an arm pool deleted under a running experiment', () => {
     await req('POST', `/admin/experiments/${created.json.id}/stop`, a.key);
   });
 });
+
+describe("B's traffic is never counted for A", () => {
+  /** A decision row of `tenantId` in pool `main`, arm `arm`, as the decision log writes it. */
+  async function logRow(tenantId: string, arm: string | null): Promise<string> {
+    const id = crypto.randomUUID();
+    await testEnv.DB.prepare(
+      `INSERT INTO decision_log (id, tenant_id, pool, arm, bundle_version, model, status, cost_usd, routing_ms,
+         upstream_ms, answered_by, candidates)
+       VALUES (?1, ?2, 'main', ?3, 'test-v1', ?4, 'ok', 1.5, 2, 30, ?4, '[]')`,
+    )
+      .bind(id, tenantId, arm, bModelName)
+      .run();
+    return id;
+  }
+
+  it("A's report counts none of B's rows with the same pool and arm names, nor B's feedback", async () => {
+    const created = await req<ExperimentJson>('POST', '/admin/experiments', a.key, {
+      pool: 'main',
+      name: 'counted',
+      arms: [
+        { name: 'shared-c', weight: 1 },
+        { name: 'shared-d', weight: 1 },
+      ],
+    });
+    expect(created.status).toBe(201);
+    for (const arm of ['shared-c', 'shared-d']) {
+      const id = await logRow(b.tenantId, arm);
+      const fb = await req('POST', '/v1/feedback', b.key, { decision_id: id, score: 1 });
+      expect(fb.status).toBe(201);
+    }
+    const report = await req<{
+      arms: { name: string; requests: number; feedback: { n: number } }[];
+    }>('GET', `/admin/experiments/${created.json.id}/report`, a.key);
+    expect(report.status).toBe(200);
+    expect(report.json.arms.map((r) => [r.name, r.requests, r.feedback.n])).toEqual([
+      ['shared-c', 0, 0],
+      ['shared-d', 0, 0],
+    ]);
+    await req('POST', `/admin/experiments/${created.json.id}/stop`, a.key);
+  });
+
+  it("A's savings of its pool `main` do not move with B's rows in B's pool `main`", async () => {
+    const path = '/admin/pools/main/savings?since=2020-01-01&until=2100-01-01&bucket=day';
+    const before = await req<{ totals: unknown }>('GET', path, a.key);
+    expect(before.status).toBe(200);
+    for (let i = 0; i < 3; i++) await logRow(b.tenantId, null);
+    const after = await req<{ totals: unknown }>('GET', path, a.key);
+    expect(after.status).toBe(200);
+    expect(after.json).toEqual(before.json);
+    // B's own view counts them (so the rows are where a savings query looks): its 3 + the 1 served
+    const theirs = await req<{ totals: { requests: number } }>('GET', path, b.key);
+    expect(theirs.status).toBe(200);
+    expect(theirs.json.totals.requests).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('bad input on the production-loop endpoints', () => {
+  it('numbers that overflow, odd content types, odd paths: 4xx in the error shape', async () => {
+    const cases: [string, string, string, Record<string, string>, number][] = [
+      ['POST', '/v1/feedback', '{"decision_id":"x","score":1e400}', {}, 400],
+      ['POST', '/v1/feedback', '{"decision_id":"x","score":-0.0000001}', {}, 400],
+      ['POST', '/v1/feedback', '{"decision_id":"x","thumbs":"up","score":1}', {}, 400],
+      ['POST', '/v1/feedback', 'decision_id=x&score=1', { 'content-type': 'text/plain' }, 400],
+      ['PATCH', '/admin/pools/main', '{"exploration_temperature":1e400}', {}, 400],
+      ['PATCH', '/admin/pools/main', '{"exploration_temperature":0.01}', {}, 400],
+      ['PATCH', '/admin/pools/main', '{"exploration_temperature":"1"}', {}, 400],
+      ['PATCH', '/admin/pools/main', '{"online_learning":"yes"}', {}, 400],
+      ['PATCH', '/admin/experiments/exp_nope', '{"weights":{"a":1e400}}', {}, 400],
+      ['PATCH', '/admin/experiments/exp_nope', '{"weights":{"a":0}}', {}, 400],
+    ];
+    for (const [method, path, raw, headers, status] of cases) {
+      const res = await call(path, { key: a.key, method, rawBody: raw, headers });
+      expect(res.status, `${method} ${path} ${raw}`).toBe(status);
+      expect(res.headers.get('content-type')).toMatch(/application\/json/);
+      expectError({ status: res.status, json: await res.json() }, status);
+    }
+    const paths = [
+      '/admin/experiments/a%2Fb/report',
+      '/admin/experiments/%E0%A4%A/report',
+      `/admin/models/${'x'.repeat(5000)}/online-identity`,
+      '/admin/decisions?since=2026-13-45',
+      '/admin/decisions?cursor=not-a-cursor',
+      '/admin/decisions?limit=0',
+    ];
+    for (const path of paths) {
+      const res = await call(path, { key: a.key });
+      expect(res.status, path).toBeGreaterThanOrEqual(400);
+      expect(res.status, path).toBeLessThan(500);
+      expect(res.headers.get('content-type'), path).toMatch(/application\/json/);
+      expectError({ status: res.status, json: await res.json() }, res.status);
+    }
+    // the pool is as it was
+    const pool = await req<{ exploration_temperature: number | null; online_learning: boolean }>(
+      'GET',
+      '/admin/pools/main',
+      a.key,
+    );
+    expect(pool.json).toMatchObject({ exploration_temperature: null, online_learning: true });
+  });
+});
+
+describe('text the JSON parser accepts but storage may not', () => {
+  it('lone surrogates and NULs in a feedback comment and an experiment name: never a 5xx', async () => {
+    const served = await call('/v1/chat/completions', {
+      key: a.key,
+      body: { model: 'router/names', messages },
+    });
+    expect(served.status).toBe(200);
+    const id = served.headers.get('x-router-decision-id')!;
+    const fb = await call('/v1/feedback', {
+      key: a.key,
+      rawBody: `{"decision_id":"${id}","score":1,"comment":"a\\ud800b\\u0000c"}`,
+    });
+    expect(fb.status, await fb.clone().text()).toBeLessThan(500);
+    const exp = await call('/admin/experiments', {
+      key: a.key,
+      rawBody:
+        '{"pool":"names","name":"x\\udfff\\u0000y","arms":[{"name":"a","weight":1},{"name":"b","weight":1}]}',
+    });
+    expect(exp.status, await exp.clone().text()).toBeLessThan(500);
+    if (exp.status === 201) {
+      const made = await exp.json<ExperimentJson>();
+      const listed = await req<{ data: ExperimentJson[] }>('GET', '/admin/experiments', a.key);
+      expect(listed.status).toBe(200);
+      await req('POST', `/admin/experiments/${made.id}/stop`, a.key);
+    }
+  });
+});
