@@ -501,3 +501,31 @@ describe('text the JSON parser accepts but storage may not', () => {
     }
   });
 });
+
+describe('experiments: concurrent weight changes', () => {
+  it('two PATCHes naming different arms, sent together, both take effect', async () => {
+    const created = await req<ExperimentJson>('POST', '/admin/experiments', a.key, {
+      pool: 'names',
+      name: 'racing patches',
+      arms: [
+        { name: 'a', weight: 1 },
+        { name: 'b', weight: 1 },
+        { name: 'c', weight: 1 },
+      ],
+    });
+    expect(created.status).toBe(201);
+    const path = `/admin/experiments/${created.json.id}`;
+    const [first, second] = await Promise.all([
+      call(path, { key: a.key, method: 'PATCH', body: { weights: { a: 5 } } }),
+      call(path, { key: a.key, method: 'PATCH', body: { weights: { b: 7 } } }),
+    ]);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const shown = await req<ExperimentJson>('GET', path, a.key);
+    expect(shown.json.arms).toEqual([
+      { name: 'a', weight: 5 },
+      { name: 'b', weight: 7 },
+      { name: 'c', weight: 1 },
+    ]);
+    await req('POST', `${path}/stop`, a.key);
+  });
+});
