@@ -526,6 +526,9 @@ describe('experiments: concurrent weight changes', () => {
       { name: 'b', weight: 7 },
       { name: 'c', weight: 1 },
     ]);
+    // a weight keeps every digit it was sent with
+    const exact = await req<ExperimentJson>('PATCH', path, a.key, { weights: { c: 1 / 3 } });
+    expect(exact.json.arms[2]).toEqual({ name: 'c', weight: 1 / 3 });
     await req('POST', `${path}/stop`, a.key);
   });
 });
