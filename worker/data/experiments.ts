@@ -115,21 +115,35 @@ export async function listExperiments(
   return results.map(toRecord);
 }
 
+/** A new weight for the arm at `index` of an experiment's stored arms. */
+export interface WeightChange {
+  index: number;
+  weight: number;
+}
+
 /**
- * Replaces the arms of an active experiment; false when it is not (any more) active.
+ * Sets the weights of some arms of an active experiment in one statement (json_set on the stored
+ * array, by index: arms never change but for their weights), so two concurrent changes of
+ * different arms both take effect; false when it is not (any more) active.
  *
  * @example
- * await updateArms(env.DB, 'acme', 'exp_3f...', arms);
+ * await setWeights(env.DB, 'acme', 'exp_3f...', [{ index: 1, weight: 4 }]);
  */
-export async function updateArms(
+export async function setWeights(
   db: D1Database,
   tenantId: string,
   id: string,
-  arms: readonly ExperimentArm[],
+  changes: readonly WeightChange[],
 ): Promise<boolean> {
+  // the weight goes in as JSON text: a bound REAL would be written with 15 digits, not all 17
+  const pairs = changes.map((_, i) => `?${2 * i + 3}, json(?${2 * i + 4})`).join(', ');
+  const values = changes.flatMap((ch) => [`$[${ch.index}].weight`, JSON.stringify(ch.weight)]);
   const { meta } = await db
-    .prepare('UPDATE experiments SET arms = ?3 WHERE tenant_id = ?1 AND id = ?2 AND active = 1')
-    .bind(tenantId, id, JSON.stringify(arms))
+    .prepare(
+      `UPDATE experiments SET arms = json_set(arms, ${pairs})
+       WHERE tenant_id = ?1 AND id = ?2 AND active = 1`,
+    )
+    .bind(tenantId, id, ...values)
     .run();
   return meta.changes === 1;
 }

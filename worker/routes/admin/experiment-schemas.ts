@@ -9,6 +9,12 @@ const name = z
   .max(128)
   .regex(/^[\w.:/@+-]+$/, 'letters, digits and ._:/@+- only');
 
+/**
+ * An arm's name: `__proto__` is refused because a PATCH names arms as JSON object keys, and that
+ * key cannot be carried in a plain object (it would set the prototype instead).
+ */
+const armName = name.max(64).refine((n) => n !== '__proto__', 'an arm may not be named __proto__');
+
 /** An arm's share of the traffic, relative to the other arms' weights. */
 const weight = z.number().finite().positive().max(1_000_000);
 
@@ -17,7 +23,7 @@ export const MAX_ARMS = 16;
 
 const arm = z
   .object({
-    name: name.max(64),
+    name: armName,
     weight,
     /** Routes this arm with another of the tenant's pools (its rows are logged under that pool). */
     pool: name.optional(),
@@ -64,7 +70,13 @@ export const newExperimentSchema = z
 export const experimentPatchSchema = z
   .object({
     weights: z
-      .record(z.string().min(1).max(64), weight)
+      .unknown()
+      // zod's record skips a "__proto__" key without a word: refuse it instead of answering 200
+      .refine(
+        (w) => typeof w !== 'object' || w === null || !Object.hasOwn(w, '__proto__'),
+        'no arm is named __proto__',
+      )
+      .pipe(z.record(z.string().min(1).max(64), weight))
       .refine((w) => Object.keys(w).length > 0, 'name at least one arm'),
   })
   .strict();

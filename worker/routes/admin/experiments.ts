@@ -12,7 +12,7 @@ import {
   insertExperiment,
   listExperiments,
   stopExperiment,
-  updateArms,
+  setWeights,
   type ExperimentRecord,
 } from '../../data/experiments';
 import { clearPoolCache } from '../../data/pools';
@@ -122,14 +122,17 @@ export async function patchExperiment(
       code: 'invalid_value',
       param: `weights.${unknown}`,
     });
-  const arms = e.arms.map((a) => ({ ...a, weight: weights[a.name] ?? a.weight }));
-  if (!e.active || !(await updateArms(c.env.DB, e.tenant_id, id, arms)))
+  // own keys only: an arm named like an Object.prototype member (`constructor`) is not named
+  const changes = e.arms.flatMap((a, index) =>
+    Object.hasOwn(weights, a.name) ? [{ index, weight: weights[a.name]! }] : [],
+  );
+  if (!e.active || !(await setWeights(c.env.DB, e.tenant_id, id, changes)))
     throw new ApiError(409, 'experiment is stopped; its weights can no longer change', {
       code: 'experiment_stopped',
       param: 'id',
     });
   clearPoolCache(e.tenant_id);
-  return c.json(experimentView({ ...e, arms }));
+  return c.json(experimentView(await requireExperiment(c, id)));
 }
 
 /**
