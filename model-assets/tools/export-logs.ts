@@ -18,7 +18,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -71,6 +80,7 @@ function options(argv: string[]): Options {
   }
   if (!values.out) throw new CliError(`--out DIR is required\n${usage}`);
   if (values.local && values.remote) throw new CliError('--local and --remote exclude each other');
+  checkOut(path.resolve(values.out));
   return {
     out: path.resolve(values.out),
     remote: values.remote === true,
@@ -82,6 +92,24 @@ function options(argv: string[]): Options {
       values['persist-to'] ?? process.env.STATE_DIR ?? path.join('.wrangler', 'state'),
     ),
   };
+}
+
+/** What an export writes: an `--out` folder holding only these (an earlier export) is replaced. */
+const EXPORT_FILES = new Set(['prompts.jsonl', 'outcomes.csv', 'prices.csv']);
+
+/**
+ * Refuses an `--out` that is a file, or a folder holding anything but an earlier export's files:
+ * the export replaces the folder whole, and must never delete what someone else put there.
+ */
+function checkOut(out: string): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new CliError(`--out ${out} is a file, not a folder`);
+  const foreign = readdirSync(out).filter((f) => !EXPORT_FILES.has(f));
+  if (foreign.length > 0)
+    throw new CliError(
+      `--out ${out} holds files that are not an export's (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}); ` +
+        'name a new or empty folder, or an earlier export',
+    );
 }
 
 /** A SQL string literal. */
@@ -285,6 +313,7 @@ function writeFolder(g: Gathered, out: string): { outcomes: number } {
     const prices = ['model,input_usd_per_mtok,output_usd_per_mtok'];
     for (const [model, [i, o]] of g.prices) prices.push(`${csv(model)},${i},${o}`);
     writeFileSync(path.join(tmp, 'prices.csv'), `${prices.join('\n')}\n`);
+    checkOut(out); // again: the folder may have changed while the log was read
     if (existsSync(out)) rmSync(out, { recursive: true });
     renameSync(tmp, out);
     return { outcomes: lines.length - 1 };

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -217,8 +217,60 @@ print(json.dumps({"models": t.models, "prompts": len(t.prompt_ids), "graded": in
         prompts: 60,
         graded: 90,
       });
+
+      // an earlier export's folder is replaced by the next export
+      const again = run(path.join(root, 'node_modules/.bin/tsx'), [
+        'model-assets/tools/export-logs.ts',
+        '--out',
+        out,
+        '--local',
+        '--persist-to',
+        state,
+        '--tenant',
+        'ta',
+      ]);
+      assert.equal(again.status, 0, again.out);
+      assert.equal(
+        readFileSync(path.join(out, 'outcomes.csv'), 'utf8').trim().split('\n').length,
+        92,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   },
 );
+
+test('export-logs refuses an --out folder that holds anything but an earlier export', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'export-logs-out-'));
+  try {
+    const out = path.join(dir, 'precious');
+    mkdirSync(out);
+    writeFileSync(path.join(out, 'notes.txt'), 'keep me');
+    writeFileSync(path.join(out, 'prices.csv'), 'model,input_usd_per_mtok,output_usd_per_mtok\n');
+    const r = run(path.join(root, 'node_modules/.bin/tsx'), [
+      'model-assets/tools/export-logs.ts',
+      '--out',
+      out,
+      '--local',
+      '--persist-to',
+      path.join(dir, 'no-state'),
+    ]);
+    assert.notEqual(r.status, 0, r.out);
+    assert.match(r.out, /holds files that are not an export's \(notes\.txt\)/);
+    assert.equal(readFileSync(path.join(out, 'notes.txt'), 'utf8'), 'keep me');
+    assert.deepEqual(readdirSync(out).sort(), ['notes.txt', 'prices.csv']);
+
+    const file = path.join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const f = run(path.join(root, 'node_modules/.bin/tsx'), [
+      'model-assets/tools/export-logs.ts',
+      '--out',
+      file,
+    ]);
+    assert.notEqual(f.status, 0, f.out);
+    assert.match(f.out, /is a file, not a folder/);
+    assert.equal(readFileSync(file, 'utf8'), 'x');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
