@@ -35,8 +35,8 @@ import { embeddingText } from '../../worker/embedding/prompt-text';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const PAGE = 500;
-const usage = `usage: npm run export-logs -- --out DIR [--local | --remote] [--tenant T] [--pool P] [--since 2026-12-01 | 7d]
-                                     [--persist-to DIR (local D1 state, default .wrangler/state)]`;
+const usage = `usage: npm run export-logs -- --out DIR (--tenant T | --all-tenants) [--local | --remote] [--pool P]
+                                     [--since 2026-12-01 | 7d] [--persist-to DIR (local D1 state, default .wrangler/state)]`;
 
 class CliError extends Error {}
 
@@ -68,6 +68,7 @@ function options(argv: string[]): Options {
       local: { type: 'boolean' },
       remote: { type: 'boolean' },
       tenant: { type: 'string' },
+      'all-tenants': { type: 'boolean' },
       pool: { type: 'string' },
       since: { type: 'string' },
       'persist-to': { type: 'string' },
@@ -81,6 +82,10 @@ function options(argv: string[]): Options {
   if (!values.out) throw new CliError(`--out DIR is required\n${usage}`);
   if (values.local && values.remote) throw new CliError('--local and --remote exclude each other');
   checkOut(path.resolve(values.out));
+  // A bundle trained on the folder routes whoever uses it: mixing tenants' traffic is a choice
+  // the operator makes by name, never a default.
+  if (!values.tenant === !values['all-tenants'])
+    throw new CliError(`give exactly one of --tenant T and --all-tenants\n${usage}`);
   return {
     out: path.resolve(values.out),
     remote: values.remote === true,

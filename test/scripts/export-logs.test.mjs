@@ -240,7 +240,7 @@ print(json.dumps({"models": t.models, "prompts": len(t.prompt_ids), "graded": in
   },
 );
 
-test('export-logs refuses an --out folder that holds anything but an earlier export', () => {
+test('export-logs refuses an --out folder that holds anything but an earlier export, and mixed tenants unless asked', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'export-logs-out-'));
   try {
     const out = path.join(dir, 'precious');
@@ -251,6 +251,8 @@ test('export-logs refuses an --out folder that holds anything but an earlier exp
       'model-assets/tools/export-logs.ts',
       '--out',
       out,
+      '--tenant',
+      'ta',
       '--local',
       '--persist-to',
       path.join(dir, 'no-state'),
@@ -270,6 +272,18 @@ test('export-logs refuses an --out folder that holds anything but an earlier exp
     assert.notEqual(f.status, 0, f.out);
     assert.match(f.out, /is a file, not a folder/);
     assert.equal(readFileSync(file, 'utf8'), 'x');
+
+    // every tenant's traffic only when asked for by name
+    for (const extra of [[], ['--tenant', 'ta', '--all-tenants']]) {
+      const t = run(path.join(root, 'node_modules/.bin/tsx'), [
+        'model-assets/tools/export-logs.ts',
+        '--out',
+        path.join(dir, 'fresh'),
+        ...extra,
+      ]);
+      assert.notEqual(t.status, 0, t.out);
+      assert.match(t.out, /give exactly one of --tenant T and --all-tenants/);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
