@@ -1,9 +1,11 @@
 /**
  * What `POST /admin/experiments` checks beyond the body's shape: everything an arm names belongs
- * to, or is visible to, the tenant (its pools, models it can call, bundles in R2), and no arm
+ * to, or is visible to, the tenant (its pools, models it can call, bundles in R2 no other tenant
+ * owns), and no arm
  * shares its decision-log rows (pool and arm name) with an arm of another active experiment of
  * the tenant, or the two reports would count each other's requests.
  */
+import { mayUseBundle } from '../data/bundle-owners';
 import { listExperiments, poolIdOf } from '../data/experiments';
 import { findModel } from '../data/models';
 import type { Env } from '../env';
@@ -23,7 +25,11 @@ async function checkArm(env: Env, tenantId: string, body: NewExperiment, i: numb
     throw notFound('pool', arm.pool, 'pool_not_found', `${at}.pool`);
   if (arm.model && !(await findModel(env.DB, tenantId, arm.model)))
     throw notFound('model', arm.model, 'model_not_found', `${at}.model`);
-  if (arm.bundle_version && !(await bundleExists(env, arm.bundle_version)))
+  if (
+    arm.bundle_version &&
+    (!(await bundleExists(env, arm.bundle_version)) ||
+      !(await mayUseBundle(env.DB, tenantId, arm.bundle_version)))
+  )
     throw notFound('bundle', arm.bundle_version, 'bundle_not_found', `${at}.bundle_version`);
 }
 

@@ -2,6 +2,7 @@
  * What one onboarding call works with: the bundle's manifest, its identity prior and the quiz bank.
  * Failures are ApiErrors with the status and code the admin routes answer with.
  */
+import { mayUseBundle } from '../data/bundle-owners';
 import type { Env } from '../env';
 import type { Manifest } from '../bundle/manifest';
 import { ApiError } from '../errors';
@@ -21,14 +22,16 @@ export interface OnboardingContext {
 
 /**
  * Resolves bundle (the request's, else `DEFAULT_BUNDLE`), bank and the prior a quiz on it starts
- * from (the bank's, else the bundle's).
+ * from (the bank's, else the bundle's). A bundle another tenant owns is not found: its bank's items
+ * are that tenant's prompts.
  *
  * @example
- * const ctx = await onboardingContext(env, undefined, 'default');
+ * const ctx = await onboardingContext(env, 'acme', undefined, 'default');
  * ctx.bank.params.count; // items to choose from
  */
 export async function onboardingContext(
   env: Env,
+  tenantId: string,
   bundle: string | undefined,
   bankName: string,
 ): Promise<OnboardingContext> {
@@ -38,6 +41,11 @@ export async function onboardingContext(
       code: 'bundle_required',
       param: 'bundle',
     });
+  const notFound = new ApiError(404, `bundle ${version} not found`, {
+    code: 'bundle_not_found',
+    param: 'bundle',
+  });
+  if (!(await mayUseBundle(env.DB, tenantId, version))) throw notFound;
   let manifest: Manifest | null;
   try {
     manifest = await readManifest(env.ASSETS, version);
@@ -48,11 +56,7 @@ export async function onboardingContext(
       param: 'bundle',
     });
   }
-  if (!manifest)
-    throw new ApiError(404, `bundle ${version} not found`, {
-      code: 'bundle_not_found',
-      param: 'bundle',
-    });
+  if (!manifest) throw notFound;
   const bank = await loadBank(env.ASSETS, version, bankName, manifest.identity_dim);
   const { prior, source } = onboardingPrior(manifest, bank);
   return { manifest, prior, priorSource: source, bank };

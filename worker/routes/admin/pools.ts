@@ -7,6 +7,7 @@
  * cached pools in this isolate (others follow within POOL_CACHE_SECONDS).
  */
 import type { Context } from 'hono';
+import { mayUseBundle } from '../../data/bundle-owners';
 import { clearGrantCache } from '../../data/grants';
 import { findModel } from '../../data/models';
 import {
@@ -48,9 +49,15 @@ export function poolView(p: PoolRecord): Record<string, unknown> {
   };
 }
 
-/** 404 `bundle_not_found` unless R2 holds the bundle's manifest (a typo would 503 every request). */
+/**
+ * 404 `bundle_not_found` unless R2 holds the bundle's manifest (a typo would 503 every request) and
+ * the tenant may route with it (no other tenant owns it; the same answer, so as not to say it exists).
+ */
 async function requireBundle(c: Context<AppEnv>, version: string): Promise<void> {
-  if (!(await c.env.ASSETS.head(`bundles/${version}/manifest.json`)))
+  if (
+    !(await c.env.ASSETS.head(`bundles/${version}/manifest.json`)) ||
+    !(await mayUseBundle(c.env.DB, c.get('tenant').id, version))
+  )
     throw new ApiError(404, `bundle ${JSON.stringify(version)} is not in R2`, {
       code: 'bundle_not_found',
       param: 'bundle_version',

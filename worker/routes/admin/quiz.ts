@@ -45,7 +45,7 @@ export async function getQuiz(
 ): Promise<Response> {
   const row = await ownModel(c);
   const { n, bank, bundle, method, seed, gradable } = c.req.valid('query');
-  const ctx = await onboardingContext(c.env, bundle, bank);
+  const ctx = await onboardingContext(c.env, c.get('tenant').id, bundle, bank);
   const quiz = chooseQuiz(ctx, n, method, seed, gradable ? ungradable(ctx) : [], 'n');
   const gain = quiz.gains.reduce((s, g) => s + g, 0);
   return c.json({
@@ -75,7 +75,7 @@ export async function postQuiz(
   const row = await ownModel(c);
   const body = c.req.valid('json');
   if (body.run) await requireCallable(row, c.env);
-  const ctx = await onboardingContext(c.env, body.bundle, body.bank);
+  const ctx = await onboardingContext(c.env, c.get('tenant').id, body.bundle, body.bank);
   // the schema admits exactly one of `run` and `outcomes`
   const run = body.run ? await quizModel(row, c.env, ctx, body.run) : null;
   const graded = run ?? outcomeRows(ctx, body.outcomes ?? []);
@@ -113,7 +113,7 @@ export async function nextQuizItem(
 ): Promise<Response> {
   const row = await ownModel(c);
   const body = c.req.valid('json');
-  const ctx = await onboardingContext(c.env, body.bundle, body.bank);
+  const ctx = await onboardingContext(c.env, c.get('tenant').id, body.bundle, body.bank);
   const graded = outcomeRows(ctx, body.outcomes);
   const { row: next, posterior } = nextQuizRow(
     ctx,

@@ -1,6 +1,7 @@
 /**
  * The operator API (mounted at `/operator`, behind the operator token, never a tenant key):
- * tenants, their API keys and their upstream grants. See docs/worker.md, "Management API".
+ * tenants, their API keys, their upstream grants and the bundles they own. See docs/worker.md,
+ * "Management API".
  *
  * @example
  * app.route('/operator', operator);
@@ -10,9 +11,11 @@ import type { AppEnv } from '../../env';
 import { bodyLimit } from '../../middleware/body-limit';
 import { operatorAuth } from '../../middleware/operator-auth';
 import { validBody, validParams, validQuery } from '../../middleware/validate';
+import { disownBundle, listBundlesRoute, ownBundle } from './bundles';
 import { addGrant, listGrantsRoute, removeGrant } from './grants';
 import { createKey, listKeys, revokeKey } from './keys';
 import {
+  bundleParams,
   grantQuery,
   grantSchema,
   keyParams,
@@ -39,4 +42,7 @@ export const operator = new Hono<AppEnv>()
   .delete('/tenants/:tenant/keys/:key', validParams(keyParams), revokeKey)
   .get('/tenants/:tenant/grants', tenant, listGrantsRoute)
   .post('/tenants/:tenant/grants', tenant, validBody(grantSchema), addGrant)
-  .delete('/tenants/:tenant/grants', tenant, validQuery(grantQuery), removeGrant);
+  .delete('/tenants/:tenant/grants', tenant, validQuery(grantQuery), removeGrant)
+  .get('/tenants/:tenant/bundles', tenant, listBundlesRoute)
+  .put('/tenants/:tenant/bundles/:version', validParams(bundleParams), ownBundle)
+  .delete('/tenants/:tenant/bundles/:version', validParams(bundleParams), disownBundle);

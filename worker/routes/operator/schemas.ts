@@ -1,5 +1,6 @@
 /** Request shapes of the operator endpoints (validated at the edge with zod). */
 import { z } from 'zod';
+import { BUNDLE_VERSION } from '../../runtime/manifests';
 import { grantHostProblem, grantSecretProblem } from '../../security/grant-host';
 
 /** Tenant ids: what URLs, logs and SQL literals carry without escaping. */
@@ -99,12 +100,17 @@ export const grantQuery = z
 /** Path parameters. */
 export const tenantParams = z.object({ tenant: tenantId });
 export const keyParams = z.object({ tenant: tenantId, key: z.string().min(1).max(64) });
+export const bundleParams = z.object({
+  tenant: tenantId,
+  version: z.string().regex(BUNDLE_VERSION, 'a bundle version'),
+});
 
 export type NewTenant = z.output<typeof newTenantSchema>;
 export type TenantPatch = z.output<typeof tenantPatchSchema>;
 export type TenantListQuery = z.output<typeof tenantListQuery>;
 export type NewKey = z.output<typeof newKeySchema>;
 export type GrantBody = z.output<typeof grantSchema>;
+export type BundleParams = z.output<typeof bundleParams>;
 export type GrantQuery = z.output<typeof grantQuery>;
 export type TenantParams = z.output<typeof tenantParams>;
 export type KeyParams = z.output<typeof keyParams>;
