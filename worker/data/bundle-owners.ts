@@ -64,7 +64,8 @@ export async function ownedBundles(db: D1Database, tenantId: string): Promise<Bu
 
 /**
  * Other tenants' pools and active experiments that route with `version` (ownership must not take
- * a bundle from under them), as `tenant/pool` and `tenant/experiment` names.
+ * a bundle from under them), as `tenant/pool` and `tenant/experiment` names. An experiment row
+ * whose arms are not JSON (routing ignores it) names no bundle rather than failing the query.
  *
  * @example
  * await otherUsers(env.DB, 'v-acme-1', 'acme'); // ['globex/pool main']
@@ -78,7 +79,8 @@ export async function otherUsers(
     .prepare(
       `SELECT tenant_id || '/pool ' || name AS who FROM pools WHERE bundle_version = ?1 AND tenant_id <> ?2
        UNION ALL
-       SELECT DISTINCT e.tenant_id || '/experiment ' || e.id FROM experiments e, json_each(e.arms) a
+       SELECT DISTINCT e.tenant_id || '/experiment ' || e.id
+         FROM experiments e, json_each(CASE WHEN json_valid(e.arms) THEN e.arms ELSE '[]' END) a
         WHERE e.active = 1 AND e.tenant_id <> ?2 AND json_extract(a.value, '$.bundle_version') = ?1
        ORDER BY 1 LIMIT 10`,
     )

@@ -6,7 +6,7 @@
  * another tenant's pool or running experiment.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seedBundle, seedModel, seedPool, seedTenant } from '../support/seed';
+import { seedBundle, seedModel, seedPool, seedTenant, testEnv } from '../support/seed';
 import { as, errorOf, fresh, op } from './support';
 
 let owner: { tenantId: string; key: string };
@@ -94,6 +94,15 @@ describe('bundle ownership', () => {
   it('another tenant cannot take an owned bundle; the owner lists and gives it back', async () => {
     const v = fresh('v-second');
     await seedBundle('test-v1', 0, v);
+    // another tenant's garbled experiment row (routing ignores it) must not break the check
+    const pool = await testEnv.DB.prepare('SELECT id FROM pools WHERE tenant_id = ?1 AND name = ?2')
+      .bind(other.tenantId, 'main')
+      .first<{ id: string }>();
+    await testEnv.DB.prepare(
+      "INSERT INTO experiments (id, tenant_id, pool_id, name, arms, active) VALUES (?1, ?2, ?3, 'garbled', '[{oops', 1)",
+    )
+      .bind(fresh('e-garbled'), other.tenantId, pool!.id)
+      .run();
     expect((await own(owner.tenantId, v)).status).toBe(201);
     const clash = await own(other.tenantId, v);
     expect(clash.status).toBe(409);
