@@ -18,6 +18,10 @@ function run(cmd, args) {
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
+/** `npm run export-logs` with `args`, as a user runs it. */
+const exportLogs = (...args) =>
+  run(path.join(root, 'node_modules/.bin/tsx'), ['model-assets/tools/export-logs.ts', ...args]);
+
 const q = (v) =>
   v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${String(v).replace(/'/g, "''")}'`;
 
@@ -145,8 +149,7 @@ test(
       assert.equal(seed.status, 0, seed.out);
 
       const out = path.join(dir, 'exports', 'byod'); // its parent does not exist yet
-      const exported = run(path.join(root, 'node_modules/.bin/tsx'), [
-        'model-assets/tools/export-logs.ts',
+      const exported = exportLogs(
         '--out',
         out,
         '--local',
@@ -156,7 +159,7 @@ test(
         'ta',
         '--since',
         '30d',
-      ]);
+      );
       assert.equal(exported.status, 0, exported.out);
       assert.match(exported.out, /100 decisions, 96 with feedback, 93 of those with a kept prompt/);
       assert.match(
@@ -219,16 +222,7 @@ print(json.dumps({"models": t.models, "prompts": len(t.prompt_ids), "graded": in
       });
 
       // an earlier export's folder is replaced by the next export
-      const again = run(path.join(root, 'node_modules/.bin/tsx'), [
-        'model-assets/tools/export-logs.ts',
-        '--out',
-        out,
-        '--local',
-        '--persist-to',
-        state,
-        '--tenant',
-        'ta',
-      ]);
+      const again = exportLogs('--out', out, '--local', '--persist-to', state, '--tenant', 'ta');
       assert.equal(again.status, 0, again.out);
       assert.equal(
         readFileSync(path.join(out, 'outcomes.csv'), 'utf8').trim().split('\n').length,
@@ -247,8 +241,7 @@ test('export-logs refuses an --out folder that holds anything but an earlier exp
     mkdirSync(out);
     writeFileSync(path.join(out, 'notes.txt'), 'keep me');
     writeFileSync(path.join(out, 'prices.csv'), 'model,input_usd_per_mtok,output_usd_per_mtok\n');
-    const r = run(path.join(root, 'node_modules/.bin/tsx'), [
-      'model-assets/tools/export-logs.ts',
+    const r = exportLogs(
       '--out',
       out,
       '--tenant',
@@ -256,7 +249,7 @@ test('export-logs refuses an --out folder that holds anything but an earlier exp
       '--local',
       '--persist-to',
       path.join(dir, 'no-state'),
-    ]);
+    );
     assert.notEqual(r.status, 0, r.out);
     assert.match(r.out, /holds files that are not an export's \(notes\.txt\)/);
     assert.equal(readFileSync(path.join(out, 'notes.txt'), 'utf8'), 'keep me');
@@ -264,23 +257,14 @@ test('export-logs refuses an --out folder that holds anything but an earlier exp
 
     const file = path.join(dir, 'a-file');
     writeFileSync(file, 'x');
-    const f = run(path.join(root, 'node_modules/.bin/tsx'), [
-      'model-assets/tools/export-logs.ts',
-      '--out',
-      file,
-    ]);
+    const f = exportLogs('--out', file);
     assert.notEqual(f.status, 0, f.out);
     assert.match(f.out, /is a file, not a folder/);
     assert.equal(readFileSync(file, 'utf8'), 'x');
 
     // every tenant's traffic only when asked for by name
     for (const extra of [[], ['--tenant', 'ta', '--all-tenants']]) {
-      const t = run(path.join(root, 'node_modules/.bin/tsx'), [
-        'model-assets/tools/export-logs.ts',
-        '--out',
-        path.join(dir, 'fresh'),
-        ...extra,
-      ]);
+      const t = exportLogs('--out', path.join(dir, 'fresh'), ...extra);
       assert.notEqual(t.status, 0, t.out);
       assert.match(t.out, /give exactly one of --tenant T and --all-tenants/);
     }
