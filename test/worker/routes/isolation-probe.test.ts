@@ -71,6 +71,17 @@ function expectError(res: { status: number; json: unknown }, status: number, cod
   if (code) expect(err.code).toBe(code);
 }
 
+/** Starts an experiment of A's (201 asserted); returns its path, `/admin/experiments/{id}`. */
+async function startExperiment(pool: string, name: string, arms: Arm[]): Promise<string> {
+  const created = await req<ExperimentJson>('POST', '/admin/experiments', a.key, {
+    pool,
+    name,
+    arms,
+  });
+  expect(created.status).toBe(201);
+  return `/admin/experiments/${created.json.id}`;
+}
+
 beforeAll(async () => {
   await seedBundle('test-v1');
   a = await seedTenant('main');
@@ -280,24 +291,14 @@ describe('experiments: bad input', () => {
 
   it('a PATCH keeps the weights of the arms it does not name, whatever their names', async () => {
     // Arm names are free text ([\w.:/@+-]+): names of Object.prototype's members are valid names.
-    const created = await req<ExperimentJson>('POST', '/admin/experiments', a.key, {
-      pool: 'names',
-      name: 'prototype names',
-      arms: [
-        { name: 'constructor', weight: 3 },
-        { name: 'toString', weight: 2 },
-        { name: 'b', weight: 1 },
-      ],
+    const path = await startExperiment('names', 'prototype names', [
+      { name: 'constructor', weight: 3 },
+      { name: 'toString', weight: 2 },
+      { name: 'b', weight: 1 },
+    ]);
+    const patched = await req<ExperimentJson>('PATCH', path, a.key, {
+      weights: { b: 4 },
     });
-    expect(created.status).toBe(201);
-    const patched = await req<ExperimentJson>(
-      'PATCH',
-      `/admin/experiments/${created.json.id}`,
-      a.key,
-      {
-        weights: { b: 4 },
-      },
-    );
     expect(patched.status).toBe(200);
     const want = [
       { name: 'constructor', weight: 3 },
@@ -305,9 +306,9 @@ describe('experiments: bad input', () => {
       { name: 'b', weight: 4 },
     ];
     expect(patched.json.arms).toEqual(want);
-    const shown = await req<ExperimentJson>('GET', `/admin/experiments/${created.json.id}`, a.key);
+    const shown = await req<ExperimentJson>('GET', path, a.key);
     expect(shown.json.arms).toEqual(want);
-    await req('POST', `/admin/experiments/${created.json.id}/stop`, a.key);
+    await req('POST', `${path}/stop`, a.key);
   });
 });
 
@@ -326,16 +327,10 @@ describe('experiments: an arm named __proto__', () => {
     });
     expectError(refused, 400, 'invalid_value');
     expect((refused.json as ErrorJson).error.param).toBe('arms.0.name');
-    const created = await req<ExperimentJson>('POST', '/admin/experiments', a.key, {
-      pool: 'names',
-      name: 'plain arms',
-      arms: [
-        { name: 'a', weight: 1 },
-        { name: 'b', weight: 1 },
-      ],
-    });
-    expect(created.status).toBe(201);
-    const path = `/admin/experiments/${created.json.id}`;
+    const path = await startExperiment('names', 'plain arms', [
+      { name: 'a', weight: 1 },
+      { name: 'b', weight: 1 },
+    ]);
     // raw text: a JS object literal would set the prototype instead of a "__proto__" key
     for (const raw of ['{"weights":{"__proto__":5}}', '{"weights":{"__proto__":5,"b":2}}']) {
       const res = await req('PATCH', path, a.key, undefined, raw);
@@ -352,15 +347,10 @@ describe('experiments: an arm named __proto__', () => {
 
 describe('experiments: an arm pool deleted under a running experiment', () => {
   it('routing and the report keep working (no 500)', async () => {
-    const created = await req<ExperimentJson>('POST', '/admin/experiments', a.key, {
-      pool: 'main',
-      name: 'arm pool goes away',
-      arms: [
-        { name: 'c', weight: 1 },
-        { name: 'other', weight: 1000000, pool: 'alt' },
-      ],
-    });
-    expect(created.status).toBe(201);
+    const path = await startExperiment('main', 'arm pool goes away', [
+      { name: 'c', weight: 1 },
+      { name: 'other', weight: 1000000, pool: 'alt' },
+    ]);
     const del = await req('DELETE', '/admin/pools/alt', a.key);
     expect(del.status).toBe(200);
     const res = await call('/v1/chat/completions', {
@@ -368,9 +358,9 @@ describe('experiments: an arm pool deleted under a running experiment', () => {
       body: { model: 'router/main', messages, user: 'u-1' },
     });
     expect(res.status).toBeLessThan(500);
-    const report = await req('GET', `/admin/experiments/${created.json.id}/report`, a.key);
+    const report = await req('GET', `${path}/report`, a.key);
     expect(report.status).toBe(200);
-    await req('POST', `/admin/experiments/${created.json.id}/stop`, a.key);
+    await req('POST', `${path}/stop`, a.key);
   });
 });
 
@@ -389,15 +379,10 @@ describe("B's traffic is never counted for A", () => {
   }
 
   it("A's report counts none of B's rows with the same pool and arm names, nor B's feedback", async () => {
-    const created = await req<ExperimentJson>('POST', '/admin/experiments', a.key, {
-      pool: 'main',
-      name: 'counted',
-      arms: [
-        { name: 'shared-c', weight: 1 },
-        { name: 'shared-d', weight: 1 },
-      ],
-    });
-    expect(created.status).toBe(201);
+    const path = await startExperiment('main', 'counted', [
+      { name: 'shared-c', weight: 1 },
+      { name: 'shared-d', weight: 1 },
+    ]);
     for (const arm of ['shared-c', 'shared-d']) {
       const id = await logRow(b.tenantId, arm);
       const fb = await req('POST', '/v1/feedback', b.key, { decision_id: id, score: 1 });
@@ -405,13 +390,13 @@ describe("B's traffic is never counted for A", () => {
     }
     const report = await req<{
       arms: { name: string; requests: number; feedback: { n: number } }[];
-    }>('GET', `/admin/experiments/${created.json.id}/report`, a.key);
+    }>('GET', `${path}/report`, a.key);
     expect(report.status).toBe(200);
     expect(report.json.arms.map((r) => [r.name, r.requests, r.feedback.n])).toEqual([
       ['shared-c', 0, 0],
       ['shared-d', 0, 0],
     ]);
-    await req('POST', `/admin/experiments/${created.json.id}/stop`, a.key);
+    await req('POST', `${path}/stop`, a.key);
   });
 
   it("A's savings of its pool `main` do not move with B's rows in B's pool `main`", async () => {
@@ -504,17 +489,11 @@ describe('text the JSON parser accepts but storage may not', () => {
 
 describe('experiments: concurrent weight changes', () => {
   it('two PATCHes naming different arms, sent together, both take effect', async () => {
-    const created = await req<ExperimentJson>('POST', '/admin/experiments', a.key, {
-      pool: 'names',
-      name: 'racing patches',
-      arms: [
-        { name: 'a', weight: 1 },
-        { name: 'b', weight: 1 },
-        { name: 'c', weight: 1 },
-      ],
-    });
-    expect(created.status).toBe(201);
-    const path = `/admin/experiments/${created.json.id}`;
+    const path = await startExperiment('names', 'racing patches', [
+      { name: 'a', weight: 1 },
+      { name: 'b', weight: 1 },
+      { name: 'c', weight: 1 },
+    ]);
     const [first, second] = await Promise.all([
       call(path, { key: a.key, method: 'PATCH', body: { weights: { a: 5 } } }),
       call(path, { key: a.key, method: 'PATCH', body: { weights: { b: 7 } } }),
