@@ -23,11 +23,8 @@ export async function mayUseBundle(
   tenantId: string,
   version: string,
 ): Promise<boolean> {
-  const row = await db
-    .prepare('SELECT tenant_id FROM bundle_owners WHERE version = ?1')
-    .bind(version)
-    .first<{ tenant_id: string }>();
-  return !row || row.tenant_id === tenantId;
+  const owner = await bundleOwner(db, version);
+  return !owner || owner.tenant_id === tenantId;
 }
 
 /**
