@@ -28,7 +28,7 @@ from ..export.node_bridge import read_array, serve_decisions
 from ..onboard import laplace_posterior, select_quiz
 from ..onboard.design import representative_quiz
 from ..onboard.evaluate import cov_factor
-from ..onboard.prior import MIN_MODELS, Prior, pool_prior
+from ..onboard.prior import MIN_MODELS, Prior, pool_prior, priced_pool_prior
 from ..onboard.served import prior_of
 from ..scoring.evalset import EvalSet
 from .routers import ServedOutputs, binary_pairs
@@ -122,8 +122,9 @@ def pool_identities(es: EvalSet, manifest: dict[str, Any], prompts: ServedPrompt
     if fit and (prompts.a is None or prompts.c is None):
         raise ValueError("fitting identities needs the train prompts' item parameters (embed_and_probe(probe=True))")
     if mode == "quiz":
+        log_price = np.log(np.maximum(es.train.expected_cost[:, fit].mean(axis=0), 1e-12))
         quiz = quiz_identities(prompts.a, prompts.c, es.train.table.outcome[:, fit].astype(np.float64), manifest,
-                               quiz_items, quiz_prior, quiz_design)
+                               quiz_items, quiz_prior, quiz_design, log_price)
         for j, (theta, cov) in zip(fit, quiz.posteriors):
             vectors[j], covs[j] = theta.tolist(), cov_factor(cov)
         meta["quiz"] = {"items": quiz_items, "design": quiz.design, "prior": quiz.prior_source,
@@ -181,7 +182,7 @@ def quiz_identity(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[st
 
 
 #: The prior a quiz identity's posterior is taken under (``pool_identities``'s ``quiz_prior``).
-QUIZ_PRIORS = ("pool", "bundle")
+QUIZ_PRIORS = ("pool", "priced", "bundle")
 
 
 @dataclass
@@ -194,12 +195,15 @@ class QuizIdentities:
 
 
 def quiz_identities(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[str, Any], n_items: int,
-                    prior: str = "pool", design: str = "auto") -> QuizIdentities:
+                    prior: str = "pool", design: str = "auto", log_price: np.ndarray | None = None
+                    ) -> QuizIdentities:
     """Identities of a pool whose every model took a quiz of ``n_items`` (``y`` [P, M] its train
     outcomes; only the quiz items' are read), the same items for every model, chosen by ``design``
     (``QUIZ_DESIGNS``). ``prior="pool"``: posteriors under the prior EM
     estimates from all the pool's quiz outcomes (``onboard.prior.pool_prior``; fewer than
-    ``MIN_MODELS`` models fall back to the bundle's); ``"bundle"``: under the bundle's ``irt.prior``.
+    ``MIN_MODELS`` models fall back to the bundle's); ``"priced"``: the same EM with each model's
+    ``log_price`` (e.g. of its mean expected cost per request) as a covariate of the prior mean
+    (``onboard.prior.priced_pool_prior``); ``"bundle"``: under the bundle's ``irt.prior``.
 
     @example
         ids = quiz_identities(a_train, c_train, y_train, manifest, 20)
@@ -209,17 +213,24 @@ def quiz_identities(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[
         raise ValueError(f"quiz prior must be one of {QUIZ_PRIORS}, not {prior!r}")
     if design not in QUIZ_DESIGNS:
         raise ValueError(f"quiz design must be one of {QUIZ_DESIGNS}, not {design!r}")
+    if prior == "priced" and (log_price is None or len(log_price) != y.shape[1]):
+        raise ValueError("the priced quiz prior needs every pool model's log price")
     start = Prior(*prior_of(manifest, a.shape[1]), source="bundle irt.prior")
-    use_pool = prior == "pool" and y.shape[1] >= MIN_MODELS
+    use_pool = prior != "bundle" and y.shape[1] >= MIN_MODELS
     if design == "auto":
         design = "representative" if use_pool else QUIZ_CRITERION
     quizzes = []
     for j in range(y.shape[1]):
         rows = quiz_rows(a, c, y[:, j], manifest, n_items, design)
         quizzes.append((rows, y[rows, j]))
-    used = pool_prior(a, c, quizzes, start) if use_pool else start
-    posts = [laplace_posterior(a[r], c[r], yj, used.mean, used.cov) for r, yj in quizzes]
-    return QuizIdentities([(p.mean, p.cov) for p in posts], used.source, design)
+    if use_pool and prior == "priced":
+        priced = priced_pool_prior(a, c, quizzes, np.asarray(log_price), start)
+        z = np.asarray(log_price, np.float64) - float(np.mean(log_price))
+        priors = [priced.at(float(zj)) for zj in z]
+    else:
+        priors = [pool_prior(a, c, quizzes, start) if use_pool else start] * len(quizzes)
+    posts = [laplace_posterior(a[r], c[r], yj, pr.mean, pr.cov) for (r, yj), pr in zip(quizzes, priors)]
+    return QuizIdentities([(p.mean, p.cov) for p in posts], priors[0].source, design)
 
 
 def route_pool(es: EvalSet, bundle: Path, ids: PoolIdentities, preferences: np.ndarray,

@@ -185,6 +185,28 @@ def test_a_quizzed_pool_shares_representative_items_and_its_own_prior(tmp_path: 
         pool_identities(es, manifest, prompts, "quiz", quiz_items=7, quiz_design="best")
 
 
+def test_a_priced_quiz_prior_shifts_each_model_by_its_log_price(tmp_path: Path) -> None:
+    from trainer.eval.served import quiz_identities
+    from trainer.onboard import laplace_posterior
+    from trainer.onboard.design import representative_quiz
+    from trainer.onboard.prior import Prior, priced_pool_prior
+
+    es, manifest, prompts, _ = _pool_case(tmp_path)
+    y = es.train.table.outcome.astype(np.float64)
+    log_price = np.log(es.train.expected_cost.mean(axis=0))
+    quiz = quiz_identities(prompts.a, prompts.c, y, manifest, 7, prior="priced", log_price=log_price)
+    assert "log price" in quiz.prior_source and quiz.design == "representative"
+    rows = representative_quiz(prompts.a, 7).rows
+    quizzes = [(rows[~np.isnan(y[rows, j])], y[rows[~np.isnan(y[rows, j])], j]) for j in range(len(es.models))]
+    pp = priced_pool_prior(prompts.a, prompts.c, quizzes, log_price, Prior(np.zeros(4), np.eye(4)))
+    for j, (r, yj) in enumerate(quizzes):
+        prior = pp.at(float(log_price[j] - log_price.mean()))
+        want = laplace_posterior(prompts.a[r], prompts.c[r], yj, prior.mean, prior.cov)
+        np.testing.assert_allclose(quiz.posteriors[j][0], want.mean, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match="log price"):
+        quiz_identities(prompts.a, prompts.c, y, manifest, 7, prior="priced")
+
+
 def test_a_quizzed_pair_keeps_the_bundle_prior_and_the_i_optimal_quiz(tmp_path: Path) -> None:
     from trainer.eval.served import quiz_identities
 
