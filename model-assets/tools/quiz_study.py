@@ -160,8 +160,9 @@ def fixed(name: str, work: Path, items: list[int], draws: int = 100) -> None:
             q = y[rng.choice(graded, n, replace=False)].mean(axis=0)
             res["quiz mean"].append(aiq(q))
             res["price-shrunk"].append(aiq(shrunk(q, n)))
+        at_hull = {k: float(np.mean(np.array(v) >= hull - 1e-4)) for k, v in res.items()}
         print(f"{name} n={n} " + " | ".join(
-            f"{k}: median {np.median(v):.4f}, mean {np.mean(v):.4f}, at the hull in {np.mean(np.array(v) >= hull - 1e-4):.0%}"
+            f"{k}: median {np.median(v):.4f}, mean {np.mean(v):.4f}, at the hull in {at_hull[k]:.0%}"
             for k, v in res.items()), flush=True)
 
 

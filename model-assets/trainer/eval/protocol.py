@@ -13,8 +13,8 @@ new customer would be served: every pool model's identity fitted on NAME's train
 prompt head frozen, those also trained under another dataset's grading included (a customer's
 grades are its own), and again with each identity from a quiz of ``--quiz-items`` train prompts
 (``served.quiz_identities``: the same representative items for every pool model, the posterior
-under the prior the quizzed pool's outcomes give, routed with its posterior spread; chosen on a
-validation split of the train prompts, docs/benchmarks/generalisation-quiz.md). Results: ``NAME``
+under the prior the quizzed pool's outcomes and prices give, routed with its posterior spread;
+chosen on a validation split of the train prompts, docs/benchmarks/generalisation-quiz.md). Results: ``NAME``
 and ``NAME:quiz-20``.
 
 The bundles are built by the build's own entry point (``python -m trainer.build``) with the
@@ -325,7 +325,8 @@ def bootstrap_block(es: EvalSet, results: list[Any], served: Any, n_boot: int = 
         bootstrap_block(es, results, served)["policy_minus_hull_aiq"]   # [lo, hi]
     """
     te = es.test
-    hull, aiqs = bootstrap_aiqs({"policy": served.choices}, te.cost, te.quality, es.models, n_boot=n_boot, seed=seed)
+    hull, aiqs = bootstrap_aiqs({"policy": served.all_choices()}, te.cost, te.quality, es.models, n_boot=n_boot,
+                                seed=seed)
     out: dict[str, Any] = {"n": n_boot, "level": CI_LEVEL, "prompts": te.size,
                            "policy_minus_hull_aiq": _ci(aiqs["policy"] - hull)}
     by = {r.name: r for r in results}

@@ -144,8 +144,9 @@ def protocol_markdown(results: dict[str, Any], command: str, plot_name: str | No
                          "datasets: their grades there came from another harness), and, in the `:quiz-N` rows, from "
                          "an N-item quiz of the train prompts, the same items for every pool model (k-means medoids "
                          "of the items; a two-model pool: the static I-optimal design from the bundle's `irt.prior`), "
-                         "the Laplace posterior under the prior EM finds from the whole pool's quiz outcomes (a "
-                         "two-model pool: the bundle's), routed one posterior std below its mean as the worker "
+                         "the Laplace posterior under the prior EM finds from the whole pool's quiz outcomes and "
+                         "prices (each model's log price a covariate of its prior mean; a two-model pool: the "
+                         "bundle's prior), routed one posterior std below its mean as the worker "
                          "routes a quiz identity (docs/benchmarks/generalisation-quiz.md).",
     }[protocol]
     bundles = meta.get("bundles", {})

@@ -50,9 +50,17 @@ class ServedOutputs:
     choices: np.ndarray       # [W, P] int indices into the pool
     p_success: np.ndarray     # [P, K]
     bundle: str
-    #: the policy served with only a strong/weak pair as candidates: (strong, weak) -> [W, P] with
-    #: 1 where it chose the strong model
+    #: the policy served with only a strong/weak pair as candidates: (strong, weak) -> [W', P] with
+    #: 1 where it chose the strong model, at ``preferences`` and the refined ones between them
+    #: (``served.refined_masks``)
     pair_strong: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    #: a two-model pool's choices at those refined preferences ([W' - W, P]): more points of the
+    #: same router's curve, after ``choices``
+    refined_choices: np.ndarray | None = None
+
+    def all_choices(self) -> np.ndarray:
+        """``choices`` and ``refined_choices``: every setting the pool was routed at."""
+        return self.choices if self.refined_choices is None else np.concatenate([self.choices, self.refined_choices])
 
 
 Progress = Callable[[str], None]
@@ -292,7 +300,8 @@ def served_routers(es: EvalSet, served: ServedOutputs, ws: np.ndarray = greedy.W
     out.append(RouterResult("irt_lambda", "multi-model, price swept",
                             greedy.lambda_curve(served.p_success, te.expected_cost, cost, quality),
                             note=f"irt.onnx of {served.bundle}; argmax p - lam * expected cost"))
-    pts = [M.choice_point(c, cost, quality) for c in served.choices]
+    # in preference order first (the presets are read off them), then any refined settings
+    pts = [M.choice_point(c, cost, quality) for c in served.all_choices()]
     out.append(RouterResult("policy", "multi-model policy", pts, note=f"int8 bundle {served.bundle} as served"))
     return out
 

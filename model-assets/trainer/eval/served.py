@@ -92,12 +92,14 @@ def embed_and_probe(es: EvalSet, bundle: Path, probe: bool, progress: Callable[[
 
 
 def pool_identities(es: EvalSet, manifest: dict[str, Any], prompts: ServedPrompts, mode: str = "manifest",
-                    quiz_items: int = 20, quiz_prior: str = "pool", quiz_design: str = "auto"
+                    quiz_items: int = 20, quiz_prior: str = "priced", quiz_design: str = "auto"
                     ) -> PoolIdentities:
     """The identities the pool is routed with (``IDENTITY_MODES``); fits need ``prompts`` probed.
-    A quiz identity is the posterior under ``quiz_prior`` (``QUIZ_PRIORS``): ``pool``, the prior
-    the quizzed pool's own outcomes give (``onboard.prior.pool_prior``), or ``bundle``, the
-    bundle's ``irt.prior``; the quiz items are designed under the bundle's prior either way.
+    A quiz identity is the posterior under ``quiz_prior`` (``QUIZ_PRIORS``): ``priced``, the prior
+    the quizzed pool's own outcomes and prices give (``onboard.prior.priced_pool_prior``; each
+    model's price is its mean expected cost per train prompt), ``pool``, the same without prices,
+    or ``bundle``, the bundle's ``irt.prior``; the quiz items are designed under the bundle's prior
+    either way.
 
     @example
         ids = pool_identities(es, manifest, embed_and_probe(es, bundle, probe=True), mode="quiz")
@@ -182,6 +184,9 @@ def quiz_identity(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[st
 
 
 #: The prior a quiz identity's posterior is taken under (``pool_identities``'s ``quiz_prior``).
+#: ``priced`` is the protocol's: on validation (30% of the train prompts held out,
+#: tools/quiz_study.py) it had the highest AIQ summed over mmlu-pro, alpaca-eval and arena-hard left
+#: out at 20 and 50 items, the rule that chose ``pool`` before it (docs/benchmarks/generalisation-quiz.md).
 QUIZ_PRIORS = ("pool", "priced", "bundle")
 
 
@@ -195,7 +200,7 @@ class QuizIdentities:
 
 
 def quiz_identities(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[str, Any], n_items: int,
-                    prior: str = "pool", design: str = "auto", log_price: np.ndarray | None = None
+                    prior: str = "priced", design: str = "auto", log_price: np.ndarray | None = None
                     ) -> QuizIdentities:
     """Identities of a pool whose every model took a quiz of ``n_items`` (``y`` [P, M] its train
     outcomes; only the quiz items' are read), the same items for every model, chosen by ``design``
@@ -213,10 +218,10 @@ def quiz_identities(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[
         raise ValueError(f"quiz prior must be one of {QUIZ_PRIORS}, not {prior!r}")
     if design not in QUIZ_DESIGNS:
         raise ValueError(f"quiz design must be one of {QUIZ_DESIGNS}, not {design!r}")
-    if prior == "priced" and (log_price is None or len(log_price) != y.shape[1]):
-        raise ValueError("the priced quiz prior needs every pool model's log price")
     start = Prior(*prior_of(manifest, a.shape[1]), source="bundle irt.prior")
     use_pool = prior != "bundle" and y.shape[1] >= MIN_MODELS
+    if use_pool and prior == "priced" and (log_price is None or len(log_price) != y.shape[1]):
+        raise ValueError("the priced quiz prior needs every pool model's log price")
     if design == "auto":
         design = "representative" if use_pool else QUIZ_CRITERION
     quizzes = []
@@ -233,6 +238,47 @@ def quiz_identities(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[
     return QuizIdentities([(p.mean, p.cov) for p in posts], priors[0].source, design)
 
 
+#: A binary router's curve is only as fine as the preferences it is routed at. Where the served pair
+#: router's share of strong calls changes by more than ``PAIR_STEP`` between two neighbouring
+#: preferences, evenly spaced preferences between them are routed too (enough for steps of
+#: ``PAIR_STEP`` were the change even, at most ``PAIR_MAX_INSERT`` per gap), ``PAIR_ROUNDS`` times:
+#: a pair's predicted gains can all lie within a few hundredths of each other (routellm-gsm8k: the
+#: whole switch from weak to strong within w 0.832-0.838), where steps of 0.01 left 3 of its splits
+#: and APGR scored the rest as random mixing. The threshold baselines are swept over every
+#: threshold already.
+PAIR_STEP = 0.01
+PAIR_ROUNDS = 3
+PAIR_MAX_INSERT = 128
+
+
+def refined_masks(strong_at: Callable[[np.ndarray], np.ndarray], preferences: np.ndarray,
+                  step: float = PAIR_STEP, rounds: int = PAIR_ROUNDS) -> tuple[np.ndarray, np.ndarray]:
+    """(preferences, [W, P] strong masks) of a binary router: ``strong_at(ws)`` [len(ws), P] at
+    ``preferences``, then (``rounds`` times, one call each) at evenly spaced preferences inside every
+    gap between neighbours whose shares of strong calls differ by more than ``step``; sorted.
+
+    @example
+        >>> ws, m = refined_masks(lambda ws: np.linspace(0, 1, 200)[None, :] < ws[:, None], np.linspace(0, 1, 11))
+        >>> len(ws), float(np.abs(np.diff(m.mean(axis=1))).max()) <= 0.01
+        (212, True)
+    """
+    ws = np.asarray(preferences, np.float64)
+    masks = np.asarray(strong_at(preferences), bool)
+    for _ in range(rounds):
+        jumps = np.abs(np.diff(masks.mean(axis=1)))
+        gaps = np.flatnonzero(jumps > step)
+        if len(gaps) == 0:
+            break
+        inserted = [np.linspace(ws[g], ws[g + 1], min(PAIR_MAX_INSERT, int(np.ceil(2 * jumps[g] / step))) + 2)[1:-1]
+                    for g in gaps]
+        new = np.concatenate(inserted)
+        ws = np.concatenate([ws, new])
+        masks = np.concatenate([masks, np.asarray(strong_at(new), bool)])
+        order = np.argsort(ws, kind="stable")
+        ws, masks = ws[order], masks[order]
+    return ws, masks
+
+
 def route_pool(es: EvalSet, bundle: Path, ids: PoolIdentities, preferences: np.ndarray,
                progress: Callable[[str], None] = print) -> tuple[ServedOutputs, dict[str, Any]]:
     """The served policy's choices over the whole pool (and over each binary pair of a larger
@@ -247,7 +293,8 @@ def route_pool(es: EvalSet, bundle: Path, ids: PoolIdentities, preferences: np.n
     with tempfile.TemporaryDirectory(prefix="served-") as tmp:
         work = Path(tmp)
 
-        def route(members: list[int], label: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        def route(members: list[int], label: str, preferences: np.ndarray = preferences
+                  ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
             req = {
                 "bundle": str(Path(bundle).resolve()),
                 "route": {
@@ -276,16 +323,27 @@ def route_pool(es: EvalSet, bundle: Path, ids: PoolIdentities, preferences: np.n
 
         choices, p_success, run_meta = route(list(range(len(es.models))), f"the pool of {len(es.models)}")
         pair_strong: dict[tuple[int, int], np.ndarray] = {}
-        if len(es.models) > 2:
-            for _, s, w in binary_pairs(es):
-                pair_choices, _, _ = route([s, w], f"the pair {es.models[s]} / {es.models[w]}")
-                pair_strong[(s, w)] = pair_choices == 0
-        else:  # a two-model pool is its own pair: the main run already is the binary router
-            for _, s, w in binary_pairs(es):
-                pair_strong[(s, w)] = choices == s
+        refined: np.ndarray | None = None
+        for _, s, w in binary_pairs(es):
+            # a two-model pool is its own pair: the main run already routed it at ``preferences``
+            own = len(es.models) == 2
+            members = list(range(2)) if own else [s, w]
+            first = (choices == s) if own else None
+
+            def strong_at(ws: np.ndarray, members: list[int] = members, s: int = s,
+                          first: np.ndarray | None = first) -> np.ndarray:
+                if first is not None and np.array_equal(ws, preferences):
+                    return first
+                label = f"the pair {es.models[members[0]]} / {es.models[members[1]]}"
+                return route(members, label, ws)[0] == members.index(s)
+
+            ws, pair_strong[(s, w)] = refined_masks(strong_at, np.asarray(preferences))
+            if first is not None:
+                extra = ~np.isin(ws, preferences)
+                refined = np.where(pair_strong[(s, w)][extra], s, w)
     meta = {k_: run_meta[k_] for k_ in ("route_ms_per_decision", "wall_seconds", "identity_sources") if k_ in run_meta}
     out = ServedOutputs(preferences=np.asarray(preferences), choices=choices, p_success=p_success,
-                        bundle=Path(bundle).name, pair_strong=pair_strong)
+                        bundle=Path(bundle).name, pair_strong=pair_strong, refined_choices=refined)
     return out, meta
 
 

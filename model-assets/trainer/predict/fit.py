@@ -10,7 +10,7 @@ from ..irt.joint import JointData
 from ..irt.model import IrtModel
 from .layer import PredictionLayer, irt_probability
 from .neighbours import fit_index, soft_log_loss
-from .routing import RoutingSet, choose_stack
+from .routing import RoutingSet, choose_pair_width, choose_stack
 from .stack import fit_stack
 
 #: Defaults of the shipped recipe: 1,024 centroids in 64 dims kept the leave-one-out routing AIQ of
@@ -38,7 +38,8 @@ def fit_layer(joint: JointData, irt: IrtModel, heads: list[IrtModel], folds: np.
     of its fold (``heads[folds[row]]``, identities frozen at ``irt``'s), its neighbour estimate with
     its own outcomes left out of the index. With ``routing`` (the train prompts' costs and qualities,
     positions into ``rows``), a stack with a shrunk IRT slope replaces the log-loss one where it
-    routes those prompts better (``routing.choose_stack``).
+    routes those prompts better (``routing.choose_stack``), and where every such dataset is a pair,
+    the kernel width is the one that ranks the pair's prompts best (``routing.choose_pair_width``).
 
     @example
         fit = fit_layer(joint, irt, heads, folds, np.flatnonzero(train & ~held))
@@ -47,6 +48,7 @@ def fit_layer(joint: JointData, irt: IrtModel, heads: list[IrtModel], folds: np.
     emb, y = joint.emb[rows], joint.y[rows].astype(np.float64)
     cols = np.arange(len(joint.models))
     index = fit_index(emb, y, centroids=centroids, dim=dim, seed=seed, log=log)
+    width = choose_pair_width(index, emb, y, routing, log=log)
     p_irt = np.empty_like(y)
     for k, head in enumerate(heads):
         sel = folds[rows] == k
@@ -61,6 +63,7 @@ def fit_layer(joint: JointData, irt: IrtModel, heads: list[IrtModel], folds: np.
                                    "neighbours": round(soft_log_loss(p_nb, y), 5),
                                    "layer": round(soft_log_loss(p_layer, y), 5)},
         "stack": choice,
+        "width": width,
     }
     log(f"[layer] out-of-sample log loss on {len(rows)} train prompts: {report['out_of_sample_log_loss']}")
     index_row = np.full(len(joint.split), -1, dtype=np.int64)

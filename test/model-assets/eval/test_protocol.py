@@ -167,9 +167,9 @@ def test_a_quizzed_pool_shares_representative_items_and_its_own_prior(tmp_path: 
     from trainer.onboard.prior import Prior, pool_prior
 
     es, manifest, prompts, _ = _pool_case(tmp_path)
-    quiz = pool_identities(es, manifest, prompts, "quiz", quiz_items=7)
+    quiz = pool_identities(es, manifest, prompts, "quiz", quiz_items=7, quiz_prior="pool")
     assert quiz.meta["quiz"]["design"] == "representative"
-    assert "EM over the quiz outcomes of 4" in quiz.meta["quiz"]["prior"]
+    assert quiz.meta["quiz"]["prior"] == "EM over the quiz outcomes of 4 pool models, from bundle irt.prior"
     y = es.train.table.outcome.astype(np.float64)
     rows = representative_quiz(prompts.a, 7).rows
     quizzes = [(rows[~np.isnan(y[rows, j])], y[rows[~np.isnan(y[rows, j])], j]) for j in range(len(es.models))]
@@ -194,8 +194,10 @@ def test_a_priced_quiz_prior_shifts_each_model_by_its_log_price(tmp_path: Path) 
     es, manifest, prompts, _ = _pool_case(tmp_path)
     y = es.train.table.outcome.astype(np.float64)
     log_price = np.log(es.train.expected_cost.mean(axis=0))
-    quiz = quiz_identities(prompts.a, prompts.c, y, manifest, 7, prior="priced", log_price=log_price)
+    quiz = quiz_identities(prompts.a, prompts.c, y, manifest, 7, log_price=log_price)   # the protocol's prior
     assert "log price" in quiz.prior_source and quiz.design == "representative"
+    ids = pool_identities(es, manifest, prompts, "quiz", quiz_items=7)
+    np.testing.assert_allclose(ids.vectors, [m for m, _ in quiz.posteriors])
     rows = representative_quiz(prompts.a, 7).rows
     quizzes = [(rows[~np.isnan(y[rows, j])], y[rows[~np.isnan(y[rows, j])], j]) for j in range(len(es.models))]
     pp = priced_pool_prior(prompts.a, prompts.c, quizzes, log_price, Prior(np.zeros(4), np.eye(4)))
@@ -204,7 +206,7 @@ def test_a_priced_quiz_prior_shifts_each_model_by_its_log_price(tmp_path: Path) 
         want = laplace_posterior(prompts.a[r], prompts.c[r], yj, prior.mean, prior.cov)
         np.testing.assert_allclose(quiz.posteriors[j][0], want.mean, rtol=1e-6, atol=1e-9)
     with pytest.raises(ValueError, match="log price"):
-        quiz_identities(prompts.a, prompts.c, y, manifest, 7, prior="priced")
+        quiz_identities(prompts.a, prompts.c, y, manifest, 7)
 
 
 def test_a_quizzed_pair_keeps_the_bundle_prior_and_the_i_optimal_quiz(tmp_path: Path) -> None:
@@ -230,6 +232,27 @@ def test_a_quiz_identity_is_routed_below_its_mean_through_the_served_core(bundle
     spread, _ = route_pool(es, bundle, quiz, W_GRID[:3])
     mean, _ = route_pool(es, bundle, at_mean, W_GRID[:3])
     assert (spread.p_success < mean.p_success).all()           # one posterior std below, as the worker routes it
+
+
+def test_a_pair_is_also_routed_where_its_share_of_strong_calls_jumps(bundle: Path) -> None:
+    from trainer.eval.routers import binary_pairs, served_routers
+    from trainer.eval.served import PAIR_STEP, PoolIdentities, embed_and_probe
+    from trainer.scoring.greedy import W_GRID
+
+    es = subsample(build_evalset(load_dataset("routellm-gsm8k")), 20, 100)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    ids = pool_identities(es, manifest, embed_and_probe(es, bundle, probe=True), "quiz", quiz_items=10)
+    served, _ = route_pool(es, bundle, PoolIdentities(ids.vectors, [None] * 2), W_GRID)
+    _, s, w = binary_pairs(es)[0]
+    fine, coarse = served.pair_strong[(s, w)], served.choices == s
+    assert served.refined_choices is not None and len(fine) == len(W_GRID) + len(served.refined_choices)
+    jump = lambda m: float(np.abs(np.diff(m.mean(axis=1))).max())  # noqa: E731
+    assert jump(coarse) > PAIR_STEP                              # this bundle switches in steps of W_GRID
+    assert jump(fine) < jump(coarse)
+    assert all(any(np.array_equal(row, r) for r in fine) for row in coarse)   # the grid's own rows stay
+    assert all(any(np.array_equal(row == s, r) for r in fine) for row in served.refined_choices)
+    policy = {r.name: r for r in served_routers(es, served)}["policy"]
+    assert len(policy.points) == len(fine)                       # the pool is the pair: same settings
 
 
 def test_targets_in_words() -> None:

@@ -8,8 +8,10 @@ from trainer.data.table import OutcomeTable
 from trainer.export.parity import run_onnx
 from trainer.predict.export import export_neighbours, predictor_block
 from trainer.predict.neighbours import fit_index, soft_log_loss, unit
-from trainer.predict.routing import MIN_GAIN, RoutingSet, choose_stack, gain_confidence, routing_score, routing_sets
+from trainer.predict.routing import (MIN_GAIN, RoutingSet, choose_pair_width, choose_stack, gain_confidence,
+                                     routing_score, routing_sets)
 from trainer.predict.stack import Stack, fit_stack, logit, refit_with_irt_slope, sigmoid
+from trainer.scoring.binary import threshold_points
 
 
 def synthetic(n: int = 500, dim: int = 8, models: int = 4, seed: int = 0):
@@ -161,6 +163,50 @@ def test_no_routed_dataset_keeps_the_log_loss_stack():
     free = fit_stack(p_irt, p_nb, y)
     chosen, report = choose_stack(free, p_irt, p_nb, y, sets)
     assert chosen is free and report["why"] == "no dataset to route"
+
+
+def pair_case(n: int, seed: int, gap: float = 1.0):
+    """A pair whose shared difficulty changes from prompt to prompt (so log loss wants a narrow
+    kernel) while the strong model's gain changes slowly along one direction (so ranking the gain
+    wants a broad one)."""
+    rng = np.random.default_rng(seed)
+    emb = unit(rng.normal(size=(n, 8)))
+    d = 3.0 * np.sin(12.0 * emb[:, 0])
+    g = 0.8 * emb[:, 1] / 0.35
+    y = (rng.random((n, 2)) < sigmoid(np.c_[d + 0.5 * g + gap, d - 0.5 * g])).astype(float)
+    cost = np.tile([1e-2, 1e-3], (n, 1))
+    return emb, y, [RoutingSet("pair", np.arange(n), np.arange(2), cost, cost, y)]
+
+
+def test_a_pair_build_takes_the_width_that_ranks_its_gain_best():
+    emb, y, sets = pair_case(3000, seed=1)
+    index = fit_index(emb, y, centroids=256, dim=8)
+    log_loss_tau = index.tau
+    report = choose_pair_width(index, emb, y, sets)
+    assert report["chosen"] == "pair APGR" and index.tau > log_loss_tau == report["log_loss_tau"]
+    assert report["cv_apgr"][f"{index.tau:g}"] >= report["cv_apgr"][f"{log_loss_tau:g}"] + 0.005
+    # and it ranks fresh prompts of the same kind better
+    test_emb, test_y, _ = pair_case(3000, seed=11)
+    cost = np.tile([1e-2, 1e-3], (3000, 1))
+
+    def apgr(tau: float) -> float:
+        p = index.estimate(*index.stats(test_emb, tau=tau))
+        return threshold_points(p[:, 0] - p[:, 1], cost, test_y, 0, 1)[1]
+
+    assert apgr(index.tau) > apgr(log_loss_tau) + 0.01   # measured 0.749 against 0.728
+
+
+def test_the_log_loss_width_stays_where_a_dataset_has_three_models_or_no_gap():
+    emb, y, sets = pair_case(1500, seed=2)
+    index = fit_index(emb, y, centroids=128, dim=8)
+    tau = index.tau
+    three = [RoutingSet("three", np.arange(1500), np.arange(3), np.ones((1500, 3)), np.ones((1500, 3)),
+                        np.c_[y, y[:, :1]])]
+    assert choose_pair_width(index, emb, np.c_[y, y[:, :1]], three)["chosen"] == "log loss"
+    alike = [RoutingSet("alike", np.arange(1500), np.arange(2), sets[0].cost, sets[0].cost, np.ones((1500, 2)))]
+    assert choose_pair_width(index, emb, y, alike)["why"] == "no pair with a quality gap"
+    assert choose_pair_width(index, emb, y, [])["why"] == "no dataset to route"
+    assert index.tau == tau
 
 
 def tiny_table(name: str, models: list[str], split: list[str], seed: int) -> OutcomeTable:
