@@ -57,7 +57,9 @@ def summary_table(results: dict[str, Any]) -> str:
     ]
     for name, block in results["datasets"].items():
         routers = block["routers"]
-        base = {k: v for k, v in routers.items() if k not in ("policy", "oracle", "hull") and v["aiq"] is not None}
+        # the policy on a pair (policy_pair*) is the bundle's own router, not a baseline
+        base = {k: v for k, v in routers.items()
+                if not k.startswith("policy") and k not in ("oracle", "hull") and v["aiq"] is not None}
         top = max(base.items(), key=lambda kv: kv[1]["aiq"]) if base else None
         pol = routers.get("policy", {})
         sv = block["savings_vs"]

@@ -81,3 +81,16 @@ def test_preset_points_read_the_policy_curve_at_each_presets_w():
     assert got["balanced"]["cost"] == round(points[i][0], 9) and got["balanced"]["quality"] == round(points[i][1], 6)
     assert got["quality"]["quality_of_best"] == round(0.9 / 0.9, 4)
     assert got["cheap"]["cost_of_best"] == round(0.001 / 0.1, 4)
+
+
+def test_the_best_baseline_is_never_one_of_our_own_routers():
+    from trainer.eval.report import summary_table
+
+    def r(aiq):
+        return {"aiq": aiq, "ctm": None}
+
+    block = {"hull_aiq": 0.7, "routers": {"policy": r(0.8), "policy_pair_routellm_pair": r(0.81), "oracle": r(0.9),
+                                          "hull": r(0.7), "knn": r(0.75), "irt_lambda": r(0.78)},
+             "savings_vs": {"hull": 0.1, "routellm_mf": None, "irt_greedy": None}}
+    row = summary_table({"datasets": {"x": block}}).splitlines()[-1]
+    assert "| irt_lambda (0.780) |" in row and "policy_pair" not in row
