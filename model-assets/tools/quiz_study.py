@@ -107,7 +107,7 @@ def validate(name: str, bundle: Path, work: Path, seeds: int, items: list[int]) 
 
     def priced(quizzes: list[tuple[np.ndarray, np.ndarray]]) -> list[Prior]:
         pp = priced_pool_prior(a, c, quizzes, log_price, start)
-        return [pp.at(float(z)) for z in log_price - log_price.mean()]
+        return [pp.at(x) for x in log_price]
 
     full = identities(np.arange(len(c)), start)[0]
     print(f"{name} validation: hull {M.hull_aiq(ves.pool()):.4f}, refit {lambda_aiq(ves, av, cv, full, None):.4f}")

@@ -230,8 +230,7 @@ def quiz_identities(a: np.ndarray, c: np.ndarray, y: np.ndarray, manifest: dict[
         quizzes.append((rows, y[rows, j]))
     if use_pool and prior == "priced":
         priced = priced_pool_prior(a, c, quizzes, np.asarray(log_price), start)
-        z = np.asarray(log_price, np.float64) - float(np.mean(log_price))
-        priors = [priced.at(float(zj)) for zj in z]
+        priors = [priced.at(x) for x in np.asarray(log_price)]
     else:
         priors = [pool_prior(a, c, quizzes, start) if use_pool else start] * len(quizzes)
     posts = [laplace_posterior(a[r], c[r], yj, pr.mean, pr.cov) for (r, yj), pr in zip(quizzes, priors)]

@@ -161,30 +161,31 @@ def pool_prior(a: np.ndarray, c: np.ndarray, quizzes: Sequence[tuple[np.ndarray,
 
 @dataclass
 class PricedPrior:
-    """A pool prior whose mean moves with the model's log price: model j's prior is
-    ``Prior(mean + slope * z_j, cov)``, ``z_j`` its log price minus the pool's mean log price.
+    """A pool prior whose mean moves with the model's log price: a model at log price ``x`` has
+    ``Prior(mean + slope * (x - centre), cov)``, ``centre`` the pool's mean log price.
 
     @example
-        >>> pp = PricedPrior(np.zeros(2), np.ones(2), np.eye(2), source="pool")
-        >>> pp.at(0.5).mean.tolist()
+        >>> pp = PricedPrior(np.zeros(2), np.ones(2), np.eye(2), centre=1.0, source="pool")
+        >>> pp.at(1.5).mean.tolist()
         [0.5, 0.5]
     """
 
     mean: np.ndarray
     slope: np.ndarray
     cov: np.ndarray
+    centre: float = 0.0
     source: str = ""
 
-    def at(self, z: float) -> Prior:
-        """The prior of a model ``z`` above the pool's mean log price."""
-        return Prior(self.mean + self.slope * z, self.cov, source=self.source)
+    def at(self, log_price: float) -> Prior:
+        """The prior of a model at ``log_price``."""
+        return Prior(self.mean + self.slope * (float(log_price) - self.centre), self.cov, source=self.source)
 
 
 def priced_pool_prior(a: np.ndarray, c: np.ndarray, quizzes: Sequence[tuple[np.ndarray, np.ndarray]],
                       z: np.ndarray, start: Prior, iters: int = POOL_PRIOR_ITERS,
                       tol: float = POOL_PRIOR_TOL) -> PricedPrior:
-    """:func:`pool_prior` with each model's log price as a covariate of its prior mean (``z`` [M],
-    centred here): the M-step regresses the posterior means on ``z``, and the covariance is the mean
+    """:func:`pool_prior` with each model's log price as a covariate of its prior mean (``z`` [M]):
+    the M-step regresses the posterior means on ``z``, and the covariance is the mean
     posterior covariance plus the residuals' scatter. ``z`` all equal gives :func:`pool_prior`.
 
     Why: a 20-item quiz measures a model's level with a standard error near 0.1, while pool
@@ -194,13 +195,14 @@ def priced_pool_prior(a: np.ndarray, c: np.ndarray, quizzes: Sequence[tuple[np.n
     @example
         z = np.log(price_per_request)
         pp = priced_pool_prior(a, c, quizzes, z, Prior(m0, S0))
-        laplace_posterior(a[rows], c[rows], y[rows, 0], pp.at(z[0] - z.mean()).mean, pp.cov)
+        laplace_posterior(a[rows], c[rows], y[rows, 0], pp.at(z[0]).mean, pp.cov)
     """
     from .laplace import laplace_posterior
 
     if len(quizzes) < MIN_MODELS:
         raise ValueError(f"a pool prior needs at least {MIN_MODELS} quizzed models, got {len(quizzes)}")
-    z = np.asarray(z, np.float64) - float(np.mean(z))
+    centre = float(np.mean(z))
+    z = np.asarray(z, np.float64) - centre
     if z.shape != (len(quizzes),) or not np.isfinite(z).all():
         raise ValueError(f"priced pool prior: {len(quizzes)} finite log prices expected")
     zz = float(z @ z)
@@ -220,4 +222,4 @@ def priced_pool_prior(a: np.ndarray, c: np.ndarray, quizzes: Sequence[tuple[np.n
     covariate = " with log price as a covariate of the mean" if zz > 0 else ""
     source = (f"EM over the quiz outcomes of {len(quizzes)} pool models{covariate}, "
               f"from {start.source or 'the bundle prior'}")
-    return PricedPrior(mean, slope, cov, source=source)
+    return PricedPrior(mean, slope, cov, centre, source=source)

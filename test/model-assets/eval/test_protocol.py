@@ -202,7 +202,7 @@ def test_a_priced_quiz_prior_shifts_each_model_by_its_log_price(tmp_path: Path) 
     quizzes = [(rows[~np.isnan(y[rows, j])], y[rows[~np.isnan(y[rows, j])], j]) for j in range(len(es.models))]
     pp = priced_pool_prior(prompts.a, prompts.c, quizzes, log_price, Prior(np.zeros(4), np.eye(4)))
     for j, (r, yj) in enumerate(quizzes):
-        prior = pp.at(float(log_price[j] - log_price.mean()))
+        prior = pp.at(log_price[j])
         want = laplace_posterior(prompts.a[r], prompts.c[r], yj, prior.mean, prior.cov)
         np.testing.assert_allclose(quiz.posteriors[j][0], want.mean, rtol=1e-6, atol=1e-9)
     with pytest.raises(ValueError, match="log price"):
