@@ -158,7 +158,8 @@ def protocol_markdown(results: dict[str, Any], command: str, plot_name: str | No
         f"`trainer/build.py` imports), commit `{recipe.get('commit')}`; {meta['embedder']}. Command: `{command}`.",
         "",
         f"What it measures: {what} Every router is scored as in `npm run eval` (docs/benchmarks/README.md): "
-        f"{meta['w_grid']} preference settings, the policy as served (int8, the worker's decision core), baselines "
+        f"{meta['w_grid']} preference settings (a pair's policy also between any two where its share of strong "
+        "calls jumps by over 1%), the policy as served (int8, the worker's decision core), baselines "
         "on the served embedding (kNN also on TF-IDF), metrics and cost model of `shared/data/README.md`. "
         f"Intervals: paired bootstrap over the test prompts ({meta['bootstrap']['n']} resamples, "
         f"{meta['bootstrap']['level']:.0%}).",
