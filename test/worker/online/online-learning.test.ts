@@ -12,6 +12,7 @@ import { decayedPenalty, logitStd, meanItem } from '../../../worker/online/decay
 import { covFromFactor, updateInBatches } from '../../../worker/online/update';
 import { call } from '../support/call';
 import { seedBundle, seedModel, seedPool, seedTenant, testEnv } from '../support/seed';
+import { servedChat } from '../support/served';
 
 const upstream = inject('upstreamUrl');
 /** The test bundle under a version of this file's own, with a default quiz bank of its own. */
@@ -63,12 +64,7 @@ async function sharedAsRouted(key: string, pool: string): Promise<{ source: stri
 async function answerAndRate(key: string, pool: string, score: number): Promise<string[]> {
   const ids: string[] = [];
   for (const content of prompts) {
-    const res = await call('/v1/chat/completions', {
-      key,
-      body: { model: `router/${pool}`, messages: [{ role: 'user', content }] },
-    });
-    expect(res.status).toBe(200);
-    const id = res.headers.get('x-router-decision-id')!;
+    const { id } = await servedChat(key, `router/${pool}`, [{ role: 'user', content }]);
     const fb = await call('/v1/feedback', { key, body: { decision_id: id, score } });
     expect(fb.status).toBe(201);
     ids.push(id);

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { call } from '../support/call';
 import { seedBundle, seedModel, seedPool, seedTenant, testEnv } from '../support/seed';
+import { feedbackRows, servedChat } from '../support/served';
 
 const upstream = inject('upstreamUrl');
 const messages = [{ role: 'user', content: 'Name three sorting algorithms.' }];
@@ -36,14 +37,9 @@ async function servedPool(tenantId: string): Promise<void> {
   await seedPool(tenantId, 'default', 'test-v1', ids);
 }
 
-/** A served chat completion's decision id. */
-async function served(key: string): Promise<{ id: string; model: string }> {
-  const res = await call('/v1/chat/completions', { key, body: { model: 'router', messages } });
-  expect(res.status).toBe(200);
-  return {
-    id: res.headers.get('x-router-decision-id')!,
-    model: res.headers.get('x-router-model')!,
-  };
+/** A served chat completion's decision id and answering model. */
+function served(key: string): Promise<{ id: string; model: string }> {
+  return servedChat(key, 'router', messages);
 }
 
 function feedback(key: string, body: unknown): Promise<Response> {
@@ -151,12 +147,7 @@ describe('POST /v1/feedback', () => {
       error: { type: 'not_found_error', code: 'decision_not_found', param: 'decision_id' },
     });
     // nothing was stored for the other tenant's decision
-    const stored = await testEnv.DB.prepare(
-      'SELECT COUNT(*) AS n FROM feedback WHERE decision_id = ?1',
-    )
-      .bind(theirs)
-      .first<{ n: number }>();
-    expect(stored!.n).toBe(0);
+    expect(await feedbackRows(theirs)).toBe(0);
   });
 
   it('feedback that arrives just before its decision row finds the row within the grace pauses', async () => {

@@ -11,6 +11,7 @@ import {
   seedTenant,
   testEnv,
 } from '../support/seed';
+import { feedbackRows, servedChat } from '../support/served';
 
 const upstream = inject('upstreamUrl');
 const messages = [{ role: 'user', content: 'Explain quicksort and its worst case.' }];
@@ -208,12 +209,7 @@ describe("another tenant's models, pools and online identities", () => {
   });
 
   it("A's decision list filtered by B's pool or model shows nothing of B's", async () => {
-    const served = await call('/v1/chat/completions', {
-      key: b.key,
-      body: { model: 'router', messages },
-    });
-    expect(served.status).toBe(200);
-    const bDecision = served.headers.get('x-router-decision-id')!;
+    const { id: bDecision } = await servedChat(b.key, 'router', messages);
     const list = await req<{ data: { id: string }[] }>(
       'GET',
       `/admin/decisions?pool=main&model=${bModelName}&limit=500`,
@@ -224,12 +220,7 @@ describe("another tenant's models, pools and online identities", () => {
     // and A's feedback on B's decision is the same 404 as an unknown id, and stores nothing
     const fb = await req('POST', '/v1/feedback', a.key, { decision_id: bDecision, score: 0 });
     expectError(fb, 404, 'decision_not_found');
-    const rows = await testEnv.DB.prepare(
-      'SELECT COUNT(*) AS n FROM feedback WHERE decision_id = ?1',
-    )
-      .bind(bDecision)
-      .first<{ n: number }>();
-    expect(rows!.n).toBe(0);
+    expect(await feedbackRows(bDecision)).toBe(0);
   });
 
   it("an experiment arm naming B's pool or model (by name or id) is a 404", async () => {
@@ -461,12 +452,7 @@ describe('bad input on the production-loop endpoints', () => {
 
 describe('text the JSON parser accepts but storage may not', () => {
   it('lone surrogates and NULs in a feedback comment and an experiment name: never a 5xx', async () => {
-    const served = await call('/v1/chat/completions', {
-      key: a.key,
-      body: { model: 'router/names', messages },
-    });
-    expect(served.status).toBe(200);
-    const id = served.headers.get('x-router-decision-id')!;
+    const { id } = await servedChat(a.key, 'router/names', messages);
     const fb = await call('/v1/feedback', {
       key: a.key,
       rawBody: `{"decision_id":"${id}","score":1,"comment":"a\\ud800b\\u0000c"}`,
