@@ -41,11 +41,9 @@ export async function onboardingContext(
       code: 'bundle_required',
       param: 'bundle',
     });
-  const notFound = new ApiError(404, `bundle ${version} not found`, {
-    code: 'bundle_not_found',
-    param: 'bundle',
-  });
-  if (!(await mayUseBundle(env.DB, tenantId, version))) throw notFound;
+  const notFound = (): ApiError =>
+    new ApiError(404, `bundle ${version} not found`, { code: 'bundle_not_found', param: 'bundle' });
+  if (!(await mayUseBundle(env.DB, tenantId, version))) throw notFound();
   let manifest: Manifest | null;
   try {
     manifest = await readManifest(env.ASSETS, version);
@@ -56,7 +54,7 @@ export async function onboardingContext(
       param: 'bundle',
     });
   }
-  if (!manifest) throw notFound;
+  if (!manifest) throw notFound();
   const bank = await loadBank(env.ASSETS, version, bankName, manifest.identity_dim);
   const { prior, source } = onboardingPrior(manifest, bank);
   return { manifest, prior, priorSource: source, bank };

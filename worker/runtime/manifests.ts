@@ -11,6 +11,19 @@ const cache = new Map<string, Manifest>();
 /** Bundle versions are single path segments. */
 export const BUNDLE_VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+/** The R2 key of a bundle's manifest. */
+const manifestKey = (version: string): string => `bundles/${version}/manifest.json`;
+
+/**
+ * Whether R2 holds a manifest for `version` (a HEAD: neither read nor parsed).
+ *
+ * @example
+ * if (!(await hasManifest(env.ASSETS, 'v-next'))) throw notFound();
+ */
+export async function hasManifest(bucket: R2Bucket, version: string): Promise<boolean> {
+  return (await bucket.head(manifestKey(version))) !== null;
+}
+
 /**
  * The manifest of `version`, or null when R2 has none (or the name is not a version); a manifest
  * that does not parse throws.
@@ -22,7 +35,7 @@ export async function readManifest(bucket: R2Bucket, version: string): Promise<M
   const hit = cache.get(version);
   if (hit) return hit;
   if (!BUNDLE_VERSION.test(version)) return null;
-  const obj = await bucket.get(`bundles/${version}/manifest.json`);
+  const obj = await bucket.get(manifestKey(version));
   if (!obj) return null;
   const manifest = parseManifest(await obj.json());
   cache.set(version, manifest);

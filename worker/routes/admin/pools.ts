@@ -22,6 +22,7 @@ import { clearPoolCache } from '../../data/pools';
 import type { AppEnv } from '../../env';
 import { getModel, resolveCallable, setPoolMember } from '../../data/tenant-models';
 import { ApiError } from '../../errors';
+import { hasManifest } from '../../runtime/manifests';
 import { modelView } from './models';
 import type { MemberParams, NewPool, PoolParams, PoolPatch, Valid } from './schemas';
 
@@ -55,7 +56,7 @@ export function poolView(p: PoolRecord): Record<string, unknown> {
  */
 async function requireBundle(c: Context<AppEnv>, version: string): Promise<void> {
   if (
-    !(await c.env.ASSETS.head(`bundles/${version}/manifest.json`)) ||
+    !(await hasManifest(c.env.ASSETS, version)) ||
     !(await mayUseBundle(c.env.DB, c.get('tenant').id, version))
   )
     throw new ApiError(404, `bundle ${JSON.stringify(version)} is not in R2`, {

@@ -14,6 +14,7 @@ import {
   bundleOwner,
 } from '../../data/bundle-owners';
 import { requireTenant } from '../../data/tenant-records';
+import { hasManifest } from '../../runtime/manifests';
 import type { AppEnv } from '../../env';
 import { ApiError } from '../../errors';
 import type { Valid } from '../admin/schemas';
@@ -51,7 +52,7 @@ export async function ownBundle(
 ): Promise<Response> {
   const { tenant, version } = c.req.valid('param');
   await requireTenant(c.env.DB, tenant);
-  if (!(await c.env.ASSETS.head(`bundles/${version}/manifest.json`)))
+  if (!(await hasManifest(c.env.ASSETS, version)))
     throw new ApiError(404, `bundle ${JSON.stringify(version)} is not in R2`, {
       code: 'bundle_not_found',
       param: 'version',
