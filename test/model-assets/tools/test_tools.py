@@ -12,7 +12,7 @@ import pytest
 
 ASSETS = Path(__file__).resolve().parents[3] / "model-assets"
 #: Tools with a command line (``--help`` prints it and exits).
-WITH_USAGE = ("quiz_study.py", "compare_embeddings.py")
+WITH_USAGE = ("quiz_study.py", "compare_embeddings.py", "pair_pooling.py")
 #: Tools that take no arguments and write a file when run, checked by what they write instead:
 #: make_warm_model.py's graph by test/worker/runtime.
 NO_USAGE = ("make_warm_model.py",)
