@@ -49,15 +49,55 @@ def subsample(es: EvalSet, max_test: int | None, max_train: int | None) -> EvalS
     return EvalSet(es.dataset, es.models, cut(es.train, max_train), cut(es.test, max_test), es.excluded_models)
 
 
-def evaluate(es: EvalSet, bundle: Path | None, embedding: str, mf_epochs: int) -> dict[str, Any]:
-    """Embeds, runs every router and scores one dataset."""
+#: ``--identities``: ``auto`` keeps a bundle's trained identities on data it was built on and
+#: refits every pool model on the train split of any other (``identity_mode``).
+IDENTITY_CHOICES = ("auto", "manifest", "refit")
+
+
+def identity_mode(requested: str, manifest: dict[str, Any], dataset: str, prompts: int, own_data: bool) -> str:
+    """The identities a ``--data`` folder is routed with: under ``auto``, the bundle's own
+    (``manifest``) where it was built on a dataset of the folder's name and size, else ``refit``
+    (every pool model fitted on the folder's train split, head frozen, as the leave-one-out protocol
+    serves a new customer). A model's trained identity describes it under the graders of the data
+    the bundle saw; on other data it mis-ranks the model against those fitted there (leave-one-out
+    bundles scoring the left-out set with the names they know kept: alpaca-eval 0.7145 against
+    0.7321 refitted, mmlu-pro 0.8156 against 0.8177; docs/benchmarks/notes.md). The shared
+    datasets (``own_data`` False) keep ``manifest``.
+
+    @example
+        >>> m = {"training_data": {"datasets": {"mine": {"prompts": 100}}}}
+        >>> identity_mode("auto", m, "mine", 100, True), identity_mode("auto", m, "theirs", 100, True)
+        ('manifest', 'refit')
+    """
+    if requested != "auto":
+        return requested
+    if not own_data:
+        return "manifest"
+    built_on = manifest.get("training_data", {}).get("datasets", {}).get(dataset, {})
+    return "manifest" if built_on.get("prompts") == prompts else "refit"
+
+
+def routed_identities(args: argparse.Namespace, bundle: Path, dataset: str, prompts: int) -> str:
+    """``identity_mode`` for the command line's ``--identities`` and ``--data``, said in the log."""
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    mode = identity_mode(args.identities, manifest, dataset, prompts, args.data is not None)
+    if args.data is not None:
+        why = " (the bundle was not built on this folder: every pool model is fitted on its train split)"
+        log(f"{dataset}: identities {mode}" + (why if mode == "refit" else ""))
+    return mode
+
+
+def evaluate(es: EvalSet, bundle: Path | None, embedding: str, mf_epochs: int,
+             identities: str = "manifest") -> dict[str, Any]:
+    """Embeds, runs every router and scores one dataset, the pool routed with ``identities``
+    (``served.IDENTITY_MODES``)."""
     t0 = time.time()
     served_out = None
     meta: dict[str, Any] = {}
     if bundle is not None:
         from .served import run_served
 
-        tr_emb, te_emb, served_out, meta = run_served(es, bundle, W_GRID, progress=log)
+        tr_emb, te_emb, served_out, meta = run_served(es, bundle, W_GRID, progress=log, identities=identities)
     from .embeddings import tfidf_embeddings
 
     tfidf = tfidf_embeddings(es.train.table.prompts, es.test.table.prompts)
@@ -110,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-train", type=int, help="train baselines on the first N train prompts (quick runs)")
     ap.add_argument("--mf-epochs", type=int, default=20,
                     help="most MF epochs (early stopping on held-out train prompts)")
+    ap.add_argument("--identities", choices=IDENTITY_CHOICES, default="auto",
+                    help="pool identities with --data: auto (default) keeps the bundle's own where it was built on "
+                         "that folder and fits every model on the folder's train split otherwise; manifest keeps the "
+                         "bundle's for every model it knows; refit fits every one")
     gen = ap.add_argument_group("generalisation protocols (trainer/eval/protocol.py)")
     gen.add_argument("--protocol", choices=["byod", "leave-one-out"],
                      help="build a bundle per dataset (byod: on it alone; leave-one-out: on all the others) and score "
@@ -159,12 +203,15 @@ def main(argv: list[str] | None = None) -> int:
     for i, (name, load, exclude) in enumerate(tables, 1):
         log(f"[{i}/{len(tables)}] {name}: loading")
         try:
-            es = build_evalset(load(), exclude=exclude)
+            table = load()
+            es = build_evalset(table, exclude=exclude)
         except ValueError as err:
             log(f"[{i}/{len(tables)}] {name}: skipped ({err})")
             continue
+        mode = "manifest" if bundle is None else routed_identities(args, Path(bundle), es.dataset,
+                                                                   len(table.prompt_ids))
         es = subsample(es, args.max_test, args.max_train)
-        block = evaluate(es, Path(bundle) if bundle else None, args.embedding, args.mf_epochs)
+        block = evaluate(es, Path(bundle) if bundle else None, args.embedding, args.mf_epochs, identities=mode)
         if out_dir is not None:
             plot(name, block, Path(out_dir) / f"{name.replace(':', '-')}.png")
             block["plot"] = f"{name.replace(':', '-')}.png"

@@ -94,3 +94,18 @@ def test_the_best_baseline_is_never_one_of_our_own_routers():
              "savings_vs": {"hull": 0.1, "routellm_mf": None, "irt_greedy": None}}
     row = summary_table({"datasets": {"x": block}}).splitlines()[-1]
     assert "| irt_lambda (0.780) |" in row and "policy_pair" not in row
+
+
+def test_a_folder_keeps_the_bundles_identities_only_where_the_bundle_was_built_on_it():
+    from trainer.eval.__main__ import identity_mode
+
+    m = {"training_data": {"datasets": {"my-evals": {"prompts": 300}, "mmlu-pro": {"prompts": 12032}}}}
+    assert identity_mode("auto", m, "my-evals", 300, own_data=True) == "manifest"
+    # the same name with other prompts (rows added since the build), another name, no record at all
+    assert identity_mode("auto", m, "my-evals", 301, own_data=True) == "refit"
+    assert identity_mode("auto", m, "their-evals", 300, own_data=True) == "refit"
+    assert identity_mode("auto", {}, "my-evals", 300, own_data=True) == "refit"
+    # the shared datasets are scored with the bundle's own; an explicit choice always wins
+    assert identity_mode("auto", {}, "arena-hard-v1", 300, own_data=False) == "manifest"
+    assert identity_mode("manifest", {}, "their-evals", 300, own_data=True) == "manifest"
+    assert identity_mode("refit", m, "my-evals", 300, own_data=True) == "refit"

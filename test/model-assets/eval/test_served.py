@@ -33,3 +33,43 @@ def test_policy_and_irt_greedy_run_through_the_served_decision_core(bundle, tmp_
     assert all(v is not None for v in block["savings_vs"].values())
     # Neither model is in the test bundle: both identities were fitted on the train split.
     assert sorted(block["identities_fitted_on_train"]) == sorted(block["pool"])
+
+
+def _known_names_folder(folder, n=240):
+    """routellm-gsm8k's pair renamed to two models the test bundle knows by name."""
+    import csv
+
+    from trainer.data import load_dataset
+
+    t = load_dataset("routellm-gsm8k")
+    names = ["test-large", "test-small"]
+    folder.mkdir()
+    with open(folder / "prompts.jsonl", "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"id": f"q{i}", "prompt": t.prompts[i]}) + "\n")
+    with open(folder / "outcomes.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["prompt_id", "model", "outcome", "input_tokens", "output_tokens"])
+        for i in range(n):
+            for j, m in enumerate(names):
+                w.writerow([f"q{i}", m, t.outcome[i, j], "", t.output_tokens[i, j]])
+    with open(folder / "prices.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["model", "input_usd_per_mtok", "output_usd_per_mtok"])
+        for m, (pi, po) in zip(names, t.prices):
+            w.writerow([m, pi, po])
+    return names
+
+
+@pytest.mark.parametrize("flag, fitted", [([], True), (["--identities", "manifest"], False)])
+def test_data_the_bundle_was_not_built_on_is_routed_with_identities_fitted_there(bundle, tmp_path, flag, fitted):
+    """A bundle's identity of a model describes it under the graders of the bundle's own data; on a
+    folder it was not built on, every pool model is fitted on the folder's train split unless
+    ``--identities manifest`` asks for the bundle's."""
+    names = _known_names_folder(tmp_path / "theirs")
+    out = tmp_path / "r.json"
+    assert main(["--data", str(tmp_path / "theirs"), "--bundle", str(bundle), "--no-docs", "--json", str(out),
+                 "--mf-epochs", "1", *flag]) == 0
+    block = json.loads(out.read_text())["datasets"]["byod:theirs"]
+    assert block.get("identities", "manifest") == ("refit" if fitted else "manifest")
+    assert sorted(block.get("identities_fitted_on_train", [])) == (sorted(names) if fitted else [])
