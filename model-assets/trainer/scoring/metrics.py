@@ -204,7 +204,8 @@ def hull_aiq(pool: SinglePool) -> float:
 
 def ctm(points: Iterable[Sequence[float]], pool: SinglePool) -> float | None:
     """Cost to match: lowest mean cost at which the frontier reaches the best single model's
-    quality, divided by that model's mean cost; None if it never does. Lower is better.
+    quality, divided by that model's mean cost; None if it never does, or if that model is free
+    (no routing costs less than nothing). Lower is better.
 
     @example
         >>> pool = SinglePool(["a", "b"], np.array([1.0, 3.0]), np.array([0.5, 0.9]))
@@ -214,7 +215,7 @@ def ctm(points: Iterable[Sequence[float]], pool: SinglePool) -> float | None:
     b = pool.best
     f = frontier(points, pool)
     c = f.cost_at(float(pool.qualities[b]))
-    if not np.isfinite(c):
+    if not np.isfinite(c) or pool.costs[b] <= 0:
         return None
     return float(c) / float(pool.costs[b])
 
@@ -226,11 +227,16 @@ def savings(router: Iterable[Sequence[float]], baseline: Iterable[Sequence[float
     Over ``levels`` evenly spaced quality levels from the cheapest model's quality to the highest
     quality both frontiers reach: mean of (C_baseline - C_router) / C_baseline, both costs read
     off the frontiers. None when the frontiers share no quality above the cheapest model's.
+    Levels the baseline reaches at no cost (a free model, e.g. one hosted by the customer, at the
+    cheapest end) have no relative saving and are left out of the mean.
 
     @example
         >>> pool = SinglePool(["a", "b"], np.array([1.0, 2.0]), np.array([0.0, 1.0]))
         >>> round(savings([(1.0, 1.0)], pool.points(), pool), 4)  # router: top quality at cheap cost
         0.3057
+        >>> free = SinglePool(["a", "b"], np.array([0.0, 2.0]), np.array([0.0, 1.0]))
+        >>> round(savings([(1.0, 1.0)], free.points(), free), 4)   # the level at cost 0 left out
+        0.5
     """
     fr = frontier(router, pool)
     fb = frontier(baseline, pool)
@@ -241,9 +247,10 @@ def savings(router: Iterable[Sequence[float]], baseline: Iterable[Sequence[float
     qs = np.linspace(q0, q1, levels)
     cr = np.asarray(fr.cost_at(qs), dtype=float)
     cb = np.asarray(fb.cost_at(qs), dtype=float)
-    if (cb <= 0).any():
-        raise ValueError("baseline costs must be positive to compute relative savings")
-    return float(np.mean((cb - cr) / cb))
+    paid = cb > 0
+    if not paid.any():
+        return None
+    return float(np.mean((cb[paid] - cr[paid]) / cb[paid]))
 
 
 def apgr(fractions: Sequence[float], qualities: Sequence[float], q_weak: float, q_strong: float) -> float:

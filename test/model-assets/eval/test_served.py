@@ -35,8 +35,9 @@ def test_policy_and_irt_greedy_run_through_the_served_decision_core(bundle, tmp_
     assert sorted(block["identities_fitted_on_train"]) == sorted(block["pool"])
 
 
-def _known_names_folder(folder, n=240):
-    """routellm-gsm8k's pair renamed to two models the test bundle knows by name."""
+def _known_names_folder(folder, n=240, free_weak=False):
+    """routellm-gsm8k's pair renamed to two models the test bundle knows by name (``free_weak``: the
+    weak one priced at zero, as a model the customer hosts itself)."""
     import csv
 
     from trainer.data import load_dataset
@@ -56,8 +57,12 @@ def _known_names_folder(folder, n=240):
     with open(folder / "prices.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["model", "input_usd_per_mtok", "output_usd_per_mtok"])
-        for m, (pi, po) in zip(names, t.prices):
-            w.writerow([m, pi, po])
+        weak = int(np.nanmean(t.outcome[:n, 0]) > np.nanmean(t.outcome[:n, 1]))
+        for j, (m, (pi, po)) in enumerate(zip(names, t.prices)):
+            free = free_weak and j == weak
+            w.writerow([m, 0 if free else pi, 0 if free else po])
+    if free_weak:
+        return [names[weak]]
     return names
 
 
@@ -73,3 +78,15 @@ def test_data_the_bundle_was_not_built_on_is_routed_with_identities_fitted_there
     block = json.loads(out.read_text())["datasets"]["byod:theirs"]
     assert block.get("identities", "manifest") == ("refit" if fitted else "manifest")
     assert sorted(block.get("identities_fitted_on_train", [])) == (sorted(names) if fitted else [])
+
+
+def test_a_free_model_in_the_pool_is_scored_not_refused(bundle, tmp_path):
+    """Savings at matched quality divide by the baseline's cost; a pool whose cheapest model costs
+    nothing made the whole run fail (ValueError) instead of leaving that one level out."""
+    free = _known_names_folder(tmp_path / "free", free_weak=True)[0]
+    out = tmp_path / "r.json"
+    assert main(["--data", str(tmp_path / "free"), "--bundle", str(bundle), "--no-docs", "--json", str(out),
+                 "--mf-epochs", "1"]) == 0
+    block = json.loads(out.read_text())["datasets"]["byod:free"]
+    assert block["single_models"][free]["cost"] == 0
+    assert block["savings_vs"]["hull"] is not None
