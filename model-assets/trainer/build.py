@@ -39,6 +39,7 @@ from .data import COLD_START_MODELS, DATASETS, ByodError, OutcomeTable, aliases_
 from .embed.recover import recover_student, reused_student_dir
 from .export.fuse import fuse_gelu_file
 from .export.manifest import write_manifest
+from .export.node_bridge import check_manifest
 from .export.onnx_export import export_irt, export_policy
 from .export.parity import agreement, run_onnx
 from .export.quantize import quantize_weight_only
@@ -171,8 +172,14 @@ def validation_split(mmlu: OutcomeTable, emb: np.ndarray, n_val: int, seed: int)
     return val, es, emb[mmlu.split == "train"][sub.split == "test"]
 
 
+#: The least ``mean_output_tokens`` a manifest may say (the contract wants a positive number): a
+#: model whose every logged answer is 0 tokens long is priced by its prompt alone, near enough.
+MIN_OUTPUT_TOKENS = 1.0
+
+
 def model_entries(joint: JointData, irt, tables: list[OutcomeTable]) -> list[dict]:
-    """``models[]``: identity mean/std, mean output tokens over train rows, list prices."""
+    """``models[]``: identity mean/std, mean output tokens over graded train rows (at least
+    ``MIN_OUTPUT_TOKENS``), list prices."""
     mu = irt.mu.detach().numpy()
     std = np.exp(irt.log_std.detach().numpy())
     out = []
@@ -189,7 +196,7 @@ def model_entries(joint: JointData, irt, tables: list[OutcomeTable]) -> list[dic
             "name": name, "aliases": aliases_of(name),
             "identity": [round(float(x), 6) for x in mu[k]],
             "identity_std": [round(float(x), 6) for x in std[k]],
-            "mean_output_tokens": round(float(np.concatenate(tokens).mean()), 1),
+            "mean_output_tokens": round(max(float(np.concatenate(tokens).mean()), MIN_OUTPUT_TOKENS), 1),
             "input_usd_per_mtok": round(float(prices[0]), 6), "output_usd_per_mtok": round(float(prices[1]), 6),
         })
     return out
@@ -541,6 +548,18 @@ def embed_stage(cfg: BuildConfig, tables: list[OutcomeTable], student_dir: Path,
     return Embedded(embedder, tag, emb_block, tokenizer, embedder_onnx, embs)
 
 
+def untrained_models(tables: list[OutcomeTable], exclude: Sequence[str] = ()) -> list[str]:
+    """Models no train prompt of any table has an outcome of (in a bring-your-own-data folder, one
+    graded on test prompts only): the IRT would give them the prior and the manifest no output length.
+
+    @example
+        untrained_models([load_byod(Path("my-evals"))])   # e.g. ["model-added-last-week"]
+    """
+    seen = {m for t in tables for j, m in enumerate(t.models)
+            if (~np.isnan(t.outcome[t.split == "train", j])).any()}
+    return sorted({m for t in tables for m in t.models} - seen - set(exclude))
+
+
 def irt_stage(cfg: BuildConfig, tables: list[OutcomeTable], emb: Embedded, p: Progress) -> IrtFit:
     """Stages 3-4: the joint variational IRT over every table's train split (cold-start models
     left out of the shared data) and its held-out metrics against the baselines.
@@ -549,7 +568,11 @@ def irt_stage(cfg: BuildConfig, tables: list[OutcomeTable], emb: Embedded, p: Pr
         fit = irt_stage(cfg, tables, emb, p)
     """
     p.step("variational IRT (joint over datasets, cold-start models excluded)")
-    exclude = [] if cfg.byod else COLD_START_MODELS
+    exclude = list([] if cfg.byod else COLD_START_MODELS)
+    ungraded = untrained_models(tables, exclude)
+    if ungraded:
+        p.log(f"left out, no outcome on any train prompt to learn an identity from: {', '.join(ungraded)}")
+    exclude += ungraded
     joint = build_joint(tables, emb.embs, exclude=exclude)
     p.log(f"{len(joint.models)} models, {int((~np.isnan(joint.y[joint.rows('train')])).sum())} train observations")
     irt_cfg = IrtConfig(epochs=25 if cfg.smoke else 30, seed=cfg.seed)
@@ -739,10 +762,13 @@ def manifest_stage(cfg: BuildConfig, tables: list[OutcomeTable], version: str, e
     }
     if emb.onnx is not None and (emb.onnx.parent / "student.json").exists():
         training_data["embedder"] = json.loads((emb.onnx.parent / "student.json").read_text())
-    return write_manifest(bundle, version, emb.block, emb.tokenizer, fit.cfg.d, population_prior(irt), pol.layout,
-                          models, eval_summary, training_data, presets=pol.presets,
-                          candidates="non-dominated" if pol.pcfg.prune_dominated else "all",
-                          predictor=predictor_block(layer.index, layer.stack) if layer else None)
+    manifest = write_manifest(bundle, version, emb.block, emb.tokenizer, fit.cfg.d, population_prior(irt),
+                              pol.layout, models, eval_summary, training_data, presets=pol.presets,
+                              candidates="non-dominated" if pol.pcfg.prune_dominated else "all",
+                              predictor=predictor_block(layer.index, layer.stack) if layer else None)
+    if not cfg.dev_embedding:   # a development bundle is not servable, by design (no embedder.onnx)
+        p.log(check_manifest(bundle / "manifest.json"))
+    return manifest
 
 
 def build_bundle(cfg: BuildConfig, tables: list[OutcomeTable], bundle: Path, version: str, build: Path,

@@ -128,10 +128,23 @@ def _optional_number(value: str | None, path: Path, line: int, column: str) -> f
     return x
 
 
+def _check_utf8(path: Path) -> None:
+    """``ByodError`` naming the line of the first byte that is not UTF-8 (a spreadsheet's export in
+    a legacy code page, e.g. cp1252's 0xe9 for an accented letter)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise ByodError(f"{path}:{line}: not UTF-8 text (byte 0x{data[err.start]:02x}); "
+                        "save the file as UTF-8") from None
+
+
 def load_byod(folder: Path) -> OutcomeTable:
     """Read a bring-your-own-data folder into an outcome table (dataset name = folder name).
 
-    Models come in the order ``outcomes.csv`` first names them; prompts in file order.
+    Models come in the order ``outcomes.csv`` first names them; prompts in file order, less those
+    no model has a graded outcome on.
 
     @example
         t = load_byod(Path("my-evals"))   # prompts.jsonl, outcomes.csv, prices.csv
@@ -140,6 +153,7 @@ def load_byod(folder: Path) -> OutcomeTable:
     for f in ("prompts.jsonl", "outcomes.csv", "prices.csv"):
         if not (folder / f).is_file():
             raise ByodError(f"{folder / f}: missing (need prompts.jsonl, outcomes.csv, prices.csv)")
+        _check_utf8(folder / f)
     pf = read_prompt_file(folder / "prompts.jsonl")
     ids, texts = pf.ids, pf.texts
     row_of = {pid: i for i, pid in enumerate(ids)}
@@ -210,7 +224,7 @@ def load_byod(folder: Path) -> OutcomeTable:
             given_in[i] = tin if math.isnan(given_in[i]) else max(given_in[i], tin)
     in_tokens = np.where(np.isnan(given_in), in_tokens, given_in).astype(np.float32)
     labelled = [c for c in pf.categories if c is not None]
-    return OutcomeTable(
+    table = OutcomeTable(
         dataset=folder.name, prompt_ids=ids, prompts=texts, models=models, outcome=outcome,
         output_tokens=fill_output_tokens(out_tokens, np.full(len(models), DEFAULT_OUTPUT_TOKENS)),
         input_tokens=in_tokens,
@@ -219,6 +233,10 @@ def load_byod(folder: Path) -> OutcomeTable:
         # the per-category baseline needs a label on every prompt: unlabelled ones form a group of their own
         category=[c if c is not None else UNLABELLED for c in pf.categories] if labelled else None,
     )
+    # A prompt no model has a graded outcome on teaches nothing, and in a test split it would score
+    # every router on the models' mean outcomes alone (no router can do better there than the hull).
+    graded_rows = ~np.isnan(outcome).all(axis=1)
+    return table if graded_rows.all() else table.subset(rows=graded_rows)
 
 
 #: Category of a prompt without one, in a folder where some prompts have one.

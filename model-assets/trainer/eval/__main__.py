@@ -206,8 +206,13 @@ def main(argv: list[str] | None = None) -> int:
             table = load()
             es = build_evalset(table, exclude=exclude)
         except ValueError as err:
+            if args.data is not None:   # the one folder asked for: nothing to score is an error
+                print(f"error: {err}", file=sys.stderr)
+                return 2
             log(f"[{i}/{len(tables)}] {name}: skipped ({err})")
             continue
+        if es.excluded_models:
+            log(f"[{i}/{len(tables)}] {name}: not in the pool: {', '.join(es.excluded_models)}")
         mode = "manifest" if bundle is None else routed_identities(args, Path(bundle), es.dataset,
                                                                    len(table.prompt_ids))
         es = subsample(es, args.max_test, args.max_train)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, TypeVar
 
 import numpy as np
 
@@ -114,6 +114,11 @@ class RouterInputs:
     progress: Progress = lambda s: None
 
 
+class RouterUnavailable(ValueError):
+    """Raised by ``Router.fit`` when the train split gives the router nothing to learn from (e.g. no
+    decisive battle for MF): the run goes on without that router and says so."""
+
+
 class Router(ABC):
     """A baseline router (RouteLLM's ``Router`` is the model): ``fit`` learns from the train split
     once; a subclass says what it routes with. Registered by ``name``, in the report's order."""
@@ -123,7 +128,8 @@ class Router(ABC):
     note: ClassVar[str] = ""
 
     def fit(self, inp: RouterInputs) -> None:
-        """Learns what the router needs from ``inp``'s train split (nothing by default)."""
+        """Learns what the router needs from ``inp``'s train split (nothing by default); raises
+        ``RouterUnavailable`` where there is nothing to learn from."""
 
 
 class BinaryRouter(Router):
@@ -134,7 +140,8 @@ class BinaryRouter(Router):
 
     @abstractmethod
     def strong_win_rate(self, inp: RouterInputs, strong: int, weak: int) -> np.ndarray:
-        """[P_test] scores; higher sends the prompt to ``strong``."""
+        """[P_test] scores; higher sends the prompt to ``strong``. Raises ``RouterUnavailable``
+        where the train split has nothing on this pair."""
 
 
 class PriceRouter(Router):
@@ -179,7 +186,10 @@ class RouteLLMMF(BinaryRouter):
 
     def fit(self, inp: RouterInputs) -> None:
         inp.progress("routellm-mf: training on train-split battles")
-        self.model = mf.train_mf(inp.train_emb, inp.es.train.table.outcome, epochs=inp.mf_epochs)
+        try:
+            self.model = mf.train_mf(inp.train_emb, inp.es.train.table.outcome, epochs=inp.mf_epochs)
+        except ValueError as err:   # every train prompt a tie: no battle to learn from
+            raise RouterUnavailable(str(err)) from err
 
     def strong_win_rate(self, inp: RouterInputs, strong: int, weak: int) -> np.ndarray:
         return mf.win_rate(self.model, inp.test_emb, strong, weak)
@@ -192,8 +202,10 @@ class SWRanking(BinaryRouter):
     name = "sw_ranking"
 
     def strong_win_rate(self, inp: RouterInputs, strong: int, weak: int) -> np.ndarray:
-        tr = inp.es.train
-        y = tr.table.outcome
+        y = inp.es.train.table.outcome
+        if (np.isnan(y[:, strong]) | np.isnan(y[:, weak])).all():
+            raise RouterUnavailable(f"no train prompt has outcomes of both {inp.es.models[strong]} and "
+                                    f"{inp.es.models[weak]}")
         return sw_ranking.sw_scores(inp.train_emb, y[:, strong], y[:, weak], inp.test_emb)
 
 
@@ -230,6 +242,23 @@ class Category(PriceRouter):
         return category.category_predict(tr.table.category, tr.table.outcome, te.table.category)
 
 
+R = TypeVar("R", bound=Router)
+
+
+def fitted(router: R, inp: RouterInputs) -> R | None:
+    """``router`` fitted on ``inp``, or None (said in the progress) where it is ``RouterUnavailable``.
+
+    @example
+        mf_router = fitted(RouteLLMMF(), inp)
+    """
+    try:
+        router.fit(inp)
+    except RouterUnavailable as err:
+        inp.progress(f"{router.name}: skipped ({err})")
+        return None
+    return router
+
+
 def baseline_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, progress: Progress = lambda s: None,
                      mf_epochs: int = 20, tfidf: tuple[np.ndarray, np.ndarray] | None = None) -> list[RouterResult]:
     """Every router that does not need the bundle's policy or IRT: the hull, per binary pair the
@@ -249,24 +278,25 @@ def baseline_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, p
     out.append(RouterResult("hull", "single-model hull", hull, note="upper convex hull of single models"))
 
     # Binary routers on (best-quality, cheapest) and RouteLLM's own pair where present.
-    pair_routers = [cls() for cls in BINARY_ROUTERS.values()]
-    for router in pair_routers:
-        router.fit(inp)
+    pair_routers = [r for r in (fitted(cls(), inp) for cls in BINARY_ROUTERS.values()) if r is not None]
     for suffix, s, w in binary_pairs(es):
         pair = (es.models[s], es.models[w])
         out.append(RouterResult("random_mix" + suffix, "binary random", binary.random_mix(cost, quality, s, w),
                                 apgr=0.5, pair=pair))
         for router in pair_routers:
-            scores = router.strong_win_rate(inp, s, w)
+            try:
+                scores = router.strong_win_rate(inp, s, w)
+            except RouterUnavailable as err:   # e.g. no prompt graded on both (exported traffic)
+                progress(f"{router.name}{suffix}: skipped ({err})")
+                continue
             pts, a = binary.threshold_points(scores, cost, quality, s, w)
             out.append(RouterResult(router.name + suffix, router.kind, pts, apgr=a, pair=pair, scores=scores))
         progress(f"binary routers on {pair[0]} / {pair[1]} done")
 
     for cls in PRICE_ROUTERS.values():
-        price_router = cls()
-        price_router.fit(inp)
-        pred = price_router.predict(inp)
-        if pred is None:
+        price_router = fitted(cls(), inp)
+        pred = price_router.predict(inp) if price_router is not None else None
+        if price_router is None or pred is None:
             continue
         out.append(RouterResult(price_router.name, price_router.kind,
                                 greedy.lambda_curve(pred, te.expected_cost, cost, quality), note=price_router.note))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -72,5 +73,29 @@ def write_manifest(bundle_dir: Path, version: str, embedding: dict[str, Any], to
         "eval": eval_summary,
         "training_data": training_data,
     })
-    (bundle_dir / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    # The worker reads the manifest with JSON.parse, which refuses NaN: a report without a number
+    # (e.g. a metric of a degenerate split) says null, and a contract field without one fails the
+    # build here instead of shipping a bundle no isolate can load.
+    manifest["eval"], manifest["training_data"] = finite(manifest["eval"]), finite(manifest["training_data"])
+    try:
+        text = json.dumps(manifest, indent=1, allow_nan=False)
+    except ValueError as err:
+        raise ValueError(f"manifest of {version}: a contract field is not a finite number ({err})") from None
+    (bundle_dir / "manifest.json").write_text(text + "\n")
     return manifest
+
+
+def finite(report: Any) -> Any:
+    """``report`` with every NaN or infinite float replaced by None (JSON null).
+
+    @example
+        >>> finite({"aiq": float("nan"), "points": [[1.0, float("inf")]]})
+        {'aiq': None, 'points': [[1.0, None]]}
+    """
+    if isinstance(report, dict):
+        return {k: finite(v) for k, v in report.items()}
+    if isinstance(report, (list, tuple)):
+        return [finite(v) for v in report]
+    if isinstance(report, float) and not math.isfinite(report):
+        return None
+    return report

@@ -58,6 +58,23 @@ def run_tool(tool: Path, request: dict[str, Any], work: Path, progress: Progress
     return json.loads((work / "meta.json").read_text())
 
 
+CHECK_MANIFEST = TOOLS_DIR / "check-manifest.ts"
+
+
+def check_manifest(path: Path) -> str:
+    """Reads ``path`` as the worker does (``check-manifest.ts``: JSON.parse, the worker's schema);
+    its one line, or ``ValueError`` with the schema's message where the worker would refuse it.
+
+    @example
+        check_manifest(staging / "manifest.json")   # "manifest v-mine: read as the worker reads it (5 models)"
+    """
+    proc = subprocess.run(["npx", "--no-install", "tsx", str(CHECK_MANIFEST), str(path)], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ValueError((proc.stderr or proc.stdout).strip()[-2000:])
+    return proc.stdout.strip()
+
+
 def serve_decisions(request: dict[str, Any], work: Path, progress: Progress) -> dict[str, Any]:
     """``serve-decisions.ts`` on ``request`` (one thread, the ``ORT_RUNTIME`` flavour); its meta
     with the run's ``wall_seconds``.

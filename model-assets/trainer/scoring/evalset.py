@@ -87,11 +87,21 @@ def fill_missing(outcome: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(y), means[None, :], y)
 
 
-def build_evalset(table: OutcomeTable, exclude: Sequence[str] = (), min_coverage: float = 0.5) -> EvalSet:
+#: A model with at least this many recorded test outcomes is in the pool whatever its share of the
+#: test prompts: in a sparse folder (exported traffic, where each prompt was answered by the model
+#: it was routed to, or evals that graded each prompt on a few models) no model may reach half of
+#: them. Its quality on the others is its mean (``fill_missing``); 30 outcomes put that mean within
+#: about 0.09 (one standard error of a 0/1 outcome at 0.5).
+MIN_RECORDED = 30
+
+
+def build_evalset(table: OutcomeTable, exclude: Sequence[str] = (), min_coverage: float = 0.5,
+                  min_recorded: int = MIN_RECORDED) -> EvalSet:
     """Split ``table`` by its ``split`` field and restrict it to the pool.
 
     The pool is every model not in ``exclude`` (the cold-start models for mmlu-pro) with recorded
-    outcomes on at least ``min_coverage`` of the test prompts.
+    outcomes on at least ``min_coverage`` or ``min_recorded`` of the prompts of each split (a model
+    no train prompt graded is one no router can learn about).
 
     @example
         es = build_evalset(load_dataset("mmlu-pro"), exclude=COLD_START_MODELS)
@@ -100,11 +110,17 @@ def build_evalset(table: OutcomeTable, exclude: Sequence[str] = (), min_coverage
     train_rows = table.split == "train"
     if not test_rows.any() or not train_rows.any():
         raise ValueError(f"{table.dataset}: needs both train and test prompts")
-    observed = (~np.isnan(table.outcome[test_rows])).mean(axis=0)
-    models = [m for j, m in enumerate(table.models) if m not in set(exclude) and observed[j] >= min_coverage]
+
+    def enough(rows: np.ndarray) -> np.ndarray:
+        recorded = (~np.isnan(table.outcome[rows])).sum(axis=0)
+        return (recorded >= min_coverage * rows.sum()) | (recorded >= min_recorded)
+
+    graded = enough(test_rows) & enough(train_rows)
+    models = [m for j, m in enumerate(table.models) if m not in set(exclude) and graded[j]]
     excluded = [m for m in table.models if m not in models]
     if len(models) < 2:
-        raise ValueError(f"{table.dataset}: fewer than two models in the pool")
+        raise ValueError(f"{table.dataset}: fewer than two models with outcomes on at least {min_recorded} or "
+                         f"{min_coverage:.0%} of the train prompts and of the test prompts (a pool needs two)")
     train_t = table.subset(rows=train_rows, models=models)
     test_t = table.subset(rows=test_rows, models=models)
     # Mean output tokens per model on the train split: all a router knows about output lengths.

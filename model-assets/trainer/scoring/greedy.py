@@ -54,14 +54,19 @@ def greedy_curve(pred: np.ndarray, cost_norm: np.ndarray, cost: np.ndarray, qual
 
 
 def lambda_grid(expected_cost: np.ndarray, n: int = 161) -> np.ndarray:
-    """Prices (quality per USD): 0, then log-spaced over 8 decades around 1 / median expected cost.
+    """Prices (quality per USD): 0, then log-spaced over 8 decades around 1 / median expected cost
+    of the models that are not free (1 USD where every one is).
 
     @example
         >>> g = lambda_grid(np.array([[1.0, 1.0]]), n=3)
         >>> g.round(4).tolist()
         [0.0, 0.0001, 1.0, 10000.0]
+        >>> lambda_grid(np.array([[0.0, 0.0, 2.0]]), n=3).round(4).tolist()
+        [0.0, 0.0, 0.5, 5000.0]
     """
-    scale = 1.0 / float(np.median(expected_cost))
+    paid = np.asarray(expected_cost, np.float64)
+    paid = paid[paid > 0]
+    scale = 1.0 / float(np.median(paid)) if paid.size else 1.0
     return np.concatenate([[0.0], scale * np.logspace(-4, 4, n)])
 
 

@@ -150,3 +150,18 @@ def test_a_shared_dataset_round_trips_through_a_byod_folder(tmp_path: Path, name
     for field in ("outcome", "output_tokens", "input_tokens", "prices"):
         assert np.array_equal(getattr(back, field), getattr(ref, field), equal_nan=True), field
     assert not list(tmp_path.glob(".*partial*"))   # the staging folder was renamed, not left behind
+
+
+def test_a_prompt_no_model_was_graded_on_is_left_out(tmp_path: Path) -> None:
+    """Its test-split quality would be every model's mean, where no router can beat the hull."""
+    prompts = [{"id": "a", "prompt": "p"}, {"id": "b", "prompt": "q"}, {"id": "c", "prompt": "r"}]
+    outcomes = "prompt_id,model,outcome,input_tokens,output_tokens\na,small,1,,10\na,big,0,,20\nc,big,,,30\n"
+    t = load_byod(_write(tmp_path / "m", prompts, outcomes, PRICES))
+    assert t.prompt_ids == ["a"] and t.prompts == ["p"] and t.outcome.shape == (1, 2) and len(t.split) == 1
+
+
+def test_a_file_in_a_legacy_code_page_is_named_with_its_line(tmp_path: Path) -> None:
+    folder = _write(tmp_path / "m", [{"id": "a", "prompt": "p"}], "prompt_id,model,outcome\na,big,1\n", PRICES)
+    (folder / "prices.csv").write_bytes(PRICES.replace("small", "caf\u00e9").encode("cp1252"))
+    with pytest.raises(ByodError, match=r"prices.csv:3: not UTF-8 text \(byte 0xe9\)"):
+        load_byod(folder)

@@ -109,3 +109,16 @@ def test_a_folder_keeps_the_bundles_identities_only_where_the_bundle_was_built_o
     assert identity_mode("auto", {}, "arena-hard-v1", 300, own_data=False) == "manifest"
     assert identity_mode("manifest", {}, "their-evals", 300, own_data=True) == "manifest"
     assert identity_mode("refit", m, "my-evals", 300, own_data=True) == "refit"
+
+
+def test_a_folder_that_does_not_load_ends_the_run_with_an_error(tmp_path, capsys):
+    """With --data the folder is all the run was asked for: a load error is the answer, not a
+    "skipped" line over an empty result that exits 0."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "prompts.jsonl").write_text('{"id": "a", "prompt": "p", "split": "Train"}\n')
+    (folder / "outcomes.csv").write_text("prompt_id,model,outcome\na,m,1\n")
+    (folder / "prices.csv").write_text("model,input_usd_per_mtok,output_usd_per_mtok\nm,1,2\n")
+    assert main(["--data", str(folder), "--no-bundle", "--json", str(tmp_path / "r.json")]) == 2
+    assert 'prompts.jsonl:1: "split" must be "train" or "test"' in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()

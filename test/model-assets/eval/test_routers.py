@@ -51,3 +51,18 @@ def test_a_name_is_registered_once() -> None:
 def test_the_baselines_are_registered_in_the_reports_order() -> None:
     assert list(R.BINARY_ROUTERS) == ["routellm_mf", "sw_ranking"]
     assert list(R.PRICE_ROUTERS) == ["knn", "knn_tfidf", "category"]
+
+
+def test_a_router_with_nothing_to_learn_is_left_out_not_the_whole_run(small: R.RouterInputs) -> None:
+    """Every train prompt a tie between the models: MF has no battle to train on. The run goes on
+    without it (it used to end the whole eval with a ValueError)."""
+    import dataclasses
+
+    tr = small.es.train
+    tied = dataclasses.replace(tr.table, outcome=np.ones_like(tr.table.outcome))
+    es = dataclasses.replace(small.es, train=dataclasses.replace(tr, table=tied))
+    said: list[str] = []
+    out = R.baseline_routers(es, small.train_emb, small.test_emb, progress=said.append, mf_epochs=1)
+    names = [r.name for r in out]
+    assert "routellm_mf" not in names and "sw_ranking" in names and "knn" in names
+    assert any(s.startswith("routellm_mf: skipped (no decisive pairs") for s in said)
