@@ -10,9 +10,12 @@ and the served policy from 0.8216 to 0.8230 (issue 22, byod protocol; a coarser 
 cluster means or per-model slopes as further stack inputs moved the test AIQ by at most 0.0013).
 Over 70 variants of the stack's weights the out-of-sample AIQ on the train prompts and the test
 AIQ correlated at 0.98 on mmlu-pro (and on arena-hard), so the build chooses on the train
-prompts: the log-loss stack and the stacks with the IRT's slope shrunk by each of ``IRT_SHRINK``
-are scored by the price rule's AIQ on every routed dataset's train prompts (out-of-sample inputs,
-the metric of ``scoring.metrics``), and the best shrunk one replaces the log-loss stack only when it
+prompts: the log-loss stack, the stacks with the IRT's slope shrunk by each of ``IRT_SHRINK`` and
+the level (both slopes 0: each model's mean on every prompt, so one model per price, the
+single-model hull's own strategy, for data whose per-prompt estimates route worse than none, e.g.
+a folder where most prompts are ties) are scored by the price rule's AIQ on every routed dataset's
+train prompts (out-of-sample inputs, the metric of ``scoring.metrics``), and the best one replaces
+the log-loss stack only when it
 routes at least ``MIN_GAIN`` better (prompt-weighted mean over the datasets with 3 or more
 models) and better in ``CONFIDENCE`` of paired bootstrap resamples of those prompts; otherwise
 the log-loss stack stays, e.g. where the IRT carries the routing (arena-hard) or the prompts are
@@ -31,7 +34,7 @@ from ..scoring import metrics as M
 from ..scoring.binary import threshold_points
 from ..scoring.bootstrap import bootstrap_aiqs
 from .neighbours import NeighbourIndex
-from .stack import Stack, refit_with_irt_slope
+from .stack import Stack, level_stack, refit_with_irt_slope
 
 #: Fractions of the log-loss IRT slope the build also tries.
 IRT_SHRINK = (0.75, 0.5, 0.25, 0.0)
@@ -115,6 +118,11 @@ def gain_confidence(p_base: np.ndarray, p_new: np.ndarray, sets: Sequence[Routin
     return float((diff > 0).mean())
 
 
+def label(shrink: float | str) -> str:
+    """How the stack log names a candidate: ``x0.5`` for an IRT slope shrunk by half, ``level``."""
+    return shrink if isinstance(shrink, str) else f"x{shrink}"
+
+
 def choose_stack(stack: Stack, p_irt: np.ndarray, p_nb: np.ndarray, outcomes: np.ndarray,
                  sets: Sequence[RoutingSet], log=lambda s: None) -> tuple[Stack, dict[str, Any]]:
     """The log-loss ``stack`` or the shrunk-IRT stack that routes best (module docs), and a report.
@@ -125,15 +133,20 @@ def choose_stack(stack: Stack, p_irt: np.ndarray, p_nb: np.ndarray, outcomes: np
         stack, report = choose_stack(fit_stack(p_irt, p_nb, y), p_irt, p_nb, y, sets)
     """
     sets = [s for s in sets if len(s.columns) >= MIN_MODELS and len(s.rows) > 0]
-    if not sets or stack.slope_irt <= 0:
-        return stack, {"chosen": "log loss", "why": "no dataset to route" if not sets else "the IRT slope is 0"}
+    if not sets:
+        return stack, {"chosen": "log loss", "why": "no dataset to route"}
     cols = np.arange(p_irt.shape[1])
     base = routing_score(stack.combine(p_irt, p_nb, cols), sets)
     tried = [{"irt_shrink": 1.0, "slope_irt": round(stack.slope_irt, 4), "slope_neighbours": round(stack.slope_nb, 4),
               "aiq": round(base, 5)}]
     best, best_score = stack, base
-    for shrink in IRT_SHRINK:
-        cand = refit_with_irt_slope(p_irt, p_nb, outcomes, shrink * stack.slope_irt)
+    candidates = [(shrink, refit_with_irt_slope(p_irt, p_nb, outcomes, shrink * stack.slope_irt))
+                  for shrink in (IRT_SHRINK if stack.slope_irt > 0 else ())]
+    if stack.slope_irt > 0 or stack.slope_nb > 0:
+        candidates.append(("level", level_stack(p_irt, p_nb, outcomes)))
+    if not candidates:
+        return stack, {"chosen": "log loss", "why": "the stack is the level already (both slopes 0)"}
+    for shrink, cand in candidates:
         score = routing_score(cand.combine(p_irt, p_nb, cols), sets)
         tried.append({"irt_shrink": shrink, "slope_irt": round(cand.slope_irt, 4),
                       "slope_neighbours": round(cand.slope_nb, 4), "aiq": round(score, 5)})
@@ -143,7 +156,7 @@ def choose_stack(stack: Stack, p_irt: np.ndarray, p_nb: np.ndarray, outcomes: np
                   if best is not stack and best_score >= base + MIN_GAIN else 0.0)
     chosen = best if confidence >= CONFIDENCE else stack
     log(f"[stack] out-of-sample routing AIQ on {sum(len(s.rows) for s in sets)} train prompts of "
-        f"{[s.name for s in sets]}: " + ", ".join(f"x{t['irt_shrink']} {t['aiq']:.4f}" for t in tried)
+        f"{[s.name for s in sets]}: " + ", ".join(f"{label(t['irt_shrink'])} {t['aiq']:.4f}" for t in tried)
         + f"; best better in {confidence:.0%} of resamples; kept slopes irt {chosen.slope_irt:.3f}, "
         f"neighbours {chosen.slope_nb:.3f}")
     return chosen, {"chosen": "log loss" if chosen is stack else "routing", "min_gain": MIN_GAIN,

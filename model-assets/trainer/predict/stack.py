@@ -111,14 +111,16 @@ def fit_stack(p_irt: np.ndarray, p_nb: np.ndarray, outcomes: np.ndarray, bias_l2
         stack = fit_stack(p_irt_oof, p_nb_loo, train_outcomes)
     """
     li, ln, t, col, m = _observed(p_irt, p_nb, outcomes)
-    free = (True, True)
-    p = _fit(li, ln, t, col, m, free, bias_l2)
-    if p[0] < 0 or p[1] < 0:
-        dropped = "irt" if p[0] < p[1] else "neighbours"
-        log(f"[stack] the {dropped} slope came out {min(p[0], p[1]):.3f} < 0: that source is dropped and the rest "
-            "refitted")
-        free = (p[0] >= p[1], p[1] > p[0])
-        p = _fit(li, ln, t, col, m, free, bias_l2)
+    free = [True, True]
+    p = _fit(li, ln, t, col, m, (True, True), bias_l2)
+    # The other slope can come out negative once one source is dropped (on a folder where most
+    # prompts are ties the IRT's did, at -0.27), so drop until none is: at worst both, the level.
+    while any(free[k] and p[k] < 0 for k in (0, 1)):
+        k = min((k for k in (0, 1) if free[k]), key=lambda k: p[k])
+        log(f"[stack] the {('irt', 'neighbours')[k]} slope came out {p[k]:.3f} < 0: that source is dropped and "
+            "the rest refitted")
+        free[k] = False
+        p = _fit(li, ln, t, col, m, (free[0], free[1]), bias_l2)
     stack = Stack(slope_irt=float(p[0]), slope_nb=float(p[1]), bias=p[2:].copy())
     log(f"[stack] slopes: irt {stack.slope_irt:.3f}, neighbours {stack.slope_nb:.3f}; "
         f"bias mean {stack.bias.mean():+.3f}, range [{stack.bias.min():+.3f}, {stack.bias.max():+.3f}] over {m} models")
@@ -138,3 +140,16 @@ def refit_with_irt_slope(p_irt: np.ndarray, p_nb: np.ndarray, outcomes: np.ndarr
     if p[1] < 0:
         p = _fit(li, ln, t, col, m, (False, False), bias_l2, irt_fixed=float(slope_irt))
     return Stack(slope_irt=float(p[0]), slope_nb=float(p[1]), bias=p[2:].copy())
+
+
+def level_stack(p_irt: np.ndarray, p_nb: np.ndarray, outcomes: np.ndarray, bias_l2: float = 1e-3) -> Stack:
+    """Both slopes 0 and the biases fitted as in :func:`fit_stack`: every prompt gets each model's
+    mean success, so the price rule routes one model per price (the single-model hull's own
+    strategy). The stack to fall back to where the per-prompt estimates route worse than none.
+
+    @example
+        flat = level_stack(p_irt_oof, p_nb_loo, train_outcomes)   # flat.slope_irt == flat.slope_nb == 0
+    """
+    li, ln, t, col, m = _observed(p_irt, p_nb, outcomes)
+    p = _fit(li, ln, t, col, m, (False, False), bias_l2, irt_fixed=0.0)
+    return Stack(slope_irt=0.0, slope_nb=0.0, bias=p[2:].copy())

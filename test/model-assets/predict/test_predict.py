@@ -240,3 +240,36 @@ def test_gain_confidence_counts_the_resamples_a_stack_routes_better_in():
     assert gain_confidence(reversed_, truth_like, sets, n_boot=20) == 1.0
     assert gain_confidence(truth_like, reversed_, sets, n_boot=20) == 0.0
     assert gain_confidence(truth_like, truth_like, sets, n_boot=20) == 0.0   # a tie is no gain
+
+
+def test_no_slope_stays_negative_once_a_source_is_dropped():
+    """Dropping one source can leave the other's slope negative too (a folder where most prompts are
+    ties gave the IRT -0.27 after the neighbours' -2.18 was dropped): then both go, the level stays."""
+    rng = np.random.default_rng(7)
+    n, m = 4000, 3
+    signal = rng.normal(size=(n, m))
+    y = (rng.random((n, m)) < sigmoid(np.array([0.5, 0.0, -0.5]) + signal)).astype(float)
+    said: list[str] = []
+    stack = fit_stack(sigmoid(-signal + 0.3 * rng.normal(size=(n, m))),
+                      sigmoid(-0.5 * signal + 0.3 * rng.normal(size=(n, m))), y, bias_l2=0.0, log=said.append)
+    assert (stack.slope_irt, stack.slope_nb) == (0.0, 0.0)
+    np.testing.assert_allclose(sigmoid(stack.bias), y.mean(axis=0), atol=1e-3)   # each model's mean
+    assert sum("< 0: that source is dropped" in s for s in said) == 2
+
+
+def test_the_level_replaces_estimates_that_route_worse_than_none():
+    """Both sources know each prompt's difficulty (so log loss keeps both) but nothing of which model
+    is better on it, where the models differ only by level: their per-prompt contrasts are noise, and
+    one model per price (the hull's strategy) routes better."""
+    rng = np.random.default_rng(8)
+    n, m = 3000, 4
+    d = 2.0 * rng.normal(size=(n, 1))
+    y = (rng.random((n, m)) < sigmoid(d + np.array([-1.0, -0.3, 0.3, 1.0]))).astype(float)
+    p_irt, p_nb = (sigmoid(d + rng.normal(size=(n, m))) for _ in range(2))
+    cost = np.tile(np.geomspace(1e-4, 1e-2, m), (n, 1))
+    sets = [RoutingSet("levels", np.arange(n), np.arange(m), cost, cost, y)]
+    free = fit_stack(p_irt, p_nb, y)
+    chosen, report = choose_stack(free, p_irt, p_nb, y, sets)
+    assert free.slope_irt > 0 and free.slope_nb > 0
+    assert report["chosen"] == "routing" and (chosen.slope_irt, chosen.slope_nb) == (0.0, 0.0)
+    assert report["tried"][-1]["irt_shrink"] == "level"
