@@ -337,19 +337,22 @@ def served_routers(es: EvalSet, served: ServedOutputs, ws: np.ndarray = greedy.W
 
 
 def merge_routers(base: list[RouterResult], served: list[RouterResult]) -> list[RouterResult]:
-    """One list in the report's order: each ``policy_pair`` after its pair's ``sw_ranking``, the
-    other served routers after the baselines and before the oracle.
+    """One list in the report's order: each ``policy_pair`` after its pair's binary baselines (its
+    ``sw_ranking``, or the last of them where that one had nothing to learn from), the other served
+    routers after the baselines and before the oracle.
 
     @example
         results = merge_routers(baseline_routers(es, tr, te), served_routers(es, served))
     """
-    pairs = {r.name.replace("policy_pair", "sw_ranking", 1): r for r in served if r.name.startswith("policy_pair")}
+    after: dict[int, list[RouterResult]] = {}
+    for r in served:
+        if r.name.startswith("policy_pair"):
+            group = {name + r.name[len("policy_pair"):] for name in ("random_mix", *BINARY_ROUTERS)}
+            after.setdefault(max(i for i, b in enumerate(base) if b.name in group), []).append(r)
     rest = [r for r in served if not r.name.startswith("policy_pair")]
     out: list[RouterResult] = []
-    for r in base:
+    for i, r in enumerate(base):
         if r.name == "oracle":
             out += rest
-        out.append(r)
-        if r.name in pairs:
-            out.append(pairs[r.name])
+        out += [r, *after.get(i, [])]
     return out

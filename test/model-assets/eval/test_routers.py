@@ -66,3 +66,17 @@ def test_a_router_with_nothing_to_learn_is_left_out_not_the_whole_run(small: R.R
     names = [r.name for r in out]
     assert "routellm_mf" not in names and "sw_ranking" in names and "knn" in names
     assert any(s.startswith("routellm_mf: skipped (no decisive pairs") for s in said)
+
+
+def test_the_policy_on_a_pair_follows_its_pairs_baselines_even_where_one_was_left_out() -> None:
+    """Where SW ranking had no prompt graded on both models, the policy's pair result used to be
+    dropped from the report with it."""
+    def rr(name: str) -> R.RouterResult:
+        return R.RouterResult(name, "k", [(1.0, 0.5)])
+
+    base = [rr(n) for n in ("hull", "random_mix", "routellm_mf", "sw_ranking", "random_mix_routellm_pair",
+                            "routellm_mf_routellm_pair", "knn", "oracle")]
+    served = [rr(n) for n in ("policy_pair", "policy_pair_routellm_pair", "irt_greedy", "policy")]
+    names = [r.name for r in R.merge_routers(base, served)]
+    assert names == ["hull", "random_mix", "routellm_mf", "sw_ranking", "policy_pair", "random_mix_routellm_pair",
+                     "routellm_mf_routellm_pair", "policy_pair_routellm_pair", "knn", "irt_greedy", "policy", "oracle"]
