@@ -77,9 +77,8 @@ def identity_mode(requested: str, manifest: dict[str, Any], dataset: str, prompt
     return "manifest" if built_on.get("prompts") == prompts else "refit"
 
 
-def routed_identities(args: argparse.Namespace, bundle: Path, dataset: str, prompts: int) -> str:
+def routed_identities(args: argparse.Namespace, manifest: dict[str, Any], dataset: str, prompts: int) -> str:
     """``identity_mode`` for the command line's ``--identities`` and ``--data``, said in the log."""
-    manifest = json.loads((bundle / "manifest.json").read_text())
     mode = identity_mode(args.identities, manifest, dataset, prompts, args.data is not None)
     if args.data is not None:
         why = " (the bundle was not built on this folder: every pool model is fitted on its train split)"
@@ -199,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "datasets": {},
     }
+    manifest = json.loads((Path(bundle) / "manifest.json").read_text()) if bundle is not None else None
     t0 = time.time()
     for i, (name, load, exclude) in enumerate(tables, 1):
         log(f"[{i}/{len(tables)}] {name}: loading")
@@ -213,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if es.excluded_models:
             log(f"[{i}/{len(tables)}] {name}: not in the pool: {', '.join(es.excluded_models)}")
-        mode = "manifest" if bundle is None else routed_identities(args, Path(bundle), es.dataset,
-                                                                   len(table.prompt_ids))
+        mode = "manifest" if manifest is None else routed_identities(args, manifest, es.dataset,
+                                                                     len(table.prompt_ids))
         es = subsample(es, args.max_test, args.max_train)
         block = evaluate(es, Path(bundle) if bundle else None, args.embedding, args.mf_epochs, identities=mode)
         if out_dir is not None:

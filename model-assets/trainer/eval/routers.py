@@ -295,8 +295,10 @@ def baseline_routers(es: EvalSet, train_emb: np.ndarray, test_emb: np.ndarray, p
 
     for cls in PRICE_ROUTERS.values():
         price_router = fitted(cls(), inp)
-        pred = price_router.predict(inp) if price_router is not None else None
-        if price_router is None or pred is None:
+        if price_router is None:
+            continue
+        pred = price_router.predict(inp)
+        if pred is None:
             continue
         out.append(RouterResult(price_router.name, price_router.kind,
                                 greedy.lambda_curve(pred, te.expected_cost, cost, quality), note=price_router.note))

@@ -125,7 +125,7 @@ def label(shrink: float | str) -> str:
 
 def choose_stack(stack: Stack, p_irt: np.ndarray, p_nb: np.ndarray, outcomes: np.ndarray,
                  sets: Sequence[RoutingSet], log=lambda s: None) -> tuple[Stack, dict[str, Any]]:
-    """The log-loss ``stack`` or the shrunk-IRT stack that routes best (module docs), and a report.
+    """The log-loss ``stack``, or the shrunk-IRT or level stack that routes best (module docs), and a report.
 
     ``p_irt``, ``p_nb``, ``outcomes``: the out-of-sample inputs ``stack`` was fitted on [N_fit, M].
 

@@ -151,5 +151,5 @@ def level_stack(p_irt: np.ndarray, p_nb: np.ndarray, outcomes: np.ndarray, bias_
         flat = level_stack(p_irt_oof, p_nb_loo, train_outcomes)   # flat.slope_irt == flat.slope_nb == 0
     """
     li, ln, t, col, m = _observed(p_irt, p_nb, outcomes)
-    p = _fit(li, ln, t, col, m, (False, False), bias_l2, irt_fixed=0.0)
+    p = _fit(li, ln, t, col, m, (False, False), bias_l2)
     return Stack(slope_irt=0.0, slope_nb=0.0, bias=p[2:].copy())

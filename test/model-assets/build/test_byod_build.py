@@ -1,6 +1,7 @@
 """A smoke build on a bring-your-own-data folder (written at test time from real shared data)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from trainer.build import main as build_main
+from trainer.build import untrained_models
 from trainer.data import load_dataset
 
 
@@ -67,3 +69,12 @@ def test_policy_shape_flags_are_checked(flags: list[str]) -> None:
 def test_byod_needs_a_version(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="--version"):
         build_main(["--byod", str(tmp_path)])
+
+
+def test_a_model_graded_on_test_prompts_only_is_named_to_be_left_out() -> None:
+    t = load_dataset("arena-hard-v1")
+    y = t.outcome.copy()
+    y[t.split == "train", 2] = np.nan
+    assert untrained_models([dataclasses.replace(t, outcome=y)]) == [t.models[2]]
+    assert untrained_models([dataclasses.replace(t, outcome=y)], exclude=[t.models[2]]) == []
+    assert untrained_models([t]) == []

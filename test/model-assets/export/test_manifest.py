@@ -4,11 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from trainer.build import untrained_models
-from trainer.data import load_dataset
 from trainer.export.manifest import write_manifest
 
 MODEL = {"name": "m", "aliases": [], "identity": [0.1], "identity_std": [0.2], "mean_output_tokens": 10.0,
@@ -31,14 +28,3 @@ def test_a_contract_field_without_a_number_fails_the_build(tmp_path: Path) -> No
     with pytest.raises(ValueError, match="not a finite number"):
         _write(tmp_path, [{**MODEL, "mean_output_tokens": float("nan")}], {})
     assert not (tmp_path / "manifest.json").exists()
-
-
-def test_a_model_graded_on_test_prompts_only_is_named_to_be_left_out() -> None:
-    t = load_dataset("arena-hard-v1")
-    y = t.outcome.copy()
-    y[t.split == "train", 2] = np.nan
-    import dataclasses
-
-    assert untrained_models([dataclasses.replace(t, outcome=y)]) == [t.models[2]]
-    assert untrained_models([dataclasses.replace(t, outcome=y)], exclude=[t.models[2]]) == []
-    assert untrained_models([t]) == []
